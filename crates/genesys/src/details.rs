@@ -1,0 +1,153 @@
+//! Conversation details: the synchronous query, async jobs, availability, and the record tree
+//! conversation → participants → sessions → segments and metrics.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::filter::Filter;
+
+pub const DETAILS_QUERY_PATH: &str = "/api/v2/analytics/conversations/details/query";
+pub const DETAILS_JOBS_PATH: &str = "/api/v2/analytics/conversations/details/jobs";
+pub const DETAILS_AVAILABILITY_PATH: &str = "/api/v2/analytics/conversations/details/jobs/availability";
+
+/// Body of the synchronous query (`ConversationQuery`) and, with `limit` and
+/// `start_of_day_interval_matching`, of an async job (`AsyncConversationQuery`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationQuery {
+    pub interval: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conversation_filters: Vec<Filter>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segment_filters: Vec<Filter>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paging: Option<PagingSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_of_day_interval_matching: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagingSpec {
+    pub page_size: u32,
+    pub page_number: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationQueryResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversations: Option<Vec<Conversation>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_hits: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AsyncConversationQueryResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversations: Option<Vec<Conversation>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_availability_date: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataAvailabilityResponse {
+    pub data_availability_date: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Conversation {
+    pub conversation_id: String,
+    pub conversation_start: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_end: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation_initiator: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub originating_direction: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_participation: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub division_ids: Vec<String>,
+    #[serde(default)]
+    pub participants: Vec<Participant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Participant {
+    pub participant_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participant_name: Option<String>,
+    pub purpose: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
+    /// Participant data; only async job results carry it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+    #[serde(default)]
+    pub sessions: Vec<Session>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    pub session_id: String,
+    pub media_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ani: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dnis: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_routing: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requested_routings: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<SessionMetric>,
+    #[serde(default)]
+    pub segments: Vec<Segment>,
+}
+
+/// One metric emission: `value` in ms for `t*`, a count for `n*`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionMetric {
+    pub name: String,
+    pub value: i64,
+    pub emit_date: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Segment {
+    pub segment_start: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment_end: Option<String>,
+    pub segment_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrap_up_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disconnect_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requested_routing_skill_ids: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conference: Option<bool>,
+}

@@ -1,0 +1,16 @@
+//! Genesys Cloud analytics wire models, shared by the client and the emulator so that the wire
+//! format is defined once. Facts and sources: `shared/docs/genesys-api.md`.
+
+pub mod aggregates;
+pub mod auth;
+pub mod catalog;
+pub mod details;
+pub mod directory;
+pub mod error_body;
+pub mod filter;
+pub mod granularity;
+pub mod interval;
+pub mod jobs;
+
+pub use granularity::Granularity;
+pub use interval::Interval;
