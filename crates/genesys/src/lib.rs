@@ -11,6 +11,7 @@ pub mod filter;
 pub mod granularity;
 pub mod interval;
 pub mod jobs;
+pub mod query;
 
 pub use granularity::Granularity;
 pub use interval::Interval;
