@@ -1,1 +1,4 @@
+mod catalog_cmd;
+mod render;
+
 fn main() {}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every check and test, as CI does: installs what the tests need (a Python venv with the
+# official Genesys SDK under .venv), then fmt, clippy and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Test environment (Python venv with the official Genesys SDK)"
+scripts/setup-test-env.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo build (the binary the CLI tests run)"
+cargo build --workspace --locked
+
+step "cargo test (every crate, every test)"
+cargo test --workspace --locked --no-fail-fast
