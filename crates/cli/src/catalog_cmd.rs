@@ -27,11 +27,21 @@ fn parse_kind(raw: &str) -> Result<MetricKind, String> {
 pub fn print(args: &CatalogArgs, out: &mut dyn Write) -> std::io::Result<()> {
     let show_dimensions = args.only != Some(CatalogPart::Metrics) && args.kind.is_none();
     if args.only != Some(CatalogPart::Dimensions) {
-        let metrics: Vec<_> = METRIC_CATALOG.iter().filter(|m| args.kind.is_none_or(|k| m.kind() == k)).collect();
+        let metrics: Vec<_> = METRIC_CATALOG
+            .iter()
+            .filter(|m| args.kind.is_none_or(|k| m.kind() == k))
+            .collect();
         writeln!(out, "METRICS ({})", metrics.len())?;
         writeln!(out, "{:<30} {:<12} {:<6} MEANING", "NAME", "KIND", "UNIT")?;
         for m in metrics {
-            writeln!(out, "{:<30} {:<12} {:<6} {}", m.name, m.kind().as_str(), m.unit.as_str(), m.meaning)?;
+            writeln!(
+                out,
+                "{:<30} {:<12} {:<6} {}",
+                m.name,
+                m.kind().as_str(),
+                m.unit.as_str(),
+                m.meaning
+            )?;
         }
     }
     if show_dimensions {
@@ -61,14 +71,25 @@ mod tests {
     #[test]
     fn lists_everything_by_default() {
         let text = run(None, None);
-        assert!(text.contains("METRICS (82)") && text.contains("DIMENSIONS (84)"), "{text}");
+        assert!(
+            text.contains("METRICS (82)") && text.contains("DIMENSIONS (84)"),
+            "{text}"
+        );
     }
 
     #[test]
     fn kind_filters_metrics_only() {
         let text = run(Some(MetricKind::Duration), None);
-        assert!(text.contains("tHandle") && !text.contains("nOffered") && !text.contains("DIMENSIONS"));
+        assert!(
+            text.contains("tHandle") && !text.contains("nOffered") && !text.contains("DIMENSIONS")
+        );
         let count = text.lines().filter(|l| l.starts_with('t')).count();
-        assert_eq!(count, METRIC_CATALOG.iter().filter(|m| m.kind() == MetricKind::Duration).count());
+        assert_eq!(
+            count,
+            METRIC_CATALOG
+                .iter()
+                .filter(|m| m.kind() == MetricKind::Duration)
+                .count()
+        );
     }
 }

@@ -32,20 +32,41 @@ pub struct Table {
 
 impl Table {
     /// Dimensions are the query's groupBy, in order; metrics the query's, in order.
-    pub fn from_response(response: &AggregateQueryResponse, group_by: &[String], metrics: &[String]) -> Self {
+    pub fn from_response(
+        response: &AggregateQueryResponse,
+        group_by: &[String],
+        metrics: &[String],
+    ) -> Self {
         let mut rows = Vec::new();
         for container in &response.results {
-            let group: Vec<Option<String>> = group_by.iter().map(|d| container.group.get(d).cloned()).collect();
+            let group: Vec<Option<String>> = group_by
+                .iter()
+                .map(|d| container.group.get(d).cloned())
+                .collect();
             for bucket in &container.data {
                 let stats = metrics
                     .iter()
-                    .map(|m| bucket.metrics.iter().find(|d| &d.metric == m).map(|d| d.stats))
+                    .map(|m| {
+                        bucket
+                            .metrics
+                            .iter()
+                            .find(|d| &d.metric == m)
+                            .map(|d| d.stats)
+                    })
                     .collect();
-                rows.push(Row { interval: bucket.interval.clone(), group: group.clone(), metrics: stats });
+                rows.push(Row {
+                    interval: bucket.interval.clone(),
+                    group: group.clone(),
+                    metrics: stats,
+                });
             }
         }
         rows.sort_by(|a, b| (&a.interval, &a.group).cmp(&(&b.interval, &b.group)));
-        Table { dimensions: group_by.to_vec(), metrics: metrics.to_vec(), rows }
+        Table {
+            dimensions: group_by.to_vec(),
+            metrics: metrics.to_vec(),
+            rows,
+        }
     }
 
     pub fn write(&self, format: OutputFormat, out: &mut dyn Write) -> std::io::Result<()> {
@@ -60,7 +81,11 @@ impl Table {
         let mut columns = vec!["interval_start".to_string(), "interval_end".to_string()];
         columns.extend(self.dimensions.iter().cloned());
         for metric in &self.metrics {
-            columns.extend(machine_fields(metric).iter().map(|f| format!("{metric}_{f}")));
+            columns.extend(
+                machine_fields(metric)
+                    .iter()
+                    .map(|f| format!("{metric}_{f}")),
+            );
         }
         columns
     }
@@ -118,10 +143,20 @@ impl Table {
         }
         let body: Vec<Vec<String>> = self.rows.iter().map(|row| self.table_cells(row)).collect();
         let widths: Vec<usize> = (0..header.len())
-            .map(|i| body.iter().map(|r| r[i].len()).chain([header[i].len()]).max().unwrap_or(0))
+            .map(|i| {
+                body.iter()
+                    .map(|r| r[i].len())
+                    .chain([header[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
             .collect();
         let line = |cells: &[String]| {
-            let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+            let padded: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
             padded.join("  ").trim_end().to_string()
         };
         writeln!(out, "{}", line(&header))?;
@@ -129,14 +164,21 @@ impl Table {
             writeln!(out, "{}", line(row))?;
         }
         if body.is_empty() {
-            writeln!(out, "(no data: Genesys returns no rows for buckets without activity)")?;
+            writeln!(
+                out,
+                "(no data: Genesys returns no rows for buckets without activity)"
+            )?;
         }
         Ok(())
     }
 
     fn table_cells(&self, row: &Row) -> Vec<String> {
         let mut cells = vec![row.interval.clone()];
-        cells.extend(row.group.iter().map(|g| g.clone().unwrap_or_else(|| "-".into())));
+        cells.extend(
+            row.group
+                .iter()
+                .map(|g| g.clone().unwrap_or_else(|| "-".into())),
+        );
         for (metric, stats) in self.metrics.iter().zip(&row.metrics) {
             cells.extend(table_values(metric, stats.as_ref()));
         }
@@ -147,7 +189,9 @@ impl Table {
 /// Which stats a metric family carries, in the order they are printed.
 fn machine_fields(metric: &str) -> &'static [&'static str] {
     match (MetricKind::of(metric), metric) {
-        (_, "oServiceLevel" | "oCallbackServiceLevel") => &["numerator", "denominator", "ratio", "target"],
+        (_, "oServiceLevel" | "oCallbackServiceLevel") => {
+            &["numerator", "denominator", "ratio", "target"]
+        }
         (_, "oServiceTarget") => &["target"],
         (Some(MetricKind::Count), _) => &["count"],
         (Some(MetricKind::Duration), _) => &["count", "sum_ms", "avg_ms", "min_ms", "max_ms"],
@@ -187,9 +231,13 @@ fn ratio(stats: &StatisticalSummary) -> Option<f64> {
 
 fn table_headings(metric: &str) -> Vec<String> {
     match (MetricKind::of(metric), metric) {
-        (_, "oServiceLevel" | "oCallbackServiceLevel") => vec![format!("{metric} %"), format!("{metric} n/d")],
+        (_, "oServiceLevel" | "oCallbackServiceLevel") => {
+            vec![format!("{metric} %"), format!("{metric} n/d")]
+        }
         (Some(MetricKind::Count), _) => vec![metric.to_string()],
-        (Some(MetricKind::Duration), _) => vec![format!("{metric} count"), format!("{metric} avg s")],
+        (Some(MetricKind::Duration), _) => {
+            vec![format!("{metric} count"), format!("{metric} avg s")]
+        }
         _ => vec![format!("{metric} count"), format!("{metric} sum")],
     }
 }
@@ -202,11 +250,22 @@ fn table_values(metric: &str, stats: Option<&StatisticalSummary>) -> Vec<String>
     let count = stats.count.map(|c| c.to_string()).unwrap_or_default();
     match (MetricKind::of(metric), metric) {
         (_, "oServiceLevel" | "oCallbackServiceLevel") => vec![
-            ratio(stats).map(|r| format!("{:.1}", r * 100.0)).unwrap_or_default(),
-            format!("{}/{}", stats.numerator.unwrap_or_default(), stats.denominator.unwrap_or_default()),
+            ratio(stats)
+                .map(|r| format!("{:.1}", r * 100.0))
+                .unwrap_or_default(),
+            format!(
+                "{}/{}",
+                stats.numerator.unwrap_or_default(),
+                stats.denominator.unwrap_or_default()
+            ),
         ],
         (Some(MetricKind::Count), _) => vec![count],
-        (Some(MetricKind::Duration), _) => vec![count, average(stats).map(|a| format!("{:.1}", a / 1000.0)).unwrap_or_default()],
+        (Some(MetricKind::Duration), _) => vec![
+            count,
+            average(stats)
+                .map(|a| format!("{:.1}", a / 1000.0))
+                .unwrap_or_default(),
+        ],
         _ => vec![count, stats.sum.map(|s| s.to_string()).unwrap_or_default()],
     }
 }
@@ -232,7 +291,11 @@ mod tests {
 
     fn table() -> Table {
         let group_by = ["queueId".to_string(), "mediaType".to_string()];
-        let metrics = ["nOffered".to_string(), "tHandle".to_string(), "oServiceLevel".to_string()];
+        let metrics = [
+            "nOffered".to_string(),
+            "tHandle".to_string(),
+            "oServiceLevel".to_string(),
+        ];
         Table::from_response(&response(), &group_by, &metrics)
     }
 
@@ -244,11 +307,17 @@ mod tests {
         let headers = reader.headers().unwrap().clone();
         let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(records.len(), 2);
-        let get = |r: &csv::StringRecord, c: &str| r[headers.iter().position(|h| h == c).unwrap()].to_string();
+        let get = |r: &csv::StringRecord, c: &str| {
+            r[headers.iter().position(|h| h == c).unwrap()].to_string()
+        };
         assert_eq!(get(&records[0], "queueId"), "q1");
         assert_eq!(get(&records[0], "tHandle_avg_ms"), "1500.0");
         assert_eq!(get(&records[0], "oServiceLevel_ratio"), "0.5");
-        assert_eq!(get(&records[1], "mediaType"), "", "a group without the key stays empty");
+        assert_eq!(
+            get(&records[1], "mediaType"),
+            "",
+            "a group without the key stays empty"
+        );
         assert_eq!(get(&records[1], "tHandle_count"), "", "no zero-fill");
     }
 

@@ -1,0 +1,753 @@
+//! The embedded SQLite store. WAL mode, so readers never block the one writer; every window is
+//! one transaction. Identifiers come only from validated dataset names and catalog-derived
+//! column names; values are always bound parameters.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use genesys::Interval;
+use genesys::interval::format_instant;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::rows::Value;
+use crate::schema::{TableSpec, is_valid_identifier};
+use crate::{
+    DatasetChange, DatasetStatus, Directory, Result, RunSummary, Store, StoreError, WindowOutcome,
+    WindowRecord, WindowWrite,
+};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const RESERVED: &[&str] = &[
+    "datasets",
+    "windows",
+    "watermarks",
+    "runs",
+    "schema_version",
+    "queues",
+    "users",
+    "wrapup_codes",
+];
+
+const INTERNAL_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS datasets (
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    dimensions TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS windows (
+    dataset TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    window_end TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    settled INTEGER NOT NULL,
+    run_id INTEGER,
+    written_at TEXT NOT NULL,
+    PRIMARY KEY (dataset, window_start)
+);
+CREATE TABLE IF NOT EXISTS watermarks (
+    dataset TEXT PRIMARY KEY,
+    complete_through TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    command TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,
+    windows INTEGER NOT NULL DEFAULT 0,
+    rows INTEGER NOT NULL DEFAULT 0,
+    requests INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS queues (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    division_id TEXT,
+    division_name TEXT,
+    service_level_percentage REAL,
+    service_level_duration_ms INTEGER,
+    member_count INTEGER
+);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT,
+    state TEXT,
+    division_id TEXT,
+    division_name TEXT,
+    team_id TEXT,
+    team_name TEXT
+);
+CREATE TABLE IF NOT EXISTS wrapup_codes (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    division_id TEXT
+);
+";
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+}
+
+fn now_text() -> String {
+    format_instant(Timestamp::now())
+}
+
+fn parse_instant(value: String) -> Result<Timestamp> {
+    value
+        .parse()
+        .map_err(|_| StoreError::CorruptInstant { value })
+}
+
+fn quote(identifier: &str) -> String {
+    format!("\"{identifier}\"")
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<Self> {
+        let connection = Connection::open(path)?;
+        Self::with_connection(connection)
+    }
+
+    pub fn open_in_memory() -> Result<Self> {
+        Self::with_connection(Connection::open_in_memory()?)
+    }
+
+    fn with_connection(connection: Connection) -> Result<Self> {
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        connection.pragma_update(None, "foreign_keys", "ON")?;
+        connection.busy_timeout(std::time::Duration::from_secs(30))?;
+        migrate(&connection)?;
+        Ok(Self {
+            writer: Mutex::new(connection),
+        })
+    }
+
+    fn with_writer<T>(&self, work: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut connection = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        work(&mut connection)
+    }
+
+    /// Runs a read-only closure on the writer connection (tests and small lookups).
+    pub fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.with_writer(|c| work(c))
+    }
+}
+
+fn migrate(connection: &Connection) -> Result<()> {
+    connection.execute_batch(INTERNAL_SCHEMA)?;
+    let found: Option<i64> =
+        connection.query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))?;
+    match found {
+        None => {
+            connection.execute(
+                "INSERT INTO schema_version (version) VALUES (?1)",
+                [SCHEMA_VERSION],
+            )?;
+        }
+        Some(v) if v > SCHEMA_VERSION => {
+            return Err(StoreError::FutureSchema {
+                found: v,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+struct StoredDataset {
+    definition: String,
+    dimensions: Vec<String>,
+    metrics: Vec<String>,
+}
+
+fn stored_dataset(tx: &Transaction<'_>, name: &str) -> Result<Option<StoredDataset>> {
+    let row = tx
+        .query_row(
+            "SELECT definition, dimensions, metrics FROM datasets WHERE name = ?1",
+            [name],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    Ok(row.map(|(definition, dimensions, metrics)| StoredDataset {
+        definition,
+        dimensions: serde_json::from_str(&dimensions).unwrap_or_default(),
+        metrics: serde_json::from_str(&metrics).unwrap_or_default(),
+    }))
+}
+
+fn create_table(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
+    let mut columns = vec![
+        "interval_start TEXT NOT NULL".to_string(),
+        "interval_end TEXT NOT NULL".to_string(),
+    ];
+    columns.extend(
+        spec.dimension_columns()
+            .iter()
+            .map(|c| format!("{} TEXT", quote(c))),
+    );
+    columns.extend(
+        spec.metric_columns()
+            .iter()
+            .map(|c| format!("{} {}", quote(&c.column), c.sql_type)),
+    );
+    let table = quote(&spec.name);
+    tx.execute_batch(&format!("CREATE TABLE {table} ({});", columns.join(", ")))?;
+    let mut key = vec!["interval_start".to_string()];
+    key.extend(
+        spec.dimension_columns()
+            .iter()
+            .map(|c| format!("ifnull({}, '')", quote(c))),
+    );
+    let index = quote(&format!("{}_key", spec.name));
+    tx.execute_batch(&format!(
+        "CREATE UNIQUE INDEX {index} ON {table} ({});",
+        key.join(", ")
+    ))?;
+    create_kpi_view(tx, spec)
+}
+
+fn drop_table(tx: &Transaction<'_>, name: &str) -> Result<()> {
+    tx.execute_batch(&format!(
+        "DROP VIEW IF EXISTS {}; DROP TABLE IF EXISTS {};",
+        quote(&format!("{name}_kpi")),
+        quote(name)
+    ))?;
+    Ok(())
+}
+
+/// The figures people read, derived from sums and counts (never an average of averages).
+fn kpi_expressions(spec: &TableSpec) -> Vec<String> {
+    let has = |m: &str| spec.metrics.iter().any(|x| x == m);
+    let mut out = Vec::new();
+    if has("nOffered") {
+        out.push("n_offered AS offered".to_string());
+    }
+    if has("tAnswered") {
+        out.push("t_answered_count AS answered".to_string());
+    }
+    if has("tAbandon") {
+        out.push("t_abandon_count AS abandoned".to_string());
+    }
+    if has("nOffered") && has("tAnswered") {
+        out.push("1.0 * t_answered_count / NULLIF(n_offered, 0) AS answer_rate".to_string());
+    }
+    if has("nOffered") && has("tAbandon") {
+        out.push("1.0 * t_abandon_count / NULLIF(n_offered, 0) AS abandon_rate".to_string());
+    }
+    let averages = [
+        ("tAnswered", "t_answered", "avg_speed_of_answer_s"),
+        ("tHandle", "t_handle", "avg_handle_s"),
+        ("tTalk", "t_talk", "avg_talk_s"),
+        ("tHeld", "t_held", "avg_hold_s"),
+        ("tAcw", "t_acw", "avg_acw_s"),
+        ("tWait", "t_wait", "avg_wait_s"),
+        ("tAbandon", "t_abandon", "avg_abandon_wait_s"),
+    ];
+    for (metric, column, alias) in averages {
+        if has(metric) {
+            out.push(format!(
+                "{column}_sum_ms / 1000.0 / NULLIF({column}_count, 0) AS {alias}"
+            ));
+        }
+    }
+    if has("oServiceLevel") {
+        out.push(
+            "1.0 * o_service_level_numerator / NULLIF(o_service_level_denominator, 0) AS service_level".to_string(),
+        );
+    }
+    out
+}
+
+fn create_kpi_view(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
+    let mut select = vec!["interval_start".to_string(), "interval_end".to_string()];
+    select.extend(spec.dimension_columns().iter().map(|c| quote(c)));
+    select.extend(kpi_expressions(spec));
+    tx.execute_batch(&format!(
+        "DROP VIEW IF EXISTS {view}; CREATE VIEW {view} AS SELECT {} FROM {};",
+        select.join(", "),
+        quote(&spec.name),
+        view = quote(&spec.kpi_view_name()),
+    ))?;
+    Ok(())
+}
+
+fn forget_history(tx: &Transaction<'_>, name: &str) -> Result<()> {
+    tx.execute("DELETE FROM windows WHERE dataset = ?1", [name])?;
+    tx.execute("DELETE FROM watermarks WHERE dataset = ?1", [name])?;
+    Ok(())
+}
+
+fn record_dataset(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
+    let now = now_text();
+    tx.execute(
+        "INSERT INTO datasets (name, definition, dimensions, metrics, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+         ON CONFLICT (name) DO UPDATE SET definition = excluded.definition, dimensions = excluded.dimensions,
+             metrics = excluded.metrics, updated_at = excluded.updated_at",
+        params![
+            spec.name,
+            spec.definition,
+            serde_json::to_string(&spec.dimensions).expect("strings serialize"),
+            serde_json::to_string(&spec.metrics).expect("strings serialize"),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+fn migrate_metrics(
+    tx: &Transaction<'_>,
+    spec: &TableSpec,
+    stored: &StoredDataset,
+) -> Result<DatasetChange> {
+    let added: Vec<String> = spec
+        .metrics
+        .iter()
+        .filter(|m| !stored.metrics.contains(m))
+        .cloned()
+        .collect();
+    let dropped: Vec<String> = stored
+        .metrics
+        .iter()
+        .filter(|m| !spec.metrics.contains(m))
+        .cloned()
+        .collect();
+    let old_spec = TableSpec {
+        metrics: stored.metrics.clone(),
+        ..spec.clone()
+    };
+    let table = quote(&spec.name);
+    tx.execute_batch(&format!(
+        "DROP VIEW IF EXISTS {};",
+        quote(&spec.kpi_view_name())
+    ))?;
+    for column in old_spec
+        .metric_columns()
+        .iter()
+        .filter(|c| dropped.contains(&c.metric))
+    {
+        tx.execute_batch(&format!(
+            "ALTER TABLE {table} DROP COLUMN {};",
+            quote(&column.column)
+        ))?;
+    }
+    for column in spec
+        .metric_columns()
+        .iter()
+        .filter(|c| added.contains(&c.metric))
+    {
+        tx.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {} {};",
+            quote(&column.column),
+            column.sql_type
+        ))?;
+    }
+    create_kpi_view(tx, spec)?;
+    if !added.is_empty() {
+        forget_history(tx, &spec.name)?;
+    }
+    Ok(DatasetChange::Migrated { added, dropped })
+}
+
+fn ensure_dataset_in(tx: &Transaction<'_>, spec: &TableSpec) -> Result<DatasetChange> {
+    let change = match stored_dataset(tx, &spec.name)? {
+        None => {
+            drop_table(tx, &spec.name)?;
+            create_table(tx, spec)?;
+            DatasetChange::Created
+        }
+        Some(stored)
+            if stored.definition == spec.definition && stored.dimensions == spec.dimensions =>
+        {
+            if stored.metrics == spec.metrics {
+                return Ok(DatasetChange::Unchanged);
+            }
+            migrate_metrics(tx, spec, &stored)?
+        }
+        Some(stored) => {
+            let reason = if stored.dimensions != spec.dimensions {
+                format!(
+                    "groupBy changed from {:?} to {:?}",
+                    stored.dimensions, spec.dimensions
+                )
+            } else {
+                format!(
+                    "definition changed from `{}` to `{}`",
+                    stored.definition, spec.definition
+                )
+            };
+            drop_table(tx, &spec.name)?;
+            create_table(tx, spec)?;
+            forget_history(tx, &spec.name)?;
+            DatasetChange::Rebuilt { reason }
+        }
+    };
+    record_dataset(tx, spec)?;
+    Ok(change)
+}
+
+fn bind_value(value: &Option<Value>) -> rusqlite::types::Value {
+    match value {
+        None => rusqlite::types::Value::Null,
+        Some(Value::Int(i)) => rusqlite::types::Value::Integer(*i),
+        Some(Value::Real(r)) => rusqlite::types::Value::Real(*r),
+    }
+}
+
+fn dataset_spec(tx: &Transaction<'_>, name: &str) -> Result<TableSpec> {
+    let stored =
+        stored_dataset(tx, name)?.ok_or_else(|| StoreError::UnknownDataset(name.to_string()))?;
+    Ok(TableSpec {
+        name: name.to_string(),
+        dimensions: stored.dimensions,
+        metrics: stored.metrics,
+        definition: stored.definition,
+    })
+}
+
+fn replace_rows(tx: &Transaction<'_>, spec: &TableSpec, write: &WindowWrite<'_>) -> Result<usize> {
+    let table = quote(&spec.name);
+    let (start, end) = (
+        format_instant(write.window.start),
+        format_instant(write.window.end),
+    );
+    tx.execute(
+        &format!("DELETE FROM {table} WHERE interval_start >= ?1 AND interval_start < ?2"),
+        params![start, end],
+    )?;
+    let dimension_columns = spec.dimension_columns();
+    let metric_columns = spec.metric_columns();
+    let mut names = vec!["interval_start".to_string(), "interval_end".to_string()];
+    names.extend(dimension_columns.iter().map(|c| quote(c)));
+    names.extend(metric_columns.iter().map(|c| quote(&c.column)));
+    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT INTO {table} ({}) VALUES ({})",
+        names.join(", "),
+        placeholders.join(", ")
+    );
+    let mut insert = tx.prepare_cached(&sql)?;
+    let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(names.len());
+    for row in write.rows {
+        if row.group.len() != dimension_columns.len() || row.values.len() != metric_columns.len() {
+            return Err(StoreError::RowShape {
+                dataset: spec.name.clone(),
+                interval: row.interval.to_string(),
+                got: row.group.len() + row.values.len(),
+                expected: dimension_columns.len() + metric_columns.len(),
+            });
+        }
+        if !write.window.contains(row.interval.start) {
+            return Err(StoreError::RowOutsideWindow {
+                row: row.interval.to_string(),
+                window: write.window.to_string(),
+            });
+        }
+        values.clear();
+        values.push(format_instant(row.interval.start).into());
+        values.push(format_instant(row.interval.end).into());
+        values.extend(
+            row.group
+                .iter()
+                .map(|g| g.clone().map_or(rusqlite::types::Value::Null, Into::into)),
+        );
+        values.extend(row.values.iter().map(bind_value));
+        insert.execute(rusqlite::params_from_iter(values.iter()))?;
+    }
+    Ok(write.rows.len())
+}
+
+fn log_window(tx: &Transaction<'_>, write: &WindowWrite<'_>) -> Result<()> {
+    tx.execute(
+        "INSERT INTO windows (dataset, window_start, window_end, rows, settled, run_id, written_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (dataset, window_start) DO UPDATE SET window_end = excluded.window_end, rows = excluded.rows,
+             settled = excluded.settled, run_id = excluded.run_id, written_at = excluded.written_at",
+        params![
+            write.dataset,
+            format_instant(write.window.start),
+            format_instant(write.window.end),
+            write.rows.len() as i64,
+            write.settled,
+            write.run_id,
+            now_text()
+        ],
+    )?;
+    Ok(())
+}
+
+/// Moves the watermark across every settled window that starts exactly where it stands.
+fn advance_watermark(tx: &Transaction<'_>, dataset: &str) -> Result<Option<Timestamp>> {
+    let Some(mut mark) = tx
+        .query_row(
+            "SELECT complete_through FROM watermarks WHERE dataset = ?1",
+            [dataset],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let original = mark.clone();
+    let mut next = tx.prepare_cached(
+        "SELECT window_end FROM windows WHERE dataset = ?1 AND window_start = ?2 AND settled = 1",
+    )?;
+    while let Some(end) = next
+        .query_row(params![dataset, mark], |r| r.get::<_, String>(0))
+        .optional()?
+    {
+        if end <= mark {
+            break;
+        }
+        mark = end;
+    }
+    if mark != original {
+        tx.execute(
+            "UPDATE watermarks SET complete_through = ?2, updated_at = ?3 WHERE dataset = ?1",
+            params![dataset, mark, now_text()],
+        )?;
+    }
+    parse_instant(mark).map(Some)
+}
+
+fn directory_rows(tx: &Transaction<'_>, directory: Directory<'_>) -> Result<usize> {
+    match directory {
+        Directory::Queues(queues) => {
+            tx.execute("DELETE FROM queues", [])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO queues (id, name, division_id, division_name, service_level_percentage,
+                 service_level_duration_ms, member_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for q in queues {
+                let sl = q
+                    .media_settings
+                    .as_ref()
+                    .and_then(|m| m.call.as_ref())
+                    .and_then(|c| c.service_level.as_ref());
+                let division = q.division.as_ref();
+                insert.execute(params![
+                    q.id,
+                    q.name,
+                    division.map(|d| &d.id),
+                    division.and_then(|d| d.name.as_ref()),
+                    sl.map(|s| s.percentage),
+                    sl.map(|s| s.duration_ms),
+                    q.member_count
+                ])?;
+            }
+            Ok(queues.len())
+        }
+        Directory::Users(users) => {
+            tx.execute("DELETE FROM users", [])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO users (id, name, email, state, division_id, division_name, team_id, team_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for u in users {
+                let (division, team) = (u.division.as_ref(), u.team.as_ref());
+                insert.execute(params![
+                    u.id,
+                    u.name,
+                    u.email,
+                    u.state,
+                    division.map(|d| &d.id),
+                    division.and_then(|d| d.name.as_ref()),
+                    team.map(|t| &t.id),
+                    team.and_then(|t| t.name.as_ref())
+                ])?;
+            }
+            Ok(users.len())
+        }
+        Directory::WrapupCodes(codes) => {
+            tx.execute("DELETE FROM wrapup_codes", [])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO wrapup_codes (id, name, division_id) VALUES (?1, ?2, ?3)",
+            )?;
+            for c in codes {
+                insert.execute(params![c.id, c.name, c.division.as_ref().map(|d| &d.id)])?;
+            }
+            Ok(codes.len())
+        }
+    }
+}
+
+impl Store for SqliteStore {
+    fn ensure_dataset(&self, spec: &TableSpec) -> Result<DatasetChange> {
+        if !is_valid_identifier(&spec.name)
+            || RESERVED.contains(&spec.name.as_str())
+            || spec.name.ends_with("_kpi")
+        {
+            return Err(StoreError::InvalidName(spec.name.clone()));
+        }
+        self.with_writer(|c| {
+            let tx = c.transaction()?;
+            let change = ensure_dataset_in(&tx, spec)?;
+            tx.commit()?;
+            Ok(change)
+        })
+    }
+
+    fn initialize_watermark(&self, dataset: &str, start: Timestamp) -> Result<Timestamp> {
+        self.with_writer(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO watermarks (dataset, complete_through, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (dataset) DO NOTHING",
+                params![dataset, format_instant(start), now_text()],
+            )?;
+            let mark = advance_watermark(&tx, dataset)?.expect("watermark row was just ensured");
+            tx.commit()?;
+            Ok(mark)
+        })
+    }
+
+    fn watermark(&self, dataset: &str) -> Result<Option<Timestamp>> {
+        self.with_writer(|c| {
+            let value: Option<String> = c
+                .query_row(
+                    "SELECT complete_through FROM watermarks WHERE dataset = ?1",
+                    [dataset],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            value.map(parse_instant).transpose()
+        })
+    }
+
+    fn write_window(&self, write: &WindowWrite<'_>) -> Result<WindowOutcome> {
+        self.with_writer(|c| {
+            let tx = c.transaction()?;
+            let spec = dataset_spec(&tx, write.dataset)?;
+            let rows_written = replace_rows(&tx, &spec, write)?;
+            log_window(&tx, write)?;
+            let complete_through = advance_watermark(&tx, write.dataset)?;
+            tx.commit()?;
+            Ok(WindowOutcome {
+                rows_written,
+                complete_through,
+            })
+        })
+    }
+
+    fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>> {
+        self.with_writer(|c| {
+            let mut statement = c.prepare(
+                "SELECT window_start, window_end, rows, settled, written_at FROM windows
+                 WHERE dataset = ?1 ORDER BY window_start",
+            )?;
+            let raw = statement
+                .query_map([dataset], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, bool>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            raw.into_iter()
+                .map(|(start, end, rows, settled, written_at)| {
+                    Ok(WindowRecord {
+                        window: Interval::new(parse_instant(start)?, parse_instant(end)?),
+                        rows: rows as u64,
+                        settled,
+                        written_at: parse_instant(written_at)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn replace_directory(&self, directory: Directory<'_>) -> Result<usize> {
+        self.with_writer(|c| {
+            let tx = c.transaction()?;
+            let n = directory_rows(&tx, directory)?;
+            tx.commit()?;
+            Ok(n)
+        })
+    }
+
+    fn start_run(&self, command: &str) -> Result<i64> {
+        self.with_writer(|c| {
+            c.execute(
+                "INSERT INTO runs (command, started_at, status) VALUES (?1, ?2, 'running')",
+                params![command, now_text()],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+    }
+
+    fn finish_run(&self, run_id: i64, summary: &RunSummary) -> Result<()> {
+        self.with_writer(|c| {
+            c.execute(
+                "UPDATE runs SET finished_at = ?2, status = ?3, windows = ?4, rows = ?5, requests = ?6, error = ?7
+                 WHERE id = ?1",
+                params![
+                    run_id,
+                    now_text(),
+                    summary.status,
+                    summary.windows as i64,
+                    summary.rows as i64,
+                    summary.requests as i64,
+                    summary.error
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn dataset_status(&self) -> Result<Vec<DatasetStatus>> {
+        self.with_writer(|c| {
+            let names: Vec<String> = c
+                .prepare("SELECT name FROM datasets ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            names.into_iter().map(|name| status_of(c, name)).collect()
+        })
+    }
+}
+
+fn status_of(c: &Connection, name: String) -> Result<DatasetStatus> {
+    let rows: i64 = c.query_row(&format!("SELECT count(*) FROM {}", quote(&name)), [], |r| {
+        r.get(0)
+    })?;
+    let (windows, last): (i64, Option<String>) = c.query_row(
+        "SELECT count(*), max(written_at) FROM windows WHERE dataset = ?1",
+        [&name],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let mark: Option<String> = c
+        .query_row(
+            "SELECT complete_through FROM watermarks WHERE dataset = ?1",
+            [&name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(DatasetStatus {
+        name,
+        complete_through: mark.map(parse_instant).transpose()?,
+        rows: rows as u64,
+        windows: windows as u64,
+        last_written_at: last.map(parse_instant).transpose()?,
+    })
+}

@@ -1,0 +1,312 @@
+//! The SQLite store against a real database file.
+
+use genesys::Interval;
+use genesys::granularity::ms_to_timestamp;
+use jiff::Timestamp;
+use proptest::prelude::*;
+use rusqlite::Connection;
+use warehouse::{
+    AggregateRow, DatasetChange, SqliteStore, Store, StoreError, TableSpec, Value, WindowWrite,
+};
+
+const HOUR: i64 = 3_600_000;
+const BASE: i64 = 1_714_521_600_000; // 2024-05-01T00:00:00Z
+
+fn spec() -> TableSpec {
+    TableSpec {
+        name: "queue_performance".into(),
+        dimensions: vec!["queueId".into(), "mediaType".into()],
+        metrics: vec![
+            "nOffered".into(),
+            "tAnswered".into(),
+            "tHandle".into(),
+            "oServiceLevel".into(),
+        ],
+        definition: "PT1H UTC".into(),
+    }
+}
+
+fn hour(k: i64) -> Interval {
+    Interval::new(
+        ms_to_timestamp(BASE + k * HOUR),
+        ms_to_timestamp(BASE + (k + 1) * HOUR),
+    )
+}
+
+fn window(from: i64, to: i64) -> Interval {
+    Interval::new(
+        ms_to_timestamp(BASE + from * HOUR),
+        ms_to_timestamp(BASE + to * HOUR),
+    )
+}
+
+fn row(k: i64, queue: &str, offered: i64) -> AggregateRow {
+    let answered = offered - 1;
+    let int = |v: i64| Some(Value::Int(v));
+    AggregateRow {
+        interval: hour(k),
+        group: vec![Some(queue.into()), Some("voice".into())],
+        values: vec![
+            int(offered),
+            // tAnswered: count, sum, min, max
+            int(answered),
+            int(1000 * answered),
+            int(10),
+            int(20),
+            // tHandle: count, sum, min, max
+            int(2),
+            int(4000),
+            int(1000),
+            int(3000),
+            // oServiceLevel: numerator, denominator, target
+            int(offered - 2),
+            int(offered),
+            Some(Value::Real(0.8)),
+        ],
+    }
+}
+
+fn temp_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("store.db")).unwrap();
+    (dir, store)
+}
+
+fn write(
+    store: &SqliteStore,
+    w: Interval,
+    rows: &[AggregateRow],
+    settled: bool,
+) -> Option<Timestamp> {
+    store
+        .write_window(&WindowWrite {
+            dataset: "queue_performance",
+            window: w,
+            rows,
+            settled,
+            run_id: None,
+        })
+        .unwrap()
+        .complete_through
+}
+
+fn count_rows(dir: &tempfile::TempDir, sql: &str) -> i64 {
+    let c = Connection::open(dir.path().join("store.db")).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_window_is_replaced_not_duplicated() {
+    let (dir, store) = temp_store();
+    assert_eq!(
+        store.ensure_dataset(&spec()).unwrap(),
+        DatasetChange::Created
+    );
+    let rows = [row(0, "q1", 5), row(0, "q2", 3), row(1, "q1", 4)];
+    write(&store, window(0, 2), &rows, true);
+    write(&store, window(0, 2), &rows[..2], true);
+    assert_eq!(
+        count_rows(&dir, "SELECT count(*) FROM queue_performance"),
+        2
+    );
+    assert_eq!(
+        count_rows(&dir, "SELECT sum(n_offered) FROM queue_performance"),
+        8
+    );
+}
+
+#[test]
+fn kpi_view_divides_sums_by_counts() {
+    let (dir, store) = temp_store();
+    store.ensure_dataset(&spec()).unwrap();
+    write(&store, window(0, 1), &[row(0, "q1", 5)], true);
+    let c = Connection::open(dir.path().join("store.db")).unwrap();
+    let (rate, handle, sl): (f64, f64, f64) = c
+        .query_row(
+            "SELECT answer_rate, avg_handle_s, service_level FROM queue_performance_kpi",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(rate, 4.0 / 5.0);
+    assert_eq!(handle, 2.0);
+    assert_eq!(sl, 3.0 / 5.0);
+}
+
+#[test]
+fn the_watermark_moves_over_the_gap_free_settled_prefix_only() {
+    let (_dir, store) = temp_store();
+    store.ensure_dataset(&spec()).unwrap();
+    assert_eq!(
+        store
+            .initialize_watermark("queue_performance", hour(0).start)
+            .unwrap(),
+        hour(0).start
+    );
+    assert_eq!(
+        write(&store, window(1, 2), &[], true),
+        Some(hour(0).start),
+        "gap before it"
+    );
+    assert_eq!(
+        write(&store, window(0, 1), &[], true),
+        Some(hour(1).end),
+        "gap filled: both count"
+    );
+    assert_eq!(
+        write(&store, window(2, 3), &[], false),
+        Some(hour(1).end),
+        "unsettled does not count"
+    );
+    assert_eq!(write(&store, window(2, 3), &[], true), Some(hour(2).end));
+    assert_eq!(
+        store
+            .initialize_watermark("queue_performance", hour(0).start)
+            .unwrap(),
+        hour(2).end,
+        "kept"
+    );
+}
+
+#[test]
+fn a_bad_row_rolls_the_whole_window_back() {
+    let (dir, store) = temp_store();
+    store.ensure_dataset(&spec()).unwrap();
+    store
+        .initialize_watermark("queue_performance", hour(0).start)
+        .unwrap();
+    write(&store, window(0, 1), &[row(0, "q1", 5)], true);
+    let outside = [row(0, "q2", 7), row(5, "q1", 1)];
+    let err = store
+        .write_window(&WindowWrite {
+            dataset: "queue_performance",
+            window: window(0, 1),
+            rows: &outside,
+            settled: true,
+            run_id: None,
+        })
+        .unwrap_err();
+    assert!(matches!(err, StoreError::RowOutsideWindow { .. }), "{err}");
+    assert_eq!(
+        count_rows(&dir, "SELECT sum(n_offered) FROM queue_performance"),
+        5,
+        "old rows kept"
+    );
+}
+
+#[test]
+fn changing_group_by_rebuilds_and_adding_metrics_migrates() {
+    let (dir, store) = temp_store();
+    store.ensure_dataset(&spec()).unwrap();
+    store
+        .initialize_watermark("queue_performance", hour(0).start)
+        .unwrap();
+    write(&store, window(0, 1), &[row(0, "q1", 5)], true);
+    assert_eq!(
+        store.ensure_dataset(&spec()).unwrap(),
+        DatasetChange::Unchanged
+    );
+
+    let mut more = spec();
+    more.metrics.push("tTalk".into());
+    let change = store.ensure_dataset(&more).unwrap();
+    assert_eq!(
+        change,
+        DatasetChange::Migrated {
+            added: vec!["tTalk".into()],
+            dropped: vec![]
+        }
+    );
+    assert_eq!(
+        store.watermark("queue_performance").unwrap(),
+        None,
+        "history must be re-pulled"
+    );
+    assert_eq!(
+        count_rows(&dir, "SELECT count(t_talk_sum_ms) FROM queue_performance"),
+        0
+    );
+
+    let mut regrouped = more.clone();
+    regrouped.dimensions = vec!["queueId".into()];
+    assert!(matches!(
+        store.ensure_dataset(&regrouped).unwrap(),
+        DatasetChange::Rebuilt { .. }
+    ));
+    assert_eq!(
+        count_rows(&dir, "SELECT count(*) FROM queue_performance"),
+        0
+    );
+}
+
+#[test]
+fn dataset_names_cannot_inject_sql() {
+    let (_dir, store) = temp_store();
+    for name in ["x\"; DROP TABLE runs; --", "windows", "Queue", "a_kpi"] {
+        let bad = TableSpec {
+            name: name.into(),
+            ..spec()
+        };
+        assert!(
+            matches!(store.ensure_dataset(&bad), Err(StoreError::InvalidName(_))),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn readers_are_not_blocked_by_an_open_write() {
+    let (dir, store) = temp_store();
+    store.ensure_dataset(&spec()).unwrap();
+    write(&store, window(0, 1), &[row(0, "q1", 5)], true);
+    let writer = Connection::open(dir.path().join("store.db")).unwrap();
+    writer
+        .execute_batch("BEGIN IMMEDIATE; DELETE FROM queue_performance;")
+        .unwrap();
+    assert_eq!(
+        count_rows(&dir, "SELECT count(*) FROM queue_performance"),
+        1,
+        "reader sees the last commit"
+    );
+    writer.execute_batch("ROLLBACK").unwrap();
+}
+
+#[test]
+fn status_reports_rows_windows_and_watermark() {
+    let (_dir, store) = temp_store();
+    store.ensure_dataset(&spec()).unwrap();
+    store
+        .initialize_watermark("queue_performance", hour(0).start)
+        .unwrap();
+    write(
+        &store,
+        window(0, 2),
+        &[row(0, "q1", 5), row(1, "q1", 2)],
+        true,
+    );
+    let status = store.dataset_status().unwrap();
+    assert_eq!(status.len(), 1);
+    assert_eq!((status[0].rows, status[0].windows), (2, 1));
+    assert_eq!(status[0].complete_through, Some(hour(1).end));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Whatever order windows land in, the watermark is the end of the longest run of settled
+    /// windows starting at the backfill start.
+    #[test]
+    fn watermark_is_the_settled_prefix(order in Just((0..8i64).collect::<Vec<_>>()).prop_shuffle(),
+                                       settled in proptest::collection::vec(any::<bool>(), 8)) {
+        let store = SqliteStore::open_in_memory().unwrap();
+        store.ensure_dataset(&spec()).unwrap();
+        store.initialize_watermark("queue_performance", hour(0).start).unwrap();
+        let mut written = [false; 8];
+        for &k in &order {
+            let mark = write(&store, hour(k), &[], settled[k as usize]);
+            written[k as usize] = true;
+            let prefix = (0..8).take_while(|&i| written[i] && settled[i]).count() as i64;
+            prop_assert_eq!(mark, Some(hour(0).start + jiff::SignedDuration::from_hours(prefix)));
+        }
+    }
+}
