@@ -495,29 +495,21 @@ fn log_window(tx: &Transaction<'_>, write: &WindowWrite<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Moves the watermark across every settled window that starts exactly where it stands.
+/// Moves the watermark across every settled window that covers where it stands, so it only
+/// ever crosses a gap-free run of settled windows (whatever order they were written in).
 fn advance_watermark(tx: &Transaction<'_>, dataset: &str) -> Result<Option<Timestamp>> {
     let Some(mut mark) = tx
-        .query_row(
-            "SELECT complete_through FROM watermarks WHERE dataset = ?1",
-            [dataset],
-            |r| r.get::<_, String>(0),
-        )
+        .query_row("SELECT complete_through FROM watermarks WHERE dataset = ?1", [dataset], |r| r.get::<_, String>(0))
         .optional()?
     else {
         return Ok(None);
     };
     let original = mark.clone();
-    let mut next = tx.prepare_cached(
-        "SELECT window_end FROM windows WHERE dataset = ?1 AND window_start = ?2 AND settled = 1",
+    let mut covering = tx.prepare_cached(
+        "SELECT max(window_end) FROM windows
+         WHERE dataset = ?1 AND settled = 1 AND window_start <= ?2 AND window_end > ?2",
     )?;
-    while let Some(end) = next
-        .query_row(params![dataset, mark], |r| r.get::<_, String>(0))
-        .optional()?
-    {
-        if end <= mark {
-            break;
-        }
+    while let Some(end) = covering.query_row(params![dataset, mark], |r| r.get::<_, Option<String>>(0))? {
         mark = end;
     }
     if mark != original {
