@@ -499,7 +499,11 @@ fn log_window(tx: &Transaction<'_>, write: &WindowWrite<'_>) -> Result<()> {
 /// ever crosses a gap-free run of settled windows (whatever order they were written in).
 fn advance_watermark(tx: &Transaction<'_>, dataset: &str) -> Result<Option<Timestamp>> {
     let Some(mut mark) = tx
-        .query_row("SELECT complete_through FROM watermarks WHERE dataset = ?1", [dataset], |r| r.get::<_, String>(0))
+        .query_row(
+            "SELECT complete_through FROM watermarks WHERE dataset = ?1",
+            [dataset],
+            |r| r.get::<_, String>(0),
+        )
         .optional()?
     else {
         return Ok(None);
@@ -509,7 +513,9 @@ fn advance_watermark(tx: &Transaction<'_>, dataset: &str) -> Result<Option<Times
         "SELECT max(window_end) FROM windows
          WHERE dataset = ?1 AND settled = 1 AND window_start <= ?2 AND window_end > ?2",
     )?;
-    while let Some(end) = covering.query_row(params![dataset, mark], |r| r.get::<_, Option<String>>(0))? {
+    while let Some(end) =
+        covering.query_row(params![dataset, mark], |r| r.get::<_, Option<String>>(0))?
+    {
         mark = end;
     }
     if mark != original {

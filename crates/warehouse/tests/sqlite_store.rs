@@ -315,7 +315,17 @@ proptest! {
 fn a_regrown_partial_window_still_moves_the_watermark() {
     let (_dir, store) = temp_store();
     store.ensure_dataset(&spec()).unwrap();
-    store.initialize_watermark("queue_performance", hour(0).start).unwrap();
-    assert_eq!(write(&store, window(0, 3), &[], true), Some(hour(2).end), "today so far");
-    assert_eq!(write(&store, window(0, 5), &[], true), Some(hour(4).end), "same day, later: same window key");
+    store
+        .initialize_watermark("queue_performance", hour(0).start)
+        .unwrap();
+    assert_eq!(
+        write(&store, window(0, 3), &[], true),
+        Some(hour(2).end),
+        "today so far"
+    );
+    assert_eq!(
+        write(&store, window(0, 5), &[], true),
+        Some(hour(4).end),
+        "same day, later: same window key"
+    );
 }

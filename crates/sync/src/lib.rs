@@ -1,0 +1,4 @@
+//! Datasets → window plans → fetch → write. Watermarks make loading incremental and
+//! exactly-once: every window is written in one transaction and re-pulling one is harmless.
+
+pub mod plan;
