@@ -1,4 +1,5 @@
 //! Datasets → window plans → fetch → write. Watermarks make loading incremental and
 //! exactly-once: every window is written in one transaction and re-pulling one is harmless.
 
+pub mod config;
 pub mod plan;

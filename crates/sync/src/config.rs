@@ -1,0 +1,519 @@
+//! `genesys-bi.toml`: the Genesys connection, the store, and the datasets to keep in sync.
+//! Every fault is reported with its dataset and field, all at once, before anything runs.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use genesys::Granularity;
+use genesys::aggregates::AggregationQuery;
+use genesys::filter::{Clause, Filter, FilterType, Predicate};
+use genesys::granularity::time_zone;
+use jiff::{SignedDuration, Span, Timestamp};
+use serde::Deserialize;
+
+use crate::plan::{WindowSpan, check_window};
+
+pub const ENV_CONFIG: &str = "GENESYS_BI_CONFIG";
+pub const DEFAULT_CONFIG_FILE: &str = "genesys-bi.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The Genesys connection (client id, region or api_base, rate budget…); secrets may come
+    /// from the environment instead.
+    #[serde(default)]
+    pub genesys: toml::Table,
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Dataset definitions; when absent, the defaults (`queue_performance`,
+    /// `agent_performance`, `wrapup_codes`).
+    #[serde(default = "default_datasets")]
+    pub datasets: Vec<DatasetConfig>,
+    /// Directory tables kept alongside (`queues`, `users`, `wrapup_codes`).
+    #[serde(default = "default_directories")]
+    pub directories: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Path of the embedded SQLite file.
+    #[serde(default = "default_sqlite_path")]
+    pub sqlite: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            sqlite: default_sqlite_path(),
+        }
+    }
+}
+
+fn default_sqlite_path() -> PathBuf {
+    PathBuf::from("genesys-bi.db")
+}
+
+fn default_directories() -> Vec<String> {
+    ["queues", "users", "wrapup_codes"]
+        .map(String::from)
+        .to_vec()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetKind {
+    Aggregates,
+    Details,
+    Users,
+}
+
+/// A filter value: one value, or several (ORed).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum FilterValues {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// One named, configured pull, as written in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    pub name: String,
+    #[serde(default = "default_kind")]
+    pub kind: DatasetKind,
+    pub metrics: Vec<String>,
+    #[serde(default)]
+    pub group_by: Vec<String>,
+    /// `dimension = "value"` or `dimension = ["a", "b"]`; dimensions are ANDed.
+    #[serde(default)]
+    pub filter: BTreeMap<String, FilterValues>,
+    #[serde(default = "default_granularity")]
+    pub granularity: String,
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// How often the scheduler syncs it (ISO-8601 duration).
+    #[serde(default = "default_every")]
+    pub every: String,
+    /// How far behind the watermark each run re-pulls, for late data.
+    #[serde(default = "default_lookback")]
+    pub lookback: String,
+    /// Buckets are pulled only once they ended this long ago.
+    #[serde(default = "default_settle")]
+    pub settle: String,
+    /// Where history starts: an instant (`2024-01-01T00:00:00Z`), a date (`2024-01-01`, local
+    /// midnight) or a duration back from now (`P30D`).
+    #[serde(default = "default_backfill")]
+    pub backfill_start: String,
+    /// One request's window (P1D, P7D, P1M…); defaults to a local day for sub-day buckets.
+    #[serde(default)]
+    pub window: Option<String>,
+}
+
+fn default_kind() -> DatasetKind {
+    DatasetKind::Aggregates
+}
+fn default_granularity() -> String {
+    "PT15M".into()
+}
+fn default_time_zone() -> String {
+    "UTC".into()
+}
+fn default_every() -> String {
+    "PT15M".into()
+}
+fn default_lookback() -> String {
+    "PT6H".into()
+}
+fn default_settle() -> String {
+    "PT5M".into()
+}
+fn default_backfill() -> String {
+    "P30D".into()
+}
+
+const QUEUE_METRICS: &[&str] = &[
+    "nOffered",
+    "nConnected",
+    "tAnswered",
+    "tAbandon",
+    "tShortAbandon",
+    "tWait",
+    "tTalk",
+    "tHeld",
+    "tAcw",
+    "tHandle",
+    "nTransferred",
+    "oServiceLevel",
+];
+const AGENT_METRICS: &[&str] = &[
+    "nConnected",
+    "tAnswered",
+    "tAlert",
+    "tTalk",
+    "tHeld",
+    "tAcw",
+    "tHandle",
+    "nTransferred",
+];
+const WRAPUP_METRICS: &[&str] = &["tHandle", "tAcw", "tTalk"];
+
+fn aggregate_dataset(name: &str, metrics: &[&str], group_by: &[&str]) -> DatasetConfig {
+    DatasetConfig {
+        name: name.into(),
+        kind: DatasetKind::Aggregates,
+        metrics: metrics.iter().map(|m| m.to_string()).collect(),
+        group_by: group_by.iter().map(|d| d.to_string()).collect(),
+        filter: BTreeMap::new(),
+        granularity: default_granularity(),
+        time_zone: default_time_zone(),
+        every: default_every(),
+        lookback: default_lookback(),
+        settle: default_settle(),
+        backfill_start: default_backfill(),
+        window: None,
+    }
+}
+
+pub fn default_datasets() -> Vec<DatasetConfig> {
+    vec![
+        aggregate_dataset(
+            "queue_performance",
+            QUEUE_METRICS,
+            &["queueId", "mediaType"],
+        ),
+        aggregate_dataset("agent_performance", AGENT_METRICS, &["userId", "mediaType"]),
+        aggregate_dataset("wrapup_codes", WRAPUP_METRICS, &["queueId", "wrapUpCode"]),
+    ]
+}
+
+/// One fault in the configuration, located precisely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigFault {
+    pub dataset: Option<String>,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.dataset {
+            Some(d) => write!(f, "dataset `{d}`, field `{}`: {}", self.field, self.message),
+            None => write!(f, "field `{}`: {}", self.field, self.message),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config has {} fault(s):\n{}", .0.len(), .0.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<ConfigFault>),
+}
+
+/// Where the backfill starts.
+#[derive(Debug, Clone)]
+pub enum BackfillStart {
+    At(Timestamp),
+    Ago(Span),
+}
+
+/// A dataset whose every field has been checked and parsed.
+#[derive(Debug, Clone)]
+pub struct DatasetSpec {
+    pub name: String,
+    pub kind: DatasetKind,
+    pub metrics: Vec<String>,
+    pub group_by: Vec<String>,
+    pub filter: Option<Filter>,
+    pub granularity: Granularity,
+    pub time_zone_name: String,
+    pub time_zone: jiff::tz::TimeZone,
+    pub every: SignedDuration,
+    pub lookback: SignedDuration,
+    pub settle: SignedDuration,
+    pub backfill_start: BackfillStart,
+    pub window: WindowSpan,
+}
+
+impl DatasetSpec {
+    /// The aggregates request for one window.
+    pub fn query(&self, window: genesys::Interval) -> AggregationQuery {
+        AggregationQuery {
+            interval: window.to_string(),
+            granularity: Some(self.granularity.to_string()),
+            time_zone: Some(self.time_zone_name.clone()),
+            group_by: self.group_by.clone(),
+            filter: self.filter.clone(),
+            metrics: self.metrics.clone(),
+            ..AggregationQuery::default()
+        }
+    }
+
+    /// The store's view of this dataset; `definition` captures everything that changes what a
+    /// row means, so changing it rebuilds the table.
+    pub fn table_spec(&self) -> warehouse::TableSpec {
+        let filter = self
+            .filter
+            .as_ref()
+            .map(|f| serde_json::to_string(f).expect("filters serialize"));
+        warehouse::TableSpec {
+            name: self.name.clone(),
+            dimensions: self.group_by.clone(),
+            metrics: self.metrics.clone(),
+            definition: format!(
+                "granularity={} timeZone={} filter={}",
+                self.granularity,
+                self.time_zone_name,
+                filter.unwrap_or_default()
+            ),
+        }
+    }
+
+    pub fn backfill_from(&self, now: Timestamp) -> Timestamp {
+        match &self.backfill_start {
+            BackfillStart::At(t) => *t,
+            BackfillStart::Ago(span) => now
+                .to_zoned_datetime(self.time_zone.clone())
+                .checked_sub(*span)
+                .map(|z| z.timestamp())
+                .unwrap_or(now),
+        }
+    }
+}
+
+impl Config {
+    /// The file named by `--config`, else `GENESYS_BI_CONFIG`, else `./genesys-bi.toml` if it
+    /// exists, else the defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let from_env = std::env::var_os(ENV_CONFIG).map(PathBuf::from);
+        let path = explicit.map(Path::to_path_buf).or(from_env);
+        match path {
+            Some(path) => Self::read(&path),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                Self::read(Path::new(DEFAULT_CONFIG_FILE))
+            }
+            None => Self::parse("", Path::new("(defaults)")),
+        }
+    }
+
+    pub fn read(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Checks every dataset and returns them parsed, or every fault found.
+    pub fn dataset_specs(&self) -> Result<Vec<DatasetSpec>, ConfigError> {
+        let mut faults = Vec::new();
+        let mut specs = Vec::new();
+        for (i, dataset) in self.datasets.iter().enumerate() {
+            if self.datasets[..i].iter().any(|d| d.name == dataset.name) {
+                faults.push(fault(
+                    Some(&dataset.name),
+                    "name",
+                    "is used by another dataset".into(),
+                ));
+                continue;
+            }
+            match check_dataset(dataset) {
+                Ok(spec) => specs.push(spec),
+                Err(mut found) => faults.append(&mut found),
+            }
+        }
+        for directory in &self.directories {
+            if !default_directories().contains(directory) {
+                let message = format!(
+                    "unknown directory `{directory}` (expected queues, users or wrapup_codes)"
+                );
+                faults.push(fault(None, "directories", message));
+            }
+        }
+        if faults.is_empty() {
+            Ok(specs)
+        } else {
+            Err(ConfigError::Invalid(faults))
+        }
+    }
+}
+
+fn fault(dataset: Option<&str>, field: &str, message: String) -> ConfigFault {
+    ConfigFault {
+        dataset: dataset.map(String::from),
+        field: field.into(),
+        message,
+    }
+}
+
+fn parse_duration(raw: &str) -> Result<SignedDuration, String> {
+    let not_iso = || format!("`{raw}` is not a positive ISO-8601 duration such as PT15M or P1D");
+    if !raw.starts_with('P') {
+        return Err(not_iso());
+    }
+    let span: Span = raw
+        .parse()
+        .map_err(|e: jiff::Error| format!("`{raw}` is not an ISO-8601 duration: {e}"))?;
+    if span.is_negative() {
+        return Err(not_iso());
+    }
+    // Days are 24 hours here: these durations pace the scheduler, they do not cut buckets.
+    span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
+        .map_err(|e| format!("`{raw}`: {e}"))
+}
+
+fn parse_backfill(raw: &str, tz: &jiff::tz::TimeZone) -> Result<BackfillStart, String> {
+    if raw.starts_with('P') {
+        return raw
+            .parse::<Span>()
+            .map(BackfillStart::Ago)
+            .map_err(|e| format!("`{raw}`: {e}"));
+    }
+    if let Ok(t) = raw.parse::<Timestamp>() {
+        return Ok(BackfillStart::At(t));
+    }
+    let date: jiff::civil::Date = raw
+        .parse()
+        .map_err(|_| format!("`{raw}` is not an instant (2024-01-01T00:00:00Z), a date (2024-01-01) or a duration (P30D)"))?;
+    date.to_zoned_datetime(tz.clone())
+        .map(|z| BackfillStart::At(z.timestamp()))
+        .map_err(|e| e.to_string())
+}
+
+fn build_filter(filter: &BTreeMap<String, FilterValues>) -> Option<Filter> {
+    if filter.is_empty() {
+        return None;
+    }
+    let mut result = Filter {
+        kind: FilterType::And,
+        clauses: Vec::new(),
+        predicates: Vec::new(),
+    };
+    for (dimension, values) in filter {
+        match values {
+            FilterValues::One(v) => result
+                .predicates
+                .push(Predicate::dimension_matches(dimension, v)),
+            FilterValues::Many(vs) => result.clauses.push(Clause {
+                kind: FilterType::Or,
+                predicates: vs
+                    .iter()
+                    .map(|v| Predicate::dimension_matches(dimension, v))
+                    .collect(),
+            }),
+        }
+    }
+    Some(result)
+}
+
+/// The catalog's message starts with the wire field (`metrics: …`); report it under ours.
+fn query_fault(name: &str, error: genesys::query::QueryValidationError) -> ConfigFault {
+    let text = error.to_string();
+    let (wire, message) = text.split_once(": ").unwrap_or(("metrics", &text));
+    let field = match wire {
+        "groupBy" => "group_by",
+        "timeZone" => "time_zone",
+        other => other,
+    };
+    fault(Some(name), field, message.to_string())
+}
+
+fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
+    let mut faults = Vec::new();
+    let name = d.name.as_str();
+    if !warehouse::schema::is_valid_identifier(name) {
+        faults.push(fault(
+            Some(name),
+            "name",
+            "must be lowercase letters, digits and _, starting with a letter".into(),
+        ));
+    }
+    if d.kind != DatasetKind::Aggregates {
+        faults.push(fault(
+            Some(name),
+            "kind",
+            format!(
+                "{:?} datasets are not supported yet; use aggregates",
+                d.kind
+            ),
+        ));
+    }
+    let filter = build_filter(&d.filter);
+    let probe = AggregationQuery {
+        interval: "2024-01-01T00:00:00Z/2024-01-02T00:00:00Z".into(),
+        granularity: Some(d.granularity.clone()),
+        time_zone: Some(d.time_zone.clone()),
+        group_by: d.group_by.clone(),
+        filter: filter.clone(),
+        metrics: d.metrics.clone(),
+        ..AggregationQuery::default()
+    };
+    if let Err(e) = genesys::query::validate(&probe) {
+        faults.push(query_fault(name, e));
+    }
+    let mut duration = |field: &str, raw: &str| {
+        parse_duration(raw)
+            .map_err(|m| faults.push(fault(Some(name), field, m)))
+            .ok()
+    };
+    let every = duration("every", &d.every);
+    let lookback = duration("lookback", &d.lookback);
+    let settle = duration("settle", &d.settle);
+    let granularity = d.granularity.parse::<Granularity>().ok();
+    let tz = time_zone(Some(&d.time_zone)).ok();
+    let backfill = tz.as_ref().and_then(|tz| {
+        parse_backfill(&d.backfill_start, tz)
+            .map_err(|m| faults.push(fault(Some(name), "backfill_start", m)))
+            .ok()
+    });
+    let window = granularity.as_ref().and_then(|g| match &d.window {
+        None => Some(WindowSpan::default_for(g)),
+        Some(raw) => raw
+            .parse::<WindowSpan>()
+            .and_then(|w| check_window(w, g, raw).map(|()| w))
+            .map_err(|e| faults.push(fault(Some(name), "window", e.to_string())))
+            .ok(),
+    });
+    match (every, lookback, settle, granularity, tz, backfill, window) {
+        (
+            Some(every),
+            Some(lookback),
+            Some(settle),
+            Some(granularity),
+            Some(time_zone),
+            Some(backfill_start),
+            Some(window),
+        ) if faults.is_empty() => Ok(DatasetSpec {
+            name: d.name.clone(),
+            kind: d.kind,
+            metrics: d.metrics.clone(),
+            group_by: d.group_by.clone(),
+            filter,
+            granularity,
+            time_zone_name: d.time_zone.clone(),
+            time_zone,
+            every,
+            lookback,
+            settle,
+            backfill_start,
+            window,
+        }),
+        _ => Err(faults),
+    }
+}

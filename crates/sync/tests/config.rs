@@ -1,0 +1,112 @@
+//! Configuration parsing and validation: every fault named with its dataset and field.
+
+use std::path::Path;
+
+use sync::config::{Config, ConfigError};
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(text, Path::new("test.toml"))
+}
+
+#[test]
+fn the_defaults_are_valid() {
+    let specs = parse("").unwrap().dataset_specs().unwrap();
+    let names: Vec<_> = specs.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["queue_performance", "agent_performance", "wrapup_codes"]
+    );
+    assert_eq!(specs[0].metrics.len(), 12);
+    assert_eq!(
+        specs[0].table_spec().dimension_columns(),
+        ["queue_id", "media_type"]
+    );
+}
+
+#[test]
+fn every_fault_is_reported_with_dataset_and_field() {
+    let config = parse(
+        r#"
+        [[datasets]]
+        name = "q"
+        metrics = ["nAnswered"]
+        group_by = ["queueId"]
+        lookback = "six hours"
+        window = "PT6H"
+
+        [[datasets]]
+        name = "Bad Name"
+        metrics = ["nOffered"]
+        group_by = ["queueid"]
+        time_zone = "Mars/Olympus"
+
+        [[datasets]]
+        name = "q"
+        metrics = ["nOffered"]
+        "#,
+    )
+    .unwrap();
+    let ConfigError::Invalid(faults) = config.dataset_specs().unwrap_err() else {
+        panic!("expected faults")
+    };
+    let text: Vec<String> = faults.iter().map(ToString::to_string).collect();
+    let expect = [
+        "dataset `q`, field `metrics`: unknown metric `nAnswered` (did you mean `tAnswered`?)",
+        "dataset `q`, field `lookback`: `six hours` is not a positive ISO-8601 duration such as PT15M or P1D",
+        "dataset `q`, field `window`: window `PT6H` must be whole days (P1D, P7D, …) or whole months (P1M, …)",
+        "dataset `Bad Name`, field `name`: must be lowercase letters, digits and _, starting with a letter",
+        "dataset `q`, field `name`: is used by another dataset",
+    ];
+    for e in expect {
+        assert!(text.iter().any(|t| t == e), "missing `{e}` in {text:#?}");
+    }
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("dataset `Bad Name`, field `time_zone`")),
+        "{text:#?}"
+    );
+}
+
+#[test]
+fn filters_become_genesys_filters() {
+    let config = parse(
+        r#"
+        [[datasets]]
+        name = "voice_and_chat"
+        metrics = ["nOffered"]
+        group_by = ["queueId"]
+        filter = { mediaType = ["voice", "chat"], direction = "inbound" }
+        granularity = "P1D"
+        time_zone = "Europe/London"
+        backfill_start = "2024-03-01"
+        "#,
+    )
+    .unwrap();
+    let spec = &config.dataset_specs().unwrap()[0];
+    let filter = spec.filter.as_ref().unwrap();
+    assert_eq!(filter.predicates.len(), 1);
+    assert_eq!(filter.clauses[0].predicates.len(), 2);
+    let start = spec.backfill_from(jiff::Timestamp::now());
+    assert_eq!(
+        start.to_string(),
+        "2024-03-01T00:00:00Z",
+        "local midnight in London in March is UTC midnight"
+    );
+    let query = spec.query("2024-03-01T00:00:00Z/2024-03-02T00:00:00Z".parse().unwrap());
+    assert_eq!(query.time_zone.as_deref(), Some("Europe/London"));
+    assert!(spec.table_spec().definition.contains("voice"));
+}
+
+#[test]
+fn syntax_errors_name_the_file_and_unknown_keys_are_refused() {
+    let err = parse("[[datasets]\nname = 1").unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("config file test.toml is not valid"),
+        "{err}"
+    );
+    let err =
+        parse("[[datasets]]\nname = \"a\"\nmetrics = [\"nOffered\"]\ngranularty = \"PT15M\"\n")
+            .unwrap_err();
+    assert!(err.to_string().contains("granularty"), "{err}");
+}
