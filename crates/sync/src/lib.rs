@@ -2,4 +2,5 @@
 //! exactly-once: every window is written in one transaction and re-pulling one is harmless.
 
 pub mod config;
+pub mod engine;
 pub mod plan;

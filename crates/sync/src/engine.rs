@@ -1,0 +1,246 @@
+//! One dataset's run: ensure its table, plan the windows the watermark and lookback call for,
+//! fetch them concurrently under the client's shared budget, and write each in one transaction.
+//! Dropping the future abandons in-flight fetches; a write already handed to the store either
+//! commits whole or not at all, so a killed run resumes with no gap and no duplicate.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use genesys::Interval;
+use genesys::aggregates::{AggregateQueryResponse, AggregationQuery};
+use jiff::Timestamp;
+use warehouse::{DatasetChange, Store, WindowWrite, rows_from_response};
+
+use crate::config::DatasetSpec;
+use crate::plan::{PlanRequest, plan_windows};
+
+pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where aggregates come from: the Genesys client (or anything that answers like it).
+pub trait AggregateSource: Send + Sync + 'static {
+    fn fetch(
+        &self,
+        query: AggregationQuery,
+    ) -> impl Future<Output = Result<AggregateQueryResponse, SourceError>> + Send;
+}
+
+/// Told about progress as windows complete (a progress bar, logs, metrics).
+pub trait Progress: Send + Sync {
+    fn planned(&self, _dataset: &str, _windows: usize) {}
+    fn window_written(&self, _dataset: &str, _window: &Interval, _rows: usize) {}
+    fn window_failed(&self, _dataset: &str, _window: &Interval, _error: &str) {}
+}
+
+/// Reports nothing.
+pub struct Silent;
+impl Progress for Silent {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// From the watermark minus the lookback up to now minus the settle delay.
+    Incremental,
+    /// An explicit range (still cut at now minus the settle delay).
+    Backfill { from: Timestamp, to: Timestamp },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetReport {
+    pub dataset: String,
+    pub change: DatasetChange,
+    pub windows_planned: usize,
+    pub windows_written: usize,
+    pub rows_written: usize,
+    pub failures: Vec<(Interval, String)>,
+    pub complete_through: Option<Timestamp>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("dataset `{dataset}`: store: {source}")]
+    Store {
+        dataset: String,
+        source: warehouse::StoreError,
+    },
+    #[error("dataset `{dataset}`: planning windows: {source}")]
+    Plan {
+        dataset: String,
+        source: crate::plan::PlanError,
+    },
+    #[error("dataset `{dataset}`: the store task stopped unexpectedly: {reason}")]
+    StoreTask { dataset: String, reason: String },
+}
+
+pub struct Engine<Src, St> {
+    pub source: Arc<Src>,
+    pub store: Arc<St>,
+    /// Windows fetched at once; the client's rate budget paces them.
+    pub concurrency: usize,
+    pub progress: Arc<dyn Progress>,
+}
+
+impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
+    pub fn new(source: Arc<Src>, store: Arc<St>) -> Self {
+        Self {
+            source,
+            store,
+            concurrency: 4,
+            progress: Arc::new(Silent),
+        }
+    }
+
+    /// Plans without fetching: the windows a run would pull now.
+    pub fn plan(
+        &self,
+        spec: &DatasetSpec,
+        now: Timestamp,
+        mode: Mode,
+    ) -> Result<Vec<Interval>, SyncError> {
+        let store_error = |source| SyncError::Store {
+            dataset: spec.name.clone(),
+            source,
+        };
+        let until = now.checked_sub(spec.settle).unwrap_or(now);
+        let (from, until) = match mode {
+            Mode::Incremental => {
+                let mark = self.store.watermark(&spec.name).map_err(store_error)?;
+                let start = spec.backfill_from(now);
+                let from = mark.map_or(start, |m| {
+                    m.checked_sub(spec.lookback).unwrap_or(m).max(start)
+                });
+                (from, until)
+            }
+            Mode::Backfill { from, to } => (from, to.min(until)),
+        };
+        let request = PlanRequest {
+            window: spec.window,
+            granularity: &spec.granularity,
+            time_zone: &spec.time_zone,
+            from,
+            until,
+        };
+        plan_windows(&request).map_err(|source| SyncError::Plan {
+            dataset: spec.name.clone(),
+            source,
+        })
+    }
+
+    pub async fn sync_dataset(
+        &self,
+        spec: &DatasetSpec,
+        now: Timestamp,
+        mode: Mode,
+    ) -> Result<DatasetReport, SyncError> {
+        let name = spec.name.clone();
+        let store_error = |source| SyncError::Store {
+            dataset: name.clone(),
+            source,
+        };
+        let change = self
+            .store
+            .ensure_dataset(&spec.table_spec())
+            .map_err(store_error)?;
+        let start = match mode {
+            Mode::Incremental => spec.backfill_from(now),
+            Mode::Backfill { from, .. } => from.min(spec.backfill_from(now)),
+        };
+        let grid_start = spec
+            .window
+            .floor(start, &spec.time_zone)
+            .map(|z| z.timestamp())
+            .unwrap_or(start);
+        self.store
+            .initialize_watermark(&spec.name, grid_start)
+            .map_err(store_error)?;
+        let windows = self.plan(spec, now, mode)?;
+        self.progress.planned(&spec.name, windows.len());
+        let mut report = DatasetReport {
+            dataset: spec.name.clone(),
+            change,
+            windows_planned: windows.len(),
+            windows_written: 0,
+            rows_written: 0,
+            failures: Vec::new(),
+            complete_through: None,
+        };
+        let mut results = futures_util::stream::iter(windows)
+            .map(|window| self.pull_window(spec, window))
+            .buffer_unordered(self.concurrency.max(1));
+        while let Some((window, outcome)) = results.next().await {
+            match outcome {
+                Ok(rows) => {
+                    report.windows_written += 1;
+                    report.rows_written += rows;
+                    self.progress.window_written(&spec.name, &window, rows);
+                }
+                Err(WindowError::Store(e)) => return Err(e),
+                Err(WindowError::Fetch(message)) => {
+                    tracing::warn!(dataset = %spec.name, window = %window, error = %message, "Window failed; the watermark stays before it.");
+                    self.progress.window_failed(&spec.name, &window, &message);
+                    report.failures.push((window, message));
+                }
+            }
+        }
+        report.complete_through = self.store.watermark(&spec.name).map_err(store_error)?;
+        Ok(report)
+    }
+
+    async fn pull_window(
+        &self,
+        spec: &DatasetSpec,
+        window: Interval,
+    ) -> (Interval, Result<usize, WindowError>) {
+        let outcome = async {
+            let response = self
+                .source
+                .fetch(spec.query(window))
+                .await
+                .map_err(|e| WindowError::Fetch(e.to_string()))?;
+            self.write(spec, window, response).await
+        }
+        .await;
+        (window, outcome)
+    }
+
+    async fn write(
+        &self,
+        spec: &DatasetSpec,
+        window: Interval,
+        response: AggregateQueryResponse,
+    ) -> Result<usize, WindowError> {
+        let table = spec.table_spec();
+        let rows =
+            rows_from_response(&table, &response).map_err(|e| WindowError::Fetch(e.to_string()))?;
+        let store = Arc::clone(&self.store);
+        let dataset = spec.name.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let write = WindowWrite {
+                dataset: &dataset,
+                window,
+                rows: &rows,
+                settled: true,
+                run_id: None,
+            };
+            store.write_window(&write)
+        });
+        let outcome = task.await.map_err(|e| {
+            WindowError::Store(SyncError::StoreTask {
+                dataset: spec.name.clone(),
+                reason: e.to_string(),
+            })
+        })?;
+        outcome.map(|o| o.rows_written).map_err(|source| {
+            WindowError::Store(SyncError::Store {
+                dataset: spec.name.clone(),
+                source,
+            })
+        })
+    }
+}
+
+enum WindowError {
+    /// The window could not be fetched or decoded: skipped this run, retried next run.
+    Fetch(String),
+    /// The store failed: stop, nothing after it can be trusted.
+    Store(SyncError),
+}
