@@ -21,8 +21,15 @@ struct Emulated {
 
 impl Emulated {
     fn new(now: Timestamp) -> Arc<Self> {
-        let shape = OrgShape { conversations_per_day: 3_000, ..OrgShape::default() };
-        Arc::new(Self { centre: ContactCentre::new(11, &shape), now: Mutex::new(now), requests: Mutex::new(0) })
+        let shape = OrgShape {
+            conversations_per_day: 3_000,
+            ..OrgShape::default()
+        };
+        Arc::new(Self {
+            centre: ContactCentre::new(11, &shape),
+            now: Mutex::new(now),
+            requests: Mutex::new(0),
+        })
     }
 }
 
@@ -30,7 +37,9 @@ impl AggregateSource for Emulated {
     async fn fetch(&self, query: AggregationQuery) -> Result<AggregateQueryResponse, SourceError> {
         *self.requests.lock().unwrap() += 1;
         let now = *self.now.lock().unwrap();
-        self.centre.aggregate(&query, now).map_err(|e| e.message.into())
+        self.centre
+            .aggregate(&query, now)
+            .map_err(|e| e.message.into())
     }
 }
 
@@ -48,7 +57,11 @@ fn spec(backfill: &str) -> sync::config::DatasetSpec {
         backfill_start = "{backfill}"
         "#
     );
-    Config::parse(&text, Path::new("t.toml")).unwrap().dataset_specs().unwrap().remove(0)
+    Config::parse(&text, Path::new("t.toml"))
+        .unwrap()
+        .dataset_specs()
+        .unwrap()
+        .remove(0)
 }
 
 fn dump(path: &Path) -> Vec<(String, String, String, i64, i64, i64)> {
@@ -60,10 +73,19 @@ fn dump(path: &Path) -> Vec<(String, String, String, i64, i64, i64)> {
              FROM queue_performance ORDER BY 1, 2, 3",
         )
         .unwrap();
-    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+    s.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
 
 fn at(s: &str) -> Timestamp {
@@ -78,13 +100,24 @@ async fn rerunning_a_backfill_changes_nothing_and_requests_match_the_plan() {
     let source = Emulated::new(now);
     let engine = Engine::new(source.clone(), Arc::new(SqliteStore::open(&path).unwrap()));
     let spec = spec("2024-05-01");
-    let mode = Mode::Backfill { from: at("2024-05-01T00:00:00Z"), to: now };
+    let mode = Mode::Backfill {
+        from: at("2024-05-01T00:00:00Z"),
+        to: now,
+    };
     let planned = engine.plan(&spec, now, mode).unwrap();
     let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
     assert_eq!(report.windows_planned, planned.len());
-    assert_eq!(*source.requests.lock().unwrap(), planned.len(), "one request per planned window");
+    assert_eq!(
+        *source.requests.lock().unwrap(),
+        planned.len(),
+        "one request per planned window"
+    );
     assert!(report.failures.is_empty());
-    assert_eq!(report.complete_through, Some(at("2024-05-04T11:45:00Z")), "whole buckets before now − settle");
+    assert_eq!(
+        report.complete_through,
+        Some(at("2024-05-04T11:45:00Z")),
+        "whole buckets before now − settle"
+    );
     let first = dump(&path);
     assert!(first.len() > 1000, "{} rows", first.len());
     engine.sync_dataset(&spec, now, mode).await.unwrap();
@@ -104,7 +137,10 @@ async fn incremental_syncs_every_15_minutes_equal_one_backfill_afterwards() {
     let mut now = start + SignedDuration::from_mins(15);
     while now <= end {
         *source.now.lock().unwrap() = now;
-        let report = engine.sync_dataset(&spec, now, Mode::Incremental).await.unwrap();
+        let report = engine
+            .sync_dataset(&spec, now, Mode::Incremental)
+            .await
+            .unwrap();
         assert!(report.failures.is_empty());
         now += SignedDuration::from_mins(15);
     }
@@ -115,7 +151,17 @@ async fn incremental_syncs_every_15_minutes_equal_one_backfill_afterwards() {
     let fresh = Emulated::new(later);
     let backfill = Engine::new(fresh, Arc::new(SqliteStore::open(&after).unwrap()));
     let cutoff = end - spec.settle;
-    backfill.sync_dataset(&spec, later, Mode::Backfill { from: start, to: cutoff }).await.unwrap();
+    backfill
+        .sync_dataset(
+            &spec,
+            later,
+            Mode::Backfill {
+                from: start,
+                to: cutoff,
+            },
+        )
+        .await
+        .unwrap();
 
     // The live store is final for every bucket older than the lookback; newer ones may still grow.
     let settled_before = genesys::interval::format_instant(end - spec.lookback);
