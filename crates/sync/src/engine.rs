@@ -244,3 +244,66 @@ enum WindowError {
     /// The store failed: stop, nothing after it can be trusted.
     Store(SyncError),
 }
+
+/// Where directory entities come from.
+pub trait DirectorySource: Send + Sync + 'static {
+    fn queues(
+        &self,
+    ) -> impl Future<Output = Result<Vec<genesys::directory::Queue>, SourceError>> + Send;
+    fn users(
+        &self,
+    ) -> impl Future<Output = Result<Vec<genesys::directory::User>, SourceError>> + Send;
+    fn wrapup_codes(
+        &self,
+    ) -> impl Future<Output = Result<Vec<genesys::directory::WrapupCode>, SourceError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("directory `{directory}`: fetching failed: {message}")]
+    Fetch { directory: String, message: String },
+    #[error("directory `{directory}`: store: {source}")]
+    Store {
+        directory: String,
+        source: warehouse::StoreError,
+    },
+    #[error("unknown directory `{0}` (expected queues, users or wrapup_codes)")]
+    Unknown(String),
+}
+
+/// Replaces one directory table with what the source lists now; returns the entity count.
+pub async fn sync_directory<D: DirectorySource, St: Store>(
+    source: &D,
+    store: &St,
+    directory: &str,
+) -> Result<usize, DirectoryError> {
+    let fetch_error = |e: SourceError| DirectoryError::Fetch {
+        directory: directory.to_string(),
+        message: e.to_string(),
+    };
+    let store_error = |source| DirectoryError::Store {
+        directory: directory.to_string(),
+        source,
+    };
+    match directory {
+        "queues" => {
+            let queues = source.queues().await.map_err(fetch_error)?;
+            store
+                .replace_directory(warehouse::Directory::Queues(&queues))
+                .map_err(store_error)
+        }
+        "users" => {
+            let users = source.users().await.map_err(fetch_error)?;
+            store
+                .replace_directory(warehouse::Directory::Users(&users))
+                .map_err(store_error)
+        }
+        "wrapup_codes" => {
+            let codes = source.wrapup_codes().await.map_err(fetch_error)?;
+            store
+                .replace_directory(warehouse::Directory::WrapupCodes(&codes))
+                .map_err(store_error)
+        }
+        other => Err(DirectoryError::Unknown(other.to_string())),
+    }
+}

@@ -43,6 +43,56 @@ impl AggregateSource for Emulated {
     }
 }
 
+impl sync::engine::DirectorySource for Emulated {
+    async fn queues(&self) -> Result<Vec<genesys::directory::Queue>, SourceError> {
+        Ok(self.centre.org().queues.clone())
+    }
+    async fn users(&self) -> Result<Vec<genesys::directory::User>, SourceError> {
+        Ok(self.centre.org().users.clone())
+    }
+    async fn wrapup_codes(&self) -> Result<Vec<genesys::directory::WrapupCode>, SourceError> {
+        Ok(self.centre.org().wrapup_codes.clone())
+    }
+}
+
+#[tokio::test]
+async fn directories_replace_their_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let source = Emulated::new(at("2024-05-01T00:00:00Z"));
+    for (name, expected) in [
+        ("queues", 25),
+        ("users", 200),
+        ("wrapup_codes", source.centre.org().wrapup_codes.len()),
+    ] {
+        assert_eq!(
+            sync::engine::sync_directory(source.as_ref(), &store, name)
+                .await
+                .unwrap(),
+            expected
+        );
+        assert_eq!(
+            sync::engine::sync_directory(source.as_ref(), &store, name)
+                .await
+                .unwrap(),
+            expected
+        );
+        let c = Connection::open(&path).unwrap();
+        let n: usize = c
+            .query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, expected, "{name}");
+    }
+    let err = sync::engine::sync_directory(source.as_ref(), &store, "teams")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "unknown directory `teams` (expected queues, users or wrapup_codes)"
+    );
+}
+
 fn spec(backfill: &str) -> sync::config::DatasetSpec {
     let text = format!(
         r#"
