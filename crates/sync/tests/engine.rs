@@ -82,7 +82,7 @@ async fn directories_replace_their_tables() {
         let n: usize = c
             .query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0))
             .unwrap();
-        assert_eq!(n, expected, "{name}");
+        assert_eq!(n as usize, expected, "{name}");
     }
     let err = sync::engine::sync_directory(source.as_ref(), &store, "teams")
         .await
