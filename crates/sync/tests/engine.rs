@@ -79,7 +79,7 @@ async fn directories_replace_their_tables() {
             expected
         );
         let c = Connection::open(&path).unwrap();
-        let n: usize = c
+        let n: i64 = c
             .query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0))
             .unwrap();
         assert_eq!(n as usize, expected, "{name}");
