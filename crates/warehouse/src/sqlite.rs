@@ -10,7 +10,7 @@ use genesys::interval::format_instant;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use crate::rows::Value;
+use crate::rows::{AggregateRow, Value};
 use crate::schema::{TableSpec, is_valid_identifier};
 use crate::{
     DatasetChange, DatasetStatus, Directory, Result, RunSummary, Store, StoreError, WindowOutcome,
@@ -124,6 +124,8 @@ impl SqliteStore {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
+        // 64 MiB of page cache keeps a window's index pages in memory while it is replaced.
+        connection.pragma_update(None, "cache_size", -65_536)?;
         connection.busy_timeout(std::time::Duration::from_secs(30))?;
         migrate(&connection)?;
         Ok(Self {
@@ -405,14 +407,6 @@ fn ensure_dataset_in(tx: &Transaction<'_>, spec: &TableSpec) -> Result<DatasetCh
     Ok(change)
 }
 
-fn bind_value(value: &Option<Value>) -> rusqlite::types::Value {
-    match value {
-        None => rusqlite::types::Value::Null,
-        Some(Value::Int(i)) => rusqlite::types::Value::Integer(*i),
-        Some(Value::Real(r)) => rusqlite::types::Value::Real(*r),
-    }
-}
-
 fn dataset_spec(tx: &Transaction<'_>, name: &str) -> Result<TableSpec> {
     let stored =
         stored_dataset(tx, name)?.ok_or_else(|| StoreError::UnknownDataset(name.to_string()))?;
@@ -422,6 +416,73 @@ fn dataset_spec(tx: &Transaction<'_>, name: &str) -> Result<TableSpec> {
         metrics: stored.metrics,
         definition: stored.definition,
     })
+}
+
+/// Rows per multi-row INSERT: fewer statement executions, well under SQLite's variable limit.
+const ROWS_PER_INSERT: usize = 64;
+
+fn insert_sql(table: &str, names: &[String], rows: usize) -> String {
+    let width = names.len();
+    let tuples: Vec<String> = (0..rows)
+        .map(|r| {
+            let placeholders: Vec<String> =
+                (1..=width).map(|c| format!("?{}", r * width + c)).collect();
+            format!("({})", placeholders.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES {}",
+        names.join(", "),
+        tuples.join(", ")
+    )
+}
+
+fn check_row(
+    spec: &TableSpec,
+    write: &WindowWrite<'_>,
+    row: &AggregateRow,
+    width: (usize, usize),
+) -> Result<()> {
+    if row.group.len() != width.0 || row.values.len() != width.1 {
+        return Err(StoreError::RowShape {
+            dataset: spec.name.clone(),
+            interval: row.interval.to_string(),
+            got: row.group.len() + row.values.len(),
+            expected: width.0 + width.1,
+        });
+    }
+    if !write.window.contains(row.interval.start) {
+        return Err(StoreError::RowOutsideWindow {
+            row: row.interval.to_string(),
+            window: write.window.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Binds one row's values from parameter `first` on.
+fn bind_row(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    first: usize,
+    bounds: (&str, &str),
+    row: &AggregateRow,
+) -> Result<()> {
+    insert.raw_bind_parameter(first, bounds.0)?;
+    insert.raw_bind_parameter(first + 1, bounds.1)?;
+    let mut index = first + 2;
+    for group in &row.group {
+        insert.raw_bind_parameter(index, group.as_deref())?;
+        index += 1;
+    }
+    for value in &row.values {
+        match value {
+            None => insert.raw_bind_parameter(index, rusqlite::types::Null)?,
+            Some(Value::Int(i)) => insert.raw_bind_parameter(index, *i)?,
+            Some(Value::Real(r)) => insert.raw_bind_parameter(index, *r)?,
+        }
+        index += 1;
+    }
+    Ok(())
 }
 
 fn replace_rows(tx: &Transaction<'_>, spec: &TableSpec, write: &WindowWrite<'_>) -> Result<usize> {
@@ -436,42 +497,37 @@ fn replace_rows(tx: &Transaction<'_>, spec: &TableSpec, write: &WindowWrite<'_>)
     )?;
     let dimension_columns = spec.dimension_columns();
     let metric_columns = spec.metric_columns();
+    let width = (dimension_columns.len(), metric_columns.len());
     let mut names = vec!["interval_start".to_string(), "interval_end".to_string()];
     names.extend(dimension_columns.iter().map(|c| quote(c)));
     names.extend(metric_columns.iter().map(|c| quote(&c.column)));
-    let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
-    let sql = format!(
-        "INSERT INTO {table} ({}) VALUES ({})",
-        names.join(", "),
-        placeholders.join(", ")
-    );
-    let mut insert = tx.prepare_cached(&sql)?;
-    let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(names.len());
     for row in write.rows {
-        if row.group.len() != dimension_columns.len() || row.values.len() != metric_columns.len() {
-            return Err(StoreError::RowShape {
-                dataset: spec.name.clone(),
-                interval: row.interval.to_string(),
-                got: row.group.len() + row.values.len(),
-                expected: dimension_columns.len() + metric_columns.len(),
-            });
+        check_row(spec, write, row, width)?;
+    }
+    // Rows of one bucket share their interval: format it once per bucket, not per row.
+    let mut bounds: Option<(Interval, String, String)> = None;
+    let full_chunk_sql = insert_sql(&table, &names, ROWS_PER_INSERT);
+    let mut full_chunk = tx.prepare_cached(&full_chunk_sql)?;
+    for chunk in write.rows.chunks(ROWS_PER_INSERT) {
+        let mut tail;
+        let insert = if chunk.len() == ROWS_PER_INSERT {
+            &mut full_chunk
+        } else {
+            tail = tx.prepare_cached(&insert_sql(&table, &names, chunk.len()))?;
+            &mut tail
+        };
+        for (r, row) in chunk.iter().enumerate() {
+            if bounds.as_ref().is_none_or(|(i, _, _)| *i != row.interval) {
+                bounds = Some((
+                    row.interval,
+                    format_instant(row.interval.start),
+                    format_instant(row.interval.end),
+                ));
+            }
+            let (_, s, e) = bounds.as_ref().expect("set just above");
+            bind_row(insert, r * names.len() + 1, (s, e), row)?;
         }
-        if !write.window.contains(row.interval.start) {
-            return Err(StoreError::RowOutsideWindow {
-                row: row.interval.to_string(),
-                window: write.window.to_string(),
-            });
-        }
-        values.clear();
-        values.push(format_instant(row.interval.start).into());
-        values.push(format_instant(row.interval.end).into());
-        values.extend(
-            row.group
-                .iter()
-                .map(|g| g.clone().map_or(rusqlite::types::Value::Null, Into::into)),
-        );
-        values.extend(row.values.iter().map(bind_value));
-        insert.execute(rusqlite::params_from_iter(values.iter()))?;
+        insert.raw_execute()?;
     }
     Ok(write.rows.len())
 }
