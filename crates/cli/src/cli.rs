@@ -24,6 +24,10 @@ pub enum Command {
     /// faults at runtime through the admin API (GET/PUT /_emulator/clock, /_emulator/faults,
     /// GET /_emulator/counters, POST /_emulator/revoke-tokens).
     Emulator(EmulatorArgs),
+
+    /// List every conversation-aggregates metric (82) and dimension (84) with its kind, unit
+    /// and meaning. Queries and dataset definitions are checked against this catalog.
+    Catalog(crate::catalog_cmd::CatalogArgs),
 }
 
 #[derive(Debug, Args)]
