@@ -9,8 +9,13 @@ use crate::filter::{Filter, NumericRange};
 
 pub const AGGREGATES_QUERY_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
 pub const AGGREGATES_JOBS_PATH: &str = "/api/v2/analytics/conversations/aggregates/jobs";
+/// User aggregates (time in routing status / presence): the same query and response shapes,
+/// metrics `tAgentRoutingStatus`, `tOrganizationPresence`, `tSystemPresence` with a `qualifier`
+/// per status, groupBy `userId` (genesys-api.md §4).
+pub const USERS_AGGREGATES_QUERY_PATH: &str = "/api/v2/analytics/users/aggregates/query";
 
-/// The request body (`ConversationAggregationQuery`; with `page_size` it is the async job body).
+/// The request body (`ConversationAggregationQuery`; with `page_size` it is the async job body;
+/// `UserAggregationQuery` is the same shape with fewer fields used).
 /// Strings stay strings on the wire so that a server can answer bad values with the API's own 400.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -21,6 +21,10 @@ pub struct AuthErrorResponse {
 
 impl AuthErrorResponse {
     pub fn new(error: &str, description: &str) -> Self {
-        Self { error: error.into(), description: description.into(), error_description: description.into() }
+        Self {
+            error: error.into(),
+            description: description.into(),
+            error_description: description.into(),
+        }
     }
 }

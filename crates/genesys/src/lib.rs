@@ -14,3 +14,6 @@ pub mod jobs;
 
 pub use granularity::Granularity;
 pub use interval::Interval;
+
+#[cfg(feature = "client")]
+pub mod client;

@@ -19,7 +19,12 @@ pub struct OrgShape {
 
 impl Default for OrgShape {
     fn default() -> Self {
-        Self { queues: 25, agents: 200, wrapup_codes: 30, conversations_per_day: 20_000 }
+        Self {
+            queues: 25,
+            agents: 200,
+            wrapup_codes: 30,
+            conversations_per_day: 20_000,
+        }
     }
 }
 
@@ -55,7 +60,11 @@ impl ContactCentre {
     }
 
     /// `POST …/aggregates/query` as of virtual `now`: metrics emitted at or before `now` only.
-    pub fn aggregate(&self, _query: &AggregationQuery, _now: Timestamp) -> Result<AggregateQueryResponse, QueryError> {
+    pub fn aggregate(
+        &self,
+        _query: &AggregationQuery,
+        _now: Timestamp,
+    ) -> Result<AggregateQueryResponse, QueryError> {
         unimplemented!("being written")
     }
 
@@ -65,7 +74,11 @@ impl ContactCentre {
     }
 
     /// `POST …/details/query`: conversations that started on a day touched by the interval, paged.
-    pub fn details_query(&self, _query: &ConversationQuery, _now: Timestamp) -> Result<ConversationQueryResponse, QueryError> {
+    pub fn details_query(
+        &self,
+        _query: &ConversationQuery,
+        _now: Timestamp,
+    ) -> Result<ConversationQueryResponse, QueryError> {
         unimplemented!("being written")
     }
 
