@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// On the login host (`https://login.<domain>`), or the gateway base for the emulator.
+pub const TOKEN_PATH: &str = "/oauth/token";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,

@@ -7,6 +7,12 @@ use genesys::details::{Conversation, ConversationQuery, ConversationQueryRespons
 use genesys::directory::{Queue, User, WrapupCode};
 use jiff::Timestamp;
 
+mod codes;
+mod ids;
+mod org;
+
+use org::OrgModel;
+
 /// Size of the synthetic organisation.
 #[derive(Debug, Clone)]
 pub struct OrgShape {
@@ -48,11 +54,23 @@ pub struct Org {
 /// Everything analytics knows about the synthetic contact centre. Deterministic from the seed.
 pub struct ContactCentre {
     org: Org,
+    #[allow(dead_code)]
+    model: OrgModel,
+    #[allow(dead_code)]
+    seed: u64,
+    #[allow(dead_code)]
+    shape: OrgShape,
 }
 
 impl ContactCentre {
-    pub fn new(_seed: u64, _shape: &OrgShape) -> Self {
-        unimplemented!("being written")
+    pub fn new(seed: u64, shape: &OrgShape) -> Self {
+        let model = OrgModel::generate(seed, shape);
+        Self {
+            org: model.directories(),
+            model,
+            seed,
+            shape: shape.clone(),
+        }
     }
 
     pub fn org(&self) -> &Org {

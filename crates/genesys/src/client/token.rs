@@ -93,13 +93,13 @@ impl Login<'_> {
         use super::events::{InternalEvent, RequestSent, RetryScheduled, TokenRefreshed};
         use super::retry::{RetryAction, classify};
 
-        let url = format!("{}/oauth/token", self.login_base);
+        let url = format!("{}{}", self.login_base, crate::auth::TOKEN_PATH);
         let mut retries = self.policy.start();
         loop {
             let attempt = retries.begin_attempt();
             RequestSent {
                 method: &reqwest::Method::POST,
-                path: "/oauth/token",
+                path: crate::auth::TOKEN_PATH,
                 attempt,
             }
             .emit(self.counters);
@@ -130,7 +130,7 @@ impl Login<'_> {
             let reason = failure.reason();
             let correlation_id = failure.correlation_id();
             RetryScheduled {
-                path: "/oauth/token",
+                path: crate::auth::TOKEN_PATH,
                 attempt,
                 delay,
                 reason: &reason,
