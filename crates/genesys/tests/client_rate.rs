@@ -22,7 +22,12 @@ async fn retry_after_pauses_the_whole_budget_for_exactly_that_long() {
     let started = Instant::now();
     let limited = tokio::spawn({
         let client = client.clone();
-        async move { client.aggregates_query(&hour_query(8)).await.map(|_| Instant::now()) }
+        async move {
+            client
+                .aggregates_query(&hour_query(8))
+                .await
+                .map(|_| Instant::now())
+        }
     });
     while client.counters().rate_limited == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -32,7 +37,10 @@ async fn retry_after_pauses_the_whole_budget_for_exactly_that_long() {
     let limited_done = limited.await.unwrap().expect("retried after the pause");
     let other_done = other.expect("second request succeeds");
 
-    for (what, done) in [("the limited request", limited_done), ("the other request", other_done)] {
+    for (what, done) in [
+        ("the limited request", limited_done),
+        ("the other request", other_done),
+    ] {
         let waited = done - started;
         assert!(
             waited >= Duration::from_secs(2) && waited < Duration::from_millis(2_600),
@@ -53,12 +61,25 @@ async fn retry_after_over_the_ceiling_is_a_daily_limit_error_at_once() {
         .await;
     let started = Instant::now();
     let err = client.aggregates_query(&hour_query(8)).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
-    let Error::DailyLimit { retry_after, ref correlation_id } = err else { panic!("expected DailyLimit, got {err:?}") };
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    let Error::DailyLimit {
+        retry_after,
+        ref correlation_id,
+    } = err
+    else {
+        panic!("expected DailyLimit, got {err:?}")
+    };
     assert_eq!(retry_after, Duration::from_secs(3600));
     assert!(correlation_id.is_some());
     assert_eq!(client.counters().daily_limits, 1);
-    assert!(client.budget().paused_until().is_none(), "a daily limit must not freeze the budget");
+    assert!(
+        client.budget().paused_until().is_none(),
+        "a daily limit must not freeze the budget"
+    );
 }
 
 /// The emulator allows 120 requests per token per fixed minute; the client is configured for
@@ -88,6 +109,10 @@ async fn sixteen_concurrent_tasks_under_honest_headers_get_no_429() {
     let admin = Admin::new(&emu).counters().await;
     assert_eq!(admin["rateLimited"], 0, "{admin}");
     assert_eq!(client.counters().rate_limited, 0);
-    assert_eq!(client.budget().per_minute(), 120, "tightened from inin-ratelimit-allowed");
+    assert_eq!(
+        client.budget().per_minute(),
+        120,
+        "tightened from inin-ratelimit-allowed"
+    );
     assert_eq!(Admin::new(&emu).served(AGGREGATES, 200).await, 128);
 }

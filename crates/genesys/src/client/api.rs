@@ -4,8 +4,7 @@
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use futures_util::Stream;
-use futures_util::stream::{self, TryStreamExt};
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::aggregates::{
@@ -24,6 +23,9 @@ use crate::jobs::{AsyncQueryResponse, AsyncQueryStatus, JobState};
 
 use super::GenesysClient;
 use super::error::{Error, Result};
+
+/// A stream of pages (or entities) owning everything it needs; `Unpin`, so `.next().await` works.
+pub type PageStream<T> = BoxStream<'static, Result<T>>;
 
 /// The two async job families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +93,7 @@ impl GenesysClient {
         &self,
         query: ConversationQuery,
         page_size: u32,
-    ) -> impl Stream<Item = Result<ConversationQueryResponse>> + Send + use<> {
+    ) -> PageStream<ConversationQueryResponse> {
         let client = self.clone();
         let page_size = page_size.max(1);
         stream::try_unfold(Some(1u32), move |page_number| {
@@ -113,6 +115,7 @@ impl GenesysClient {
                 Ok(Some((page, next)))
             }
         })
+        .boxed()
     }
 
     pub async fn details_availability(&self) -> Result<DataAvailabilityResponse> {
@@ -193,10 +196,7 @@ impl GenesysClient {
     }
 
     /// The results of a FULFILLED aggregates job, page by page (cursor paging).
-    pub fn aggregates_job_pages(
-        &self,
-        job_id: &str,
-    ) -> impl Stream<Item = Result<AsyncAggregateQueryResponse>> + Send + use<> {
+    pub fn aggregates_job_pages(&self, job_id: &str) -> PageStream<AsyncAggregateQueryResponse> {
         let path = format!("{AGGREGATES_JOBS_PATH}/{job_id}/results");
         self.cursor_pages(
             path,
@@ -211,7 +211,7 @@ impl GenesysClient {
         &self,
         job_id: &str,
         page_size: Option<u32>,
-    ) -> impl Stream<Item = Result<AsyncConversationQueryResponse>> + Send + use<> {
+    ) -> PageStream<AsyncConversationQueryResponse> {
         let path = format!("{DETAILS_JOBS_PATH}/{job_id}/results");
         self.cursor_pages(
             path,
@@ -225,7 +225,7 @@ impl GenesysClient {
     pub async fn run_aggregates_job(
         &self,
         query: &AggregationQuery,
-    ) -> Result<impl Stream<Item = Result<AsyncAggregateQueryResponse>> + Send + use<>> {
+    ) -> Result<PageStream<AsyncAggregateQueryResponse>> {
         let job_id = self.submit_aggregates_job(query).await?;
         self.wait_for_job(JobKind::Aggregates, &job_id).await?;
         Ok(self.aggregates_job_pages(&job_id))
@@ -236,7 +236,7 @@ impl GenesysClient {
         &self,
         query: &ConversationQuery,
         page_size: Option<u32>,
-    ) -> Result<impl Stream<Item = Result<AsyncConversationQueryResponse>> + Send + use<>> {
+    ) -> Result<PageStream<AsyncConversationQueryResponse>> {
         let job_id = self.submit_details_job(query).await?;
         self.wait_for_job(JobKind::Details, &job_id).await?;
         Ok(self.details_job_pages(&job_id, page_size))
@@ -248,7 +248,7 @@ impl GenesysClient {
         page_size: Option<u32>,
         what: &'static str,
         cursor_of: fn(&T) -> Option<String>,
-    ) -> impl Stream<Item = Result<T>> + Send + use<T> {
+    ) -> PageStream<T> {
         let client = self.clone();
         // `Some(cursor)` while a page is due; the first page has no cursor.
         stream::try_unfold(Some(None::<String>), move |due| {
@@ -275,6 +275,7 @@ impl GenesysClient {
                 Ok(Some((page, next.map(Some))))
             }
         })
+        .boxed()
     }
 
     /// A directory page by page (`pageNumber`, following `nextUri` while the server gives one).
@@ -282,7 +283,7 @@ impl GenesysClient {
         &self,
         kind: DirectoryKind,
         page_size: u32,
-    ) -> impl Stream<Item = Result<EntityListing<T>>> + Send + use<T> {
+    ) -> PageStream<EntityListing<T>> {
         let client = self.clone();
         let first = (
             kind.path().to_string(),
@@ -308,29 +309,25 @@ impl GenesysClient {
                 Ok(Some((page, next)))
             }
         })
+        .boxed()
     }
 
-    pub fn queues(&self, page_size: u32) -> impl Stream<Item = Result<Queue>> + Send + use<> {
+    pub fn queues(&self, page_size: u32) -> PageStream<Queue> {
         flatten(self.directory_pages(DirectoryKind::Queues, page_size))
     }
 
-    pub fn users(&self, page_size: u32) -> impl Stream<Item = Result<User>> + Send + use<> {
+    pub fn users(&self, page_size: u32) -> PageStream<User> {
         flatten(self.directory_pages(DirectoryKind::Users, page_size))
     }
 
-    pub fn wrapup_codes(
-        &self,
-        page_size: u32,
-    ) -> impl Stream<Item = Result<WrapupCode>> + Send + use<> {
+    pub fn wrapup_codes(&self, page_size: u32) -> PageStream<WrapupCode> {
         flatten(self.directory_pages(DirectoryKind::WrapupCodes, page_size))
     }
 }
 
-fn flatten<T: Send + 'static, S>(pages: S) -> impl Stream<Item = Result<T>> + Send + use<T, S>
-where
-    S: Stream<Item = Result<EntityListing<T>>> + Send + 'static,
-{
+fn flatten<T: Send + 'static>(pages: PageStream<EntityListing<T>>) -> PageStream<T> {
     pages
         .map_ok(|page| stream::iter(page.entities.into_iter().map(Ok)))
         .try_flatten()
+        .boxed()
 }

@@ -16,12 +16,16 @@ pub async fn emulator(tweak: impl FnOnce(&mut EmulatorConfig)) -> EmulatorHandle
     config.clock_start = Some(NOW.parse().unwrap());
     config.clock_rate = 0.0;
     tweak(&mut config);
-    Emulator::build(config).await.expect("emulator builds").spawn()
+    Emulator::build(config)
+        .await
+        .expect("emulator builds")
+        .spawn()
 }
 
 /// A client for `emu` with quick back-off, so that retries do not slow the tests down.
 pub fn config_for(emu: &EmulatorHandle) -> ClientConfig {
-    let mut config = ClientConfig::new(emu.client_id(), emu.client_secret(), Region::default()).with_base_url(emu.base_url());
+    let mut config = ClientConfig::new(emu.client_id(), emu.client_secret(), Region::default())
+        .with_base_url(emu.base_url());
     config.backoff_min_ms = 20;
     config.backoff_max_ms = 200;
     config.max_retry_secs = 60;
@@ -44,7 +48,15 @@ pub fn hour_query(hour: u32) -> AggregationQuery {
         interval: interval.to_string(),
         granularity: Some("PT15M".into()),
         group_by: vec!["queueId".into(), "mediaType".into()],
-        metrics: ["nOffered", "tAnswered", "tAbandon", "tHandle", "oServiceLevel"].map(String::from).to_vec(),
+        metrics: [
+            "nOffered",
+            "tAnswered",
+            "tAbandon",
+            "tHandle",
+            "oServiceLevel",
+        ]
+        .map(String::from)
+        .to_vec(),
         ..AggregationQuery::default()
     }
 }
@@ -57,7 +69,10 @@ pub fn day_query() -> AggregationQuery {
 }
 
 /// Every group of an aggregates job, page after page, sorted so runs can be compared.
-pub async fn job_groups(client: &GenesysClient, query: &AggregationQuery) -> Vec<AggregateDataContainer> {
+pub async fn job_groups(
+    client: &GenesysClient,
+    query: &AggregationQuery,
+) -> Vec<AggregateDataContainer> {
     let pages = client.run_aggregates_job(query).await.expect("job runs");
     let pages: Vec<_> = pages.try_collect().await.expect("job pages");
     let mut groups: Vec<_> = pages.into_iter().flat_map(|p| p.results).collect();
@@ -72,21 +87,30 @@ pub struct Admin {
 
 impl Admin {
     pub fn new(emu: &EmulatorHandle) -> Self {
-        Self { http: reqwest::Client::new(), base: emu.admin_url().to_string() }
+        Self {
+            http: reqwest::Client::new(),
+            base: emu.admin_url().to_string(),
+        }
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Value {
         let response = request.send().await.expect("admin request sent");
-        assert!(response.status().is_success(), "admin answered {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "admin answered {}",
+            response.status()
+        );
         response.json().await.expect("admin JSON")
     }
 
     pub async fn counters(&self) -> Value {
-        self.send(self.http.get(format!("{}/counters", self.base))).await
+        self.send(self.http.get(format!("{}/counters", self.base)))
+            .await
     }
 
     pub async fn set_faults(&self, faults: Value) -> Value {
-        self.send(self.http.put(format!("{}/faults", self.base)).json(&faults)).await
+        self.send(self.http.put(format!("{}/faults", self.base)).json(&faults))
+            .await
     }
 
     pub async fn clear_faults(&self) {
@@ -94,12 +118,15 @@ impl Admin {
     }
 
     pub async fn revoke_tokens(&self) -> Value {
-        self.send(self.http.post(format!("{}/revoke-tokens", self.base))).await
+        self.send(self.http.post(format!("{}/revoke-tokens", self.base)))
+            .await
     }
 
     /// How many requests to `route` were answered with `status`.
     pub async fn served(&self, route: &str, status: u16) -> u64 {
         let counters = self.counters().await;
-        counters["requests"][route][status.to_string()].as_u64().unwrap_or(0)
+        counters["requests"][route][status.to_string()]
+            .as_u64()
+            .unwrap_or(0)
     }
 }
