@@ -45,6 +45,10 @@ use token::{Lease, Login, TokenCache};
 
 pub const CORRELATION_HEADER: &str = "inin-correlation-id";
 
+/// Each 401 earns one fresh login; a few per request, because a token can be revoked again
+/// while the retry is under way. A token that keeps being refused ends in the 401 error.
+const MAX_RELOGINS_PER_REQUEST: u32 = 3;
+
 /// A cheap-to-clone handle; clones share the token, the rate budget and the counters.
 #[derive(Clone, Debug)]
 pub struct GenesysClient {
@@ -219,7 +223,7 @@ impl GenesysClient {
         let inner = &self.inner;
         let ceiling = inner.config.retry_after_ceiling();
         let mut retries = inner.policy.start();
-        let mut relogged = false;
+        let mut relogins = 0;
         loop {
             let token = self.token().await?;
             let attempt = retries.begin_attempt();
@@ -236,14 +240,14 @@ impl GenesysClient {
             };
             let correlation_id = failure.correlation_id();
             let fixed = match classify(&failure, ceiling) {
-                RetryAction::ReLogin if !relogged => {
+                RetryAction::ReLogin if relogins < MAX_RELOGINS_PER_REQUEST => {
                     TokenRejected {
                         path: call.path,
                         correlation_id,
                     }
                     .emit(&inner.counters);
                     inner.tokens.invalidate(token.generation).await;
-                    relogged = true;
+                    relogins += 1;
                     // Logging in again is the remedy, not waiting; it still counts as an attempt.
                     Some(Duration::ZERO)
                 }
