@@ -239,7 +239,8 @@ impl GenesysClient {
                 Err(failure) => failure,
             };
             let correlation_id = failure.correlation_id();
-            let fixed = match classify(&failure, ceiling) {
+            // `wait` bounds the retry; `sleep_here` is false where something else does the waiting.
+            let (wait, sleep_here) = match classify(&failure, ceiling) {
                 RetryAction::ReLogin if relogins < MAX_RELOGINS_PER_REQUEST => {
                     TokenRejected {
                         path: call.path,
@@ -249,7 +250,7 @@ impl GenesysClient {
                     inner.tokens.invalidate(token.generation).await;
                     relogins += 1;
                     // Logging in again is the remedy, not waiting; it still counts as an attempt.
-                    Some(Duration::ZERO)
+                    (Some(Duration::ZERO), false)
                 }
                 RetryAction::RetryAfter(wait) => {
                     RateLimited {
@@ -258,11 +259,11 @@ impl GenesysClient {
                         correlation_id,
                     }
                     .emit(&inner.counters);
+                    // The budget holds every request back, this one included, until the pause ends.
                     inner.budget.pause(wait);
-                    // The budget itself holds every request back until the pause ends.
-                    Some(Duration::ZERO)
+                    (Some(wait), false)
                 }
-                RetryAction::Retry => None,
+                RetryAction::Retry => (None, true),
                 RetryAction::ReLogin | RetryAction::DontRetry => {
                     if let Failure::Status {
                         status: StatusCode::TOO_MANY_REQUESTS,
@@ -280,7 +281,7 @@ impl GenesysClient {
                     return Err(failure.into_error(ceiling));
                 }
             };
-            let Some(delay) = retries.next_delay(fixed) else {
+            let Some(delay) = retries.next_delay(wait) else {
                 let (attempts, elapsed) = (retries.attempts(), retries.elapsed());
                 return Err(Error::RetriesExhausted {
                     attempts,
@@ -297,7 +298,7 @@ impl GenesysClient {
                 correlation_id: failure.correlation_id(),
             }
             .emit(&inner.counters);
-            if !delay.is_zero() {
+            if sleep_here {
                 tokio::time::sleep(delay).await;
             }
         }

@@ -348,6 +348,35 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn delays_stay_within_every_bound(
+            max_attempts in 1u32..20,
+            min_ms in 1u64..1_000,
+            extra_ms in 0u64..10_000,
+            total_ms in 0u64..60_000,
+        ) {
+            let max_delay = Duration::from_millis(min_ms + extra_ms);
+            let policy = RetryPolicy {
+                max_attempts,
+                max_total: Duration::from_millis(total_ms),
+                min_delay: Duration::from_millis(min_ms),
+                max_delay,
+            };
+            let mut state = policy.start();
+            let mut waits = 0;
+            loop {
+                state.begin_attempt();
+                let Some(delay) = state.next_delay(None) else { break };
+                proptest::prop_assert!(delay <= max_delay);
+                proptest::prop_assert!(state.elapsed() + delay <= policy.max_total);
+                waits += 1;
+            }
+            proptest::prop_assert!(waits < max_attempts);
+        }
+    }
+
     #[tokio::test]
     async fn total_time_bounds_retries() {
         let policy = RetryPolicy {
