@@ -9,8 +9,13 @@ use crate::filter::{Filter, NumericRange};
 
 pub const AGGREGATES_QUERY_PATH: &str = "/api/v2/analytics/conversations/aggregates/query";
 pub const AGGREGATES_JOBS_PATH: &str = "/api/v2/analytics/conversations/aggregates/jobs";
+/// User aggregates (time in routing status / presence): the same query and response shapes,
+/// metrics `tAgentRoutingStatus`, `tOrganizationPresence`, `tSystemPresence` with a `qualifier`
+/// per status, groupBy `userId` (genesys-api.md §4).
+pub const USERS_AGGREGATES_QUERY_PATH: &str = "/api/v2/analytics/users/aggregates/query";
 
-/// The request body (`ConversationAggregationQuery`; with `page_size` it is the async job body).
+/// The request body (`ConversationAggregationQuery`; with `page_size` it is the async job body;
+/// `UserAggregationQuery` is the same shape with fewer fields used).
 /// Strings stay strings on the wire so that a server can answer bad values with the API's own 400.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -129,4 +134,27 @@ pub struct StatisticalSummary {
     pub p99: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub calculated_metric_value: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_metrics_and_stats_keys_pass_through() {
+        let page = br#"{"results":[{"group":{"queueId":"q1","newDimension":"x"},"data":[{
+            "interval":"2024-05-01T00:00:00.000Z/2024-05-01T00:15:00.000Z",
+            "metrics":[{"metric":"tFutureMetric","stats":{"max":5,"min":1,"count":2,"sum":6,"p50":3}},
+                       {"metric":"oServiceLevel","stats":{"ratio":0.5,"numerator":1,"denominator":2,"target":0.8}}],
+            "someNewField":true}]}],"anotherNewField":1}"#;
+        let parsed: AggregateQueryResponse = serde_json::from_slice(page).unwrap();
+        let data = &parsed.results[0].data[0];
+        assert_eq!(parsed.results[0].group["newDimension"], "x");
+        assert_eq!(data.metrics[0].metric, "tFutureMetric");
+        assert_eq!(
+            (data.metrics[0].stats.count, data.metrics[0].stats.sum),
+            (Some(2), Some(6.0))
+        );
+        assert_eq!(data.metrics[1].stats.ratio, Some(0.5));
+    }
 }

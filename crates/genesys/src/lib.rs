@@ -15,3 +15,6 @@ pub mod query;
 
 pub use granularity::Granularity;
 pub use interval::Interval;
+
+#[cfg(feature = "client")]
+pub mod client;

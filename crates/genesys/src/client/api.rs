@@ -1,0 +1,333 @@
+//! Typed analytics endpoints. Paged endpoints are streams of pages, so memory holds one page at
+//! a time however long the history.
+
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use serde::de::DeserializeOwned;
+
+use crate::aggregates::{
+    AGGREGATES_JOBS_PATH, AGGREGATES_QUERY_PATH, AggregateQueryResponse, AggregationQuery,
+    AsyncAggregateQueryResponse, USERS_AGGREGATES_QUERY_PATH,
+};
+use crate::details::{
+    AsyncConversationQueryResponse, ConversationQuery, ConversationQueryResponse,
+    DETAILS_AVAILABILITY_PATH, DETAILS_JOBS_PATH, DETAILS_QUERY_PATH, DataAvailabilityResponse,
+    PagingSpec,
+};
+use crate::directory::{
+    EntityListing, QUEUES_PATH, Queue, USERS_PATH, User, WRAPUP_CODES_PATH, WrapupCode,
+};
+use crate::jobs::{AsyncQueryResponse, AsyncQueryStatus, JobState};
+
+use super::GenesysClient;
+use super::error::{Error, Result};
+
+/// A stream of pages (or entities) owning everything it needs; `Unpin`, so `.next().await` works.
+pub type PageStream<T> = BoxStream<'static, Result<T>>;
+
+/// The two async job families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    Aggregates,
+    Details,
+}
+
+impl JobKind {
+    fn base(self) -> &'static str {
+        match self {
+            JobKind::Aggregates => AGGREGATES_JOBS_PATH,
+            JobKind::Details => DETAILS_JOBS_PATH,
+        }
+    }
+}
+
+/// The directories served as paged entity listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectoryKind {
+    Queues,
+    Users,
+    WrapupCodes,
+}
+
+impl DirectoryKind {
+    fn path(self) -> &'static str {
+        match self {
+            DirectoryKind::Queues => QUEUES_PATH,
+            DirectoryKind::Users => USERS_PATH,
+            DirectoryKind::WrapupCodes => WRAPUP_CODES_PATH,
+        }
+    }
+}
+
+impl GenesysClient {
+    pub async fn aggregates_query(
+        &self,
+        query: &AggregationQuery,
+    ) -> Result<AggregateQueryResponse> {
+        self.post_json(AGGREGATES_QUERY_PATH, query, "conversation aggregates")
+            .await
+    }
+
+    pub async fn users_aggregates_query(
+        &self,
+        query: &AggregationQuery,
+    ) -> Result<AggregateQueryResponse> {
+        self.post_json(USERS_AGGREGATES_QUERY_PATH, query, "user aggregates")
+            .await
+    }
+
+    /// One page of the synchronous details query, as the query's `paging` says.
+    pub async fn details_query(
+        &self,
+        query: &ConversationQuery,
+    ) -> Result<ConversationQueryResponse> {
+        self.post_json(DETAILS_QUERY_PATH, query, "conversation details")
+            .await
+    }
+
+    /// Every page of the synchronous details query, `page_size` conversations each, until the
+    /// page without conversations (or a short page).
+    pub fn details_query_pages(
+        &self,
+        query: ConversationQuery,
+        page_size: u32,
+    ) -> PageStream<ConversationQueryResponse> {
+        let client = self.clone();
+        let page_size = page_size.max(1);
+        stream::try_unfold(Some(1u32), move |page_number| {
+            let (client, mut query) = (client.clone(), query.clone());
+            async move {
+                let Some(page_number) = page_number else {
+                    return Ok(None);
+                };
+                query.paging = Some(PagingSpec {
+                    page_size,
+                    page_number,
+                });
+                let page = client.details_query(&query).await?;
+                let found = page.conversations.as_ref().map_or(0, Vec::len);
+                if found == 0 {
+                    return Ok(None);
+                }
+                let next = (found >= page_size as usize).then_some(page_number + 1);
+                Ok(Some((page, next)))
+            }
+        })
+        .boxed()
+    }
+
+    pub async fn details_availability(&self) -> Result<DataAvailabilityResponse> {
+        self.get_json(DETAILS_AVAILABILITY_PATH, &[], "details data availability")
+            .await
+    }
+
+    pub async fn submit_aggregates_job(&self, query: &AggregationQuery) -> Result<String> {
+        let accepted: AsyncQueryResponse = self
+            .post_json(AGGREGATES_JOBS_PATH, query, "aggregates job")
+            .await?;
+        Ok(accepted.job_id)
+    }
+
+    pub async fn submit_details_job(&self, query: &ConversationQuery) -> Result<String> {
+        let accepted: AsyncQueryResponse = self
+            .post_json(DETAILS_JOBS_PATH, query, "details job")
+            .await?;
+        Ok(accepted.job_id)
+    }
+
+    pub async fn job_status(&self, kind: JobKind, job_id: &str) -> Result<AsyncQueryStatus> {
+        self.get_json(&format!("{}/{job_id}", kind.base()), &[], "job status")
+            .await
+    }
+
+    /// Cancels a job or deletes its results.
+    pub async fn delete_job(&self, kind: JobKind, job_id: &str) -> Result<()> {
+        self.delete(&format!("{}/{job_id}", kind.base())).await
+    }
+
+    /// Polls with back-off until the job is FULFILLED. FAILED carries Genesys' `errorMessage`;
+    /// CANCELLED and EXPIRED are errors too, as is waiting past the configured job timeout.
+    pub async fn wait_for_job(&self, kind: JobKind, job_id: &str) -> Result<AsyncQueryStatus> {
+        let config = self.config();
+        let timeout = Duration::from_secs(config.job_timeout_secs);
+        let started = tokio::time::Instant::now();
+        let mut pauses = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(config.job_poll_min_ms))
+            .with_max_delay(Duration::from_millis(
+                config.job_poll_max_ms.max(config.job_poll_min_ms),
+            ))
+            .with_factor(1.5)
+            .without_max_times()
+            .build();
+        loop {
+            let status = self.job_status(kind, job_id).await?;
+            match status.state {
+                JobState::Fulfilled => return Ok(status),
+                JobState::Failed => {
+                    let message = status
+                        .error_message
+                        .unwrap_or_else(|| "no errorMessage given".into());
+                    return Err(Error::JobFailed {
+                        job_id: job_id.to_string(),
+                        message,
+                    });
+                }
+                state @ (JobState::Cancelled | JobState::Expired) => {
+                    return Err(Error::JobEnded {
+                        job_id: job_id.to_string(),
+                        state,
+                    });
+                }
+                JobState::Queued | JobState::Pending => {}
+            }
+            let pause = pauses
+                .next()
+                .unwrap_or(Duration::from_millis(config.job_poll_max_ms));
+            if started.elapsed() + pause > timeout {
+                return Err(Error::JobTimeout {
+                    job_id: job_id.to_string(),
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// The results of a FULFILLED aggregates job, page by page (cursor paging).
+    pub fn aggregates_job_pages(&self, job_id: &str) -> PageStream<AsyncAggregateQueryResponse> {
+        let path = format!("{AGGREGATES_JOBS_PATH}/{job_id}/results");
+        self.cursor_pages(
+            path,
+            None,
+            "aggregates job results",
+            |page: &AsyncAggregateQueryResponse| page.cursor.clone(),
+        )
+    }
+
+    /// The results of a FULFILLED details job, page by page (cursor paging).
+    pub fn details_job_pages(
+        &self,
+        job_id: &str,
+        page_size: Option<u32>,
+    ) -> PageStream<AsyncConversationQueryResponse> {
+        let path = format!("{DETAILS_JOBS_PATH}/{job_id}/results");
+        self.cursor_pages(
+            path,
+            page_size,
+            "details job results",
+            |page: &AsyncConversationQueryResponse| page.cursor.clone(),
+        )
+    }
+
+    /// Submits an aggregates job, waits for it, and streams its result pages.
+    pub async fn run_aggregates_job(
+        &self,
+        query: &AggregationQuery,
+    ) -> Result<PageStream<AsyncAggregateQueryResponse>> {
+        let job_id = self.submit_aggregates_job(query).await?;
+        self.wait_for_job(JobKind::Aggregates, &job_id).await?;
+        Ok(self.aggregates_job_pages(&job_id))
+    }
+
+    /// Submits a details job, waits for it, and streams its result pages.
+    pub async fn run_details_job(
+        &self,
+        query: &ConversationQuery,
+        page_size: Option<u32>,
+    ) -> Result<PageStream<AsyncConversationQueryResponse>> {
+        let job_id = self.submit_details_job(query).await?;
+        self.wait_for_job(JobKind::Details, &job_id).await?;
+        Ok(self.details_job_pages(&job_id, page_size))
+    }
+
+    fn cursor_pages<T: DeserializeOwned + Send + 'static>(
+        &self,
+        path: String,
+        page_size: Option<u32>,
+        what: &'static str,
+        cursor_of: fn(&T) -> Option<String>,
+    ) -> PageStream<T> {
+        let client = self.clone();
+        // `Some(cursor)` while a page is due; the first page has no cursor.
+        stream::try_unfold(Some(None::<String>), move |due| {
+            let (client, path) = (client.clone(), path.clone());
+            async move {
+                let Some(cursor) = due else { return Ok(None) };
+                let mut query: Vec<(&str, String)> = Vec::new();
+                if let Some(size) = page_size {
+                    query.push(("pageSize", size.to_string()));
+                }
+                if let Some(cursor) = &cursor {
+                    query.push(("cursor", cursor.clone()));
+                }
+                let page: T = client.get_json(&path, &query, what).await?;
+                let next = cursor_of(&page).filter(|next| !next.is_empty());
+                if next.is_some() && next == cursor {
+                    return Err(Error::Api {
+                        status: 200,
+                        code: "cursor.repeated".into(),
+                        message: format!("{what}: the server returned the same cursor again"),
+                        correlation_id: None,
+                    });
+                }
+                Ok(Some((page, next.map(Some))))
+            }
+        })
+        .boxed()
+    }
+
+    /// A directory page by page (`pageNumber`, following `nextUri` while the server gives one).
+    pub fn directory_pages<T: DeserializeOwned + Send + 'static>(
+        &self,
+        kind: DirectoryKind,
+        page_size: u32,
+    ) -> PageStream<EntityListing<T>> {
+        let client = self.clone();
+        let first = (
+            kind.path().to_string(),
+            vec![
+                ("pageSize", page_size.to_string()),
+                ("pageNumber", "1".into()),
+            ],
+        );
+        stream::try_unfold(Some(first), move |due| {
+            let client = client.clone();
+            async move {
+                let Some((path, query)) = due else {
+                    return Ok(None);
+                };
+                let page: EntityListing<T> =
+                    client.get_json(&path, &query, "directory page").await?;
+                let more = page.page_number < page.page_count && !page.entities.is_empty();
+                let next = page
+                    .next_uri
+                    .clone()
+                    .filter(|_| more)
+                    .map(|uri| (uri, Vec::new()));
+                Ok(Some((page, next)))
+            }
+        })
+        .boxed()
+    }
+
+    pub fn queues(&self, page_size: u32) -> PageStream<Queue> {
+        flatten(self.directory_pages(DirectoryKind::Queues, page_size))
+    }
+
+    pub fn users(&self, page_size: u32) -> PageStream<User> {
+        flatten(self.directory_pages(DirectoryKind::Users, page_size))
+    }
+
+    pub fn wrapup_codes(&self, page_size: u32) -> PageStream<WrapupCode> {
+        flatten(self.directory_pages(DirectoryKind::WrapupCodes, page_size))
+    }
+}
+
+fn flatten<T: Send + 'static>(pages: PageStream<EntityListing<T>>) -> PageStream<T> {
+    pages
+        .map_ok(|page| stream::iter(page.entities.into_iter().map(Ok)))
+        .try_flatten()
+        .boxed()
+}

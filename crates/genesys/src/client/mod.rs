@@ -1,0 +1,358 @@
+//! The Genesys Cloud API client: OAuth client credentials, one shared rate budget per OAuth
+//! client, retries with back-off, and typed, paged analytics endpoints (see [`api`]).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), genesys::client::Error> {
+//! use genesys::client::{ClientConfig, GenesysClient};
+//! let client = GenesysClient::new(ClientConfig::from_env()?)?;
+//! client.login().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod budget;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod region;
+pub mod retry;
+pub mod token;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
+use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use api::{DirectoryKind, JobKind};
+pub use budget::{RateBudget, RateWindow};
+pub use config::{ClientConfig, ConfigError, Endpoints};
+pub use error::{Error, Result};
+pub use events::CountersSnapshot;
+pub use region::{Region, UnknownRegion};
+pub use retry::{Failure, RetryAction, classify};
+
+use events::{
+    Counters, DailyLimitReached, InternalEvent, RateLimited, RequestSent, RetryScheduled,
+    TokenRejected,
+};
+use retry::RetryPolicy;
+use token::{Lease, Login, TokenCache};
+
+pub const CORRELATION_HEADER: &str = "inin-correlation-id";
+
+/// Each 401 earns one fresh login; a few per request, because a token can be revoked again
+/// while the retry is under way. A token that keeps being refused ends in the 401 error.
+const MAX_RELOGINS_PER_REQUEST: u32 = 3;
+
+/// A cheap-to-clone handle; clones share the token, the rate budget and the counters.
+#[derive(Clone, Debug)]
+pub struct GenesysClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    config: ClientConfig,
+    endpoints: Endpoints,
+    budget: RateBudget,
+    tokens: TokenCache,
+    counters: Counters,
+    policy: RetryPolicy,
+}
+
+/// One request, rebuilt for every attempt.
+struct Call<'a> {
+    method: Method,
+    url: String,
+    path: &'a str,
+    /// Serialized once; every attempt shares it without copying.
+    body: Option<Bytes>,
+}
+
+fn correlation_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CORRELATION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+impl GenesysClient {
+    pub fn new(config: ClientConfig) -> Result<Self> {
+        config.validate()?;
+        let endpoints = config.endpoints()?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("genesys-bi/", env!("CARGO_PKG_VERSION")))
+            .timeout(Duration::from_secs(config.request_timeout_secs))
+            .connect_timeout(Duration::from_secs(config.connect_timeout_secs))
+            .gzip(true)
+            .build()
+            .map_err(Error::Transport)?;
+        let policy = RetryPolicy {
+            max_attempts: config.max_attempts,
+            max_total: Duration::from_secs(config.max_retry_secs),
+            min_delay: Duration::from_millis(config.backoff_min_ms),
+            max_delay: Duration::from_millis(config.backoff_max_ms.max(config.backoff_min_ms)),
+        };
+        let budget = RateBudget::new(config.requests_per_minute);
+        let inner = Inner {
+            http,
+            config,
+            endpoints,
+            budget,
+            tokens: TokenCache::default(),
+            counters: Counters::default(),
+            policy,
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.inner.config
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.inner.endpoints
+    }
+
+    pub fn budget(&self) -> &RateBudget {
+        &self.inner.budget
+    }
+
+    pub fn counters(&self) -> CountersSnapshot {
+        self.inner.counters.snapshot()
+    }
+
+    /// Obtains a token now, so that bad credentials show up before any real work.
+    pub async fn login(&self) -> Result<()> {
+        self.token().await.map(drop)
+    }
+
+    async fn token(&self) -> Result<Lease> {
+        let inner = &self.inner;
+        let login = Login {
+            http: &inner.http,
+            login_base: &inner.endpoints.login_base,
+            client_id: &inner.config.client_id,
+            client_secret: &inner.config.client_secret,
+            policy: inner.policy,
+            retry_after_ceiling: inner.config.retry_after_ceiling(),
+            counters: &inner.counters,
+        };
+        inner
+            .tokens
+            .get(|| async { login.request_token().await })
+            .await
+    }
+
+    fn url(&self, path_or_uri: &str) -> String {
+        if path_or_uri.starts_with("http://") || path_or_uri.starts_with("https://") {
+            path_or_uri.to_string()
+        } else {
+            format!("{}{}", self.inner.endpoints.api_base, path_or_uri)
+        }
+    }
+
+    /// GET `path` (or an absolute URI such as a `nextUri`) with `query` appended.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        what: &'static str,
+    ) -> Result<T> {
+        let mut url = reqwest::Url::parse(&self.url(path)).map_err(|e| ConfigError::Invalid {
+            setting: "api_base",
+            reason: format!("cannot form a URL with `{path}`: {e}"),
+        })?;
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
+        }
+        let call = Call {
+            method: Method::GET,
+            url: url.into(),
+            path,
+            body: None,
+        };
+        self.execute(call, |bytes| decode(bytes, what)).await
+    }
+
+    pub(crate) async fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        what: &'static str,
+    ) -> Result<T> {
+        let body = serde_json::to_vec(body).map_err(|source| Error::Decode {
+            what: "request body",
+            correlation_id: None,
+            source,
+        })?;
+        let call = Call {
+            method: Method::POST,
+            url: self.url(path),
+            path,
+            body: Some(body.into()),
+        };
+        self.execute(call, |bytes| decode(bytes, what)).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> Result<()> {
+        let call = Call {
+            method: Method::DELETE,
+            url: self.url(path),
+            path,
+            body: None,
+        };
+        self.execute(call, |_| Ok(())).await
+    }
+
+    /// The request loop: token, budget, send, classify, and retry within the policy's bounds.
+    async fn execute<T>(
+        &self,
+        call: Call<'_>,
+        decode: impl Fn(&[u8]) -> Result<T, (&'static str, serde_json::Error)>,
+    ) -> Result<T> {
+        let inner = &self.inner;
+        let ceiling = inner.config.retry_after_ceiling();
+        let mut retries = inner.policy.start();
+        let mut relogins = 0;
+        loop {
+            let token = self.token().await?;
+            let attempt = retries.begin_attempt();
+            let failure = match self.attempt(&call, &token, attempt).await {
+                Ok((bytes, correlation_id)) => match decode(&bytes) {
+                    Ok(value) => return Ok(value),
+                    Err((what, source)) => Failure::Decode {
+                        what,
+                        correlation_id,
+                        source,
+                    },
+                },
+                Err(failure) => failure,
+            };
+            let correlation_id = failure.correlation_id();
+            // `wait` bounds the retry; `sleep_here` is false where something else does the waiting.
+            let (wait, sleep_here) = match classify(&failure, ceiling) {
+                RetryAction::ReLogin if relogins < MAX_RELOGINS_PER_REQUEST => {
+                    TokenRejected {
+                        path: call.path,
+                        correlation_id,
+                    }
+                    .emit(&inner.counters);
+                    inner.tokens.invalidate(token.generation).await;
+                    relogins += 1;
+                    // Logging in again is the remedy, not waiting; it still counts as an attempt.
+                    (Some(Duration::ZERO), false)
+                }
+                RetryAction::RetryAfter(wait) => {
+                    RateLimited {
+                        path: call.path,
+                        retry_after: wait,
+                        correlation_id,
+                    }
+                    .emit(&inner.counters);
+                    // The budget holds every request back, this one included, until the pause ends.
+                    inner.budget.pause(wait);
+                    (Some(wait), false)
+                }
+                RetryAction::Retry => (None, true),
+                RetryAction::ReLogin | RetryAction::DontRetry => {
+                    if let Failure::Status {
+                        status: StatusCode::TOO_MANY_REQUESTS,
+                        retry_after: Some(wait),
+                        ..
+                    } = &failure
+                    {
+                        DailyLimitReached {
+                            path: call.path,
+                            retry_after: *wait,
+                            correlation_id,
+                        }
+                        .emit(&inner.counters);
+                    }
+                    return Err(failure.into_error(ceiling));
+                }
+            };
+            let Some(delay) = retries.next_delay(wait) else {
+                let (attempts, elapsed) = (retries.attempts(), retries.elapsed());
+                return Err(Error::RetriesExhausted {
+                    attempts,
+                    elapsed,
+                    last: Box::new(failure.into_error(ceiling)),
+                });
+            };
+            let reason = failure.reason();
+            RetryScheduled {
+                path: call.path,
+                attempt,
+                delay,
+                reason: &reason,
+                correlation_id: failure.correlation_id(),
+            }
+            .emit(&inner.counters);
+            if sleep_here {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+
+    /// One attempt under the budget; `Ok` holds a 2xx body and its correlation id.
+    async fn attempt(
+        &self,
+        call: &Call<'_>,
+        token: &Lease,
+        attempt: u32,
+    ) -> Result<(Bytes, Option<String>), Failure> {
+        let inner = &self.inner;
+        let permit = inner.budget.acquire().await;
+        let mut request = inner
+            .http
+            .request(call.method.clone(), &call.url)
+            .bearer_auth(token.value.expose_secret())
+            .header(ACCEPT, "application/json");
+        if let Some(body) = &call.body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        RequestSent {
+            method: &call.method,
+            path: call.path,
+            attempt,
+        }
+        .emit(&inner.counters);
+        let response = request.send().await.map_err(Failure::Transport)?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if let Some(window) = RateWindow::from_headers(&headers) {
+            inner.budget.observe(window, &inner.counters);
+        }
+        drop(permit);
+        let correlation_id = correlation_id(&headers);
+        let bytes = response.bytes().await.map_err(Failure::Transport)?;
+        if status.is_success() {
+            return Ok((bytes, correlation_id));
+        }
+        Err(Failure::Status {
+            status,
+            retry_after: retry::retry_after(&headers),
+            body: retry::error_body(status, &bytes),
+            correlation_id,
+        })
+    }
+}
+
+fn decode<T: DeserializeOwned>(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<T, (&'static str, serde_json::Error)> {
+    serde_json::from_slice(bytes).map_err(|e| (what, e))
+}

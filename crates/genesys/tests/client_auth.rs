@@ -1,0 +1,104 @@
+//! Login, token refresh and re-login against the real emulator over HTTP.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Admin, client_for, config_for, emulator, hour_query};
+use genesys::client::{Error, GenesysClient};
+use secrecy::SecretString;
+
+#[tokio::test]
+async fn bad_secret_is_an_auth_error_naming_the_settings_without_retrying() {
+    let emu = emulator(|_| {}).await;
+    let mut config = config_for(&emu);
+    config.client_secret = SecretString::from("wrong-secret-value");
+    let client = GenesysClient::new(config).unwrap();
+    let started = Instant::now();
+    let err = client.aggregates_query(&hour_query(9)).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "no retry loop: {:?}",
+        started.elapsed()
+    );
+    let Error::Auth {
+        status, ref hint, ..
+    } = err
+    else {
+        panic!("expected Auth, got {err:?}")
+    };
+    assert_eq!(status, 401);
+    assert!(
+        hint.contains("GENESYS_CLIENT_SECRET") && hint.contains("GENESYS_REGION"),
+        "{hint}"
+    );
+    let shown = format!("{err} {err:?}");
+    assert!(
+        !shown.contains("wrong-secret-value"),
+        "the secret leaked: {shown}"
+    );
+    assert_eq!(
+        client.counters().requests_sent,
+        1,
+        "one token request, no retries"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_first_requests_share_one_login() {
+    let emu = emulator(|_| {}).await;
+    let client = client_for(&emu);
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.aggregates_query(&hour_query(i % 24)).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().expect("query succeeds");
+    }
+    assert_eq!(Admin::new(&emu).counters().await["tokensIssued"], 1);
+    assert_eq!(client.counters().tokens_refreshed, 1);
+}
+
+#[tokio::test]
+async fn token_is_refreshed_before_it_expires_during_a_long_run() {
+    let emu = emulator(|c| c.token_lifetime = Duration::from_secs(2)).await;
+    let client = client_for(&emu);
+    let started = Instant::now();
+    let mut queries = 0;
+    while started.elapsed() < Duration::from_millis(5_500) {
+        client
+            .aggregates_query(&hour_query(queries % 24))
+            .await
+            .expect("query succeeds");
+        queries += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let admin = Admin::new(&emu).counters().await;
+    let issued = admin["tokensIssued"].as_u64().unwrap();
+    assert!(
+        issued >= 3,
+        "a 2 s token over 5.5 s needs at least 3 logins, got {issued}"
+    );
+    // Refreshing ahead of expiry means the API never saw an expired token.
+    assert_eq!(admin["bearerRejected"], serde_json::json!({}), "{admin}");
+    assert_eq!(client.counters().relogins, 0);
+}
+
+#[tokio::test]
+async fn revoked_token_leads_to_one_relogin_and_a_retry() {
+    let emu = emulator(|_| {}).await;
+    let client = client_for(&emu);
+    let admin = Admin::new(&emu);
+    let before = client.aggregates_query(&hour_query(10)).await.unwrap();
+    assert_eq!(admin.revoke_tokens().await["revoked"], 1);
+    let after = client
+        .aggregates_query(&hour_query(10))
+        .await
+        .expect("re-login and retry");
+    assert_eq!(before, after);
+    let counters = client.counters();
+    assert_eq!((counters.relogins, counters.tokens_refreshed), (1, 2));
+    assert_eq!(admin.served(common::AGGREGATES, 401).await, 1);
+}

@@ -1,0 +1,118 @@
+//! The shared rate budget against the real emulator: Retry-After pauses everything for exactly
+//! its length, a daily-limit 429 fails fast, and honest headers keep concurrent work free of 429s.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{AGGREGATES, Admin, client_for, emulator, hour_query};
+use genesys::client::Error;
+use serde_json::json;
+
+#[tokio::test]
+async fn retry_after_pauses_the_whole_budget_for_exactly_that_long() {
+    let emu = emulator(|_| {}).await;
+    let client = client_for(&emu);
+    client.login().await.unwrap();
+    let admin = Admin::new(&emu);
+    admin
+        .set_faults(json!({"scripted": [{"path": AGGREGATES, "status": 429, "count": 1, "retryAfterSecs": 2}]}))
+        .await;
+
+    let started = Instant::now();
+    let limited = tokio::spawn({
+        let client = client.clone();
+        async move {
+            client
+                .aggregates_query(&hour_query(8))
+                .await
+                .map(|_| Instant::now())
+        }
+    });
+    while client.counters().rate_limited == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Another request started during the pause waits for its end too.
+    let other = client.details_availability().await.map(|_| Instant::now());
+    let limited_done = limited.await.unwrap().expect("retried after the pause");
+    let other_done = other.expect("second request succeeds");
+
+    for (what, done) in [
+        ("the limited request", limited_done),
+        ("the other request", other_done),
+    ] {
+        let waited = done - started;
+        assert!(
+            waited >= Duration::from_secs(2) && waited < Duration::from_millis(2_600),
+            "{what} finished after {waited:?}, expected Retry-After 2 s"
+        );
+    }
+    assert_eq!(admin.served(AGGREGATES, 429).await, 1);
+    assert_eq!(client.counters().rate_limited, 1);
+}
+
+#[tokio::test]
+async fn retry_after_over_the_ceiling_is_a_daily_limit_error_at_once() {
+    let emu = emulator(|_| {}).await;
+    let client = client_for(&emu);
+    client.login().await.unwrap();
+    Admin::new(&emu)
+        .set_faults(json!({"scripted": [{"path": AGGREGATES, "status": 429, "count": 1, "retryAfterSecs": 3600}]}))
+        .await;
+    let started = Instant::now();
+    let err = client.aggregates_query(&hour_query(8)).await.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+    let Error::DailyLimit {
+        retry_after,
+        ref correlation_id,
+    } = err
+    else {
+        panic!("expected DailyLimit, got {err:?}")
+    };
+    assert_eq!(retry_after, Duration::from_secs(3600));
+    assert!(correlation_id.is_some());
+    assert_eq!(client.counters().daily_limits, 1);
+    assert!(
+        client.budget().paused_until().is_none(),
+        "a daily limit must not freeze the budget"
+    );
+}
+
+/// The emulator allows 120 requests per token per fixed minute; the client is configured for
+/// 300. Sixteen tasks make 136 requests together, more than one window holds, so the test takes
+/// just over a minute: the client must learn the lower limit from the headers and wait for the
+/// window to reset instead of running into 429s.
+#[tokio::test]
+async fn sixteen_concurrent_tasks_under_honest_headers_get_no_429() {
+    let emu = emulator(|c| c.rate_limit_per_minute = 120).await;
+    let client = client_for(&emu);
+    assert_eq!(client.config().requests_per_minute, 300);
+    let tasks: Vec<_> = (0..16)
+        .map(|task| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for n in 0..8 {
+                    client.aggregates_query(&hour_query(task + n)).await?;
+                }
+                client.details_availability().await?;
+                Ok::<_, Error>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().expect("every query succeeds");
+    }
+    let admin = Admin::new(&emu).counters().await;
+    assert_eq!(admin["rateLimited"], 0, "{admin}");
+    assert_eq!(client.counters().rate_limited, 0);
+    assert_eq!(
+        client.budget().per_minute(),
+        120,
+        "tightened from inin-ratelimit-allowed"
+    );
+    assert_eq!(Admin::new(&emu).served(AGGREGATES, 200).await, 128);
+}
