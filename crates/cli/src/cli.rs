@@ -28,6 +28,117 @@ pub enum Command {
     /// List every conversation-aggregates metric (82) and dimension (84) with its kind, unit
     /// and meaning. Queries and dataset definitions are checked against this catalog.
     Catalog(crate::catalog_cmd::CatalogArgs),
+
+    /// Run one aggregates query against Genesys Cloud and print the result.
+    ///
+    /// Names are checked against the catalog before any request. Averages are shown as
+    /// sum / count; milliseconds become seconds in the table view only; nothing is zero-filled.
+    /// Connection settings come from the config file's [genesys] section or GENESYS_CLIENT_ID,
+    /// GENESYS_CLIENT_SECRET, GENESYS_REGION (or GENESYS_API_BASE for a gateway or the emulator).
+    Query(QueryArgs),
+
+    /// Check the configuration file: every dataset through the catalog, and the connection
+    /// settings. Reports every fault with its dataset and field.
+    CheckConfig(ConfigArgs),
+
+    /// One pass over every dataset: pull what the watermarks and lookbacks call for, and
+    /// refresh the queue, user and wrap-up code directories.
+    Sync(SyncArgs),
+
+    /// Pull a dataset's history over an explicit range, with a progress bar.
+    Backfill(BackfillArgs),
+
+    /// Keep every dataset in sync on its schedule until Ctrl-C.
+    Run(SyncArgs),
+
+    /// Show each dataset's freshness: watermark, lag, rows and windows.
+    Datasets(ConfigArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// Configuration file (TOML). Default: $GENESYS_BI_CONFIG, else ./genesys-bi.toml if it
+    /// exists, else built-in defaults.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Only these datasets (repeatable; default: all).
+    #[arg(long = "dataset", value_name = "NAME")]
+    pub datasets: Vec<String>,
+
+    /// Windows fetched at once (the client's rate budget paces them).
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+
+    /// Treat this instant as now (replays and tests against the emulator's virtual clock).
+    #[arg(long, value_name = "INSTANT", hide = true)]
+    pub now: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackfillArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// The dataset to backfill.
+    #[arg(long, value_name = "NAME")]
+    pub dataset: String,
+
+    /// Start: an instant (2024-05-01T00:00:00Z) or a date (2024-05-01, local midnight in the
+    /// dataset's time zone).
+    #[arg(long, value_name = "WHEN")]
+    pub from: String,
+
+    /// End (exclusive), same forms; default: now. Never later than now minus the settle delay.
+    #[arg(long, value_name = "WHEN")]
+    pub to: Option<String>,
+
+    /// Windows fetched at once (the client's rate budget paces them).
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+
+    /// Treat this instant as now (replays and tests against the emulator's virtual clock).
+    #[arg(long, value_name = "INSTANT", hide = true)]
+    pub now: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Metrics, comma-separated (e.g. nOffered,tAnswered,tHandle). See `genesys-bi catalog`.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub metrics: Vec<String>,
+
+    /// Dimensions to group by, comma-separated (e.g. queueId,mediaType).
+    #[arg(long, value_delimiter = ',')]
+    pub group_by: Vec<String>,
+
+    /// dimension=value (repeatable; values of one dimension are ORed, dimensions ANDed).
+    #[arg(long, value_name = "DIMENSION=VALUE")]
+    pub filter: Vec<String>,
+
+    /// Interval: start/end as instants or dates (2024-05-01/2024-05-08), or start/duration.
+    #[arg(long)]
+    pub interval: String,
+
+    /// Bucket size (PT15M, PT30M, PT1H, P1D, P7D, P1M); default: the whole interval.
+    #[arg(long)]
+    pub granularity: Option<String>,
+
+    /// IANA time zone for buckets and for dates in --interval (default UTC).
+    #[arg(long, default_value = "UTC")]
+    pub time_zone: String,
+
+    #[arg(long, value_enum, default_value_t = crate::render::OutputFormat::Table)]
+    pub format: crate::render::OutputFormat,
 }
 
 #[derive(Debug, Args)]

@@ -29,7 +29,11 @@ fn main() -> ExitCode {
         Err(error) => {
             // `{:#}` prints the context chain on one line; never a backtrace.
             eprintln!("error: {error:#}");
-            if error.chain().any(|cause| cause.is::<UsageError>()) { ExitCode::from(2) } else { ExitCode::FAILURE }
+            if error.chain().any(|cause| cause.is::<UsageError>()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

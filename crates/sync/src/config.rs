@@ -290,7 +290,53 @@ impl DatasetSpec {
     }
 }
 
+/// Environment variables that override `[genesys]` settings (secrets belong here).
+const GENESYS_ENV: &[(&str, &str)] = &[
+    ("GENESYS_CLIENT_ID", "client_id"),
+    ("GENESYS_CLIENT_SECRET", "client_secret"),
+    ("GENESYS_REGION", "region"),
+    ("GENESYS_API_BASE", "api_base"),
+    ("GENESYS_LOGIN_BASE", "login_base"),
+];
+
 impl Config {
+    /// The Genesys client settings: `[genesys]` from the file, overridden by `GENESYS_*`
+    /// variables read through `env`.
+    pub fn client_config(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<genesys::client::ClientConfig, ConfigError> {
+        let mut table = self.genesys.clone();
+        for (variable, key) in GENESYS_ENV {
+            if let Some(value) = env(variable).filter(|v| !v.trim().is_empty()) {
+                table.insert(
+                    key.to_string(),
+                    toml::Value::String(value.trim().to_string()),
+                );
+            }
+        }
+        let mut faults = Vec::new();
+        for (variable, key) in &GENESYS_ENV[..2] {
+            if !table.contains_key(*key) {
+                let message = format!("is missing: set it in [genesys] or through {variable}");
+                faults.push(fault(None, &format!("genesys.{key}"), message));
+            }
+        }
+        if !faults.is_empty() {
+            return Err(ConfigError::Invalid(faults));
+        }
+        let config: genesys::client::ClientConfig =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    ConfigError::Invalid(vec![fault(None, "genesys", e.message().to_string())])
+                })?;
+        config
+            .validate()
+            .map_err(|e| ConfigError::Invalid(vec![fault(None, "genesys", e.to_string())]))?;
+        Ok(config)
+    }
+
     /// The file named by `--config`, else `GENESYS_BI_CONFIG`, else `./genesys-bi.toml` if it
     /// exists, else the defaults.
     pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {

@@ -3,4 +3,5 @@
 
 pub mod config;
 pub mod engine;
+pub mod genesys_source;
 pub mod plan;

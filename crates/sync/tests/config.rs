@@ -110,3 +110,35 @@ fn syntax_errors_name_the_file_and_unknown_keys_are_refused() {
             .unwrap_err();
     assert!(err.to_string().contains("granularty"), "{err}");
 }
+
+#[test]
+fn client_settings_come_from_the_file_and_the_environment() {
+    let config = parse("[genesys]\nregion = \"eu-west-1\"\nrequests_per_minute = 120\n").unwrap();
+    let env = |k: &str| match k {
+        "GENESYS_CLIENT_ID" => Some("id-from-env".to_string()),
+        "GENESYS_CLIENT_SECRET" => Some("s3cret-from-env".to_string()),
+        _ => None,
+    };
+    let client = config.client_config(env).unwrap();
+    assert_eq!(client.client_id, "id-from-env");
+    assert_eq!(client.requests_per_minute, 120);
+    assert_eq!(
+        client.endpoints().unwrap().api_base,
+        "https://api.mypurecloud.ie"
+    );
+    assert!(
+        !format!("{client:?}").contains("s3cret-from-env"),
+        "the secret is redacted"
+    );
+
+    let err = config.client_config(|_| None).unwrap_err().to_string();
+    assert!(err.contains("field `genesys.client_id`: is missing: set it in [genesys] or through GENESYS_CLIENT_ID"), "{err}");
+    assert!(err.contains("genesys.client_secret"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+
+    let bad =
+        parse("[genesys]\nregion = \"mars-north-1\"\nclient_id = \"a\"\nclient_secret = \"b\"\n")
+            .unwrap();
+    let err = bad.client_config(|_| None).unwrap_err().to_string();
+    assert!(err.contains("mars-north-1"), "{err}");
+}

@@ -1,12 +1,21 @@
 //! One module per subcommand.
 
+mod context;
 mod emulator;
+mod query;
+mod sync;
 
 use crate::cli::Command;
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Emulator(args) => emulator::run(args).await,
+        Command::Query(args) => query::run(args).await,
+        Command::CheckConfig(args) => sync::check_config(args).await,
+        Command::Sync(args) => sync::sync_once(args).await,
+        Command::Backfill(args) => sync::backfill(args).await,
+        Command::Run(args) => sync::run_scheduler(args).await,
+        Command::Datasets(args) => sync::datasets(args).await,
         Command::Catalog(args) => {
             let mut out = std::io::stdout().lock();
             crate::catalog_cmd::print(&args, &mut out)?;

@@ -1,0 +1,85 @@
+//! What the sync, query and status commands share: the config, the client, the store.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use genesys::client::GenesysClient;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use sync::config::{Config, ConfigError, DatasetSpec};
+use warehouse::SqliteStore;
+
+use crate::UsageError;
+use crate::cli::ConfigArgs;
+
+/// Config faults are the user's to fix: exit code 2.
+fn usage(error: ConfigError) -> anyhow::Error {
+    match error {
+        ConfigError::Read { .. } | ConfigError::Parse { .. } | ConfigError::Invalid(_) => {
+            UsageError(error.to_string()).into()
+        }
+    }
+}
+
+pub fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {
+    Config::load(args.config.as_deref()).map_err(usage)
+}
+
+pub fn dataset_specs(config: &Config, only: &[String]) -> anyhow::Result<Vec<DatasetSpec>> {
+    let specs = config.dataset_specs().map_err(usage)?;
+    if let Some(unknown) = only
+        .iter()
+        .find(|name| !specs.iter().any(|s| &s.name == *name))
+    {
+        let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        return Err(UsageError(format!(
+            "unknown dataset `{unknown}` (configured: {})",
+            known.join(", ")
+        ))
+        .into());
+    }
+    Ok(specs
+        .into_iter()
+        .filter(|s| only.is_empty() || only.contains(&s.name))
+        .collect())
+}
+
+/// A client with its token already obtained, so bad credentials fail fast with a clear hint.
+pub async fn connected_client(config: &Config) -> anyhow::Result<GenesysClient> {
+    let settings = config
+        .client_config(|key| std::env::var(key).ok())
+        .map_err(usage)?;
+    let client = GenesysClient::new(settings).context("setting up the Genesys client")?;
+    client
+        .login()
+        .await
+        .context("logging in to Genesys Cloud")?;
+    Ok(client)
+}
+
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
+    let path = &config.store.sqlite;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating the store folder {}", parent.display()))?;
+    }
+    let store =
+        SqliteStore::open(path).with_context(|| format!("opening the store {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// An instant (`2024-05-01T00:00:00Z`) or a date (`2024-05-01`, local midnight in `tz`).
+pub fn parse_when(flag: &str, raw: &str, tz: &TimeZone) -> anyhow::Result<Timestamp> {
+    if let Ok(instant) = raw.parse::<Timestamp>() {
+        return Ok(instant);
+    }
+    let date: jiff::civil::Date = raw.parse().map_err(|_| {
+        UsageError(format!(
+            "--{flag}: `{raw}` is not an instant (2024-05-01T00:00:00Z) or a date (2024-05-01)"
+        ))
+    })?;
+    let zoned = date
+        .to_zoned_datetime(tz.clone())
+        .map_err(|e| UsageError(format!("--{flag}: {e}")))?;
+    Ok(zoned.timestamp())
+}
