@@ -27,7 +27,8 @@ pub struct Config {
     #[serde(default)]
     pub store: StoreConfig,
     /// Dataset definitions; when absent, the defaults (`queue_performance`,
-    /// `agent_performance`, `wrapup_codes`).
+    /// `agent_performance`, `wrapup_performance`). A dataset may not take a directory table's
+    /// name (`queues`, `users`, `wrapup_codes`).
     #[serde(default = "default_datasets")]
     pub datasets: Vec<DatasetConfig>,
     /// Directory tables kept alongside (`queues`, `users`, `wrapup_codes`).
@@ -185,7 +186,11 @@ pub fn default_datasets() -> Vec<DatasetConfig> {
             &["queueId", "mediaType"],
         ),
         aggregate_dataset("agent_performance", AGENT_METRICS, &["userId", "mediaType"]),
-        aggregate_dataset("wrapup_codes", WRAPUP_METRICS, &["queueId", "wrapUpCode"]),
+        aggregate_dataset(
+            "wrapup_performance",
+            WRAPUP_METRICS,
+            &["queueId", "wrapUpCode"],
+        ),
     ]
 }
 
@@ -489,6 +494,11 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
             "name",
             "must be lowercase letters, digits and _, starting with a letter".into(),
         ));
+    } else if warehouse::schema::is_reserved(name) {
+        let message = format!(
+            "`{name}` is the name of one of the store's own tables or views; choose another"
+        );
+        faults.push(fault(Some(name), "name", message));
     }
     if d.kind != DatasetKind::Aggregates {
         faults.push(fault(

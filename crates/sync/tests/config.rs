@@ -14,7 +14,11 @@ fn the_defaults_are_valid() {
     let names: Vec<_> = specs.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
-        ["queue_performance", "agent_performance", "wrapup_codes"]
+        [
+            "queue_performance",
+            "agent_performance",
+            "wrapup_performance"
+        ]
     );
     assert_eq!(specs[0].metrics.len(), 12);
     assert_eq!(
@@ -141,4 +145,11 @@ fn client_settings_come_from_the_file_and_the_environment() {
             .unwrap();
     let err = bad.client_config(|_| None).unwrap_err().to_string();
     assert!(err.contains("mars-north-1"), "{err}");
+}
+
+#[test]
+fn dataset_names_may_not_shadow_the_stores_tables() {
+    let config = parse("[[datasets]]\nname = \"wrapup_codes\"\nmetrics = [\"tHandle\"]\n").unwrap();
+    let err = config.dataset_specs().unwrap_err().to_string();
+    assert!(err.contains("dataset `wrapup_codes`, field `name`: `wrapup_codes` is the name of one of the store's own tables"), "{err}");
 }

@@ -111,6 +111,23 @@ impl TableSpec {
     }
 }
 
+/// The store's own tables (and every `_kpi` view name) are not available as dataset names.
+pub const RESERVED_NAMES: &[&str] = &[
+    "datasets",
+    "windows",
+    "watermarks",
+    "runs",
+    "schema_version",
+    "queues",
+    "users",
+    "wrapup_codes",
+    "api_keys",
+];
+
+pub fn is_reserved(name: &str) -> bool {
+    RESERVED_NAMES.contains(&name) || name.ends_with("_kpi")
+}
+
 /// Dataset names become SQL identifiers, so only a safe alphabet is accepted.
 pub fn is_valid_identifier(name: &str) -> bool {
     let mut chars = name.chars();

@@ -11,24 +11,13 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::rows::{AggregateRow, Value};
-use crate::schema::{TableSpec, is_valid_identifier};
+use crate::schema::{TableSpec, is_reserved, is_valid_identifier};
 use crate::{
     DatasetChange, DatasetStatus, Directory, Result, RunSummary, Store, StoreError, WindowOutcome,
     WindowRecord, WindowWrite,
 };
 
 const SCHEMA_VERSION: i64 = 1;
-
-const RESERVED: &[&str] = &[
-    "datasets",
-    "windows",
-    "watermarks",
-    "runs",
-    "schema_version",
-    "queues",
-    "users",
-    "wrapup_codes",
-];
 
 const INTERNAL_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -646,10 +635,7 @@ fn directory_rows(tx: &Transaction<'_>, directory: Directory<'_>) -> Result<usiz
 
 impl Store for SqliteStore {
     fn ensure_dataset(&self, spec: &TableSpec) -> Result<DatasetChange> {
-        if !is_valid_identifier(&spec.name)
-            || RESERVED.contains(&spec.name.as_str())
-            || spec.name.ends_with("_kpi")
-        {
+        if !is_valid_identifier(&spec.name) || is_reserved(&spec.name) {
             return Err(StoreError::InvalidName(spec.name.clone()));
         }
         self.with_writer(|c| {
