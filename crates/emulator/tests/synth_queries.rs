@@ -123,6 +123,11 @@ fn bad_aggregate_queries_are_400_with_a_clear_message() {
         ),
         (with(&|q| q.group_by = vec!["queue".into()]), "queue"),
         (
+            with(&|q| q.alternate_time_dimension = Some("segmentStart".into())),
+            "alternateTimeDimension",
+        ),
+        (with(&|q| q.query_type = Some("top".into())), "queryType"),
+        (
             with(&|q| {
                 q.filter = Some(Filter::and(vec![Predicate::dimension_matches(
                     "queueName",

@@ -89,23 +89,22 @@ impl Generator {
             .queues
             .iter()
             .map(|q| {
-                total += q.weight;
+                // A queue nobody staffs gets no traffic (small shapes may leave queues empty).
+                total += if q.members.is_empty() { 0 } else { q.weight };
                 total
             })
             .collect();
-        let transfer_targets = org
-            .queues
-            .iter()
-            .enumerate()
-            .map(|(i, q)| {
-                let same_division = org
-                    .queues
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, o)| *j != i && o.division == q.division);
-                same_division.map(|(j, _)| j as u16).collect()
-            })
-            .collect();
+        let transfer_targets =
+            org.queues
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    let same_division = org.queues.iter().enumerate().filter(|(j, o)| {
+                        *j != i && o.division == q.division && !o.members.is_empty()
+                    });
+                    same_division.map(|(j, _)| j as u16).collect()
+                })
+                .collect();
         Self {
             seed,
             per_slot_mean,
@@ -126,7 +125,7 @@ impl Generator {
     /// Fills `out` with the conversations starting in `slot`.
     pub fn generate(&self, org: &OrgModel, slot: i64, out: &mut SlotData) {
         out.clear(slot);
-        if org.queues.is_empty() || org.agents.is_empty() {
+        if self.queue_cumulative.last().is_none_or(|total| *total == 0) {
             return;
         }
         let mut rng = fastrand::Rng::with_seed(hash(&[self.seed, slot as u64]));
@@ -379,7 +378,14 @@ impl<'a> ConvBuilder<'a> {
         let mut agent = first_agent;
         if self.rng.u32(0..100) < 7 {
             alert_start = self.missed_alert(queue, first_agent, alert_start, p.alert_timeout);
-            agent = members[self.rng.usize(..members.len())];
+            // Routing offers the conversation to another member when there is one.
+            let others = members.len() - 1;
+            let position = members.iter().position(|m| *m == first_agent).unwrap_or(0);
+            agent = if others == 0 {
+                first_agent
+            } else {
+                members[(position + 1 + self.rng.usize(..others)) % members.len()]
+            };
         }
         let alert_ms = clamp_ms(
             lognormal(self.rng, 3_000.0, 0.5),
