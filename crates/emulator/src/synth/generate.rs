@@ -335,9 +335,7 @@ impl<'a> ConvBuilder<'a> {
             }
             self.disconnect(ivr, Disconnect::Transfer);
         }
-        let end = match self.queue_leg(self.queue, t, true) {
-            LegEnd::Abandoned(at) | LegEnd::Ended(at) => at,
-        };
+        let end = self.queue_leg(self.queue, t, true);
         self.customer_segment(customer, end, Disconnect::Client);
     }
 
@@ -346,8 +344,9 @@ impl<'a> ConvBuilder<'a> {
         self.disconnect(customer, disconnect);
     }
 
-    /// Offers the conversation to a queue at `t`; returns when the customer's part ends.
-    fn queue_leg(&mut self, queue: u16, t: i64, may_transfer: bool) -> LegEnd {
+    /// Offers the conversation to a queue at `t`; returns when the customer's part ends (abandon,
+    /// hang-up, or the end of the transferred leg).
+    fn queue_leg(&mut self, queue: u16, t: i64, may_transfer: bool) -> i64 {
         let p = profile(self.media);
         let threshold = self.org.queues[queue as usize].service_level(self.media).1;
         let c = &mut self.out.convs[self.conv as usize];
@@ -370,7 +369,7 @@ impl<'a> ConvBuilder<'a> {
             } else {
                 self.emit(acd, Metric::OServiceLevel, left, 0);
             }
-            return LegEnd::Abandoned(left);
+            return left;
         }
         let members = &self.org.queues[queue as usize].members;
         let first_agent = members[self.rng.usize(..members.len())];
@@ -422,7 +421,7 @@ impl<'a> ConvBuilder<'a> {
         } else {
             None
         };
-        let customer_end = match transfer_to {
+        match transfer_to {
             Some(target) => {
                 let consult = self.rng.bool();
                 self.emit(s, Metric::NTransferred, talk_end, 1);
@@ -435,9 +434,7 @@ impl<'a> ConvBuilder<'a> {
                     self.disconnect(s, Disconnect::Transfer);
                 }
                 self.after_call_work(s, talk_end, talk_and_held, p.acw_median);
-                match self.queue_leg(target, talk_end, false) {
-                    LegEnd::Abandoned(at) | LegEnd::Ended(at) => at,
-                }
+                self.queue_leg(target, talk_end, false)
             }
             None => {
                 let by_customer = self.rng.u32(0..100) < 60;
@@ -452,8 +449,7 @@ impl<'a> ConvBuilder<'a> {
                 self.after_call_work(s, talk_end, talk_and_held, p.acw_median);
                 talk_end
             }
-        };
-        LegEnd::Ended(customer_end)
+        }
     }
 
     /// An agent is alerted and does not answer (timeout) or declines; returns when it ends.
@@ -609,11 +605,6 @@ impl<'a> ConvBuilder<'a> {
 struct Connected {
     end: i64,
     talk_and_held: i64,
-}
-
-enum LegEnd {
-    Abandoned(i64),
-    Ended(i64),
 }
 
 fn pick_weighted<T: Copy>(rng: &mut fastrand::Rng, items: &[(T, u32)]) -> T {
