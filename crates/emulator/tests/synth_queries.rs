@@ -128,6 +128,10 @@ fn bad_aggregate_queries_are_400_with_a_clear_message() {
         ),
         (with(&|q| q.query_type = Some("top".into())), "queryType"),
         (
+            with(&|q| q.interval = "2020-01-01T00:00:00Z/2024-01-01T00:00:00Z".into()),
+            "smaller intervals",
+        ),
+        (
             with(&|q| {
                 q.filter = Some(Filter::and(vec![Predicate::dimension_matches(
                     "queueName",
