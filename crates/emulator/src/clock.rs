@@ -23,7 +23,9 @@ impl ClockState {
     fn now(&self) -> Timestamp {
         let elapsed = self.real_anchor.elapsed().as_secs_f64() * self.rate;
         let elapsed = SignedDuration::try_from_secs_f64(elapsed).unwrap_or(SignedDuration::MAX);
-        self.virtual_anchor.saturating_add(elapsed).expect("saturating add of a duration never fails")
+        self.virtual_anchor
+            .saturating_add(elapsed)
+            .expect("saturating add of a duration never fails")
     }
 }
 
@@ -40,8 +42,14 @@ impl VirtualClock {
     }
 
     pub fn starting_at(instant: Timestamp, rate: f64) -> Self {
-        let state = ClockState { virtual_anchor: instant, real_anchor: Instant::now(), rate: rate.max(0.0) };
-        Self { state: Mutex::new(state) }
+        let state = ClockState {
+            virtual_anchor: instant,
+            real_anchor: Instant::now(),
+            rate: rate.max(0.0),
+        };
+        Self {
+            state: Mutex::new(state),
+        }
     }
 
     pub fn now(&self) -> Timestamp {
@@ -55,12 +63,20 @@ impl VirtualClock {
     /// Jumps to an instant, keeping the rate.
     pub fn set(&self, instant: Timestamp) {
         let mut state = self.lock();
-        *state = ClockState { virtual_anchor: instant, real_anchor: Instant::now(), rate: state.rate };
+        *state = ClockState {
+            virtual_anchor: instant,
+            real_anchor: Instant::now(),
+            rate: state.rate,
+        };
     }
 
     pub fn set_rate(&self, rate: f64) {
         let mut state = self.lock();
-        *state = ClockState { virtual_anchor: state.now(), real_anchor: Instant::now(), rate: rate.max(0.0) };
+        *state = ClockState {
+            virtual_anchor: state.now(),
+            real_anchor: Instant::now(),
+            rate: rate.max(0.0),
+        };
     }
 
     pub fn advance(&self, by: SignedDuration) {
@@ -74,7 +90,9 @@ impl VirtualClock {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ClockState> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -88,7 +106,10 @@ mod tests {
         let clock = VirtualClock::starting_at(t, 0.0);
         assert_eq!(clock.now(), t);
         clock.advance(SignedDuration::from_mins(15));
-        assert_eq!(clock.now(), "2024-05-01T00:15:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(
+            clock.now(),
+            "2024-05-01T00:15:00Z".parse::<Timestamp>().unwrap()
+        );
         clock.set(t);
         assert_eq!(clock.now(), t);
     }

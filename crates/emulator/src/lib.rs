@@ -1,6 +1,25 @@
 //! A faithful local Genesys Cloud: a synthetic contact centre generated deterministically from a
 //! seed, served through the same HTTP endpoints, bodies, status codes, rate limits and faults as
 //! the real analytics API, on a virtual clock.
+//!
+//! Start one in-process with [`server::Emulator::build`] then [`server::Emulator::spawn`] (or
+//! `run_until_stopped`); the admin API lives under `/_emulator/`.
 
 pub mod clock;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod faults;
+pub mod gateway;
+mod ids;
+pub mod jobs;
+pub mod ratelimit;
+pub mod routes;
+pub mod server;
+pub mod state;
 pub mod synth;
+pub mod tokens;
+
+pub use config::EmulatorConfig;
+pub use server::{Emulator, EmulatorError, EmulatorHandle};

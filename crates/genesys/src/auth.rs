@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// On the login host (`https://login.<domain>`), or the gateway base for the emulator.
+pub const TOKEN_PATH: &str = "/oauth/token";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -21,6 +24,10 @@ pub struct AuthErrorResponse {
 
 impl AuthErrorResponse {
     pub fn new(error: &str, description: &str) -> Self {
-        Self { error: error.into(), description: description.into(), error_description: description.into() }
+        Self {
+            error: error.into(),
+            description: description.into(),
+            error_description: description.into(),
+        }
     }
 }

@@ -9,7 +9,8 @@ use crate::filter::Filter;
 
 pub const DETAILS_QUERY_PATH: &str = "/api/v2/analytics/conversations/details/query";
 pub const DETAILS_JOBS_PATH: &str = "/api/v2/analytics/conversations/details/jobs";
-pub const DETAILS_AVAILABILITY_PATH: &str = "/api/v2/analytics/conversations/details/jobs/availability";
+pub const DETAILS_AVAILABILITY_PATH: &str =
+    "/api/v2/analytics/conversations/details/jobs/availability";
 
 /// Body of the synchronous query (`ConversationQuery`) and, with `limit` and
 /// `start_of_day_interval_matching`, of an async job (`AsyncConversationQuery`).

@@ -40,6 +40,11 @@ pub struct ErrorDetail {
 
 impl ErrorBody {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        Self { status, code: code.to_string(), message: message.into(), ..Self::default() }
+        Self {
+            status,
+            code: code.to_string(),
+            message: message.into(),
+            ..Self::default()
+        }
     }
 }

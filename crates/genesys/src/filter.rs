@@ -60,11 +60,19 @@ pub struct Predicate {
 
 impl Predicate {
     pub fn dimension_matches(dimension: &str, value: &str) -> Self {
-        Self { dimension: Some(dimension.into()), value: Some(value.into()), ..Self::default() }
+        Self {
+            dimension: Some(dimension.into()),
+            value: Some(value.into()),
+            ..Self::default()
+        }
     }
 
     pub fn dimension_exists(dimension: &str) -> Self {
-        Self { dimension: Some(dimension.into()), operator: Some(Operator::Exists), ..Self::default() }
+        Self {
+            dimension: Some(dimension.into()),
+            operator: Some(Operator::Exists),
+            ..Self::default()
+        }
     }
 }
 
@@ -87,21 +95,37 @@ pub struct Filter {
 
 impl Filter {
     pub fn and(predicates: Vec<Predicate>) -> Self {
-        Self { kind: FilterType::And, clauses: Vec::new(), predicates }
+        Self {
+            kind: FilterType::And,
+            clauses: Vec::new(),
+            predicates,
+        }
     }
 
     pub fn or(predicates: Vec<Predicate>) -> Self {
-        Self { kind: FilterType::Or, clauses: Vec::new(), predicates }
+        Self {
+            kind: FilterType::Or,
+            clauses: Vec::new(),
+            predicates,
+        }
     }
 
     /// Evaluates the filter given how one predicate evaluates.
     pub fn evaluate(&self, predicate: impl Fn(&Predicate) -> bool) -> bool {
         let clause = |c: &Clause| combine(c.kind, c.predicates.iter().map(&predicate));
-        combine(self.kind, self.predicates.iter().map(&predicate).chain(self.clauses.iter().map(clause)))
+        combine(
+            self.kind,
+            self.predicates
+                .iter()
+                .map(&predicate)
+                .chain(self.clauses.iter().map(clause)),
+        )
     }
 
     pub fn all_predicates(&self) -> impl Iterator<Item = &Predicate> {
-        self.predicates.iter().chain(self.clauses.iter().flat_map(|c| c.predicates.iter()))
+        self.predicates
+            .iter()
+            .chain(self.clauses.iter().flat_map(|c| c.predicates.iter()))
     }
 }
 

@@ -27,7 +27,11 @@ pub enum GranularityError {
     #[error("time zone `{0}` is not a known IANA time zone")]
     TimeZone(String),
     #[error("interval {interval} with granularity {granularity} makes more than {max} buckets")]
-    TooManyBuckets { interval: String, granularity: String, max: usize },
+    TooManyBuckets {
+        interval: String,
+        granularity: String,
+        max: usize,
+    },
     #[error("bucket arithmetic overflowed: {0}")]
     Overflow(String),
 }
@@ -50,16 +54,24 @@ impl Granularity {
 
     pub fn minutes(n: i64) -> Self {
         let span = n.minutes();
-        Self { span, raw_fixed_ms: Some(n * 60_000) }
+        Self {
+            span,
+            raw_fixed_ms: Some(n * 60_000),
+        }
     }
 }
 
 fn fixed_millis(span: &Span) -> Option<i64> {
-    let calendar = span.get_years() != 0 || span.get_months() != 0 || span.get_weeks() != 0 || span.get_days() != 0;
+    let calendar = span.get_years() != 0
+        || span.get_months() != 0
+        || span.get_weeks() != 0
+        || span.get_days() != 0;
     if calendar {
         return None;
     }
-    span.total(Unit::Millisecond).ok().map(|ms| ms.round() as i64)
+    span.total(Unit::Millisecond)
+        .ok()
+        .map(|ms| ms.round() as i64)
 }
 
 impl FromStr for Granularity {
@@ -68,12 +80,18 @@ impl FromStr for Granularity {
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         if !raw.trim().starts_with('P') {
             let reason = "expected ISO-8601 form such as PT15M, PT1H, P1D or P1M".to_string();
-            return Err(GranularityError::Syntax { value: raw.to_string(), reason });
+            return Err(GranularityError::Syntax {
+                value: raw.to_string(),
+                reason,
+            });
         }
         let span: Span = raw
             .trim()
             .parse()
-            .map_err(|e: jiff::Error| GranularityError::Syntax { value: raw.to_string(), reason: e.to_string() })?;
+            .map_err(|e: jiff::Error| GranularityError::Syntax {
+                value: raw.to_string(),
+                reason: e.to_string(),
+            })?;
         if span.is_negative() || span.is_zero() {
             return Err(GranularityError::NotPositive(raw.to_string()));
         }
@@ -117,7 +135,11 @@ pub fn time_zone(name: Option<&str>) -> Result<TimeZone, GranularityError> {
 /// the time zone, the last one cut at the interval end. Without a granularity, one bucket.
 #[derive(Debug, Clone)]
 pub enum Buckets {
-    Fixed { start_ms: i64, end_ms: i64, step_ms: i64 },
+    Fixed {
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    },
     /// Boundaries in epoch milliseconds: bucket `i` is `[bounds[i], bounds[i + 1])`.
     Calendar { bounds: Vec<i64> },
 }
@@ -137,21 +159,34 @@ impl Buckets {
             max: max_buckets,
         };
         let Some(granularity) = granularity else {
-            return Ok(Buckets::Fixed { start_ms, end_ms, step_ms: end_ms - start_ms });
+            return Ok(Buckets::Fixed {
+                start_ms,
+                end_ms,
+                step_ms: end_ms - start_ms,
+            });
         };
         if let Some(step_ms) = granularity.fixed_ms() {
             let count = (end_ms - start_ms + step_ms - 1) / step_ms;
             if count as usize > max_buckets {
                 return Err(too_many());
             }
-            return Ok(Buckets::Fixed { start_ms, end_ms, step_ms });
+            return Ok(Buckets::Fixed {
+                start_ms,
+                end_ms,
+                step_ms,
+            });
         }
         let origin = interval.start.to_zoned_datetime(tz.clone());
         let mut bounds = vec![start_ms];
         let mut k: i64 = 1;
         loop {
-            let step = granularity.span.checked_mul(k).map_err(|e| GranularityError::Overflow(e.to_string()))?;
-            let next = origin.checked_add(step).map_err(|e| GranularityError::Overflow(e.to_string()))?;
+            let step = granularity
+                .span
+                .checked_mul(k)
+                .map_err(|e| GranularityError::Overflow(e.to_string()))?;
+            let next = origin
+                .checked_add(step)
+                .map_err(|e| GranularityError::Overflow(e.to_string()))?;
             let next_ms = next.timestamp().as_millisecond();
             if next_ms >= end_ms {
                 bounds.push(end_ms);
@@ -168,7 +203,11 @@ impl Buckets {
 
     pub fn len(&self) -> usize {
         match self {
-            Buckets::Fixed { start_ms, end_ms, step_ms } => ((end_ms - start_ms + step_ms - 1) / step_ms) as usize,
+            Buckets::Fixed {
+                start_ms,
+                end_ms,
+                step_ms,
+            } => ((end_ms - start_ms + step_ms - 1) / step_ms) as usize,
             Buckets::Calendar { bounds } => bounds.len() - 1,
         }
     }
@@ -181,9 +220,12 @@ impl Buckets {
     #[inline]
     pub fn index_of(&self, at_ms: i64) -> Option<usize> {
         match self {
-            Buckets::Fixed { start_ms, end_ms, step_ms } => {
-                (at_ms >= *start_ms && at_ms < *end_ms).then(|| ((at_ms - start_ms) / step_ms) as usize)
-            }
+            Buckets::Fixed {
+                start_ms,
+                end_ms,
+                step_ms,
+            } => (at_ms >= *start_ms && at_ms < *end_ms)
+                .then(|| ((at_ms - start_ms) / step_ms) as usize),
             Buckets::Calendar { bounds } => {
                 if at_ms < bounds[0] || at_ms >= *bounds.last().expect("bounds never empty") {
                     return None;
@@ -195,7 +237,11 @@ impl Buckets {
 
     pub fn bounds_ms(&self, index: usize) -> (i64, i64) {
         match self {
-            Buckets::Fixed { start_ms, end_ms, step_ms } => {
+            Buckets::Fixed {
+                start_ms,
+                end_ms,
+                step_ms,
+            } => {
                 let s = start_ms + step_ms * index as i64;
                 (s, (s + step_ms).min(*end_ms))
             }
@@ -226,10 +272,16 @@ mod tests {
 
     #[test]
     fn parses_genesys_granularities() {
-        for g in ["PT15M", "PT30M", "PT1H", "P1D", "P7D", "P1W", "P1M", "P1DT12H"] {
-            g.parse::<Granularity>().unwrap_or_else(|e| panic!("{g}: {e}"));
+        for g in [
+            "PT15M", "PT30M", "PT1H", "P1D", "P7D", "P1W", "P1M", "P1DT12H",
+        ] {
+            g.parse::<Granularity>()
+                .unwrap_or_else(|e| panic!("{g}: {e}"));
         }
-        assert_eq!("PT15M".parse::<Granularity>().unwrap().fixed_ms(), Some(900_000));
+        assert_eq!(
+            "PT15M".parse::<Granularity>().unwrap().fixed_ms(),
+            Some(900_000)
+        );
         assert_eq!("P1D".parse::<Granularity>().unwrap().fixed_ms(), None);
         assert!("PT0M".parse::<Granularity>().is_err());
         assert!("PT10S".parse::<Granularity>().is_err());
@@ -238,7 +290,11 @@ mod tests {
 
     #[test]
     fn london_spring_forward_day_has_23_hours() {
-        let b = buckets("2024-03-30T00:00:00Z/2024-04-01T23:00:00Z", "P1D", "Europe/London");
+        let b = buckets(
+            "2024-03-30T00:00:00Z/2024-04-01T23:00:00Z",
+            "P1D",
+            "Europe/London",
+        );
         assert_eq!(
             b,
             [
@@ -251,14 +307,21 @@ mod tests {
 
     #[test]
     fn new_york_fall_back_day_has_25_hours() {
-        let b = buckets("2024-11-03T04:00:00Z/2024-11-04T05:00:00Z", "P1D", "America/New_York");
+        let b = buckets(
+            "2024-11-03T04:00:00Z/2024-11-04T05:00:00Z",
+            "P1D",
+            "America/New_York",
+        );
         assert_eq!(b, ["2024-11-03T04:00:00.000Z/2024-11-04T05:00:00.000Z"]);
     }
 
     #[test]
     fn last_bucket_is_cut_at_interval_end() {
         let b = buckets("2024-05-01T00:00:00Z/2024-05-01T00:40:00Z", "PT15M", "UTC");
-        assert_eq!(b.last().unwrap(), "2024-05-01T00:30:00.000Z/2024-05-01T00:40:00.000Z");
+        assert_eq!(
+            b.last().unwrap(),
+            "2024-05-01T00:30:00.000Z/2024-05-01T00:40:00.000Z"
+        );
         assert_eq!(b.len(), 3);
     }
 
@@ -266,7 +329,13 @@ mod tests {
     fn index_of_matches_bounds() {
         let i: Interval = "2024-03-01T00:00:00Z/2024-04-30T23:00:00Z".parse().unwrap();
         let g: Granularity = "P1M".parse().unwrap();
-        let b = Buckets::new(i, Some(&g), &time_zone(Some("Europe/London")).unwrap(), 1000).unwrap();
+        let b = Buckets::new(
+            i,
+            Some(&g),
+            &time_zone(Some("Europe/London")).unwrap(),
+            1000,
+        )
+        .unwrap();
         assert_eq!(b.len(), 2);
         for k in 0..b.len() {
             let (s, e) = b.bounds_ms(k);

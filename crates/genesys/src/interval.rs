@@ -14,7 +14,9 @@ pub struct Interval {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IntervalError {
-    #[error("interval `{0}` is not `start/end` (ISO-8601, e.g. 2024-05-01T00:00:00Z/2024-05-02T00:00:00Z)")]
+    #[error(
+        "interval `{0}` is not `start/end` (ISO-8601, e.g. 2024-05-01T00:00:00Z/2024-05-02T00:00:00Z)"
+    )]
     Shape(String),
     #[error("interval endpoint `{value}` is not an ISO-8601 instant with an offset: {reason}")]
     Instant { value: String, reason: String },
@@ -58,26 +60,40 @@ pub fn format_instant(instant: Timestamp) -> String {
 }
 
 fn parse_instant(value: &str) -> Result<Timestamp, IntervalError> {
-    value.trim().parse::<Timestamp>().map_err(|e| IntervalError::Instant {
-        value: value.to_string(),
-        reason: e.to_string(),
-    })
+    value
+        .trim()
+        .parse::<Timestamp>()
+        .map_err(|e| IntervalError::Instant {
+            value: value.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 fn parse_span(value: &str) -> Result<Span, IntervalError> {
-    value.trim().parse::<Span>().map_err(|e| IntervalError::Duration {
-        value: value.to_string(),
-        reason: e.to_string(),
-    })
+    value
+        .trim()
+        .parse::<Span>()
+        .map_err(|e| IntervalError::Duration {
+            value: value.to_string(),
+            reason: e.to_string(),
+        })
 }
 
-fn add_span(instant: Timestamp, span: Span, sign: i8, raw: &str) -> Result<Timestamp, IntervalError> {
+fn add_span(
+    instant: Timestamp,
+    span: Span,
+    sign: i8,
+    raw: &str,
+) -> Result<Timestamp, IntervalError> {
     let span = if sign < 0 { span.negate() } else { span };
     instant
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
         .checked_add(span)
         .map(|z| z.timestamp())
-        .map_err(|e| IntervalError::Duration { value: raw.to_string(), reason: e.to_string() })
+        .map_err(|e| IntervalError::Duration {
+            value: raw.to_string(),
+            reason: e.to_string(),
+        })
 }
 
 impl FromStr for Interval {
@@ -85,7 +101,9 @@ impl FromStr for Interval {
 
     /// Accepts `start/end`, `start/duration` and `duration/end`.
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        let (left, right) = raw.split_once('/').ok_or_else(|| IntervalError::Shape(raw.to_string()))?;
+        let (left, right) = raw
+            .split_once('/')
+            .ok_or_else(|| IntervalError::Shape(raw.to_string()))?;
         let (left, right) = (left.trim(), right.trim());
         if left.is_empty() || right.is_empty() {
             return Err(IntervalError::Shape(raw.to_string()));
@@ -108,7 +126,12 @@ impl FromStr for Interval {
 
 impl fmt::Display for Interval {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", format_instant(self.start), format_instant(self.end))
+        write!(
+            f,
+            "{}/{}",
+            format_instant(self.start),
+            format_instant(self.end)
+        )
     }
 }
 
@@ -131,15 +154,25 @@ mod tests {
 
     #[test]
     fn parses_and_prints_genesys_form() {
-        let i: Interval = "2024-05-01T00:00:00.000Z/2024-05-02T00:00:00.000Z".parse().unwrap();
-        assert_eq!(i.to_string(), "2024-05-01T00:00:00.000Z/2024-05-02T00:00:00.000Z");
+        let i: Interval = "2024-05-01T00:00:00.000Z/2024-05-02T00:00:00.000Z"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            i.to_string(),
+            "2024-05-01T00:00:00.000Z/2024-05-02T00:00:00.000Z"
+        );
         assert_eq!(i.duration_ms(), 86_400_000);
     }
 
     #[test]
     fn offsets_are_normalised_to_utc() {
-        let i: Interval = "2024-05-01T00:00:00+02:00/2024-05-01T01:00:00+02:00".parse().unwrap();
-        assert_eq!(i.to_string(), "2024-04-30T22:00:00.000Z/2024-04-30T23:00:00.000Z");
+        let i: Interval = "2024-05-01T00:00:00+02:00/2024-05-01T01:00:00+02:00"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            i.to_string(),
+            "2024-04-30T22:00:00.000Z/2024-04-30T23:00:00.000Z"
+        );
     }
 
     #[test]
@@ -151,12 +184,21 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        assert!(matches!("2024-05-01".parse::<Interval>(), Err(IntervalError::Shape(_))));
-        assert!(matches!("x/2024-05-01T00:00:00Z".parse::<Interval>(), Err(IntervalError::Instant { .. })));
+        assert!(matches!(
+            "2024-05-01".parse::<Interval>(),
+            Err(IntervalError::Shape(_))
+        ));
+        assert!(matches!(
+            "x/2024-05-01T00:00:00Z".parse::<Interval>(),
+            Err(IntervalError::Instant { .. })
+        ));
         assert!(matches!(
             "2024-05-02T00:00:00Z/2024-05-01T00:00:00Z".parse::<Interval>(),
             Err(IntervalError::Empty(_))
         ));
-        assert!(matches!("2024-05-01T00:00:00/2024-05-02T00:00:00Z".parse::<Interval>(), Err(IntervalError::Instant { .. })));
+        assert!(matches!(
+            "2024-05-01T00:00:00/2024-05-02T00:00:00Z".parse::<Interval>(),
+            Err(IntervalError::Instant { .. })
+        ));
     }
 }

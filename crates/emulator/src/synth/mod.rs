@@ -7,6 +7,12 @@ use genesys::details::{Conversation, ConversationQuery, ConversationQueryRespons
 use genesys::directory::{Queue, User, WrapupCode};
 use jiff::Timestamp;
 
+mod codes;
+mod ids;
+mod org;
+
+use org::OrgModel;
+
 /// Size of the synthetic organisation.
 #[derive(Debug, Clone)]
 pub struct OrgShape {
@@ -19,7 +25,12 @@ pub struct OrgShape {
 
 impl Default for OrgShape {
     fn default() -> Self {
-        Self { queues: 25, agents: 200, wrapup_codes: 30, conversations_per_day: 20_000 }
+        Self {
+            queues: 25,
+            agents: 200,
+            wrapup_codes: 30,
+            conversations_per_day: 20_000,
+        }
     }
 }
 
@@ -43,11 +54,23 @@ pub struct Org {
 /// Everything analytics knows about the synthetic contact centre. Deterministic from the seed.
 pub struct ContactCentre {
     org: Org,
+    #[allow(dead_code)]
+    model: OrgModel,
+    #[allow(dead_code)]
+    seed: u64,
+    #[allow(dead_code)]
+    shape: OrgShape,
 }
 
 impl ContactCentre {
-    pub fn new(_seed: u64, _shape: &OrgShape) -> Self {
-        unimplemented!("being written")
+    pub fn new(seed: u64, shape: &OrgShape) -> Self {
+        let model = OrgModel::generate(seed, shape);
+        Self {
+            org: model.directories(),
+            model,
+            seed,
+            shape: shape.clone(),
+        }
     }
 
     pub fn org(&self) -> &Org {
@@ -55,7 +78,11 @@ impl ContactCentre {
     }
 
     /// `POST …/aggregates/query` as of virtual `now`: metrics emitted at or before `now` only.
-    pub fn aggregate(&self, _query: &AggregationQuery, _now: Timestamp) -> Result<AggregateQueryResponse, QueryError> {
+    pub fn aggregate(
+        &self,
+        _query: &AggregationQuery,
+        _now: Timestamp,
+    ) -> Result<AggregateQueryResponse, QueryError> {
         unimplemented!("being written")
     }
 
@@ -65,7 +92,11 @@ impl ContactCentre {
     }
 
     /// `POST …/details/query`: conversations that started on a day touched by the interval, paged.
-    pub fn details_query(&self, _query: &ConversationQuery, _now: Timestamp) -> Result<ConversationQueryResponse, QueryError> {
+    pub fn details_query(
+        &self,
+        _query: &ConversationQuery,
+        _now: Timestamp,
+    ) -> Result<ConversationQueryResponse, QueryError> {
         unimplemented!("being written")
     }
 

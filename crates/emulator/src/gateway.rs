@@ -1,0 +1,262 @@
+//! The middleware in front of every Genesys path, in the order the real gateway applies them:
+//! correlation id, rate budget, injected faults, bearer check, then the endpoint; and on the way
+//! out the `inin-*` headers on every response, errors included.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use genesys::auth::TOKEN_PATH;
+
+use crate::error::ApiError;
+use crate::events::{
+    BearerRejected, FaultInjected, InternalEvent, RateLimited, RequestServed, TokensRevoked,
+};
+use crate::faults::{Decision, Fault};
+use crate::ratelimit::RateStatus;
+use crate::server::ConnectionAbort;
+use crate::state::AppState;
+
+pub const CORRELATION_HEADER: &str = "ININ-Correlation-Id";
+
+pub async fn gateway(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = route_of(&request);
+    let method = request.method().to_string();
+    let correlation = crate::ids::random_uuid().to_string();
+    let rate = state.limiter.hit(&rate_key(&request), started);
+
+    let (response, status) = match admit(&state, &request, &route, rate, started) {
+        Admission::Respond(error) => {
+            let status = error.status();
+            (error.into_response(), status)
+        }
+        Admission::Drop => {
+            RequestServed {
+                method: &method,
+                route: &route,
+                status: 0,
+                duration_ms: elapsed_ms(started),
+            }
+            .emit(&state.counters);
+            return drop_connection(request.extensions().get::<ConnectionAbort>().cloned()).await;
+        }
+        Admission::Proceed(decision) => {
+            if let Some(delay) = decision.delay {
+                FaultInjected {
+                    kind: "slow_reply",
+                    route: &route,
+                    status: None,
+                }
+                .emit(&state.counters);
+                tokio::time::sleep(delay).await;
+            }
+            let response = next.run(request).await;
+            let status = response.status().as_u16();
+            match decision.fault {
+                Some(Fault::Truncate) => (truncate(response).await, status),
+                _ => (response, status),
+            }
+        }
+    };
+    let mut response = response;
+    decorate(&mut response, rate, &correlation);
+    RequestServed {
+        method: &method,
+        route: &route,
+        status,
+        duration_ms: elapsed_ms(started),
+    }
+    .emit(&state.counters);
+    response
+}
+
+enum Admission {
+    Respond(ApiError),
+    Drop,
+    Proceed(Decision),
+}
+
+fn admit(
+    state: &AppState,
+    request: &Request,
+    route: &str,
+    rate: RateStatus,
+    now: Instant,
+) -> Admission {
+    if rate.exceeded() {
+        RateLimited {
+            route,
+            retry_after_secs: rate.reset_secs,
+        }
+        .emit(&state.counters);
+        return Admission::Respond(ApiError::too_many_requests(rate.reset_secs));
+    }
+    let decision = state.faults.decide(request.uri().path(), now);
+    if decision.revoke_tokens {
+        let count = state.tokens.revoke_all();
+        TokensRevoked {
+            count,
+            cause: "fault injection",
+        }
+        .emit(&state.counters);
+    }
+    match decision.fault {
+        Some(
+            fault @ Fault::Status {
+                status,
+                retry_after_secs,
+                ..
+            },
+        ) => {
+            FaultInjected {
+                kind: fault.kind(),
+                route,
+                status: Some(status),
+            }
+            .emit(&state.counters);
+            return Admission::Respond(ApiError::for_status(status, retry_after_secs));
+        }
+        Some(fault @ Fault::Reset) => {
+            FaultInjected {
+                kind: fault.kind(),
+                route,
+                status: None,
+            }
+            .emit(&state.counters);
+            return Admission::Drop;
+        }
+        Some(fault @ Fault::Truncate) => FaultInjected {
+            kind: fault.kind(),
+            route,
+            status: None,
+        }
+        .emit(&state.counters),
+        None => {}
+    }
+    if request.uri().path() != TOKEN_PATH
+        && let Err(rejection) = state.tokens.check(bearer_token(request))
+    {
+        BearerRejected {
+            route,
+            reason: rejection.as_str(),
+        }
+        .emit(&state.counters);
+        return Admission::Respond(ApiError::new(401, rejection.code(), rejection.message()));
+    }
+    Admission::Proceed(decision)
+}
+
+fn route_of(request: &Request) -> String {
+    match request.extensions().get::<MatchedPath>() {
+        Some(path) => path.as_str().to_string(),
+        None => "unmatched".to_string(),
+    }
+}
+
+/// The token for API calls, the OAuth client for the login endpoint, else one shared bucket.
+fn rate_key(request: &Request) -> String {
+    if let Some(token) = bearer_token(request) {
+        return format!("token:{token}");
+    }
+    match basic_client_id(request) {
+        Some(client) if request.uri().path() == TOKEN_PATH => format!("client:{client}"),
+        _ => "anonymous".to_string(),
+    }
+}
+
+pub fn bearer_token(request: &Request) -> Option<&str> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// `(client_id, client_secret)` from an HTTP Basic header.
+pub fn basic_credentials(request: &Request) -> Option<(String, String)> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    Some((id.to_string(), secret.to_string()))
+}
+
+fn basic_client_id(request: &Request) -> Option<String> {
+    basic_credentials(request).map(|(id, _)| id)
+}
+
+fn decorate(response: &mut Response, rate: RateStatus, correlation: &str) {
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(correlation) {
+        headers.insert(CORRELATION_HEADER, value);
+    }
+    rate.write_headers(headers);
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Closes the TCP connection with no response; the future never resolves (it is dropped with
+/// the connection).
+async fn drop_connection(abort: Option<ConnectionAbort>) -> Response {
+    match abort {
+        Some(abort) => {
+            abort.trigger();
+            std::future::pending().await
+        }
+        // Served outside our accept loop (no connection to drop): the nearest honest answer.
+        None => ApiError::for_status(503, None).into_response(),
+    }
+}
+
+/// Declares the full Content-Length but sends only the first half of the body, then closes.
+async fn truncate(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    if bytes.len() < 2 {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let half = bytes.slice(..bytes.len() / 2);
+    Response::from_parts(parts, Body::new(UnsizedBody(Some(half))))
+}
+
+/// One chunk with no size hint, so hyper trusts the declared Content-Length and, when the
+/// chunk falls short of it, aborts the connection.
+struct UnsizedBody(Option<Bytes>);
+
+impl hyper::body::Body for UnsizedBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.0.take().map(|b| Ok(hyper::body::Frame::data(b))))
+    }
+}

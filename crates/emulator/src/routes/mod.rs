@@ -1,0 +1,83 @@
+//! Every HTTP route: the Genesys surface behind the gateway middleware, and the admin API under
+//! its own prefix with neither auth nor rate limit.
+
+pub mod admin;
+pub mod aggregates;
+pub mod auth;
+pub mod details;
+pub mod directory;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{get, post};
+use genesys::aggregates::{AGGREGATES_JOBS_PATH, AGGREGATES_QUERY_PATH};
+use genesys::auth::TOKEN_PATH;
+use genesys::details::{DETAILS_AVAILABILITY_PATH, DETAILS_JOBS_PATH, DETAILS_QUERY_PATH};
+use genesys::directory::{QUEUES_PATH, USERS_PATH, WRAPUP_CODES_PATH};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let genesys = Router::new()
+        .route(TOKEN_PATH, post(auth::token))
+        .route(AGGREGATES_QUERY_PATH, post(aggregates::query))
+        .route(AGGREGATES_JOBS_PATH, post(aggregates::submit))
+        .route(
+            &format!("{AGGREGATES_JOBS_PATH}/{{id}}"),
+            get(aggregates::status).delete(aggregates::cancel),
+        )
+        .route(
+            &format!("{AGGREGATES_JOBS_PATH}/{{id}}/results"),
+            get(aggregates::results),
+        )
+        .route(DETAILS_QUERY_PATH, post(details::query))
+        .route(DETAILS_JOBS_PATH, post(details::submit))
+        .route(DETAILS_AVAILABILITY_PATH, get(details::availability))
+        .route(
+            &format!("{DETAILS_JOBS_PATH}/{{id}}"),
+            get(details::status).delete(details::cancel),
+        )
+        .route(
+            &format!("{DETAILS_JOBS_PATH}/{{id}}/results"),
+            get(details::results),
+        )
+        .route(QUEUES_PATH, get(directory::queues))
+        .route(USERS_PATH, get(directory::users))
+        .route(WRAPUP_CODES_PATH, get(directory::wrapup_codes))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::gateway::gateway,
+        ));
+    Router::new()
+        .nest(admin::PREFIX, admin::router())
+        .merge(genesys)
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("The requested resource was not found.")
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::new(
+        405,
+        "method.not.allowed",
+        format!("HTTP method {method} is not supported by this resource."),
+    )
+}
+
+/// Runs a CPU-heavy analytics call off the async workers; a panic in it is a 500, not a dropped
+/// connection.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!(error = %e, "Analytics computation panicked.");
+        ApiError::internal("The server encountered an internal error.")
+    })
+}
