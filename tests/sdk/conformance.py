@@ -409,6 +409,35 @@ def normalized_data(data: list[dict]) -> dict:
     }
 
 
+def errors(report: Report, ctx: Context) -> None:
+    """Refusals reach the SDK as ApiException whose body is a faithful SDK ErrorBody."""
+    api = ctx.analytics()
+    bad_metric = deserialize(aggregate_query_json(metrics=["nAnswered"]), "ConversationAggregationQuery")
+    expect_error(report, ctx, "unknown metric nAnswered", 400, "bad.request",
+                 lambda: api.post_analytics_conversations_aggregates_query(bad_metric))
+    expect_error(report, ctx, "unknown aggregates job", 404, "not.found",
+                 lambda: api.get_analytics_conversations_aggregates_job("00000000-0000-0000-0000-000000000000"))
+    expect_error(report, ctx, "unknown details job results", 404, "not.found",
+                 lambda: api.get_analytics_conversations_details_job_results("00000000-0000-0000-0000-000000000000"))
+
+
+def expect_error(report: Report, ctx: Context, label: str, status: int, code: str, call: Callable) -> None:
+    try:
+        call()
+        report.check(f"error {label}: refused", False, "the call succeeded")
+        return
+    except ApiException as e:
+        raised = e
+    report.check(f"error {label}: HTTP {status}", raised.status == status, f"HTTP {raised.status}: {raised.body}")
+    body = json.loads(raised.body)
+    error_body = deserialize(body, "ErrorBody")
+    report.faithful(f"error {label}", body, error_body)
+    report.check(f"error {label}: code {code}, status field {status}, a message",
+                 error_body.code == code and error_body.status == status and bool(error_body.message), f"{body}")
+    correlation = (raised.headers or {}).get("ININ-Correlation-Id")
+    report.check(f"error {label}: carries ININ-Correlation-Id", bool(correlation))
+
+
 def details_availability(report: Report, ctx: Context) -> None:
     availability = ctx.analytics().get_analytics_conversations_details_jobs_availability()
     report.faithful("details availability", ctx.last_json(), availability)
@@ -631,6 +660,7 @@ def main(argv: list[str]) -> int:
             ("directories", directories),
             ("aggregates query", aggregates_query),
             ("aggregates job", aggregates_job),
+            ("errors", errors),
             ("details availability", details_availability),
             ("details job", details_job),
             ("details vs aggregates", details_vs_aggregates),
