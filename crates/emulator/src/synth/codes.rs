@@ -8,6 +8,7 @@ macro_rules! code_enum {
         #[repr(u8)]
         pub enum $name { $($variant),+ }
 
+        #[allow(dead_code)]
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 

@@ -7,11 +7,26 @@ use genesys::details::{Conversation, ConversationQuery, ConversationQueryRespons
 use genesys::directory::{Queue, User, WrapupCode};
 use jiff::Timestamp;
 
+mod aggregate;
 mod codes;
+mod details;
+mod dims;
+mod fxhash;
+mod generate;
 mod ids;
+mod model;
 mod org;
+mod query;
 
+use codes::Media;
+use dims::Vocabulary;
+use generate::Generator;
 use org::OrgModel;
+
+pub use dims::CARRIED as CARRIED_DIMENSIONS;
+pub use generate::SHORT_ABANDON_MS;
+pub use model::{MAX_SPAN_MS, SLOT_MS};
+pub use query::MAX_BUCKETS;
 
 /// Size of the synthetic organisation.
 #[derive(Debug, Clone)]
@@ -54,22 +69,46 @@ pub struct Org {
 /// Everything analytics knows about the synthetic contact centre. Deterministic from the seed.
 pub struct ContactCentre {
     org: Org,
-    #[allow(dead_code)]
+    world: World,
+}
+
+/// What the engines read: the org model, its vocabulary and the conversation generator.
+struct World {
     model: OrgModel,
-    #[allow(dead_code)]
-    seed: u64,
-    #[allow(dead_code)]
-    shape: OrgShape,
+    vocab: Vocabulary,
+    generator: Generator,
+    /// Service-level target per (queue, media) in parts per million.
+    target_ppm: Vec<[u32; 5]>,
+}
+
+impl World {
+    #[inline]
+    fn target_ppm(&self, queue: u16, media: Media) -> u32 {
+        self.target_ppm
+            .get(queue as usize)
+            .map_or(0, |t| t[media as usize])
+    }
 }
 
 impl ContactCentre {
     pub fn new(seed: u64, shape: &OrgShape) -> Self {
         let model = OrgModel::generate(seed, shape);
-        Self {
-            org: model.directories(),
+        let target_ppm = model
+            .queues
+            .iter()
+            .map(|q| {
+                std::array::from_fn(|m| (q.service_level(Media::ALL[m]).0 * 1e6).round() as u32)
+            })
+            .collect();
+        let world = World {
+            vocab: Vocabulary::new(seed, &model),
+            generator: Generator::new(seed, &model, shape.conversations_per_day),
+            target_ppm,
             model,
-            seed,
-            shape: shape.clone(),
+        };
+        Self {
+            org: world.model.directories(),
+            world,
         }
     }
 
@@ -80,34 +119,66 @@ impl ContactCentre {
     /// `POST …/aggregates/query` as of virtual `now`: metrics emitted at or before `now` only.
     pub fn aggregate(
         &self,
-        _query: &AggregationQuery,
-        _now: Timestamp,
+        query: &AggregationQuery,
+        now: Timestamp,
     ) -> Result<AggregateQueryResponse, QueryError> {
-        unimplemented!("being written")
+        let plan = query::plan(query, &self.world.vocab)?;
+        Ok(aggregate::run(&self.world, &plan, now.as_millisecond()))
     }
 
     /// Validation alone (for async job creation, which must refuse a bad query at once).
-    pub fn validate_aggregate(&self, _query: &AggregationQuery) -> Result<(), QueryError> {
-        unimplemented!("being written")
+    pub fn validate_aggregate(&self, query: &AggregationQuery) -> Result<(), QueryError> {
+        query::plan(query, &self.world.vocab).map(|_| ())
     }
 
     /// `POST …/details/query`: conversations that started on a day touched by the interval, paged.
     pub fn details_query(
         &self,
-        _query: &ConversationQuery,
-        _now: Timestamp,
+        query: &ConversationQuery,
+        now: Timestamp,
     ) -> Result<ConversationQueryResponse, QueryError> {
-        unimplemented!("being written")
+        details::query(&self.world, query, now.as_millisecond())
     }
 
     /// Async details job: every matching conversation with activity in the interval, as of `now`,
     /// none after `available_until` (the datalake's `dataAvailabilityDate`); the caller pages.
     pub fn details_job(
         &self,
-        _query: &ConversationQuery,
-        _now: Timestamp,
-        _available_until: Timestamp,
+        query: &ConversationQuery,
+        now: Timestamp,
+        available_until: Timestamp,
     ) -> Result<Vec<Conversation>, QueryError> {
-        unimplemented!("being written")
+        details::job(
+            &self.world,
+            query,
+            now.as_millisecond(),
+            available_until.as_millisecond(),
+        )
+    }
+
+    /// Number of conversations starting in the UTC slot holding `at` (for benchmarks and tests).
+    pub fn conversations_in_slot(&self, at: Timestamp) -> usize {
+        let mut data = model::SlotData::default();
+        let slot = model::slot_of(at.as_millisecond());
+        self.world
+            .generator
+            .generate(&self.world.model, slot, &mut data);
+        data.convs.len()
+    }
+
+    /// Generates every slot of `[start, end)` and returns the number of metric emissions (a
+    /// benchmark hook: the cost of producing the raw data, without any query).
+    pub fn generate_emissions(&self, start: Timestamp, end: Timestamp) -> usize {
+        let mut data = model::SlotData::default();
+        let slots =
+            model::slot_of(start.as_millisecond())..model::slot_of(end.as_millisecond() - 1) + 1;
+        slots
+            .map(|slot| {
+                self.world
+                    .generator
+                    .generate(&self.world.model, slot, &mut data);
+                data.emissions.len()
+            })
+            .sum()
     }
 }

@@ -164,7 +164,8 @@ pub struct OrgModel {
 fn default_service_level(media: Media, strict: bool) -> (f64, i64) {
     let target = if strict { 0.9 } else { 0.8 };
     match media {
-        Media::Voice | Media::Callback => (target, 20_000),
+        Media::Voice => (target, 20_000),
+        Media::Callback => (target, 900_000),
         Media::Chat => (target, 60_000),
         Media::Message => (target, 300_000),
         Media::Email => (target, 4 * 3_600_000),
