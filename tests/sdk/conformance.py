@@ -64,7 +64,7 @@ class Context:
     user_ids: set[str] = field(default_factory=set)
     wrapup_ids: set[str] = field(default_factory=set)
     sync_results: list[dict] | None = None
-    busiest_queue: str | None = None
+    details_queue: str | None = None
     job_conversations: list[dict] | None = None
 
     def analytics(self) -> sdk.AnalyticsApi:
@@ -229,8 +229,10 @@ def aggregates_query(report: Report, ctx: Context) -> None:
     results = sdk_raw.get("results") or []
     report.check("aggregates query: there is data to compare", len(results) > 0, "no results")
     check_aggregate_shape(report, results, "aggregates query")
+    buckets = sum(len(c.get("data", [])) for c in results)
+    report.note(f"{len(results)} groups, {buckets} (group, hour) buckets")
     ctx.sync_results = results
-    ctx.busiest_queue = busiest_queue(results)
+    ctx.details_queue = median_queue(results)
     check_regrouping(report, ctx, results)
 
 
@@ -273,14 +275,16 @@ def stats_problems(metric: str, stats: dict) -> list[str]:
     return [] if ratio_ok else [f"{metric} stats {stats}"]
 
 
-def busiest_queue(results: list[dict]) -> str | None:
+def median_queue(results: list[dict]) -> str | None:
+    """The queue the details steps filter on: the median by offers keeps paging short but real."""
     offered: dict[str, int] = defaultdict(int)
     for container in results:
         for bucket in container.get("data", []):
             for metric in bucket.get("metrics", []):
                 if metric["metric"] == "nOffered":
                     offered[container["group"]["queueId"]] += metric["stats"]["count"]
-    return max(offered, key=offered.get) if offered else None
+    ranked = sorted(offered, key=lambda q: (offered[q], q))
+    return ranked[len(ranked) // 2] if ranked else None
 
 
 def check_regrouping(report: Report, ctx: Context, results: list[dict]) -> None:
@@ -321,6 +325,7 @@ def aggregates_job(report: Report, ctx: Context) -> None:
         "results",
     )
     job_results = [container for page in pages for container in page.get("results") or []]
+    report.note(f"{len(job_results)} groups in {len(pages)} pages")
     expected_pages = max(1, -(-len(job_results) // AGG_JOB_PAGE_SIZE))
     report.check(f"aggregates job results: pages of at most {AGG_JOB_PAGE_SIZE} groups",
                  all(len(p.get("results") or []) <= AGG_JOB_PAGE_SIZE for p in pages) and len(pages) == expected_pages,
@@ -449,11 +454,11 @@ def details_availability(report: Report, ctx: Context) -> None:
 
 
 def details_job(report: Report, ctx: Context) -> None:
-    if ctx.busiest_queue is None:
+    if ctx.details_queue is None:
         raise AssertionError("no queue with offers from the aggregates query; nothing to compare with")
     api = ctx.analytics()
     body = deserialize({"interval": INTERVAL, "order": "asc", "orderBy": "conversationStart",
-                        "segmentFilters": queue_segment_filter(ctx.busiest_queue)}, "AsyncConversationQuery")
+                        "segmentFilters": queue_segment_filter(ctx.details_queue)}, "AsyncConversationQuery")
     created = api.post_analytics_conversations_details_jobs(body)
     report.faithful("details job create", ctx.last_json(), created)
     wait_for_job(report, ctx, "details job", lambda: api.get_analytics_conversations_details_job(created.job_id))
@@ -468,6 +473,7 @@ def details_job(report: Report, ctx: Context) -> None:
     report.check(f"details job results: pages of at most {DETAILS_PAGE_SIZE} conversations",
                  all(len(p.get("conversations") or []) <= DETAILS_PAGE_SIZE for p in pages))
     conversations = [c for p in pages for c in p.get("conversations") or []]
+    report.note(f"{len(conversations)} conversations in {len(pages)} pages (queue {ctx.details_queue})")
     check_job_conversations(report, ctx, conversations)
     ctx.job_conversations = conversations
     api.delete_analytics_conversations_details_job(created.job_id)
@@ -481,7 +487,7 @@ def check_job_conversations(report: Report, ctx: Context, conversations: list[di
     report.check("details job: each conversation once", len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} repeats")
     outside = [c["conversationId"] for c in conversations if not had_activity(c, start, end)]
     report.check("details job: every conversation had activity in the interval", not outside, f"e.g. {outside[:3]}")
-    no_queue = [c["conversationId"] for c in conversations if ctx.busiest_queue not in conversation_queues(c)]
+    no_queue = [c["conversationId"] for c in conversations if ctx.details_queue not in conversation_queues(c)]
     report.check("details job: every conversation passed the queue segment filter", not no_queue, f"e.g. {no_queue[:3]}")
     starts = [parse_instant(c["conversationStart"]) for c in conversations]
     report.check("details job: ordered by conversationStart ascending", starts == sorted(starts))
@@ -520,7 +526,7 @@ def details_vs_aggregates(report: Report, ctx: Context) -> None:
     """Session metrics emitted in the interval, summed per (queue, media), equal the aggregates."""
     if ctx.job_conversations is None:
         raise AssertionError("no details job conversations to compare")
-    queue = ctx.busiest_queue
+    queue = ctx.details_queue
     from_details = metrics_from_details(ctx.job_conversations, ["nOffered", "tAnswered", "tAbandon", "tHandle"])
     from_details = {k: v for k, v in from_details.items() if k[0] == queue}
     query = {"interval": INTERVAL, "groupBy": ["queueId", "mediaType"],
@@ -533,7 +539,8 @@ def details_vs_aggregates(report: Report, ctx: Context) -> None:
             for metric in bucket.get("metrics", []):
                 key = (container["group"].get("queueId"), container["group"].get("mediaType"), metric["metric"])
                 from_aggregates[key] = {k: metric["stats"][k] for k in ("count", "sum", "min", "max") if k in metric["stats"]}
-    report.check("details vs aggregates: the busiest queue has offers", any(k[2] == "nOffered" for k in from_aggregates))
+    report.check("details vs aggregates: the chosen queue has offers", any(k[2] == "nOffered" for k in from_aggregates))
+    report.note(f"aggregates: {from_aggregates}")
     for key in sorted(from_details.keys() | from_aggregates.keys(), key=str):
         report.check(f"details vs aggregates: {key[2]} of queue {key[0][:8]}… {key[1]} agree",
                      from_details.get(key) == from_aggregates.get(key),
@@ -577,13 +584,13 @@ def queue_at(session: dict, instant) -> str | None:
 
 
 def details_query(report: Report, ctx: Context) -> None:
-    if ctx.busiest_queue is None:
+    if ctx.details_queue is None:
         raise AssertionError("no queue to filter on")
     api = ctx.analytics()
     pages, conversations, problems, total_hits = 0, [], [], set()
     while pages < MAX_PAGES:
         body = deserialize({"interval": INTERVAL, "order": "asc", "orderBy": "conversationStart",
-                            "segmentFilters": queue_segment_filter(ctx.busiest_queue),
+                            "segmentFilters": queue_segment_filter(ctx.details_queue),
                             "paging": {"pageSize": DETAILS_PAGE_SIZE, "pageNumber": pages + 1}}, "ConversationQuery")
         response = api.post_analytics_conversations_details_query(body)
         raw = ctx.last_json()
@@ -593,6 +600,7 @@ def details_query(report: Report, ctx: Context) -> None:
         if not raw.get("conversations"):
             break
         conversations += raw["conversations"]
+    report.note(f"{len(conversations)} conversations in {pages} pages")
     report.check("details query: every page keeps every field and value in the SDK model", not problems, "; ".join(problems[:5]))
     report.check("details query: paging ends with a page without conversations", pages < MAX_PAGES, f"{pages} pages")
     report.check("details query: totalHits is the same on every page and counts the conversations",
@@ -620,6 +628,7 @@ def check_sync_conversations(report: Report, ctx: Context, conversations: list[d
                  sync_inside.keys() == job_inside.keys(),
                  f"only sync {len(sync_inside.keys() - job_inside.keys())}, only job {len(job_inside.keys() - sync_inside.keys())}")
     differing = [i for i in sync_inside.keys() & job_inside.keys() if sync_inside[i] != job_inside[i]]
+    report.note(f"{len(sync_inside)} conversations started inside the interval, compared record by record")
     report.check("details query vs job: identical records (but for participant attributes)", not differing,
                  f"{len(differing)} differ, e.g. {differing[:2]}")
 

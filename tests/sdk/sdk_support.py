@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import traceback
 import urllib.error
 import urllib.parse
@@ -221,15 +222,23 @@ class Report:
         problems = roundtrip_mismatches(raw, sdk_obj)
         return self.check(f"{name}: SDK model keeps every field and value", not problems, "; ".join(problems))
 
+    def note(self, text: str) -> None:
+        """A figure worth seeing (sizes, counts), not a check."""
+        if self.verbose:
+            print(f"      {text}")
+
     def step(self, name: str, body: Callable[[], Any]) -> Any:
         """Runs one step; an exception fails it (with the reason) instead of ending the run."""
         print(f"--- {name}")
+        started = time.monotonic()
         try:
             return body()
         except (AssertionError, ApiException, HttpError, ValueError, KeyError, TypeError) as e:
             self.check(f"{name} completes", False, _describe(e))
         except Exception as e:  # noqa: BLE001 - any other error is a failed step too, shown in full
             self.check(f"{name} completes", False, "".join(traceback.format_exception(e)))
+        finally:
+            self.note(f"({name}: {time.monotonic() - started:.1f} s)")
         return None
 
     def summary(self) -> str:
