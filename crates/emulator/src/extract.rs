@@ -4,6 +4,7 @@
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::{HeaderMap, header, request::Parts};
+use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, MAX_BODY_BYTES};
@@ -61,21 +62,36 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 }
 
 /// Reads a body up to the platform limit; a declared or actual size over it is 413.
-pub async fn read_body_limited(body: Body, declared: Option<u64>) -> Result<Bytes, ApiError> {
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(ApiError::too_large());
+pub async fn read_body_limited(mut body: Body, declared: Option<u64>) -> Result<Bytes, ApiError> {
+    let mut collected = Vec::new();
+    let mut too_large = declared.is_some_and(|n| n > MAX_BODY_BYTES as u64);
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::bad_request(format!("The request body could not be read: {e}"))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        too_large |= seen > MAX_BODY_BYTES;
+        // Keep reading what the client still sends (up to a bound) so it sees our 413 rather
+        // than a broken pipe.
+        if too_large && seen > DRAIN_LIMIT_BYTES {
+            break;
+        }
+        if !too_large {
+            collected.extend_from_slice(&data);
+        }
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|e| {
-            let inner = e.into_inner();
-            if inner.is::<http_body_util::LengthLimitError>() {
-                ApiError::too_large()
-            } else {
-                ApiError::bad_request(format!("The request body could not be read: {inner}"))
-            }
-        })
+    if too_large {
+        Err(ApiError::too_large())
+    } else {
+        Ok(Bytes::from(collected))
+    }
 }
+
+const DRAIN_LIMIT_BYTES: usize = 16 * 1024 * 1024;
 
 /// Query-string parameters; a value of the wrong type is a Genesys 400.
 #[derive(Debug)]

@@ -2,6 +2,7 @@
 //! correlation id, rate budget, injected faults, bearer check, then the endpoint; and on the way
 //! out the `inin-*` headers on every response, errors included.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -242,12 +243,25 @@ async fn truncate(response: Response) -> Response {
         .headers
         .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     let half = bytes.slice(..bytes.len() / 2);
-    Response::from_parts(parts, Body::new(UnsizedBody(Some(half))))
+    Response::from_parts(parts, Body::new(UnsizedBody::new(half)))
 }
 
-/// One chunk with no size hint, so hyper trusts the declared Content-Length and, when the
-/// chunk falls short of it, aborts the connection.
-struct UnsizedBody(Option<Bytes>);
+/// One chunk with no size hint, so hyper trusts the declared Content-Length; then a short pause
+/// (hyper flushes what it has while the body is pending) and the end, which falls short of the
+/// declared length, so hyper closes the connection mid-body.
+struct UnsizedBody {
+    chunk: Option<Bytes>,
+    pause: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl UnsizedBody {
+    fn new(chunk: Bytes) -> Self {
+        Self {
+            chunk: Some(chunk),
+            pause: Box::pin(tokio::time::sleep(std::time::Duration::from_millis(20))),
+        }
+    }
+}
 
 impl hyper::body::Body for UnsizedBody {
     type Data = Bytes;
@@ -255,8 +269,11 @@ impl hyper::body::Body for UnsizedBody {
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
+        cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
-        std::task::Poll::Ready(self.0.take().map(|b| Ok(hyper::body::Frame::data(b))))
+        if let Some(chunk) = self.chunk.take() {
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))));
+        }
+        self.pause.as_mut().poll(cx).map(|()| None)
     }
 }

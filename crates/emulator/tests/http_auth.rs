@@ -42,10 +42,19 @@ async fn form_credentials_are_accepted_too() {
         ("client_id", emu.handle.client_id()),
         ("client_secret", emu.handle.client_secret()),
     ];
-    let response = emu.http.post(emu.url("/oauth/token")).form(&form).send().await.unwrap();
+    let response = emu
+        .http
+        .post(emu.url("/oauth/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let token: TokenResponse = response.json().await.unwrap();
-    assert_eq!(emu.get(&token.access_token, AVAILABILITY).await.status(), StatusCode::OK);
+    assert_eq!(
+        emu.get(&token.access_token, AVAILABILITY).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -53,21 +62,58 @@ async fn bad_credentials_and_grants_get_oauth_errors() {
     let emu = spawn().await;
     let grant = [("grant_type", "client_credentials")];
     let url = emu.url("/oauth/token");
-    let wrong_secret = emu.http.post(&url).basic_auth(emu.handle.client_id(), Some("nope")).form(&grant).send().await.unwrap();
+    let wrong_secret = emu
+        .http
+        .post(&url)
+        .basic_auth(emu.handle.client_id(), Some("nope"))
+        .form(&grant)
+        .send()
+        .await
+        .unwrap();
     oauth_error(wrong_secret, 401, "invalid_client").await;
-    let wrong_id = emu.http.post(&url).basic_auth("someone", Some(emu.handle.client_secret())).form(&grant).send().await.unwrap();
+    let wrong_id = emu
+        .http
+        .post(&url)
+        .basic_auth("someone", Some(emu.handle.client_secret()))
+        .form(&grant)
+        .send()
+        .await
+        .unwrap();
     oauth_error(wrong_id, 401, "invalid_client").await;
     let no_credentials = emu.http.post(&url).form(&grant).send().await.unwrap();
     oauth_error(no_credentials, 401, "invalid_client").await;
-    let bad_form = [("grant_type", "client_credentials"), ("client_id", emu.handle.client_id()), ("client_secret", "x")];
-    oauth_error(emu.http.post(&url).form(&bad_form).send().await.unwrap(), 401, "invalid_client").await;
+    let bad_form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", emu.handle.client_id()),
+        ("client_secret", "x"),
+    ];
+    oauth_error(
+        emu.http.post(&url).form(&bad_form).send().await.unwrap(),
+        401,
+        "invalid_client",
+    )
+    .await;
 
-    let basic = |req: reqwest::RequestBuilder| req.basic_auth(emu.handle.client_id(), Some(emu.handle.client_secret()));
-    let password_grant = basic(emu.http.post(&url)).form(&[("grant_type", "password")]).send().await.unwrap();
+    let basic = |req: reqwest::RequestBuilder| {
+        req.basic_auth(emu.handle.client_id(), Some(emu.handle.client_secret()))
+    };
+    let password_grant = basic(emu.http.post(&url))
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap();
     oauth_error(password_grant, 400, "unsupported_grant_type").await;
-    let no_grant = basic(emu.http.post(&url)).form(&[("scope", "x")]).send().await.unwrap();
+    let no_grant = basic(emu.http.post(&url))
+        .form(&[("scope", "x")])
+        .send()
+        .await
+        .unwrap();
     oauth_error(no_grant, 400, "invalid_request").await;
-    let json_body = basic(emu.http.post(&url)).json(&json!({"grant_type": "client_credentials"})).send().await.unwrap();
+    let json_body = basic(emu.http.post(&url))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
     oauth_error(json_body, 400, "invalid_request").await;
 
     let counters = emu.get_admin("/counters").await;
@@ -80,8 +126,19 @@ async fn api_calls_without_a_valid_bearer_get_401_error_bodies() {
     let emu = spawn().await;
     let missing = emu.http.get(emu.url(AVAILABILITY)).send().await.unwrap();
     expect_error(missing, 401, "authentication.required").await;
-    expect_error(emu.get("not-a-token", AVAILABILITY).await, 401, "bad.credentials").await;
-    let basic = emu.http.get(emu.url(AVAILABILITY)).basic_auth("a", Some("b")).send().await.unwrap();
+    expect_error(
+        emu.get("not-a-token", AVAILABILITY).await,
+        401,
+        "bad.credentials",
+    )
+    .await;
+    let basic = emu
+        .http
+        .get(emu.url(AVAILABILITY))
+        .basic_auth("a", Some("b"))
+        .send()
+        .await
+        .unwrap();
     expect_error(basic, 401, "authentication.required").await;
 }
 
@@ -91,9 +148,17 @@ async fn tokens_expire_after_their_lifetime() {
     let response = emu.token_response().await;
     let token: TokenResponse = response.json().await.unwrap();
     assert_eq!(token.expires_in, 1);
-    assert_eq!(emu.get(&token.access_token, AVAILABILITY).await.status(), StatusCode::OK);
+    assert_eq!(
+        emu.get(&token.access_token, AVAILABILITY).await.status(),
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    expect_error(emu.get(&token.access_token, AVAILABILITY).await, 401, "credentials.expired").await;
+    expect_error(
+        emu.get(&token.access_token, AVAILABILITY).await,
+        401,
+        "credentials.expired",
+    )
+    .await;
     let fresh = emu.token().await;
     assert_eq!(emu.get(&fresh, AVAILABILITY).await.status(), StatusCode::OK);
 }
@@ -102,13 +167,27 @@ async fn tokens_expire_after_their_lifetime() {
 async fn revoked_tokens_are_refused_and_new_ones_work() {
     let emu = spawn().await;
     let (first, second) = (emu.token().await, emu.token().await);
-    let revoked = emu.http.post(emu.admin("/revoke-tokens")).send().await.unwrap();
-    assert_eq!(revoked.json::<serde_json::Value>().await.unwrap()["revoked"], 2);
+    let revoked = emu
+        .http
+        .post(emu.admin("/revoke-tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        revoked.json::<serde_json::Value>().await.unwrap()["revoked"],
+        2
+    );
     expect_error(emu.get(&first, AVAILABILITY).await, 401, "bad.credentials").await;
     expect_error(emu.get(&second, AVAILABILITY).await, 401, "bad.credentials").await;
     let third = emu.token().await;
     assert_eq!(emu.get(&third, AVAILABILITY).await.status(), StatusCode::OK);
     let counters = emu.get_admin("/counters").await;
-    assert_eq!((counters["tokensIssued"].as_u64(), counters["tokensRevoked"].as_u64()), (Some(3), Some(2)));
+    assert_eq!(
+        (
+            counters["tokensIssued"].as_u64(),
+            counters["tokensRevoked"].as_u64()
+        ),
+        (Some(3), Some(2))
+    );
     assert_eq!(counters["bearerRejected"]["revoked"], 2);
 }

@@ -23,8 +23,14 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut EmulatorConfig)) -> TestEmulator
     config.clock_start = Some("2024-05-10T12:00:00Z".parse().unwrap());
     config.clock_rate = 0.0;
     tweak(&mut config);
-    let handle = Emulator::build(config).await.expect("emulator builds").spawn();
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    let handle = Emulator::build(config)
+        .await
+        .expect("emulator builds")
+        .spawn();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
     TestEmulator { handle, http }
 }
 
@@ -50,25 +56,51 @@ impl TestEmulator {
     pub async fn token(&self) -> String {
         let response = self.token_response().await;
         assert_eq!(response.status(), StatusCode::OK);
-        response.json::<TokenResponse>().await.expect("token body").access_token
+        response
+            .json::<TokenResponse>()
+            .await
+            .expect("token body")
+            .access_token
     }
 
     pub async fn get(&self, token: &str, path: &str) -> Response {
-        self.http.get(self.url(path)).bearer_auth(token).send().await.expect("request sent")
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn post_json(&self, token: &str, path: &str, body: &Value) -> Response {
-        self.http.post(self.url(path)).bearer_auth(token).json(body).send().await.expect("request sent")
+        self.http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
     }
 
     pub async fn put_admin(&self, path: &str, body: &Value) -> Value {
-        let response = self.http.put(self.admin(path)).json(body).send().await.expect("admin request sent");
+        let response = self
+            .http
+            .put(self.admin(path))
+            .json(body)
+            .send()
+            .await
+            .expect("admin request sent");
         assert_eq!(response.status(), StatusCode::OK, "admin PUT {path}");
         response.json().await.expect("admin body")
     }
 
     pub async fn get_admin(&self, path: &str) -> Value {
-        let response = self.http.get(self.admin(path)).send().await.expect("admin request sent");
+        let response = self
+            .http
+            .get(self.admin(path))
+            .send()
+            .await
+            .expect("admin request sent");
         assert_eq!(response.status(), StatusCode::OK, "admin GET {path}");
         response.json().await.expect("admin body")
     }
@@ -77,20 +109,42 @@ impl TestEmulator {
 /// Asserts the Genesys headers are present, then the status and the `ErrorBody` code.
 pub async fn expect_error(response: Response, status: u16, code: &str) -> ErrorBody {
     assert_genesys_headers(&response);
-    assert_eq!(response.status().as_u16(), status, "status for expected `{code}`");
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status for expected `{code}`"
+    );
     let body: ErrorBody = response.json().await.expect("an ErrorBody");
-    assert_eq!((body.status, body.code.as_str()), (status, code), "{body:?}");
+    assert_eq!(
+        (body.status, body.code.as_str()),
+        (status, code),
+        "{body:?}"
+    );
     assert!(!body.message.is_empty());
     body
 }
 
 pub fn assert_genesys_headers(response: &Response) {
     let headers = response.headers();
-    let correlation = headers.get("inin-correlation-id").expect("ININ-Correlation-Id").to_str().unwrap();
+    let correlation = headers
+        .get("inin-correlation-id")
+        .expect("ININ-Correlation-Id")
+        .to_str()
+        .unwrap();
     uuid_shaped(correlation);
-    for name in ["inin-ratelimit-count", "inin-ratelimit-allowed", "inin-ratelimit-reset"] {
-        let value = headers.get(name).unwrap_or_else(|| panic!("{name} missing"));
-        value.to_str().unwrap().parse::<u64>().unwrap_or_else(|_| panic!("{name} not a number"));
+    for name in [
+        "inin-ratelimit-count",
+        "inin-ratelimit-allowed",
+        "inin-ratelimit-reset",
+    ] {
+        let value = headers
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        value
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap_or_else(|_| panic!("{name} not a number"));
     }
 }
 
@@ -101,5 +155,12 @@ fn uuid_shaped(value: &str) {
 }
 
 pub fn header_u64(response: &Response, name: &str) -> u64 {
-    response.headers().get(name).unwrap_or_else(|| panic!("{name} missing")).to_str().unwrap().parse().unwrap()
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} missing"))
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
