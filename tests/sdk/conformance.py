@@ -44,7 +44,8 @@ FILTER_MEDIA = ["voice", "chat", "callback"]
 JOB_TIMEOUT_S = 120.0
 POLL_S = 0.2
 AGG_JOB_PAGE_SIZE = 10
-DETAILS_PAGE_SIZE = 100
+DETAILS_JOB_PAGE_SIZE = 25
+DETAILS_QUERY_PAGE_SIZE = 50
 MAX_PAGES = 200
 
 AGGREGATES_QUERY = "/api/v2/analytics/conversations/aggregates/query"
@@ -465,13 +466,13 @@ def details_job(report: Report, ctx: Context) -> None:
     pages = fetch_cursor_pages(
         report, ctx, "details job results",
         lambda cursor: api.get_analytics_conversations_details_job_results(
-            created.job_id, cursor=cursor, page_size=DETAILS_PAGE_SIZE),
+            created.job_id, cursor=cursor, page_size=DETAILS_JOB_PAGE_SIZE),
         "conversations",
     )
     report.check("details job results: every page carries dataAvailabilityDate",
                  all(p.get("dataAvailabilityDate") for p in pages))
-    report.check(f"details job results: pages of at most {DETAILS_PAGE_SIZE} conversations",
-                 all(len(p.get("conversations") or []) <= DETAILS_PAGE_SIZE for p in pages))
+    report.check(f"details job results: pages of at most {DETAILS_JOB_PAGE_SIZE} conversations",
+                 all(len(p.get("conversations") or []) <= DETAILS_JOB_PAGE_SIZE for p in pages))
     conversations = [c for p in pages for c in p.get("conversations") or []]
     report.note(f"{len(conversations)} conversations in {len(pages)} pages (queue {ctx.details_queue})")
     check_job_conversations(report, ctx, conversations)
@@ -591,7 +592,7 @@ def details_query(report: Report, ctx: Context) -> None:
     while pages < MAX_PAGES:
         body = deserialize({"interval": INTERVAL, "order": "asc", "orderBy": "conversationStart",
                             "segmentFilters": queue_segment_filter(ctx.details_queue),
-                            "paging": {"pageSize": DETAILS_PAGE_SIZE, "pageNumber": pages + 1}}, "ConversationQuery")
+                            "paging": {"pageSize": DETAILS_QUERY_PAGE_SIZE, "pageNumber": pages + 1}}, "ConversationQuery")
         response = api.post_analytics_conversations_details_query(body)
         raw = ctx.last_json()
         problems += roundtrip_mismatches(raw, response)

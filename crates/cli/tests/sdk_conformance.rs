@@ -97,6 +97,10 @@ impl Emulator {
     fn start() -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_genesys-bi"))
             .args(["emulator", "--port", "0", "--seed", "7"])
+            // A smaller day keeps the sync details paging (which walks the whole day) quick in a
+            // debug build; a short job delay keeps polling short. The script freezes the clock.
+            .args(["--conversations-per-day", "6000", "--job-delay-ms", "300"])
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
