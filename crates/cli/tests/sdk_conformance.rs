@@ -59,6 +59,8 @@ fn official_python_sdk_reads_the_emulator_faithfully() {
             explain()
         ),
     }
+    // Shown with `--nocapture`: what was checked, with figures and timings.
+    println!("{}", run.stdout);
 }
 
 fn repo_root() -> PathBuf {
