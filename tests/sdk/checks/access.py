@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import urllib.request
 from typing import Callable
 
 from PureCloudPlatformClientV2.rest import ApiException
@@ -46,6 +48,7 @@ def login(report: Report, ctx: Context) -> None:
     client = sdk_client(ctx.api_base, ctx.login_base)
     client.get_client_credentials_token(ctx.client_id, ctx.client_secret)
     report.check("login: SDK client-credentials grant returns a token", bool(client.access_token))
+    check_token_response(report, ctx)
     ctx.api_client = client
     ctx.raw = RawClient(ctx.api_base, client.access_token)
     status, _ = ctx.raw.get("/api/v2/routing/queues", {"pageSize": 1})
@@ -61,6 +64,27 @@ def login(report: Report, ctx: Context) -> None:
         report.check("login: a wrong secret is refused", False, "the SDK got a token")
     except ApiException as e:
         report.check("login: a wrong secret is refused (SDK raises ApiException 4xx)", 400 <= e.status < 500, str(e))
+
+
+def check_token_response(report: Report, ctx: Context) -> None:
+    """The SDK reads only access_token; the rest of the documented body is checked raw."""
+    credentials = base64.b64encode(f"{ctx.client_id}:{ctx.client_secret}".encode()).decode()
+    request = urllib.request.Request(
+        ctx.login_base.rstrip("/") + "/oauth/token",
+        data=b"grant_type=client_credentials",
+        headers={"Authorization": f"Basic {credentials}", "Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+    ok = (
+        set(body) == {"access_token", "token_type", "expires_in"}
+        and isinstance(body["access_token"], str) and body["access_token"]
+        and body["token_type"] == "bearer"
+        and isinstance(body["expires_in"], int) and body["expires_in"] > 0
+    )
+    shown = {k: (v if k != "access_token" else "<token>") for k, v in body.items()}
+    report.check("login: token body is {access_token, token_type: bearer, expires_in: int}", bool(ok), f"{shown}")
 
 
 def freeze_clock(report: Report, ctx: Context) -> None:

@@ -41,6 +41,7 @@ class Context:
     sync_results: list[dict] | None = None
     details_queue: str | None = None
     job_conversations: list[dict] | None = None
+    data_availability: Any = None
 
     def analytics(self) -> sdk.AnalyticsApi:
         return sdk.AnalyticsApi(self.api_client)

@@ -23,6 +23,7 @@ def details_availability(report: Report, ctx: Context) -> None:
     availability = ctx.analytics().get_analytics_conversations_details_jobs_availability()
     report.faithful("details availability", ctx.last_json(), availability)
     date = availability.data_availability_date
+    ctx.data_availability = date
     report.check("details availability: a date no later than the frozen now",
                  date is not None and date <= parse_instant(FROZEN_NOW), f"{date}")
     report.check("details availability: covers the test interval (else the job would miss data)",
@@ -46,6 +47,10 @@ def details_job(report: Report, ctx: Context) -> None:
     )
     report.check("details job results: every page carries dataAvailabilityDate",
                  all(p.get("dataAvailabilityDate") for p in pages))
+    dates = {parse_instant(p["dataAvailabilityDate"]) for p in pages if p.get("dataAvailabilityDate")}
+    report.check("details job results: dataAvailabilityDate equals the availability endpoint's (clock frozen)",
+                 ctx.data_availability is None or dates == {ctx.data_availability},
+                 f"pages {sorted(map(str, dates))}, endpoint {ctx.data_availability}")
     report.check(f"details job results: pages of at most {DETAILS_JOB_PAGE_SIZE} conversations",
                  all(len(p.get("conversations") or []) <= DETAILS_JOB_PAGE_SIZE for p in pages))
     conversations = [c for p in pages for c in p.get("conversations") or []]
