@@ -15,14 +15,15 @@ pub const MAX_BODY_BYTES: usize = 512_000;
 /// A platform API error: the `ErrorBody` and, for 429/503, a `Retry-After`.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub body: ErrorBody,
+    /// Boxed: errors travel in `Result`s everywhere and the body is large.
+    pub body: Box<ErrorBody>,
     pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
         Self {
-            body: ErrorBody::new(status, code, message),
+            body: Box::new(ErrorBody::new(status, code, message)),
             retry_after_secs: None,
         }
     }
@@ -123,7 +124,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.body.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, Json(self.body)).into_response();
+        let mut response = (status, Json(*self.body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             response
                 .headers_mut()
