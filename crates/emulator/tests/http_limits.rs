@@ -193,3 +193,17 @@ async fn oversized_streamed_bodies_without_a_length_are_413_too() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_requests_get_distinct_honest_counts() {
+    let emu = spawn().await;
+    let token = emu.token().await;
+    let requests = (0..40).map(|_| emu.get(&token, AVAILABILITY));
+    let responses = futures_util::future::join_all(requests).await;
+    let mut counts: Vec<u64> = responses
+        .iter()
+        .map(|r| header_u64(r, "inin-ratelimit-count"))
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=40).collect::<Vec<u64>>());
+}
