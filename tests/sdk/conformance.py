@@ -21,6 +21,7 @@ from checks.aggregates import aggregates_job, aggregates_query
 from checks.context import Context
 from checks.details import details_availability, details_job, details_query, details_vs_aggregates
 from checks.directories import directories
+from checks.faults import faults
 from sdk_support import Report
 
 
@@ -51,6 +52,7 @@ def main(argv: list[str]) -> int:
             ("aggregates query", aggregates_query),
             ("aggregates job", aggregates_job),
             ("errors", errors),
+            ("faults", faults),
             ("details availability", details_availability),
             ("details job", details_job),
             ("details vs aggregates", details_vs_aggregates),
