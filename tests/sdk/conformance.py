@@ -17,7 +17,7 @@ import argparse
 import sys
 
 from checks.access import errors, freeze_clock, login, self_check_comparator
-from checks.aggregates import aggregates_job, aggregates_query
+from checks.aggregates import aggregates_job, aggregates_query, aggregates_time_zone
 from checks.context import Context
 from checks.details import details_availability, details_job, details_query, details_vs_aggregates
 from checks.directories import directories
@@ -51,6 +51,7 @@ def main(argv: list[str]) -> int:
             ("directories", directories),
             ("aggregates query", aggregates_query),
             ("aggregates job", aggregates_job),
+            ("aggregates across a DST change", aggregates_time_zone),
             ("errors", errors),
             ("faults", faults),
             ("details availability", details_availability),

@@ -165,3 +165,25 @@ def normalized_data(data: list[dict]) -> dict:
         bucket["interval"]: sorted(json.dumps(m, sort_keys=True) for m in bucket.get("metrics", []))
         for bucket in data
     }
+
+
+# Europe/London springs forward on 2024-03-31: that local day is 23 hours long.
+DST_INTERVAL = "2024-03-30T00:00:00.000Z/2024-04-01T00:00:00.000Z"
+DST_BUCKET_STARTS = ["2024-03-30T00:00:00.000Z", "2024-03-31T00:00:00.000Z", "2024-03-31T23:00:00.000Z"]
+
+
+def aggregates_time_zone(report: Report, ctx: Context) -> None:
+    """P1D buckets in a query time zone follow local midnight across a DST change, on the wire
+    as UTC instants the SDK keeps verbatim."""
+    query = {"interval": DST_INTERVAL, "granularity": "P1D", "timeZone": "Europe/London", "metrics": ["nOffered"]}
+    response = ctx.analytics().post_analytics_conversations_aggregates_query(
+        deserialize(query, "ConversationAggregationQuery"))
+    raw = ctx.last_json()
+    report.faithful("aggregates P1D Europe/London", raw, response)
+    buckets = [b["interval"] for c in raw.get("results") or [] for b in c.get("data", [])]
+    starts = sorted(b.split("/")[0] for b in buckets)
+    report.check("aggregates P1D Europe/London: buckets start at local midnight (23:00Z once BST begins)",
+                 starts == DST_BUCKET_STARTS, f"{buckets}")
+    spans = {b.split("/")[0]: (parse_interval(b)[1] - parse_interval(b)[0]).total_seconds() / 3600 for b in buckets}
+    report.check("aggregates P1D Europe/London: the spring-forward day is 23 hours",
+                 spans.get("2024-03-31T00:00:00.000Z") == 23.0, f"{spans}")
