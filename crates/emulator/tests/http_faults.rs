@@ -233,6 +233,8 @@ async fn invalid_fault_configs_are_refused() {
         json!({"rates": {"status500": 0.6, "connectionReset": 0.6}}),
         json!({"scripted": [{"path": "/x", "status": 42, "count": 1}]}),
         json!({"rates": {"revokeTokensEverySecs": 0}}),
+        json!({"ratez": {"status500": 0.1}}),
+        json!({"rates": {"status501": 0.1}}),
     ] {
         let response = emu
             .http

@@ -393,3 +393,37 @@ fn in_progress_conversations_show_only_the_past() {
             .all(|c| c.conversation_start.as_str() <= "2024-05-06T10:10:00.000Z")
     );
 }
+
+#[test]
+fn compact_table_serialises_exactly_like_the_response() {
+    let cc = centre(1);
+    let mut with_views = aggregate_query();
+    with_views.views = vec![AggregationView {
+        target: "tHandle".into(),
+        name: "longHandle".into(),
+        function: "rangeBound".into(),
+        range: Some(NumericRange {
+            gte: Some(600_000.0),
+            ..NumericRange::default()
+        }),
+    }];
+    let mut empty = aggregate_query();
+    empty.metrics = vec!["tVoicemail".into()];
+    let mut day = aggregate_query();
+    day.interval = "2024-05-05T00:00:00Z/2024-05-08T00:00:00Z".into();
+    day.granularity = Some("PT15M".into());
+    day.time_zone = Some("Europe/London".into());
+    for q in [aggregate_query(), with_views, empty, day] {
+        let table = cc.aggregate_table(&q, ts(NOW)).unwrap();
+        let streamed: serde_json::Value =
+            serde_json::from_slice(&serde_json::to_vec(&table).unwrap()).unwrap();
+        let rows = table.rows();
+        let response = table.into_response();
+        assert_eq!(
+            rows,
+            response.results.iter().map(|r| r.data.len()).sum::<usize>()
+        );
+        assert_eq!(streamed, serde_json::to_value(&response).unwrap());
+        assert_eq!(response, cc.aggregate(&q, ts(NOW)).unwrap());
+    }
+}

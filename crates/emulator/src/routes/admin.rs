@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::events::{CountersSnapshot, InternalEvent, TokensRevoked};
 use crate::extract::GenesysJson;
-use crate::faults::FaultConfig;
+use crate::faults::{FaultConfig, FaultRates, ScriptedFault};
 use crate::state::AppState;
 
 pub const PREFIX: &str = "/_emulator";
@@ -22,7 +22,7 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/clock", get(get_clock).put(put_clock))
         .route("/faults", get(get_faults).put(put_faults))
-        .route("/counters", get(get_counters))
+        .route("/counters", get(get_counters).post(reset_counters))
         .route("/counters/reset", post(reset_counters))
         .route("/revoke-tokens", post(revoke_tokens))
 }
@@ -101,11 +101,14 @@ async fn get_faults(State(state): State<Arc<AppState>>) -> Json<FaultConfig> {
 }
 
 /// The new fault configuration; `seed` (optional) restarts the random sequence.
+/// (serde's `flatten` would let unknown keys through, hence the fields spelled out.)
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultUpdate {
-    #[serde(flatten)]
-    config: FaultConfig,
+    #[serde(default)]
+    rates: FaultRates,
+    #[serde(default)]
+    scripted: Vec<ScriptedFault>,
     seed: Option<u64>,
 }
 
@@ -113,8 +116,12 @@ async fn put_faults(
     State(state): State<Arc<AppState>>,
     GenesysJson(update): GenesysJson<FaultUpdate>,
 ) -> Result<Json<FaultConfig>, ApiError> {
-    update.config.validate().map_err(ApiError::bad_request)?;
-    state.faults.set_config(update.config, update.seed);
+    let config = FaultConfig {
+        rates: update.rates,
+        scripted: update.scripted,
+    };
+    config.validate().map_err(ApiError::bad_request)?;
+    state.faults.set_config(config, update.seed);
     Ok(Json(state.faults.config()))
 }
 
