@@ -10,7 +10,9 @@ const AVAILABILITY: &str = "/api/v2/analytics/conversations/details/jobs/availab
 const AGGREGATES: &str = "/api/v2/analytics/conversations/aggregates/query";
 
 fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run())
 }
 
@@ -32,13 +34,22 @@ async fn run() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let token = token["access_token"].as_str().unwrap_or_default().to_string();
+    let token = token["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let url = format!("{}{AVAILABILITY}", handle.base_url());
 
     let n = 5_000;
     let started = Instant::now();
     for _ in 0..n {
-        http.get(&url).bearer_auth(&token).send().await?.error_for_status()?.bytes().await?;
+        http.get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?;
     }
     report("sequential GET availability", n, started.elapsed());
 
@@ -49,7 +60,13 @@ async fn run() -> anyhow::Result<()> {
         let (http, url, token) = (http.clone(), url.clone(), token.clone());
         joins.push(tokio::spawn(async move {
             for _ in 0..per_task {
-                http.get(&url).bearer_auth(&token).send().await?.error_for_status()?.bytes().await?;
+                http.get(&url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .bytes()
+                    .await?;
             }
             Ok::<_, reqwest::Error>(())
         }));
@@ -57,7 +74,11 @@ async fn run() -> anyhow::Result<()> {
     for join in joins {
         join.await??;
     }
-    report("16 concurrent clients GET availability", tasks * per_task, started.elapsed());
+    report(
+        "16 concurrent clients GET availability",
+        tasks * per_task,
+        started.elapsed(),
+    );
 
     let query = serde_json::json!({
         "interval": "2024-05-09T00:00:00Z/2024-05-10T00:00:00Z", "granularity": "PT30M",
@@ -67,10 +88,19 @@ async fn run() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut bytes = 0;
     for _ in 0..runs {
-        let response = http.post(format!("{}{AGGREGATES}", handle.base_url())).bearer_auth(&token).json(&query).send().await?;
+        let response = http
+            .post(format!("{}{AGGREGATES}", handle.base_url()))
+            .bearer_auth(&token)
+            .json(&query)
+            .send()
+            .await?;
         bytes = response.error_for_status()?.bytes().await?.len();
     }
-    report(&format!("aggregate 1 day PT30M by queue+media, default org ({bytes} bytes)"), runs, started.elapsed());
+    report(
+        &format!("aggregate 1 day PT30M by queue+media, default org ({bytes} bytes)"),
+        runs,
+        started.elapsed(),
+    );
     handle.stop().await?;
     Ok(())
 }
@@ -78,5 +108,8 @@ async fn run() -> anyhow::Result<()> {
 fn report(what: &str, n: usize, elapsed: Duration) {
     let per_sec = n as f64 / elapsed.as_secs_f64();
     let mean_ms = elapsed.as_secs_f64() * 1_000.0 / n as f64;
-    println!("{what}: {n} requests in {:.2} s = {per_sec:.0} req/s, mean {mean_ms:.2} ms", elapsed.as_secs_f64());
+    println!(
+        "{what}: {n} requests in {:.2} s = {per_sec:.0} req/s, mean {mean_ms:.2} ms",
+        elapsed.as_secs_f64()
+    );
 }

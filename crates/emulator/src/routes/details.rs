@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use genesys::details::{
@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::blocking;
 use crate::error::ApiError;
-use crate::extract::{GenesysJson, GenesysQuery};
+use crate::extract::{GenesysJson, GenesysPath, GenesysQuery};
 use crate::jobs::{decode_cursor, encode_cursor, page, results_unavailable, unknown_job};
 use crate::state::{AppState, DetailsResults};
 
@@ -71,7 +71,7 @@ pub async fn availability(State(state): State<Arc<AppState>>) -> Json<DataAvaila
 
 pub async fn status(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    GenesysPath(id): GenesysPath<String>,
 ) -> Result<Response, ApiError> {
     let view = state
         .details_jobs
@@ -91,7 +91,7 @@ pub fn status_response(status: AsyncQueryStatus) -> Response {
 
 pub async fn cancel(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    GenesysPath(id): GenesysPath<String>,
 ) -> Result<StatusCode, ApiError> {
     if state.details_jobs.cancel(&id) {
         Ok(StatusCode::NO_CONTENT)
@@ -109,7 +109,7 @@ pub struct ResultsParams {
 
 pub async fn results(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    GenesysPath(id): GenesysPath<String>,
     GenesysQuery(params): GenesysQuery<ResultsParams>,
 ) -> Result<Json<AsyncConversationQueryResponse>, ApiError> {
     let size = params.page_size.unwrap_or(DEFAULT_RESULTS_PAGE_SIZE);
