@@ -123,7 +123,6 @@ def aggregates_job(report: Report, ctx: Context) -> None:
     pages = fetch_cursor_pages(
         report, ctx, "aggregates job results",
         lambda cursor: api.get_analytics_conversations_aggregates_job_results(created.job_id, cursor=cursor),
-        "results",
     )
     job_results = [container for page in pages for container in page.get("results") or []]
     report.note(f"{len(job_results)} groups in {len(pages)} pages")

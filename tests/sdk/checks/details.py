@@ -43,7 +43,6 @@ def details_job(report: Report, ctx: Context) -> None:
         report, ctx, "details job results",
         lambda cursor: api.get_analytics_conversations_details_job_results(
             created.job_id, cursor=cursor, page_size=DETAILS_JOB_PAGE_SIZE),
-        "conversations",
     )
     report.check("details job results: every page carries dataAvailabilityDate",
                  all(p.get("dataAvailabilityDate") for p in pages))

@@ -12,6 +12,7 @@ from sdk_support import Report, roundtrip_mismatches
 
 
 def wait_for_job(report: Report, ctx: Context, label: str, get_status: Callable) -> None:
+    """Polls the status until the job leaves QUEUED/PENDING (or JOB_TIMEOUT_S passes)."""
     order = ["QUEUED", "PENDING", "FULFILLED"]
     states: list[str] = []
     problems: list[str] = []
@@ -30,7 +31,8 @@ def wait_for_job(report: Report, ctx: Context, label: str, get_status: Callable)
     report.check(f"{label} states only move forward QUEUED -> PENDING -> FULFILLED", monotonic, f"states seen: {states}")
 
 
-def fetch_cursor_pages(report: Report, ctx: Context, label: str, fetch: Callable, items_key: str) -> list[dict]:
+def fetch_cursor_pages(report: Report, ctx: Context, label: str, fetch: Callable) -> list[dict]:
+    """Every page of a job's results, following `cursor` until a page has none."""
     pages: list[dict] = []
     problems: list[str] = []
     cursor, cursors = None, set()
