@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from checks.access import errors, freeze_clock, login, self_check_comparator
+from checks.access import errors, freeze_clock, login, revoked_token, self_check_comparator
 from checks.aggregates import aggregates_job, aggregates_query, aggregates_time_zone
 from checks.context import Context
 from checks.details import details_availability, details_job, details_query, details_vs_aggregates
@@ -54,6 +54,7 @@ def main(argv: list[str]) -> int:
             ("aggregates across a DST change", aggregates_time_zone),
             ("errors", errors),
             ("faults", faults),
+            ("revoked token", revoked_token),
             ("details availability", details_availability),
             ("details job", details_job),
             ("details vs aggregates", details_vs_aggregates),

@@ -126,3 +126,23 @@ def expect_error(report: Report, ctx: Context, label: str, status: int, code: st
                  error_body.code == code and error_body.status == status and bool(error_body.message), f"{body}")
     correlation = (raised.headers or {}).get("ININ-Correlation-Id")
     report.check(f"error {label}: carries ININ-Correlation-Id", bool(correlation))
+
+
+def revoked_token(report: Report, ctx: Context) -> None:
+    """A revoked token gets a 401 ErrorBody the SDK models; a fresh SDK login works again."""
+    admin = RawClient(ctx.admin_base)
+    admin.post("/revoke-tokens", {})
+    api = ctx.analytics()
+    try:
+        api.get_analytics_conversations_details_jobs_availability()
+        report.check("revoked token: refused", False, "the call succeeded")
+    except ApiException as e:
+        body = json.loads(e.body)
+        report.check("revoked token: HTTP 401", e.status == 401, f"HTTP {e.status}")
+        report.faithful("revoked token", body, deserialize(body, "ErrorBody"))
+        report.check("revoked token: a Genesys 401 code",
+                     body.get("code") in ("bad.credentials", "credentials.expired", "authentication.required"), f"{body}")
+    ctx.api_client.get_client_credentials_token(ctx.client_id, ctx.client_secret)
+    ctx.raw.token = ctx.api_client.access_token
+    availability = api.get_analytics_conversations_details_jobs_availability()
+    report.check("revoked token: after a new SDK login the API answers again", availability.data_availability_date is not None)
