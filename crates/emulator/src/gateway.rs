@@ -34,11 +34,10 @@ pub async fn gateway(State(state): State<Arc<AppState>>, request: Request, next:
     let correlation = crate::ids::random_uuid().to_string();
     let rate = state.limiter.hit(&rate_key(&request), started);
 
-    let (response, status) = match admit(&state, &request, &route, rate, started) {
+    let (response, truncated) = match admit(&state, &request, &route, rate, started) {
         Admission::Respond(error) => {
-            let status = error.status();
             drain_body(request).await;
-            (error.into_response(), status)
+            (error.into_response(), false)
         }
         Admission::Drop => {
             RequestServed {
@@ -60,16 +59,18 @@ pub async fn gateway(State(state): State<Arc<AppState>>, request: Request, next:
                 .emit(&state.counters);
                 tokio::time::sleep(delay).await;
             }
-            let response = next.run(request).await;
-            let status = response.status().as_u16();
-            match decision.fault {
-                Some(Fault::Truncate) => (truncate(response).await, status),
-                _ => (response, status),
-            }
+            let truncated = matches!(decision.fault, Some(Fault::Truncate));
+            (next.run(request).await, truncated)
         }
     };
-    let mut response = if status >= 400 {
+    let status = response.status().as_u16();
+    let response = if status >= 400 {
         with_context_id(response, &correlation).await
+    } else {
+        response
+    };
+    let mut response = if truncated {
+        truncate(response).await
     } else {
         response
     };

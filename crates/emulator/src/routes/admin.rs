@@ -33,16 +33,19 @@ pub struct ClockView {
     pub rate: f64,
 }
 
-/// Any subset; applied in the order `now`, `rate`, `advance`.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `PUT /_emulator/clock`: any subset, applied in the order `now`, `rate`, `advance`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClockUpdate {
     /// An RFC 3339 instant to jump to.
-    now: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
     /// Virtual seconds per real second (0 freezes).
-    rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
     /// An ISO-8601 duration to move forward (or back, with a leading `-`), e.g. `PT1H`.
-    advance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advance: Option<String>,
 }
 
 async fn get_clock(State(state): State<Arc<AppState>>) -> Json<ClockView> {
@@ -102,14 +105,15 @@ async fn get_faults(State(state): State<Arc<AppState>>) -> Json<FaultConfig> {
 
 /// The new fault configuration; `seed` (optional) restarts the random sequence.
 /// (serde's `flatten` would let unknown keys through, hence the fields spelled out.)
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultUpdate {
     #[serde(default)]
-    rates: FaultRates,
+    pub rates: FaultRates,
     #[serde(default)]
-    scripted: Vec<ScriptedFault>,
-    seed: Option<u64>,
+    pub scripted: Vec<ScriptedFault>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 async fn put_faults(
@@ -134,9 +138,9 @@ async fn reset_counters(State(state): State<Arc<AppState>>) -> Json<CountersSnap
     Json(state.counters.snapshot())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revoked {
-    revoked: usize,
+    pub revoked: usize,
 }
 
 async fn revoke_tokens(State(state): State<Arc<AppState>>) -> Json<Revoked> {

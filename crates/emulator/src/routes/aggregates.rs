@@ -70,7 +70,7 @@ pub async fn status(
         .aggregate_jobs
         .view(&id, Instant::now())
         .ok_or_else(|| unknown_job(&id))?;
-    Ok(super::details::status_response(view.status))
+    Ok(super::job_status_response(view.status))
 }
 
 pub async fn cancel(

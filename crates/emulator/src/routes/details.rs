@@ -13,7 +13,7 @@ use genesys::details::{
     DataAvailabilityResponse,
 };
 use genesys::interval::format_instant;
-use genesys::jobs::{AsyncQueryResponse, AsyncQueryStatus, JobState};
+use genesys::jobs::AsyncQueryResponse;
 use serde::Deserialize;
 
 use super::blocking;
@@ -77,16 +77,7 @@ pub async fn status(
         .details_jobs
         .view(&id, Instant::now())
         .ok_or_else(|| unknown_job(&id))?;
-    Ok(status_response(view.status))
-}
-
-/// 202 while the job runs, 200 once it has settled (the API documents both).
-pub fn status_response(status: AsyncQueryStatus) -> Response {
-    let code = match status.state {
-        JobState::Queued | JobState::Pending => StatusCode::ACCEPTED,
-        _ => StatusCode::OK,
-    };
-    (code, Json(status)).into_response()
+    Ok(super::job_status_response(view.status))
 }
 
 pub async fn cancel(
