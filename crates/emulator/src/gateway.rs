@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use genesys::auth::TOKEN_PATH;
 use genesys::error_body::ErrorBody;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, MAX_BODY_BYTES};
 use crate::events::{
     BearerRejected, FaultInjected, InternalEvent, RateLimited, RequestServed, TokensRevoked,
 };
@@ -35,7 +35,10 @@ pub async fn gateway(State(state): State<Arc<AppState>>, request: Request, next:
     let rate = state.limiter.hit(&rate_key(&request), started);
 
     let (response, truncated) = match admit(&state, &request, &route, rate, started) {
-        Admission::Respond(error) => (error.into_response(), false),
+        Admission::Respond(error) => {
+            drain_body(request).await;
+            (error.into_response(), false)
+        }
         Admission::Drop => {
             RequestServed {
                 method: &method,
@@ -80,6 +83,14 @@ pub async fn gateway(State(state): State<Arc<AppState>>, request: Request, next:
     }
     .emit(&state.counters);
     response
+}
+
+/// Reads and discards a refused request's body. Answering before the body is read makes hyper
+/// close the connection, and a client that reuses it (urllib3 right after a `Retry-After: 0`)
+/// then sees a spurious disconnect; Genesys keeps such connections open.
+async fn drain_body(request: Request) {
+    // An over-long or broken body ends the drain; the connection then closes, as it may.
+    let _ = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await;
 }
 
 enum Admission {

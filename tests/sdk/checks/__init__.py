@@ -1,0 +1,1 @@
+"""The steps of conformance.py, one module per API area."""
