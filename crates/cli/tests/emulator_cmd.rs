@@ -137,3 +137,20 @@ fn invalid_fault_rates_fail_with_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("connectionReset"), "{stderr}");
 }
+
+#[test]
+fn a_busy_port_fails_with_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = taken.local_addr().unwrap().port().to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_genesys-bi"))
+        .args(["emulator", "--port", &port])
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot bind") && stderr.contains(&port),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "nothing announced on failure");
+}

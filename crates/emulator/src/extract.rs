@@ -108,3 +108,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for GenesysQuery<T
             })
     }
 }
+
+/// A path parameter; undecodable percent-escapes are a Genesys 400, not axum's plain text.
+#[derive(Debug)]
+pub struct GenesysPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for GenesysPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| GenesysPath(value))
+            .map_err(|e| ApiError::bad_request(format!("Invalid path: {}", e.body_text())))
+    }
+}

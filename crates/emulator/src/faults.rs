@@ -106,18 +106,73 @@ impl FaultRates {
     }
 }
 
-/// "The next `count` requests to `path` answer `status`" (a trailing `*` matches a prefix).
+/// "The next `count` requests to `path` answer `status`" (or suffer `effect` instead); a
+/// trailing `*` in `path` matches a prefix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScriptedFault {
     pub path: String,
-    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<ScriptedEffect>,
     pub count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
 }
 
+/// A scripted fault that is not an error status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ScriptedEffect {
+    /// Drop the connection without a response.
+    Reset,
+    /// Send half the body under the full Content-Length.
+    Truncate,
+}
+
 impl ScriptedFault {
+    pub fn status(path: &str, status: u16, count: u32) -> Self {
+        Self {
+            path: path.to_string(),
+            status: Some(status),
+            effect: None,
+            count,
+            retry_after_secs: None,
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        match (self.status, self.effect) {
+            (Some(status), None) if (100..=599).contains(&status) => Ok(()),
+            (Some(status), None) => Err(format!(
+                "scripted fault for `{}` has status {status}, not an HTTP status",
+                self.path
+            )),
+            (None, Some(_)) => Ok(()),
+            _ => Err(format!(
+                "scripted fault for `{}` needs exactly one of `status` and `effect`",
+                self.path
+            )),
+        }
+    }
+
+    fn fault(&self) -> Fault {
+        match (self.effect, self.status) {
+            (Some(ScriptedEffect::Reset), _) => Fault::Reset,
+            (Some(ScriptedEffect::Truncate), _) => Fault::Truncate,
+            (None, status) => {
+                let status = status.unwrap_or(500);
+                let retry_after_secs = self.retry_after_secs.or((status == 429).then_some(1));
+                Fault::Status {
+                    status,
+                    retry_after_secs,
+                    scripted: true,
+                }
+            }
+        }
+    }
+
     fn matches(&self, path: &str) -> bool {
         match self.path.strip_suffix('*') {
             Some(prefix) => path.starts_with(prefix),
@@ -137,17 +192,7 @@ pub struct FaultConfig {
 impl FaultConfig {
     pub fn validate(&self) -> Result<(), String> {
         self.rates.validate()?;
-        match self
-            .scripted
-            .iter()
-            .find(|s| !(100..=599).contains(&s.status))
-        {
-            Some(bad) => Err(format!(
-                "scripted fault for `{}` has status {}, not an HTTP status",
-                bad.path, bad.status
-            )),
-            None => Ok(()),
-        }
+        self.scripted.iter().try_for_each(ScriptedFault::validate)
     }
 }
 
@@ -263,13 +308,7 @@ impl Inner {
             .position(|s| s.count > 0 && s.matches(path))?;
         let script = &mut self.config.scripted[index];
         script.count -= 1;
-        let fault = Fault::Status {
-            status: script.status,
-            retry_after_secs: script
-                .retry_after_secs
-                .or((script.status == 429).then_some(1)),
-            scripted: true,
-        };
+        let fault = script.fault();
         if script.count == 0 {
             self.config.scripted.remove(index);
         }
@@ -321,12 +360,7 @@ mod tests {
 
     #[test]
     fn scripted_faults_hit_exactly_n_matching_requests() {
-        let scripted = vec![ScriptedFault {
-            path: "/a*".into(),
-            status: 503,
-            count: 2,
-            retry_after_secs: None,
-        }];
+        let scripted = vec![ScriptedFault::status("/a*", 503, 2)];
         let injector = FaultInjector::new(
             1,
             FaultConfig {

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use genesys::auth::TOKEN_PATH;
+use genesys::error_body::ErrorBody;
 
 use crate::error::ApiError;
 use crate::events::{
@@ -33,11 +34,8 @@ pub async fn gateway(State(state): State<Arc<AppState>>, request: Request, next:
     let correlation = crate::ids::random_uuid().to_string();
     let rate = state.limiter.hit(&rate_key(&request), started);
 
-    let (response, status) = match admit(&state, &request, &route, rate, started) {
-        Admission::Respond(error) => {
-            let status = error.status();
-            (error.into_response(), status)
-        }
+    let (response, truncated) = match admit(&state, &request, &route, rate, started) {
+        Admission::Respond(error) => (error.into_response(), false),
         Admission::Drop => {
             RequestServed {
                 method: &method,
@@ -58,15 +56,21 @@ pub async fn gateway(State(state): State<Arc<AppState>>, request: Request, next:
                 .emit(&state.counters);
                 tokio::time::sleep(delay).await;
             }
-            let response = next.run(request).await;
-            let status = response.status().as_u16();
-            match decision.fault {
-                Some(Fault::Truncate) => (truncate(response).await, status),
-                _ => (response, status),
-            }
+            let truncated = matches!(decision.fault, Some(Fault::Truncate));
+            (next.run(request).await, truncated)
         }
     };
-    let mut response = response;
+    let status = response.status().as_u16();
+    let response = if status >= 400 {
+        with_context_id(response, &correlation).await
+    } else {
+        response
+    };
+    let mut response = if truncated {
+        truncate(response).await
+    } else {
+        response
+    };
     decorate(&mut response, rate, &correlation);
     RequestServed {
         method: &method,
@@ -211,6 +215,28 @@ fn decorate(response: &mut Response, rate: RateStatus, correlation: &str) {
         headers.insert(CORRELATION_HEADER, value);
     }
     rate.write_headers(headers);
+}
+
+/// Genesys echoes the correlation id in an error body's `contextId`.
+async fn with_context_id(response: Response, correlation: &str) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let patched = serde_json::from_slice::<ErrorBody>(&bytes)
+        .ok()
+        .filter(|error| !error.code.is_empty())
+        .and_then(|mut error| {
+            error.context_id = Some(correlation.to_string());
+            serde_json::to_vec(&error).ok()
+        });
+    match patched {
+        Some(json) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(json))
+        }
+        None => Response::from_parts(parts, Body::from(bytes)),
+    }
 }
 
 fn elapsed_ms(started: Instant) -> u64 {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tower::ServiceExt;
@@ -229,8 +229,10 @@ async fn serve_connection(stream: TcpStream, router: Router, mut closing: watch:
             router.clone().oneshot(request.map(axum::body::Body::new))
         })
     };
-    let connection =
-        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+    // The timer arms hyper's default 30 s header-read timeout against stalled clients.
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         result = connection => {
             if let Err(e) = result {

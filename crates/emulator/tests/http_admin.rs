@@ -98,3 +98,13 @@ async fn counters_count_requests_per_route_and_status_and_reset() {
     let admin = emu.http.get(emu.admin("/counters")).send().await.unwrap();
     assert!(admin.headers().get("inin-ratelimit-count").is_none());
 }
+
+#[tokio::test]
+async fn a_stopped_emulator_refuses_connections() {
+    let emu = spawn_with(|_| {}).await;
+    let token = emu.token().await;
+    let url = emu.url(AVAILABILITY);
+    emu.handle.stop().await.expect("clean stop");
+    let refused = emu.http.get(&url).bearer_auth(&token).send().await;
+    assert!(refused.is_err(), "{refused:?}");
+}

@@ -161,6 +161,41 @@ async fn a_connection_reset_is_a_transport_error() {
 }
 
 #[tokio::test]
+async fn scripted_resets_and_truncations_hit_exactly_n_requests() {
+    let emu = spawn_with(|_| {}).await;
+    let token = emu.token().await;
+    let script = json!({"scripted": [
+        {"path": AVAILABILITY, "effect": "reset", "count": 2},
+        {"path": "/api/v2/users", "effect": "truncate", "count": 1},
+    ]});
+    emu.put_admin("/faults", &script).await;
+    assert_eq!(statuses(&emu, &token, 3).await, [0, 0, 200]);
+    assert!(
+        emu.get(&token, "/api/v2/users")
+            .await
+            .json::<Value>()
+            .await
+            .is_err()
+    );
+    assert!(
+        emu.get(&token, "/api/v2/users")
+            .await
+            .json::<Value>()
+            .await
+            .is_ok()
+    );
+    let both = json!({"scripted": [{"path": "/x", "status": 503, "effect": "reset", "count": 1}]});
+    let refused = emu
+        .http
+        .put(emu.admin("/faults"))
+        .json(&both)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
 async fn a_truncated_body_fails_to_decode() {
     let emu = spawn_with(|_| {}).await;
     let token = emu.token().await;
@@ -233,6 +268,8 @@ async fn invalid_fault_configs_are_refused() {
         json!({"rates": {"status500": 0.6, "connectionReset": 0.6}}),
         json!({"scripted": [{"path": "/x", "status": 42, "count": 1}]}),
         json!({"rates": {"revokeTokensEverySecs": 0}}),
+        json!({"ratez": {"status500": 0.1}}),
+        json!({"rates": {"status501": 0.1}}),
     ] {
         let response = emu
             .http

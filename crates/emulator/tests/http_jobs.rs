@@ -110,7 +110,7 @@ async fn walk_aggregate_pages(emu: &TestEmulator, token: &str, id: &str) -> (Vec
 
 #[tokio::test]
 async fn aggregate_job_walks_the_lifecycle_and_pages_every_group_once() {
-    let emu = spawn_with(|c| c.job_delay = Duration::from_millis(600)).await;
+    let emu = spawn_with(|c| c.job_delay = Duration::from_millis(1_000)).await;
     let token = emu.token().await;
     let sync: AggregateQueryResponse = emu
         .post_json(&token, AGG_QUERY, &aggregate_query(None))
@@ -271,7 +271,7 @@ async fn walk_details_pages(
 #[tokio::test]
 async fn details_job_pages_every_conversation_once_and_stops_at_data_availability() {
     let emu = spawn_with(|c| {
-        c.job_delay = Duration::from_millis(300);
+        c.job_delay = Duration::from_millis(1_000);
         c.clock_start = Some("2024-05-06T13:00:00Z".parse().unwrap());
         c.data_lag = Duration::from_secs(3_600);
     })

@@ -10,6 +10,8 @@ use serde_json::json;
 const AVAILABILITY: &str = "/api/v2/analytics/conversations/details/jobs/availability";
 const AGGREGATES: &str = "/api/v2/analytics/conversations/aggregates/query";
 const DETAILS_JOBS: &str = "/api/v2/analytics/conversations/details/jobs";
+const DETAILS_QUERY: &str = "/api/v2/analytics/conversations/details/query";
+const AGGREGATE_JOBS: &str = "/api/v2/analytics/conversations/aggregates/jobs";
 
 #[tokio::test]
 async fn the_301st_request_in_a_minute_is_429_and_the_headers_count_honestly() {
@@ -192,4 +194,93 @@ async fn oversized_streamed_bodies_without_a_length_are_413_too() {
         "request.entity.too.large",
     )
     .await;
+}
+
+#[tokio::test]
+async fn concurrent_requests_get_distinct_honest_counts() {
+    let emu = spawn().await;
+    let token = emu.token().await;
+    let requests = (0..40).map(|_| emu.get(&token, AVAILABILITY));
+    let responses = futures_util::future::join_all(requests).await;
+    let mut counts: Vec<u64> = responses
+        .iter()
+        .map(|r| header_u64(r, "inin-ratelimit-count"))
+        .collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=40).collect::<Vec<u64>>());
+}
+
+#[tokio::test]
+async fn undecodable_path_parameters_are_a_genesys_400() {
+    let emu = spawn().await;
+    let token = emu.token().await;
+    let response = emu
+        .get(
+            &token,
+            "/api/v2/analytics/conversations/details/jobs/%FF%FE",
+        )
+        .await;
+    expect_error(response, 400, "bad.request").await;
+}
+
+/// Mangled versions of valid bodies (cut short, bytes replaced, fields retyped) are answered
+/// with a 4xx or, when still valid, a success; never a 5xx.
+#[tokio::test]
+async fn mangled_bodies_never_cause_a_server_error() {
+    let emu = common::spawn_with(|c| c.rate_limit_per_minute = 10_000).await;
+    let token = emu.token().await;
+    let aggregate = r#"{"interval":"2024-05-06T08:00:00Z/2024-05-06T09:00:00Z","granularity":"PT30M","groupBy":["queueId"],"filter":{"type":"and","predicates":[{"dimension":"mediaType","value":"voice"}]},"metrics":["nOffered","tHandle"],"pageSize":5}"#;
+    let details = r#"{"interval":"2024-05-06T08:00:00Z/2024-05-06T09:00:00Z","order":"asc","orderBy":"conversationStart","paging":{"pageSize":5,"pageNumber":1},"segmentFilters":[{"type":"or","predicates":[{"dimension":"queueId","operator":"exists"}]}]}"#;
+    let targets = [
+        (AGGREGATES, aggregate),
+        (AGGREGATE_JOBS, aggregate),
+        (DETAILS_QUERY, details),
+        (DETAILS_JOBS, details),
+    ];
+    let mut rng = fastrand::Rng::with_seed(20_261_126);
+    let alphabet = b"{}[]\":,0123456789-.PTZ/aeinrstvxyz \\";
+    for round in 0..120 {
+        let (path, valid) = targets[round % targets.len()];
+        let mut body = valid.as_bytes().to_vec();
+        match rng.u8(0..3) {
+            0 => body.truncate(rng.usize(0..body.len())),
+            1 => {
+                for _ in 0..rng.usize(1..6) {
+                    let at = rng.usize(0..body.len());
+                    body[at] = alphabet[rng.usize(0..alphabet.len())];
+                }
+            }
+            _ => {
+                let text = String::from_utf8(body).unwrap();
+                let swapped = [
+                    "\"PT30M\"",
+                    "\"voice\"",
+                    "5",
+                    "\"asc\"",
+                    "\"and\"",
+                    "[\"queueId\"]",
+                ];
+                let from = swapped[rng.usize(0..swapped.len())];
+                let to = ["null", "-1", "{}", "\"\"", "[1]", "1e999", "\"P-1D\""][rng.usize(0..7)];
+                body = text.replacen(from, to, 1).into_bytes();
+            }
+        }
+        let request = emu
+            .http
+            .post(emu.url(path))
+            .bearer_auth(&token)
+            .header("content-type", "application/json");
+        let response = request.body(body.clone()).send().await.unwrap();
+        let status = response.status();
+        assert!(
+            status.as_u16() < 500,
+            "{path} answered {status} to {}",
+            String::from_utf8_lossy(&body)
+        );
+        if !status.is_success() {
+            let error: genesys::error_body::ErrorBody =
+                response.json().await.expect("an ErrorBody");
+            assert_eq!(error.status, status.as_u16());
+        }
+    }
 }

@@ -620,3 +620,26 @@ fn late_data_grows_until_every_conversation_has_ended() {
     let final_now = ts("2024-05-06T11:00:00Z") + emulator::synth::MAX_SPAN_MS.milliseconds();
     assert_eq!(table_of(&cc.aggregate(&q, final_now).unwrap()), tables[4]);
 }
+
+#[test]
+fn full_size_two_days_quarter_hours_match_the_details() {
+    // Large enough to run the multi-threaded accumulation and response paths.
+    let cc = ContactCentre::new(9, &OrgShape::default());
+    let q = query(
+        "2024-07-01T00:00:00Z/2024-07-03T00:00:00Z",
+        Some("PT15M"),
+        Some("Europe/London"),
+        &["queueId", "mediaType"],
+        &[
+            "nOffered",
+            "tAnswered",
+            "tAbandon",
+            "tHandle",
+            "oServiceLevel",
+        ],
+    );
+    let now = ts("2024-07-02T18:00:00Z");
+    let engine = table_of(&cc.aggregate(&q, now).unwrap());
+    assert!(engine.len() > 5_000, "{} rows", engine.len());
+    assert_tables_equal(&engine, &brute_force(&cc, &q, now));
+}

@@ -75,3 +75,61 @@ fn larger_shapes_get_numbered_names() {
     assert_eq!(cc.org().queues[25].name, "Billing 2");
     assert_eq!(cc.org().users.len(), 10);
 }
+
+#[test]
+fn degenerate_shapes_produce_no_traffic_but_never_panic() {
+    use genesys::aggregates::AggregationQuery;
+    use genesys::details::ConversationQuery;
+    let now: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+    let query = AggregationQuery {
+        interval: "2024-05-06T00:00:00Z/2024-05-07T00:00:00Z".into(),
+        group_by: vec!["queueId".into()],
+        metrics: vec!["nOffered".into(), "tHandle".into()],
+        ..AggregationQuery::default()
+    };
+    let details = ConversationQuery {
+        interval: query.interval.clone(),
+        ..ConversationQuery::default()
+    };
+    for shape in [
+        OrgShape {
+            queues: 0,
+            ..OrgShape::default()
+        },
+        OrgShape {
+            agents: 0,
+            ..OrgShape::default()
+        },
+        OrgShape {
+            wrapup_codes: 0,
+            ..OrgShape::default()
+        },
+        OrgShape {
+            conversations_per_day: 0,
+            ..OrgShape::default()
+        },
+        OrgShape {
+            queues: 25,
+            agents: 3,
+            wrapup_codes: 1,
+            conversations_per_day: 500,
+        },
+    ] {
+        let cc = ContactCentre::new(1, &shape);
+        let r = cc.aggregate(&query, now).unwrap();
+        let d = cc.details_query(&details, now).unwrap();
+        let has_traffic = shape.queues > 0 && shape.agents > 0 && shape.conversations_per_day > 0;
+        assert_eq!(!r.results.is_empty(), has_traffic, "{shape:?}");
+        assert_eq!(d.total_hits.unwrap() > 0, has_traffic, "{shape:?}");
+        if shape.agents == 3 {
+            // Only the staffed queues receive conversations.
+            let staffed = cc
+                .org()
+                .queues
+                .iter()
+                .filter(|q| q.member_count.unwrap_or(0) > 0)
+                .count();
+            assert!(r.results.len() <= staffed);
+        }
+    }
+}

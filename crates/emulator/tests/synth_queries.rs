@@ -123,6 +123,11 @@ fn bad_aggregate_queries_are_400_with_a_clear_message() {
         ),
         (with(&|q| q.group_by = vec!["queue".into()]), "queue"),
         (
+            with(&|q| q.alternate_time_dimension = Some("segmentStart".into())),
+            "alternateTimeDimension",
+        ),
+        (with(&|q| q.query_type = Some("top".into())), "queryType"),
+        (
             with(&|q| {
                 q.filter = Some(Filter::and(vec![Predicate::dimension_matches(
                     "queueName",
@@ -392,4 +397,85 @@ fn in_progress_conversations_show_only_the_past() {
             .iter()
             .all(|c| c.conversation_start.as_str() <= "2024-05-06T10:10:00.000Z")
     );
+}
+
+#[test]
+fn compact_table_serialises_exactly_like_the_response() {
+    let cc = centre(1);
+    let mut with_views = aggregate_query();
+    with_views.views = vec![AggregationView {
+        target: "tHandle".into(),
+        name: "longHandle".into(),
+        function: "rangeBound".into(),
+        range: Some(NumericRange {
+            gte: Some(600_000.0),
+            ..NumericRange::default()
+        }),
+    }];
+    let mut empty = aggregate_query();
+    empty.metrics = vec!["tVoicemail".into()];
+    let mut day = aggregate_query();
+    day.interval = "2024-05-05T00:00:00Z/2024-05-08T00:00:00Z".into();
+    day.granularity = Some("PT15M".into());
+    day.time_zone = Some("Europe/London".into());
+    for q in [aggregate_query(), with_views, empty, day] {
+        let table = cc.aggregate_table(&q, ts(NOW)).unwrap();
+        let streamed: serde_json::Value =
+            serde_json::from_slice(&serde_json::to_vec(&table).unwrap()).unwrap();
+        let rows = table.rows();
+        let response = table.into_response();
+        assert_eq!(
+            rows,
+            response.results.iter().map(|r| r.data.len()).sum::<usize>()
+        );
+        assert_eq!(streamed, serde_json::to_value(&response).unwrap());
+        assert_eq!(response, cc.aggregate(&q, ts(NOW)).unwrap());
+    }
+}
+
+#[test]
+fn details_metric_predicates_filter_on_session_metrics() {
+    let cc = centre(4);
+    let now = ts(NOW);
+    let held = Predicate {
+        metric: Some("tHeld".into()),
+        operator: Some(genesys::filter::Operator::Exists),
+        ..Predicate::default()
+    };
+    let long_talk = Predicate {
+        metric: Some("tTalk".into()),
+        range: Some(NumericRange {
+            gte: Some(600_000.0),
+            ..NumericRange::default()
+        }),
+        ..Predicate::default()
+    };
+    let q = ConversationQuery {
+        conversation_filters: vec![Filter::and(vec![held, long_talk])],
+        paging: Some(PagingSpec {
+            page_size: 100,
+            page_number: 1,
+        }),
+        ..details("2024-05-06T00:00:00Z/2024-05-07T00:00:00Z")
+    };
+    let r = cc.details_query(&q, now).unwrap();
+    let all = cc
+        .details_query(&details("2024-05-06T00:00:00Z/2024-05-07T00:00:00Z"), now)
+        .unwrap();
+    let conversations = r.conversations.unwrap();
+    assert!(!conversations.is_empty() && r.total_hits < all.total_hits);
+    for c in conversations {
+        let metrics: Vec<_> = c
+            .participants
+            .iter()
+            .flat_map(|p| &p.sessions)
+            .flat_map(|s| &s.metrics)
+            .collect();
+        assert!(metrics.iter().any(|m| m.name == "tHeld"));
+        assert!(
+            metrics
+                .iter()
+                .any(|m| m.name == "tTalk" && m.value >= 600_000)
+        );
+    }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::events::{CountersSnapshot, InternalEvent, TokensRevoked};
 use crate::extract::GenesysJson;
-use crate::faults::FaultConfig;
+use crate::faults::{FaultConfig, FaultRates, ScriptedFault};
 use crate::state::AppState;
 
 pub const PREFIX: &str = "/_emulator";
@@ -22,7 +22,7 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/clock", get(get_clock).put(put_clock))
         .route("/faults", get(get_faults).put(put_faults))
-        .route("/counters", get(get_counters))
+        .route("/counters", get(get_counters).post(reset_counters))
         .route("/counters/reset", post(reset_counters))
         .route("/revoke-tokens", post(revoke_tokens))
 }
@@ -33,16 +33,19 @@ pub struct ClockView {
     pub rate: f64,
 }
 
-/// Any subset; applied in the order `now`, `rate`, `advance`.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `PUT /_emulator/clock`: any subset, applied in the order `now`, `rate`, `advance`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClockUpdate {
     /// An RFC 3339 instant to jump to.
-    now: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub now: Option<String>,
     /// Virtual seconds per real second (0 freezes).
-    rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
     /// An ISO-8601 duration to move forward (or back, with a leading `-`), e.g. `PT1H`.
-    advance: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advance: Option<String>,
 }
 
 async fn get_clock(State(state): State<Arc<AppState>>) -> Json<ClockView> {
@@ -101,20 +104,28 @@ async fn get_faults(State(state): State<Arc<AppState>>) -> Json<FaultConfig> {
 }
 
 /// The new fault configuration; `seed` (optional) restarts the random sequence.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// (serde's `flatten` would let unknown keys through, hence the fields spelled out.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultUpdate {
-    #[serde(flatten)]
-    config: FaultConfig,
-    seed: Option<u64>,
+    #[serde(default)]
+    pub rates: FaultRates,
+    #[serde(default)]
+    pub scripted: Vec<ScriptedFault>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 async fn put_faults(
     State(state): State<Arc<AppState>>,
     GenesysJson(update): GenesysJson<FaultUpdate>,
 ) -> Result<Json<FaultConfig>, ApiError> {
-    update.config.validate().map_err(ApiError::bad_request)?;
-    state.faults.set_config(update.config, update.seed);
+    let config = FaultConfig {
+        rates: update.rates,
+        scripted: update.scripted,
+    };
+    config.validate().map_err(ApiError::bad_request)?;
+    state.faults.set_config(config, update.seed);
     Ok(Json(state.faults.config()))
 }
 
@@ -127,9 +138,9 @@ async fn reset_counters(State(state): State<Arc<AppState>>) -> Json<CountersSnap
     Json(state.counters.snapshot())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revoked {
-    revoked: usize,
+    pub revoked: usize,
 }
 
 async fn revoke_tokens(State(state): State<Arc<AppState>>) -> Json<Revoked> {

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use genesys::aggregates::{AggregateQueryResponse, AggregationQuery, AsyncAggregateQueryResponse};
@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::blocking;
 use crate::error::ApiError;
-use crate::extract::{GenesysJson, GenesysQuery};
+use crate::extract::{GenesysJson, GenesysPath, GenesysQuery};
 use crate::jobs::{decode_cursor, encode_cursor, page, results_unavailable, unknown_job};
 use crate::state::{AggregateResults, AppState};
 
@@ -64,18 +64,18 @@ pub async fn submit(
 
 pub async fn status(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    GenesysPath(id): GenesysPath<String>,
 ) -> Result<Response, ApiError> {
     let view = state
         .aggregate_jobs
         .view(&id, Instant::now())
         .ok_or_else(|| unknown_job(&id))?;
-    Ok(super::details::status_response(view.status))
+    Ok(super::job_status_response(view.status))
 }
 
 pub async fn cancel(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    GenesysPath(id): GenesysPath<String>,
 ) -> Result<StatusCode, ApiError> {
     if state.aggregate_jobs.cancel(&id) {
         Ok(StatusCode::NO_CONTENT)
@@ -91,7 +91,7 @@ pub struct ResultsParams {
 
 pub async fn results(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    GenesysPath(id): GenesysPath<String>,
     GenesysQuery(params): GenesysQuery<ResultsParams>,
 ) -> Result<Json<AsyncAggregateQueryResponse>, ApiError> {
     let view = state

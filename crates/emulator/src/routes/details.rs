@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use genesys::details::{
@@ -13,12 +13,12 @@ use genesys::details::{
     DataAvailabilityResponse,
 };
 use genesys::interval::format_instant;
-use genesys::jobs::{AsyncQueryResponse, AsyncQueryStatus, JobState};
+use genesys::jobs::AsyncQueryResponse;
 use serde::Deserialize;
 
 use super::blocking;
 use crate::error::ApiError;
-use crate::extract::{GenesysJson, GenesysQuery};
+use crate::extract::{GenesysJson, GenesysPath, GenesysQuery};
 use crate::jobs::{decode_cursor, encode_cursor, page, results_unavailable, unknown_job};
 use crate::state::{AppState, DetailsResults};
 
@@ -71,27 +71,18 @@ pub async fn availability(State(state): State<Arc<AppState>>) -> Json<DataAvaila
 
 pub async fn status(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    GenesysPath(id): GenesysPath<String>,
 ) -> Result<Response, ApiError> {
     let view = state
         .details_jobs
         .view(&id, Instant::now())
         .ok_or_else(|| unknown_job(&id))?;
-    Ok(status_response(view.status))
-}
-
-/// 202 while the job runs, 200 once it has settled (the API documents both).
-pub fn status_response(status: AsyncQueryStatus) -> Response {
-    let code = match status.state {
-        JobState::Queued | JobState::Pending => StatusCode::ACCEPTED,
-        _ => StatusCode::OK,
-    };
-    (code, Json(status)).into_response()
+    Ok(super::job_status_response(view.status))
 }
 
 pub async fn cancel(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    GenesysPath(id): GenesysPath<String>,
 ) -> Result<StatusCode, ApiError> {
     if state.details_jobs.cancel(&id) {
         Ok(StatusCode::NO_CONTENT)
@@ -109,7 +100,7 @@ pub struct ResultsParams {
 
 pub async fn results(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    GenesysPath(id): GenesysPath<String>,
     GenesysQuery(params): GenesysQuery<ResultsParams>,
 ) -> Result<Json<AsyncConversationQueryResponse>, ApiError> {
     let size = params.page_size.unwrap_or(DEFAULT_RESULTS_PAGE_SIZE);

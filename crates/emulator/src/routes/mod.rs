@@ -9,13 +9,15 @@ pub mod directory;
 
 use std::sync::Arc;
 
-use axum::Router;
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use genesys::aggregates::{AGGREGATES_JOBS_PATH, AGGREGATES_QUERY_PATH};
 use genesys::auth::TOKEN_PATH;
 use genesys::details::{DETAILS_AVAILABILITY_PATH, DETAILS_JOBS_PATH, DETAILS_QUERY_PATH};
 use genesys::directory::{QUEUES_PATH, USERS_PATH, WRAPUP_CODES_PATH};
+use genesys::jobs::{AsyncQueryStatus, JobState};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -80,4 +82,13 @@ pub async fn blocking<T: Send + 'static>(
         tracing::error!(error = %e, "Analytics computation panicked.");
         ApiError::internal("The server encountered an internal error.")
     })
+}
+
+/// 202 while the job runs, 200 once it has settled (the API documents both).
+pub fn job_status_response(status: AsyncQueryStatus) -> Response {
+    let code = match status.state {
+        JobState::Queued | JobState::Pending => StatusCode::ACCEPTED,
+        _ => StatusCode::OK,
+    };
+    (code, Json(status)).into_response()
 }

@@ -4,67 +4,53 @@
 
 use std::collections::BTreeMap;
 
-use genesys::aggregates::{
-    AggregateDataContainer, AggregateMetricData, AggregateQueryResponse, AggregateViewData,
-    StatisticalResponse, StatisticalSummary,
-};
-use genesys::catalog::MetricKind;
-
 use super::World;
 use super::codes::Metric;
 use super::dims::ABSENT;
 use super::fxhash::FxHashMap;
 use super::model::{MAX_SPAN_MS, SlotData, slot_of};
 use super::query::{NOT_REQUESTED, Plan};
+use super::table::{AggregateTable, Cell, TableGroup};
 
-/// Statistics of one metric (or view) in one (group, bucket). For oServiceLevel `sum` is the
-/// numerator, `count` the denominator and `min`/`max` the targets seen, in parts per million.
-#[derive(Debug, Clone, Copy)]
-struct Cell {
-    count: u32,
-    min: u32,
-    max: u32,
-    sum: u64,
-}
-
-impl Cell {
-    const EMPTY: Cell = Cell {
-        count: 0,
-        min: u32::MAX,
-        max: 0,
-        sum: 0,
-    };
-
-    #[inline]
-    fn add(&mut self, value: u32, low: u32, high: u32) {
-        self.count += 1;
-        self.sum += value as u64;
-        self.min = self.min.min(low);
-        self.max = self.max.max(high);
-    }
-
-    fn merge(&mut self, other: &Cell) {
-        self.count += other.count;
-        self.sum += other.sum;
-        self.min = self.min.min(other.min);
-        self.max = self.max.max(other.max);
-    }
-}
+/// Below this many slots a second thread costs more than it saves.
+const PARALLEL_SLOTS: i64 = 2 * 96;
 
 const UNSET: u32 = u32::MAX;
 const FILTERED: u32 = u32::MAX - 1;
 
+/// Dense (group, bucket) → cell tables are used while they stay under this many entries
+/// (64 MiB); beyond it (e.g. grouping a long interval by conversationId) a hash map takes over.
+const DENSE_LIMIT: usize = 16 << 20;
+const NO_CELL: u32 = u32::MAX;
+
+/// Where the cells of each (group, bucket) live.
+enum CellIndex {
+    /// Per group, per bucket: index of its first cell (NO_CELL if none).
+    Dense(Vec<Vec<u32>>),
+    /// (group << 32 | bucket) → index of its first cell.
+    Sparse(FxHashMap<u64, u32>),
+}
+
 /// What one worker accumulated over its slots.
-#[derive(Default)]
 struct Partial {
+    buckets: usize,
     group_ids: FxHashMap<Box<[u64]>, u32>,
     group_keys: Vec<Box<[u64]>>,
-    /// (group << 32 | bucket) → index of its first cell.
-    index: FxHashMap<u64, u32>,
+    index: CellIndex,
     cells: Vec<Cell>,
 }
 
 impl Partial {
+    fn new(buckets: usize) -> Self {
+        Partial {
+            buckets,
+            group_ids: FxHashMap::default(),
+            group_keys: Vec::new(),
+            index: CellIndex::Dense(Vec::new()),
+            cells: Vec::new(),
+        }
+    }
+
     fn intern(&mut self, key: &[u64]) -> u32 {
         if let Some(id) = self.group_ids.get(key) {
             return *id;
@@ -72,30 +58,64 @@ impl Partial {
         let id = self.group_keys.len() as u32;
         self.group_keys.push(key.into());
         self.group_ids.insert(key.into(), id);
+        if let CellIndex::Dense(tables) = &mut self.index {
+            if (tables.len() + 1) * self.buckets > DENSE_LIMIT {
+                self.index = CellIndex::Sparse(
+                    self.entries()
+                        .map(|(g, b, base)| (key_of(g, b), base))
+                        .collect(),
+                );
+            } else {
+                tables.push(vec![NO_CELL; self.buckets]);
+            }
+        }
         id
     }
 
     #[inline]
     fn cells_of(&mut self, group: u32, bucket: u32, width: usize) -> usize {
-        let key = ((group as u64) << 32) | bucket as u64;
         let next = self.cells.len() as u32;
-        let base = *self.index.entry(key).or_insert(next);
-        if base == next {
+        let slot = match &mut self.index {
+            CellIndex::Dense(tables) => &mut tables[group as usize][bucket as usize],
+            CellIndex::Sparse(map) => map.entry(key_of(group, bucket)).or_insert(NO_CELL),
+        };
+        if *slot == NO_CELL {
+            *slot = next;
             self.cells.resize(self.cells.len() + width, Cell::EMPTY);
         }
-        base as usize
+        *slot as usize
+    }
+
+    /// Every (group, bucket, first cell) held.
+    fn entries(&self) -> Box<dyn Iterator<Item = (u32, u32, u32)> + '_> {
+        match &self.index {
+            CellIndex::Dense(tables) => Box::new(tables.iter().enumerate().flat_map(|(g, t)| {
+                t.iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c != NO_CELL)
+                    .map(move |(b, c)| (g as u32, b as u32, *c))
+            })),
+            CellIndex::Sparse(map) => {
+                Box::new(map.iter().map(|(k, c)| ((k >> 32) as u32, *k as u32, *c)))
+            }
+        }
     }
 
     fn merge(&mut self, other: Partial, width: usize) {
-        for (key, base) in other.index {
-            let group = self.intern(&other.group_keys[(key >> 32) as usize]);
-            let mine = self.cells_of(group, key as u32, width);
+        for (group, bucket, base) in other.entries() {
+            let group = self.intern(&other.group_keys[group as usize]);
+            let mine = self.cells_of(group, bucket, width);
             for k in 0..width {
                 let theirs = other.cells[base as usize + k];
                 self.cells[mine + k].merge(&theirs);
             }
         }
     }
+}
+
+#[inline]
+fn key_of(group: u32, bucket: u32) -> u64 {
+    ((group as u64) << 32) | bucket as u64
 }
 
 /// Per-worker scratch: the slot buffer and each session's group (computed once per session).
@@ -118,7 +138,7 @@ impl<'a> Worker<'a> {
             slot: SlotData::default(),
             session_group: Vec::new(),
             key: Vec::with_capacity(plan.group_by.len()),
-            partial: Partial::default(),
+            partial: Partial::new(plan.buckets.len()),
         }
     }
 
@@ -220,13 +240,13 @@ impl<'a> Worker<'a> {
 }
 
 /// Runs a validated plan as of `now_ms`.
-pub fn run(world: &World, plan: &Plan, now_ms: i64) -> AggregateQueryResponse {
+pub fn run(world: &World, plan: &Plan, now_ms: i64) -> AggregateTable {
     let start_ms = plan.interval.start.as_millisecond();
     let last_ms = (plan.interval.end.as_millisecond() - 1).min(now_ms);
     let first_slot = slot_of(start_ms - MAX_SPAN_MS);
     let end_slot = slot_of(last_ms) + 1;
     if end_slot <= first_slot {
-        return AggregateQueryResponse::default();
+        return AggregateTable::new(plan, Vec::new(), Vec::new());
     }
     let partial = accumulate(world, plan, now_ms, first_slot..end_slot);
     respond(world, plan, partial)
@@ -237,7 +257,7 @@ fn accumulate(world: &World, plan: &Plan, now_ms: i64, slots: std::ops::Range<i6
         .map_or(1, |n| n.get())
         .min(8);
     let total = slots.end - slots.start;
-    if threads < 2 || total < 4 * 96 {
+    if threads < 2 || total < PARALLEL_SLOTS {
         return Worker::new(world, plan, now_ms).run(slots);
     }
     let chunk = (total + threads as i64 - 1) / threads as i64;
@@ -256,102 +276,72 @@ fn accumulate(world: &World, plan: &Plan, now_ms: i64, slots: std::ops::Range<i6
     });
     let width = plan.cells();
     let mut partials = partials.into_iter();
-    let mut merged = partials.next().unwrap_or_default();
+    let mut merged = partials
+        .next()
+        .unwrap_or_else(|| Partial::new(plan.buckets.len()));
     for p in partials {
         merged.merge(p, width);
     }
     merged
 }
 
-fn respond(world: &World, plan: &Plan, partial: Partial) -> AggregateQueryResponse {
+/// Groups the accumulated cells into the table a response is written from.
+fn respond(world: &World, plan: &Plan, partial: Partial) -> AggregateTable {
     let mut per_group: Vec<Vec<(u32, u32)>> = vec![Vec::new(); partial.group_keys.len()];
-    for (key, base) in &partial.index {
-        per_group[(key >> 32) as usize].push((*key as u32, *base));
-    }
-    let mut results: Vec<AggregateDataContainer> = Vec::new();
-    for (group, mut entries) in per_group.into_iter().enumerate() {
-        entries.sort_unstable_by_key(|(bucket, _)| *bucket);
-        let data: Vec<StatisticalResponse> = entries
-            .into_iter()
-            .filter_map(|(bucket, base)| statistics(plan, bucket, &partial.cells[base as usize..]))
-            .collect();
-        if data.is_empty() {
-            continue;
+    let width = plan.cells();
+    for (group, bucket, base) in partial.entries() {
+        let cells = &partial.cells[base as usize..base as usize + width];
+        if cells.iter().any(|c| c.count > 0) {
+            per_group[group as usize].push((bucket, base));
         }
-        let values = &partial.group_keys[group];
-        let group = plan
-            .group_by
-            .iter()
-            .zip(values.iter())
-            .filter_map(|((name, dim), code)| {
-                let dim = (*code != ABSENT).then_some(*dim)??;
-                Some((name.clone(), world.vocab.render(dim, *code)))
-            })
-            .collect::<BTreeMap<_, _>>();
-        results.push(AggregateDataContainer { group, data });
     }
-    results.sort_by(|a, b| a.group.cmp(&b.group));
-    AggregateQueryResponse { results }
-}
-
-fn statistics(plan: &Plan, bucket: u32, cells: &[Cell]) -> Option<StatisticalResponse> {
-    let metrics: Vec<AggregateMetricData> = plan
-        .metrics
-        .iter()
-        .zip(cells)
-        .filter(|(_, cell)| cell.count > 0)
-        .map(|(m, cell)| AggregateMetricData {
-            metric: m.name.clone(),
-            qualifier: None,
-            stats: summary(&m.name, cell),
+    let mut groups: Vec<TableGroup> = per_group
+        .into_iter()
+        .enumerate()
+        .filter(|(_, rows)| !rows.is_empty())
+        .map(|(g, mut rows)| {
+            rows.sort_unstable_by_key(|(bucket, _)| *bucket);
+            let group = plan
+                .group_by
+                .iter()
+                .zip(partial.group_keys[g].iter())
+                .filter_map(|((name, dim), code)| {
+                    let dim = (*code != ABSENT).then_some(*dim)??;
+                    Some((name.clone(), world.vocab.render(dim, *code)))
+                })
+                .collect::<BTreeMap<_, _>>();
+            TableGroup { group, rows }
         })
         .collect();
-    let views: Vec<AggregateViewData> = plan
-        .views
-        .iter()
-        .zip(&cells[plan.metrics.len()..])
-        .filter(|(_, cell)| cell.count > 0)
-        .map(|(v, cell)| AggregateViewData {
-            name: v.name.clone(),
-            stats: StatisticalSummary {
-                count: Some(cell.count as i64),
-                ..StatisticalSummary::default()
-            },
-        })
-        .collect();
-    if metrics.is_empty() && views.is_empty() {
-        return None;
-    }
-    Some(StatisticalResponse {
-        interval: plan.buckets.interval(bucket as usize).to_string(),
-        metrics,
-        views,
-    })
+    groups.sort_by(|a, b| a.group.cmp(&b.group));
+    AggregateTable::new(plan, groups, partial.cells)
 }
 
-fn summary(name: &str, cell: &Cell) -> StatisticalSummary {
-    let count = Some(cell.count as i64);
-    if name == Metric::OServiceLevel.as_str() {
-        let target = (cell.min == cell.max).then(|| cell.min as f64 / 1e6);
-        return StatisticalSummary {
-            ratio: Some(cell.sum as f64 / cell.count as f64),
-            numerator: Some(cell.sum as f64),
-            denominator: Some(cell.count as f64),
-            target,
-            ..StatisticalSummary::default()
-        };
-    }
-    match MetricKind::of(name) {
-        Some(MetricKind::Count) => StatisticalSummary {
-            count,
-            ..StatisticalSummary::default()
-        },
-        _ => StatisticalSummary {
-            max: Some(cell.max as f64),
-            min: Some(cell.min as f64),
-            count,
-            sum: Some(cell.sum as f64),
-            ..StatisticalSummary::default()
-        },
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_index_turns_sparse_past_its_limit_and_keeps_every_cell() {
+        let buckets = DENSE_LIMIT / 2;
+        let mut p = Partial::new(buckets);
+        for g in 0..4u64 {
+            let group = p.intern(&[g]);
+            let base = p.cells_of(group, (g * 7) as u32, 2);
+            p.cells[base + 1].add(g as u32, g as u32, g as u32);
+        }
+        assert!(matches!(p.index, CellIndex::Sparse(_)));
+        let mut entries: Vec<_> = p.entries().collect();
+        entries.sort();
+        assert_eq!(entries.len(), 4);
+        for (g, b, base) in entries {
+            assert_eq!(b, g * 7);
+            assert_eq!(p.cells[base as usize + 1].sum, g as u64);
+            assert_eq!(
+                p.cells_of(g, b, 2),
+                base as usize,
+                "lookups find the same cells"
+            );
+        }
     }
 }

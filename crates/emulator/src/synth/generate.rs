@@ -89,23 +89,22 @@ impl Generator {
             .queues
             .iter()
             .map(|q| {
-                total += q.weight;
+                // A queue nobody staffs gets no traffic (small shapes may leave queues empty).
+                total += if q.members.is_empty() { 0 } else { q.weight };
                 total
             })
             .collect();
-        let transfer_targets = org
-            .queues
-            .iter()
-            .enumerate()
-            .map(|(i, q)| {
-                let same_division = org
-                    .queues
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, o)| *j != i && o.division == q.division);
-                same_division.map(|(j, _)| j as u16).collect()
-            })
-            .collect();
+        let transfer_targets =
+            org.queues
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    let same_division = org.queues.iter().enumerate().filter(|(j, o)| {
+                        *j != i && o.division == q.division && !o.members.is_empty()
+                    });
+                    same_division.map(|(j, _)| j as u16).collect()
+                })
+                .collect();
         Self {
             seed,
             per_slot_mean,
@@ -126,7 +125,7 @@ impl Generator {
     /// Fills `out` with the conversations starting in `slot`.
     pub fn generate(&self, org: &OrgModel, slot: i64, out: &mut SlotData) {
         out.clear(slot);
-        if org.queues.is_empty() || org.agents.is_empty() {
+        if self.queue_cumulative.last().is_none_or(|total| *total == 0) {
             return;
         }
         let mut rng = fastrand::Rng::with_seed(hash(&[self.seed, slot as u64]));
@@ -336,9 +335,7 @@ impl<'a> ConvBuilder<'a> {
             }
             self.disconnect(ivr, Disconnect::Transfer);
         }
-        let end = match self.queue_leg(self.queue, t, true) {
-            LegEnd::Abandoned(at) | LegEnd::Ended(at) => at,
-        };
+        let end = self.queue_leg(self.queue, t, true);
         self.customer_segment(customer, end, Disconnect::Client);
     }
 
@@ -347,8 +344,9 @@ impl<'a> ConvBuilder<'a> {
         self.disconnect(customer, disconnect);
     }
 
-    /// Offers the conversation to a queue at `t`; returns when the customer's part ends.
-    fn queue_leg(&mut self, queue: u16, t: i64, may_transfer: bool) -> LegEnd {
+    /// Offers the conversation to a queue at `t`; returns when the customer's part ends (abandon,
+    /// hang-up, or the end of the transferred leg).
+    fn queue_leg(&mut self, queue: u16, t: i64, may_transfer: bool) -> i64 {
         let p = profile(self.media);
         let threshold = self.org.queues[queue as usize].service_level(self.media).1;
         let c = &mut self.out.convs[self.conv as usize];
@@ -371,7 +369,7 @@ impl<'a> ConvBuilder<'a> {
             } else {
                 self.emit(acd, Metric::OServiceLevel, left, 0);
             }
-            return LegEnd::Abandoned(left);
+            return left;
         }
         let members = &self.org.queues[queue as usize].members;
         let first_agent = members[self.rng.usize(..members.len())];
@@ -379,7 +377,14 @@ impl<'a> ConvBuilder<'a> {
         let mut agent = first_agent;
         if self.rng.u32(0..100) < 7 {
             alert_start = self.missed_alert(queue, first_agent, alert_start, p.alert_timeout);
-            agent = members[self.rng.usize(..members.len())];
+            // Routing offers the conversation to another member when there is one.
+            let others = members.len() - 1;
+            let position = members.iter().position(|m| *m == first_agent).unwrap_or(0);
+            agent = if others == 0 {
+                first_agent
+            } else {
+                members[(position + 1 + self.rng.usize(..others)) % members.len()]
+            };
         }
         let alert_ms = clamp_ms(
             lognormal(self.rng, 3_000.0, 0.5),
@@ -416,7 +421,7 @@ impl<'a> ConvBuilder<'a> {
         } else {
             None
         };
-        let customer_end = match transfer_to {
+        match transfer_to {
             Some(target) => {
                 let consult = self.rng.bool();
                 self.emit(s, Metric::NTransferred, talk_end, 1);
@@ -429,9 +434,7 @@ impl<'a> ConvBuilder<'a> {
                     self.disconnect(s, Disconnect::Transfer);
                 }
                 self.after_call_work(s, talk_end, talk_and_held, p.acw_median);
-                match self.queue_leg(target, talk_end, false) {
-                    LegEnd::Abandoned(at) | LegEnd::Ended(at) => at,
-                }
+                self.queue_leg(target, talk_end, false)
             }
             None => {
                 let by_customer = self.rng.u32(0..100) < 60;
@@ -446,8 +449,7 @@ impl<'a> ConvBuilder<'a> {
                 self.after_call_work(s, talk_end, talk_and_held, p.acw_median);
                 talk_end
             }
-        };
-        LegEnd::Ended(customer_end)
+        }
     }
 
     /// An agent is alerted and does not answer (timeout) or declines; returns when it ends.
@@ -603,11 +605,6 @@ impl<'a> ConvBuilder<'a> {
 struct Connected {
     end: i64,
     talk_and_held: i64,
-}
-
-enum LegEnd {
-    Abandoned(i64),
-    Ended(i64),
 }
 
 fn pick_weighted<T: Copy>(rng: &mut fastrand::Rng, items: &[(T, u32)]) -> T {

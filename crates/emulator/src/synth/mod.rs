@@ -17,6 +17,7 @@ mod ids;
 mod model;
 mod org;
 mod query;
+mod table;
 
 use codes::Media;
 use dims::Vocabulary;
@@ -27,6 +28,7 @@ pub use dims::CARRIED as CARRIED_DIMENSIONS;
 pub use generate::SHORT_ABANDON_MS;
 pub use model::{MAX_SPAN_MS, SLOT_MS};
 pub use query::MAX_BUCKETS;
+pub use table::AggregateTable;
 
 /// Size of the synthetic organisation.
 #[derive(Debug, Clone)]
@@ -122,6 +124,16 @@ impl ContactCentre {
         query: &AggregationQuery,
         now: Timestamp,
     ) -> Result<AggregateQueryResponse, QueryError> {
+        Ok(self.aggregate_table(query, now)?.into_response())
+    }
+
+    /// Like [`ContactCentre::aggregate`], in compact form: serialise it (it writes the same JSON)
+    /// to answer large queries without building the response tree.
+    pub fn aggregate_table(
+        &self,
+        query: &AggregationQuery,
+        now: Timestamp,
+    ) -> Result<AggregateTable, QueryError> {
         let plan = query::plan(query, &self.world.vocab)?;
         Ok(aggregate::run(&self.world, &plan, now.as_millisecond()))
     }

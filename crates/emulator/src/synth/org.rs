@@ -112,6 +112,9 @@ const WRAPUP_CODES: &[&str] = &[
     "Other",
 ];
 
+/// Most queues, agents or wrap-up codes an org may have (they are u16 codes internally).
+pub const MAX_ENTITIES: usize = 60_000;
+
 #[derive(Debug, Clone)]
 pub struct Named {
     pub id: String,
@@ -202,7 +205,7 @@ impl OrgModel {
                 name: format!("Team {n}"),
             })
             .collect();
-        let wrapups = (0..shape.wrapup_codes)
+        let wrapups = (0..shape.wrapup_codes.min(MAX_ENTITIES))
             .map(|i| Named {
                 id: uuid_string(seed, IdKind::Wrapup, i as u64, 0),
                 name: numbered(WRAPUP_CODES[i % WRAPUP_CODES.len()], i / WRAPUP_CODES.len()),
@@ -215,7 +218,8 @@ impl OrgModel {
             agents: Vec::new(),
             wrapups,
         };
-        org.add_agents(seed, shape.agents, &mut rng);
+        // Indices are u16 with u16::MAX meaning "none".
+        org.add_agents(seed, shape.agents.min(MAX_ENTITIES), &mut rng);
         org
     }
 

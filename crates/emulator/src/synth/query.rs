@@ -86,6 +86,24 @@ pub fn plan(query: &AggregationQuery, vocab: &Vocabulary) -> Result<Plan, QueryE
         .as_ref()
         .map(|f| CompiledFilter::compile(f, vocab))
         .transpose()?;
+    if let Some(other) = query
+        .alternate_time_dimension
+        .as_deref()
+        .filter(|d| *d != "eventTime")
+    {
+        return Err(bad_request(format!(
+            "Invalid alternateTimeDimension `{other}` (only eventTime)"
+        )));
+    }
+    if let Some(other) = query
+        .query_type
+        .as_deref()
+        .filter(|t| !["groupBy", "topN", "bottomN"].contains(t))
+    {
+        return Err(bad_request(format!(
+            "Invalid queryType `{other}` (groupBy, topN or bottomN)"
+        )));
+    }
     let views = query
         .views
         .iter()
