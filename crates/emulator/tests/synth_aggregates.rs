@@ -78,6 +78,9 @@ const DIMENSION_POOL: &[&str] = &[
     "customerParticipation",
     "conversationInitiator",
     "ani",
+    "dnis",
+    "sessionId",
+    "conversationId",
     "externalTag",
 ];
 
@@ -440,6 +443,23 @@ proptest! {
 }
 
 #[test]
+fn the_pools_cover_everything_the_data_carries() {
+    for m in emulator::synth::emitted_metrics() {
+        assert!(
+            METRIC_POOL.contains(&m),
+            "{m} missing from the property test's metric pool"
+        );
+    }
+    let untested = ["conversationId", "sessionId", "dnis"];
+    for d in emulator::synth::carried_dimensions() {
+        assert!(
+            DIMENSION_POOL.contains(&d) || untested.contains(&d),
+            "{d} missing from the dimension pool"
+        );
+    }
+}
+
+#[test]
 fn there_is_data_to_compare() {
     // Guards the property test against passing vacuously on an empty centre.
     let cc = small_centre(11);
@@ -622,11 +642,11 @@ fn late_data_grows_until_every_conversation_has_ended() {
 }
 
 #[test]
-fn full_size_two_days_quarter_hours_match_the_details() {
+fn full_size_quarter_hours_match_the_details() {
     // Large enough to run the multi-threaded accumulation and response paths.
     let cc = ContactCentre::new(9, &OrgShape::default());
     let q = query(
-        "2024-07-01T00:00:00Z/2024-07-03T00:00:00Z",
+        "2024-07-01T00:00:00Z/2024-07-02T06:00:00Z",
         Some("PT15M"),
         Some("Europe/London"),
         &["queueId", "mediaType"],
@@ -640,6 +660,41 @@ fn full_size_two_days_quarter_hours_match_the_details() {
     );
     let now = ts("2024-07-02T18:00:00Z");
     let engine = table_of(&cc.aggregate(&q, now).unwrap());
-    assert!(engine.len() > 5_000, "{} rows", engine.len());
+    // More than 2,000 (group, bucket) rows: the response is built on several threads too.
+    let rows: std::collections::BTreeSet<_> = engine.keys().map(|(g, i, _)| (g, i)).collect();
+    assert!(rows.len() > 2_000, "{} rows", rows.len());
     assert_tables_equal(&engine, &brute_force(&cc, &q, now));
+}
+
+#[test]
+fn filters_on_hashed_ids_match_one_conversation() {
+    let cc = small_centre(12);
+    let now = ts("2024-03-01T00:00:00Z");
+    let interval = "2024-02-21T09:00:00Z/2024-02-21T10:00:00Z";
+    let job = ConversationQuery {
+        interval: interval.into(),
+        ..ConversationQuery::default()
+    };
+    let conversations = cc.details_job(&job, now, now).unwrap();
+    let target = &conversations[conversations.len() / 2];
+    let session = target.participants[0].sessions[0].session_id.clone();
+    for (dimension, value) in [
+        ("conversationId", target.conversation_id.clone()),
+        ("sessionId", session),
+    ] {
+        let mut q = query(
+            interval,
+            None,
+            None,
+            &["conversationId", "sessionId"],
+            METRIC_POOL,
+        );
+        q.filter = Some(Filter::and(vec![Predicate::dimension_matches(
+            dimension, &value,
+        )]));
+        let engine = table_of(&cc.aggregate(&q, now).unwrap());
+        assert!(!engine.is_empty(), "{dimension}");
+        assert!(engine.keys().all(|(g, _, _)| g[dimension] == value));
+        assert_tables_equal(&engine, &brute_force(&cc, &q, now));
+    }
 }

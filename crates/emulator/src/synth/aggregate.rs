@@ -13,7 +13,7 @@ use super::query::{NOT_REQUESTED, Plan};
 use super::table::{AggregateTable, Cell, TableGroup};
 
 /// Below this many slots a second thread costs more than it saves.
-const PARALLEL_SLOTS: i64 = 2 * 96;
+const PARALLEL_SLOTS: i64 = 96;
 
 const UNSET: u32 = u32::MAX;
 const FILTERED: u32 = u32::MAX - 1;

@@ -1,6 +1,26 @@
 //! The synthetic contact centre and the analytics computed over it.
 //!
-//! INTERFACE CONTRACT (the HTTP layer calls exactly this; the bodies are being written now).
+//! INTERFACE CONTRACT: the HTTP layer calls [`ContactCentre`]'s methods.
+//!
+//! How it works:
+//! - `org`: divisions, 25 queues (media, service levels, members), teams, 200 agents and 30
+//!   wrap-up codes, all with ids derived from the seed.
+//! - `generate`: the conversations STARTING in each 15-minute UTC slot come from (seed, slot)
+//!   alone, so any interval is produced on demand, in any order. Each conversation is written as
+//!   sessions (one per participant: customer/external, ivr, acd, agent), segments and metric
+//!   emissions, each emission at the instant its event happens. No conversation lasts longer
+//!   than [`MAX_SPAN_MS`], so a query over `[a, b)` generates the slots of `[a - MAX_SPAN_MS, b)`.
+//! - `aggregate`: buckets every emission at or before `now` by its emit instant, groups by
+//!   small integer codes (`dims`, the one list of carried dimensions) and keeps compact cells;
+//!   strings are written only for the response (`table`).
+//! - `details`: the same generated conversations as detail records, as of `now`: open segments
+//!   have no `segmentEnd`, wrap-up codes and disconnect types appear once known.
+//!
+//! Modelling choices a reader should know: `tAnswered` (agent session) and `tWait`/`tAcd`
+//! (acd session) all measure queue entry → answer; every abandon emits `tAbandon`, those under
+//! [`SHORT_ABANDON_MS`] also `tShortAbandon` and stay out of `oServiceLevel`; an agent session's
+//! wrap-up code and a session's disconnect type are dimensions only once they have happened; the
+//! detail records also list `tWait` and `oServiceLevel` (0 or 1) among the acd session metrics.
 
 use genesys::aggregates::{AggregateQueryResponse, AggregationQuery};
 use genesys::details::{Conversation, ConversationQuery, ConversationQueryResponse};
@@ -24,11 +44,20 @@ use dims::Vocabulary;
 use generate::Generator;
 use org::OrgModel;
 
-pub use dims::CARRIED as CARRIED_DIMENSIONS;
 pub use generate::SHORT_ABANDON_MS;
 pub use model::{MAX_SPAN_MS, SLOT_MS};
 pub use query::MAX_BUCKETS;
 pub use table::AggregateTable;
+
+/// Every dimension the synthetic data can carry (others are valid but never present).
+pub fn carried_dimensions() -> impl Iterator<Item = &'static str> {
+    dims::CARRIED.iter().map(|(name, _)| *name)
+}
+
+/// Every metric the synthetic data emits (others are valid but never present).
+pub fn emitted_metrics() -> impl Iterator<Item = &'static str> {
+    codes::Metric::ALL.iter().map(|m| m.as_str())
+}
 
 /// Size of the synthetic organisation.
 #[derive(Debug, Clone)]
