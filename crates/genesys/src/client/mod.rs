@@ -7,7 +7,8 @@
 //! - [`GenesysClient`]: cheap to clone; clones share the token (refreshed a minute, or a tenth of
 //!   a short lifetime, before expiry; one refresh at a time), the [`RateBudget`] (governor,
 //!   tightened by `inin-ratelimit-*`, paused as a whole by a 429's `Retry-After`) and the
-//!   [`CountersSnapshot`] counters.
+//!   [`CountersSnapshot`] counters. Build one client per OAuth client and clone it: two clients
+//!   built separately would each believe they own the whole budget.
 //! - Every request goes through one loop: token → budget → send → [`classify`] → retry with
 //!   full-jitter exponential back-off, bounded by `max_attempts` and `max_retry_secs`.
 //!
