@@ -116,8 +116,17 @@ async fn bad_credentials_and_grants_get_oauth_errors() {
         .unwrap();
     oauth_error(json_body, 400, "invalid_request").await;
 
+    let huge = format!("grant_type=client_credentials&pad={}", "x".repeat(520_000));
+    let oversized = basic(emu.http.post(&url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    expect_error(oversized, 413, "request.entity.too.large").await;
+
     let counters = emu.get_admin("/counters").await;
-    assert_eq!(counters["tokenRequestsRejected"], 7);
+    assert_eq!(counters["tokenRequestsRejected"], 8);
     assert_eq!(counters["tokensIssued"], 0);
 }
 

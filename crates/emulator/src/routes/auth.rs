@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use genesys::auth::TokenResponse;
 
-use crate::error::OAuthError;
+use crate::error::{ApiError, OAuthError};
 use crate::events::{InternalEvent, TokenIssued, TokenRequestRejected};
 use crate::extract::{declared_length, media_type, read_body_limited};
 use crate::gateway::basic_credentials;
@@ -21,9 +21,16 @@ pub async fn token(State(state): State<Arc<AppState>>, request: Request) -> Resp
             TokenIssued.emit(&state.counters);
             Json(token).into_response()
         }
-        Err(error) => {
+        Err(Refusal::OAuth(error)) => {
             TokenRequestRejected {
                 error: error.body.error.clone(),
+            }
+            .emit(&state.counters);
+            error.into_response()
+        }
+        Err(Refusal::Platform(error)) => {
+            TokenRequestRejected {
+                error: error.body.code.clone(),
             }
             .emit(&state.counters);
             error.into_response()
@@ -31,7 +38,19 @@ pub async fn token(State(state): State<Arc<AppState>>, request: Request) -> Resp
     }
 }
 
-async fn issue(state: &AppState, request: Request) -> Result<TokenResponse, OAuthError> {
+/// OAuth errors have their own shape; an oversized body is refused by the platform (`ErrorBody`).
+enum Refusal {
+    OAuth(OAuthError),
+    Platform(ApiError),
+}
+
+impl From<OAuthError> for Refusal {
+    fn from(e: OAuthError) -> Self {
+        Self::OAuth(e)
+    }
+}
+
+async fn issue(state: &AppState, request: Request) -> Result<TokenResponse, Refusal> {
     let basic = basic_credentials(&request);
     let content_type = request
         .headers()
@@ -41,17 +60,21 @@ async fn issue(state: &AppState, request: Request) -> Result<TokenResponse, OAut
     if media_type(content_type) != "application/x-www-form-urlencoded" {
         return Err(OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
-        ));
+        )
+        .into());
     }
     let declared = declared_length(request.headers());
     let body = read_body_limited(request.into_body(), declared)
         .await
-        .map_err(|e| OAuthError::invalid_request(&e.body.message))?;
+        .map_err(|e| match e.status() {
+            413 => Refusal::Platform(e),
+            _ => OAuthError::invalid_request(&e.body.message).into(),
+        })?;
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     match form.get("grant_type").map(String::as_str) {
-        None | Some("") => return Err(OAuthError::invalid_request("grant_type is required")),
+        None | Some("") => return Err(OAuthError::invalid_request("grant_type is required").into()),
         Some("client_credentials") => {}
-        Some(other) => return Err(OAuthError::unsupported_grant_type(other)),
+        Some(other) => return Err(OAuthError::unsupported_grant_type(other).into()),
     }
     let (id, secret) = basic
         .or_else(|| {
@@ -64,7 +87,7 @@ async fn issue(state: &AppState, request: Request) -> Result<TokenResponse, OAut
     if !constant_time_eq(&id, &state.config.client_id)
         | !constant_time_eq(&secret, &state.config.client_secret)
     {
-        return Err(OAuthError::invalid_client());
+        return Err(OAuthError::invalid_client().into());
     }
     Ok(TokenResponse {
         access_token: state.tokens.issue(),
