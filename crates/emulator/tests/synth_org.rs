@@ -133,3 +133,10 @@ fn degenerate_shapes_produce_no_traffic_but_never_panic() {
         }
     }
 }
+
+#[test]
+fn centre_and_table_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<ContactCentre>();
+    shared::<emulator::synth::AggregateTable>();
+}

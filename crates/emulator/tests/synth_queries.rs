@@ -128,6 +128,10 @@ fn bad_aggregate_queries_are_400_with_a_clear_message() {
         ),
         (with(&|q| q.query_type = Some("top".into())), "queryType"),
         (
+            with(&|q| q.interval = "2020-01-01T00:00:00Z/2024-01-01T00:00:00Z".into()),
+            "smaller intervals",
+        ),
+        (
             with(&|q| {
                 q.filter = Some(Filter::and(vec![Predicate::dimension_matches(
                     "queueName",
@@ -478,4 +482,61 @@ fn details_metric_predicates_filter_on_session_metrics() {
                 .any(|m| m.name == "tTalk" && m.value >= 600_000)
         );
     }
+}
+
+#[test]
+fn conversation_filters_agree_with_the_records() {
+    use genesys::filter::{Clause, FilterType, Operator};
+    let cc = centre(5);
+    let now = ts("2024-05-06T12:00:00Z");
+    let interval = "2024-05-06T00:00:00Z/2024-05-07T00:00:00Z";
+    let all = cc.details_job(&details(interval), now, now).unwrap();
+    let division = cc.org().queues[3].division.as_ref().unwrap().id.clone();
+    let ended = Predicate {
+        dimension: Some("conversationEnd".into()),
+        operator: Some(Operator::Exists),
+        ..Predicate::default()
+    };
+    let filter = Filter {
+        kind: FilterType::And,
+        predicates: vec![ended],
+        clauses: vec![Clause {
+            kind: FilterType::Or,
+            predicates: vec![
+                Predicate::dimension_matches("originatingDirection", "outbound"),
+                Predicate::dimension_matches("divisionId", &division),
+                Predicate::dimension_matches("customerParticipation", "false"),
+            ],
+        }],
+    };
+    let expected: Vec<_> = all
+        .iter()
+        .filter(|c| {
+            c.conversation_end.is_some()
+                && (c.originating_direction.as_deref() == Some("outbound")
+                    || c.division_ids.contains(&division)
+                    || c.customer_participation == Some(false))
+        })
+        .map(|c| c.conversation_id.clone())
+        .collect();
+    let q = ConversationQuery {
+        conversation_filters: vec![filter],
+        ..details(interval)
+    };
+    let got: Vec<_> = cc
+        .details_job(&q, now, now)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.conversation_id)
+        .collect();
+    assert!(!expected.is_empty() && expected.len() < all.len());
+    assert_eq!(got, expected);
+    let by_id = ConversationQuery {
+        conversation_filters: vec![Filter::and(vec![Predicate::dimension_matches(
+            "conversationId",
+            &expected[0],
+        )])],
+        ..details(interval)
+    };
+    assert_eq!(cc.details_query(&by_id, now).unwrap().total_hits, Some(1));
 }

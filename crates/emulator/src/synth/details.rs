@@ -299,6 +299,18 @@ impl<'q> DetailFilters<'q> {
             .any(|p| p.dimension.is_none() && p.metric.is_some())
     }
 
+    /// Only conversation-level dimension predicates: decidable without building records.
+    pub fn conversation_fields_only(&self) -> bool {
+        !self.conversation.is_empty() && self.segment.is_empty() && !self.needs_metrics()
+    }
+
+    /// [`DetailFilters::matches`] for filters of conversation fields, on the compact record.
+    pub fn matches_compact(&self, vocab: &Vocabulary, c: &ConvRec, now: i64) -> bool {
+        self.conversation
+            .iter()
+            .all(|f| f.evaluate(|p| compact_conversation_predicate(vocab, c, now, p)))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.conversation.is_empty() && self.segment.is_empty()
     }
@@ -368,6 +380,27 @@ fn test(p: &Predicate, field: Option<&str>, number: Option<f64>) -> bool {
             (None, None) => false,
         },
     }
+}
+
+/// The conversation fields of [`record`], read from the compact record (same values).
+fn compact_conversation_predicate(
+    vocab: &Vocabulary,
+    c: &ConvRec,
+    now: i64,
+    p: &Predicate,
+) -> bool {
+    let ended = c.end_ms <= now;
+    let field: Option<String> = match p.dimension.as_deref().unwrap_or_default() {
+        "conversationId" => Some(vocab.conversation_id(c.key)),
+        "conversationStart" => Some(format_ms(c.start_ms)),
+        "conversationEnd" => ended.then(|| format_ms(c.end_ms)),
+        "conversationInitiator" => Some(c.initiator.as_str().to_string()),
+        "originatingDirection" => Some(c.originating_direction.as_str().to_string()),
+        "customerParticipation" => ended.then(|| c.customer_participation.to_string()),
+        "divisionId" => Some(vocab.division_ids[c.division as usize].clone()),
+        _ => None,
+    };
+    test(p, field.as_deref(), None)
 }
 
 fn conversation_predicate(c: &Conversation, p: &Predicate) -> bool {
@@ -492,7 +525,11 @@ fn collect_hits(
             if c.start_ms > now || !keep(c) {
                 continue;
             }
-            if !filters.is_empty() {
+            if filters.conversation_fields_only() {
+                if !filters.matches_compact(&world.vocab, c, now) {
+                    continue;
+                }
+            } else if !filters.is_empty() {
                 let record = build(&world.vocab, &data, c, now, filters.needs_metrics())
                     .expect("started conversations have a record");
                 if !filters.matches(&record) {

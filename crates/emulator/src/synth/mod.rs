@@ -46,7 +46,7 @@ use org::OrgModel;
 
 pub use generate::SHORT_ABANDON_MS;
 pub use model::{MAX_SPAN_MS, SLOT_MS};
-pub use query::MAX_BUCKETS;
+pub use query::{MAX_AGGREGATE_DAYS, MAX_BUCKETS};
 pub use table::AggregateTable;
 
 /// Every dimension the synthetic data can carry (others are valid but never present).

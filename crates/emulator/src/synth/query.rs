@@ -14,6 +14,9 @@ use super::model::{ConvRec, SessRec};
 
 /// Most buckets one query may lay (a leap year of PT15M is 35,136).
 pub const MAX_BUCKETS: usize = 50_000;
+/// Longest aggregate interval served. Genesys documents no limit; this guards the emulator
+/// against intervals whose generation would take minutes (a year takes about 2 CPU seconds).
+pub const MAX_AGGREGATE_DAYS: i64 = 800;
 /// Marks a metric the query does not ask for.
 pub const NOT_REQUESTED: u8 = u8::MAX;
 
@@ -64,6 +67,11 @@ impl Plan {
 
 pub fn plan(query: &AggregationQuery, vocab: &Vocabulary) -> Result<Plan, QueryError> {
     let interval = parse_interval(&query.interval)?;
+    if interval.duration_ms() > MAX_AGGREGATE_DAYS * 86_400_000 {
+        return Err(bad_request(format!(
+            "interval {interval} is longer than {MAX_AGGREGATE_DAYS} days; query it in smaller intervals"
+        )));
+    }
     let metrics = parse_metrics(&query.metrics)?;
     let granularity = match &query.granularity {
         Some(g) => Some(
