@@ -102,3 +102,58 @@ async fn revoked_token_leads_to_one_relogin_and_a_retry() {
     assert_eq!((counters.relogins, counters.tokens_refreshed), (1, 2));
     assert_eq!(admin.served(common::AGGREGATES, 401).await, 1);
 }
+
+/// Collects formatted log lines in memory.
+#[derive(Clone, Default)]
+struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_name_retries_and_correlation_ids_but_never_the_secret() {
+    const SECRET: &str = "s3cr3t-never-logged";
+    let logs = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("genesys=trace,reqwest=trace")
+        .with_writer({
+            let logs = logs.clone();
+            move || logs.clone()
+        })
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emu = emulator(|c| c.client_secret = SECRET.into()).await;
+    let client = client_for(&emu);
+    let admin = Admin::new(&emu);
+    client.login().await.unwrap();
+    admin.revoke_tokens().await;
+    admin
+        .set_faults(serde_json::json!({"scripted": [{"path": common::AGGREGATES, "status": 503, "count": 1}]}))
+        .await;
+    client
+        .aggregates_query(&hour_query(9))
+        .await
+        .expect("succeeds after a re-login and a retry");
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("Retrying Genesys request.") && text.contains("correlation_id="),
+        "{text}"
+    );
+    assert!(text.contains("logging in again"), "{text}");
+    for leak in [SECRET, "Bearer ", "Basic ", "access_token"] {
+        assert!(
+            !text.contains(leak),
+            "`{leak}` appeared in the logs:\n{text}"
+        );
+    }
+}

@@ -265,12 +265,9 @@ impl GenesysClient {
                 let page: T = client.get_json(&path, &query, what).await?;
                 let next = cursor_of(&page).filter(|next| !next.is_empty());
                 if next.is_some() && next == cursor {
-                    return Err(Error::Api {
-                        status: 200,
-                        code: "cursor.repeated".into(),
-                        message: format!("{what}: the server returned the same cursor again"),
-                        correlation_id: None,
-                    });
+                    // Following it would loop forever.
+                    let reason = "the server returned the same cursor again".into();
+                    return Err(Error::Paging { what, reason });
                 }
                 Ok(Some((page, next.map(Some))))
             }

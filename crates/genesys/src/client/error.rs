@@ -64,6 +64,10 @@ pub enum Error {
         last: Box<Error>,
     },
 
+    /// Genesys broke its own paging contract (e.g. a cursor that does not advance).
+    #[error("paging through {what} failed: {reason}")]
+    Paging { what: &'static str, reason: String },
+
     #[error("async job {job_id} failed: {message}")]
     JobFailed { job_id: String, message: String },
 

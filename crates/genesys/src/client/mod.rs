@@ -1,11 +1,36 @@
 //! The Genesys Cloud API client: OAuth client credentials, one shared rate budget per OAuth
 //! client, retries with back-off, and typed, paged analytics endpoints (see [`api`]).
 //!
+//! - [`ClientConfig`]: credentials (`GENESYS_CLIENT_ID`, `GENESYS_CLIENT_SECRET`,
+//!   `GENESYS_REGION`, optional `GENESYS_API_BASE` / `GENESYS_LOGIN_BASE`) or serde; the secret
+//!   is a `SecretString`, redacted in every `Debug`.
+//! - [`GenesysClient`]: cheap to clone; clones share the token (refreshed a minute, or a tenth of
+//!   a short lifetime, before expiry; one refresh at a time), the [`RateBudget`] (governor,
+//!   tightened by `inin-ratelimit-*`, paused as a whole by a 429's `Retry-After`) and the
+//!   [`CountersSnapshot`] counters. Build one client per OAuth client and clone it: two clients
+//!   built separately would each believe they own the whole budget.
+//! - Every request goes through one loop: token → budget → send → [`classify`] → retry with
+//!   full-jitter exponential back-off, bounded by `max_attempts` and `max_retry_secs`.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), genesys::client::Error> {
+//! use futures_util::TryStreamExt;
+//! use genesys::aggregates::AggregationQuery;
 //! use genesys::client::{ClientConfig, GenesysClient};
+//!
 //! let client = GenesysClient::new(ClientConfig::from_env()?)?;
-//! client.login().await?;
+//! client.login().await?; // bad credentials fail here, naming the settings to check
+//! let query = AggregationQuery {
+//!     interval: "2024-05-01T00:00:00Z/2024-05-02T00:00:00Z".into(),
+//!     granularity: Some("PT15M".into()),
+//!     group_by: vec!["queueId".into()],
+//!     metrics: vec!["nOffered".into(), "tHandle".into()],
+//!     ..AggregationQuery::default()
+//! };
+//! let mut pages = client.run_aggregates_job(&query).await?;
+//! while let Some(page) = pages.try_next().await? {
+//!     println!("{} groups", page.results.len());
+//! }
 //! # Ok(()) }
 //! ```
 
@@ -16,7 +41,7 @@ pub mod error;
 pub mod events;
 pub mod region;
 pub mod retry;
-pub mod token;
+mod token;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,11 +5,15 @@
 use std::future::Future;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::error::Result;
+use crate::auth::{AuthErrorResponse, TOKEN_PATH, TokenResponse};
+
+use super::error::{Error, Result};
+use super::events::{Counters, InternalEvent, RequestSent, RetryScheduled, TokenRefreshed};
+use super::retry::{Failure, RetryAction, RetryPolicy, classify, error_body, retry_after};
 
 /// A token as handed to one request; `generation` identifies it for [`TokenCache::invalidate`].
 #[derive(Clone)]
@@ -78,9 +82,9 @@ pub struct Login<'a> {
     pub login_base: &'a str,
     pub client_id: &'a str,
     pub client_secret: &'a SecretString,
-    pub policy: super::retry::RetryPolicy,
+    pub policy: RetryPolicy,
     pub retry_after_ceiling: Duration,
-    pub counters: &'a super::events::Counters,
+    pub counters: &'a Counters,
 }
 
 /// Names the settings behind a refused login; never their values.
@@ -90,16 +94,13 @@ pub const AUTH_HINT: &str = "the client id and secret (GENESYS_CLIENT_ID / GENES
 impl Login<'_> {
     /// One client-credentials exchange, retried on transient failures only.
     pub async fn request_token(&self) -> Result<(SecretString, Duration)> {
-        use super::events::{InternalEvent, RequestSent, RetryScheduled, TokenRefreshed};
-        use super::retry::{RetryAction, classify};
-
-        let url = format!("{}{}", self.login_base, crate::auth::TOKEN_PATH);
+        let url = format!("{}{}", self.login_base, TOKEN_PATH);
         let mut retries = self.policy.start();
         loop {
             let attempt = retries.begin_attempt();
             RequestSent {
                 method: &reqwest::Method::POST,
-                path: crate::auth::TOKEN_PATH,
+                path: TOKEN_PATH,
                 attempt,
             }
             .emit(self.counters);
@@ -121,7 +122,7 @@ impl Login<'_> {
             };
             let Some(delay) = retries.next_delay(fixed) else {
                 let last = Box::new(failure.into_error(self.retry_after_ceiling));
-                return Err(super::error::Error::RetriesExhausted {
+                return Err(Error::RetriesExhausted {
                     attempts: retries.attempts(),
                     elapsed: retries.elapsed(),
                     last,
@@ -130,7 +131,7 @@ impl Login<'_> {
             let reason = failure.reason();
             let correlation_id = failure.correlation_id();
             RetryScheduled {
-                path: crate::auth::TOKEN_PATH,
+                path: TOKEN_PATH,
                 attempt,
                 delay,
                 reason: &reason,
@@ -142,14 +143,7 @@ impl Login<'_> {
     }
 
     /// `Ok(Err(_))` is a refusal of the credentials, which no retry can fix.
-    async fn attempt(
-        &self,
-        url: &str,
-    ) -> std::result::Result<Result<crate::auth::TokenResponse>, super::retry::Failure> {
-        use secrecy::ExposeSecret;
-
-        use super::retry::{Failure, error_body, retry_after};
-
+    async fn attempt(&self, url: &str) -> std::result::Result<Result<TokenResponse>, Failure> {
         let response = self
             .http
             .post(url)
@@ -172,11 +166,11 @@ impl Login<'_> {
                 });
         }
         if matches!(status.as_u16(), 400 | 401 | 403) {
-            let refusal = serde_json::from_slice::<crate::auth::AuthErrorResponse>(&bytes)
-                .unwrap_or_else(|_| {
-                    crate::auth::AuthErrorResponse::new("unknown", &String::from_utf8_lossy(&bytes))
+            let refusal =
+                serde_json::from_slice::<AuthErrorResponse>(&bytes).unwrap_or_else(|_| {
+                    AuthErrorResponse::new("unknown", &String::from_utf8_lossy(&bytes))
                 });
-            return Ok(Err(super::error::Error::Auth {
+            return Ok(Err(Error::Auth {
                 status: status.as_u16(),
                 error: refusal.error,
                 description: refusal.error_description,
@@ -196,8 +190,6 @@ impl Login<'_> {
 mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
-
-    use secrecy::ExposeSecret;
 
     use super::*;
 
