@@ -53,7 +53,7 @@ echo "== ${days}-day backfill of 3 datasets at 300 requests/min"
 start_emulator 300
 write_config "P${days}D" 300
 started=$(date +%s.%N)
-(cd "$work" && "$bin" sync --now "$now" --concurrency 8 >/dev/null)
+(cd "$work" && "$bin" sync --now "$now" >/dev/null)
 ended=$(date +%s.%N)
 requests=$(requests_of)
 limited=$(curl -s "$admin/counters" | jq '.rateLimited')
@@ -70,6 +70,6 @@ kill %1 2>/dev/null || true; wait 2>/dev/null || true
 echo "== one-year backfill of 3 datasets, rate limit lifted: peak RSS"
 start_emulator 1000000
 write_config "P365D" 1000000
-(cd "$work" && /usr/bin/time -f "%M" -o "$work/rss" "$bin" sync --now "$now" --concurrency 8 >/dev/null)
+(cd "$work" && /usr/bin/time -f "%M" -o "$work/rss" "$bin" sync --now "$now" >/dev/null)
 rows=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(sum(c.execute(f'select count(*) from {t}').fetchone()[0] for t in ['queue_performance','agent_performance','wrapup_performance']))" "$work/store-P365D.db")
 echo "requests: $(requests_of); rows stored: $rows; peak RSS of genesys-bi sync: $(( $(cat "$work/rss") / 1024 )) MB (goal < 150 MB)"

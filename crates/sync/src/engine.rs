@@ -8,21 +8,23 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use genesys::Interval;
-use genesys::aggregates::{AggregateQueryResponse, AggregationQuery};
+use genesys::aggregates::AggregationQuery;
 use jiff::Timestamp;
-use warehouse::{DatasetChange, Store, WindowWrite, rows_from_response};
+use warehouse::{AggregateRow, DatasetChange, Store, TableSpec, WindowWrite};
 
 use crate::config::DatasetSpec;
 use crate::plan::{PlanRequest, plan_windows};
 
 pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Where aggregates come from: the Genesys client (or anything that answers like it).
+/// Where aggregates come from: the Genesys client (or anything that answers like it), decoded
+/// into the rows of `table`.
 pub trait AggregateSource: Send + Sync + 'static {
-    fn fetch(
+    fn fetch_rows(
         &self,
         query: AggregationQuery,
-    ) -> impl Future<Output = Result<AggregateQueryResponse, SourceError>> + Send;
+        table: &TableSpec,
+    ) -> impl Future<Output = Result<Vec<AggregateRow>, SourceError>> + Send;
 }
 
 /// Told about progress as windows complete (a progress bar, logs, metrics).
@@ -191,12 +193,12 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         window: Interval,
     ) -> (Interval, Result<usize, WindowError>) {
         let outcome = async {
-            let response = self
+            let rows = self
                 .source
-                .fetch(spec.query(window))
+                .fetch_rows(spec.query(window), &spec.table_spec())
                 .await
                 .map_err(|e| WindowError::Fetch(e.to_string()))?;
-            self.write(spec, window, response).await
+            self.write(spec, window, rows).await
         }
         .await;
         (window, outcome)
@@ -206,11 +208,8 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         &self,
         spec: &DatasetSpec,
         window: Interval,
-        response: AggregateQueryResponse,
+        rows: Vec<AggregateRow>,
     ) -> Result<usize, WindowError> {
-        let table = spec.table_spec();
-        let rows =
-            rows_from_response(&table, &response).map_err(|e| WindowError::Fetch(e.to_string()))?;
         let store = Arc::clone(&self.store);
         let dataset = spec.name.clone();
         let task = tokio::task::spawn_blocking(move || {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use emulator::synth::{ContactCentre, OrgShape};
-use genesys::aggregates::{AggregateQueryResponse, AggregationQuery};
+use genesys::aggregates::AggregationQuery;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::Connection;
 use sync::config::Config;
@@ -34,12 +34,15 @@ impl Emulated {
 }
 
 impl AggregateSource for Emulated {
-    async fn fetch(&self, query: AggregationQuery) -> Result<AggregateQueryResponse, SourceError> {
+    async fn fetch_rows(
+        &self,
+        query: AggregationQuery,
+        table: &warehouse::TableSpec,
+    ) -> Result<Vec<warehouse::AggregateRow>, SourceError> {
         *self.requests.lock().unwrap() += 1;
         let now = *self.now.lock().unwrap();
-        self.centre
-            .aggregate(&query, now)
-            .map_err(|e| e.message.into())
+        let response = self.centre.aggregate(&query, now).map_err(|e| e.message)?;
+        Ok(warehouse::rows_from_response(table, &response)?)
     }
 }
 

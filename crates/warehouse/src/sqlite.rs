@@ -113,8 +113,8 @@ impl SqliteStore {
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
-        // 64 MiB of page cache keeps a window's index pages in memory while it is replaced.
-        connection.pragma_update(None, "cache_size", -65_536)?;
+        // 16 MiB of page cache keeps a window's index pages in memory while it is replaced.
+        connection.pragma_update(None, "cache_size", -16_384)?;
         connection.busy_timeout(std::time::Duration::from_secs(30))?;
         migrate(&connection)?;
         Ok(Self {

@@ -329,3 +329,38 @@ fn a_regrown_partial_window_still_moves_the_watermark() {
         "same day, later: same window key"
     );
 }
+
+#[test]
+fn streaming_decode_equals_the_typed_path() {
+    let body = serde_json::json!({"results": [
+        {"group": {"queueId": "q1", "mediaType": "voice", "extra": "x"}, "data": [
+            {"interval": "2024-05-01T00:00:00.000Z/2024-05-01T01:00:00.000Z", "metrics": [
+                {"metric": "nOffered", "stats": {"count": 3}},
+                {"metric": "tHandle", "stats": {"count": 2, "sum": 3000.0, "min": 1000.0, "max": 2000.0, "p99": 5}},
+                {"metric": "tHandle", "qualifier": "x", "stats": {"count": 99}},
+                {"metric": "oServiceLevel", "stats": {"numerator": 1.0, "denominator": 2.0, "ratio": 0.5, "target": 0.8}},
+                {"metric": "nSomethingNew", "stats": {"count": 1, "brandNew": 4}}
+            ], "views": []}]},
+        {"group": {"queueId": "q2"}, "data": [
+            {"interval": "2024-05-01T01:00:00.000Z/2024-05-01T02:00:00.000Z", "metrics": [
+                {"metric": "tAnswered", "stats": {"count": 1, "sum": 10.0, "min": 10.0, "max": 10.0}}]}]}
+    ], "somethingElse": {"a": [1, 2]}});
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let typed: genesys::aggregates::AggregateQueryResponse =
+        serde_json::from_slice(&bytes).unwrap();
+    let expected = warehouse::rows_from_response(&spec(), &typed).unwrap();
+    let streamed = warehouse::rows::rows_from_json(&spec(), &bytes).unwrap();
+    assert_eq!(streamed, expected);
+    assert_eq!(streamed.len(), 2);
+    assert!(
+        warehouse::rows::rows_from_json(
+            &spec(),
+            b"{\"results\": [{\"group\": {}, \"data\": [{\"interval\": \"nope\"}]}]}"
+        )
+        .is_err()
+    );
+    assert!(
+        warehouse::rows::rows_from_json(&spec(), b"{\"results\": [").is_err(),
+        "truncated"
+    );
+}

@@ -70,6 +70,22 @@ impl GenesysClient {
             .await
     }
 
+    /// The aggregates query with the body decoded by `decode` (e.g. straight into rows, never
+    /// holding a whole typed page); a body `decode` rejects is retried like any undecodable one.
+    pub async fn aggregates_query_decoded<T>(
+        &self,
+        query: &AggregationQuery,
+        decode: impl Fn(&[u8]) -> std::result::Result<T, serde_json::Error>,
+    ) -> Result<T> {
+        self.post_decoded(
+            AGGREGATES_QUERY_PATH,
+            query,
+            "conversation aggregates",
+            decode,
+        )
+        .await
+    }
+
     pub async fn users_aggregates_query(
         &self,
         query: &AggregationQuery,

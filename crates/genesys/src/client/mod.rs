@@ -215,6 +215,17 @@ impl GenesysClient {
         body: &B,
         what: &'static str,
     ) -> Result<T> {
+        self.post_decoded(path, body, what, |bytes| serde_json::from_slice(bytes))
+            .await
+    }
+
+    pub(crate) async fn post_decoded<B: Serialize, T>(
+        &self,
+        path: &str,
+        body: &B,
+        what: &'static str,
+        decode: impl Fn(&[u8]) -> std::result::Result<T, serde_json::Error>,
+    ) -> Result<T> {
         let body = serde_json::to_vec(body).map_err(|source| Error::Decode {
             what: "request body",
             correlation_id: None,
@@ -226,7 +237,8 @@ impl GenesysClient {
             path,
             body: Some(body.into()),
         };
-        self.execute(call, |bytes| decode(bytes, what)).await
+        self.execute(call, |bytes| decode(bytes).map_err(|e| (what, e)))
+            .await
     }
 
     pub(crate) async fn delete(&self, path: &str) -> Result<()> {
