@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::Html;
 use genesys::granularity::Granularity;
 use genesys::interval::format_instant;
-use jiff::{SignedDuration, Timestamp};
+use jiff::{SignedDuration, Timestamp, ToSpan};
 use warehouse::read::{Cell, Connection, DatasetInfo, RunInfo, Selection};
 
 use crate::problem::Problem;
@@ -51,7 +51,15 @@ fn daily(
     let day: Granularity = "P1D".parse().expect("valid");
     // The chart ends where the data is final (or now, before the first sync).
     let end = info.complete_through.unwrap_or(now);
-    let start = end - SignedDuration::from_hours(24 * CHART_DAYS);
+    // Fourteen local days, the last one holding `end` (possibly partial).
+    let last_day = (end - SignedDuration::from_millis(1))
+        .to_zoned_datetime(tz.clone())
+        .start_of_day()
+        .map_err(Problem::internal)?;
+    let start = last_day
+        .checked_sub((CHART_DAYS - 1).days())
+        .map_err(Problem::internal)?
+        .timestamp();
     let segments = crate::rollup::rolled_up(start, end, &day, &tz)?;
     let mut selection = Selection::all(&info.spec);
     selection.dimensions = Vec::new();
