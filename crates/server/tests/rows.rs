@@ -21,18 +21,21 @@ async fn all_pages(app: &TestApp, first: &str) -> (Vec<Value>, usize) {
     (rows, pages)
 }
 
+/// (interval_start, queue_id, media_type, n_offered, t_handle_sum_ms)
+type StoredRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
 #[tokio::test]
 async fn stored_rows_page_through_every_row_once() {
     let app = TestApp::spawn().await;
     let path = format!("/v1/datasets/{DATASET}/rows?limit=700&metrics=nOffered,tHandle");
     let (rows, pages) = all_pages(&app, &path).await;
-    let expected: Vec<(
-        String,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-    )> = app
+    let expected: Vec<StoredRow> = app
         .sql()
         .prepare(
             "SELECT interval_start, queue_id, media_type, n_offered, t_handle_sum_ms
