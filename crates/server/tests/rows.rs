@@ -374,3 +374,42 @@ async fn datasets_describe_columns_and_freshness() {
         "2024-04-02T00:00:00Z"
     );
 }
+
+#[tokio::test]
+async fn stored_buckets_grouped_by_fewer_dimensions_sum_the_others() {
+    let app = TestApp::spawn().await;
+    let (rows, _) = all_pages(
+        &app,
+        &format!(
+            "/v1/datasets/{DATASET}/rows?group_by=queue_id&from=2024-03-30&to=2024-03-31&limit=333"
+        ),
+    )
+    .await;
+    let expected: Vec<(String, Option<String>, Option<i64>, Option<i64>)> = app
+        .sql()
+        .prepare(
+            "SELECT interval_start, queue_id, sum(n_offered), max(t_handle_max_ms)
+             FROM queue_performance
+             WHERE interval_start >= '2024-03-30T00:00:00.000Z' AND interval_start < '2024-03-31T00:00:00.000Z'
+             GROUP BY interval_start, queue_id ORDER BY interval_start, queue_id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            assert!(r.get("media_type").is_none(), "summed over media");
+            (
+                r["interval_start"].as_str().unwrap().to_string(),
+                r["queue_id"].as_str().map(String::from),
+                r["n_offered"].as_i64(),
+                r["t_handle_max_ms"].as_i64(),
+            )
+        })
+        .collect();
+    assert!(expected.len() > 96, "{}", expected.len());
+    assert_eq!(got, expected);
+}

@@ -108,13 +108,23 @@ fn info_from_row(c: &Connection, row: (String, String, String, String)) -> Resul
         [&name],
         |r| r.get(0),
     )?;
+    let dimensions: Vec<String> = serde_json::from_str(&dimensions).unwrap_or_default();
+    let metrics: Vec<String> = serde_json::from_str(&metrics).unwrap_or_default();
+    // They become column names: only catalog names may (the sync checked them; so do we).
+    if let Some(bad) = dimensions
+        .iter()
+        .find(|d| !genesys::catalog::is_dimension(d))
+        .or_else(|| metrics.iter().find(|m| !genesys::catalog::is_metric(m)))
+    {
+        return Err(StoreError::InvalidName(format!("{name}.{bad}")));
+    }
     Ok(DatasetInfo {
         granularity: definition_value(&definition, "granularity"),
         time_zone: definition_value(&definition, "timeZone"),
         spec: TableSpec {
             name,
-            dimensions: serde_json::from_str(&dimensions).unwrap_or_default(),
-            metrics: serde_json::from_str(&metrics).unwrap_or_default(),
+            dimensions,
+            metrics,
             definition,
         },
         complete_through: instant(mark)?,
@@ -295,10 +305,19 @@ impl Selection {
             .collect()
     }
 
+    /// Stored buckets with every dimension kept: each row is its own group, so rows are read
+    /// straight off the table in key-index order, with no grouping or sorting.
+    fn identity(&self) -> bool {
+        !self.rollup && self.kept_dimensions().len() == self.spec.dimensions.len()
+    }
+
     pub fn columns(&self) -> Vec<OutputColumn> {
         let mut columns = Vec::new();
+        let identity = self.identity();
         let (start, end) = if self.rollup {
             ("?1".to_string(), "?2".to_string())
+        } else if identity {
+            ("interval_start".to_string(), "interval_end".to_string())
         } else {
             (
                 "interval_start".to_string(),
@@ -355,10 +374,14 @@ impl Selection {
                 },
                 source: Some(column.metric.clone()),
                 role,
-                sql: format!("{function}({})", quote(&column.column)),
+                sql: if identity {
+                    quote(&column.column)
+                } else {
+                    format!("{function}({})", quote(&column.column))
+                },
             });
         }
-        columns.extend(derived_columns(&metric_columns));
+        columns.extend(derived_columns(&metric_columns, identity));
         columns
     }
 
@@ -392,22 +415,32 @@ impl Selection {
             vec!["interval_start".into()]
         };
         keys.extend(self.kept_dimensions().iter().map(|d| quote(&snake_case(d))));
-        let group = if keys.is_empty() {
-            String::new()
+        let (group, order) = if self.identity() {
+            // The order of the table's unique key index (`ifnull(dimension, '')`), so SQLite
+            // walks the index instead of sorting.
+            let mut index_order = vec!["interval_start".to_string()];
+            index_order.extend(
+                self.spec
+                    .dimension_columns()
+                    .iter()
+                    .map(|c| format!("ifnull({}, '')", quote(c))),
+            );
+            (
+                String::new(),
+                format!(" ORDER BY {}", index_order.join(", ")),
+            )
+        } else if keys.is_empty() {
+            (" HAVING count(*) > 0".to_string(), String::new())
         } else {
-            format!(" GROUP BY {}", keys.join(", "))
-        };
-        let order = if keys.is_empty() {
-            String::new()
-        } else {
-            format!(" ORDER BY {}", keys.join(", "))
+            let keys = keys.join(", ");
+            (format!(" GROUP BY {keys}"), format!(" ORDER BY {keys}"))
         };
         values.push(SqlValue::Null);
         let limit = values.len();
         values.push(SqlValue::Null);
         let offset = values.len();
         format!(
-            "SELECT {} FROM {} WHERE {where_clause}{group} HAVING count(*) > 0{order} LIMIT ?{limit} OFFSET ?{offset}",
+            "SELECT {} FROM {} WHERE {where_clause}{group}{order} LIMIT ?{limit} OFFSET ?{offset}",
             select.join(", "),
             quote(&self.spec.name)
         )
@@ -453,7 +486,14 @@ fn directory_of(dimension: &str) -> Option<&'static str> {
 }
 
 /// Averages and ratios, derived from the summed parts (never an average of averages).
-fn derived_columns(columns: &[MetricColumn]) -> Vec<OutputColumn> {
+fn derived_columns(columns: &[MetricColumn], identity: bool) -> Vec<OutputColumn> {
+    let total = |column: &str| {
+        if identity {
+            quote(column)
+        } else {
+            format!("sum({})", quote(column))
+        }
+    };
     let find = |metric: &str, field: StatField| {
         columns
             .iter()
@@ -478,9 +518,9 @@ fn derived_columns(columns: &[MetricColumn]) -> Vec<OutputColumn> {
                 source: Some(metric.to_string()),
                 role: "average",
                 sql: format!(
-                    "1.0 * sum({}) / NULLIF(sum({}), 0)",
-                    quote(&sum.column),
-                    quote(&count.column)
+                    "1.0 * {} / NULLIF({}, 0)",
+                    total(&sum.column),
+                    total(&count.column)
                 ),
             });
         }
@@ -494,9 +534,9 @@ fn derived_columns(columns: &[MetricColumn]) -> Vec<OutputColumn> {
                 source: Some(metric.to_string()),
                 role: "ratio",
                 sql: format!(
-                    "1.0 * sum({}) / NULLIF(sum({}), 0)",
-                    quote(&numerator.column),
-                    quote(&denominator.column)
+                    "1.0 * {} / NULLIF({}, 0)",
+                    total(&numerator.column),
+                    total(&denominator.column)
                 ),
             });
         }
