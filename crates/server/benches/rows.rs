@@ -48,7 +48,7 @@ fn fill(path: &Path) -> usize {
             let interval = Interval::new(s, s + SignedDuration::from_mins(15));
             for q in 0..QUEUES {
                 for media in MEDIA {
-                    let seed = (day * 96 + bucket) as i64 * 31 + q as i64;
+                    let seed = (day * 96 + bucket) * 31 + q as i64;
                     rows.push(AggregateRow {
                         interval,
                         group: vec![Some(format!("queue-{q:02}")), Some(media.into())],
