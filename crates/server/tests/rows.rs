@@ -375,6 +375,9 @@ async fn datasets_describe_columns_and_freshness() {
     );
 }
 
+/// (interval_start, queue_id, offered, longest handle)
+type QueueBucket = (String, Option<String>, Option<i64>, Option<i64>);
+
 #[tokio::test]
 async fn stored_buckets_grouped_by_fewer_dimensions_sum_the_others() {
     let app = TestApp::spawn().await;
@@ -385,7 +388,7 @@ async fn stored_buckets_grouped_by_fewer_dimensions_sum_the_others() {
         ),
     )
     .await;
-    let expected: Vec<(String, Option<String>, Option<i64>, Option<i64>)> = app
+    let expected: Vec<QueueBucket> = app
         .sql()
         .prepare(
             "SELECT interval_start, queue_id, sum(n_offered), max(t_handle_max_ms)
