@@ -49,6 +49,13 @@ fn daily(
     let tz_name = info.time_zone.clone().unwrap_or_else(|| "UTC".into());
     let tz = crate::params::parse_time_zone("time_zone", &tz_name)?;
     let day: Granularity = "P1D".parse().expect("valid");
+    let stored = info
+        .granularity
+        .as_deref()
+        .and_then(|g| g.parse::<Granularity>().ok());
+    if stored.is_none_or(|s| crate::rollup::needs_rollup(&s, &tz_name, &day, &tz_name).is_err()) {
+        return Ok(None); // its buckets do not add up to days
+    }
     // The chart ends where the data is final (or now, before the first sync).
     let end = info.complete_through.unwrap_or(now);
     // Fourteen local days, the last one holding `end` (possibly partial).
