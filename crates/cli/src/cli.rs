@@ -53,6 +53,52 @@ pub enum Command {
 
     /// Show each dataset's freshness: watermark, lag, rows and windows.
     Datasets(ConfigArgs),
+
+    /// Serve the store to BI tools over HTTP: /v1/datasets, /v1/datasets/{name}/rows (JSON,
+    /// CSV, NDJSON, rollups), /v1/report, a status page, /metrics and /openapi.json.
+    ///
+    /// Every endpoint except /healthz and /readyz needs an API key (`genesys-bi keys create`),
+    /// as `Authorization: Bearer <key>` or as the password of HTTP Basic.
+    Serve(ServeArgs),
+
+    /// Create, list and revoke the BI server's API keys (stored hashed in the store).
+    Keys(KeysArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Address to listen on (port 0 = any free port).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KeysArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it once (only its salted hash is stored).
+    Create {
+        /// What the key is for (e.g. "power bi finance").
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys: id, name, prefix, created, revoked (never the key itself).
+    List,
+    /// Revoke a key by id; requests with it are refused from then on.
+    Revoke {
+        /// The id `keys list` shows.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -3,6 +3,8 @@
 //! watermarks, runs, schema version). SQLite is the embedded default; PostgreSQL implements the
 //! same [`Store`] trait.
 
+pub mod keys;
+pub mod read;
 pub mod rows;
 pub mod schema;
 pub mod sqlite;

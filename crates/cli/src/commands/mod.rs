@@ -2,7 +2,9 @@
 
 mod context;
 mod emulator;
+mod keys;
 mod query;
+mod serve;
 mod sync;
 
 use crate::cli::Command;
@@ -16,6 +18,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Backfill(args) => sync::backfill(args).await,
         Command::Run(args) => sync::run_scheduler(args).await,
         Command::Datasets(args) => sync::datasets(args).await,
+        Command::Serve(args) => serve::run(args).await,
+        Command::Keys(args) => keys::run(args).await,
         Command::Catalog(args) => {
             let mut out = std::io::stdout().lock();
             crate::catalog_cmd::print(&args, &mut out)?;

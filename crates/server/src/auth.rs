@@ -1,0 +1,62 @@
+//! API keys on every endpoint except health: `Authorization: Bearer <key>`, or Basic with the
+//! key as the password (the Power BI OData connector only speaks Basic).
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// The key a request presents, if it presents one in a form we accept.
+fn presented_key(request: &Request) -> Result<String, Problem> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Err(Problem::unauthorized(
+            "send the API key as `Authorization: Bearer <key>` or as the Basic password",
+        ));
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| Problem::unauthorized("the Authorization header is not text"))?;
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+        return Ok(rest.to_string());
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| Problem::unauthorized("the Basic credentials are not valid base64"))?;
+        let (user, password) = decoded.split_once(':').unwrap_or((&decoded, ""));
+        // The key belongs in the password; a tool that only has a user field may put it there.
+        let key = if password.is_empty() { user } else { password };
+        return Ok(key.to_string());
+    }
+    Err(Problem::unauthorized(
+        "only the Bearer and Basic schemes are accepted",
+    ))
+}
+
+pub async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let key = match presented_key(&request) {
+        Ok(key) => key,
+        Err(problem) => return problem.into_response(),
+    };
+    let path = state.reader.path().to_path_buf();
+    let verdict = tokio::task::spawn_blocking(move || {
+        let connection = warehouse::keys::open_reader(&path)?;
+        warehouse::keys::verify(&connection, &key)
+    })
+    .await;
+    match verdict {
+        Ok(Ok(Some(_))) => next.run(request).await,
+        Ok(Ok(None)) => Problem::unauthorized("the API key is unknown or revoked").into_response(),
+        Ok(Err(e)) => Problem::internal(e).into_response(),
+        Err(e) => Problem::internal(e).into_response(),
+    }
+}

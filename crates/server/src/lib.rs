@@ -1,0 +1,163 @@
+//! The genesys-bi BI server: datasets, rows (with rollups), reports, status, metrics and
+//! OpenAPI over HTTP, read from the store on read-only connections. Every endpoint except
+//! `/healthz` and `/readyz` needs an API key.
+
+mod auth;
+pub mod metrics;
+mod params;
+pub mod problem;
+mod rollup;
+pub mod routes;
+mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::net::TcpListener;
+use warehouse::read::Reader;
+
+pub use problem::Problem;
+pub use routes::openapi::document as openapi_document;
+use state::AppState;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The SQLite store file the sync writes.
+    pub store: PathBuf,
+    /// Where to listen; port 0 picks a free one.
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("opening the store {path}: {source}")]
+    Store {
+        path: PathBuf,
+        source: warehouse::StoreError,
+    },
+    #[error("preparing the API key table in {path}: {source}")]
+    Keys {
+        path: PathBuf,
+        source: warehouse::keys::KeyError,
+    },
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A server bound to its port, ready to run (the zero2prod `Application` pattern).
+pub struct Server {
+    listener: TcpListener,
+    router: Router,
+    port: u16,
+}
+
+impl Server {
+    /// Opens (and if needed creates) the store, then binds.
+    pub async fn build(config: ServerConfig) -> Result<Server, ServerError> {
+        let path = config.store.clone();
+        warehouse::SqliteStore::open(&path).map_err(|source| ServerError::Store {
+            path: path.clone(),
+            source,
+        })?;
+        warehouse::keys::open_admin(&path).map_err(|source| ServerError::Keys {
+            path: path.clone(),
+            source,
+        })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| ServerError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind {
+                addr: config.listen,
+                source,
+            })?
+            .port();
+        let state = AppState {
+            reader: Reader::new(&path),
+            metrics: Arc::new(metrics::Metrics::default()),
+        };
+        Ok(Server {
+            listener,
+            router: router(state),
+            port,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).await
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let protected = Router::new()
+        .route("/", get(routes::status::status))
+        .route("/metrics", get(routes::metrics::metrics))
+        .route("/openapi.json", get(routes::openapi::openapi))
+        .route("/v1/datasets", get(routes::datasets::list))
+        .route("/v1/datasets/{name}/rows", get(routes::rows::rows))
+        .route("/v1/report", get(routes::report::report))
+        .fallback(not_found)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .merge(protected)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), record))
+        .with_state(state)
+}
+
+async fn not_found(request: Request) -> Response {
+    Problem::not_found(request.uri().path()).into_response()
+}
+
+/// Counts each request under its route template (bounded labels), with its latency.
+async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(request).await;
+    state.metrics.request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}

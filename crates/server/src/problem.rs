@@ -1,0 +1,121 @@
+//! RFC 9457 problem details: every error a client sees is `application/problem+json` with
+//! `type`, `title`, `status` and `detail` (and `parameter` when one input was wrong).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+pub const REALM: &str = "Basic realm=\"genesys-bi\"";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+}
+
+impl Problem {
+    fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: format!("/problems/{slug}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            parameter: None,
+        }
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Missing or invalid API key",
+            detail,
+        )
+    }
+
+    /// A bad query parameter, named so the caller can fix it.
+    pub fn bad_parameter(parameter: &str, detail: impl Into<String>) -> Self {
+        let mut problem = Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-parameter",
+            "Invalid request parameter",
+            format!("`{parameter}`: {}", detail.into()),
+        );
+        problem.parameter = Some(parameter.into());
+        problem
+    }
+
+    pub fn unknown_dataset(name: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown-dataset",
+            "Unknown dataset",
+            format!("there is no dataset `{name}`; GET /v1/datasets lists them"),
+        )
+    }
+
+    pub fn not_found(path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!("no endpoint at `{path}`; GET /openapi.json lists them"),
+        )
+    }
+
+    /// The store failed: the detail is logged, the client is told only that it failed.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "Request failed on the store.");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+            "the store could not answer; see the server log",
+        )
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Store unavailable",
+            detail,
+        )
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::to_vec(&self).expect("problems serialize");
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(REALM));
+        }
+        response
+    }
+}
+
+impl From<warehouse::StoreError> for Problem {
+    fn from(error: warehouse::StoreError) -> Self {
+        Problem::internal(error)
+    }
+}
+
+impl From<tokio::task::JoinError> for Problem {
+    fn from(error: tokio::task::JoinError) -> Self {
+        Problem::internal(error)
+    }
+}

@@ -1,0 +1,29 @@
+//! `GET /metrics`: Prometheus text (requests, latencies, rows served, watermark lag).
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
+
+use crate::problem::Problem;
+use crate::state::AppState;
+
+pub async fn metrics(State(state): State<AppState>) -> Result<Response, Problem> {
+    let datasets = state.read(|c| Ok(warehouse::read::datasets(c)?)).await?;
+    let now = Timestamp::now();
+    let lags: Vec<(String, Option<f64>)> = datasets
+        .iter()
+        .map(|d| {
+            (
+                d.spec.name.clone(),
+                super::lag_seconds(d.complete_through, now),
+            )
+        })
+        .collect();
+    let mut response = state.metrics.render(&lags).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,144 @@
+//! `GET /v1/report`: the figures people read for a range — offered, answered, abandoned,
+//! average handle/talk/wait/ACW (sum / count) and service level (numerator / denominator) —
+//! in total and per queue, with `complete_through` so a reader knows whether they are final.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use genesys::interval::format_instant;
+use serde_json::{Map, Value, json};
+use warehouse::read::{Cell, OutputColumn};
+
+use crate::params::Params;
+use crate::problem::Problem;
+use crate::routes::rows::prepare;
+use crate::state::AppState;
+
+const PARAMETERS: &[&str] = &["dataset", "from", "to", "time_zone", "filter"];
+const METRICS: &[&str] = &[
+    "nOffered",
+    "tAnswered",
+    "tAbandon",
+    "tHandle",
+    "tTalk",
+    "tWait",
+    "tAcw",
+    "oServiceLevel",
+];
+/// Queues (or other groups) reported at most.
+const MAX_GROUPS: u64 = 10_000;
+
+/// (figure, column of the rolled-up row it is read from)
+const FIGURES: &[(&str, &str)] = &[
+    ("offered", "n_offered"),
+    ("answered", "t_answered_count"),
+    ("abandoned", "t_abandon_count"),
+    ("avg_handle_ms", "t_handle_avg_ms"),
+    ("avg_talk_ms", "t_talk_avg_ms"),
+    ("avg_wait_ms", "t_wait_avg_ms"),
+    ("avg_acw_ms", "t_acw_avg_ms"),
+    ("service_level", "o_service_level_ratio"),
+    ("service_level_numerator", "o_service_level_numerator"),
+    ("service_level_denominator", "o_service_level_denominator"),
+];
+
+fn figures(columns: &[OutputColumn], row: &[Cell], keep: &[&str]) -> Value {
+    let cell = |name: &str| {
+        columns
+            .iter()
+            .position(|c| c.name == name)
+            .and_then(|i| row.get(i))
+    };
+    let mut out = Map::new();
+    for name in keep {
+        if let Some(value) = cell(name) {
+            out.insert(name.to_string(), json!(value));
+        }
+    }
+    for (figure, column) in FIGURES {
+        out.insert(
+            figure.to_string(),
+            cell(column).map_or(Value::Null, |v| json!(v)),
+        );
+    }
+    let number = |name: &str| match cell(name) {
+        Some(Cell::Integer(i)) => Some(*i as f64),
+        Some(Cell::Real(r)) => Some(*r),
+        _ => None,
+    };
+    let rate = |part: &str| match (number(part), number("n_offered")) {
+        (Some(p), Some(o)) if o > 0.0 => json!(p / o),
+        _ => Value::Null,
+    };
+    out.insert("answer_rate".into(), rate("t_answered_count"));
+    out.insert("abandon_rate".into(), rate("t_abandon_count"));
+    Value::Object(out)
+}
+
+pub async fn report(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, Problem> {
+    let params = Params::parse(raw.as_deref(), PARAMETERS)?;
+    let dataset = params
+        .one("dataset")?
+        .ok_or_else(|| Problem::bad_parameter("dataset", "is required"))?
+        .to_string();
+    let body = state
+        .read(move |c| {
+            let mut prepared = prepare(c, &dataset, &params)?;
+            let spec = prepared.info.spec.clone();
+            prepared.selection.metrics = METRICS
+                .iter()
+                .filter(|m| spec.metrics.iter().any(|x| x == *m))
+                .map(|m| m.to_string())
+                .collect();
+            let (start, end) = match (prepared.segments.len(), prepared.segments.is_empty()) {
+                (_, true) => (None, None),
+                (n, false) => (
+                    Some(prepared.segments.bounds(0).0),
+                    Some(prepared.segments.bounds(n - 1).1),
+                ),
+            };
+            // One bucket over the whole range: totals, then per queue.
+            let range = (start, end);
+            prepared.selection.rollup = true;
+            prepared.selection.names = true;
+            let read_all = |selection: &warehouse::read::Selection| -> Result<_, Problem> {
+                match range {
+                    (Some(s), Some(e)) => Ok(selection.read(c, (s, e), 0, MAX_GROUPS)?),
+                    _ => Ok(Vec::new()),
+                }
+            };
+            prepared.selection.dimensions = Vec::new();
+            let total_columns = prepared.selection.columns();
+            let totals = read_all(&prepared.selection)?;
+            let has_queue = spec.dimensions.iter().any(|d| d == "queueId");
+            let mut groups = Vec::new();
+            if has_queue {
+                prepared.selection.dimensions = vec!["queueId".into()];
+                let columns = prepared.selection.columns();
+                for row in read_all(&prepared.selection)? {
+                    groups.push(figures(&columns, &row, &["queue_id", "queue_name"]));
+                }
+            }
+            let complete_through = prepared.info.complete_through;
+            let is_final = match (complete_through, end) {
+                (Some(mark), Some(end)) => end <= mark,
+                _ => false,
+            };
+            Ok(json!({
+                "dataset": spec.name,
+                "from": start.map(format_instant),
+                "to": end.map(format_instant),
+                "complete_through": complete_through.map(format_instant),
+                "final": is_final,
+                "totals": totals.first().map_or_else(
+                    || figures(&[], &[], &[]),
+                    |row| figures(&total_columns, row, &[]),
+                ),
+                "groups": groups,
+            }))
+        })
+        .await?;
+    Ok(Json(body))
+}

@@ -1,0 +1,436 @@
+//! `GET /v1/datasets/{name}/rows`: a dataset's rows, optionally rolled up to coarser buckets in
+//! any time zone, grouped by a subset of its dimensions, filtered, in JSON pages (opaque
+//! cursor, `next` link), or streamed whole as CSV or NDJSON with bounded memory.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use genesys::granularity::Granularity;
+use genesys::interval::format_instant;
+use jiff::Timestamp;
+use serde_json::{Map, Value, json};
+use warehouse::read::{Cell, Connection, DatasetInfo, OutputColumn, Selection};
+
+use crate::params::{Params, parse_time_zone, parse_when};
+use crate::problem::Problem;
+use crate::rollup::{self, Segments};
+use crate::state::AppState;
+
+const PARAMETERS: &[&str] = &[
+    "from",
+    "to",
+    "granularity",
+    "time_zone",
+    "group_by",
+    "filter",
+    "metrics",
+    "format",
+    "names",
+    "limit",
+    "cursor",
+];
+const DEFAULT_LIMIT: u64 = 1_000;
+const MAX_LIMIT: u64 = 10_000;
+/// Rows read per statement while streaming; with the channel's few slots, this bounds memory.
+const STREAM_CHUNK: u64 = 2_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+    Ndjson,
+}
+
+/// Everything a rows request resolved to, checked against the dataset.
+pub struct Prepared {
+    pub info: DatasetInfo,
+    pub selection: Selection,
+    pub segments: Segments,
+    pub granularity: Option<String>,
+    pub time_zone: String,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
+/// Where a page starts: a segment and the rows of it already sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub segment: usize,
+    pub offset: u64,
+}
+
+fn parse_format(params: &Params) -> Result<Format, Problem> {
+    match params.one("format")? {
+        None | Some("json") => Ok(Format::Json),
+        Some("csv") => Ok(Format::Csv),
+        Some("ndjson") => Ok(Format::Ndjson),
+        Some(other) => Err(Problem::bad_parameter(
+            "format",
+            format!("`{other}` is not json, csv or ndjson"),
+        )),
+    }
+}
+
+fn parse_limit(params: &Params) -> Result<u64, Problem> {
+    match params.one("limit")? {
+        None => Ok(DEFAULT_LIMIT),
+        Some(raw) => match raw.parse::<u64>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(Problem::bad_parameter(
+                "limit",
+                format!("`{raw}` is not a whole number from 1 to {MAX_LIMIT}"),
+            )),
+        },
+    }
+}
+
+fn bad(name: &'static str) -> impl Fn(warehouse::read::SelectionError) -> Problem {
+    move |e| Problem::bad_parameter(name, e.to_string())
+}
+
+fn selection(info: &DatasetInfo, params: &Params) -> Result<Selection, Problem> {
+    let mut selection = Selection::all(&info.spec);
+    if let Some(dimensions) = params.list("group_by") {
+        selection.dimensions = dimensions
+            .iter()
+            .map(|d| selection.resolve_dimension(d).map_err(bad("group_by")))
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(metrics) = params.list("metrics") {
+        if metrics.is_empty() {
+            return Err(Problem::bad_parameter("metrics", "names no metric"));
+        }
+        selection.metrics = metrics
+            .iter()
+            .map(|m| selection.resolve_metric(m).map_err(bad("metrics")))
+            .collect::<Result<_, _>>()?;
+    }
+    for raw in params.all("filter") {
+        let (dimension, value) = raw.split_once('=').ok_or_else(|| {
+            Problem::bad_parameter("filter", format!("`{raw}` is not dimension=value"))
+        })?;
+        let dimension = selection
+            .resolve_dimension(dimension.trim())
+            .map_err(bad("filter"))?;
+        match selection.filters.iter_mut().find(|(d, _)| *d == dimension) {
+            Some((_, values)) => values.push(value.to_string()),
+            None => selection.filters.push((dimension, vec![value.to_string()])),
+        }
+    }
+    selection.names = params.flag("names")?;
+    Ok(selection)
+}
+
+/// Resolves a rows (or report) request against the dataset; runs on a store connection.
+pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, Problem> {
+    let info = warehouse::read::dataset(c, name)?.ok_or_else(|| Problem::unknown_dataset(name))?;
+    let mut selection = selection(&info, params)?;
+    let stored_tz = info.time_zone.clone().unwrap_or_else(|| "UTC".into());
+    let time_zone = params.one("time_zone")?.unwrap_or(&stored_tz).to_string();
+    let tz = parse_time_zone("time_zone", &time_zone)?;
+    let from = params
+        .one("from")?
+        .map(|raw| parse_when("from", raw, &tz))
+        .transpose()?;
+    let to = params
+        .one("to")?
+        .map(|raw| parse_when("to", raw, &tz))
+        .transpose()?;
+    let extent = warehouse::read::extent(c, &info.spec)?;
+    let (start, end) = match (from.or(extent.map(|e| e.0)), to.or(extent.map(|e| e.1))) {
+        (Some(start), Some(end)) => (start, end),
+        // Nothing stored and no range asked: no rows.
+        _ => (Timestamp::UNIX_EPOCH, Timestamp::UNIX_EPOCH),
+    };
+    if from.is_some() && to.is_some() && end <= start {
+        return Err(Problem::bad_parameter("to", "must be later than `from`"));
+    }
+    let requested = params
+        .one("granularity")?
+        .map(|raw| {
+            raw.parse::<Granularity>()
+                .map_err(|e| Problem::bad_parameter("granularity", e.to_string()))
+        })
+        .transpose()?;
+    let stored = info
+        .granularity
+        .as_deref()
+        .and_then(|g| g.parse::<Granularity>().ok());
+    let rollup_to = match (&requested, &stored) {
+        (None, _) => None,
+        (Some(r), Some(s)) => rollup::needs_rollup(s, &stored_tz, r, &time_zone)
+            .map_err(|e| Problem::bad_parameter("granularity", e))?
+            .then_some(*r),
+        (Some(_), None) => {
+            return Err(Problem::bad_parameter(
+                "granularity",
+                "the dataset's stored bucket size is unknown, so it cannot be rolled up",
+            ));
+        }
+    };
+    let segments = if end <= start {
+        rollup::stored(start, start)?
+    } else {
+        match &rollup_to {
+            Some(g) => rollup::rolled_up(start, end, g, &tz)?,
+            None => rollup::stored(start, end)?,
+        }
+    };
+    selection.rollup = segments.rollup;
+    Ok(Prepared {
+        granularity: requested
+            .map(|g| g.to_string())
+            .or(info.granularity.clone()),
+        info,
+        selection,
+        segments,
+        time_zone,
+        from,
+        to,
+    })
+}
+
+/// Reads up to `limit` rows from `position` on; the position after them, if rows may remain.
+pub fn read_page(
+    c: &Connection,
+    prepared: &Prepared,
+    mut position: Position,
+    limit: u64,
+) -> Result<(Vec<Vec<Cell>>, Option<Position>), Problem> {
+    let mut rows = Vec::new();
+    while (rows.len() as u64) < limit && position.segment < prepared.segments.len() {
+        let wanted = limit - rows.len() as u64;
+        let bounds = prepared.segments.bounds(position.segment);
+        let got = prepared
+            .selection
+            .read(c, bounds, position.offset, wanted)?;
+        let n = got.len() as u64;
+        rows.extend(got);
+        position = if n < wanted {
+            Position {
+                segment: position.segment + 1,
+                offset: 0,
+            }
+        } else {
+            Position {
+                segment: position.segment,
+                offset: position.offset + n,
+            }
+        };
+    }
+    let more = position.segment < prepared.segments.len();
+    Ok((rows, more.then_some(position)))
+}
+
+fn encode_cursor(prepared: &Prepared, position: Position) -> String {
+    let start = prepared.segments.bounds(position.segment).0;
+    let raw = json!({"s": format_instant(start), "o": position.offset}).to_string();
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+fn decode_cursor(prepared: &Prepared, raw: &str) -> Result<Position, Problem> {
+    let invalid = || {
+        Problem::bad_parameter(
+            "cursor",
+            "not a cursor of this query; follow the `next` link as given",
+        )
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let start: Timestamp = value["s"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(invalid)?;
+    let offset = value["o"].as_u64().ok_or_else(invalid)?;
+    let segment = prepared.segments.index_of(start).ok_or_else(invalid)?;
+    if prepared.segments.bounds(segment).0 != start {
+        return Err(invalid());
+    }
+    Ok(Position { segment, offset })
+}
+
+fn row_object(columns: &[OutputColumn], row: Vec<Cell>) -> Value {
+    let mut object = Map::with_capacity(columns.len());
+    for (column, cell) in columns.iter().zip(row) {
+        object.insert(
+            column.name.clone(),
+            serde_json::to_value(cell).unwrap_or(Value::Null),
+        );
+    }
+    Value::Object(object)
+}
+
+fn next_link(name: &str, params: &Params, cursor: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params.pairs().iter().filter(|(k, _)| k != "cursor") {
+        query.append_pair(k, v);
+    }
+    query.append_pair("cursor", cursor);
+    format!("/v1/datasets/{name}/rows?{}", query.finish())
+}
+
+fn meta(prepared: &Prepared) -> Map<String, Value> {
+    let columns: Vec<Value> = prepared
+        .selection
+        .columns()
+        .iter()
+        .map(|c| json!({"name": c.name, "type": c.kind.as_str(), "meaning": super::meaning(c)}))
+        .collect();
+    let mut meta = Map::new();
+    meta.insert("dataset".into(), json!(prepared.info.spec.name));
+    meta.insert("granularity".into(), json!(prepared.granularity));
+    meta.insert("time_zone".into(), json!(prepared.time_zone));
+    meta.insert("from".into(), json!(prepared.from.map(format_instant)));
+    meta.insert("to".into(), json!(prepared.to.map(format_instant)));
+    meta.insert(
+        "complete_through".into(),
+        json!(prepared.info.complete_through.map(format_instant)),
+    );
+    meta.insert("columns".into(), Value::Array(columns));
+    meta
+}
+
+pub async fn rows(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Problem> {
+    let params = Params::parse(raw.as_deref(), PARAMETERS)?;
+    let format = parse_format(&params)?;
+    let limit = parse_limit(&params)?;
+    if format != Format::Json && params.one("cursor")?.is_some() {
+        return Err(Problem::bad_parameter(
+            "cursor",
+            "only JSON is paged; CSV and NDJSON stream every row",
+        ));
+    }
+    match format {
+        Format::Json => json_page(state, name, params, limit).await,
+        Format::Csv | Format::Ndjson => stream(state, name, params, format).await,
+    }
+}
+
+async fn json_page(
+    state: AppState,
+    name: String,
+    params: Params,
+    limit: u64,
+) -> Result<Response, Problem> {
+    let metrics = state.metrics.clone();
+    let body = state
+        .read(move |c| {
+            let prepared = prepare(c, &name, &params)?;
+            let start = match params.one("cursor")? {
+                Some(raw) => decode_cursor(&prepared, raw)?,
+                None => Position {
+                    segment: 0,
+                    offset: 0,
+                },
+            };
+            let (rows, next) = read_page(c, &prepared, start, limit)?;
+            metrics.rows_served(&name, rows.len() as u64);
+            let columns = prepared.selection.columns();
+            let mut body = meta(&prepared);
+            let next = next.map(|p| next_link(&name, &params, &encode_cursor(&prepared, p)));
+            body.insert(
+                "rows".into(),
+                Value::Array(rows.into_iter().map(|r| row_object(&columns, r)).collect()),
+            );
+            body.insert("next".into(), json!(next));
+            Ok(Value::Object(body))
+        })
+        .await?;
+    Ok(axum::Json(body).into_response())
+}
+
+fn encode_chunk(
+    format: Format,
+    columns: &[OutputColumn],
+    rows: Vec<Vec<Cell>>,
+    header: bool,
+) -> Result<Vec<u8>, String> {
+    match format {
+        Format::Csv => {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            if header {
+                writer
+                    .write_record(columns.iter().map(|c| c.name.as_str()))
+                    .map_err(|e| e.to_string())?;
+            }
+            for row in rows {
+                writer
+                    .write_record(row.iter().map(Cell::to_text))
+                    .map_err(|e| e.to_string())?;
+            }
+            writer.into_inner().map_err(|e| e.to_string())
+        }
+        _ => {
+            let mut out = Vec::new();
+            for row in rows {
+                serde_json::to_writer(&mut out, &row_object(columns, row))
+                    .map_err(|e| e.to_string())?;
+                out.push(b'\n');
+            }
+            Ok(out)
+        }
+    }
+}
+
+async fn stream(
+    state: AppState,
+    name: String,
+    params: Params,
+    format: Format,
+) -> Result<Response, Problem> {
+    // Resolve first, so bad input is still a 400 problem and not a broken stream.
+    let prepared = {
+        let name = name.clone();
+        state.read(move |c| prepare(c, &name, &params)).await?
+    };
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let reader = state.reader.clone();
+    let metrics = state.metrics.clone();
+    tokio::task::spawn_blocking(move || {
+        let produce = || -> Result<(), String> {
+            let connection = reader.connect().map_err(|e| e.to_string())?;
+            let columns = prepared.selection.columns();
+            let mut position = Some(Position {
+                segment: 0,
+                offset: 0,
+            });
+            let mut header = true;
+            while let Some(at) = position {
+                let (rows, next) =
+                    read_page(&connection, &prepared, at, STREAM_CHUNK).map_err(|p| p.detail)?;
+                metrics.rows_served(&name, rows.len() as u64);
+                let chunk = encode_chunk(format, &columns, rows, header)?;
+                header = false;
+                // The statement is finished: waiting on a slow client holds no transaction.
+                if !chunk.is_empty() && sender.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+                    return Ok(()); // the client went away
+                }
+                position = next;
+            }
+            Ok(())
+        };
+        if let Err(error) = produce() {
+            tracing::error!(error = %error, "Streaming rows failed; the response is cut short.");
+            let _ = sender.blocking_send(Err(std::io::Error::other(error)));
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    });
+    let content_type = match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        _ => "application/x-ndjson",
+    };
+    let mut response = Body::from_stream(stream).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Ok(response)
+}

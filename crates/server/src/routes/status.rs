@@ -1,0 +1,195 @@
+//! `GET /`: a status page for people — each dataset's freshness and lag, the last runs and
+//! their errors, and offered vs answered per day over the last 14 days as an inline SVG chart
+//! (server-rendered: no script, no CDN).
+
+use std::fmt::Write;
+
+use axum::extract::State;
+use axum::response::Html;
+use genesys::granularity::Granularity;
+use genesys::interval::format_instant;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use warehouse::read::{Cell, Connection, DatasetInfo, RunInfo, Selection};
+
+use crate::problem::Problem;
+use crate::state::AppState;
+
+const CHART_DAYS: i64 = 14;
+
+/// One day of the chart: (local date, offered, answered).
+type Day = (String, i64, i64);
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn int(cell: Option<&Cell>) -> i64 {
+    match cell {
+        Some(Cell::Integer(i)) => *i,
+        Some(Cell::Real(r)) => *r as i64,
+        _ => 0,
+    }
+}
+
+/// Offered and answered per local day of the first dataset that has both.
+fn daily(
+    c: &Connection,
+    datasets: &[DatasetInfo],
+    now: Timestamp,
+) -> Result<Option<(String, Vec<Day>)>, Problem> {
+    let Some(info) = datasets.iter().find(|d| {
+        d.spec.metrics.iter().any(|m| m == "nOffered")
+            && d.spec.metrics.iter().any(|m| m == "tAnswered")
+    }) else {
+        return Ok(None);
+    };
+    let tz_name = info.time_zone.clone().unwrap_or_else(|| "UTC".into());
+    let tz = crate::params::parse_time_zone("time_zone", &tz_name)?;
+    let day: Granularity = "P1D".parse().expect("valid");
+    let stored = info
+        .granularity
+        .as_deref()
+        .and_then(|g| g.parse::<Granularity>().ok());
+    if stored.is_none_or(|s| crate::rollup::needs_rollup(&s, &tz_name, &day, &tz_name).is_err()) {
+        return Ok(None); // its buckets do not add up to days
+    }
+    // The chart ends where the data is final (or now, before the first sync).
+    let end = info.complete_through.unwrap_or(now);
+    // Fourteen local days, the last one holding `end` (possibly partial).
+    let last_day = (end - SignedDuration::from_millis(1))
+        .to_zoned_datetime(tz.clone())
+        .start_of_day()
+        .map_err(Problem::internal)?;
+    let start = last_day
+        .checked_sub((CHART_DAYS - 1).days())
+        .map_err(Problem::internal)?
+        .timestamp();
+    let segments = crate::rollup::rolled_up(start, end, &day, &tz)?;
+    let mut selection = Selection::all(&info.spec);
+    selection.dimensions = Vec::new();
+    selection.metrics = vec!["nOffered".into(), "tAnswered".into()];
+    selection.rollup = true;
+    let columns = selection.columns();
+    let at = |name: &str| columns.iter().position(|c| c.name == name);
+    let (offered, answered) = (at("n_offered"), at("t_answered_count"));
+    let mut days = Vec::new();
+    for k in 0..segments.len() {
+        let bounds = segments.bounds(k);
+        let rows = selection.read(c, bounds, 0, 1)?;
+        let row = rows.first();
+        let date = bounds.0.to_zoned_datetime(tz.clone()).date().to_string();
+        days.push((
+            date,
+            int(row.and_then(|r| offered.and_then(|i| r.get(i)))),
+            int(row.and_then(|r| answered.and_then(|i| r.get(i)))),
+        ));
+    }
+    Ok(Some((info.spec.name.clone(), days)))
+}
+
+/// Two bars per day, offered and answered, scaled to the busiest day.
+fn chart(days: &[Day]) -> String {
+    let (width, height, left, bottom) = (720.0_f64, 220.0_f64, 50.0_f64, 30.0_f64);
+    let peak = days.iter().map(|d| d.1.max(d.2)).max().unwrap_or(0).max(1) as f64;
+    let slot = (width - left) / days.len().max(1) as f64;
+    let bar = (slot / 2.0 - 2.0).max(1.0);
+    let scale = |v: i64| (v as f64 / peak) * (height - bottom - 10.0);
+    let mut svg = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="Offered and answered per day">"#
+    );
+    let base = height - bottom;
+    let _ = write!(
+        svg,
+        r##"<line x1="{left}" y1="{base}" x2="{width}" y2="{base}" stroke="#888"/><text x="4" y="14" font-size="11">{peak}</text>"##
+    );
+    for (i, (date, offered, answered)) in days.iter().enumerate() {
+        let x = left + i as f64 * slot;
+        let (ho, ha) = (scale(*offered), scale(*answered));
+        let _ = write!(
+            svg,
+            r##"<rect x="{x:.1}" y="{:.1}" width="{bar:.1}" height="{ho:.1}" fill="#4e79a7"><title>{date}: offered {offered}</title></rect><rect x="{:.1}" y="{:.1}" width="{bar:.1}" height="{ha:.1}" fill="#59a14f"><title>{date}: answered {answered}</title></rect><text x="{x:.1}" y="{:.1}" font-size="9">{}</text>"##,
+            base - ho,
+            x + bar + 1.0,
+            base - ha,
+            base + 14.0,
+            escape(date.get(5..).unwrap_or(date)),
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn page(
+    datasets: &[DatasetInfo],
+    runs: &[RunInfo],
+    daily: Option<(String, Vec<Day>)>,
+    now: Timestamp,
+) -> String {
+    let mut html = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>genesys-bi status</title>\
+         <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
+         td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.err{color:#b00}</style>\
+         </head><body><h1>genesys-bi status</h1><h2>Datasets</h2><table><tr><th>dataset</th>\
+         <th>granularity</th><th>time zone</th><th>complete through</th><th>lag</th><th>rows</th>\
+         <th>last written</th></tr>",
+    );
+    for d in datasets {
+        let lag = super::lag_seconds(d.complete_through, now)
+            .map(|s| format!("{:.1} h", s / 3600.0))
+            .unwrap_or_else(|| "-".into());
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{lag}</td><td>{}</td><td>{}</td></tr>",
+            escape(&d.spec.name),
+            escape(d.granularity.as_deref().unwrap_or("-")),
+            escape(d.time_zone.as_deref().unwrap_or("-")),
+            d.complete_through
+                .map(format_instant)
+                .unwrap_or_else(|| "-".into()),
+            d.rows,
+            d.last_written_at
+                .map(format_instant)
+                .unwrap_or_else(|| "-".into()),
+        );
+    }
+    html.push_str("</table><h2>Last runs</h2><table><tr><th>run</th><th>command</th><th>started</th><th>status</th><th>windows</th><th>rows</th><th>error</th></tr>");
+    for r in runs {
+        let _ = write!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"err\">{}</td></tr>",
+            r.id,
+            escape(&r.command),
+            escape(&r.started_at),
+            escape(&r.status),
+            r.windows,
+            r.rows,
+            escape(r.error.as_deref().unwrap_or("")),
+        );
+    }
+    html.push_str("</table>");
+    if let Some((name, days)) = daily {
+        let _ = write!(
+            html,
+            "<h2>Offered (blue) vs answered (green) per day, last {CHART_DAYS} days: {}</h2>{}",
+            escape(&name),
+            chart(&days)
+        );
+    }
+    html.push_str("<p>API: <a href=\"/openapi.json\">/openapi.json</a> · <a href=\"/metrics\">/metrics</a></p></body></html>");
+    html
+}
+
+pub async fn status(State(state): State<AppState>) -> Result<Html<String>, Problem> {
+    let now = Timestamp::now();
+    state
+        .read(move |c| {
+            let datasets = warehouse::read::datasets(c)?;
+            let runs = warehouse::read::recent_runs(c, 10)?;
+            let daily = daily(c, &datasets, now)?;
+            Ok(Html(page(&datasets, &runs, daily, now)))
+        })
+        .await
+}

@@ -1,0 +1,199 @@
+//! `TestApp`: a temp store filled through the real sync engine (the emulator's synthetic
+//! contact centre, in process) and the real warehouse, the server on 127.0.0.1 port 0, and a
+//! live API key.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use emulator::synth::{ContactCentre, OrgShape};
+use genesys::aggregates::{AggregateQueryResponse, AggregationQuery};
+use jiff::Timestamp;
+use server::{Server, ServerConfig};
+use sync::config::Config;
+use sync::engine::{AggregateSource, DirectorySource, Engine, Mode, SourceError};
+use warehouse::SqliteStore;
+
+pub const DATASET: &str = "queue_performance";
+/// Backfilled range: includes the Europe/London spring-forward day (31 March 2024, 23 h).
+pub const FROM: &str = "2024-03-29T00:00:00Z";
+pub const TO: &str = "2024-04-02T00:00:00Z";
+const NOW: &str = "2024-04-10T00:00:00Z";
+
+const CONFIG: &str = r#"
+[[datasets]]
+name = "queue_performance"
+metrics = ["nOffered", "tAnswered", "tAbandon", "tHandle", "tTalk", "tWait", "tAcw", "oServiceLevel"]
+group_by = ["queueId", "mediaType"]
+granularity = "PT15M"
+time_zone = "Europe/London"
+backfill_start = "2024-03-29"
+"#;
+
+pub fn at(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+struct Emulated(ContactCentre);
+
+impl AggregateSource for Emulated {
+    async fn fetch(&self, query: AggregationQuery) -> Result<AggregateQueryResponse, SourceError> {
+        self.0
+            .aggregate(&query, at(NOW))
+            .map_err(|e| e.message.into())
+    }
+}
+
+impl DirectorySource for Emulated {
+    async fn queues(&self) -> Result<Vec<genesys::directory::Queue>, SourceError> {
+        Ok(self.0.org().queues.clone())
+    }
+    async fn users(&self) -> Result<Vec<genesys::directory::User>, SourceError> {
+        Ok(self.0.org().users.clone())
+    }
+    async fn wrapup_codes(&self) -> Result<Vec<genesys::directory::WrapupCode>, SourceError> {
+        Ok(self.0.org().wrapup_codes.clone())
+    }
+}
+
+async fn fill(path: &Path) {
+    let shape = OrgShape {
+        queues: 6,
+        agents: 30,
+        wrapup_codes: 8,
+        conversations_per_day: 1_500,
+    };
+    let source = Arc::new(Emulated(ContactCentre::new(7, &shape)));
+    let store = Arc::new(SqliteStore::open(path).unwrap());
+    let spec = Config::parse(CONFIG, Path::new("t.toml"))
+        .unwrap()
+        .dataset_specs()
+        .unwrap()
+        .remove(0);
+    let engine = Engine::new(source.clone(), store.clone());
+    let report = engine
+        .sync_dataset(
+            &spec,
+            at(NOW),
+            Mode::Backfill {
+                from: at(FROM),
+                to: at(TO),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    for directory in ["queues", "users", "wrapup_codes"] {
+        sync::engine::sync_directory(source.as_ref(), store.as_ref(), directory)
+            .await
+            .unwrap();
+    }
+    use warehouse::Store;
+    let run = store.start_run("backfill").unwrap();
+    store
+        .finish_run(
+            run,
+            &warehouse::RunSummary {
+                status: "ok".into(),
+                windows: report.windows_written as u64,
+                rows: report.rows_written as u64,
+                requests: 0,
+                error: None,
+            },
+        )
+        .unwrap();
+}
+
+/// One filled store per test binary (filling is the slow part); servers only read it.
+fn shared_store() -> &'static Path {
+    static STORE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = STORE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let fill_path = path.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(fill(&fill_path))
+        })
+        .join()
+        .unwrap();
+        (dir, path)
+    });
+    path
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub store: PathBuf,
+    pub key: String,
+    pub key_id: i64,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    /// A server on the shared, filled store.
+    pub async fn spawn() -> TestApp {
+        Self::on(shared_store().to_path_buf()).await
+    }
+
+    /// A server on any store file (created if missing).
+    pub async fn on(store: PathBuf) -> TestApp {
+        let server = Server::build(ServerConfig {
+            store: store.clone(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+        })
+        .await
+        .unwrap();
+        let address = format!("http://127.0.0.1:{}", server.port());
+        tokio::spawn(server.run_until_stopped());
+        let connection = warehouse::keys::open_admin(&store).unwrap();
+        let key = warehouse::keys::create(&connection, "tests").unwrap();
+        TestApp {
+            address,
+            store,
+            key: key.secret,
+            key_id: key.info.id,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    pub fn sql(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.store).unwrap()
+    }
+}
+
+/// Asserts an RFC 9457 problem with this status; returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    for field in ["type", "title", "detail"] {
+        assert!(body[field].is_string(), "problem lacks {field}: {body}");
+    }
+    body
+}

@@ -1,0 +1,65 @@
+//! Reads never wait for the sync: while a writer holds an open write transaction, the server
+//! answers from the last committed state (WAL), and sees the write once it commits.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{TestApp, at};
+use genesys::Interval;
+use warehouse::{AggregateRow, SqliteStore, Store, TableSpec, Value, WindowWrite};
+
+fn offered(app_body: &serde_json::Value) -> Vec<i64> {
+    app_body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["n_offered"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_open_write_transaction_does_not_block_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .ensure_dataset(&TableSpec {
+            name: "q".into(),
+            dimensions: vec!["queueId".into()],
+            metrics: vec!["nOffered".into()],
+            definition: "granularity=PT15M timeZone=UTC filter=".into(),
+        })
+        .unwrap();
+    let window = Interval::new(at("2024-05-01T00:00:00Z"), at("2024-05-01T00:15:00Z"));
+    let row = AggregateRow {
+        interval: window,
+        group: vec![Some("a".into())],
+        values: vec![Some(Value::Int(5))],
+    };
+    store
+        .write_window(&WindowWrite {
+            dataset: "q",
+            window,
+            rows: &[row],
+            settled: true,
+            run_id: None,
+        })
+        .unwrap();
+    let app = TestApp::on(path.clone()).await;
+
+    let writer = rusqlite::Connection::open(&path).unwrap();
+    writer
+        .execute_batch("BEGIN IMMEDIATE; UPDATE q SET n_offered = 9;")
+        .unwrap();
+    let started = Instant::now();
+    let during = app.get_json("/v1/datasets/q/rows").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the read did not wait"
+    );
+    assert_eq!(offered(&during), [5], "uncommitted data is not served");
+    writer.execute_batch("COMMIT").unwrap();
+    let after = app.get_json("/v1/datasets/q/rows").await;
+    assert_eq!(offered(&after), [9]);
+}

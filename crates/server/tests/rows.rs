@@ -1,0 +1,418 @@
+//! Rows and rollups over HTTP equal sums computed directly from the store with SQL; CSV and
+//! NDJSON carry the same rows as JSON; bad input is a 400 naming the parameter.
+
+mod common;
+
+use common::{DATASET, TestApp, assert_problem, at};
+use jiff::tz::TimeZone;
+use serde_json::Value;
+
+/// Every page of a JSON rows query, following `next`.
+async fn all_pages(app: &TestApp, first: &str) -> (Vec<Value>, usize) {
+    let mut rows = Vec::new();
+    let mut pages = 0;
+    let mut next = Some(first.to_string());
+    while let Some(path) = next {
+        let body = app.get_json(&path).await;
+        rows.extend(body["rows"].as_array().unwrap().iter().cloned());
+        next = body["next"].as_str().map(String::from);
+        pages += 1;
+    }
+    (rows, pages)
+}
+
+/// (interval_start, queue_id, media_type, n_offered, t_handle_sum_ms)
+type StoredRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
+#[tokio::test]
+async fn stored_rows_page_through_every_row_once() {
+    let app = TestApp::spawn().await;
+    let path = format!("/v1/datasets/{DATASET}/rows?limit=700&metrics=nOffered,tHandle");
+    let (rows, pages) = all_pages(&app, &path).await;
+    let expected: Vec<StoredRow> = app
+        .sql()
+        .prepare(
+            "SELECT interval_start, queue_id, media_type, n_offered, t_handle_sum_ms
+             FROM queue_performance ORDER BY interval_start, queue_id, media_type",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(expected.len() > 1_500, "{} rows stored", expected.len());
+    assert!(pages >= expected.len() / 700, "{pages} pages");
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["interval_start"].as_str().unwrap().to_string(),
+                r["queue_id"].as_str().map(String::from),
+                r["media_type"].as_str().map(String::from),
+                r["n_offered"].as_i64(),
+                r["t_handle_sum_ms"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert!(
+        rows[0].get("t_abandon_count").is_none(),
+        "only the metrics asked for"
+    );
+    assert!(rows[0].get("t_handle_avg_ms").is_some());
+}
+
+fn local_day(date: &str) -> jiff::Timestamp {
+    let tz = TimeZone::get("Europe/London").unwrap();
+    date.parse::<jiff::civil::Date>()
+        .unwrap()
+        .to_zoned_datetime(tz)
+        .unwrap()
+        .timestamp()
+}
+
+type DayQueue = (
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+#[tokio::test]
+async fn daily_rollup_in_london_equals_sql_sums_per_local_day() {
+    let app = TestApp::spawn().await;
+    let body = app
+        .get_json(&format!(
+            "/v1/datasets/{DATASET}/rows?from=2024-03-29&to=2024-04-01&granularity=P1D&time_zone=Europe/London&group_by=queueId&limit=10000"
+        ))
+        .await;
+    assert!(body["next"].is_null());
+    let rows = body["rows"].as_array().unwrap();
+    let days = ["2024-03-29", "2024-03-30", "2024-03-31", "2024-04-01"];
+    let sql = app.sql();
+    let mut compared = 0;
+    for pair in days.windows(2) {
+        let (start, end) = (local_day(pair[0]), local_day(pair[1]));
+        let (s, e) = (
+            genesys::interval::format_instant(start),
+            genesys::interval::format_instant(end),
+        );
+        let expected: Vec<DayQueue> = sql
+            .prepare(
+                "SELECT queue_id, sum(n_offered), sum(t_answered_count), sum(t_handle_sum_ms),
+                        sum(t_handle_count), min(t_handle_min_ms), max(t_handle_max_ms),
+                        sum(o_service_level_numerator), sum(o_service_level_denominator)
+                 FROM queue_performance WHERE interval_start >= ?1 AND interval_start < ?2
+                 GROUP BY queue_id ORDER BY queue_id",
+            )
+            .unwrap()
+            .query_map([&s, &e], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let got: Vec<DayQueue> = rows
+            .iter()
+            .filter(|r| r["interval_start"] == s.as_str())
+            .map(|r| {
+                assert_eq!(r["interval_end"], e.as_str());
+                (
+                    r["queue_id"].as_str().unwrap_or_default().to_string(),
+                    r["n_offered"].as_i64(),
+                    r["t_answered_count"].as_i64(),
+                    r["t_handle_sum_ms"].as_i64(),
+                    r["t_handle_count"].as_i64(),
+                    r["t_handle_min_ms"].as_i64(),
+                    r["t_handle_max_ms"].as_i64(),
+                    r["o_service_level_numerator"].as_i64(),
+                    r["o_service_level_denominator"].as_i64(),
+                )
+            })
+            .collect();
+        assert!(!expected.is_empty());
+        assert_eq!(got, expected, "day {}", pair[0]);
+        for r in rows.iter().filter(|r| r["interval_start"] == s.as_str()) {
+            if let (Some(sum), Some(count)) =
+                (r["t_handle_sum_ms"].as_f64(), r["t_handle_count"].as_f64())
+            {
+                let avg = r["t_handle_avg_ms"].as_f64().unwrap();
+                assert!((avg - sum / count).abs() < 1e-6, "average is sum / count");
+            }
+        }
+        compared += got.len();
+    }
+    assert_eq!(compared, rows.len(), "no row outside the three local days");
+    let dst = rows
+        .iter()
+        .find(|r| r["interval_start"] == "2024-03-31T00:00:00.000Z")
+        .unwrap();
+    assert_eq!(
+        dst["interval_end"], "2024-03-31T23:00:00.000Z",
+        "a 23-hour day"
+    );
+}
+
+fn same_cell(csv: &str, json: &Value) -> bool {
+    match json {
+        Value::Null => csv.is_empty(),
+        Value::String(s) => s == csv,
+        // serde_json's default float parsing may be off by an ulp, so not bit-for-bit.
+        Value::Number(n) => match (csv.parse::<f64>(), n.as_f64()) {
+            (Ok(a), Some(b)) => (a - b).abs() <= 1e-12 * a.abs().max(1.0),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+#[tokio::test]
+async fn csv_and_ndjson_carry_the_json_rows() {
+    let app = TestApp::spawn().await;
+    let query = "granularity=PT1H&names=true&filter=mediaType=voice&from=2024-03-30&to=2024-03-31";
+    let (json_rows, _) = all_pages(
+        &app,
+        &format!("/v1/datasets/{DATASET}/rows?{query}&limit=100"),
+    )
+    .await;
+    assert!(json_rows.len() > 24, "{}", json_rows.len());
+    assert!(json_rows.iter().all(|r| r["media_type"] == "voice"));
+    assert!(
+        json_rows.iter().all(|r| r["queue_name"].is_string()),
+        "names joined"
+    );
+
+    let csv_response = app
+        .get(&format!("/v1/datasets/{DATASET}/rows?{query}&format=csv"))
+        .await;
+    assert_eq!(csv_response.status(), 200);
+    assert_eq!(
+        csv_response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let text = csv_response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), json_rows.len());
+    for (record, row) in records.iter().zip(&json_rows) {
+        let object = row.as_object().unwrap();
+        assert_eq!(header.len(), object.len());
+        for (name, field) in header.iter().zip(record.iter()) {
+            assert!(
+                same_cell(field, &object[name]),
+                "{name}: csv `{field}` vs json {}",
+                object[name]
+            );
+        }
+    }
+
+    let ndjson = app
+        .get(&format!(
+            "/v1/datasets/{DATASET}/rows?{query}&format=ndjson"
+        ))
+        .await;
+    assert_eq!(ndjson.headers()["content-type"], "application/x-ndjson");
+    let lines: Vec<Value> = ndjson
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, json_rows);
+}
+
+#[tokio::test]
+async fn bad_input_is_a_400_naming_the_parameter() {
+    let app = TestApp::spawn().await;
+    let rows = format!("/v1/datasets/{DATASET}/rows");
+    let cases = [
+        ("granularity=PT7M", "granularity"),
+        ("granularity=soon", "granularity"),
+        ("group_by=queueId,skill", "group_by"),
+        ("metrics=nOffered,nBogus", "metrics"),
+        ("filter=queueId", "filter"),
+        ("filter=team=x", "filter"),
+        ("from=yesterday", "from"),
+        ("from=2024-04-01&to=2024-03-30", "to"),
+        ("time_zone=Mars/Olympus", "time_zone"),
+        ("format=xml", "format"),
+        ("limit=0", "limit"),
+        ("cursor=bm90LWEtY3Vyc29y", "cursor"),
+        ("names=maybe", "names"),
+        ("colour=blue", "colour"),
+        ("format=csv&cursor=x", "cursor"),
+    ];
+    for (query, parameter) in cases {
+        let body = assert_problem(app.get(&format!("{rows}?{query}")).await, 400).await;
+        assert_eq!(body["parameter"], parameter, "{query}: {body}");
+    }
+    let body = assert_problem(app.get("/v1/report").await, 400).await;
+    assert_eq!(body["parameter"], "dataset");
+    assert_problem(app.get("/v1/datasets/nope/rows").await, 404).await;
+    assert_problem(app.get("/v1/report?dataset=nope").await, 404).await;
+    assert_problem(app.get("/v1/datasets/x%22%3B%20drop/rows").await, 404).await;
+}
+
+#[tokio::test]
+async fn report_figures_equal_sql_sums() {
+    let app = TestApp::spawn().await;
+    let body = app
+        .get_json("/v1/report?dataset=queue_performance&from=2024-03-30T00:00:00Z&to=2024-03-31T00:00:00Z")
+        .await;
+    let sql = app.sql();
+    let expected = |extra: &str, queue: Option<&str>| -> (i64, i64, i64, f64, f64, f64) {
+        let text = format!(
+            "SELECT sum(n_offered), sum(t_answered_count), sum(t_abandon_count),
+                    1.0 * sum(t_handle_sum_ms) / sum(t_handle_count),
+                    1.0 * sum(t_wait_sum_ms) / sum(t_wait_count),
+                    1.0 * sum(o_service_level_numerator) / sum(o_service_level_denominator)
+             FROM queue_performance
+             WHERE interval_start >= '2024-03-30T00:00:00.000Z' AND interval_start < '2024-03-31T00:00:00.000Z' {extra}"
+        );
+        let params: Vec<&str> = queue.into_iter().collect();
+        sql.query_row(&text, rusqlite::params_from_iter(params), |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })
+        .unwrap()
+    };
+    let check = |figures: &Value, want: (i64, i64, i64, f64, f64, f64)| {
+        assert_eq!(figures["offered"], want.0);
+        assert_eq!(figures["answered"], want.1);
+        assert_eq!(figures["abandoned"], want.2);
+        assert!((figures["avg_handle_ms"].as_f64().unwrap() - want.3).abs() < 1e-6);
+        assert!((figures["avg_wait_ms"].as_f64().unwrap() - want.4).abs() < 1e-6);
+        assert!((figures["service_level"].as_f64().unwrap() - want.5).abs() < 1e-9);
+    };
+    check(&body["totals"], expected("", None));
+    let groups = body["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 6, "one per queue");
+    for group in groups {
+        let queue = group["queue_id"].as_str().unwrap();
+        assert!(group["queue_name"].is_string());
+        check(group, expected("AND queue_id = ?1", Some(queue)));
+    }
+    assert_eq!(body["complete_through"], "2024-04-02T00:00:00.000Z");
+    assert_eq!(body["final"], true);
+    let open = app
+        .get_json("/v1/report?dataset=queue_performance&from=2024-04-01&to=2024-04-03")
+        .await;
+    assert_eq!(
+        open["final"], false,
+        "a range past the watermark is not final"
+    );
+}
+
+#[tokio::test]
+async fn datasets_describe_columns_and_freshness() {
+    let app = TestApp::spawn().await;
+    let body = app.get_json("/v1/datasets").await;
+    let dataset = &body["datasets"][0];
+    assert_eq!(dataset["name"], DATASET);
+    assert_eq!(dataset["granularity"], "PT15M");
+    assert_eq!(dataset["time_zone"], "Europe/London");
+    assert_eq!(dataset["complete_through"], "2024-04-02T00:00:00.000Z");
+    let count: i64 = app
+        .sql()
+        .query_row("SELECT count(*) FROM queue_performance", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(dataset["row_count"], count);
+    assert_eq!(dataset["last_run"]["status"], "ok");
+    let columns = dataset["columns"].as_array().unwrap();
+    let column = |name: &str| columns.iter().find(|c| c["name"] == name).unwrap().clone();
+    assert_eq!(column("queue_id")["meaning"], "Queue");
+    assert_eq!(column("n_offered")["type"], "integer");
+    assert_eq!(
+        column("n_offered")["meaning"],
+        "Interactions offered to a queue"
+    );
+    assert!(
+        column("t_handle_sum_ms")["meaning"]
+            .as_str()
+            .unwrap()
+            .contains("sum, ms")
+    );
+    assert!(
+        column("o_service_level_ratio")["meaning"]
+            .as_str()
+            .unwrap()
+            .contains("numerator / denominator")
+    );
+    assert_eq!(
+        at("2024-04-02T00:00:00Z").to_string(),
+        "2024-04-02T00:00:00Z"
+    );
+}
+
+/// (interval_start, queue_id, offered, longest handle)
+type QueueBucket = (String, Option<String>, Option<i64>, Option<i64>);
+
+#[tokio::test]
+async fn stored_buckets_grouped_by_fewer_dimensions_sum_the_others() {
+    let app = TestApp::spawn().await;
+    let (rows, _) = all_pages(
+        &app,
+        &format!(
+            "/v1/datasets/{DATASET}/rows?group_by=queue_id&from=2024-03-30&to=2024-03-31&limit=333"
+        ),
+    )
+    .await;
+    let expected: Vec<QueueBucket> = app
+        .sql()
+        .prepare(
+            "SELECT interval_start, queue_id, sum(n_offered), max(t_handle_max_ms)
+             FROM queue_performance
+             WHERE interval_start >= '2024-03-30T00:00:00.000Z' AND interval_start < '2024-03-31T00:00:00.000Z'
+             GROUP BY interval_start, queue_id ORDER BY interval_start, queue_id",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            assert!(r.get("media_type").is_none(), "summed over media");
+            (
+                r["interval_start"].as_str().unwrap().to_string(),
+                r["queue_id"].as_str().map(String::from),
+                r["n_offered"].as_i64(),
+                r["t_handle_max_ms"].as_i64(),
+            )
+        })
+        .collect();
+    assert!(expected.len() > 96, "{}", expected.len());
+    assert_eq!(got, expected);
+}

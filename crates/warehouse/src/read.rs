@@ -1,0 +1,606 @@
+//! Reads for the BI server, on their own read-only connections (WAL: they never block the
+//! sync's writer). Every statement runs to its end before its rows are handed back, so a slow
+//! HTTP client never keeps a read transaction open. Identifiers come only from the store's own
+//! dataset list (validated names, catalog-derived columns); every value is a bound parameter.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use genesys::catalog::MetricKind;
+use genesys::interval::format_instant;
+use jiff::Timestamp;
+pub use rusqlite::Connection;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OpenFlags, OptionalExtension, params_from_iter};
+
+use crate::schema::{MetricColumn, StatField, TableSpec, is_valid_identifier, snake_case};
+use crate::{Result, StoreError};
+
+/// Opens read-only connections to one store file.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    path: PathBuf,
+}
+
+impl Reader {
+    pub fn new(path: &Path) -> Self {
+        Self { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn connect(&self) -> Result<Connection> {
+        let connection = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(Duration::from_secs(5))?;
+        Ok(connection)
+    }
+}
+
+/// One dataset as the store knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetInfo {
+    pub spec: TableSpec,
+    /// The stored bucket size (`PT15M`…), read from the definition the sync recorded.
+    pub granularity: Option<String>,
+    pub time_zone: Option<String>,
+    pub complete_through: Option<Timestamp>,
+    pub rows: u64,
+    pub last_written_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    pub id: i64,
+    pub command: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub status: String,
+    pub windows: i64,
+    pub rows: i64,
+    pub requests: i64,
+    pub error: Option<String>,
+}
+
+/// `granularity=PT15M timeZone=Europe/London filter=…` → the value of `key`.
+fn definition_value(definition: &str, key: &str) -> Option<String> {
+    definition
+        .split_whitespace()
+        .find_map(|part| part.strip_prefix(key)?.strip_prefix('='))
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+}
+
+fn quote(identifier: &str) -> String {
+    format!("\"{identifier}\"")
+}
+
+fn instant(value: Option<String>) -> Result<Option<Timestamp>> {
+    value
+        .map(|v| {
+            v.parse()
+                .map_err(|_| StoreError::CorruptInstant { value: v })
+        })
+        .transpose()
+}
+
+fn info_from_row(c: &Connection, row: (String, String, String, String)) -> Result<DatasetInfo> {
+    let (name, definition, dimensions, metrics) = row;
+    if !is_valid_identifier(&name) {
+        return Err(StoreError::InvalidName(name));
+    }
+    let rows: i64 = c.query_row(&format!("SELECT count(*) FROM {}", quote(&name)), [], |r| {
+        r.get(0)
+    })?;
+    let mark: Option<String> = c
+        .query_row(
+            "SELECT complete_through FROM watermarks WHERE dataset = ?1",
+            [&name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let last: Option<String> = c.query_row(
+        "SELECT max(written_at) FROM windows WHERE dataset = ?1",
+        [&name],
+        |r| r.get(0),
+    )?;
+    let dimensions: Vec<String> = serde_json::from_str(&dimensions).unwrap_or_default();
+    let metrics: Vec<String> = serde_json::from_str(&metrics).unwrap_or_default();
+    // They become column names: only catalog names may (the sync checked them; so do we).
+    if let Some(bad) = dimensions
+        .iter()
+        .find(|d| !genesys::catalog::is_dimension(d))
+        .or_else(|| metrics.iter().find(|m| !genesys::catalog::is_metric(m)))
+    {
+        return Err(StoreError::InvalidName(format!("{name}.{bad}")));
+    }
+    Ok(DatasetInfo {
+        granularity: definition_value(&definition, "granularity"),
+        time_zone: definition_value(&definition, "timeZone"),
+        spec: TableSpec {
+            name,
+            dimensions,
+            metrics,
+            definition,
+        },
+        complete_through: instant(mark)?,
+        rows: rows as u64,
+        last_written_at: instant(last)?,
+    })
+}
+
+const DATASET_COLUMNS: &str = "SELECT name, definition, dimensions, metrics FROM datasets";
+
+fn dataset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+}
+
+pub fn datasets(c: &Connection) -> Result<Vec<DatasetInfo>> {
+    let raw = c
+        .prepare(&format!("{DATASET_COLUMNS} ORDER BY name"))?
+        .query_map([], dataset_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raw.into_iter().map(|row| info_from_row(c, row)).collect()
+}
+
+pub fn dataset(c: &Connection, name: &str) -> Result<Option<DatasetInfo>> {
+    let raw = c
+        .query_row(
+            &format!("{DATASET_COLUMNS} WHERE name = ?1"),
+            [name],
+            dataset_row,
+        )
+        .optional()?;
+    raw.map(|row| info_from_row(c, row)).transpose()
+}
+
+/// The most recent runs, newest first.
+pub fn recent_runs(c: &Connection, limit: usize) -> Result<Vec<RunInfo>> {
+    let mut statement = c.prepare(
+        "SELECT id, command, started_at, finished_at, status, windows, rows, requests, error
+         FROM runs ORDER BY id DESC LIMIT ?1",
+    )?;
+    let runs = statement
+        .query_map([limit as i64], |r| {
+            Ok(RunInfo {
+                id: r.get(0)?,
+                command: r.get(1)?,
+                started_at: r.get(2)?,
+                finished_at: r.get(3)?,
+                status: r.get(4)?,
+                windows: r.get(5)?,
+                rows: r.get(6)?,
+                requests: r.get(7)?,
+                error: r.get(8)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(runs)
+}
+
+/// The first bucket start and last bucket end stored, if any row is.
+pub fn extent(c: &Connection, spec: &TableSpec) -> Result<Option<(Timestamp, Timestamp)>> {
+    let (start, end): (Option<String>, Option<String>) = c.query_row(
+        &format!(
+            "SELECT min(interval_start), max(interval_end) FROM {}",
+            quote(&spec.name)
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(instant(start)?.zip(instant(end)?))
+}
+
+/// How a column's values are typed in output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Timestamp,
+    Text,
+    Integer,
+    Real,
+}
+
+impl ColumnType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnType::Timestamp => "timestamp",
+            ColumnType::Text => "text",
+            ColumnType::Integer => "integer",
+            ColumnType::Real => "real",
+        }
+    }
+}
+
+/// One column of a row read, and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputColumn {
+    pub name: String,
+    pub kind: ColumnType,
+    /// The dimension or metric (Genesys name) it comes from, if any.
+    pub source: Option<String>,
+    /// How it is made: `dimension`, `name`, `count`, `sum`, `min`, `max`, `numerator`,
+    /// `denominator`, `target`, `average` (sum / count) or `ratio` (numerator / denominator).
+    pub role: &'static str,
+    sql: String,
+}
+
+/// What to read from one dataset: all chosen names are checked against the dataset first.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub spec: TableSpec,
+    /// Dimensions kept (Genesys names, a subset of the dataset's); the others are summed over.
+    pub dimensions: Vec<String>,
+    /// Metrics kept (Genesys names, a subset of the dataset's).
+    pub metrics: Vec<String>,
+    /// `(dimension, values)`: a row matches when the dimension has any of the values.
+    pub filters: Vec<(String, Vec<String>)>,
+    /// Add the queue, user and wrap-up code names next to their ids.
+    pub names: bool,
+    /// Roll each segment into one bucket; otherwise keep the stored buckets.
+    pub rollup: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SelectionError {
+    #[error("`{0}` is not a dimension of this dataset (it has: {1})")]
+    UnknownDimension(String, String),
+    #[error("`{0}` is not a metric of this dataset (it has: {1})")]
+    UnknownMetric(String, String),
+}
+
+/// Accepts a Genesys name (`queueId`) or its column form (`queue_id`).
+fn resolve<'a>(known: &'a [String], asked: &str) -> Option<&'a String> {
+    known
+        .iter()
+        .find(|k| k.as_str() == asked || snake_case(k) == asked)
+}
+
+impl Selection {
+    /// Everything the dataset has, as stored.
+    pub fn all(spec: &TableSpec) -> Self {
+        Self {
+            spec: spec.clone(),
+            dimensions: spec.dimensions.clone(),
+            metrics: spec.metrics.clone(),
+            filters: Vec::new(),
+            names: false,
+            rollup: false,
+        }
+    }
+
+    pub fn resolve_dimension(&self, asked: &str) -> Result<String, SelectionError> {
+        resolve(&self.spec.dimensions, asked)
+            .cloned()
+            .ok_or_else(|| {
+                SelectionError::UnknownDimension(asked.into(), self.spec.dimensions.join(", "))
+            })
+    }
+
+    pub fn resolve_metric(&self, asked: &str) -> Result<String, SelectionError> {
+        resolve(&self.spec.metrics, asked).cloned().ok_or_else(|| {
+            SelectionError::UnknownMetric(asked.into(), self.spec.metrics.join(", "))
+        })
+    }
+
+    /// The dataset's metric columns of the chosen metrics, in table order.
+    fn metric_columns(&self) -> Vec<MetricColumn> {
+        self.spec
+            .metric_columns()
+            .into_iter()
+            .filter(|c| self.metrics.contains(&c.metric))
+            .collect()
+    }
+
+    /// Dimensions in table order (stable output whatever order they were asked in).
+    fn kept_dimensions(&self) -> Vec<String> {
+        self.spec
+            .dimensions
+            .iter()
+            .filter(|d| self.dimensions.contains(d))
+            .cloned()
+            .collect()
+    }
+
+    /// Stored buckets with every dimension kept: each row is its own group, so rows are read
+    /// straight off the table in key-index order, with no grouping or sorting.
+    fn identity(&self) -> bool {
+        !self.rollup && self.kept_dimensions().len() == self.spec.dimensions.len()
+    }
+
+    pub fn columns(&self) -> Vec<OutputColumn> {
+        let mut columns = Vec::new();
+        let identity = self.identity();
+        let (start, end) = if self.rollup {
+            ("?1".to_string(), "?2".to_string())
+        } else if identity {
+            ("interval_start".to_string(), "interval_end".to_string())
+        } else {
+            (
+                "interval_start".to_string(),
+                "max(interval_end)".to_string(),
+            )
+        };
+        for (name, sql) in [("interval_start", start), ("interval_end", end)] {
+            columns.push(OutputColumn {
+                name: name.into(),
+                kind: ColumnType::Timestamp,
+                source: None,
+                role: "interval",
+                sql,
+            });
+        }
+        for dimension in self.kept_dimensions() {
+            let column = snake_case(&dimension);
+            columns.push(OutputColumn {
+                name: column.clone(),
+                kind: ColumnType::Text,
+                source: Some(dimension.clone()),
+                role: "dimension",
+                sql: quote(&column),
+            });
+            if self.names
+                && let Some(table) = directory_of(&dimension)
+            {
+                columns.push(OutputColumn {
+                    name: format!("{}_name", column.trim_end_matches("_id")),
+                    kind: ColumnType::Text,
+                    source: Some(dimension.clone()),
+                    role: "name",
+                    sql: format!("(SELECT name FROM {table} WHERE id = {})", quote(&column)),
+                });
+            }
+        }
+        let metric_columns = self.metric_columns();
+        for column in &metric_columns {
+            let (function, role) = match column.field {
+                StatField::Count => ("sum", "count"),
+                StatField::Sum => ("sum", "sum"),
+                StatField::Numerator => ("sum", "numerator"),
+                StatField::Denominator => ("sum", "denominator"),
+                StatField::Min => ("min", "min"),
+                StatField::Max => ("max", "max"),
+                StatField::Target => ("max", "target"),
+            };
+            columns.push(OutputColumn {
+                name: column.column.clone(),
+                kind: if column.sql_type == "INTEGER" {
+                    ColumnType::Integer
+                } else {
+                    ColumnType::Real
+                },
+                source: Some(column.metric.clone()),
+                role,
+                sql: if identity {
+                    quote(&column.column)
+                } else {
+                    format!("{function}({})", quote(&column.column))
+                },
+            });
+        }
+        columns.extend(derived_columns(&metric_columns, identity));
+        columns
+    }
+
+    fn where_clause(&self, values: &mut Vec<SqlValue>) -> String {
+        let mut clauses = vec!["interval_start >= ?1 AND interval_start < ?2".to_string()];
+        for (dimension, wanted) in &self.filters {
+            let mut marks = Vec::new();
+            for value in wanted {
+                values.push(SqlValue::Text(value.clone()));
+                marks.push(format!("?{}", values.len()));
+            }
+            clauses.push(format!(
+                "{} IN ({})",
+                quote(&snake_case(dimension)),
+                marks.join(", ")
+            ));
+        }
+        clauses.join(" AND ")
+    }
+
+    fn sql(&self, values: &mut Vec<SqlValue>) -> String {
+        let columns = self.columns();
+        let select: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} AS {}", c.sql, quote(&c.name)))
+            .collect();
+        let where_clause = self.where_clause(values);
+        let mut keys: Vec<String> = if self.rollup {
+            Vec::new()
+        } else {
+            vec!["interval_start".into()]
+        };
+        keys.extend(self.kept_dimensions().iter().map(|d| quote(&snake_case(d))));
+        let (group, order) = if self.identity() {
+            // The order of the table's unique key index (`ifnull(dimension, '')`), so SQLite
+            // walks the index instead of sorting.
+            let mut index_order = vec!["interval_start".to_string()];
+            index_order.extend(
+                self.spec
+                    .dimension_columns()
+                    .iter()
+                    .map(|c| format!("ifnull({}, '')", quote(c))),
+            );
+            (
+                String::new(),
+                format!(" ORDER BY {}", index_order.join(", ")),
+            )
+        } else if keys.is_empty() {
+            (" HAVING count(*) > 0".to_string(), String::new())
+        } else {
+            let keys = keys.join(", ");
+            (format!(" GROUP BY {keys}"), format!(" ORDER BY {keys}"))
+        };
+        values.push(SqlValue::Null);
+        let limit = values.len();
+        values.push(SqlValue::Null);
+        let offset = values.len();
+        format!(
+            "SELECT {} FROM {} WHERE {where_clause}{group}{order} LIMIT ?{limit} OFFSET ?{offset}",
+            select.join(", "),
+            quote(&self.spec.name)
+        )
+    }
+
+    /// Up to `limit` rows of the segment `[start, end)`, skipping the first `offset`. The
+    /// statement is finished before this returns.
+    pub fn read(
+        &self,
+        c: &Connection,
+        segment: (Timestamp, Timestamp),
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<Vec<Cell>>> {
+        let mut values = vec![
+            SqlValue::Text(format_instant(segment.0)),
+            SqlValue::Text(format_instant(segment.1)),
+        ];
+        let sql = self.sql(&mut values);
+        let n = values.len();
+        values[n - 2] = SqlValue::Integer(limit.min(i64::MAX as u64) as i64);
+        values[n - 1] = SqlValue::Integer(offset.min(i64::MAX as u64) as i64);
+        let mut statement = c.prepare_cached(&sql)?;
+        let width = statement.column_count();
+        let rows = statement
+            .query_map(params_from_iter(values), |r| {
+                (0..width)
+                    .map(|i| r.get::<_, SqlValue>(i).map(Cell::from))
+                    .collect()
+            })?
+            .collect::<rusqlite::Result<Vec<Vec<Cell>>>>()?;
+        Ok(rows)
+    }
+}
+
+fn directory_of(dimension: &str) -> Option<&'static str> {
+    match dimension {
+        "queueId" => Some("queues"),
+        "userId" => Some("users"),
+        "wrapUpCode" => Some("wrapup_codes"),
+        _ => None,
+    }
+}
+
+/// Averages and ratios, derived from the summed parts (never an average of averages).
+fn derived_columns(columns: &[MetricColumn], identity: bool) -> Vec<OutputColumn> {
+    let total = |column: &str| {
+        if identity {
+            quote(column)
+        } else {
+            format!("sum({})", quote(column))
+        }
+    };
+    let find = |metric: &str, field: StatField| {
+        columns
+            .iter()
+            .find(|c| c.metric == metric && c.field == field)
+    };
+    let mut out = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for column in columns {
+        let metric = column.metric.as_str();
+        if seen.contains(&metric) {
+            continue;
+        }
+        seen.push(metric);
+        let base = snake_case(metric);
+        if let (Some(sum), Some(count)) =
+            (find(metric, StatField::Sum), find(metric, StatField::Count))
+        {
+            let duration = MetricKind::of(metric) == Some(MetricKind::Duration);
+            out.push(OutputColumn {
+                name: format!("{base}_avg{}", if duration { "_ms" } else { "" }),
+                kind: ColumnType::Real,
+                source: Some(metric.to_string()),
+                role: "average",
+                sql: format!(
+                    "1.0 * {} / NULLIF({}, 0)",
+                    total(&sum.column),
+                    total(&count.column)
+                ),
+            });
+        }
+        if let (Some(numerator), Some(denominator)) = (
+            find(metric, StatField::Numerator),
+            find(metric, StatField::Denominator),
+        ) {
+            out.push(OutputColumn {
+                name: format!("{base}_ratio"),
+                kind: ColumnType::Real,
+                source: Some(metric.to_string()),
+                role: "ratio",
+                sql: format!(
+                    "1.0 * {} / NULLIF({}, 0)",
+                    total(&numerator.column),
+                    total(&denominator.column)
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// One value of a row read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl From<SqlValue> for Cell {
+    fn from(value: SqlValue) -> Self {
+        match value {
+            SqlValue::Null | SqlValue::Blob(_) => Cell::Null,
+            SqlValue::Integer(i) => Cell::Integer(i),
+            SqlValue::Real(r) => Cell::Real(r),
+            SqlValue::Text(t) => Cell::Text(t),
+        }
+    }
+}
+
+impl serde::Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Cell::Null => s.serialize_none(),
+            Cell::Integer(i) => s.serialize_i64(*i),
+            Cell::Real(r) if r.is_finite() => s.serialize_f64(*r),
+            Cell::Real(_) => s.serialize_none(),
+            Cell::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl Cell {
+    /// The text form CSV uses: empty for null.
+    pub fn to_text(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Integer(i) => i.to_string(),
+            Cell::Real(r) => r.to_string(),
+            Cell::Text(t) => t.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definition_values() {
+        let d = "granularity=PT15M timeZone=Europe/London filter=";
+        assert_eq!(definition_value(d, "granularity").as_deref(), Some("PT15M"));
+        assert_eq!(
+            definition_value(d, "timeZone").as_deref(),
+            Some("Europe/London")
+        );
+        assert_eq!(definition_value(d, "filter"), None);
+        assert_eq!(definition_value("", "granularity"), None);
+    }
+}
