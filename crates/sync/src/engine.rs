@@ -306,3 +306,46 @@ pub async fn sync_directory<D: DirectorySource, St: Store>(
         other => Err(DirectoryError::Unknown(other.to_string())),
     }
 }
+
+/// A source answered in process by a function (the emulator's synthetic centre in tests and
+/// benchmarks): the same rows the HTTP path gives, without the network.
+pub struct InProcess<F>(pub F);
+
+impl<F> AggregateSource for InProcess<F>
+where
+    F: Fn(&AggregationQuery) -> Result<genesys::aggregates::AggregateQueryResponse, String>
+        + Send
+        + Sync
+        + 'static,
+{
+    async fn fetch_rows(
+        &self,
+        query: AggregationQuery,
+        table: &TableSpec,
+    ) -> Result<Vec<AggregateRow>, SourceError> {
+        let response = (self.0)(&query)?;
+        Ok(warehouse::rows_from_response(table, &response)?)
+    }
+}
+
+/// Directories known in advance.
+#[derive(Debug, Clone, Default)]
+pub struct FixedDirectories {
+    pub queues: Vec<genesys::directory::Queue>,
+    pub users: Vec<genesys::directory::User>,
+    pub wrapup_codes: Vec<genesys::directory::WrapupCode>,
+}
+
+impl DirectorySource for FixedDirectories {
+    async fn queues(&self) -> Result<Vec<genesys::directory::Queue>, SourceError> {
+        Ok(self.queues.clone())
+    }
+
+    async fn users(&self) -> Result<Vec<genesys::directory::User>, SourceError> {
+        Ok(self.users.clone())
+    }
+
+    async fn wrapup_codes(&self) -> Result<Vec<genesys::directory::WrapupCode>, SourceError> {
+        Ok(self.wrapup_codes.clone())
+    }
+}

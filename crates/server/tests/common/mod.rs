@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use emulator::synth::{ContactCentre, OrgShape};
-use genesys::aggregates::{AggregateQueryResponse, AggregationQuery};
+use genesys::aggregates::AggregationQuery;
 use jiff::Timestamp;
 use server::{Server, ServerConfig};
 use sync::config::Config;
-use sync::engine::{AggregateSource, DirectorySource, Engine, Mode, SourceError};
+use sync::engine::{Engine, FixedDirectories, InProcess, Mode};
 use warehouse::SqliteStore;
 
 pub const DATASET: &str = "queue_performance";
@@ -35,28 +35,6 @@ pub fn at(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
-struct Emulated(ContactCentre);
-
-impl AggregateSource for Emulated {
-    async fn fetch(&self, query: AggregationQuery) -> Result<AggregateQueryResponse, SourceError> {
-        self.0
-            .aggregate(&query, at(NOW))
-            .map_err(|e| e.message.into())
-    }
-}
-
-impl DirectorySource for Emulated {
-    async fn queues(&self) -> Result<Vec<genesys::directory::Queue>, SourceError> {
-        Ok(self.0.org().queues.clone())
-    }
-    async fn users(&self) -> Result<Vec<genesys::directory::User>, SourceError> {
-        Ok(self.0.org().users.clone())
-    }
-    async fn wrapup_codes(&self) -> Result<Vec<genesys::directory::WrapupCode>, SourceError> {
-        Ok(self.0.org().wrapup_codes.clone())
-    }
-}
-
 async fn fill(path: &Path) {
     let shape = OrgShape {
         queues: 6,
@@ -64,7 +42,15 @@ async fn fill(path: &Path) {
         wrapup_codes: 8,
         conversations_per_day: 1_500,
     };
-    let source = Arc::new(Emulated(ContactCentre::new(7, &shape)));
+    let centre = ContactCentre::new(7, &shape);
+    let directories = FixedDirectories {
+        queues: centre.org().queues.clone(),
+        users: centre.org().users.clone(),
+        wrapup_codes: centre.org().wrapup_codes.clone(),
+    };
+    let source = Arc::new(InProcess(move |q: &AggregationQuery| {
+        centre.aggregate(q, at(NOW)).map_err(|e| e.message)
+    }));
     let store = Arc::new(SqliteStore::open(path).unwrap());
     let spec = Config::parse(CONFIG, Path::new("t.toml"))
         .unwrap()
@@ -85,7 +71,7 @@ async fn fill(path: &Path) {
         .unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     for directory in ["queues", "users", "wrapup_codes"] {
-        sync::engine::sync_directory(source.as_ref(), store.as_ref(), directory)
+        sync::engine::sync_directory(&directories, store.as_ref(), directory)
             .await
             .unwrap();
     }
