@@ -16,6 +16,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The whole product on this machine: an emulated Genesys Cloud, the default datasets
+    /// synced from it into ./genesys-bi-demo/, and the BI server on top, with a ready API key
+    /// and copy-paste curl and Power BI/Excel lines. Ctrl-C stops it.
+    Demo(DemoArgs),
+
     /// Run a local Genesys Cloud emulator: synthetic contact centre, same endpoints, rate
     /// limits and injected faults.
     ///
@@ -99,6 +104,25 @@ pub enum KeysCommand {
         /// The id `keys list` shows.
         id: i64,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Folder for the demo's config and store.
+    #[arg(long, default_value = "genesys-bi-demo")]
+    pub dir: std::path::PathBuf,
+
+    /// Days of history to sync.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+
+    /// Address the BI server listens on (port 0 = any free port).
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+
+    /// Seed of the synthetic contact centre.
+    #[arg(long, default_value_t = emulator::config::DEFAULT_SEED)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,7 +1,10 @@
 //! `genesys-bi emulator --port 0` announces itself on stdout and serves the Genesys API.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
+
+use common::EmulatorProcess;
 
 const LINES: [&str; 5] = [
     "GENESYS_API_BASE",
@@ -11,63 +14,23 @@ const LINES: [&str; 5] = [
     "GENESYS_EMULATOR_ADMIN",
 ];
 
-/// Kills the child even when an assertion fails.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(extra: &[&str]) -> (Running, Vec<(String, String)>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_genesys-bi"))
-        .args([
-            "emulator",
-            "--port",
-            "0",
-            "--queues",
-            "3",
-            "--agents",
-            "5",
-            "--wrapup-codes",
-            "2",
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = child.stdout.take().expect("stdout piped");
-    let running = Running(child);
-    let mut lines = BufReader::new(stdout).lines();
-    let human = lines.next().expect("a first line").expect("utf-8");
-    let pairs = (0..LINES.len())
-        .map(|_| {
-            let line = lines.next().expect("another line").expect("utf-8");
-            let (key, value) = line
-                .split_once('=')
-                .unwrap_or_else(|| panic!("`{line}` is not KEY=VALUE"));
-            (key.to_string(), value.to_string())
-        })
-        .collect();
-    (running, pairs, human)
+fn start(extra: &[&str]) -> EmulatorProcess {
+    let mut args = vec!["--queues", "3", "--agents", "5", "--wrapup-codes", "2"];
+    args.extend_from_slice(extra);
+    EmulatorProcess::start(&args)
 }
 
 #[tokio::test]
 async fn prints_the_machine_readable_lines_and_serves() {
-    let (_running, pairs, human) = start(&["--clock", "2024-05-10T12:00:00Z", "--clock-rate", "0"]);
+    let emulator = start(&["--clock", "2024-05-10T12:00:00Z", "--clock-rate", "0"]);
+    let (human, announced) = emulator.lines().split_first().unwrap();
     assert!(human.contains("emulator"), "{human}");
-    let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+    let keys: Vec<&str> = announced
+        .iter()
+        .map(|l| l.split_once('=').unwrap().0)
+        .collect();
     assert_eq!(keys, LINES);
-    let value = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap()
-    };
+    let value = |key: &str| emulator.var(key).to_string();
     let base = value("GENESYS_API_BASE");
     assert!(
         base.starts_with("http://127.0.0.1:") && !base.ends_with(":0"),
@@ -116,20 +79,14 @@ async fn prints_the_machine_readable_lines_and_serves() {
 
 #[test]
 fn custom_credentials_are_announced() {
-    let (_running, pairs, _) = start(&["--client-id", "me", "--client-secret", "s3cret"]);
-    assert_eq!(
-        pairs[2],
-        ("GENESYS_CLIENT_ID".to_string(), "me".to_string())
-    );
-    assert_eq!(
-        pairs[3],
-        ("GENESYS_CLIENT_SECRET".to_string(), "s3cret".to_string())
-    );
+    let emulator = start(&["--client-id", "me", "--client-secret", "s3cret"]);
+    assert_eq!(emulator.var("GENESYS_CLIENT_ID"), "me");
+    assert_eq!(emulator.var("GENESYS_CLIENT_SECRET"), "s3cret");
 }
 
 #[test]
 fn invalid_fault_rates_fail_with_a_clear_error() {
-    let output = Command::new(env!("CARGO_BIN_EXE_genesys-bi"))
+    let output = Command::new(common::BIN)
         .args(["emulator", "--port", "0", "--fault-rate-reset", "2"])
         .output()
         .expect("the binary runs");
@@ -142,7 +99,7 @@ fn invalid_fault_rates_fail_with_a_clear_error() {
 fn a_busy_port_fails_with_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     let port = taken.local_addr().unwrap().port().to_string();
-    let output = Command::new(env!("CARGO_BIN_EXE_genesys-bi"))
+    let output = Command::new(common::BIN)
         .args(["emulator", "--port", &port])
         .output()
         .expect("the binary runs");

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod context;
+mod demo;
 mod emulator;
 mod keys;
 mod query;
@@ -11,6 +12,7 @@ use crate::cli::Command;
 
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        Command::Demo(args) => demo::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Query(args) => query::run(args).await,
         Command::CheckConfig(args) => sync::check_config(args).await,

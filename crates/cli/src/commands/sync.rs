@@ -89,7 +89,7 @@ fn print_report(report: &DatasetReport) {
     }
 }
 
-struct Pass {
+pub(super) struct Pass {
     client: GenesysClient,
     store: Arc<SqliteStore>,
     engine: Engine<GenesysClient, SqliteStore>,
@@ -109,7 +109,7 @@ impl Pass {
         )
     }
 
-    fn with_client(
+    pub(super) fn with_client(
         client: GenesysClient,
         config: &sync::config::Config,
         concurrency: usize,
@@ -126,7 +126,7 @@ impl Pass {
         })
     }
 
-    async fn directories(&self, names: &[String]) -> anyhow::Result<()> {
+    pub(super) async fn directories(&self, names: &[String]) -> anyhow::Result<()> {
         for name in names {
             let count = sync_directory(&self.client, self.store.as_ref(), name).await?;
             println!("directory {name}: {count} entries");
@@ -135,7 +135,7 @@ impl Pass {
     }
 
     /// Runs the datasets, records the run, and fails if any window failed.
-    async fn datasets(
+    pub(super) async fn datasets(
         &self,
         command: &str,
         specs: &[DatasetSpec],
@@ -191,13 +191,13 @@ pub async fn sync_once(args: SyncArgs) -> anyhow::Result<()> {
 }
 
 /// Windows done/total, rows, requests, 429s and ETA on stderr (hidden when not a terminal).
-struct Bar {
+pub(super) struct Bar {
     bar: ProgressBar,
     client: GenesysClient,
 }
 
 impl Bar {
-    fn new(client: GenesysClient) -> Self {
+    pub(super) fn new(client: GenesysClient) -> Self {
         let bar = ProgressBar::new(0);
         let style = ProgressStyle::with_template(
             "{spinner} {prefix} [{bar:30}] {pos}/{len} windows  {msg}  ETA {eta}",
@@ -218,9 +218,22 @@ impl Bar {
     }
 }
 
-struct BarProgress {
+pub(super) struct BarProgress {
     bar: Bar,
     rows: std::sync::atomic::AtomicU64,
+}
+
+impl BarProgress {
+    pub(super) fn new(client: GenesysClient) -> Self {
+        Self {
+            bar: Bar::new(client),
+            rows: Default::default(),
+        }
+    }
+
+    pub(super) fn finish(&self) {
+        self.bar.bar.finish_and_clear();
+    }
 }
 
 impl Progress for BarProgress {
@@ -261,10 +274,7 @@ pub async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
         return Err(UsageError(format!("--to ({to}) must be after --from ({from})")).into());
     }
     let client = connected_client(&config).await?;
-    let progress = Arc::new(BarProgress {
-        bar: Bar::new(client.clone()),
-        rows: Default::default(),
-    });
+    let progress = Arc::new(BarProgress::new(client.clone()));
     let pass = Pass::with_client(client, &config, args.concurrency, progress.clone())?;
     let outcome = pass
         .datasets(
@@ -274,7 +284,7 @@ pub async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
             Mode::Backfill { from, to },
         )
         .await;
-    progress.bar.bar.finish_and_clear();
+    progress.finish();
     outcome
 }
 

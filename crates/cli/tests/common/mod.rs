@@ -10,52 +10,88 @@ use std::process::{Child, Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_genesys-bi");
 
-/// `genesys-bi emulator --port 0 …`, killed on drop, with the lines it announced.
-pub struct EmulatorProcess {
+/// A `genesys-bi` process that announces `KEY=VALUE` lines on stdout; killed on drop.
+pub struct Announced {
     child: Child,
-    /// The first, human line.
-    pub banner: String,
-    /// `GENESYS_API_BASE`, `GENESYS_CLIENT_ID`, … as announced.
+    /// Every line printed up to the last expected one.
+    pub lines: Vec<String>,
+    /// The `KEY=VALUE` lines among them.
     pub vars: BTreeMap<String, String>,
 }
 
-impl EmulatorProcess {
-    pub fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["emulator", "--port", "0"])
-            .args(extra)
+impl Announced {
+    /// Starts `genesys-bi args…` in `dir` and reads stdout until a line starts with `last_key=`.
+    pub fn start(args: &[&str], dir: Option<&Path>, last_key: &str) -> Self {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the binary starts");
+            .stderr(Stdio::null());
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let mut child = command.spawn().expect("the binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
-        let mut lines = BufReader::new(stdout).lines();
-        let banner = lines.next().expect("a first line").expect("utf-8");
-        let mut vars = BTreeMap::new();
-        for line in lines.by_ref().take(5) {
+        let mut reader = BufReader::new(stdout).lines();
+        let (mut lines, mut vars) = (Vec::new(), BTreeMap::new());
+        for line in reader.by_ref() {
             let line = line.expect("utf-8");
-            let (key, value) = line
+            if let Some((key, value)) = line
                 .split_once('=')
-                .unwrap_or_else(|| panic!("`{line}` is not KEY=VALUE"));
-            vars.insert(key.to_string(), value.to_string());
+                .filter(|(k, _)| k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            {
+                vars.insert(key.to_string(), value.to_string());
+            }
+            let done = line.starts_with(&format!("{last_key}="));
+            lines.push(line);
+            if done {
+                break;
+            }
         }
-        // Keep draining stdout so the emulator never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        Self {
-            child,
-            banner,
-            vars,
-        }
+        assert!(
+            vars.contains_key(last_key),
+            "genesys-bi {args:?} ended before announcing {last_key}: {lines:#?}"
+        );
+        // Keep draining stdout so the process never blocks on a full pipe.
+        std::thread::spawn(move || reader.for_each(drop));
+        Self { child, lines, vars }
     }
 
     pub fn var(&self, key: &str) -> &str {
         self.vars
             .get(key)
-            .unwrap_or_else(|| panic!("the emulator did not announce {key}"))
+            .unwrap_or_else(|| panic!("{key} was not announced"))
+    }
+}
+
+impl Drop for Announced {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `genesys-bi emulator --port 0 …` with the lines it announced.
+pub struct EmulatorProcess {
+    process: Announced,
+}
+
+impl EmulatorProcess {
+    pub fn start(extra: &[&str]) -> Self {
+        let mut args = vec!["emulator", "--port", "0"];
+        args.extend_from_slice(extra);
+        Self {
+            process: Announced::start(&args, None, "GENESYS_EMULATOR_ADMIN"),
+        }
     }
 
-    pub fn api_base(&self) -> &str {
-        self.var("GENESYS_API_BASE")
+    /// Every line announced, in order; the first is for people.
+    pub fn lines(&self) -> &[String] {
+        &self.process.lines
+    }
+
+    pub fn var(&self, key: &str) -> &str {
+        self.process.var(key)
     }
 
     pub fn admin(&self) -> &str {
@@ -64,15 +100,7 @@ impl EmulatorProcess {
 
     /// The emulator's request counters (`GET /_emulator/counters`).
     pub fn counters(&self) -> serde_json::Value {
-        let url = format!("{}/counters", self.admin());
-        get_json(&url)
-    }
-}
-
-impl Drop for EmulatorProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        get_json(&format!("{}/counters", self.admin()))
     }
 }
 

@@ -1,0 +1,83 @@
+//! `genesys-bi demo` brings up the whole product: it syncs from its emulator, then serves.
+
+mod common;
+
+use common::Announced;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_serves_synced_data_behind_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = tokio::task::spawn_blocking({
+        let path = dir.path().to_path_buf();
+        move || {
+            Announced::start(
+                &["demo", "--days", "1", "--listen", "127.0.0.1:0"],
+                Some(&path),
+                "GENESYS_BI_API_KEY",
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let (url, key) = (
+        demo.var("GENESYS_BI_URL").to_string(),
+        demo.var("GENESYS_BI_API_KEY").to_string(),
+    );
+    assert!(
+        demo.lines.iter().any(|l| l.contains("Power BI / Excel")),
+        "{:#?}",
+        demo.lines
+    );
+    assert!(dir.path().join("genesys-bi-demo/genesys-bi.db").exists());
+
+    let http = reqwest::Client::new();
+    let refused = http.get(format!("{url}/v1/datasets")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let datasets: serde_json::Value = http
+        .get(format!("{url}/v1/datasets"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = datasets["datasets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "queue_performance",
+        "agent_performance",
+        "wrapup_performance",
+    ] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    let csv = http
+        .get(format!("{url}/v1/datasets/queue_performance/rows?granularity=P1D&group_by=queueId&names=true&format=csv"))
+        .basic_auth("powerbi", Some(&key))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let offered = headers
+        .iter()
+        .position(|h| h == "n_offered")
+        .expect("n_offered column");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert!(!rows.is_empty());
+    let total: u64 = rows
+        .iter()
+        .map(|r| r[offered].parse::<u64>().unwrap_or(0))
+        .sum();
+    assert!(
+        total > 1000,
+        "a day of a 25-queue centre offers thousands of conversations, got {total}"
+    );
+}
