@@ -50,6 +50,30 @@ fn field_value(stats: &StatisticalSummary, column: &MetricColumn) -> Option<Valu
     }
 }
 
+/// One bucket of one group as a row: each column from its metric's unqualified stats.
+fn bucket_row<'m>(
+    columns: &[MetricColumn],
+    interval: &str,
+    group: &[Option<String>],
+    stats_of: impl Fn(&str) -> Option<&'m StatisticalSummary>,
+) -> Result<AggregateRow, RowError> {
+    let interval: Interval = interval
+        .parse()
+        .map_err(|e: genesys::interval::IntervalError| RowError::Interval {
+            value: interval.to_string(),
+            reason: e.to_string(),
+        })?;
+    let values = columns
+        .iter()
+        .map(|c| stats_of(&c.metric).and_then(|stats| field_value(stats, c)))
+        .collect();
+    Ok(AggregateRow {
+        interval,
+        group: group.to_vec(),
+        values,
+    })
+}
+
 /// Flattens a response into rows for `spec`. Metrics not in the spec are ignored.
 pub fn rows_from_response(
     spec: &TableSpec,
@@ -64,29 +88,14 @@ pub fn rows_from_response(
             .map(|d| container.group.get(d).cloned())
             .collect();
         for bucket in &container.data {
-            let interval: Interval =
-                bucket
-                    .interval
-                    .parse()
-                    .map_err(|e: genesys::interval::IntervalError| RowError::Interval {
-                        value: bucket.interval.clone(),
-                        reason: e.to_string(),
-                    })?;
-            let values = columns
-                .iter()
-                .map(|c| {
-                    let data = bucket
-                        .metrics
-                        .iter()
-                        .find(|m| m.metric == c.metric && m.qualifier.is_none());
-                    data.and_then(|m| field_value(&m.stats, c))
-                })
-                .collect();
-            rows.push(AggregateRow {
-                interval,
-                group: group.clone(),
-                values,
-            });
+            let stats_of = |metric: &str| {
+                let data = bucket
+                    .metrics
+                    .iter()
+                    .find(|m| m.metric == metric && m.qualifier.is_none());
+                data.map(|m| &m.stats)
+            };
+            rows.push(bucket_row(&columns, &bucket.interval, &group, stats_of)?);
         }
     }
     Ok(rows)
@@ -207,25 +216,17 @@ impl<'de> serde::de::Visitor<'de> for ResultsSink<'_> {
                 .iter()
                 .map(|d| container.group.get(d.as_str()).map(|v| v.to_string()))
                 .collect();
-            for bucket in container.data {
-                let interval: Interval =
-                    bucket.interval.parse().map_err(serde::de::Error::custom)?;
-                let values = self
-                    .columns
-                    .iter()
-                    .map(|c| {
-                        let data = bucket
-                            .metrics
-                            .iter()
-                            .find(|m| m.metric == c.metric && m.qualifier.is_none());
-                        data.and_then(|m| field_value(&m.stats, c))
-                    })
-                    .collect();
-                self.rows.push(AggregateRow {
-                    interval,
-                    group: group.clone(),
-                    values,
-                });
+            for bucket in &container.data {
+                let stats_of = |metric: &str| {
+                    let data = bucket
+                        .metrics
+                        .iter()
+                        .find(|m| m.metric == metric && m.qualifier.is_none());
+                    data.map(|m| &m.stats)
+                };
+                let row = bucket_row(self.columns, &bucket.interval, &group, stats_of)
+                    .map_err(serde::de::Error::custom)?;
+                self.rows.push(row);
             }
         }
         Ok(())
