@@ -93,21 +93,7 @@ fn info_from_row(c: &Connection, row: (String, String, String, String)) -> Resul
     if !is_valid_identifier(&name) {
         return Err(StoreError::InvalidName(name));
     }
-    let rows: i64 = c.query_row(&format!("SELECT count(*) FROM {}", quote(&name)), [], |r| {
-        r.get(0)
-    })?;
-    let mark: Option<String> = c
-        .query_row(
-            "SELECT complete_through FROM watermarks WHERE dataset = ?1",
-            [&name],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let last: Option<String> = c.query_row(
-        "SELECT max(written_at) FROM windows WHERE dataset = ?1",
-        [&name],
-        |r| r.get(0),
-    )?;
+    let status = crate::sqlite::status_of(c, name.clone())?;
     let dimensions: Vec<String> = serde_json::from_str(&dimensions).unwrap_or_default();
     let metrics: Vec<String> = serde_json::from_str(&metrics).unwrap_or_default();
     // They become column names: only catalog names may (the sync checked them; so do we).
@@ -127,9 +113,9 @@ fn info_from_row(c: &Connection, row: (String, String, String, String)) -> Resul
             metrics,
             definition,
         },
-        complete_through: instant(mark)?,
-        rows: rows as u64,
-        last_written_at: instant(last)?,
+        complete_through: status.complete_through,
+        rows: status.rows,
+        last_written_at: status.last_written_at,
     })
 }
 

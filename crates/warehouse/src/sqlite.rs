@@ -767,7 +767,7 @@ impl Store for SqliteStore {
     }
 }
 
-fn status_of(c: &Connection, name: String) -> Result<DatasetStatus> {
+pub(crate) fn status_of(c: &Connection, name: String) -> Result<DatasetStatus> {
     let rows: i64 = c.query_row(&format!("SELECT count(*) FROM {}", quote(&name)), [], |r| {
         r.get(0)
     })?;
