@@ -164,3 +164,24 @@ fn a_fault_storm_gives_identical_tables() {
         reference.dump("queue_performance")
     );
 }
+
+/// The same windows through async aggregate jobs (submit, poll, cursor pages, delete) give the
+/// same tables as through synchronous queries.
+#[test]
+fn a_backfill_through_async_jobs_equals_one_through_queries() {
+    let emulator = emulator(&["--job-delay-ms", "100"]);
+    let by_query = Workspace::new(&emulator, CONFIG);
+    by_query.run_ok(&BACKFILL);
+    let by_job = Workspace::new(
+        &emulator,
+        &CONFIG.replace("backfill_start", "query_mode = \"job\"\nbackfill_start"),
+    );
+    let output = by_job.run_ok(&BACKFILL);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("14 of 14 windows written"));
+    let jobs = &emulator.counters()["requests"]["/api/v2/analytics/conversations/aggregates/jobs"];
+    assert_eq!(jobs["202"], 14, "one job per window: {jobs}");
+    assert_eq!(
+        by_job.dump("queue_performance"),
+        by_query.dump("queue_performance")
+    );
+}

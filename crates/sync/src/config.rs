@@ -111,6 +111,10 @@ pub struct DatasetConfig {
     /// One request's window (P1D, P7D, P1M…); defaults to a local day for sub-day buckets.
     #[serde(default)]
     pub window: Option<String>,
+    /// `auto` (default: the synchronous query, switching to async jobs when a window turns out
+    /// too large), `query` or `job`.
+    #[serde(default)]
+    pub query_mode: crate::engine::QueryMode,
 }
 
 fn default_kind() -> DatasetKind {
@@ -175,6 +179,7 @@ fn aggregate_dataset(name: &str, metrics: &[&str], group_by: &[&str]) -> Dataset
         settle: default_settle(),
         backfill_start: default_backfill(),
         window: None,
+        query_mode: crate::engine::QueryMode::default(),
     }
 }
 
@@ -247,6 +252,7 @@ pub struct DatasetSpec {
     pub settle: SignedDuration,
     pub backfill_start: BackfillStart,
     pub window: WindowSpan,
+    pub query_mode: crate::engine::QueryMode,
 }
 
 impl DatasetSpec {
@@ -569,6 +575,7 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
             settle,
             backfill_start,
             window,
+            query_mode: d.query_mode,
         }),
         _ => Err(faults),
     }

@@ -20,11 +20,37 @@ pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
 /// Where aggregates come from: the Genesys client (or anything that answers like it), decoded
 /// into the rows of `table`.
 pub trait AggregateSource: Send + Sync + 'static {
+    /// The synchronous aggregates query.
     fn fetch_rows(
         &self,
         query: AggregationQuery,
         table: &TableSpec,
     ) -> impl Future<Output = Result<Vec<AggregateRow>, SourceError>> + Send;
+
+    /// The same rows through an async aggregates job (submit, wait, page by cursor, delete).
+    fn fetch_rows_by_job(
+        &self,
+        query: AggregationQuery,
+        table: &TableSpec,
+    ) -> impl Future<Output = Result<Vec<AggregateRow>, SourceError>> + Send;
+}
+
+/// A synchronous query the API refused as too large for one response: the window goes to an
+/// async job instead.
+#[derive(Debug, thiserror::Error)]
+#[error("the response is too large for a synchronous query: {0}")]
+pub struct ResponseTooLarge(pub String);
+
+/// How a dataset's windows are fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryMode {
+    /// The synchronous query, until one window comes back larger than the job threshold or is
+    /// refused as too large; from then on, async jobs for the rest of the run.
+    #[default]
+    Auto,
+    Query,
+    Job,
 }
 
 /// Told about progress as windows complete (a progress bar, logs, metrics).
@@ -52,6 +78,8 @@ pub struct DatasetReport {
     pub change: DatasetChange,
     pub windows_planned: usize,
     pub windows_written: usize,
+    /// Of those, fetched through async aggregate jobs.
+    pub windows_by_job: usize,
     pub rows_written: usize,
     pub failures: Vec<(Interval, String)>,
     pub complete_through: Option<Timestamp>,
@@ -79,6 +107,42 @@ pub struct Engine<Src, St> {
     /// Windows fetched at once; the client's rate budget paces them.
     pub concurrency: usize,
     pub progress: Arc<dyn Progress>,
+    /// In `auto` mode, a window returning more rows than this sends the rest to async jobs
+    /// (one job is one request that pages on the server, instead of one huge response).
+    pub job_threshold_rows: usize,
+}
+
+/// Per dataset and run: whether windows go to async jobs now.
+struct FetchPlan {
+    mode: QueryMode,
+    use_jobs: std::sync::atomic::AtomicBool,
+}
+
+impl FetchPlan {
+    fn new(mode: QueryMode) -> Self {
+        Self {
+            mode,
+            use_jobs: std::sync::atomic::AtomicBool::new(mode == QueryMode::Job),
+        }
+    }
+
+    fn jobs(&self) -> bool {
+        self.use_jobs.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn switch_to_jobs(&self, dataset: &str, why: &str) {
+        if self.mode == QueryMode::Auto
+            && !self
+                .use_jobs
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::info!(
+                dataset,
+                reason = why,
+                "Switching the dataset's windows to async aggregate jobs."
+            );
+        }
+    }
 }
 
 impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
@@ -88,6 +152,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             store,
             concurrency: 4,
             progress: Arc::new(Silent),
+            job_threshold_rows: 200_000,
         }
     }
 
@@ -162,16 +227,19 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             windows_planned: windows.len(),
             windows_written: 0,
             rows_written: 0,
+            windows_by_job: 0,
             failures: Vec::new(),
             complete_through: None,
         };
+        let plan = FetchPlan::new(spec.query_mode);
         let mut results = futures_util::stream::iter(windows)
-            .map(|window| self.pull_window(spec, window))
+            .map(|window| self.pull_window(spec, window, &plan))
             .buffer_unordered(self.concurrency.max(1));
         while let Some((window, outcome)) = results.next().await {
             match outcome {
-                Ok(rows) => {
+                Ok((rows, by_job)) => {
                     report.windows_written += 1;
+                    report.windows_by_job += usize::from(by_job);
                     report.rows_written += rows;
                     self.progress.window_written(&spec.name, &window, rows);
                 }
@@ -191,17 +259,49 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         &self,
         spec: &DatasetSpec,
         window: Interval,
-    ) -> (Interval, Result<usize, WindowError>) {
+        plan: &FetchPlan,
+    ) -> (Interval, Result<(usize, bool), WindowError>) {
         let outcome = async {
-            let rows = self
-                .source
-                .fetch_rows(spec.query(window), &spec.table_spec())
+            let (rows, by_job) = self
+                .fetch(spec, window, plan)
                 .await
                 .map_err(|e| WindowError::Fetch(e.to_string()))?;
-            self.write(spec, window, rows).await
+            Ok((self.write(spec, window, rows).await?, by_job))
         }
         .await;
         (window, outcome)
+    }
+
+    /// Fetches a window by query or by job as the plan says, switching the plan on measured cost.
+    async fn fetch(
+        &self,
+        spec: &DatasetSpec,
+        window: Interval,
+        plan: &FetchPlan,
+    ) -> Result<(Vec<AggregateRow>, bool), SourceError> {
+        let (query, table) = (spec.query(window), spec.table_spec());
+        if plan.jobs() {
+            return Ok((self.source.fetch_rows_by_job(query, &table).await?, true));
+        }
+        match self.source.fetch_rows(query.clone(), &table).await {
+            Ok(rows) => {
+                if rows.len() > self.job_threshold_rows {
+                    plan.switch_to_jobs(
+                        &spec.name,
+                        &format!("a window returned {} rows", rows.len()),
+                    );
+                }
+                Ok((rows, false))
+            }
+            Err(e)
+                if plan.mode == QueryMode::Auto
+                    && e.downcast_ref::<ResponseTooLarge>().is_some() =>
+            {
+                plan.switch_to_jobs(&spec.name, &e.to_string());
+                Ok((self.source.fetch_rows_by_job(query, &table).await?, true))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn write(
@@ -325,6 +425,14 @@ where
     ) -> Result<Vec<AggregateRow>, SourceError> {
         let response = (self.0)(&query)?;
         Ok(warehouse::rows_from_response(table, &response)?)
+    }
+
+    async fn fetch_rows_by_job(
+        &self,
+        query: AggregationQuery,
+        table: &TableSpec,
+    ) -> Result<Vec<AggregateRow>, SourceError> {
+        self.fetch_rows(query, table).await
     }
 }
 

@@ -17,6 +17,7 @@ struct Emulated {
     centre: ContactCentre,
     now: Mutex<Timestamp>,
     requests: Mutex<usize>,
+    jobs: Mutex<usize>,
 }
 
 impl Emulated {
@@ -29,6 +30,7 @@ impl Emulated {
             centre: ContactCentre::new(11, &shape),
             now: Mutex::new(now),
             requests: Mutex::new(0),
+            jobs: Mutex::new(0),
         })
     }
 }
@@ -40,6 +42,17 @@ impl AggregateSource for Emulated {
         table: &warehouse::TableSpec,
     ) -> Result<Vec<warehouse::AggregateRow>, SourceError> {
         *self.requests.lock().unwrap() += 1;
+        let now = *self.now.lock().unwrap();
+        let response = self.centre.aggregate(&query, now).map_err(|e| e.message)?;
+        Ok(warehouse::rows_from_response(table, &response)?)
+    }
+
+    async fn fetch_rows_by_job(
+        &self,
+        query: AggregationQuery,
+        table: &warehouse::TableSpec,
+    ) -> Result<Vec<warehouse::AggregateRow>, SourceError> {
+        *self.jobs.lock().unwrap() += 1;
         let now = *self.now.lock().unwrap();
         let response = self.centre.aggregate(&query, now).map_err(|e| e.message)?;
         Ok(warehouse::rows_from_response(table, &response)?)
@@ -218,4 +231,44 @@ async fn incremental_syncs_every_15_minutes_equal_one_backfill_afterwards() {
     let live_rows = older(dump(&live));
     assert!(!live_rows.is_empty());
     assert_eq!(live_rows, older(dump(&after)));
+}
+
+#[tokio::test]
+async fn auto_mode_moves_large_windows_to_async_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = at("2024-05-04T12:00:00Z");
+    let spec = spec("2024-05-01");
+    let mode = Mode::Backfill {
+        from: at("2024-05-01T00:00:00Z"),
+        to: at("2024-05-04T00:00:00Z"),
+    };
+
+    let by_query = dir.path().join("query.db");
+    let engine = Engine::new(
+        Emulated::new(now),
+        Arc::new(SqliteStore::open(&by_query).unwrap()),
+    );
+    let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
+    assert_eq!(
+        report.windows_by_job, 0,
+        "small windows stay on the synchronous query"
+    );
+
+    let by_job = dir.path().join("job.db");
+    let source = Emulated::new(now);
+    let mut engine = Engine::new(
+        source.clone(),
+        Arc::new(SqliteStore::open(&by_job).unwrap()),
+    );
+    engine.concurrency = 1;
+    engine.job_threshold_rows = 100;
+    let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
+    assert_eq!(
+        *source.requests.lock().unwrap(),
+        1,
+        "one measured query, then jobs"
+    );
+    assert_eq!(report.windows_by_job, report.windows_planned - 1);
+    assert_eq!(*source.jobs.lock().unwrap(), report.windows_by_job);
+    assert_eq!(dump(&by_job), dump(&by_query));
 }

@@ -75,8 +75,12 @@ fn print_report(report: &DatasetReport) {
         .complete_through
         .map(format_instant)
         .unwrap_or_else(|| "-".into());
+    let by_job = match report.windows_by_job {
+        0 => String::new(),
+        n => format!(" ({n} through async jobs)"),
+    };
     println!(
-        "{}: {} of {} windows written, {} rows, complete through {}{}",
+        "{}: {} of {} windows written{by_job}, {} rows, complete through {}{}",
         report.dataset,
         report.windows_written,
         report.windows_planned,
