@@ -1,0 +1,96 @@
+//! How fast the sync turns an aggregates response into rows: `cargo bench -p warehouse --bench
+//! decode`. The page is recorded from the emulator (default org: one day at PT15M by queueId and
+//! mediaType, the 12 default queue metrics). Prints MB/s and rows/s of the streaming decoder the
+//! sync uses (`rows_from_json`), of the typed response model, and of a raw `serde_json::Value`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use emulator::synth::{ContactCentre, OrgShape};
+use genesys::aggregates::{AggregateQueryResponse, AggregationQuery};
+use warehouse::TableSpec;
+use warehouse::rows::rows_from_json;
+
+const METRICS: [&str; 12] = [
+    "nOffered",
+    "nConnected",
+    "tAnswered",
+    "tAbandon",
+    "tShortAbandon",
+    "tWait",
+    "tTalk",
+    "tHeld",
+    "tAcw",
+    "tHandle",
+    "nTransferred",
+    "oServiceLevel",
+];
+
+fn record_page() -> Vec<u8> {
+    let centre = ContactCentre::new(42, &OrgShape::default());
+    let query = AggregationQuery {
+        interval: "2024-05-06T00:00:00.000Z/2024-05-07T00:00:00.000Z".into(),
+        granularity: Some("PT15M".into()),
+        group_by: vec!["queueId".into(), "mediaType".into()],
+        metrics: METRICS.map(String::from).to_vec(),
+        ..AggregationQuery::default()
+    };
+    let response = centre
+        .aggregate(&query, "2024-05-08T00:00:00Z".parse().expect("instant"))
+        .expect("answered");
+    serde_json::to_vec(&response).expect("serializes")
+}
+
+/// Mean wall time of `work` over about `budget`.
+fn measure(budget: Duration, mut work: impl FnMut()) -> Duration {
+    work();
+    let started = Instant::now();
+    let mut runs = 0u32;
+    while started.elapsed() < budget {
+        work();
+        runs += 1;
+    }
+    started.elapsed() / runs
+}
+
+fn main() {
+    let page = record_page();
+    let spec = TableSpec {
+        name: "queue_performance".into(),
+        dimensions: vec!["queueId".into(), "mediaType".into()],
+        metrics: METRICS.map(String::from).to_vec(),
+        definition: String::new(),
+    };
+    let rows = rows_from_json(&spec, &page).expect("decodes").len();
+    let mb = page.len() as f64 / 1e6;
+    println!("page: {mb:.2} MB, {rows} rows (group x bucket)");
+    let budget = Duration::from_secs(3);
+    let streamed = measure(budget, || {
+        black_box(rows_from_json(&spec, black_box(&page)).expect("rows"));
+    });
+    let typed = measure(budget, || {
+        black_box(
+            serde_json::from_slice::<AggregateQueryResponse>(black_box(&page)).expect("typed"),
+        );
+    });
+    let raw = measure(budget, || {
+        black_box(serde_json::from_slice::<serde_json::Value>(black_box(&page)).expect("raw"));
+    });
+    for (name, t) in [
+        ("rows_from_json (sync's decoder)", streamed),
+        ("typed AggregateQueryResponse", typed),
+        ("raw serde_json::Value", raw),
+    ] {
+        let s = t.as_secs_f64();
+        println!(
+            "{name:<34} {:>7.2} ms/page {:>7.1} MB/s {:>9.0} rows/s",
+            s * 1e3,
+            mb / s,
+            rows as f64 / s
+        );
+    }
+    println!(
+        "rows_from_json speed / raw speed: {:.2}x",
+        raw.as_secs_f64() / streamed.as_secs_f64()
+    );
+}
