@@ -3,6 +3,7 @@
 //! The page is recorded from the emulator's engine (default org: 25 queues, 5 media types):
 //! one day at PT15M grouped by queueId and mediaType with twelve metrics.
 //! Run: `cargo bench -p genesys --bench parse` (goals: typed >= 0.8x raw and >= 250 MB/s).
+//! `PARSE_BENCH_PAGE=<file>` parses a recorded page instead.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -75,7 +76,12 @@ fn measure(budget: Duration, mut parse: impl FnMut()) -> Timing {
 }
 
 fn main() {
-    let page = record_page();
+    // PARSE_BENCH_PAGE=<file> measures a page recorded elsewhere (e.g. by tests/sdk/parse_bench.py
+    // --record, so the Rust and Python SDK figures come from the same bytes).
+    let page = match std::env::var_os("PARSE_BENCH_PAGE") {
+        Some(path) => std::fs::read(&path).expect("PARSE_BENCH_PAGE names a readable file"),
+        None => record_page(),
+    };
     if std::env::var_os("PARSE_BENCH_PEEK").is_some() {
         println!("{}", String::from_utf8_lossy(&page[..page.len().min(1500)]));
     }
