@@ -75,6 +75,12 @@ fn a_backfill_sends_exactly_the_planned_requests_and_rerunning_it_changes_nothin
     );
     let first = work.dump("queue_performance");
     assert!(first.len() > 5_000, "{} rows", first.len());
+    let windows = work.dump("windows");
+    assert_eq!(windows.len(), 14);
+    assert!(
+        windows.iter().all(|w| w[5] == "Integer(1)"),
+        "each window names the run that wrote it: {windows:?}"
+    );
     work.run_ok(&BACKFILL);
     assert_eq!(work.dump("queue_performance"), first);
 }

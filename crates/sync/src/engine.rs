@@ -112,17 +112,19 @@ pub struct Engine<Src, St> {
     pub job_threshold_rows: usize,
 }
 
-/// Per dataset and run: whether windows go to async jobs now.
+/// Per dataset and run: whether windows go to async jobs now, and the run that writes them.
 struct FetchPlan {
     mode: QueryMode,
     use_jobs: std::sync::atomic::AtomicBool,
+    run_id: Option<i64>,
 }
 
 impl FetchPlan {
-    fn new(mode: QueryMode) -> Self {
+    fn new(mode: QueryMode, run_id: Option<i64>) -> Self {
         Self {
             mode,
             use_jobs: std::sync::atomic::AtomicBool::new(mode == QueryMode::Job),
+            run_id,
         }
     }
 
@@ -198,6 +200,17 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         now: Timestamp,
         mode: Mode,
     ) -> Result<DatasetReport, SyncError> {
+        self.sync_dataset_in_run(spec, now, mode, None).await
+    }
+
+    /// Like [`Engine::sync_dataset`], logging each window as written by run `run_id`.
+    pub async fn sync_dataset_in_run(
+        &self,
+        spec: &DatasetSpec,
+        now: Timestamp,
+        mode: Mode,
+        run_id: Option<i64>,
+    ) -> Result<DatasetReport, SyncError> {
         let name = spec.name.clone();
         let store_error = |source| SyncError::Store {
             dataset: name.clone(),
@@ -231,7 +244,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             failures: Vec::new(),
             complete_through: None,
         };
-        let plan = FetchPlan::new(spec.query_mode);
+        let plan = FetchPlan::new(spec.query_mode, run_id);
         let mut results = futures_util::stream::iter(windows)
             .map(|window| self.pull_window(spec, window, &plan))
             .buffer_unordered(self.concurrency.max(1));
@@ -266,7 +279,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 .fetch(spec, window, plan)
                 .await
                 .map_err(|e| WindowError::Fetch(e.to_string()))?;
-            Ok((self.write(spec, window, rows).await?, by_job))
+            Ok((self.write(spec, window, rows, plan.run_id).await?, by_job))
         }
         .await;
         (window, outcome)
@@ -309,6 +322,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         spec: &DatasetSpec,
         window: Interval,
         rows: Vec<AggregateRow>,
+        run_id: Option<i64>,
     ) -> Result<usize, WindowError> {
         let store = Arc::clone(&self.store);
         let dataset = spec.name.clone();
@@ -318,7 +332,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 window,
                 rows: &rows,
                 settled: true,
-                run_id: None,
+                run_id,
             };
             store.write_window(&write)
         });

@@ -54,6 +54,15 @@ impl FromStr for WindowSpan {
     }
 }
 
+impl std::fmt::Display for WindowSpan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WindowSpan::Days(n) => write!(f, "P{n}D"),
+            WindowSpan::Months(n) => write!(f, "P{n}M"),
+        }
+    }
+}
+
 impl WindowSpan {
     /// The default for a granularity: a local day for sub-day buckets, else one bucket.
     pub fn default_for(granularity: &Granularity) -> WindowSpan {

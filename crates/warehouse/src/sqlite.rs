@@ -129,11 +129,6 @@ impl SqliteStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         work(&mut connection)
     }
-
-    /// Runs a read-only closure on the writer connection (tests and small lookups).
-    pub fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        self.with_writer(|c| work(c))
-    }
 }
 
 fn migrate(connection: &Connection) -> Result<()> {

@@ -12,13 +12,9 @@ use warehouse::SqliteStore;
 use crate::UsageError;
 use crate::cli::ConfigArgs;
 
-/// Config faults are the user's to fix: exit code 2.
+/// Config faults (unreadable, malformed or invalid) are the user's to fix: exit code 2.
 fn usage(error: ConfigError) -> anyhow::Error {
-    match error {
-        ConfigError::Read { .. } | ConfigError::Parse { .. } | ConfigError::Invalid(_) => {
-            UsageError(error.to_string()).into()
-        }
-    }
+    UsageError(error.to_string()).into()
 }
 
 pub fn load_config(args: &ConfigArgs) -> anyhow::Result<Config> {

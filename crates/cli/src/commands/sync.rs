@@ -21,7 +21,7 @@ pub async fn check_config(args: ConfigArgs) -> anyhow::Result<()> {
     let specs = dataset_specs(&config, &[])?;
     for spec in &specs {
         println!(
-            "dataset {}: {} metrics by [{}], {} buckets in {}, windows {:?}, every {}, lookback {}, settle {}",
+            "dataset {}: {} metrics by [{}], {} buckets in {}, windows {}, every {}, lookback {}, settle {}",
             spec.name,
             spec.metrics.len(),
             spec.group_by.join(", "),
@@ -154,7 +154,11 @@ impl Pass {
         };
         let mut failed = 0;
         for spec in specs {
-            match self.engine.sync_dataset(spec, now, mode).await {
+            match self
+                .engine
+                .sync_dataset_in_run(spec, now, mode, Some(run_id))
+                .await
+            {
                 Ok(report) => {
                     print_report(&report);
                     summary.windows += report.windows_written as u64;
