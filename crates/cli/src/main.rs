@@ -27,8 +27,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            // `{:#}` prints the context chain on one line; never a backtrace.
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", one_line(&error));
             if error.chain().any(|cause| cause.is::<UsageError>()) {
                 ExitCode::from(2)
             } else {
@@ -36,6 +35,23 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The context chain on one line, never a backtrace. Many error types repeat their source in
+/// their own message; a cause already said is not said again.
+fn one_line(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// Output piped into `head` and closed early is not a failure.

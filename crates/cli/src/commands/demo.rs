@@ -88,6 +88,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         args.days,
     )?;
     let specs = dataset_specs(&config, &[])?;
+    // Bind first: a busy port should fail in a second, not after the sync.
+    let store = config.store.sqlite.clone();
+    let server = Server::build(ServerConfig {
+        store: store.clone(),
+        listen: args.listen,
+    })
+    .await
+    .context("starting the BI server")?;
 
     let client = connected_client(&config).await?;
     let progress = Arc::new(BarProgress::new(client.clone()));
@@ -104,15 +112,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     progress.finish();
     synced?;
 
-    let store = config.store.sqlite.clone();
     let key =
         keys::create(&keys::open_admin(&store)?, "demo").context("creating the demo API key")?;
-    let server = Server::build(ServerConfig {
-        store: store.clone(),
-        listen: args.listen,
-    })
-    .await
-    .context("starting the BI server")?;
     let listen: SocketAddr = args.listen;
     let url = format!("http://{}:{}", listen.ip(), server.port());
     print_ready(&url, &key.secret, &store);
