@@ -4,6 +4,7 @@
 
 mod auth;
 pub mod metrics;
+pub mod odata;
 mod params;
 pub mod problem;
 mod rollup;
@@ -126,6 +127,10 @@ fn router(state: AppState) -> Router {
         .route("/v1/datasets", get(routes::datasets::list))
         .route("/v1/datasets/{name}/rows", get(routes::rows::rows))
         .route("/v1/report", get(routes::report::report))
+        .route("/odata", get(odata::routes::service_document))
+        .route("/odata/", get(odata::routes::service_document))
+        .route("/odata/$metadata", get(odata::routes::metadata))
+        .route("/odata/{set}", get(odata::routes::entity_set_rows))
         .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
