@@ -249,8 +249,9 @@ impl Parser<'_> {
 
     fn unary(&mut self) -> Result<String, FilterError> {
         if self.keyword("not") {
-            // NOT of an unknown (null) comparison stays unknown in SQL; OData treats it as
-            // false, and so does `IS NOT 1`.
+            // OData treats a comparison with null (SQL's unknown) as false, so its negation is
+            // true: `IS NOT 1` gives that, where SQL's NOT would keep it unknown. AND and OR
+            // need no such care: they are true in SQL exactly when they are in OData.
             return Ok(format!("(({}) IS NOT 1)", self.unary()?));
         }
         self.primary()

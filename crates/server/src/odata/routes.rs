@@ -148,7 +148,8 @@ fn read_page(
         limit + 1,
     )?;
     let mut rows = run_rows(c, &statement)?;
-    let more = rows.len() as u64 > limit;
+    let top_met = options.top.is_some_and(|top| served + limit >= top);
+    let more = rows.len() as u64 > limit && !top_met;
     rows.truncate(limit as usize);
     let count = if options.count {
         Some(run_count(c, &count_statement(&set, &options)?)?)
