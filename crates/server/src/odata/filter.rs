@@ -511,4 +511,176 @@ mod tests {
             assert!(error.contains(needle), "{input}: {error}");
         }
     }
+
+    /// A filter as a tree, written out as OData text and evaluated with OData's null rules.
+    #[derive(Debug, Clone)]
+    enum Expr {
+        Text(Comparison, Option<String>),
+        Number(Comparison, Option<i64>),
+        Contains(String),
+        StartsWith(String),
+        Not(Box<Expr>),
+        And(Box<Expr>, Box<Expr>),
+        Or(Box<Expr>, Box<Expr>),
+    }
+
+    type Row = (Option<String>, Option<i64>);
+
+    fn word(op: Comparison) -> &'static str {
+        match op {
+            Comparison::Eq => "eq",
+            Comparison::Ne => "ne",
+            Comparison::Gt => "gt",
+            Comparison::Ge => "ge",
+            Comparison::Lt => "lt",
+            Comparison::Le => "le",
+        }
+    }
+
+    /// OData text; string literals have their quotes doubled.
+    fn odata(e: &Expr) -> String {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+        let text = |v: &Option<String>| v.as_deref().map_or("null".into(), quote);
+        match e {
+            Expr::Text(op, v) => format!("s {} {}", word(*op), text(v)),
+            Expr::Number(op, v) => format!(
+                "n {} {}",
+                word(*op),
+                v.map_or("null".into(), |n| n.to_string())
+            ),
+            Expr::Contains(v) => format!("contains(s, {})", quote(v)),
+            Expr::StartsWith(v) => format!("startswith(s, {})", quote(v)),
+            Expr::Not(a) => format!("not ({})", odata(a)),
+            Expr::And(a, b) => format!("({}) and ({})", odata(a), odata(b)),
+            Expr::Or(a, b) => format!("({}) or ({})", odata(a), odata(b)),
+        }
+    }
+
+    fn compare<T: PartialOrd>(op: Comparison, a: Option<&T>, b: Option<&T>) -> bool {
+        match (op, a, b) {
+            (Comparison::Eq, a, b) => a == b,
+            (Comparison::Ne, a, b) => a != b,
+            // Relational operators are false when either side is null.
+            (_, None, _) | (_, _, None) => false,
+            (Comparison::Gt, Some(a), Some(b)) => a > b,
+            (Comparison::Ge, Some(a), Some(b)) => a >= b,
+            (Comparison::Lt, Some(a), Some(b)) => a < b,
+            (Comparison::Le, Some(a), Some(b)) => a <= b,
+        }
+    }
+
+    fn eval(e: &Expr, row: &Row) -> bool {
+        match e {
+            Expr::Text(op, v) => compare(*op, row.0.as_ref(), v.as_ref()),
+            Expr::Number(op, v) => compare(*op, row.1.as_ref(), v.as_ref()),
+            Expr::Contains(v) => row.0.as_ref().is_some_and(|s| s.contains(v.as_str())),
+            Expr::StartsWith(v) => row.0.as_ref().is_some_and(|s| s.starts_with(v.as_str())),
+            Expr::Not(a) => !eval(a, row),
+            Expr::And(a, b) => eval(a, row) && eval(b, row),
+            Expr::Or(a, b) => eval(a, row) || eval(b, row),
+        }
+    }
+
+    fn op() -> impl Strategy<Value = Comparison> {
+        prop_oneof![
+            Just(Comparison::Eq),
+            Just(Comparison::Ne),
+            Just(Comparison::Gt),
+            Just(Comparison::Ge),
+            Just(Comparison::Lt),
+            Just(Comparison::Le),
+        ]
+    }
+
+    /// null is compared only with eq/ne (the parser refuses the rest, tested above).
+    fn null_safe(op: Comparison, is_null: bool) -> Comparison {
+        if is_null && !matches!(op, Comparison::Eq | Comparison::Ne) {
+            Comparison::Ne
+        } else {
+            op
+        }
+    }
+
+    fn expr() -> impl Strategy<Value = Expr> {
+        let text = "[ab']{0,2}";
+        let leaf = prop_oneof![
+            (op(), proptest::option::of(text))
+                .prop_map(|(o, v)| Expr::Text(null_safe(o, v.is_none()), v)),
+            (op(), proptest::option::of(-2i64..3))
+                .prop_map(|(o, v)| Expr::Number(null_safe(o, v.is_none()), v)),
+            text.prop_map(Expr::Contains),
+            text.prop_map(Expr::StartsWith),
+        ];
+        leaf.prop_recursive(4, 24, 2, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|a| Expr::Not(Box::new(a))),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| Expr::And(Box::new(a), Box::new(b))),
+                (inner.clone(), inner).prop_map(|(a, b)| Expr::Or(Box::new(a), Box::new(b))),
+            ]
+        })
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any filter selects in SQLite exactly the rows OData's rules select.
+        #[test]
+        fn sql_selects_what_odata_means(
+            rows in proptest::collection::vec(
+                (proptest::option::of("[ab']{0,3}"), proptest::option::of(-2i64..3)), 0..12),
+            e in expr(),
+        ) {
+            let set = EntitySet {
+                name: "t".into(),
+                table: "t".into(),
+                key: "id".into(),
+                properties: vec![
+                    Property::column("id", EdmType::Int64, false),
+                    Property::column("s", EdmType::String, true),
+                    Property::column("n", EdmType::Int64, true),
+                ],
+            };
+            let mut values = Vec::new();
+            let condition = to_sql(&odata(&e), &set, &mut values).unwrap();
+            let c = rusqlite::Connection::open_in_memory().unwrap();
+            c.execute_batch("CREATE TABLE t (id INTEGER, s TEXT, n INTEGER)").unwrap();
+            for (i, row) in rows.iter().enumerate() {
+                c.execute(
+                    "INSERT INTO t VALUES (?1, ?2, ?3)",
+                    rusqlite::params![i as i64, row.0, row.1],
+                )
+                .unwrap();
+            }
+            let got: Vec<i64> = c
+                .prepare(&format!("SELECT id FROM t WHERE {condition} ORDER BY id"))
+                .unwrap()
+                .query_map(rusqlite::params_from_iter(values), |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let expected: Vec<i64> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, row)| eval(&e, row))
+                .map(|(i, _)| i as i64)
+                .collect();
+            prop_assert_eq!(got, expected, "{}", condition);
+        }
+
+        /// Arbitrary text never panics the parser, and whatever it accepts is valid SQL.
+        #[test]
+        fn any_text_is_parsed_or_refused(input in "[a-z_ ()',0-9.:TZ-]{0,40}") {
+            let mut values = Vec::new();
+            if let Ok(condition) = to_sql(&input, &set(), &mut values) {
+                let c = rusqlite::Connection::open_in_memory().unwrap();
+                c.execute_batch(
+                    "CREATE TABLE t (id INTEGER, interval_start TEXT, queue_id TEXT, n_offered INTEGER)",
+                )
+                .unwrap();
+                let sql = format!("SELECT id FROM t WHERE {condition}");
+                prop_assert!(c.prepare(&sql).is_ok(), "{}", sql);
+            }
+        }
+    }
 }
