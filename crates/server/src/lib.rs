@@ -1,5 +1,6 @@
 //! The genesys-bi BI server: datasets, rows (with rollups), reports, status, metrics and
-//! OpenAPI over HTTP, read from the store on read-only connections. Every endpoint except
+//! OpenAPI over HTTP, plus a read-only OData v4 feed at `/odata` for Power BI and Excel, read
+//! from the store on read-only connections. Every endpoint except
 //! `/healthz` and `/readyz` needs an API key.
 
 mod auth;
