@@ -148,7 +148,9 @@ fn read_page(
         limit + 1,
     )?;
     let mut rows = run_rows(c, &statement)?;
-    let top_met = options.top.is_some_and(|top| served + limit >= top);
+    let top_met = options
+        .top
+        .is_some_and(|top| served.saturating_add(limit) >= top);
     let more = rows.len() as u64 > limit && !top_met;
     rows.truncate(limit as usize);
     let count = if options.count {
@@ -157,7 +159,7 @@ fn read_page(
         None
     };
     Ok(Page {
-        next_skiptoken: more.then_some(served + limit),
+        next_skiptoken: more.then_some(served.saturating_add(limit)),
         set,
         options,
         rows,
