@@ -1,9 +1,11 @@
 //! The genesys-bi BI server: datasets, rows (with rollups), reports, status, metrics and
-//! OpenAPI over HTTP, read from the store on read-only connections. Every endpoint except
+//! OpenAPI over HTTP, plus a read-only OData v4 feed at `/odata` for Power BI and Excel, read
+//! from the store on read-only connections. Every endpoint except
 //! `/healthz` and `/readyz` needs an API key.
 
 mod auth;
 pub mod metrics;
+pub mod odata;
 mod params;
 pub mod problem;
 mod rollup;
@@ -126,6 +128,10 @@ fn router(state: AppState) -> Router {
         .route("/v1/datasets", get(routes::datasets::list))
         .route("/v1/datasets/{name}/rows", get(routes::rows::rows))
         .route("/v1/report", get(routes::report::report))
+        .route("/odata", get(odata::routes::service_document))
+        .route("/odata/", get(odata::routes::service_document))
+        .route("/odata/$metadata", get(odata::routes::metadata))
+        .route("/odata/{set}", get(odata::routes::entity_set_rows))
         .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

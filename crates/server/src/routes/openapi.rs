@@ -103,7 +103,17 @@ pub fn document() -> Value {
                 "responses": {
                     "200": {"description": "Report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}}},
                     "400": problem_response("A parameter is invalid (named in `parameter`)"),
-                    "404": problem_response("No such dataset")}}))}
+                    "404": problem_response("No such dataset")}}))},
+            "/odata/": {"get": protected(json!({"summary": "OData v4 service document (Power BI / Excel \"OData Feed\": Basic auth, key as password): an entity set per dataset and per directory", "responses": {
+                "200": {"description": "Service document", "content": {"application/json;odata.metadata=minimal": {}}}}}))},
+            "/odata/$metadata": {"get": protected(json!({"summary": "OData v4 CSDL (EDMX 4.0): one keyed entity type per entity set", "responses": {
+                "200": {"description": "CSDL XML", "content": {"application/xml": {}}}}}))},
+            "/odata/{set}": {"get": protected(json!({
+                "summary": "An OData v4 entity set: $select, $filter, $orderby, $top, $skip, $count, paged by @odata.nextLink (at most 5000 rows a page; Prefer: odata.maxpagesize for fewer)",
+                "responses": {
+                    "200": {"description": "A page of entities", "content": {"application/json;odata.metadata=minimal": {}}},
+                    "400": {"description": "A query option is invalid: OData error body {\"error\":{\"code\",\"message\",\"target\"}}"},
+                    "404": {"description": "No such entity set (OData error body)"}}}))}
         },
         "components": {
             "securitySchemes": {

@@ -1,0 +1,686 @@
+//! `$filter` → a SQL boolean expression with bound values. The grammar is the OData v4 subset
+//! BI tools send: `eq ne gt ge lt le`, `and or not`, parentheses, `contains`, `startswith`,
+//! `endswith`, and string, number, boolean, `null` and DateTimeOffset literals. Properties are
+//! resolved against the entity type; anything else is a parse error naming the problem.
+
+use genesys::interval::format_instant;
+use jiff::Timestamp;
+use rusqlite::types::Value as SqlValue;
+
+use super::{EdmType, EntitySet};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct FilterError(pub String);
+
+fn fail<T>(message: impl Into<String>) -> Result<T, FilterError> {
+    Err(FilterError(message.into()))
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Ident(String),
+    Str(String),
+    Number(String),
+    Instant(String),
+    Open,
+    Close,
+    Comma,
+}
+
+fn is_instant(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() >= 20
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+}
+
+fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
+    let mut tokens = Vec::new();
+    let chars: Vec<char> = input.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            ' ' | '\t' | '\n' | '\r' => i += 1,
+            '(' => {
+                tokens.push(Token::Open);
+                i += 1;
+            }
+            ')' => {
+                tokens.push(Token::Close);
+                i += 1;
+            }
+            ',' => {
+                tokens.push(Token::Comma);
+                i += 1;
+            }
+            '\'' => {
+                let mut text = String::new();
+                i += 1;
+                loop {
+                    match chars.get(i) {
+                        None => return fail("a string literal is not closed with '"),
+                        // '' is an escaped quote inside a string literal.
+                        Some('\'') if chars.get(i + 1) == Some(&'\'') => {
+                            text.push('\'');
+                            i += 2;
+                        }
+                        Some('\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&other) => {
+                            text.push(other);
+                            i += 1;
+                        }
+                    }
+                }
+                tokens.push(Token::Str(text));
+            }
+            _ => {
+                let start = i;
+                while i < chars.len() && !matches!(chars[i], ' ' | '\t' | '(' | ')' | ',' | '\'') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                let first = word.chars().next().unwrap_or(' ');
+                tokens.push(if is_instant(&word) {
+                    Token::Instant(word)
+                } else if first.is_ascii_digit() || first == '-' || first == '.' {
+                    Token::Number(word)
+                } else if first.is_ascii_alphabetic() || first == '_' {
+                    Token::Ident(word)
+                } else {
+                    return fail(format!("unexpected `{word}`"));
+                });
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comparison {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl Comparison {
+    fn parse(word: &str) -> Option<Self> {
+        Some(match word {
+            "eq" => Self::Eq,
+            "ne" => Self::Ne,
+            "gt" => Self::Gt,
+            "ge" => Self::Ge,
+            "lt" => Self::Lt,
+            "le" => Self::Le,
+            _ => return None,
+        })
+    }
+
+    /// `IS` / `IS NOT` give OData's null semantics (`null eq null` is true).
+    fn sql(self) -> &'static str {
+        match self {
+            Self::Eq => "IS",
+            Self::Ne => "IS NOT",
+            Self::Gt => ">",
+            Self::Ge => ">=",
+            Self::Lt => "<",
+            Self::Le => "<=",
+        }
+    }
+}
+
+/// A value in a comparison: a property or a literal.
+#[derive(Debug, Clone, PartialEq)]
+enum Operand {
+    Property(String, EdmType),
+    Null,
+    Bool(bool),
+    Text(String),
+    Integer(i64),
+    Real(f64),
+    Instant(Timestamp),
+}
+
+struct Parser<'a> {
+    tokens: Vec<Token>,
+    at: usize,
+    set: &'a EntitySet,
+    values: &'a mut Vec<SqlValue>,
+}
+
+/// Parses `input` against `set`; returns the SQL condition and pushes its values onto
+/// `values` (placeholders are numbered `?n` after the values already there).
+pub fn to_sql(
+    input: &str,
+    set: &EntitySet,
+    values: &mut Vec<SqlValue>,
+) -> Result<String, FilterError> {
+    let tokens = tokenize(input)?;
+    if tokens.is_empty() {
+        return fail("is empty");
+    }
+    let mut parser = Parser {
+        tokens,
+        at: 0,
+        set,
+        values,
+    };
+    let sql = parser.or()?;
+    match parser.tokens.get(parser.at) {
+        None => Ok(sql),
+        Some(token) => fail(format!(
+            "unexpected {} after a complete expression",
+            describe(token)
+        )),
+    }
+}
+
+fn describe(token: &Token) -> String {
+    match token {
+        Token::Ident(w) | Token::Number(w) | Token::Instant(w) => format!("`{w}`"),
+        Token::Str(s) => format!("'{s}'"),
+        Token::Open => "`(`".into(),
+        Token::Close => "`)`".into(),
+        Token::Comma => "`,`".into(),
+    }
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.at)
+    }
+
+    fn next(&mut self) -> Result<Token, FilterError> {
+        let token = self.tokens.get(self.at).cloned();
+        self.at += 1;
+        token.ok_or_else(|| FilterError("ends too early".into()))
+    }
+
+    fn keyword(&mut self, word: &str) -> bool {
+        if matches!(self.peek(), Some(Token::Ident(w)) if w == word) {
+            self.at += 1;
+            return true;
+        }
+        false
+    }
+
+    fn expect(&mut self, wanted: Token) -> Result<(), FilterError> {
+        let token = self.next()?;
+        if token == wanted {
+            Ok(())
+        } else {
+            fail(format!(
+                "expected {} but found {}",
+                describe(&wanted),
+                describe(&token)
+            ))
+        }
+    }
+
+    fn bind(&mut self, value: SqlValue) -> String {
+        self.values.push(value);
+        format!("?{}", self.values.len())
+    }
+
+    fn or(&mut self) -> Result<String, FilterError> {
+        let mut sql = self.and()?;
+        while self.keyword("or") {
+            sql = format!("({sql} OR {})", self.and()?);
+        }
+        Ok(sql)
+    }
+
+    fn and(&mut self) -> Result<String, FilterError> {
+        let mut sql = self.unary()?;
+        while self.keyword("and") {
+            sql = format!("({sql} AND {})", self.unary()?);
+        }
+        Ok(sql)
+    }
+
+    fn unary(&mut self) -> Result<String, FilterError> {
+        if self.keyword("not") {
+            // OData treats a comparison with null (SQL's unknown) as false, so its negation is
+            // true: `IS NOT 1` gives that, where SQL's NOT would keep it unknown. AND and OR
+            // need no such care: they are true in SQL exactly when they are in OData.
+            return Ok(format!("(({}) IS NOT 1)", self.unary()?));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<String, FilterError> {
+        if self.peek() == Some(&Token::Open) {
+            self.at += 1;
+            let sql = self.or()?;
+            self.expect(Token::Close)?;
+            return Ok(sql);
+        }
+        if let Some(Token::Ident(word)) = self.peek()
+            && self.tokens.get(self.at + 1) == Some(&Token::Open)
+            && self.set.property(word).is_none()
+        {
+            let function = word.clone();
+            self.at += 2;
+            return self.function(&function);
+        }
+        let left = self.operand()?;
+        let Some(Token::Ident(word)) = self.peek().cloned() else {
+            return match left {
+                Operand::Bool(true) => Ok("1".into()),
+                Operand::Bool(false) => Ok("0".into()),
+                _ => fail("expected a comparison such as `name eq 'x'`"),
+            };
+        };
+        let Some(op) = Comparison::parse(&word) else {
+            return fail(format!(
+                "`{word}` is not a supported operator (eq, ne, gt, ge, lt, le, and, or, not)"
+            ));
+        };
+        self.at += 1;
+        let right = self.operand()?;
+        self.comparison(left, op, right)
+    }
+
+    fn operand(&mut self) -> Result<Operand, FilterError> {
+        Ok(match self.next()? {
+            Token::Str(s) => Operand::Text(s),
+            Token::Instant(raw) => Operand::Instant(parse_instant(&raw)?),
+            Token::Number(raw) => parse_number(&raw)?,
+            Token::Ident(word) => match word.as_str() {
+                "null" => Operand::Null,
+                "true" => Operand::Bool(true),
+                "false" => Operand::Bool(false),
+                _ => match self.set.property(&word) {
+                    Some(p) => Operand::Property(p.name.clone(), p.kind),
+                    None => {
+                        return fail(format!("`{word}` is not a property of {}", self.set.name));
+                    }
+                },
+            },
+            other => {
+                return fail(format!(
+                    "expected a property or a value, found {}",
+                    describe(&other)
+                ));
+            }
+        })
+    }
+
+    fn property_sql(&self, name: &str) -> String {
+        self.set
+            .property(name)
+            .map(|p| p.sql().to_string())
+            .expect("operands only name known properties")
+    }
+
+    /// The SQL of an operand compared with a value of type `other` (its type is checked).
+    fn operand_sql(
+        &mut self,
+        operand: &Operand,
+        other: Option<EdmType>,
+    ) -> Result<String, FilterError> {
+        let mismatch = |what: &str| {
+            FilterError(format!(
+                "{what} cannot be compared with a {} property",
+                other.map_or("?", EdmType::name)
+            ))
+        };
+        Ok(match operand {
+            Operand::Property(name, _) => self.property_sql(name),
+            Operand::Null => "NULL".into(),
+            Operand::Bool(_) => return Err(mismatch("a boolean")),
+            Operand::Text(s) => match other {
+                Some(EdmType::String) | None => self.bind(SqlValue::Text(s.clone())),
+                _ => return Err(mismatch("a string")),
+            },
+            Operand::Integer(n) => match other {
+                Some(t) if t.is_numeric() => self.bind(SqlValue::Integer(*n)),
+                _ => return Err(mismatch("a number")),
+            },
+            Operand::Real(r) => match other {
+                Some(t) if t.is_numeric() => self.bind(SqlValue::Real(*r)),
+                _ => return Err(mismatch("a number")),
+            },
+            Operand::Instant(t) => match other {
+                // Stored instants are fixed-width UTC text, so text order is time order.
+                Some(EdmType::DateTimeOffset) => self.bind(SqlValue::Text(format_instant(*t))),
+                _ => return Err(mismatch("a DateTimeOffset")),
+            },
+        })
+    }
+
+    fn comparison(
+        &mut self,
+        left: Operand,
+        op: Comparison,
+        right: Operand,
+    ) -> Result<String, FilterError> {
+        let kind = |o: &Operand| match o {
+            Operand::Property(_, k) => Some(*k),
+            _ => None,
+        };
+        let (lk, rk) = (kind(&left), kind(&right));
+        if lk.is_none() && rk.is_none() {
+            return fail("a comparison needs a property on one side");
+        }
+        if let (Some(a), Some(b)) = (lk, rk)
+            && a != b
+            && !(a.is_numeric() && b.is_numeric())
+        {
+            return fail(format!("cannot compare {} with {}", a.name(), b.name()));
+        }
+        let is_null = |o: &Operand| *o == Operand::Null;
+        if (is_null(&left) || is_null(&right)) && !matches!(op, Comparison::Eq | Comparison::Ne) {
+            return fail("null can only be compared with eq or ne");
+        }
+        let l = self.operand_sql(&left, rk)?;
+        let r = self.operand_sql(&right, lk)?;
+        Ok(format!("{l} {} {r}", op.sql()))
+    }
+
+    fn function(&mut self, name: &str) -> Result<String, FilterError> {
+        if !matches!(name, "contains" | "startswith" | "endswith") {
+            return fail(format!(
+                "`{name}()` is not supported (contains, startswith, endswith are)"
+            ));
+        }
+        let property = match self.operand()? {
+            Operand::Property(p, EdmType::String) => self.property_sql(&p),
+            Operand::Property(p, kind) => {
+                return fail(format!(
+                    "{name}() needs a string property; `{p}` is {}",
+                    kind.name()
+                ));
+            }
+            _ => return fail(format!("{name}() takes a property first")),
+        };
+        self.expect(Token::Comma)?;
+        let Token::Str(text) = self.next()? else {
+            return fail(format!("{name}() takes a string literal second"));
+        };
+        self.expect(Token::Close)?;
+        let n = self.bind(SqlValue::Text(text));
+        // instr/substr compare case-sensitively, as OData does (LIKE would not, and would need
+        // its wildcards escaped).
+        Ok(match name {
+            "contains" => format!("instr({property}, {n}) > 0"),
+            "startswith" => format!("instr({property}, {n}) = 1"),
+            _ => format!(
+                "(length({n}) = 0 AND {property} IS NOT NULL OR substr({property}, -length({n})) = {n})"
+            ),
+        })
+    }
+}
+
+fn parse_instant(raw: &str) -> Result<Timestamp, FilterError> {
+    let instant: Timestamp = raw.parse().map_err(|_| {
+        FilterError(format!(
+            "`{raw}` is not a DateTimeOffset like 2024-05-01T00:00:00Z"
+        ))
+    })?;
+    if instant.subsec_nanosecond() % 1_000_000 != 0 {
+        return fail(format!("`{raw}`: instants are stored to the millisecond"));
+    }
+    Ok(instant)
+}
+
+fn parse_number(raw: &str) -> Result<Operand, FilterError> {
+    if let Ok(n) = raw.parse::<i64>() {
+        return Ok(Operand::Integer(n));
+    }
+    let trimmed = raw.trim_end_matches(['d', 'D', 'm', 'M', 'f', 'F']);
+    match trimmed.parse::<f64>() {
+        Ok(r) if r.is_finite() => Ok(Operand::Real(r)),
+        _ => fail(format!("`{raw}` is not a number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::odata::{EdmType, EntitySet, Property};
+
+    fn set() -> EntitySet {
+        EntitySet {
+            name: "t".into(),
+            table: "t".into(),
+            key: "id".into(),
+            properties: vec![
+                Property::column("id", EdmType::Int64, false),
+                Property::column("interval_start", EdmType::DateTimeOffset, false),
+                Property::column("queue_id", EdmType::String, true),
+                Property::column("n_offered", EdmType::Int64, true),
+            ],
+        }
+    }
+
+    fn sql(input: &str) -> Result<(String, Vec<SqlValue>), FilterError> {
+        let mut values = Vec::new();
+        let sql = to_sql(input, &set(), &mut values)?;
+        Ok((sql, values))
+    }
+
+    #[test]
+    fn precedence_and_binding() {
+        let (s, v) = sql("queue_id eq 'a''b' or n_offered gt 3 and not (n_offered le 10)").unwrap();
+        assert_eq!(
+            s,
+            "(\"queue_id\" IS ?1 OR (\"n_offered\" > ?2 AND ((\"n_offered\" <= ?3) IS NOT 1)))"
+        );
+        assert_eq!(
+            v,
+            vec![
+                SqlValue::Text("a'b".into()),
+                SqlValue::Integer(3),
+                SqlValue::Integer(10)
+            ]
+        );
+    }
+
+    #[test]
+    fn instants_are_bound_in_stored_form() {
+        let (s, v) = sql("interval_start ge 2024-05-01T02:00:00+02:00").unwrap();
+        assert_eq!(s, "\"interval_start\" >= ?1");
+        assert_eq!(v, vec![SqlValue::Text("2024-05-01T00:00:00.000Z".into())]);
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        for (input, needle) in [
+            ("nope eq 1", "not a property"),
+            ("queue_id eq 1", "cannot be compared"),
+            ("n_offered add 1", "not a supported operator"),
+            ("queue_id eq 'x", "not closed"),
+            ("(queue_id eq 'x'", "ends too early"),
+            ("tolower(queue_id) eq 'x'", "not supported"),
+            ("n_offered gt null", "null"),
+            ("", "empty"),
+            ("queue_id eq 'x' 'y'", "unexpected"),
+            ("queue_id; DROP TABLE t", "not a property"),
+        ] {
+            let error = sql(input).unwrap_err().0;
+            assert!(error.contains(needle), "{input}: {error}");
+        }
+    }
+
+    /// A filter as a tree, written out as OData text and evaluated with OData's null rules.
+    #[derive(Debug, Clone)]
+    enum Expr {
+        Text(Comparison, Option<String>),
+        Number(Comparison, Option<i64>),
+        Contains(String),
+        StartsWith(String),
+        Not(Box<Expr>),
+        And(Box<Expr>, Box<Expr>),
+        Or(Box<Expr>, Box<Expr>),
+    }
+
+    type Row = (Option<String>, Option<i64>);
+
+    fn word(op: Comparison) -> &'static str {
+        match op {
+            Comparison::Eq => "eq",
+            Comparison::Ne => "ne",
+            Comparison::Gt => "gt",
+            Comparison::Ge => "ge",
+            Comparison::Lt => "lt",
+            Comparison::Le => "le",
+        }
+    }
+
+    /// OData text; string literals have their quotes doubled.
+    fn odata(e: &Expr) -> String {
+        let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+        let text = |v: &Option<String>| v.as_deref().map_or("null".into(), quote);
+        match e {
+            Expr::Text(op, v) => format!("s {} {}", word(*op), text(v)),
+            Expr::Number(op, v) => format!(
+                "n {} {}",
+                word(*op),
+                v.map_or("null".into(), |n| n.to_string())
+            ),
+            Expr::Contains(v) => format!("contains(s, {})", quote(v)),
+            Expr::StartsWith(v) => format!("startswith(s, {})", quote(v)),
+            Expr::Not(a) => format!("not ({})", odata(a)),
+            Expr::And(a, b) => format!("({}) and ({})", odata(a), odata(b)),
+            Expr::Or(a, b) => format!("({}) or ({})", odata(a), odata(b)),
+        }
+    }
+
+    fn compare<T: PartialOrd>(op: Comparison, a: Option<&T>, b: Option<&T>) -> bool {
+        match (op, a, b) {
+            (Comparison::Eq, a, b) => a == b,
+            (Comparison::Ne, a, b) => a != b,
+            // Relational operators are false when either side is null.
+            (_, None, _) | (_, _, None) => false,
+            (Comparison::Gt, Some(a), Some(b)) => a > b,
+            (Comparison::Ge, Some(a), Some(b)) => a >= b,
+            (Comparison::Lt, Some(a), Some(b)) => a < b,
+            (Comparison::Le, Some(a), Some(b)) => a <= b,
+        }
+    }
+
+    fn eval(e: &Expr, row: &Row) -> bool {
+        match e {
+            Expr::Text(op, v) => compare(*op, row.0.as_ref(), v.as_ref()),
+            Expr::Number(op, v) => compare(*op, row.1.as_ref(), v.as_ref()),
+            Expr::Contains(v) => row.0.as_ref().is_some_and(|s| s.contains(v.as_str())),
+            Expr::StartsWith(v) => row.0.as_ref().is_some_and(|s| s.starts_with(v.as_str())),
+            Expr::Not(a) => !eval(a, row),
+            Expr::And(a, b) => eval(a, row) && eval(b, row),
+            Expr::Or(a, b) => eval(a, row) || eval(b, row),
+        }
+    }
+
+    fn op() -> impl Strategy<Value = Comparison> {
+        prop_oneof![
+            Just(Comparison::Eq),
+            Just(Comparison::Ne),
+            Just(Comparison::Gt),
+            Just(Comparison::Ge),
+            Just(Comparison::Lt),
+            Just(Comparison::Le),
+        ]
+    }
+
+    /// null is compared only with eq/ne (the parser refuses the rest, tested above).
+    fn null_safe(op: Comparison, is_null: bool) -> Comparison {
+        if is_null && !matches!(op, Comparison::Eq | Comparison::Ne) {
+            Comparison::Ne
+        } else {
+            op
+        }
+    }
+
+    fn expr() -> impl Strategy<Value = Expr> {
+        let text = "[ab']{0,2}";
+        let leaf = prop_oneof![
+            (op(), proptest::option::of(text))
+                .prop_map(|(o, v)| Expr::Text(null_safe(o, v.is_none()), v)),
+            (op(), proptest::option::of(-2i64..3))
+                .prop_map(|(o, v)| Expr::Number(null_safe(o, v.is_none()), v)),
+            text.prop_map(Expr::Contains),
+            text.prop_map(Expr::StartsWith),
+        ];
+        leaf.prop_recursive(4, 24, 2, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(|a| Expr::Not(Box::new(a))),
+                (inner.clone(), inner.clone())
+                    .prop_map(|(a, b)| Expr::And(Box::new(a), Box::new(b))),
+                (inner.clone(), inner).prop_map(|(a, b)| Expr::Or(Box::new(a), Box::new(b))),
+            ]
+        })
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any filter selects in SQLite exactly the rows OData's rules select.
+        #[test]
+        fn sql_selects_what_odata_means(
+            rows in proptest::collection::vec(
+                (proptest::option::of("[ab']{0,3}"), proptest::option::of(-2i64..3)), 0..12),
+            e in expr(),
+        ) {
+            let set = EntitySet {
+                name: "t".into(),
+                table: "t".into(),
+                key: "id".into(),
+                properties: vec![
+                    Property::column("id", EdmType::Int64, false),
+                    Property::column("s", EdmType::String, true),
+                    Property::column("n", EdmType::Int64, true),
+                ],
+            };
+            let mut values = Vec::new();
+            let condition = to_sql(&odata(&e), &set, &mut values).unwrap();
+            let c = rusqlite::Connection::open_in_memory().unwrap();
+            c.execute_batch("CREATE TABLE t (id INTEGER, s TEXT, n INTEGER)").unwrap();
+            for (i, row) in rows.iter().enumerate() {
+                c.execute(
+                    "INSERT INTO t VALUES (?1, ?2, ?3)",
+                    rusqlite::params![i as i64, row.0, row.1],
+                )
+                .unwrap();
+            }
+            let got: Vec<i64> = c
+                .prepare(&format!("SELECT id FROM t WHERE {condition} ORDER BY id"))
+                .unwrap()
+                .query_map(rusqlite::params_from_iter(values), |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let expected: Vec<i64> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, row)| eval(&e, row))
+                .map(|(i, _)| i as i64)
+                .collect();
+            prop_assert_eq!(got, expected, "{}", condition);
+        }
+
+        /// Arbitrary text never panics the parser, and whatever it accepts is valid SQL.
+        #[test]
+        fn any_text_is_parsed_or_refused(input in "[a-z_ ()',0-9.:TZ-]{0,40}") {
+            let mut values = Vec::new();
+            if let Ok(condition) = to_sql(&input, &set(), &mut values) {
+                let c = rusqlite::Connection::open_in_memory().unwrap();
+                c.execute_batch(
+                    "CREATE TABLE t (id INTEGER, interval_start TEXT, queue_id TEXT, n_offered INTEGER)",
+                )
+                .unwrap();
+                let sql = format!("SELECT id FROM t WHERE {condition}");
+                prop_assert!(c.prepare(&sql).is_ok(), "{}", sql);
+            }
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! OData v4 (read-only) at `/odata`, for Power BI and Excel "OData Feed": a service document,
+//! CSDL `$metadata`, and entity sets (one per dataset and per directory) with `$select`,
+//! `$filter`, `$orderby`, `$top`, `$skip`, `$count` and server-driven paging.
+//!
+//! Nothing a client sends reaches SQL as text: property names are looked up in the entity
+//! type's own list (built from the store's validated dataset specs and directory tables), and
+//! every value is a bound parameter.
+
+pub mod filter;
+pub mod metadata;
+pub mod query;
+pub mod routes;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use warehouse::read::Connection;
+use warehouse::schema::is_valid_identifier;
+
+pub const ODATA_VERSION: &str = "4.0";
+pub const JSON_MINIMAL: &str = "application/json;odata.metadata=minimal";
+pub const NAMESPACE: &str = "GenesysBi";
+/// The directory tables exposed next to the datasets.
+pub const DIRECTORIES: &[&str] = &["queues", "users", "wrapup_codes"];
+
+/// The EDM primitive types the store's columns map to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdmType {
+    String,
+    Int64,
+    Double,
+    DateTimeOffset,
+}
+
+impl EdmType {
+    pub fn name(self) -> &'static str {
+        match self {
+            EdmType::String => "Edm.String",
+            EdmType::Int64 => "Edm.Int64",
+            EdmType::Double => "Edm.Double",
+            EdmType::DateTimeOffset => "Edm.DateTimeOffset",
+        }
+    }
+
+    pub fn is_numeric(self) -> bool {
+        matches!(self, EdmType::Int64 | EdmType::Double)
+    }
+}
+
+/// One property of an entity type and the SQL expression (a trusted identifier) behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    pub name: String,
+    pub kind: EdmType,
+    pub nullable: bool,
+    sql: String,
+}
+
+impl Property {
+    fn column(name: &str, kind: EdmType, nullable: bool) -> Self {
+        Self {
+            name: name.to_string(),
+            kind,
+            nullable,
+            sql: format!("\"{name}\""),
+        }
+    }
+
+    /// The SQL expression: only ever built from the store's own names.
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+}
+
+/// An entity set and its entity type (one table of the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntitySet {
+    pub name: String,
+    pub table: String,
+    /// The key property's name (Power BI requires a key).
+    pub key: String,
+    pub properties: Vec<Property>,
+}
+
+impl EntitySet {
+    pub fn type_name(&self) -> String {
+        self.name.clone()
+    }
+
+    pub fn property(&self, name: &str) -> Option<&Property> {
+        self.properties.iter().find(|p| p.name == name)
+    }
+
+    pub fn key_property(&self) -> &Property {
+        self.property(&self.key)
+            .expect("an entity set always lists its key property")
+    }
+
+    /// A dataset table: a synthetic `id` (the row id), the bucket bounds, dimensions, stats.
+    fn from_dataset(info: &warehouse::read::DatasetInfo) -> Self {
+        let spec = &info.spec;
+        let mut properties = vec![Property {
+            name: "id".into(),
+            kind: EdmType::Int64,
+            nullable: false,
+            sql: "rowid".into(),
+        }];
+        for bound in ["interval_start", "interval_end"] {
+            properties.push(Property::column(bound, EdmType::DateTimeOffset, false));
+        }
+        for column in spec.dimension_columns() {
+            properties.push(Property::column(&column, EdmType::String, true));
+        }
+        for column in spec.metric_columns() {
+            let kind = if column.sql_type == "INTEGER" {
+                EdmType::Int64
+            } else {
+                EdmType::Double
+            };
+            properties.push(Property::column(&column.column, kind, true));
+        }
+        Self {
+            name: spec.name.clone(),
+            table: spec.name.clone(),
+            key: "id".into(),
+            properties,
+        }
+    }
+
+    /// A directory table, typed from its declared column types; `id` is its natural key.
+    fn from_directory(c: &Connection, table: &str) -> Result<Self, ODataError> {
+        let mut statement = c
+            .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid")
+            .map_err(ODataError::internal)?;
+        let columns = statement
+            .query_map([table], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(ODataError::internal)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ODataError::internal)?;
+        let properties = columns
+            .into_iter()
+            // Only safe names become identifiers; the store's own schema has no others.
+            .filter(|(name, ..)| is_valid_identifier(name))
+            .map(|(name, declared, not_null, pk)| {
+                let kind = match declared.to_ascii_uppercase().as_str() {
+                    "INTEGER" => EdmType::Int64,
+                    "REAL" => EdmType::Double,
+                    _ => EdmType::String,
+                };
+                Property::column(&name, kind, not_null == 0 && pk == 0)
+            })
+            .collect::<Vec<_>>();
+        if !properties.iter().any(|p| p.name == "id") {
+            return Err(ODataError::internal(format!("table {table} has no id")));
+        }
+        Ok(Self {
+            name: table.to_string(),
+            table: table.to_string(),
+            key: "id".into(),
+            properties,
+        })
+    }
+}
+
+/// Every entity set: the datasets (by name), then the directories.
+pub fn entity_sets(c: &Connection) -> Result<Vec<EntitySet>, ODataError> {
+    let mut sets: Vec<EntitySet> = warehouse::read::datasets(c)
+        .map_err(ODataError::internal)?
+        .iter()
+        .map(EntitySet::from_dataset)
+        .collect();
+    for table in DIRECTORIES {
+        sets.push(EntitySet::from_directory(c, table)?);
+    }
+    Ok(sets)
+}
+
+/// One entity set by name, or a 404 naming it.
+pub fn entity_set(c: &Connection, name: &str) -> Result<EntitySet, ODataError> {
+    if DIRECTORIES.contains(&name) {
+        return EntitySet::from_directory(c, name);
+    }
+    let info = warehouse::read::dataset(c, name).map_err(ODataError::internal)?;
+    info.map(|i| EntitySet::from_dataset(&i)).ok_or_else(|| {
+        ODataError::new(
+            StatusCode::NOT_FOUND,
+            "UnknownEntitySet",
+            format!("there is no entity set `{name}`; GET /odata/ lists them"),
+        )
+    })
+}
+
+/// An OData error: `{"error":{"code","message","target"}}` with `OData-Version: 4.0`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ODataError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub target: Option<String>,
+}
+
+impl ODataError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            target: None,
+        }
+    }
+
+    /// A bad system query option, named in the message and in `target`.
+    pub fn bad_option(option: &str, message: impl std::fmt::Display) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "BadQueryOption",
+            message: format!("{option}: {message}"),
+            target: Some(option.to_string()),
+        }
+    }
+
+    /// The store failed: logged in full, the client only learns that it failed.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "OData request failed on the store.");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "the store could not answer; see the server log",
+        )
+    }
+}
+
+impl From<crate::problem::Problem> for ODataError {
+    fn from(problem: crate::problem::Problem) -> Self {
+        Self::new(problem.status(), "ServiceError", problem.detail)
+    }
+}
+
+impl IntoResponse for ODataError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(target) = self.target {
+            error["target"] = json!(target);
+        }
+        let body = json!({ "error": error }).to_string();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_MINIMAL));
+        headers.insert("OData-Version", HeaderValue::from_static(ODATA_VERSION));
+        response
+    }
+}

@@ -1,0 +1,236 @@
+//! The `/odata` handlers: service document, `$metadata`, and entity set reads with
+//! server-driven paging (`@odata.nextLink` carries a `$skiptoken`: rows already served).
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use warehouse::read::{Cell, Connection};
+
+use super::query::{Options, Statement, count_statement, rows_statement};
+use super::{EntitySet, JSON_MINIMAL, ODATA_VERSION, ODataError, entity_set, entity_sets};
+use crate::state::AppState;
+
+/// The most rows one page holds; clients may ask for fewer with `Prefer: odata.maxpagesize`.
+pub const MAX_PAGE_SIZE: u64 = 5_000;
+
+/// Runs store work on a fresh read-only connection, off the async threads.
+async fn read<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&Connection) -> Result<T, ODataError> + Send + 'static,
+) -> Result<T, ODataError> {
+    let reader = state.reader.clone();
+    tokio::task::spawn_blocking(move || {
+        let connection = reader.connect().map_err(ODataError::internal)?;
+        work(&connection)
+    })
+    .await
+    .map_err(ODataError::internal)?
+}
+
+/// `http://host/odata`, from the Host the client used (links must resolve for it).
+fn service_root(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    format!("http://{host}/odata")
+}
+
+fn respond(body: Value, extra: &[(&'static str, String)]) -> Response {
+    let mut response = body.to_string().into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_MINIMAL));
+    headers.insert("OData-Version", HeaderValue::from_static(ODATA_VERSION));
+    for (name, value) in extra {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(*name, value);
+        }
+    }
+    response
+}
+
+pub async fn service_document(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ODataError> {
+    let sets = read(&state, entity_sets).await?;
+    let root = service_root(&headers);
+    let value: Vec<Value> = sets
+        .iter()
+        .map(|s| json!({"name": s.name, "kind": "EntitySet", "url": s.name}))
+        .collect();
+    Ok(respond(
+        json!({"@odata.context": format!("{root}/$metadata"), "value": value}),
+        &[],
+    ))
+}
+
+pub async fn metadata(State(state): State<AppState>) -> Result<Response, ODataError> {
+    let sets = read(&state, entity_sets).await?;
+    let mut response = super::metadata::document(&sets).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/xml"),
+    );
+    headers.insert("OData-Version", HeaderValue::from_static(ODATA_VERSION));
+    Ok(response)
+}
+
+/// `Prefer: odata.maxpagesize=N`, capped at [`MAX_PAGE_SIZE`]; `None` if not asked.
+fn preferred_page_size(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix("odata.maxpagesize="))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .filter(|n| *n > 0)
+        .map(|n| n.min(MAX_PAGE_SIZE))
+}
+
+fn run_rows(c: &Connection, statement: &Statement) -> Result<Vec<Vec<Cell>>, ODataError> {
+    let mut prepared = c.prepare(&statement.sql).map_err(ODataError::internal)?;
+    let width = prepared.column_count();
+    prepared
+        .query_map(rusqlite::params_from_iter(statement.values.iter()), |r| {
+            (0..width)
+                .map(|i| r.get::<_, rusqlite::types::Value>(i).map(Cell::from))
+                .collect()
+        })
+        .map_err(ODataError::internal)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ODataError::internal)
+}
+
+fn run_count(c: &Connection, statement: &Statement) -> Result<i64, ODataError> {
+    c.query_row(
+        &statement.sql,
+        rusqlite::params_from_iter(statement.values.iter()),
+        |r| r.get(0),
+    )
+    .map_err(ODataError::internal)
+}
+
+/// One page: its rows, whether more follow, and the count if asked.
+struct Page {
+    set: EntitySet,
+    options: Options,
+    rows: Vec<Vec<Cell>>,
+    next_skiptoken: Option<u64>,
+    count: Option<i64>,
+}
+
+fn read_page(
+    c: &Connection,
+    name: &str,
+    raw: Option<&str>,
+    page_size: u64,
+) -> Result<Page, ODataError> {
+    let set = entity_set(c, name)?;
+    let options = Options::parse(raw, &set)?;
+    let served = options.skiptoken;
+    let limit = match options.top {
+        Some(top) => top.saturating_sub(served).min(page_size),
+        None => page_size,
+    };
+    // One row more than the page tells whether another page follows.
+    let statement = rows_statement(
+        &set,
+        &options,
+        options.skip.saturating_add(served),
+        limit + 1,
+    )?;
+    let mut rows = run_rows(c, &statement)?;
+    let top_met = options
+        .top
+        .is_some_and(|top| served.saturating_add(limit) >= top);
+    let more = rows.len() as u64 > limit && !top_met;
+    rows.truncate(limit as usize);
+    let count = if options.count {
+        Some(run_count(c, &count_statement(&set, &options)?)?)
+    } else {
+        None
+    };
+    Ok(Page {
+        next_skiptoken: more.then_some(served.saturating_add(limit)),
+        set,
+        options,
+        rows,
+        count,
+    })
+}
+
+fn next_link(root: &str, page: &Page, skiptoken: u64) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in page.options.raw.iter().filter(|(k, _)| k != "$skiptoken") {
+        query.append_pair(k, v);
+    }
+    query.append_pair("$skiptoken", &skiptoken.to_string());
+    format!("{root}/{}?{}", page.set.name, query.finish())
+}
+
+fn page_body(root: &str, page: Page) -> Value {
+    let selected = page.options.selected(&page.set);
+    let context = match &page.options.select {
+        Some(names) => format!("{root}/$metadata#{}({})", page.set.name, names.join(",")),
+        None => format!("{root}/$metadata#{}", page.set.name),
+    };
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(context));
+    if let Some(count) = page.count {
+        body.insert("@odata.count".into(), json!(count));
+    }
+    let next = page.next_skiptoken.map(|t| next_link(root, &page, t));
+    let value: Vec<Value> = page
+        .rows
+        .into_iter()
+        .map(|row| {
+            let object: Map<String, Value> = selected
+                .iter()
+                .zip(row)
+                .map(|(p, cell)| {
+                    let value = serde_json::to_value(cell).unwrap_or(Value::Null);
+                    (p.name.clone(), value)
+                })
+                .collect();
+            Value::Object(object)
+        })
+        .collect();
+    body.insert("value".into(), Value::Array(value));
+    if let Some(next) = next {
+        body.insert("@odata.nextLink".into(), json!(next));
+    }
+    Value::Object(body)
+}
+
+pub async fn entity_set_rows(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ODataError> {
+    let preferred = preferred_page_size(&headers);
+    let page_size = preferred.unwrap_or(MAX_PAGE_SIZE);
+    let metrics = state.metrics.clone();
+    let page = read(&state, move |c| {
+        // One read transaction: `@odata.count` and the page see the same snapshot.
+        c.execute_batch("BEGIN").map_err(ODataError::internal)?;
+        let page = read_page(c, &name, raw.as_deref(), page_size)?;
+        c.execute_batch("COMMIT").map_err(ODataError::internal)?;
+        Ok(page)
+    })
+    .await?;
+    metrics.rows_served(&page.set.name, page.rows.len() as u64);
+    let applied: Vec<(&'static str, String)> = preferred
+        .map(|n| ("preference-applied", format!("odata.maxpagesize={n}")))
+        .into_iter()
+        .collect();
+    Ok(respond(page_body(&service_root(&headers), page), &applied))
+}

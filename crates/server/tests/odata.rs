@@ -1,0 +1,455 @@
+//! OData v4 at `/odata` over real HTTP: the service document and CSDL parse, `$filter` results
+//! equal SQL written by hand against the store, paging via `@odata.nextLink` covers every row
+//! exactly once, `$count`, `$select`, `$orderby`/`$top`/`$skip`, OData 400s, and auth.
+
+mod common;
+
+use base64::Engine as _;
+use common::{DATASET, TestApp};
+use serde_json::Value;
+
+async fn odata(app: &TestApp, path: &str, page_size: Option<u64>) -> reqwest::Response {
+    let mut request = app.client.get(app.url(path)).bearer_auth(&app.key);
+    if let Some(n) = page_size {
+        request = request.header("Prefer", format!("odata.maxpagesize={n}"));
+    }
+    request.send().await.unwrap()
+}
+
+async fn odata_json(app: &TestApp, path: &str, page_size: Option<u64>) -> Value {
+    let response = odata(app, path, page_size).await;
+    assert_eq!(response.status(), 200, "GET {path}");
+    assert_eq!(response.headers()["odata-version"], "4.0");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json;odata.metadata=minimal")
+    );
+    response.json().await.unwrap()
+}
+
+/// Every page from `first` on, following `@odata.nextLink` (absolute links, as served).
+async fn all_pages(app: &TestApp, first: &str, page_size: u64) -> (Vec<Value>, Vec<Value>) {
+    let mut rows = Vec::new();
+    let mut pages = Vec::new();
+    let mut next = Some(first.to_string());
+    while let Some(path) = next {
+        let path = path.strip_prefix(&app.address).unwrap_or(&path).to_string();
+        let mut body = odata_json(app, &path, Some(page_size)).await;
+        let value = body["value"].as_array().unwrap().clone();
+        assert!(value.len() as u64 <= page_size, "{} rows", value.len());
+        rows.extend(value);
+        next = body["@odata.nextLink"].as_str().map(String::from);
+        assert!(pages.len() < 200, "nextLink does not end: {next:?}");
+        body["value"] = Value::Null;
+        pages.push(body);
+    }
+    (rows, pages)
+}
+
+fn ids(rows: &[Value]) -> Vec<i64> {
+    let mut ids: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn sql_ids(app: &TestApp, condition: &str) -> Vec<i64> {
+    app.sql()
+        .prepare(&format!(
+            "SELECT rowid FROM {DATASET} WHERE {condition} ORDER BY rowid"
+        ))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn some_queue(app: &TestApp) -> String {
+    app.sql()
+        .query_row(
+            &format!("SELECT queue_id FROM {DATASET} WHERE queue_id IS NOT NULL ORDER BY queue_id LIMIT 1"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[tokio::test]
+async fn service_document_lists_datasets_and_directories() {
+    let app = TestApp::spawn().await;
+    for path in ["/odata/", "/odata"] {
+        let body = odata_json(&app, path, None).await;
+        assert!(
+            body["@odata.context"]
+                .as_str()
+                .unwrap()
+                .ends_with("/odata/$metadata")
+        );
+        let names: Vec<&str> = body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                assert_eq!(s["kind"], "EntitySet");
+                assert_eq!(s["url"], s["name"]);
+                s["name"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(names, [DATASET, "queues", "users", "wrapup_codes"]);
+    }
+}
+
+#[tokio::test]
+async fn metadata_is_csdl_with_a_key_and_typed_properties_per_set() {
+    let app = TestApp::spawn().await;
+    let response = odata(&app, "/odata/$metadata", None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["odata-version"], "4.0");
+    assert_eq!(response.headers()["content-type"], "application/xml");
+    let xml = response.text().await.unwrap();
+    let document = roxmltree::Document::parse(&xml).unwrap();
+    let root = document.root_element();
+    assert_eq!(root.tag_name().name(), "Edmx");
+    assert_eq!(root.attribute("Version"), Some("4.0"));
+    let schema = root
+        .descendants()
+        .find(|n| n.has_tag_name("Schema"))
+        .unwrap();
+    let namespace = schema.attribute("Namespace").unwrap();
+    let types: Vec<_> = schema
+        .children()
+        .filter(|n| n.has_tag_name("EntityType"))
+        .collect();
+    let sets: Vec<_> = schema
+        .descendants()
+        .filter(|n| n.has_tag_name("EntitySet"))
+        .collect();
+    assert_eq!(types.len(), 4);
+    assert_eq!(sets.len(), 4);
+    for entity in &types {
+        let name = entity.attribute("Name").unwrap();
+        let key = entity
+            .descendants()
+            .find(|n| n.has_tag_name("PropertyRef"))
+            .and_then(|n| n.attribute("Name"))
+            .unwrap_or_else(|| panic!("{name} has no key"));
+        let key_property = entity
+            .children()
+            .find(|n| n.has_tag_name("Property") && n.attribute("Name") == Some(key))
+            .unwrap_or_else(|| panic!("{name}'s key {key} is not a property"));
+        assert_eq!(key_property.attribute("Nullable"), Some("false"));
+        assert!(
+            sets.iter()
+                .any(|s| s.attribute("EntityType") == Some(format!("{namespace}.{name}").as_str())),
+            "{name} has no entity set"
+        );
+    }
+    let dataset = types
+        .iter()
+        .find(|t| t.attribute("Name") == Some(DATASET))
+        .unwrap();
+    let type_of = |property: &str| {
+        dataset
+            .children()
+            .find(|n| n.attribute("Name") == Some(property))
+            .and_then(|n| n.attribute("Type"))
+            .unwrap_or_else(|| panic!("no property {property}"))
+            .to_string()
+    };
+    // The types must be what the store holds: check every column against its declared type.
+    let columns: Vec<(String, String)> = app
+        .sql()
+        .prepare(&format!(
+            "SELECT name, type FROM pragma_table_info('{DATASET}')"
+        ))
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(columns.len() > 10);
+    for (column, declared) in &columns {
+        let expected = match (column.as_str(), declared.as_str()) {
+            ("interval_start" | "interval_end", _) => "Edm.DateTimeOffset",
+            (_, "TEXT") => "Edm.String",
+            (_, "INTEGER") => "Edm.Int64",
+            (_, "REAL") => "Edm.Double",
+            other => panic!("unexpected column {other:?}"),
+        };
+        assert_eq!(type_of(column), expected, "{column}");
+    }
+    assert_eq!(type_of("id"), "Edm.Int64");
+}
+
+#[tokio::test]
+async fn filters_select_the_rows_sql_selects() {
+    let app = TestApp::spawn().await;
+    let queue = some_queue(&app);
+    let prefix = &queue[..2];
+    let cases = [
+        (
+            format!(
+                "queue_id eq '{queue}' and interval_start ge 2024-03-30T00:00:00Z and interval_start lt 2024-03-31T00:00:00Z"
+            ),
+            format!(
+                "queue_id = '{queue}' AND interval_start >= '2024-03-30T00:00:00.000Z' AND interval_start < '2024-03-31T00:00:00.000Z'"
+            ),
+        ),
+        (
+            "(n_offered gt 5 or media_type eq 'email') and not startswith(queue_id, 'zz')".into(),
+            "(n_offered > 5 OR media_type = 'email') AND (queue_id IS NULL OR substr(queue_id, 1, 2) <> 'zz')".into(),
+        ),
+        (
+            format!("not (queue_id ne '{queue}') or n_offered le 1"),
+            format!("queue_id = '{queue}' OR n_offered <= 1"),
+        ),
+        (
+            format!("startswith(queue_id, '{prefix}') and contains(media_type, 'oi') and n_offered ne null"),
+            format!("substr(queue_id, 1, 2) = '{prefix}' AND media_type LIKE '%oi%' AND n_offered IS NOT NULL"),
+        ),
+        (
+            "not (n_offered gt 3) and interval_end le 2024-03-29T12:00:00+01:00".into(),
+            "(n_offered IS NULL OR n_offered <= 3) AND interval_end <= '2024-03-29T11:00:00.000Z'".into(),
+        ),
+        (
+            "t_handle_sum_ms ge 100000.5 and media_type ne null".into(),
+            "t_handle_sum_ms >= 100000.5 AND media_type IS NOT NULL".into(),
+        ),
+    ];
+    for (filter, condition) in cases {
+        let expected = sql_ids(&app, &condition);
+        assert!(!expected.is_empty(), "{condition} selects nothing");
+        let path = format!("/odata/{DATASET}?$select=id&$filter={}", encode(&filter));
+        let (rows, _) = all_pages(&app, &path, 5_000).await;
+        assert_eq!(ids(&rows), expected, "{filter}");
+    }
+}
+
+#[tokio::test]
+async fn next_links_page_through_every_row_exactly_once_with_the_count() {
+    let app = TestApp::spawn().await;
+    let total: i64 = app
+        .sql()
+        .query_row(&format!("SELECT count(*) FROM {DATASET}"), [], |r| r.get(0))
+        .unwrap();
+    assert!(total > 1_500, "{total} rows");
+    let path = format!(
+        "/odata/{DATASET}?$count=true&$orderby={}",
+        encode("queue_id desc,interval_start")
+    );
+    let response = odata(&app, &path, Some(700)).await;
+    assert_eq!(
+        response.headers()["preference-applied"],
+        "odata.maxpagesize=700"
+    );
+    let (rows, pages) = all_pages(&app, &path, 700).await;
+    assert_eq!(pages.len() as i64, (total + 699) / 700);
+    for page in &pages {
+        assert_eq!(page["@odata.count"], total);
+        assert!(
+            page["@odata.context"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/odata/$metadata#{DATASET}"))
+        );
+    }
+    let got = ids(&rows);
+    let mut unique = got.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), got.len(), "a row was served twice");
+    assert_eq!(got, sql_ids(&app, "1"));
+    // The order asked for holds across page boundaries.
+    let keys: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["queue_id"].as_str().unwrap_or("").to_string(),
+                r["interval_start"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for pair in keys.windows(2) {
+        assert!(
+            pair[0].0 > pair[1].0 || (pair[0].0 == pair[1].0 && pair[0].1 <= pair[1].1),
+            "{pair:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn top_skip_and_orderby_match_sql_even_across_pages() {
+    let app = TestApp::spawn().await;
+    let expected: Vec<i64> = app
+        .sql()
+        .prepare(&format!(
+            "SELECT rowid FROM {DATASET} ORDER BY n_offered DESC, interval_start ASC, rowid LIMIT 1200 OFFSET 15"
+        ))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let path = format!(
+        "/odata/{DATASET}?$top=1200&$skip=15&$select=id,n_offered&$orderby={}",
+        encode("n_offered desc,interval_start asc")
+    );
+    let (rows, pages) = all_pages(&app, &path, 500).await;
+    assert_eq!(pages.len(), 3, "500 + 500 + 200");
+    let got: Vec<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(got, expected);
+    let first = rows[0].as_object().unwrap();
+    assert_eq!(first.len(), 2, "only the selected properties: {first:?}");
+    assert!(
+        pages[0]["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("#{DATASET}(id,n_offered)"))
+    );
+}
+
+#[tokio::test]
+async fn count_with_a_filter_is_the_sql_count() {
+    let app = TestApp::spawn().await;
+    let queue = some_queue(&app);
+    let expected = sql_ids(&app, &format!("queue_id = '{queue}'")).len();
+    let body = odata_json(
+        &app,
+        &format!(
+            "/odata/{DATASET}?$count=true&$top=3&$filter={}",
+            encode(&format!("queue_id eq '{queue}'"))
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(body["@odata.count"], expected as i64);
+    assert_eq!(body["value"].as_array().unwrap().len(), 3);
+    assert!(body.get("@odata.nextLink").is_none(), "$top is met");
+}
+
+#[tokio::test]
+async fn directories_are_entity_sets_too() {
+    let app = TestApp::spawn().await;
+    let names: Vec<String> = app
+        .sql()
+        .prepare("SELECT name FROM queues WHERE instr(name, 'a') > 0 ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!names.is_empty());
+    let body = odata_json(
+        &app,
+        &format!(
+            "/odata/queues?$orderby=id&$filter={}",
+            encode("contains(name, 'a')")
+        ),
+        None,
+    )
+    .await;
+    let got: Vec<&str> = body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, names);
+    let users = odata_json(&app, "/odata/users?$count=true&$top=1", None).await;
+    let stored: i64 = app
+        .sql()
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(users["@odata.count"], stored);
+}
+
+async fn assert_odata_error(app: &TestApp, path: &str, status: u16, names: &str) {
+    let response = odata(app, path, None).await;
+    assert_eq!(response.status(), status, "{path}");
+    assert_eq!(response.headers()["odata-version"], "4.0");
+    let body: Value = response.json().await.unwrap();
+    let error = &body["error"];
+    assert!(error["code"].is_string(), "{body}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains(names), "{path}: {message}");
+}
+
+#[tokio::test]
+async fn bad_options_are_400s_naming_the_option() {
+    let app = TestApp::spawn().await;
+    let set = format!("/odata/{DATASET}");
+    for (query, option) in [
+        (format!("$filter={}", encode("nope eq 1")), "$filter"),
+        (format!("$filter={}", encode("queue_id eq 3")), "$filter"),
+        (format!("$filter={}", encode("n_offered gt")), "$filter"),
+        (
+            format!("$filter={}", encode("year(interval_start) eq 2024")),
+            "$filter",
+        ),
+        (
+            format!(
+                "$filter={}",
+                encode("interval_start ge 2024-13-01T00:00:00Z")
+            ),
+            "$filter",
+        ),
+        ("$orderby=nope".into(), "$orderby"),
+        (format!("$orderby={}", encode("id sideways")), "$orderby"),
+        ("$select=id,nope".into(), "$select"),
+        ("$top=-1".into(), "$top"),
+        ("$skip=x".into(), "$skip"),
+        ("$count=maybe".into(), "$count"),
+        ("$expand=queues".into(), "$expand"),
+        ("$top=1&$top=2".into(), "$top"),
+        ("$format=xml".into(), "$format"),
+    ] {
+        assert_odata_error(&app, &format!("{set}?{query}"), 400, option).await;
+    }
+    assert_odata_error(&app, "/odata/nope", 404, "nope").await;
+    // Huge offsets are just past the end, not an overflow.
+    let far = odata_json(
+        &app,
+        &format!("{set}?$skip={0}&$skiptoken={0}", u64::MAX),
+        None,
+    )
+    .await;
+    assert_eq!(far["value"], serde_json::json!([]));
+    assert!(far.get("@odata.nextLink").is_none());
+}
+
+#[tokio::test]
+async fn the_key_is_required_and_basic_with_the_key_as_password_works() {
+    let app = TestApp::spawn().await;
+    let path = format!("/odata/{DATASET}?$top=1");
+    let anonymous = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let wrong = app
+        .client
+        .get(app.url("/odata/$metadata"))
+        .basic_auth("powerbi", Some("not-a-key"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let basic = app
+        .client
+        .get(app.url(&path))
+        .header(
+            "Authorization",
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("powerbi:{}", app.key))
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 200);
+    let body: Value = basic.json().await.unwrap();
+    assert_eq!(body["value"].as_array().unwrap().len(), 1);
+}
