@@ -32,8 +32,8 @@ const PARAMETERS: &[&str] = &[
     "limit",
     "cursor",
 ];
-const DEFAULT_LIMIT: u64 = 1_000;
-const MAX_LIMIT: u64 = 10_000;
+pub(crate) const DEFAULT_LIMIT: u64 = 1_000;
+pub(crate) const MAX_LIMIT: u64 = 10_000;
 /// Rows read per statement while streaming; with the channel's few slots, this bounds memory.
 const STREAM_CHUNK: u64 = 2_000;
 
