@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates <repo>/.venv with the pinned Python test requirements (tests/sdk/requirements.txt).
+# Creates <repo>/.venv with the pinned Python test requirements (tests/sdk/requirements.txt for
+# the SDK conformance tests, tests/fuzz/requirements.txt for the schemathesis OpenAPI fuzzing).
 # Idempotent: when the venv already holds exactly these requirements it returns at once.
 #   scripts/setup-test-env.sh           set up (or confirm) the environment
 #   scripts/setup-test-env.sh --force   rebuild the venv from scratch
@@ -8,7 +9,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo/.venv"
-requirements="$repo/tests/sdk/requirements.txt"
+requirements=("$repo/tests/sdk/requirements.txt" "$repo/tests/fuzz/requirements.txt")
 stamp="$venv/.requirements.sha256"
 python="${PYTHON:-python3}"
 
@@ -16,11 +17,13 @@ say() { printf 'setup-test-env: %s\n' "$*"; }
 die() { printf 'setup-test-env: error: %s\n' "$*" >&2; exit 1; }
 
 command -v "$python" >/dev/null 2>&1 || die "$python not found; install Python 3.10+ (Debian: apt-get install python3)"
-[[ -f "$requirements" ]] || die "missing $requirements"
+for file in "${requirements[@]}"; do
+    [[ -f "$file" ]] || die "missing $file"
+done
 
 # The stamp covers the requirements and the interpreter, so a new Python also triggers a rebuild.
 wanted_stamp() {
-    { "$python" -c 'import sys; print(sys.version)'; cat "$requirements"; } | sha256sum | cut -d' ' -f1
+    { "$python" -c 'import sys; print(sys.version)'; cat "${requirements[@]}"; } | sha256sum | cut -d' ' -f1
 }
 
 if [[ "${1:-}" == "--force" ]]; then
@@ -33,7 +36,7 @@ fi
 
 wanted="$(wanted_stamp)"
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
-    say "up to date ($venv matches tests/sdk/requirements.txt)"
+    say "up to date ($venv matches tests/sdk and tests/fuzz requirements)"
     exit 0
 fi
 
@@ -59,9 +62,15 @@ else
     pip_cmd=("$python" -m pip --python "$venv/bin/python")
 fi
 
-say "installing pinned requirements from tests/sdk/requirements.txt"
-"${pip_cmd[@]}" install --disable-pip-version-check --no-input --quiet -r "$requirements"
+say "installing pinned requirements from tests/sdk and tests/fuzz"
+requirement_args=()
+for file in "${requirements[@]}"; do
+    requirement_args+=(-r "$file")
+done
+"${pip_cmd[@]}" install --disable-pip-version-check --no-input --quiet "${requirement_args[@]}"
 "$venv/bin/python" -c 'import PureCloudPlatformClientV2' \
     || die "the SDK does not import after installation"
+"$venv/bin/schemathesis" --version >/dev/null \
+    || die "schemathesis does not run after installation"
 printf '%s\n' "$wanted" >"$stamp"
 say "done: $("$venv/bin/python" --version), $("${pip_cmd[@]}" show purecloudplatformclientv2 2>/dev/null | grep -i '^version' || echo 'SDK installed')"

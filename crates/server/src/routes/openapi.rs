@@ -47,7 +47,7 @@ fn range_parameters() -> Vec<Value> {
         query(
             "filter",
             "dimension=value; repeatable (values of one dimension are ORed, dimensions ANDed).",
-            json!({"type": "array", "items": {"type": "string"}}),
+            json!({"type": "array", "items": {"type": "string", "pattern": "="}}),
         ),
     ]
 }
@@ -59,10 +59,10 @@ pub fn document() -> Value {
     rows_parameters.extend([
         query("granularity", "Roll the stored buckets up to PT1H, P1D, P7D, P1M… in time_zone. Default: as stored.", json!({"type": "string"})),
         query("group_by", "Comma-separated subset of the dataset's dimensions; the others are summed over. Default: all.", json!({"type": "string"})),
-        query("metrics", "Comma-separated subset of the dataset's metrics. Default: all.", json!({"type": "string"})),
+        query("metrics", "Comma-separated subset of the dataset's metrics (at least one). Default: all.", json!({"type": "string", "minLength": 1})),
         query("format", "json (paged), csv or ndjson (streamed whole).", json!({"type": "string", "enum": ["json", "csv", "ndjson"], "default": "json"})),
         query("names", "true adds queue, user and wrap-up code names next to their ids.", json!({"type": "boolean", "default": false})),
-        query("limit", "Rows per JSON page (1 to 10000).", json!({"type": "integer", "default": 1000})),
+        query("limit", "Rows per JSON page (1 to 10000).", json!({"type": "integer", "minimum": 1, "maximum": super::rows::MAX_LIMIT, "default": super::rows::DEFAULT_LIMIT})),
         query("cursor", "Opaque; follow the `next` link.", json!({"type": "string"})),
     ]);
     let mut report_parameters = vec![

@@ -32,8 +32,8 @@ const PARAMETERS: &[&str] = &[
     "limit",
     "cursor",
 ];
-const DEFAULT_LIMIT: u64 = 1_000;
-const MAX_LIMIT: u64 = 10_000;
+pub(crate) const DEFAULT_LIMIT: u64 = 1_000;
+pub(crate) const MAX_LIMIT: u64 = 10_000;
 /// Rows read per statement while streaming; with the channel's few slots, this bounds memory.
 const STREAM_CHUNK: u64 = 2_000;
 
@@ -53,6 +53,37 @@ pub struct Prepared {
     pub time_zone: String,
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
+    /// The stored rows' bounds (first bucket start, last bucket end), if any rows are stored.
+    pub extent: Option<(Timestamp, Timestamp)>,
+}
+
+impl Prepared {
+    /// The segments that can hold rows: those overlapping the stored extent. A range reaching
+    /// far past the stored data (`from=1970-01-01` in PT12H is ~40 000 segments) must not cost
+    /// one query per empty segment.
+    fn occupied(&self) -> std::ops::Range<usize> {
+        let Some((first, last)) = self.extent else {
+            return 0..0;
+        };
+        let n = self.segments.len();
+        let start = count_leading(n, |i| self.segments.bounds(i).1 <= first);
+        let end = count_leading(n, |i| self.segments.bounds(i).0 < last);
+        start..end.max(start)
+    }
+}
+
+/// How many of `0..n` satisfy `holds`, for a predicate true on a prefix (binary search).
+fn count_leading(n: usize, holds: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (0, n);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if holds(middle) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    low
 }
 
 /// Where a page starts: a segment and the rows of it already sent.
@@ -190,6 +221,7 @@ pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, 
         time_zone,
         from,
         to,
+        extent,
     })
 }
 
@@ -201,7 +233,14 @@ pub fn read_page(
     limit: u64,
 ) -> Result<(Vec<Vec<Cell>>, Option<Position>), Problem> {
     let mut rows = Vec::new();
-    while (rows.len() as u64) < limit && position.segment < prepared.segments.len() {
+    let occupied = prepared.occupied();
+    if position.segment < occupied.start {
+        position = Position {
+            segment: occupied.start,
+            offset: 0,
+        };
+    }
+    while (rows.len() as u64) < limit && position.segment < occupied.end {
         let wanted = limit - rows.len() as u64;
         let bounds = prepared.segments.bounds(position.segment);
         let got = prepared
@@ -221,7 +260,7 @@ pub fn read_page(
             }
         };
     }
-    let more = position.segment < prepared.segments.len();
+    let more = position.segment < occupied.end;
     Ok((rows, more.then_some(position)))
 }
 
