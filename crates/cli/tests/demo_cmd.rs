@@ -64,6 +64,17 @@ async fn the_demo_serves_synced_data_behind_a_key() {
         .text()
         .await
         .unwrap();
+    let odata: serde_json::Value = http
+        .get(format!("{url}/odata/queue_performance?$top=3&$count=true"))
+        .basic_auth("excel", Some(&key))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(odata["value"].as_array().unwrap().len(), 3, "{odata}");
+    assert!(odata["@odata.count"].as_u64().unwrap() > 3, "{odata}");
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let headers = reader.headers().unwrap().clone();
     let offered = headers

@@ -58,8 +58,12 @@ fn print_ready(url: &str, key: &str, store: &Path) {
         "  Report:           curl -H 'Authorization: Bearer {key}' '{url}/v1/report?dataset=queue_performance'"
     );
     println!("  OpenAPI:          curl -H 'Authorization: Bearer {key}' {url}/openapi.json");
-    println!("  Power BI / Excel: Get Data > Web (Basic), URL {rows}&format=csv");
-    println!("                    user name: anything, password: the API key");
+    println!(
+        "  Power BI / Excel: Get Data > OData Feed, URL {url}/odata  (Basic: user name anything,"
+    );
+    println!(
+        "                    password: the API key), or Get Data > Web, URL {rows}&format=csv"
+    );
     println!("Press Ctrl-C to stop.");
     println!("GENESYS_BI_URL={url}");
     println!("GENESYS_BI_API_KEY={key}");
