@@ -110,6 +110,8 @@ pub fn document() -> Value {
                 "200": {"description": "CSDL XML", "content": {"application/xml": {}}}}}))},
             "/odata/{set}": {"get": protected(json!({
                 "summary": "An OData v4 entity set: $select, $filter, $orderby, $top, $skip, $count, paged by @odata.nextLink (at most 5000 rows a page; Prefer: odata.maxpagesize for fewer)",
+                "parameters": [{"name": "set", "in": "path", "required": true, "schema": {"type": "string"},
+                                "description": "A dataset or directory (queues, users, wrapup_codes)"}],
                 "responses": {
                     "200": {"description": "A page of entities", "content": {"application/json;odata.metadata=minimal": {}}},
                     "400": {"description": "A query option is invalid: OData error body {\"error\":{\"code\",\"message\",\"target\"}}"},
