@@ -721,6 +721,23 @@ pub const DIMENSIONS: &[&str] = &[
     "wrapUpCode",
 ];
 
+/// The queue figures most contact centres read: offered, answered, abandoned, wait, talk, hold,
+/// after-call work, handle, transfers and service level.
+pub const QUEUE_PERFORMANCE_METRICS: [&str; 12] = [
+    "nOffered",
+    "nConnected",
+    "tAnswered",
+    "tAbandon",
+    "tShortAbandon",
+    "tWait",
+    "tTalk",
+    "tHeld",
+    "tAcw",
+    "tHandle",
+    "nTransferred",
+    "oServiceLevel",
+];
+
 pub fn metric_info(name: &str) -> Option<&'static Metric> {
     METRIC_CATALOG
         .binary_search_by(|m| m.name.cmp(name))

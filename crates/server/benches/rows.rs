@@ -13,20 +13,7 @@ use warehouse::{AggregateRow, SqliteStore, Store, TableSpec, Value, WindowWrite}
 const DAYS: i64 = 14;
 const QUEUES: usize = 25;
 const MEDIA: [&str; 2] = ["voice", "chat"];
-const METRICS: [&str; 12] = [
-    "nOffered",
-    "nConnected",
-    "tAnswered",
-    "tAbandon",
-    "tShortAbandon",
-    "tWait",
-    "tTalk",
-    "tHeld",
-    "tAcw",
-    "tHandle",
-    "nTransferred",
-    "oServiceLevel",
-];
+const METRICS: [&str; 12] = genesys::catalog::QUEUE_PERFORMANCE_METRICS;
 
 fn fill(path: &Path) -> usize {
     let store = SqliteStore::open(path).unwrap();

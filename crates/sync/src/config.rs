@@ -139,20 +139,7 @@ fn default_backfill() -> String {
     "P30D".into()
 }
 
-const QUEUE_METRICS: &[&str] = &[
-    "nOffered",
-    "nConnected",
-    "tAnswered",
-    "tAbandon",
-    "tShortAbandon",
-    "tWait",
-    "tTalk",
-    "tHeld",
-    "tAcw",
-    "tHandle",
-    "nTransferred",
-    "oServiceLevel",
-];
+const QUEUE_METRICS: &[&str] = &genesys::catalog::QUEUE_PERFORMANCE_METRICS;
 const AGENT_METRICS: &[&str] = &[
     "nConnected",
     "tAnswered",

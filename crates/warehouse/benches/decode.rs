@@ -11,20 +11,7 @@ use genesys::aggregates::{AggregateQueryResponse, AggregationQuery};
 use warehouse::TableSpec;
 use warehouse::rows::rows_from_json;
 
-const METRICS: [&str; 12] = [
-    "nOffered",
-    "nConnected",
-    "tAnswered",
-    "tAbandon",
-    "tShortAbandon",
-    "tWait",
-    "tTalk",
-    "tHeld",
-    "tAcw",
-    "tHandle",
-    "nTransferred",
-    "oServiceLevel",
-];
+const METRICS: [&str; 12] = genesys::catalog::QUEUE_PERFORMANCE_METRICS;
 
 fn record_page() -> Vec<u8> {
     let centre = ContactCentre::new(42, &OrgShape::default());

@@ -14,20 +14,7 @@ const START: i64 = 1_704_067_200_000;
 const MEDIA: [&str; 5] = ["voice", "callback", "chat", "email", "message"];
 
 fn spec() -> TableSpec {
-    let metrics = [
-        "nOffered",
-        "nConnected",
-        "tAnswered",
-        "tAbandon",
-        "tShortAbandon",
-        "tWait",
-        "tTalk",
-        "tHeld",
-        "tAcw",
-        "tHandle",
-        "nTransferred",
-        "oServiceLevel",
-    ];
+    let metrics = genesys::catalog::QUEUE_PERFORMANCE_METRICS;
     TableSpec {
         name: "queue_performance".into(),
         dimensions: vec!["queueId".into(), "mediaType".into()],
