@@ -66,22 +66,14 @@ pub async fn status(
     State(state): State<Arc<AppState>>,
     GenesysPath(id): GenesysPath<String>,
 ) -> Result<Response, ApiError> {
-    let view = state
-        .aggregate_jobs
-        .view(&id, Instant::now())
-        .ok_or_else(|| unknown_job(&id))?;
-    Ok(super::job_status_response(view.status))
+    super::job_status(&state.aggregate_jobs, &id)
 }
 
 pub async fn cancel(
     State(state): State<Arc<AppState>>,
     GenesysPath(id): GenesysPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.aggregate_jobs.cancel(&id) {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(unknown_job(&id))
-    }
+    super::cancel_job(&state.aggregate_jobs, &id)
 }
 
 #[derive(Debug, Deserialize)]

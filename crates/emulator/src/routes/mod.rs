@@ -85,6 +85,29 @@ pub async fn blocking<T: Send + 'static>(
 }
 
 /// 202 while the job runs, 200 once it has settled (the API documents both).
+/// `GET …/jobs/{id}` for either job family.
+pub fn job_status<R>(
+    jobs: &crate::jobs::JobStore<R>,
+    id: &str,
+) -> Result<Response, crate::error::ApiError> {
+    let view = jobs
+        .view(id, std::time::Instant::now())
+        .ok_or_else(|| crate::jobs::unknown_job(id))?;
+    Ok(job_status_response(view.status))
+}
+
+/// `DELETE …/jobs/{id}` for either job family.
+pub fn cancel_job<R>(
+    jobs: &crate::jobs::JobStore<R>,
+    id: &str,
+) -> Result<StatusCode, crate::error::ApiError> {
+    if jobs.cancel(id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(crate::jobs::unknown_job(id))
+    }
+}
+
 pub fn job_status_response(status: AsyncQueryStatus) -> Response {
     let code = match status.state {
         JobState::Queued | JobState::Pending => StatusCode::ACCEPTED,
