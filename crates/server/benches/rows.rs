@@ -2,63 +2,19 @@
 //! NDJSON and JSON pages, rolled up to London days, and reported. Prints figures; asserts
 //! nothing about time.
 
-use std::path::Path;
+#[path = "support/fill.rs"]
+mod fill;
+
 use std::time::Instant;
 
-use genesys::Interval;
-use jiff::{SignedDuration, Timestamp};
 use server::{Server, ServerConfig};
-use warehouse::{AggregateRow, SqliteStore, Store, TableSpec, Value, WindowWrite};
 
-const DAYS: i64 = 14;
-const QUEUES: usize = 25;
-const MEDIA: [&str; 2] = ["voice", "chat"];
-const METRICS: [&str; 12] = genesys::catalog::QUEUE_PERFORMANCE_METRICS;
-
-fn fill(path: &Path) -> usize {
-    let store = SqliteStore::open(path).unwrap();
-    let spec = TableSpec {
-        name: "queue_performance".into(),
-        dimensions: vec!["queueId".into(), "mediaType".into()],
-        metrics: METRICS.iter().map(|m| m.to_string()).collect(),
-        definition: "granularity=PT15M timeZone=Europe/London filter=".into(),
-    };
-    store.ensure_dataset(&spec).unwrap();
-    let width = spec.metric_columns().len();
-    let start: Timestamp = "2024-03-25T00:00:00Z".parse().unwrap();
-    let mut total = 0;
-    for day in 0..DAYS {
-        let day_start = start + SignedDuration::from_hours(24 * day);
-        let mut rows = Vec::new();
-        for bucket in 0..96 {
-            let s = day_start + SignedDuration::from_mins(15 * bucket);
-            let interval = Interval::new(s, s + SignedDuration::from_mins(15));
-            for q in 0..QUEUES {
-                for media in MEDIA {
-                    let seed = (day * 96 + bucket) * 31 + q as i64;
-                    rows.push(AggregateRow {
-                        interval,
-                        group: vec![Some(format!("queue-{q:02}")), Some(media.into())],
-                        values: (0..width)
-                            .map(|i| Some(Value::Int((seed * 7 + i as i64 * 13) % 5_000)))
-                            .collect(),
-                    });
-                }
-            }
-        }
-        total += rows.len();
-        store
-            .write_window(&WindowWrite {
-                dataset: "queue_performance",
-                window: Interval::new(day_start, day_start + SignedDuration::from_hours(24)),
-                rows: &rows,
-                settled: true,
-                run_id: None,
-            })
-            .unwrap();
-    }
-    total
-}
+/// Two weeks of 25 queues on voice and chat.
+const SHAPE: fill::Shape = fill::Shape {
+    days: 14,
+    queues: 25,
+    media: 2,
+};
 
 async fn timed(client: &reqwest::Client, key: &str, url: String, label: &str) {
     let started = Instant::now();
@@ -80,7 +36,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");
     let started = Instant::now();
-    let rows = fill(&path);
+    let rows = fill::fill(&path, &SHAPE, |_| {});
     println!(
         "filled {rows} rows in {:.1} s",
         started.elapsed().as_secs_f64()

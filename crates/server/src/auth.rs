@@ -47,16 +47,24 @@ pub async fn require_key(State(state): State<AppState>, request: Request, next: 
         Ok(key) => key,
         Err(problem) => return problem.into_response(),
     };
-    let path = state.reader.path().to_path_buf();
+    let generation = state.reads.generation();
+    if state.reads.key_verified(generation, &key) {
+        return next.run(request).await;
+    }
+    let reads = state.reads.clone();
+    let presented = key.clone();
     let verdict = tokio::task::spawn_blocking(move || {
-        let connection = warehouse::keys::open_reader(&path)?;
-        warehouse::keys::verify(&connection, &key)
+        let connection = reads.connection()?;
+        warehouse::keys::verify(&connection, &presented).map_err(Problem::internal)
     })
     .await;
     match verdict {
-        Ok(Ok(Some(_))) => next.run(request).await,
+        Ok(Ok(Some(_))) => {
+            state.reads.remember_verified(generation, key);
+            next.run(request).await
+        }
         Ok(Ok(None)) => Problem::unauthorized("the API key is unknown or revoked").into_response(),
-        Ok(Err(e)) => Problem::internal(e).into_response(),
+        Ok(Err(problem)) => problem.into_response(),
         Err(e) => Problem::internal(e).into_response(),
     }
 }

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod odata;
 mod params;
 pub mod problem;
+mod reads;
 mod rollup;
 pub mod routes;
 mod state;
@@ -15,7 +16,6 @@ mod state;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -90,10 +90,7 @@ impl Server {
                 source,
             })?
             .port();
-        let state = AppState {
-            reader: Reader::new(&path),
-            metrics: Arc::new(metrics::Metrics::default()),
-        };
+        let state = AppState::new(Reader::new(&path));
         Ok(Server {
             listener,
             router: router(state),

@@ -1,4 +1,4 @@
-//! What every handler shares: the store's reader and the metrics.
+//! What every handler shares: the store's reads (pooled connections, caches) and the metrics.
 
 use std::sync::Arc;
 
@@ -7,24 +7,32 @@ use warehouse::read::Reader;
 
 use crate::metrics::Metrics;
 use crate::problem::Problem;
+use crate::reads::Reads;
 
 #[derive(Clone)]
 pub struct AppState {
     pub reader: Reader,
+    pub reads: Arc<Reads>,
     pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// Runs blocking store work on a fresh read-only connection, off the async threads.
+    pub fn new(reader: Reader) -> Self {
+        Self {
+            reads: Arc::new(Reads::new(reader.clone())),
+            reader,
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+
+    /// Runs blocking store work on a pooled read-only connection, off the async threads.
     pub async fn read<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Connection) -> Result<T, Problem> + Send + 'static,
     ) -> Result<T, Problem> {
-        let reader = self.reader.clone();
+        let reads = Arc::clone(&self.reads);
         tokio::task::spawn_blocking(move || {
-            let connection = reader
-                .connect()
-                .map_err(|e| Problem::unavailable(format!("the store cannot be opened: {e}")))?;
+            let connection = reads.connection()?;
             work(&connection)
         })
         .await?

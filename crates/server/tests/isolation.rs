@@ -63,3 +63,48 @@ async fn an_open_write_transaction_does_not_block_reads() {
     let after = app.get_json("/v1/datasets/q/rows").await;
     assert_eq!(offered(&after), [9]);
 }
+
+/// Answers are cached, but never across a commit: each rewrite of the window, made by another
+/// connection, shows in the very next rows page and report, however often they were read.
+#[tokio::test]
+async fn cached_answers_never_outlive_a_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store
+        .ensure_dataset(&TableSpec {
+            name: "q".into(),
+            dimensions: vec!["queueId".into()],
+            metrics: vec!["nOffered".into()],
+            definition: "granularity=PT15M timeZone=UTC filter=".into(),
+        })
+        .unwrap();
+    let window = Interval::new(at("2024-05-01T00:00:00Z"), at("2024-05-01T00:15:00Z"));
+    let write = |offered: i64| {
+        store
+            .write_window(&WindowWrite {
+                dataset: "q",
+                window,
+                rows: &[AggregateRow {
+                    interval: window,
+                    group: vec![Some("a".into())],
+                    values: vec![Some(Value::Int(offered))],
+                }],
+                settled: true,
+                run_id: None,
+            })
+            .unwrap();
+    };
+    write(1);
+    let app = TestApp::on(path.clone()).await;
+    let report = "/v1/report?dataset=q&from=2024-05-01T00:00:00Z&to=2024-05-02T00:00:00Z";
+    for offered_now in 2..6 {
+        for _ in 0..3 {
+            let rows = app.get_json("/v1/datasets/q/rows?granularity=P1D").await;
+            assert_eq!(offered(&rows), [offered_now - 1]);
+            let figures = app.get_json(report).await;
+            assert_eq!(figures["totals"]["offered"], offered_now - 1);
+        }
+        write(offered_now);
+    }
+}

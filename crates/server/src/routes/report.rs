@@ -2,15 +2,17 @@
 //! average handle/talk/wait/ACW (sum / count) and service level (numerator / denominator) —
 //! in total and per queue, with `complete_through` so a reader knows whether they are final.
 
-use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
+use axum::response::Response;
 use genesys::interval::format_instant;
 use serde_json::{Map, Value, json};
 use warehouse::read::{Cell, OutputColumn};
 
 use crate::params::Params;
 use crate::problem::Problem;
-use crate::routes::rows::prepare;
+use crate::reads::CachedBody;
+use crate::routes::rows::{json_response, prepare};
 use crate::state::AppState;
 
 const PARAMETERS: &[&str] = &["dataset", "from", "to", "time_zone", "filter"];
@@ -77,13 +79,28 @@ fn figures(columns: &[OutputColumn], row: &[Cell], keep: &[&str]) -> Value {
 pub async fn report(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Response, Problem> {
     let params = Params::parse(raw.as_deref(), PARAMETERS)?;
     let dataset = params
         .one("dataset")?
         .ok_or_else(|| Problem::bad_parameter("dataset", "is required"))?
         .to_string();
-    let body = state
+    let key = format!("report?{}", raw.unwrap_or_default());
+    let reads = state.reads.clone();
+    let report = reads
+        .cached_body(key, || async move {
+            let body = compute(&state, dataset, params).await?;
+            Ok(CachedBody {
+                body: Bytes::from(body.to_string()),
+                rows: 0,
+            })
+        })
+        .await?;
+    Ok(json_response(report.body))
+}
+
+async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Value, Problem> {
+    state
         .read(move |c| {
             let mut prepared = prepare(c, &dataset, &params)?;
             let spec = prepared.info.spec.clone();
@@ -139,6 +156,5 @@ pub async fn report(
                 "groups": groups,
             }))
         })
-        .await?;
-    Ok(Json(body))
+        .await
 }

@@ -16,6 +16,7 @@ use warehouse::read::{Cell, Connection, DatasetInfo, OutputColumn, Selection};
 
 use crate::params::{Params, parse_time_zone, parse_when};
 use crate::problem::Problem;
+use crate::reads::CachedBody;
 use crate::rollup::{self, Segments};
 use crate::state::AppState;
 
@@ -347,7 +348,7 @@ pub async fn rows(
         ));
     }
     match format {
-        Format::Json => json_page(state, name, params, limit).await,
+        Format::Json => json_page(state, name, params, limit, raw.unwrap_or_default()).await,
         Format::Csv | Format::Ndjson => stream(state, name, params, format).await,
     }
 }
@@ -357,32 +358,52 @@ async fn json_page(
     name: String,
     params: Params,
     limit: u64,
+    raw_query: String,
 ) -> Result<Response, Problem> {
     let metrics = state.metrics.clone();
-    let body = state
-        .read(move |c| {
-            let prepared = prepare(c, &name, &params)?;
-            let start = match params.one("cursor")? {
-                Some(raw) => decode_cursor(&prepared, raw)?,
-                None => Position {
-                    segment: 0,
-                    offset: 0,
-                },
-            };
-            let (rows, next) = read_page(c, &prepared, start, limit)?;
-            metrics.rows_served(&name, rows.len() as u64);
-            let columns = prepared.selection.columns();
-            let mut body = meta(&prepared);
-            let next = next.map(|p| next_link(&name, &params, &encode_cursor(&prepared, p)));
-            body.insert(
-                "rows".into(),
-                Value::Array(rows.into_iter().map(|r| row_object(&columns, r)).collect()),
-            );
-            body.insert("next".into(), json!(next));
-            Ok(Value::Object(body))
+    let reads = state.reads.clone();
+    let key = format!("rows/{name}?{raw_query}");
+    let counted_as = name.clone();
+    let page = reads
+        .cached_body(key, || {
+            state.read(move |c| {
+                let prepared = prepare(c, &name, &params)?;
+                let start = match params.one("cursor")? {
+                    Some(raw) => decode_cursor(&prepared, raw)?,
+                    None => Position {
+                        segment: 0,
+                        offset: 0,
+                    },
+                };
+                let (rows, next) = read_page(c, &prepared, start, limit)?;
+                let count = rows.len() as u64;
+                let columns = prepared.selection.columns();
+                let mut body = meta(&prepared);
+                let next = next.map(|p| next_link(&name, &params, &encode_cursor(&prepared, p)));
+                body.insert(
+                    "rows".into(),
+                    Value::Array(rows.into_iter().map(|r| row_object(&columns, r)).collect()),
+                );
+                body.insert("next".into(), json!(next));
+                Ok(CachedBody {
+                    body: Bytes::from(Value::Object(body).to_string()),
+                    rows: count,
+                })
+            })
         })
         .await?;
-    Ok(axum::Json(body).into_response())
+    metrics.rows_served(&counted_as, page.rows);
+    Ok(json_response(page.body))
+}
+
+/// A finished JSON body as a response.
+pub fn json_response(body: Bytes) -> Response {
+    let mut response = Body::from(body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 fn encode_chunk(

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# BI server benchmark on loopback (release builds), printing:
+#  1. export of every row of a synthetic 10-million-row PT15M dataset (50 queues x voice/chat,
+#     1,042 days) as CSV and as NDJSON: rows/s, and the server's peak RSS (VmHWM) over both
+#     (goals: >= 1M rows/s, RSS < 64 MB);
+#  2. p50/p99 latency of /v1/datasets/queue_performance/rows for one month, daily, by queue, at
+#     64 concurrent connections with wrk (goal: p99 < 50 ms), for one repeated month (what a
+#     refreshing dashboard sends) and for twelve different months taken in turn.
+# Usage: bench/serve.sh [days]   (default 1042, i.e. 10,003,200 rows; the store is kept in
+#        $GENESYS_BI_BENCH_DIR, default /var/tmp/genesys-bi-bench, and reused when it exists)
+# Needs wrk (Debian's package; installed with apt-get when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+days="${1:-1042}"
+queues=50
+media=2
+dir="${GENESYS_BI_BENCH_DIR:-/var/tmp/genesys-bi-bench}"
+store="$dir/serve-$days-$queues-$media.db"
+
+if ! command -v wrk >/dev/null; then
+    echo "installing wrk (Debian package)"
+    sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends wrk >/dev/null \
+        || { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends wrk >/dev/null; }
+fi
+
+cargo build --release --locked --quiet -p genesys-bi -p server --example fill_store
+target="${CARGO_TARGET_DIR:-target}/release"
+bin="$target/genesys-bi"
+mkdir -p "$dir"
+if [[ ! -f "$store" ]]; then
+    echo "filling $store ($days days x 96 x $queues queues x $media media)"
+    "$target/examples/fill_store" "$store.tmp" "$days" "$queues" "$media" >/dev/null
+    mv "$store.tmp" "$store"
+    for suffix in -wal -shm; do [[ -f "$store.tmp$suffix" ]] && mv "$store.tmp$suffix" "$store$suffix"; done
+fi
+rows=$(( days * 96 * queues * media ))
+
+work="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+printf '[store]\nsqlite = "%s"\n' "$store" >"$work/genesys-bi.toml"
+key="$("$bin" keys --config "$work/genesys-bi.toml" create --name bench 2>/dev/null)"
+
+"$bin" serve --config "$work/genesys-bi.toml" --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.err" &
+server_pid=$!
+for _ in $(seq 100); do grep -q '^GENESYS_BI_URL=' "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+base="$(sed -n 's/^GENESYS_BI_URL=//p' "$work/serve.out")"
+[[ -n "$base" ]] || { cat "$work/serve.err"; echo "the server did not start" >&2; exit 1; }
+rss_kib() { sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$server_pid/status"; }
+
+echo
+echo "== export of $rows rows (server: release, $(nproc) cores, loopback)"
+echo "server RSS after start: $(( $(rss_kib VmRSS) / 1024 )) MiB"
+rows_url="$base/v1/datasets/queue_performance/rows"
+for format in csv ndjson; do
+    read -r seconds bytes < <(curl -sS --fail -H "Authorization: Bearer $key" -o "$work/body" \
+        -w '%{time_total} %{size_download}\n' "$rows_url?format=$format")
+    lines=$(wc -l <"$work/body")
+    rm -f "$work/body"
+    expected=$rows; [[ $format == csv ]] && expected=$(( rows + 1 ))  # the header
+    [[ "$lines" -eq "$expected" ]] || { echo "$format: $lines lines, expected $expected" >&2; exit 1; }
+    awk -v f="$format" -v s="$seconds" -v b="$bytes" -v r="$rows" \
+        'BEGIN { printf "%-7s %10d rows in %6.2f s = %9.0f rows/s, %6.1f MB/s (%d bytes)\n", f, r, s, r / s, b / s / 1e6, b }'
+done
+echo "server peak RSS (VmHWM) over both exports: $(( $(rss_kib VmHWM) / 1024 )) MiB"
+
+echo
+echo "== /rows one month, P1D, group_by=queueId (JSON), 64 connections, 2 wrk threads, 20 s"
+month_query() { # first day of month offset from 2024-01 → query string
+    local start end
+    start=$(date -u -d "2024-01-01 +$1 month" +%Y-%m-%d)
+    end=$(date -u -d "2024-01-01 +$(( $1 + 1 )) month" +%Y-%m-%d)
+    echo "from=${start}T00:00:00Z&to=${end}T00:00:00Z&granularity=P1D&group_by=queueId&limit=10000"
+}
+curl -sS --fail -H "Authorization: Bearer $key" "$rows_url?$(month_query 0)" -o "$work/one.json"
+echo "one response: $(wc -c <"$work/one.json") bytes, $(grep -o '"queue_id"' "$work/one.json" | wc -l) rows"
+
+cat >"$work/months.lua" <<LUA
+local paths = {}
+for i = 0, 11 do
+  local handle = io.popen("bash -c 'source $work/month.sh; month_query " .. i .. "'")
+  paths[#paths + 1] = "/v1/datasets/queue_performance/rows?" .. handle:read("*l")
+  handle:close()
+end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n % #paths) + 1])
+end
+LUA
+declare -f month_query >"$work/month.sh"
+
+run_wrk() { # label, extra wrk args...
+    local label="$1"; shift
+    echo "-- $label"
+    wrk -t2 -c64 -d20s --latency -H "Authorization: Bearer $key" "$@" \
+        | awk '/Latency Distribution/ { on = 1; next } on && /%/ { sub(/%/, "", $1); printf "   p%-4s %s\n", $1, $2 } /Requests\/sec|Non-2xx|Socket errors/ { print "   " $0 }'
+}
+run_wrk "the same month, repeated" "$rows_url?$(month_query 0)"
+run_wrk "twelve months in turn" -s "$work/months.lua" "$base"
+echo "server peak RSS (VmHWM) at the end: $(( $(rss_kib VmHWM) / 1024 )) MiB"
