@@ -12,6 +12,8 @@ use crate::problem::Problem;
 pub struct AppState {
     pub reader: Reader,
     pub metrics: Arc<Metrics>,
+    /// Rows per row group of Parquet downloads.
+    pub parquet_row_group_rows: usize,
 }
 
 impl AppState {
