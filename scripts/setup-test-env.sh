@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates <repo>/.venv with the pinned Python test requirements (tests/sdk/requirements.txt for
-# the SDK conformance tests, tests/fuzz/requirements.txt for the schemathesis OpenAPI fuzzing).
+# the SDK conformance tests, tests/fuzz/requirements.txt for the schemathesis OpenAPI fuzzing,
+# tests/parquet/requirements.txt for pyarrow, the reader of the server's Parquet downloads).
 # Idempotent: when the venv already holds exactly these requirements it returns at once.
 #   scripts/setup-test-env.sh           set up (or confirm) the environment
 #   scripts/setup-test-env.sh --force   rebuild the venv from scratch
@@ -9,7 +10,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo/.venv"
-requirements=("$repo/tests/sdk/requirements.txt" "$repo/tests/fuzz/requirements.txt")
+requirements=("$repo/tests/sdk/requirements.txt" "$repo/tests/fuzz/requirements.txt" "$repo/tests/parquet/requirements.txt")
 stamp="$venv/.requirements.sha256"
 python="${PYTHON:-python3}"
 
@@ -36,7 +37,7 @@ fi
 
 wanted="$(wanted_stamp)"
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
-    say "up to date ($venv matches tests/sdk and tests/fuzz requirements)"
+    say "up to date ($venv matches tests/sdk, tests/fuzz and tests/parquet requirements)"
     exit 0
 fi
 
@@ -62,7 +63,7 @@ else
     pip_cmd=("$python" -m pip --python "$venv/bin/python")
 fi
 
-say "installing pinned requirements from tests/sdk and tests/fuzz"
+say "installing pinned requirements from tests/sdk, tests/fuzz and tests/parquet"
 requirement_args=()
 for file in "${requirements[@]}"; do
     requirement_args+=(-r "$file")
@@ -72,5 +73,7 @@ done
     || die "the SDK does not import after installation"
 "$venv/bin/schemathesis" --version >/dev/null \
     || die "schemathesis does not run after installation"
+"$venv/bin/python" -c 'import pyarrow.parquet' \
+    || die "pyarrow.parquet does not import after installation"
 printf '%s\n' "$wanted" >"$stamp"
 say "done: $("$venv/bin/python" --version), $("${pip_cmd[@]}" show purecloudplatformclientv2 2>/dev/null | grep -i '^version' || echo 'SDK installed')"

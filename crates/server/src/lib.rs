@@ -7,6 +7,7 @@ mod auth;
 pub mod metrics;
 pub mod odata;
 mod params;
+mod parquet_writer;
 pub mod problem;
 mod reads;
 mod rollup;
@@ -60,7 +61,7 @@ pub enum ServerError {
 /// A server bound to its port, ready to run (the zero2prod `Application` pattern).
 pub struct Server {
     listener: TcpListener,
-    router: Router,
+    state: AppState,
     port: u16,
 }
 
@@ -93,7 +94,7 @@ impl Server {
         let state = AppState::new(Reader::new(&path));
         Ok(Server {
             listener,
-            router: router(state),
+            state,
             port,
         })
     }
@@ -102,8 +103,15 @@ impl Server {
         self.port
     }
 
+    /// Rows per row group of `format=parquet` downloads (default 65 536); smaller groups hold
+    /// less in memory per download. Tests use it to get several groups from a small store.
+    pub fn parquet_row_group_rows(mut self, rows: usize) -> Self {
+        self.state.parquet_row_group_rows = rows.max(1);
+        self
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).await
+        axum::serve(self.listener, router(self.state)).await
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
@@ -111,7 +119,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        axum::serve(self.listener, router(self.state))
             .with_graceful_shutdown(shutdown)
             .await
     }

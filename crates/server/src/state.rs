@@ -14,6 +14,8 @@ pub struct AppState {
     pub reader: Reader,
     pub reads: Arc<Reads>,
     pub metrics: Arc<Metrics>,
+    /// Rows per row group of Parquet downloads.
+    pub parquet_row_group_rows: usize,
 }
 
 impl AppState {
@@ -22,6 +24,7 @@ impl AppState {
             reads: Arc::new(Reads::new(reader.clone())),
             reader,
             metrics: Arc::new(Metrics::default()),
+            parquet_row_group_rows: crate::parquet_writer::ROW_GROUP_ROWS,
         }
     }
 

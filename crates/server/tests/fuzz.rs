@@ -9,11 +9,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestApp;
+use common::{TestApp, repo_root, venv_program};
 
 /// Examples per operation and phase: about 1500 cases with the default seed, in 1 to 2 minutes.
 const MAX_EXAMPLES: &str = "150";
@@ -29,7 +29,7 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_server_error_nor_schema_mismatch() {
-    let schemathesis = venv_schemathesis();
+    let schemathesis = venv_program("schemathesis", "schemathesis");
     let app = TestApp::spawn().await;
     let output = tempfile::tempdir().unwrap();
     let seed = std::env::var("FUZZ_SEED").unwrap_or_else(|_| DEFAULT_SEED.into());
@@ -68,20 +68,6 @@ async fn schemathesis_finds_no_server_error_nor_schema_mismatch() {
     );
     // Shown with `--nocapture`: the operations, phases and case counts.
     println!("{}", run.stdout);
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn venv_schemathesis() -> PathBuf {
-    let schemathesis = repo_root().join(".venv/bin/schemathesis");
-    assert!(
-        schemathesis.exists(),
-        "{} is missing: run scripts/setup-test-env.sh first (it installs schemathesis)",
-        schemathesis.display()
-    );
-    schemathesis
 }
 
 /// The summary line `  1234 generated, 1234 passed` → 1234.

@@ -18,6 +18,7 @@ pub struct Shape {
 }
 
 impl Shape {
+    #[allow(dead_code)] // used by the fill_store example, not by every bench
     pub fn rows(&self) -> usize {
         self.days as usize * 96 * self.queues * self.media
     }

@@ -60,7 +60,7 @@ pub fn document() -> Value {
         query("granularity", "Roll the stored buckets up to PT1H, P1D, P7D, P1M… in time_zone. Default: as stored.", json!({"type": "string"})),
         query("group_by", "Comma-separated subset of the dataset's dimensions; the others are summed over. Default: all.", json!({"type": "string"})),
         query("metrics", "Comma-separated subset of the dataset's metrics (at least one). Default: all.", json!({"type": "string", "minLength": 1})),
-        query("format", "json (paged), csv or ndjson (streamed whole).", json!({"type": "string", "enum": ["json", "csv", "ndjson"], "default": "json"})),
+        query("format", "json (paged); csv, ndjson or parquet (streamed whole; Parquet has typed columns: UTC millisecond timestamps, strings, int64 counts and sums, double averages and ratios).", json!({"type": "string", "enum": ["json", "csv", "ndjson", "parquet"], "default": "json"})),
         query("names", "true adds queue, user and wrap-up code names next to their ids.", json!({"type": "boolean", "default": false})),
         query("limit", "Rows per JSON page (1 to 10000).", json!({"type": "integer", "minimum": 1, "maximum": super::rows::MAX_LIMIT, "default": super::rows::DEFAULT_LIMIT})),
         query("cursor", "Opaque; follow the `next` link.", json!({"type": "string"})),
@@ -94,7 +94,8 @@ pub fn document() -> Value {
                 "responses": {
                     "200": {"description": "Rows", "content": {
                         "application/json": {"schema": {"$ref": "#/components/schemas/RowsPage"}},
-                        "text/csv": {}, "application/x-ndjson": {}}},
+                        "text/csv": {}, "application/x-ndjson": {},
+                        (super::rows::PARQUET_MEDIA_TYPE): {"schema": {"type": "string", "format": "binary"}}}},
                     "400": problem_response("A parameter is invalid (named in `parameter`)"),
                     "404": problem_response("No such dataset")}}))},
             "/v1/report": {"get": protected(json!({

@@ -1,6 +1,6 @@
 //! `GET /v1/datasets/{name}/rows`: a dataset's rows, optionally rolled up to coarser buckets in
 //! any time zone, grouped by a subset of its dimensions, filtered, in JSON pages (opaque
-//! cursor, `next` link), or streamed whole as CSV or NDJSON with bounded memory.
+//! cursor, `next` link), or streamed whole as CSV, NDJSON or Parquet with bounded memory.
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use warehouse::read::{Cell, Connection, DatasetInfo, OutputColumn, Selection};
 
 use crate::params::{Params, parse_time_zone, parse_when};
+use crate::parquet_writer::ParquetWriter;
 use crate::problem::Problem;
 use crate::reads::CachedBody;
 use crate::rollup::{self, Segments};
@@ -37,12 +38,15 @@ pub(crate) const DEFAULT_LIMIT: u64 = 1_000;
 pub(crate) const MAX_LIMIT: u64 = 10_000;
 /// Rows read per statement while streaming; with the channel's few slots, this bounds memory.
 const STREAM_CHUNK: u64 = 2_000;
+/// The registered media type of Parquet files.
+pub const PARQUET_MEDIA_TYPE: &str = "application/vnd.apache.parquet";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Json,
     Csv,
     Ndjson,
+    Parquet,
 }
 
 /// Everything a rows request resolved to, checked against the dataset.
@@ -99,9 +103,10 @@ fn parse_format(params: &Params) -> Result<Format, Problem> {
         None | Some("json") => Ok(Format::Json),
         Some("csv") => Ok(Format::Csv),
         Some("ndjson") => Ok(Format::Ndjson),
+        Some("parquet") => Ok(Format::Parquet),
         Some(other) => Err(Problem::bad_parameter(
             "format",
-            format!("`{other}` is not json, csv or ndjson"),
+            format!("`{other}` is not json, csv, ndjson or parquet"),
         )),
     }
 }
@@ -344,12 +349,12 @@ pub async fn rows(
     if format != Format::Json && params.one("cursor")?.is_some() {
         return Err(Problem::bad_parameter(
             "cursor",
-            "only JSON is paged; CSV and NDJSON stream every row",
+            "only JSON is paged; CSV, NDJSON and Parquet stream every row",
         ));
     }
     match format {
         Format::Json => json_page(state, name, params, limit, raw.unwrap_or_default()).await,
-        Format::Csv | Format::Ndjson => stream(state, name, params, format).await,
+        Format::Csv | Format::Ndjson | Format::Parquet => stream(state, name, params, format).await,
     }
 }
 
@@ -406,35 +411,63 @@ pub fn json_response(body: Bytes) -> Response {
     response
 }
 
-fn encode_chunk(
-    format: Format,
-    columns: &[OutputColumn],
-    rows: Vec<Vec<Cell>>,
-    header: bool,
-) -> Result<Vec<u8>, String> {
-    match format {
-        Format::Csv => {
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            if header {
-                writer
-                    .write_record(columns.iter().map(|c| c.name.as_str()))
-                    .map_err(|e| e.to_string())?;
+/// Turns the streamed chunks of rows into the bytes of the response body.
+enum Encoder {
+    Csv { header: bool },
+    Ndjson,
+    Parquet(Box<ParquetWriter>),
+}
+
+impl Encoder {
+    fn new(
+        format: Format,
+        columns: &[OutputColumn],
+        row_group_rows: usize,
+    ) -> Result<Self, String> {
+        Ok(match format {
+            Format::Csv => Encoder::Csv { header: true },
+            Format::Parquet => Encoder::Parquet(Box::new(
+                ParquetWriter::new(columns, row_group_rows).map_err(|e| e.to_string())?,
+            )),
+            Format::Json | Format::Ndjson => Encoder::Ndjson,
+        })
+    }
+
+    /// The bytes for the next chunk of rows (possibly none yet, for Parquet).
+    fn chunk(&mut self, columns: &[OutputColumn], rows: Vec<Vec<Cell>>) -> Result<Vec<u8>, String> {
+        match self {
+            Encoder::Csv { header } => {
+                let mut writer = csv::Writer::from_writer(Vec::new());
+                if std::mem::take(header) {
+                    writer
+                        .write_record(columns.iter().map(|c| c.name.as_str()))
+                        .map_err(|e| e.to_string())?;
+                }
+                for row in rows {
+                    writer
+                        .write_record(row.iter().map(Cell::to_text))
+                        .map_err(|e| e.to_string())?;
+                }
+                writer.into_inner().map_err(|e| e.to_string())
             }
-            for row in rows {
-                writer
-                    .write_record(row.iter().map(Cell::to_text))
-                    .map_err(|e| e.to_string())?;
+            Encoder::Ndjson => {
+                let mut out = Vec::new();
+                for row in rows {
+                    serde_json::to_writer(&mut out, &row_object(columns, row))
+                        .map_err(|e| e.to_string())?;
+                    out.push(b'\n');
+                }
+                Ok(out)
             }
-            writer.into_inner().map_err(|e| e.to_string())
+            Encoder::Parquet(writer) => writer.push(rows).map_err(|e| e.to_string()),
         }
-        _ => {
-            let mut out = Vec::new();
-            for row in rows {
-                serde_json::to_writer(&mut out, &row_object(columns, row))
-                    .map_err(|e| e.to_string())?;
-                out.push(b'\n');
-            }
-            Ok(out)
+    }
+
+    /// The bytes that end the body: Parquet's last row group and footer.
+    fn finish(self) -> Result<Vec<u8>, String> {
+        match self {
+            Encoder::Parquet(writer) => writer.finish().map_err(|e| e.to_string()),
+            Encoder::Csv { .. } | Encoder::Ndjson => Ok(Vec::new()),
         }
     }
 }
@@ -453,27 +486,33 @@ async fn stream(
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let reader = state.reader.clone();
     let metrics = state.metrics.clone();
+    let dataset = prepared.info.spec.name.clone();
+    let row_group_rows = state.parquet_row_group_rows;
     tokio::task::spawn_blocking(move || {
         let produce = || -> Result<(), String> {
             let connection = reader.connect().map_err(|e| e.to_string())?;
             let columns = prepared.selection.columns();
+            let mut encoder = Encoder::new(format, &columns, row_group_rows)?;
+            let send = |chunk: Vec<u8>| {
+                chunk.is_empty() || sender.blocking_send(Ok(Bytes::from(chunk))).is_ok()
+            };
             let mut position = Some(Position {
                 segment: 0,
                 offset: 0,
             });
-            let mut header = true;
             while let Some(at) = position {
                 let (rows, next) =
                     read_page(&connection, &prepared, at, STREAM_CHUNK).map_err(|p| p.detail)?;
                 metrics.rows_served(&name, rows.len() as u64);
-                let chunk = encode_chunk(format, &columns, rows, header)?;
-                header = false;
                 // The statement is finished: waiting on a slow client holds no transaction.
-                if !chunk.is_empty() && sender.blocking_send(Ok(Bytes::from(chunk))).is_err() {
+                if !send(encoder.chunk(&columns, rows)?) {
                     return Ok(()); // the client went away
                 }
                 position = next;
             }
+            // Only a stream that read every row gets its end (Parquet's footer); an error
+            // before this cuts the body short, so the client sees a failed transfer.
+            send(encoder.finish()?);
             Ok(())
         };
         if let Err(error) = produce() {
@@ -486,11 +525,18 @@ async fn stream(
     });
     let content_type = match format {
         Format::Csv => "text/csv; charset=utf-8",
-        _ => "application/x-ndjson",
+        Format::Parquet => PARQUET_MEDIA_TYPE,
+        Format::Json | Format::Ndjson => "application/x-ndjson",
     };
     let mut response = Body::from_stream(stream).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if format == Format::Parquet {
+        // Dataset names are `[a-z][a-z0-9_]*`, so the header value is always valid.
+        let disposition = format!("attachment; filename=\"{dataset}.parquet\"");
+        if let Ok(value) = HeaderValue::from_str(&disposition) {
+            headers.insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
     Ok(response)
 }

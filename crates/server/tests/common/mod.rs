@@ -124,14 +124,26 @@ impl TestApp {
         Self::on(shared_store().to_path_buf()).await
     }
 
+    /// A server on the shared, filled store, set up by `configure`.
+    pub async fn spawn_with(configure: impl FnOnce(Server) -> Server) -> TestApp {
+        Self::on_with(shared_store().to_path_buf(), configure).await
+    }
+
     /// A server on any store file (created if missing).
     pub async fn on(store: PathBuf) -> TestApp {
-        let server = Server::build(ServerConfig {
-            store: store.clone(),
-            listen: "127.0.0.1:0".parse().unwrap(),
-        })
-        .await
-        .unwrap();
+        Self::on_with(store, |server| server).await
+    }
+
+    /// A server on any store file, set up by `configure`.
+    pub async fn on_with(store: PathBuf, configure: impl FnOnce(Server) -> Server) -> TestApp {
+        let server = configure(
+            Server::build(ServerConfig {
+                store: store.clone(),
+                listen: "127.0.0.1:0".parse().unwrap(),
+            })
+            .await
+            .unwrap(),
+        );
         let address = format!("http://127.0.0.1:{}", server.port());
         tokio::spawn(server.run_until_stopped());
         let connection = warehouse::keys::open_admin(&store).unwrap();
@@ -182,4 +194,21 @@ pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_j
         assert!(body[field].is_string(), "problem lacks {field}: {body}");
     }
     body
+}
+
+/// The repository root (the workspace).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `<repo>/.venv/bin/<program>`. Without the venv the test fails, on purpose, naming the fix;
+/// `installs` says which requirement brings the program's part.
+pub fn venv_program(program: &str, installs: &str) -> PathBuf {
+    let path = repo_root().join(".venv/bin").join(program);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup-test-env.sh first (it installs {installs})",
+        path.display()
+    );
+    path
 }

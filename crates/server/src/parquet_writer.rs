@@ -1,0 +1,361 @@
+//! Rows as a Parquet file, written one row group at a time so that a download of any size holds
+//! at most one row group in memory. Uses parquet's low-level column writers (no arrow).
+//!
+//! Column types follow [`ColumnType`]: bucket bounds are `INT64 TIMESTAMP(MILLIS, UTC)`
+//! (required), dimensions and names `BYTE_ARRAY STRING`, integral metrics `INT64` and
+//! fractional ones (averages, ratios, observation stats) `DOUBLE`; all but the bounds optional.
+//! A non-finite double is written as null, as JSON shows it.
+
+use std::sync::Arc;
+
+use parquet::basic::{Compression, LogicalType, Repetition, TimeUnit, Type as PhysicalType};
+use parquet::data_type::{ByteArray, ByteArrayType, DataType, DoubleType, Int64Type};
+use parquet::errors::ParquetError;
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::{SerializedColumnWriter, SerializedFileWriter};
+use parquet::schema::types::Type;
+use warehouse::read::{Cell, ColumnType, OutputColumn};
+
+/// Rows per row group for downloads: about 0.5 KiB a row of a wide dataset buffered, so some
+/// tens of MiB per download at most, and row groups large enough for readers to skip by.
+pub const ROW_GROUP_ROWS: usize = 65_536;
+
+/// Why a file could not be written; the stream is then cut short, never closed as if whole.
+#[derive(Debug, thiserror::Error)]
+pub enum ParquetWriteError {
+    #[error("column `{column}`: {problem}")]
+    Value { column: String, problem: String },
+    #[error("a row has {got} values for {want} columns")]
+    Width { got: usize, want: usize },
+    #[error("writing Parquet: {0}")]
+    Parquet(#[from] ParquetError),
+    #[error("writing Parquet: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The values of one column of the row group being gathered.
+enum Values {
+    /// Epoch milliseconds; required, so no definition levels.
+    Timestamps(Vec<i64>),
+    Integers(Vec<i64>),
+    Reals(Vec<f64>),
+    Texts(Vec<ByteArray>),
+}
+
+struct ColumnBuffer {
+    name: String,
+    values: Values,
+    /// 1 for a value, 0 for a null (optional columns only).
+    definitions: Vec<i16>,
+}
+
+impl ColumnBuffer {
+    fn new(column: &OutputColumn) -> Self {
+        let values = match column.kind {
+            ColumnType::Timestamp => Values::Timestamps(Vec::new()),
+            ColumnType::Integer => Values::Integers(Vec::new()),
+            ColumnType::Real => Values::Reals(Vec::new()),
+            ColumnType::Text => Values::Texts(Vec::new()),
+        };
+        Self {
+            name: column.name.clone(),
+            values,
+            definitions: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, cell: Cell) -> Result<(), ParquetWriteError> {
+        let invalid = |problem: String| ParquetWriteError::Value {
+            column: self.name.clone(),
+            problem,
+        };
+        let present = match (&mut self.values, cell) {
+            (Values::Timestamps(values), Cell::Text(text)) => {
+                let instant: jiff::Timestamp = text
+                    .parse()
+                    .map_err(|e| invalid(format!("`{text}` is not an instant: {e}")))?;
+                values.push(instant.as_millisecond());
+                return Ok(());
+            }
+            (Values::Timestamps(_), other) => {
+                return Err(invalid(format!("{other:?} is not an instant")));
+            }
+            (_, Cell::Null) => false,
+            (Values::Integers(values), Cell::Integer(i)) => {
+                values.push(i);
+                true
+            }
+            (Values::Reals(values), Cell::Real(r)) if r.is_finite() => {
+                values.push(r);
+                true
+            }
+            (Values::Reals(_), Cell::Real(_)) => false,
+            (Values::Reals(values), Cell::Integer(i)) => {
+                values.push(i as f64);
+                true
+            }
+            (Values::Texts(values), cell) => {
+                values.push(ByteArray::from(cell.to_text().into_bytes()));
+                true
+            }
+            (Values::Integers(_), other) => {
+                return Err(invalid(format!("{other:?} is not an integer")));
+            }
+            (Values::Reals(_), other) => {
+                return Err(invalid(format!("{other:?} is not a number")));
+            }
+        };
+        self.definitions.push(i16::from(present));
+        Ok(())
+    }
+
+    /// Writes the gathered values as this column's chunk of the row group, and empties them.
+    fn write(&mut self, mut column: SerializedColumnWriter<'_>) -> Result<(), ParquetWriteError> {
+        let definitions = Some(self.definitions.as_slice());
+        match &mut self.values {
+            Values::Timestamps(values) => write_values::<Int64Type>(&mut column, values, None)?,
+            Values::Integers(values) => {
+                write_values::<Int64Type>(&mut column, values, definitions)?
+            }
+            Values::Reals(values) => write_values::<DoubleType>(&mut column, values, definitions)?,
+            Values::Texts(values) => {
+                write_values::<ByteArrayType>(&mut column, values, definitions)?
+            }
+        }
+        self.definitions.clear();
+        column.close()?;
+        Ok(())
+    }
+}
+
+/// Writes `values` (the non-null ones; `definitions` says where nulls fall) and empties them.
+fn write_values<T: DataType>(
+    column: &mut SerializedColumnWriter<'_>,
+    values: &mut Vec<T::T>,
+    definitions: Option<&[i16]>,
+) -> Result<(), ParquetError> {
+    column.typed::<T>().write_batch(values, definitions, None)?;
+    values.clear();
+    Ok(())
+}
+
+/// The Parquet schema of the output columns, names as in the CSV header.
+fn schema(columns: &[OutputColumn]) -> Result<Type, ParquetError> {
+    let fields = columns
+        .iter()
+        .map(|column| {
+            let (physical, logical, repetition) = match column.kind {
+                ColumnType::Timestamp => (
+                    PhysicalType::INT64,
+                    Some(LogicalType::timestamp(true, TimeUnit::MILLIS)),
+                    Repetition::REQUIRED,
+                ),
+                ColumnType::Integer => (PhysicalType::INT64, None, Repetition::OPTIONAL),
+                ColumnType::Real => (PhysicalType::DOUBLE, None, Repetition::OPTIONAL),
+                ColumnType::Text => (
+                    PhysicalType::BYTE_ARRAY,
+                    Some(LogicalType::String),
+                    Repetition::OPTIONAL,
+                ),
+            };
+            Type::primitive_type_builder(&column.name, physical)
+                .with_logical_type(logical)
+                .with_repetition(repetition)
+                .build()
+                .map(Arc::new)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Type::group_type_builder("rows").with_fields(fields).build()
+}
+
+/// A Parquet file being written: rows go in, the file's bytes come out as row groups close.
+pub struct ParquetWriter {
+    file: SerializedFileWriter<Vec<u8>>,
+    columns: Vec<ColumnBuffer>,
+    /// Rows gathered for the next row group.
+    pending: usize,
+    row_group_rows: usize,
+}
+
+impl ParquetWriter {
+    pub fn new(columns: &[OutputColumn], row_group_rows: usize) -> Result<Self, ParquetWriteError> {
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .build();
+        let file = SerializedFileWriter::new(
+            Vec::new(),
+            Arc::new(schema(columns)?),
+            Arc::new(properties),
+        )?;
+        Ok(Self {
+            file,
+            columns: columns.iter().map(ColumnBuffer::new).collect(),
+            pending: 0,
+            row_group_rows: row_group_rows.max(1),
+        })
+    }
+
+    /// Adds rows (closing a row group at each `row_group_rows`); returns the bytes written since
+    /// the last call, to send on.
+    pub fn push(&mut self, rows: Vec<Vec<Cell>>) -> Result<Vec<u8>, ParquetWriteError> {
+        for row in rows {
+            if row.len() != self.columns.len() {
+                return Err(ParquetWriteError::Width {
+                    got: row.len(),
+                    want: self.columns.len(),
+                });
+            }
+            for (buffer, cell) in self.columns.iter_mut().zip(row) {
+                buffer.push(cell)?;
+            }
+            self.pending += 1;
+            if self.pending == self.row_group_rows {
+                self.write_row_group()?;
+            }
+        }
+        self.take_bytes()
+    }
+
+    /// Writes the last row group and the footer; returns the remaining bytes.
+    pub fn finish(mut self) -> Result<Vec<u8>, ParquetWriteError> {
+        if self.pending > 0 {
+            self.write_row_group()?;
+        }
+        self.file.finish()?;
+        self.take_bytes()
+    }
+
+    fn write_row_group(&mut self) -> Result<(), ParquetWriteError> {
+        let mut group = self.file.next_row_group()?;
+        for buffer in &mut self.columns {
+            let column = group
+                .next_column()?
+                .ok_or_else(|| ParquetError::General("the schema has fewer columns".into()))?;
+            buffer.write(column)?;
+        }
+        group.close()?;
+        self.pending = 0;
+        Ok(())
+    }
+
+    /// The bytes written so far and not yet taken. The writer counts offsets itself, so the
+    /// buffer under it can be emptied between writes (as parquet's own async writer does).
+    fn take_bytes(&mut self) -> Result<Vec<u8>, ParquetWriteError> {
+        self.file.flush()?;
+        Ok(std::mem::take(self.file.inner_mut()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Bytes;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    use warehouse::TableSpec;
+    use warehouse::read::Selection;
+
+    fn columns() -> Vec<OutputColumn> {
+        let spec = TableSpec {
+            name: "t".into(),
+            dimensions: vec!["queueId".into()],
+            metrics: vec!["nOffered".into(), "tHandle".into()],
+            definition: String::new(),
+        };
+        Selection::all(&spec).columns()
+    }
+
+    fn row(i: i64) -> Vec<Cell> {
+        let mut row = vec![
+            Cell::Text("2024-03-31T00:00:00.000Z".into()),
+            Cell::Text("2024-03-31T00:15:00.000Z".into()),
+            if i % 3 == 0 {
+                Cell::Null
+            } else {
+                Cell::Text(format!("q{i}"))
+            },
+            Cell::Integer(i),
+        ];
+        // t_handle count, sum, min, max, then the average.
+        row.extend([Cell::Integer(2), Cell::Integer(i), Cell::Null, Cell::Null]);
+        row.push(Cell::Real(i as f64 / 2.0));
+        row
+    }
+
+    fn write(rows: i64, row_group_rows: usize) -> Vec<u8> {
+        let columns = columns();
+        let mut writer = ParquetWriter::new(&columns, row_group_rows).unwrap();
+        let mut file = Vec::new();
+        let all: Vec<_> = (0..rows).map(row).collect();
+        for chunk in all.chunks(7) {
+            file.extend(writer.push(chunk.to_vec()).unwrap());
+        }
+        file.extend(writer.finish().unwrap());
+        file
+    }
+
+    #[test]
+    fn rows_read_back_in_order_across_row_groups() {
+        let file = write(50, 16);
+        let reader = SerializedFileReader::new(Bytes::from(file)).unwrap();
+        let sizes: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(sizes, [16, 16, 16, 2]);
+        let rows: Vec<_> = reader
+            .get_row_iter(None)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows.len(), 50);
+        for (i, row) in rows.iter().enumerate() {
+            let fields: Vec<_> = row.get_column_iter().map(|(_, f)| f.clone()).collect();
+            assert_eq!(
+                fields[0],
+                Field::TimestampMillis(1_711_843_200_000),
+                "interval_start"
+            );
+            let queue = if i % 3 == 0 {
+                Field::Null
+            } else {
+                Field::Str(format!("q{i}"))
+            };
+            assert_eq!(fields[2], queue);
+            assert_eq!(fields[3], Field::Long(i as i64));
+            assert_eq!(fields[6], Field::Null);
+            assert_eq!(fields[8], Field::Double(i as f64 / 2.0));
+        }
+    }
+
+    #[test]
+    fn an_empty_result_is_a_valid_empty_file() {
+        let file = write(0, 16);
+        let reader = SerializedFileReader::new(Bytes::from(file)).unwrap();
+        assert_eq!(reader.metadata().file_metadata().num_rows(), 0);
+        assert_eq!(
+            reader
+                .metadata()
+                .file_metadata()
+                .schema()
+                .get_fields()
+                .len(),
+            9
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_is_an_error_not_a_file() {
+        let mut writer = ParquetWriter::new(&columns(), 16).unwrap();
+        let mut bad = row(1);
+        bad[0] = Cell::Text("yesterday".into());
+        let error = writer.push(vec![bad]).unwrap_err();
+        assert!(error.to_string().contains("interval_start"), "{error}");
+        let mut bad = row(1);
+        bad[3] = Cell::Text("many".into());
+        assert!(writer.push(vec![bad]).is_err());
+        assert!(writer.push(vec![vec![Cell::Null]]).is_err());
+    }
+}
