@@ -9,11 +9,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
 use common::TestApp;
+use common::external::{installed, repo_root, run_with_timeout};
 
 /// Examples per operation and phase: about 1500 cases with the default seed, in 1 to 2 minutes.
 const MAX_EXAMPLES: &str = "150";
@@ -52,12 +53,7 @@ async fn schemathesis_finds_no_server_error_nor_schema_mismatch() {
         .env("SCHEMATHESIS_TELEMETRY", "false")
         .current_dir(output.path());
     let run = run_with_timeout(command, output.path(), TIMEOUT).await;
-    let explain = || {
-        format!(
-            "schemathesis (seed {seed}) {}\n--- stdout\n{}\n--- stderr\n{}",
-            run.outcome, run.stdout, run.stderr
-        )
-    };
+    let explain = || run.explain(&format!("schemathesis (seed {seed})"));
     assert!(run.succeeded(), "{}", explain());
     let cases = generated_cases(&run.stdout)
         .unwrap_or_else(|| panic!("no `N generated` summary line\n{}", explain()));
@@ -70,18 +66,11 @@ async fn schemathesis_finds_no_server_error_nor_schema_mismatch() {
     println!("{}", run.stdout);
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn venv_schemathesis() -> PathBuf {
-    let schemathesis = repo_root().join(".venv/bin/schemathesis");
-    assert!(
-        schemathesis.exists(),
-        "{} is missing: run scripts/setup-test-env.sh first (it installs schemathesis)",
-        schemathesis.display()
-    );
-    schemathesis
+    installed(
+        repo_root().join(".venv/bin/schemathesis"),
+        "it installs schemathesis",
+    )
 }
 
 /// The summary line `  1234 generated, 1234 passed` → 1234.
@@ -90,52 +79,4 @@ fn generated_cases(stdout: &str) -> Option<u64> {
         let (count, rest) = line.trim().split_once(' ')?;
         rest.starts_with("generated").then(|| count.parse().ok())?
     })
-}
-
-struct Run {
-    outcome: String,
-    status: Option<ExitStatus>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn succeeded(&self) -> bool {
-        self.status.is_some_and(|s| s.success())
-    }
-}
-
-/// Runs the command with its output in files (no pipe to fill up), polling so that the server
-/// on this runtime keeps answering; kills it after `timeout`.
-async fn run_with_timeout(mut command: Command, dir: &Path, timeout: Duration) -> Run {
-    let stdout_path = dir.join("stdout.txt");
-    let stderr_path = dir.join("stderr.txt");
-    let mut child: Child = command
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout_path).unwrap())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start schemathesis: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if started.elapsed() > timeout {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            break None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let outcome = match status {
-        Some(status) => format!("exited with {status} after {:?}", started.elapsed()),
-        None => format!("killed after {timeout:?}"),
-    };
-    Run {
-        outcome,
-        status,
-        stdout: std::fs::read_to_string(&stdout_path).unwrap(),
-        stderr: std::fs::read_to_string(&stderr_path).unwrap(),
-    }
 }

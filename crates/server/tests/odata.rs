@@ -5,7 +5,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::{DATASET, TestApp};
+use common::{DATASET, TestApp, dataset_edm_type};
 use serde_json::Value;
 
 async fn odata(app: &TestApp, path: &str, page_size: Option<u64>) -> reqwest::Response {
@@ -163,26 +163,14 @@ async fn metadata_is_csdl_with_a_key_and_typed_properties_per_set() {
             .to_string()
     };
     // The types must be what the store holds: check every column against its declared type.
-    let columns: Vec<(String, String)> = app
-        .sql()
-        .prepare(&format!(
-            "SELECT name, type FROM pragma_table_info('{DATASET}')"
-        ))
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let columns = app.table_columns(DATASET);
     assert!(columns.len() > 10);
     for (column, declared) in &columns {
-        let expected = match (column.as_str(), declared.as_str()) {
-            ("interval_start" | "interval_end", _) => "Edm.DateTimeOffset",
-            (_, "TEXT") => "Edm.String",
-            (_, "INTEGER") => "Edm.Int64",
-            (_, "REAL") => "Edm.Double",
-            other => panic!("unexpected column {other:?}"),
-        };
-        assert_eq!(type_of(column), expected, "{column}");
+        assert_eq!(
+            type_of(column),
+            dataset_edm_type(column, declared),
+            "{column}"
+        );
     }
     assert_eq!(type_of("id"), "Edm.Int64");
 }
@@ -220,6 +208,20 @@ async fn filters_select_the_rows_sql_selects() {
         (
             "t_handle_sum_ms ge 100000.5 and media_type ne null".into(),
             "t_handle_sum_ms >= 100000.5 AND media_type IS NOT NULL".into(),
+        ),
+        // As @odata/client's filter builder writes them (regression: both were 400s): a v2-style
+        // typed instant and a boolean function compared with a boolean.
+        (
+            format!(
+                "interval_start ge datetimeoffset'2024-03-30T00:00:00.000Z' and contains(media_type,'oi') eq true and startswith(queue_id,'{prefix}') ne false"
+            ),
+            format!(
+                "interval_start >= '2024-03-30T00:00:00.000Z' AND media_type LIKE '%oi%' AND (queue_id IS NULL OR substr(queue_id, 1, 2) = '{prefix}')"
+            ),
+        ),
+        (
+            "endswith(media_type,'ail') eq false and n_offered gt 0".into(),
+            "media_type NOT LIKE '%ail' AND n_offered > 0".into(),
         ),
     ];
     for (filter, condition) in cases {
