@@ -299,6 +299,11 @@ async function main() {
   const sets = odata.getEntitySet(setName);
   const voiceCount = await sets.count(odata.newFilter().property("media_type").eq("voice"));
   const firstPage = await sets.query(odata.newOptions().select(["id"]).top(5));
+  // The /$count segment (what Power Query asks for Table.RowCount): plain text.
+  const segmentCount = await odata.newRequest({
+    collection: `${setName}/$count`,
+    params: odata.newOptions().filter(odata.newFilter().property("media_type").eq("voice")),
+  });
 
   // 5. A wrong key: the client must see the refusal.
   const exchangesBefore = exchanges.length;
@@ -355,7 +360,7 @@ async function main() {
       ids: ids(text.rows),
       typeErrors: text.typeErrors,
     },
-    entitySetApi: { voiceCount, firstPageIds: ids(firstPage ?? []) },
+    entitySetApi: { voiceCount, segmentCount, firstPageIds: ids(firstPage ?? []) },
     wrongKey,
     exchanges,
   };

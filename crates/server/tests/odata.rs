@@ -334,6 +334,43 @@ async fn count_with_a_filter_is_the_sql_count() {
     assert!(body.get("@odata.nextLink").is_none(), "$top is met");
 }
 
+/// Power Query folds `Table.RowCount` of an OData feed into `GET …/{set}/$count` (regression:
+/// it was a 404): plain text, `$filter` applied, `$top`/`$skip` not.
+#[tokio::test]
+async fn the_count_segment_is_the_filtered_count_as_text() {
+    let app = TestApp::spawn().await;
+    let queue = some_queue(&app);
+    let expected = sql_ids(&app, &format!("queue_id = '{queue}'")).len();
+    let path = format!(
+        "/odata/{DATASET}/$count?$top=2&$skip=1&$filter={}",
+        encode(&format!("queue_id eq '{queue}'"))
+    );
+    let response = odata(&app, &path, None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["odata-version"], "4.0");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    assert_eq!(response.text().await.unwrap(), expected.to_string());
+    let all = odata(&app, "/odata/users/$count", None).await;
+    let stored: i64 = app
+        .sql()
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(all.text().await.unwrap(), stored.to_string());
+    assert_odata_error(&app, "/odata/nope/$count", 404, "nope").await;
+    assert_odata_error(
+        &app,
+        &format!("/odata/{DATASET}/$count?$filter=nope%20eq%201"),
+        400,
+        "$filter",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn directories_are_entity_sets_too() {
     let app = TestApp::spawn().await;

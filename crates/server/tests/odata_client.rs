@@ -197,29 +197,37 @@ fn check_full_read(app: &TestApp, full: &Value) {
     assert_eq!(full["lastIntervalStart"], last);
 }
 
+/// The query's parameters (as the script chose them from the data), as bound SQL values.
+fn bound(query: &Value, names: [&str; 3]) -> Vec<SqlValue> {
+    names
+        .iter()
+        .map(|name| SqlValue::Text(text(&query["parameters"][*name])))
+        .collect()
+}
+
+/// Rows a filter must select: enough that a wrong filter cannot pass by selecting nothing.
+fn selective(ids: Vec<i64>) -> Vec<i64> {
+    assert!(
+        ids.len() > 10,
+        "{} rows: the filter is too narrow",
+        ids.len()
+    );
+    ids
+}
+
 fn check_queries(app: &TestApp, out: &Value) {
     // The client's filter builder: eq, datetimeoffset'…' ge/lt, contains(…) eq true, with
     // $select, $orderby on two properties, $top 40, $skip 3 and $count.
     let q = &out["builderQuery"];
-    let parameters = &q["parameters"];
-    let values = [
-        SqlValue::Text(text(&parameters["queue"])),
-        SqlValue::Text(text(&parameters["from"])),
-        SqlValue::Text(text(&parameters["to"])),
-    ];
+    let values = bound(q, ["queue", "from", "to"]);
     let condition = "queue_id = ?1 AND interval_start >= ?2 AND interval_start < ?3 \
                      AND instr(media_type, 'oi') > 0";
-    let expected = sql_ids(
+    let expected = selective(sql_ids(
         app,
         condition,
         "n_offered DESC, interval_start ASC, rowid LIMIT 40 OFFSET 3",
         &values,
-    );
-    assert!(
-        expected.len() > 10,
-        "{} rows: the filter is too narrow",
-        expected.len()
-    );
+    ));
     assert_eq!(integers(&q["ids"]), expected, "{}", q["query"]);
     assert_eq!(q["count"], sql_count(app, condition, &values));
     assert_eq!(q["pages"], 1);
@@ -237,36 +245,25 @@ fn check_queries(app: &TestApp, out: &Value) {
     );
     assert_eq!(q["typeErrors"], serde_json::json!([]));
     for row in q["rows"].as_array().unwrap() {
-        assert_eq!(row["queue_id"], parameters["queue"]);
+        assert_eq!(row["queue_id"], q["parameters"]["queue"]);
         assert!(text(&row["media_type"]).contains("oi"));
     }
 
     // A filter written as OData v4 text: bare DateTimeOffset literals, startswith, or, not.
     let q = &out["textQuery"];
-    let parameters = &q["parameters"];
-    let values = [
-        SqlValue::Text(text(&parameters["prefix"])),
-        SqlValue::Text(text(&parameters["from"])),
-        SqlValue::Text(text(&parameters["to"])),
-    ];
+    let values = bound(q, ["prefix", "from", "to"]);
     let condition = "substr(queue_id, 1, 2) = ?1 AND interval_start >= ?2 AND interval_start < ?3 \
                      AND (n_offered > 2 OR media_type = 'email') AND media_type IS NOT 'callback'";
-    let expected = sql_ids(app, condition, "rowid", &values);
-    assert!(
-        expected.len() > 10,
-        "{} rows: the filter is too narrow",
-        expected.len()
-    );
+    let expected = selective(sql_ids(app, condition, "rowid", &values));
     assert_eq!(integers(&q["ids"]), expected, "{}", q["filter"]);
     assert_eq!(q["count"], expected.len() as i64);
     assert_eq!(q["typeErrors"], serde_json::json!([]));
 
-    // The EntitySet API: count() and query() with $top.
+    // The EntitySet API: count() and query() with $top; and the /$count segment, as text.
     let api = &out["entitySetApi"];
-    assert_eq!(
-        api["voiceCount"],
-        sql_count(app, "media_type = 'voice'", &[])
-    );
+    let voice = sql_count(app, "media_type = 'voice'", &[]);
+    assert_eq!(api["voiceCount"], voice);
+    assert_eq!(api["segmentCount"], voice.to_string());
     assert_eq!(
         integers(&api["firstPageIds"]),
         sql_ids(app, "1", "rowid LIMIT 5", &[])
@@ -331,10 +328,12 @@ async fn a_real_odata_client_reads_exactly_what_the_store_holds() {
         let content_type = text(&exchange["contentType"]);
         if url.ends_with("/$metadata") {
             assert_eq!(content_type, "application/xml");
+        } else if url.contains("/$count") {
+            assert_eq!(content_type, "text/plain; charset=utf-8");
         } else {
             assert_eq!(content_type, "application/json;odata.metadata=minimal");
         }
-        if url.contains(&format!("/odata/{DATASET}")) {
+        if url.contains(&format!("/odata/{DATASET}")) && !url.contains("/$count") {
             assert_eq!(
                 exchange["preferenceApplied"],
                 format!("odata.maxpagesize={PAGE_SIZE}"),

@@ -1,5 +1,5 @@
-//! The `/odata` handlers: service document, `$metadata`, and entity set reads with
-//! server-driven paging (`@odata.nextLink` carries a `$skiptoken`: rows already served).
+//! The `/odata` handlers: service document, `$metadata`, entity set reads with server-driven
+//! paging (`@odata.nextLink` carries a `$skiptoken`: rows already served), and `/$count`.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -208,6 +208,30 @@ fn page_body(root: &str, page: Page) -> Value {
         body.insert("@odata.nextLink".into(), json!(next));
     }
     Value::Object(body)
+}
+
+/// `GET /odata/{set}/$count`: how many entities match `$filter`, as plain text (Power Query
+/// folds `Table.RowCount` of an OData feed into this request). `$top` and `$skip` do not
+/// apply to the count, as OData says.
+pub async fn entity_set_count(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ODataError> {
+    let count = read(&state, move |c| {
+        let set = entity_set(c, &name)?;
+        let options = Options::parse(raw.as_deref(), &set)?;
+        run_count(c, &count_statement(&set, &options)?)
+    })
+    .await?;
+    let mut response = count.to_string().into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert("OData-Version", HeaderValue::from_static(ODATA_VERSION));
+    Ok(response)
 }
 
 pub async fn entity_set_rows(
