@@ -20,13 +20,12 @@ async fn odata_json(app: &TestApp, path: &str, page_size: Option<u64>) -> Value 
     let response = odata(app, path, page_size).await;
     assert_eq!(response.status(), 200, "GET {path}");
     assert_eq!(response.headers()["odata-version"], "4.0");
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json;odata.metadata=minimal")
-    );
+    assert!(content_type(&response).starts_with("application/json;odata.metadata=minimal"));
     response.json().await.unwrap()
+}
+
+fn content_type(response: &reqwest::Response) -> &str {
+    response.headers()["content-type"].to_str().unwrap()
 }
 
 /// Every page from `first` on, following `@odata.nextLink` (absolute links, as served).
@@ -348,12 +347,7 @@ async fn the_count_segment_is_the_filtered_count_as_text() {
     let response = odata(&app, &path, None).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["odata-version"], "4.0");
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
+    assert!(content_type(&response).starts_with("text/plain"));
     assert_eq!(response.text().await.unwrap(), expected.to_string());
     let all = odata(&app, "/odata/users/$count", None).await;
     let stored: i64 = app
