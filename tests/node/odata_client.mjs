@@ -5,6 +5,9 @@
 //
 //   node odata_client.mjs <service-root-url> <api-key> [--set NAME] [--page-size N]
 //
+// --set names the dataset to read (default: the first with queue_id, media_type, n_offered);
+// --page-size sends `Prefer: odata.maxpagesize=N` (default: the server's page size).
+//
 // Prints one JSON document on stdout: the entity sets and their properties as the metadata
 // library parsed them, a full read of one dataset (every page, by following @odata.nextLink)
 // with its row count and sums, filtered/ordered/paged queries with the parameters they used,
@@ -225,11 +228,14 @@ async function main() {
   const serviceDocument = await odata.newRequest({ collection: "" });
   const listed = (serviceDocument.value ?? []).map((s) => s.name);
 
-  const setName =
-    options.set ??
-    metadata.entitySets.find((s) => s.properties.some((p) => p.name === "interval_start"))?.name;
+  // The queries below use these properties (a queue dataset, like queue_performance).
+  const needed = ["id", "interval_start", "queue_id", "media_type", "n_offered"];
+  const fits = (s) => needed.every((name) => s.properties.some((p) => p.name === name));
+  const setName = options.set ?? metadata.entitySets.find(fits)?.name;
   const entitySet = metadata.entitySets.find((s) => s.name === setName);
-  if (!entitySet) throw new Error(`no entity set ${setName} in $metadata`);
+  if (!entitySet || !fits(entitySet)) {
+    throw new Error(`${setName ?? "no entity set"}: want an entity set with ${needed.join(", ")}`);
+  }
 
   // 1. The whole entity set, every page, with $count (as a BI refresh reads it).
   const full = await readAll(setName, odata.newOptions().count(true), entitySet);
