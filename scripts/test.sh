@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs every check and test, as CI does: installs what the tests need (a Python venv with the
-# official Genesys SDK under .venv), then fmt, clippy and the whole test suite.
+# official Genesys SDK and schemathesis under .venv, Debian's chromium, tests/node's npm
+# packages), then fmt, clippy and the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 step() { printf '\n==> %s\n' "$*"; }
 
-step "Test environment (Python venv with the official Genesys SDK)"
+step "Test environment (Python venv, chromium, tests/node npm packages)"
 scripts/setup-test-env.sh
 
 step "cargo fmt --check"

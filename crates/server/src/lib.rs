@@ -137,6 +137,7 @@ fn router(state: AppState) -> Router {
         .route("/odata/", get(odata::routes::service_document))
         .route("/odata/$metadata", get(odata::routes::metadata))
         .route("/odata/{set}", get(odata::routes::entity_set_rows))
+        .route("/odata/{set}/$count", get(odata::routes::entity_set_count))
         .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -9,11 +9,12 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
-use common::{TestApp, repo_root, venv_program};
+use common::TestApp;
+use common::external::{repo_root, run_with_timeout, venv_program};
 
 /// Examples per operation and phase: about 1500 cases with the default seed, in 1 to 2 minutes.
 const MAX_EXAMPLES: &str = "150";
@@ -29,7 +30,7 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_server_error_nor_schema_mismatch() {
-    let schemathesis = venv_program("schemathesis", "schemathesis");
+    let schemathesis = venv_schemathesis();
     let app = TestApp::spawn().await;
     let output = tempfile::tempdir().unwrap();
     let seed = std::env::var("FUZZ_SEED").unwrap_or_else(|_| DEFAULT_SEED.into());
@@ -52,12 +53,7 @@ async fn schemathesis_finds_no_server_error_nor_schema_mismatch() {
         .env("SCHEMATHESIS_TELEMETRY", "false")
         .current_dir(output.path());
     let run = run_with_timeout(command, output.path(), TIMEOUT).await;
-    let explain = || {
-        format!(
-            "schemathesis (seed {seed}) {}\n--- stdout\n{}\n--- stderr\n{}",
-            run.outcome, run.stdout, run.stderr
-        )
-    };
+    let explain = || run.explain(&format!("schemathesis (seed {seed})"));
     assert!(run.succeeded(), "{}", explain());
     let cases = generated_cases(&run.stdout)
         .unwrap_or_else(|| panic!("no `N generated` summary line\n{}", explain()));
@@ -70,58 +66,14 @@ async fn schemathesis_finds_no_server_error_nor_schema_mismatch() {
     println!("{}", run.stdout);
 }
 
+fn venv_schemathesis() -> PathBuf {
+    venv_program("schemathesis", "schemathesis")
+}
+
 /// The summary line `  1234 generated, 1234 passed` → 1234.
 fn generated_cases(stdout: &str) -> Option<u64> {
     stdout.lines().find_map(|line| {
         let (count, rest) = line.trim().split_once(' ')?;
         rest.starts_with("generated").then(|| count.parse().ok())?
     })
-}
-
-struct Run {
-    outcome: String,
-    status: Option<ExitStatus>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn succeeded(&self) -> bool {
-        self.status.is_some_and(|s| s.success())
-    }
-}
-
-/// Runs the command with its output in files (no pipe to fill up), polling so that the server
-/// on this runtime keeps answering; kills it after `timeout`.
-async fn run_with_timeout(mut command: Command, dir: &Path, timeout: Duration) -> Run {
-    let stdout_path = dir.join("stdout.txt");
-    let stderr_path = dir.join("stderr.txt");
-    let mut child: Child = command
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout_path).unwrap())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start schemathesis: {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if started.elapsed() > timeout {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            break None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let outcome = match status {
-        Some(status) => format!("exited with {status} after {:?}", started.elapsed()),
-        None => format!("killed after {timeout:?}"),
-    };
-    Run {
-        outcome,
-        status,
-        stdout: std::fs::read_to_string(&stdout_path).unwrap(),
-        stderr: std::fs::read_to_string(&stderr_path).unwrap(),
-    }
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::{DATASET, TestApp};
+use common::{DATASET, TestApp, dataset_edm_type};
 use serde_json::Value;
 
 async fn odata(app: &TestApp, path: &str, page_size: Option<u64>) -> reqwest::Response {
@@ -20,13 +20,12 @@ async fn odata_json(app: &TestApp, path: &str, page_size: Option<u64>) -> Value 
     let response = odata(app, path, page_size).await;
     assert_eq!(response.status(), 200, "GET {path}");
     assert_eq!(response.headers()["odata-version"], "4.0");
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/json;odata.metadata=minimal")
-    );
+    assert!(content_type(&response).starts_with("application/json;odata.metadata=minimal"));
     response.json().await.unwrap()
+}
+
+fn content_type(response: &reqwest::Response) -> &str {
+    response.headers()["content-type"].to_str().unwrap()
 }
 
 /// Every page from `first` on, following `@odata.nextLink` (absolute links, as served).
@@ -163,26 +162,14 @@ async fn metadata_is_csdl_with_a_key_and_typed_properties_per_set() {
             .to_string()
     };
     // The types must be what the store holds: check every column against its declared type.
-    let columns: Vec<(String, String)> = app
-        .sql()
-        .prepare(&format!(
-            "SELECT name, type FROM pragma_table_info('{DATASET}')"
-        ))
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let columns = app.table_columns(DATASET);
     assert!(columns.len() > 10);
     for (column, declared) in &columns {
-        let expected = match (column.as_str(), declared.as_str()) {
-            ("interval_start" | "interval_end", _) => "Edm.DateTimeOffset",
-            (_, "TEXT") => "Edm.String",
-            (_, "INTEGER") => "Edm.Int64",
-            (_, "REAL") => "Edm.Double",
-            other => panic!("unexpected column {other:?}"),
-        };
-        assert_eq!(type_of(column), expected, "{column}");
+        assert_eq!(
+            type_of(column),
+            dataset_edm_type(column, declared),
+            "{column}"
+        );
     }
     assert_eq!(type_of("id"), "Edm.Int64");
 }
@@ -220,6 +207,20 @@ async fn filters_select_the_rows_sql_selects() {
         (
             "t_handle_sum_ms ge 100000.5 and media_type ne null".into(),
             "t_handle_sum_ms >= 100000.5 AND media_type IS NOT NULL".into(),
+        ),
+        // As @odata/client's filter builder writes them (regression: both were 400s): a v2-style
+        // typed instant and a boolean function compared with a boolean.
+        (
+            format!(
+                "interval_start ge datetimeoffset'2024-03-30T00:00:00.000Z' and contains(media_type,'oi') eq true and startswith(queue_id,'{prefix}') ne false"
+            ),
+            format!(
+                "interval_start >= '2024-03-30T00:00:00.000Z' AND media_type LIKE '%oi%' AND (queue_id IS NULL OR substr(queue_id, 1, 2) = '{prefix}')"
+            ),
+        ),
+        (
+            "endswith(media_type,'ail') eq false and n_offered gt 0".into(),
+            "media_type NOT LIKE '%ail' AND n_offered > 0".into(),
         ),
     ];
     for (filter, condition) in cases {
@@ -330,6 +331,38 @@ async fn count_with_a_filter_is_the_sql_count() {
     assert_eq!(body["@odata.count"], expected as i64);
     assert_eq!(body["value"].as_array().unwrap().len(), 3);
     assert!(body.get("@odata.nextLink").is_none(), "$top is met");
+}
+
+/// Power Query folds `Table.RowCount` of an OData feed into `GET …/{set}/$count` (regression:
+/// it was a 404): plain text, `$filter` applied, `$top`/`$skip` not.
+#[tokio::test]
+async fn the_count_segment_is_the_filtered_count_as_text() {
+    let app = TestApp::spawn().await;
+    let queue = some_queue(&app);
+    let expected = sql_ids(&app, &format!("queue_id = '{queue}'")).len();
+    let path = format!(
+        "/odata/{DATASET}/$count?$top=2&$skip=1&$filter={}",
+        encode(&format!("queue_id eq '{queue}'"))
+    );
+    let response = odata(&app, &path, None).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["odata-version"], "4.0");
+    assert!(content_type(&response).starts_with("text/plain"));
+    assert_eq!(response.text().await.unwrap(), expected.to_string());
+    let all = odata(&app, "/odata/users/$count", None).await;
+    let stored: i64 = app
+        .sql()
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(all.text().await.unwrap(), stored.to_string());
+    assert_odata_error(&app, "/odata/nope/$count", 404, "nope").await;
+    assert_odata_error(
+        &app,
+        &format!("/odata/{DATASET}/$count?$filter=nope%20eq%201"),
+        400,
+        "$filter",
+    )
+    .await;
 }
 
 #[tokio::test]

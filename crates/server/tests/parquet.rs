@@ -7,7 +7,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{DATASET, TestApp, assert_problem, repo_root, venv_program};
+use common::external::{repo_root, venv_program};
+use common::{DATASET, TestApp, assert_problem};
 use serde_json::{Map, Value};
 
 /// What pyarrow saw in a file.

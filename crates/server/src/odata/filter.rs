@@ -1,7 +1,13 @@
 //! `$filter` → a SQL boolean expression with bound values. The grammar is the OData v4 subset
 //! BI tools send: `eq ne gt ge lt le`, `and or not`, parentheses, `contains`, `startswith`,
-//! `endswith`, and string, number, boolean, `null` and DateTimeOffset literals. Properties are
-//! resolved against the entity type; anything else is a parse error naming the problem.
+//! `endswith` (alone, or compared with `true`/`false`), and string, number, boolean, `null` and
+//! DateTimeOffset literals. Properties are resolved against the entity type; anything else is a
+//! parse error naming the problem.
+//!
+//! Two spellings from older clients are accepted too, because real OData v4 clients still send
+//! them: a DateTimeOffset literal in the OData v2/v3 form `datetimeoffset'2024-05-01T00:00:00Z'`
+//! (the `@odata/client` filter builder writes dates so), and a boolean function compared with a
+//! boolean, `contains(name,'x') eq true` (how that builder, and v3-era tools, write functions).
 
 use genesys::interval::format_instant;
 use jiff::Timestamp;
@@ -86,6 +92,17 @@ fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
                     i += 1;
                 }
                 let word: String = chars[start..i].iter().collect();
+                if word.eq_ignore_ascii_case("datetimeoffset") && chars.get(i) == Some(&'\'') {
+                    // datetimeoffset'…': the instant is the text between the quotes.
+                    let Some(length) = chars[i + 1..].iter().position(|c| *c == '\'') else {
+                        return fail("a datetimeoffset'…' literal is not closed with '");
+                    };
+                    tokens.push(Token::Instant(
+                        chars[i + 1..i + 1 + length].iter().collect(),
+                    ));
+                    i += length + 2;
+                    continue;
+                }
                 let first = word.chars().next().unwrap_or(' ');
                 tokens.push(if is_instant(&word) {
                     Token::Instant(word)
@@ -270,7 +287,8 @@ impl Parser<'_> {
         {
             let function = word.clone();
             self.at += 2;
-            return self.function(&function);
+            let call = self.function(&function)?;
+            return Ok(self.compared_with_boolean(call));
         }
         let left = self.operand()?;
         let Some(Token::Ident(word)) = self.peek().cloned() else {
@@ -387,6 +405,31 @@ impl Parser<'_> {
         Ok(format!("{l} {} {r}", op.sql()))
     }
 
+    /// `call eq true`, `call ne false`… after a boolean function, or the call alone. OData's
+    /// rules hold when the function is null (a null argument): `eq` is then false, `ne` true.
+    fn compared_with_boolean(&mut self, call: String) -> String {
+        let word = |t: Option<&Token>| match t {
+            Some(Token::Ident(w)) => Some(w.clone()),
+            _ => None,
+        };
+        let (op, value) = (word(self.peek()), word(self.tokens.get(self.at + 1)));
+        let (Some(op), Some(value)) = (op, value) else {
+            return call;
+        };
+        let value = match value.as_str() {
+            "true" => 1,
+            "false" => 0,
+            _ => return call,
+        };
+        let test = match op.as_str() {
+            "eq" => "IS",
+            "ne" => "IS NOT",
+            _ => return call,
+        };
+        self.at += 2;
+        format!("(({call}) {test} {value})")
+    }
+
     fn function(&mut self, name: &str) -> Result<String, FilterError> {
         if !matches!(name, "contains" | "startswith" | "endswith") {
             return fail(format!(
@@ -494,6 +537,44 @@ mod tests {
     }
 
     #[test]
+    fn older_clients_spellings_are_accepted() {
+        // @odata/client's filter builder: v2-style typed instants (URL-decoded by then) and
+        // functions compared with true.
+        let (s, v) = sql(
+            "interval_start ge datetimeoffset'2024-05-01T00:00:00.000Z' and contains(queue_id,'a') eq true",
+        )
+        .unwrap();
+        assert_eq!(
+            s,
+            "(\"interval_start\" >= ?1 AND ((instr(\"queue_id\", ?2) > 0) IS 1))"
+        );
+        assert_eq!(
+            v,
+            vec![
+                SqlValue::Text("2024-05-01T00:00:00.000Z".into()),
+                SqlValue::Text("a".into())
+            ]
+        );
+        let (s, _) =
+            sql("startswith(queue_id,'a') ne false or endswith(queue_id,'b') eq false").unwrap();
+        assert!(s.contains("IS NOT 0") && s.contains("IS 0"), "{s}");
+        for (input, needle) in [
+            (
+                "interval_start ge datetimeoffset'2024-05-01T00:00:00Z",
+                "not closed",
+            ),
+            (
+                "interval_start ge datetimeoffset'yesterday'",
+                "not a DateTimeOffset",
+            ),
+            ("contains(queue_id,'a') eq 1", "unexpected"),
+        ] {
+            let error = sql(input).unwrap_err().0;
+            assert!(error.contains(needle), "{input}: {error}");
+        }
+    }
+
+    #[test]
     fn refusals_say_why() {
         for (input, needle) in [
             ("nope eq 1", "not a property"),
@@ -519,6 +600,8 @@ mod tests {
         Number(Comparison, Option<i64>),
         Contains(String),
         StartsWith(String),
+        /// `startswith(s, v) eq|ne true|false` (only Eq and Ne are generated).
+        StartsWithIs(String, Comparison, bool),
         Not(Box<Expr>),
         And(Box<Expr>, Box<Expr>),
         Or(Box<Expr>, Box<Expr>),
@@ -550,6 +633,9 @@ mod tests {
             ),
             Expr::Contains(v) => format!("contains(s, {})", quote(v)),
             Expr::StartsWith(v) => format!("startswith(s, {})", quote(v)),
+            Expr::StartsWithIs(v, op, b) => {
+                format!("startswith(s, {}) {} {b}", quote(v), word(*op))
+            }
             Expr::Not(a) => format!("not ({})", odata(a)),
             Expr::And(a, b) => format!("({}) and ({})", odata(a), odata(b)),
             Expr::Or(a, b) => format!("({}) or ({})", odata(a), odata(b)),
@@ -575,6 +661,11 @@ mod tests {
             Expr::Number(op, v) => compare(*op, row.1.as_ref(), v.as_ref()),
             Expr::Contains(v) => row.0.as_ref().is_some_and(|s| s.contains(v.as_str())),
             Expr::StartsWith(v) => row.0.as_ref().is_some_and(|s| s.starts_with(v.as_str())),
+            Expr::StartsWithIs(v, op, b) => {
+                // The function is null on a null string; eq/ne treat null as a value.
+                let result = row.0.as_ref().map(|s| s.starts_with(v.as_str()));
+                compare(*op, result.as_ref(), Some(b))
+            }
             Expr::Not(a) => !eval(a, row),
             Expr::And(a, b) => eval(a, row) && eval(b, row),
             Expr::Or(a, b) => eval(a, row) || eval(b, row),
@@ -610,6 +701,11 @@ mod tests {
                 .prop_map(|(o, v)| Expr::Number(null_safe(o, v.is_none()), v)),
             text.prop_map(Expr::Contains),
             text.prop_map(Expr::StartsWith),
+            (text, any::<bool>(), any::<bool>()).prop_map(|(v, eq, b)| Expr::StartsWithIs(
+                v,
+                if eq { Comparison::Eq } else { Comparison::Ne },
+                b
+            )),
         ];
         leaf.prop_recursive(4, 24, 2, |inner| {
             prop_oneof![

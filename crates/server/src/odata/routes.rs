@@ -1,5 +1,5 @@
-//! The `/odata` handlers: service document, `$metadata`, and entity set reads with
-//! server-driven paging (`@odata.nextLink` carries a `$skiptoken`: rows already served).
+//! The `/odata` handlers: service document, `$metadata`, entity set reads with server-driven
+//! paging (`@odata.nextLink` carries a `$skiptoken`: rows already served), and `/$count`.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -41,11 +41,18 @@ fn service_root(headers: &HeaderMap) -> String {
     format!("http://{host}/odata")
 }
 
-fn respond(body: Value, extra: &[(&'static str, String)]) -> Response {
-    let mut response = body.to_string().into_response();
+/// `body` with its content type and `OData-Version: 4.0`.
+fn odata_response(body: String, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_MINIMAL));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert("OData-Version", HeaderValue::from_static(ODATA_VERSION));
+    response
+}
+
+fn respond(body: Value, extra: &[(&'static str, String)]) -> Response {
+    let mut response = odata_response(body.to_string(), JSON_MINIMAL);
+    let headers = response.headers_mut();
     for (name, value) in extra {
         if let Ok(value) = HeaderValue::from_str(value) {
             headers.insert(*name, value);
@@ -72,14 +79,10 @@ pub async fn service_document(
 
 pub async fn metadata(State(state): State<AppState>) -> Result<Response, ODataError> {
     let sets = read(&state, entity_sets).await?;
-    let mut response = super::metadata::document(&sets).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/xml"),
-    );
-    headers.insert("OData-Version", HeaderValue::from_static(ODATA_VERSION));
-    Ok(response)
+    Ok(odata_response(
+        super::metadata::document(&sets),
+        "application/xml",
+    ))
 }
 
 /// `Prefer: odata.maxpagesize=N`, capped at [`MAX_PAGE_SIZE`]; `None` if not asked.
@@ -208,6 +211,26 @@ fn page_body(root: &str, page: Page) -> Value {
         body.insert("@odata.nextLink".into(), json!(next));
     }
     Value::Object(body)
+}
+
+/// `GET /odata/{set}/$count`: how many entities match `$filter`, as plain text (Power Query
+/// folds `Table.RowCount` of an OData feed into this request). `$top` and `$skip` do not
+/// apply to the count, as OData says.
+pub async fn entity_set_count(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ODataError> {
+    let count = read(&state, move |c| {
+        let set = entity_set(c, &name)?;
+        let options = Options::parse(raw.as_deref(), &set)?;
+        run_count(c, &count_statement(&set, &options)?)
+    })
+    .await?;
+    Ok(odata_response(
+        count.to_string(),
+        "text/plain; charset=utf-8",
+    ))
 }
 
 pub async fn entity_set_rows(

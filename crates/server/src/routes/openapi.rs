@@ -116,6 +116,14 @@ pub fn document() -> Value {
                 "responses": {
                     "200": {"description": "A page of entities", "content": {"application/json;odata.metadata=minimal": {}}},
                     "400": {"description": "A query option is invalid: OData error body {\"error\":{\"code\",\"message\",\"target\"}}"},
+                    "404": {"description": "No such entity set (OData error body)"}}}))},
+            "/odata/{set}/$count": {"get": protected(json!({
+                "summary": "How many entities of an OData v4 entity set match $filter, as plain text ($top and $skip do not apply)",
+                "parameters": [{"name": "set", "in": "path", "required": true, "schema": {"type": "string"},
+                                "description": "A dataset or directory (queues, users, wrapup_codes)"}],
+                "responses": {
+                    "200": {"description": "The count", "content": {"text/plain; charset=utf-8": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}}},
+                    "400": {"description": "A query option is invalid: OData error body {\"error\":{\"code\",\"message\",\"target\"}}"},
                     "404": {"description": "No such entity set (OData error body)"}}}))}
         },
         "components": {

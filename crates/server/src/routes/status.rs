@@ -90,30 +90,58 @@ fn daily(
     Ok(Some((info.spec.name.clone(), days)))
 }
 
-/// Two bars per day, offered and answered, scaled to the busiest day.
+/// The two series of the chart: (name, legend text, colour).
+const SERIES: [(&str, &str, &str); 2] = [
+    ("offered", "Offered", "#4e79a7"),
+    ("answered", "Answered", "#59a14f"),
+];
+
+/// Two bars per day, offered and answered, scaled to the busiest day: one group per series
+/// (`data-series`), each bar carrying its day and value, a legend, and the scale's ends.
 fn chart(days: &[Day]) -> String {
-    let (width, height, left, bottom) = (720.0_f64, 220.0_f64, 50.0_f64, 30.0_f64);
+    let (width, height, left, bottom, top) = (720.0_f64, 220.0_f64, 50.0_f64, 30.0_f64, 24.0_f64);
     let peak = days.iter().map(|d| d.1.max(d.2)).max().unwrap_or(0).max(1) as f64;
     let slot = (width - left) / days.len().max(1) as f64;
     let bar = (slot / 2.0 - 2.0).max(1.0);
-    let scale = |v: i64| (v as f64 / peak) * (height - bottom - 10.0);
-    let mut svg = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="Offered and answered per day">"#
-    );
     let base = height - bottom;
+    let scale = |v: i64| (v as f64 / peak) * (base - top);
+    let mut svg = format!(
+        r#"<svg id="daily-chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="Offered and answered per day">"#
+    );
     let _ = write!(
         svg,
-        r##"<line x1="{left}" y1="{base}" x2="{width}" y2="{base}" stroke="#888"/><text x="4" y="14" font-size="11">{peak}</text>"##
+        r##"<line x1="{left}" y1="{base}" x2="{width}" y2="{base}" stroke="#888"/><line x1="{left}" y1="{top}" x2="{width}" y2="{top}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" font-size="11" text-anchor="end">{peak}</text><text x="{:.1}" y="{base}" font-size="11" text-anchor="end">0</text>"##,
+        left - 4.0,
+        top + 4.0,
+        left - 4.0,
     );
-    for (i, (date, offered, answered)) in days.iter().enumerate() {
-        let x = left + i as f64 * slot;
-        let (ho, ha) = (scale(*offered), scale(*answered));
+    for (k, (series, legend, colour)) in SERIES.iter().enumerate() {
+        let x = left + k as f64 * 110.0;
         let _ = write!(
             svg,
-            r##"<rect x="{x:.1}" y="{:.1}" width="{bar:.1}" height="{ho:.1}" fill="#4e79a7"><title>{date}: offered {offered}</title></rect><rect x="{:.1}" y="{:.1}" width="{bar:.1}" height="{ha:.1}" fill="#59a14f"><title>{date}: answered {answered}</title></rect><text x="{x:.1}" y="{:.1}" font-size="9">{}</text>"##,
-            base - ho,
-            x + bar + 1.0,
-            base - ha,
+            r#"<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/><text x="{:.1}" y="13" font-size="11" data-legend="{series}">{legend}</text>"#,
+            x + 14.0
+        );
+        let _ = write!(svg, r#"<g data-series="{series}" fill="{colour}">"#);
+        for (i, (date, offered, answered)) in days.iter().enumerate() {
+            let value = if k == 0 { *offered } else { *answered };
+            let x = left + i as f64 * slot + k as f64 * (bar + 1.0);
+            let h = scale(value);
+            let _ = write!(
+                svg,
+                r#"<rect x="{x:.1}" y="{:.1}" width="{bar:.1}" height="{h:.1}" data-date="{}" data-value="{value}"><title>{}: {series} {value}</title></rect>"#,
+                base - h,
+                escape(date),
+                escape(date),
+            );
+        }
+        svg.push_str("</g>");
+    }
+    for (i, (date, ..)) in days.iter().enumerate() {
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" font-size="9">{}</text>"#,
+            left + i as f64 * slot,
             base + 14.0,
             escape(date.get(5..).unwrap_or(date)),
         );
@@ -122,27 +150,44 @@ fn chart(days: &[Day]) -> String {
     svg
 }
 
+/// A lag for people: hours up to two days, days beyond.
+fn lag_text(seconds: f64) -> String {
+    let hours = seconds / 3600.0;
+    if hours < 48.0 {
+        format!("{hours:.1} h")
+    } else {
+        format!("{:.1} d", hours / 24.0)
+    }
+}
+
 fn page(
     datasets: &[DatasetInfo],
     runs: &[RunInfo],
     daily: Option<(String, Vec<Day>)>,
     now: Timestamp,
 ) -> String {
+    // No request beyond the page itself: the icon is empty inline data (else browsers ask for
+    // /favicon.ico, and log its 404 as an error), the style and the chart are inline.
     let mut html = String::from(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>genesys-bi status</title>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"icon\" href=\"data:,\"><title>genesys-bi status</title>\
          <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
-         td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.err{color:#b00}</style>\
-         </head><body><h1>genesys-bi status</h1><h2>Datasets</h2><table><tr><th>dataset</th>\
+         td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}td.num{text-align:right}\
+         td.ts{white-space:nowrap}\
+         .err{color:#b00;max-width:40em;overflow-wrap:anywhere}\
+         svg{max-width:100%;height:auto}</style>\
+         </head><body><h1>genesys-bi status</h1><h2>Datasets</h2><table id=\"datasets\"><tr><th>dataset</th>\
          <th>granularity</th><th>time zone</th><th>complete through</th><th>lag</th><th>rows</th>\
          <th>last written</th></tr>",
     );
     for d in datasets {
         let lag = super::lag_seconds(d.complete_through, now)
-            .map(|s| format!("{:.1} h", s / 3600.0))
+            .map(lag_text)
             .unwrap_or_else(|| "-".into());
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{lag}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"ts\">{}</td><td class=\"num\">{lag}</td><td class=\"num\">{}</td><td class=\"ts\">{}</td></tr>",
             escape(&d.spec.name),
             escape(d.granularity.as_deref().unwrap_or("-")),
             escape(d.time_zone.as_deref().unwrap_or("-")),
@@ -155,14 +200,19 @@ fn page(
                 .unwrap_or_else(|| "-".into()),
         );
     }
-    html.push_str("</table><h2>Last runs</h2><table><tr><th>run</th><th>command</th><th>started</th><th>status</th><th>windows</th><th>rows</th><th>error</th></tr>");
+    html.push_str("</table><h2>Last runs</h2><table id=\"runs\"><tr><th>run</th><th>command</th><th>started</th><th>status</th><th>windows</th><th>rows</th><th>error</th></tr>");
     for r in runs {
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"err\">{}</td></tr>",
+            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"ts\">{}</td><td{}>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"err\">{}</td></tr>",
             r.id,
             escape(&r.command),
             escape(&r.started_at),
+            if r.status == "ok" {
+                ""
+            } else {
+                " class=\"err\""
+            },
             escape(&r.status),
             r.windows,
             r.rows,
@@ -173,7 +223,7 @@ fn page(
     if let Some((name, days)) = daily {
         let _ = write!(
             html,
-            "<h2>Offered (blue) vs answered (green) per day, last {CHART_DAYS} days: {}</h2>{}",
+            "<h2 id=\"chart-caption\">Offered vs answered per day, last {CHART_DAYS} days: {}</h2>{}",
             escape(&name),
             chart(&days)
         );

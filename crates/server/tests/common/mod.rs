@@ -15,6 +15,8 @@ use sync::config::Config;
 use sync::engine::{Engine, FixedDirectories, InProcess, Mode};
 use warehouse::SqliteStore;
 
+pub mod external;
+
 pub const DATASET: &str = "queue_performance";
 /// Backfilled range: includes the Europe/London spring-forward day (31 March 2024, 23 h).
 pub const FROM: &str = "2024-03-29T00:00:00Z";
@@ -179,6 +181,28 @@ impl TestApp {
     pub fn sql(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(&self.store).unwrap()
     }
+
+    /// A table's columns as the store declares them: (name, declared type), in order.
+    pub fn table_columns(&self, table: &str) -> Vec<(String, String)> {
+        self.sql()
+            .prepare("SELECT name, type FROM pragma_table_info(?1) ORDER BY cid")
+            .unwrap()
+            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+}
+
+/// The EDM type the OData feed must declare for a dataset column of this declared type.
+pub fn dataset_edm_type(column: &str, declared: &str) -> &'static str {
+    match (column, declared) {
+        ("interval_start" | "interval_end", _) => "Edm.DateTimeOffset",
+        (_, "TEXT") => "Edm.String",
+        (_, "INTEGER") => "Edm.Int64",
+        (_, "REAL") => "Edm.Double",
+        other => panic!("unexpected dataset column {other:?}"),
+    }
 }
 
 /// Asserts an RFC 9457 problem with this status; returns its body.
@@ -194,21 +218,4 @@ pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_j
         assert!(body[field].is_string(), "problem lacks {field}: {body}");
     }
     body
-}
-
-/// The repository root (the workspace).
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `<repo>/.venv/bin/<program>`. Without the venv the test fails, on purpose, naming the fix;
-/// `installs` says which requirement brings the program's part.
-pub fn venv_program(program: &str, installs: &str) -> PathBuf {
-    let path = repo_root().join(".venv/bin").join(program);
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/setup-test-env.sh first (it installs {installs})",
-        path.display()
-    );
-    path
 }

@@ -1,0 +1,344 @@
+//! The OData feed read by real OData v4 client libraries (npm `@odata/client` for queries,
+//! `@odata/metadata` for the CSDL), with Basic auth as Power BI's "OData Feed" sends it:
+//! `tests/node/odata_client.mjs` runs against a `TestApp` and prints what it got, and every
+//! figure is checked here against SQL on the store. Needs `tests/node/node_modules` from
+//! `scripts/setup-test-env.sh`; without it this test fails, on purpose.
+
+mod common;
+
+use std::time::Duration;
+
+use common::external::run_node_script;
+use common::{DATASET, TestApp, dataset_edm_type};
+use rusqlite::types::Value as SqlValue;
+use serde_json::Value;
+
+const PAGE_SIZE: i64 = 400;
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn integers(value: &Value) -> Vec<i64> {
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {value}"))
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect()
+}
+
+fn text(value: &Value) -> String {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {value}"))
+        .to_string()
+}
+
+/// `SELECT rowid … WHERE condition ORDER BY order LIMIT/OFFSET`, with bound values.
+fn sql_ids(app: &TestApp, condition: &str, order: &str, values: &[SqlValue]) -> Vec<i64> {
+    app.sql()
+        .prepare(&format!(
+            "SELECT rowid FROM {DATASET} WHERE {condition} ORDER BY {order}"
+        ))
+        .unwrap()
+        .query_map(rusqlite::params_from_iter(values), |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn sql_count(app: &TestApp, condition: &str, values: &[SqlValue]) -> i64 {
+    app.sql()
+        .query_row(
+            &format!("SELECT count(*) FROM {DATASET} WHERE {condition}"),
+            rusqlite::params_from_iter(values),
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// The entity set as `@odata/metadata` parsed it: (properties as (name, type, nullable), key).
+fn parsed_set(out: &Value, name: &str) -> (Vec<(String, String, bool)>, Vec<String>) {
+    let set = out["metadata"]["entitySets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no entity set {name} in the parsed metadata"));
+    assert_eq!(set["entityType"], format!("GenesysBi.{name}"));
+    let properties = set["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                text(&p["name"]),
+                text(&p["type"]),
+                p["nullable"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    (properties, strings(&set["key"]))
+}
+
+fn check_metadata(app: &TestApp, out: &Value) {
+    assert_eq!(out["metadata"]["namespace"], "GenesysBi");
+    let names: Vec<String> = out["metadata"]["entitySets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| text(&s["name"]))
+        .collect();
+    assert_eq!(names, [DATASET, "queues", "users", "wrapup_codes"]);
+    assert_eq!(strings(&out["serviceDocument"]), names);
+
+    // The dataset: a synthetic key `id`, then exactly the table's columns, typed from the store.
+    let (properties, key) = parsed_set(out, DATASET);
+    assert_eq!(key, ["id"]);
+    let mut expected = vec![("id".to_string(), "Edm.Int64".to_string(), false)];
+    for (column, declared) in app.table_columns(DATASET) {
+        let nullable = !matches!(column.as_str(), "interval_start" | "interval_end");
+        let kind = dataset_edm_type(&column, &declared).to_string();
+        expected.push((column, kind, nullable));
+    }
+    assert!(expected.len() > 10);
+    assert_eq!(properties, expected);
+
+    // The directories: their own columns, keyed by their natural id.
+    for directory in ["queues", "users", "wrapup_codes"] {
+        let (properties, key) = parsed_set(out, directory);
+        assert_eq!(key, ["id"], "{directory}");
+        let columns: Vec<(String, String)> = properties
+            .iter()
+            .map(|(name, kind, _)| (name.clone(), kind.clone()))
+            .collect();
+        let expected: Vec<(String, String)> = app
+            .table_columns(directory)
+            .into_iter()
+            .map(|(name, declared)| {
+                let kind = match declared.as_str() {
+                    "INTEGER" => "Edm.Int64",
+                    "REAL" => "Edm.Double",
+                    _ => "Edm.String",
+                };
+                (name, kind.to_string())
+            })
+            .collect();
+        assert_eq!(columns, expected, "{directory}");
+    }
+}
+
+fn check_full_read(app: &TestApp, full: &Value) {
+    assert_eq!(full["set"], DATASET);
+    let total = sql_count(app, "1", &[]);
+    assert!(total > 3 * PAGE_SIZE, "{total} rows: too few to page");
+    assert_eq!(full["rows"], total);
+    assert_eq!(full["distinctIds"], total, "a row was served twice");
+    assert_eq!(full["missing"], 0, "rows lacking a property");
+    assert_eq!(full["typeErrors"], serde_json::json!([]));
+    let pages = full["pages"].as_array().unwrap();
+    assert_eq!(pages.len() as i64, (total + PAGE_SIZE - 1) / PAGE_SIZE);
+    for (i, page) in pages.iter().enumerate() {
+        assert_eq!(page["count"], total, "page {i}");
+        assert_eq!(page["nextLink"].is_null(), i + 1 == pages.len(), "page {i}");
+        assert!(text(&page["context"]).ends_with(&format!("/odata/$metadata#{DATASET}")));
+    }
+    // The sum and the null count of every numeric property equal the store's.
+    let sums = full["sums"].as_object().unwrap();
+    assert!(
+        ["n_offered", "t_answered_count", "t_handle_sum_ms"]
+            .iter()
+            .all(|m| sums.contains_key(*m)),
+        "{sums:?}"
+    );
+    let c = app.sql();
+    for (column, got) in sums {
+        let expected: SqlValue = c
+            .query_row(
+                &format!("SELECT sum(\"{column}\") FROM {DATASET}"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        match expected {
+            SqlValue::Integer(expected) => {
+                assert_eq!(got.as_i64(), Some(expected), "sum of {column}")
+            }
+            SqlValue::Real(expected) => {
+                let got = got.as_f64().unwrap();
+                assert!(
+                    (got - expected).abs() <= 1e-9 * expected.abs().max(1.0),
+                    "sum of {column}: {got} != {expected}"
+                );
+            }
+            SqlValue::Null => assert_eq!(got.as_i64(), Some(0), "sum of {column}"),
+            other => panic!("sum of {column} is {other:?}"),
+        }
+    }
+    for (column, got) in full["nulls"].as_object().unwrap() {
+        let sql = if column == "id" { "rowid" } else { column };
+        let expected = sql_count(app, &format!("\"{sql}\" IS NULL"), &[]);
+        assert_eq!(got.as_i64(), Some(expected), "nulls in {column}");
+    }
+    let (first, last): (String, String) = c
+        .query_row(
+            &format!("SELECT min(interval_start), max(interval_start) FROM {DATASET}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(full["firstIntervalStart"], first);
+    assert_eq!(full["lastIntervalStart"], last);
+}
+
+/// The query's parameters (as the script chose them from the data), as bound SQL values.
+fn bound(query: &Value, names: [&str; 3]) -> Vec<SqlValue> {
+    names
+        .iter()
+        .map(|name| SqlValue::Text(text(&query["parameters"][*name])))
+        .collect()
+}
+
+/// Rows a filter must select: enough that a wrong filter cannot pass by selecting nothing.
+fn selective(ids: Vec<i64>) -> Vec<i64> {
+    assert!(
+        ids.len() > 10,
+        "{} rows: the filter is too narrow",
+        ids.len()
+    );
+    ids
+}
+
+fn check_queries(app: &TestApp, out: &Value) {
+    // The client's filter builder: eq, datetimeoffset'…' ge/lt, contains(…) eq true, with
+    // $select, $orderby on two properties, $top 40, $skip 3 and $count.
+    let q = &out["builderQuery"];
+    let values = bound(q, ["queue", "from", "to"]);
+    let condition = "queue_id = ?1 AND interval_start >= ?2 AND interval_start < ?3 \
+                     AND instr(media_type, 'oi') > 0";
+    let expected = selective(sql_ids(
+        app,
+        condition,
+        "n_offered DESC, interval_start ASC, rowid LIMIT 40 OFFSET 3",
+        &values,
+    ));
+    assert_eq!(integers(&q["ids"]), expected, "{}", q["query"]);
+    assert_eq!(q["count"], sql_count(app, condition, &values));
+    assert_eq!(q["pages"], 1);
+    let mut columns = strings(&q["columns"]);
+    columns.sort();
+    assert_eq!(
+        columns,
+        [
+            "id",
+            "interval_start",
+            "media_type",
+            "n_offered",
+            "queue_id"
+        ]
+    );
+    assert_eq!(q["typeErrors"], serde_json::json!([]));
+    for row in q["rows"].as_array().unwrap() {
+        assert_eq!(row["queue_id"], q["parameters"]["queue"]);
+        assert!(text(&row["media_type"]).contains("oi"));
+    }
+
+    // A filter written as OData v4 text: bare DateTimeOffset literals, startswith, or, not.
+    let q = &out["textQuery"];
+    let values = bound(q, ["prefix", "from", "to"]);
+    let condition = "substr(queue_id, 1, 2) = ?1 AND interval_start >= ?2 AND interval_start < ?3 \
+                     AND (n_offered > 2 OR media_type = 'email') AND media_type IS NOT 'callback'";
+    let expected = selective(sql_ids(app, condition, "rowid", &values));
+    assert_eq!(integers(&q["ids"]), expected, "{}", q["filter"]);
+    assert_eq!(q["count"], expected.len() as i64);
+    assert_eq!(q["typeErrors"], serde_json::json!([]));
+
+    // The EntitySet API: count() and query() with $top; and the /$count segment, as text.
+    let api = &out["entitySetApi"];
+    let voice = sql_count(app, "media_type = 'voice'", &[]);
+    assert_eq!(api["voiceCount"], voice);
+    assert_eq!(api["segmentCount"], voice.to_string());
+    assert_eq!(
+        integers(&api["firstPageIds"]),
+        sql_ids(app, "1", "rowid LIMIT 5", &[])
+    );
+
+    // The directories, first page and $count.
+    for directory in ["queues", "users", "wrapup_codes"] {
+        let read = &out["others"][directory];
+        let stored: i64 = app
+            .sql()
+            .query_row(&format!("SELECT count(*) FROM {directory}"), [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(stored > 0, "{directory}");
+        assert_eq!(read["count"], stored, "{directory}");
+        assert_eq!(read["firstPage"], stored.min(PAGE_SIZE), "{directory}");
+        assert_eq!(read["typeErrors"], serde_json::json!([]), "{directory}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_odata_client_reads_exactly_what_the_store_holds() {
+    let app = TestApp::spawn().await;
+    let page_size = PAGE_SIZE.to_string();
+    let out = run_node_script(
+        "odata_client.mjs",
+        &[
+            &app.url("/odata"),
+            &app.key,
+            "--set",
+            DATASET,
+            "--page-size",
+            &page_size,
+        ],
+        Duration::from_secs(120),
+    )
+    .await;
+
+    check_metadata(&app, &out);
+    check_full_read(&app, &out["full"]);
+    check_queries(&app, &out);
+
+    // A wrong key is refused, with the Basic challenge a BI tool answers with its prompt.
+    let wrong = &out["wrongKey"];
+    assert_eq!(wrong["refused"], true, "{wrong}");
+    assert_eq!(wrong["status"], 401, "{wrong}");
+    assert!(text(&wrong["wwwAuthenticate"]).starts_with("Basic"));
+
+    // Every exchange: only this server, OData-Version 4.0 and the minimal-metadata JSON type on
+    // every success, the page size preference applied on every entity set read.
+    let exchanges = out["exchanges"].as_array().unwrap();
+    assert!(exchanges.len() > 10);
+    for exchange in exchanges {
+        let url = text(&exchange["url"]);
+        assert!(url.starts_with(&app.url("/odata/")), "{exchange}");
+        if exchange["status"] != 200 {
+            assert_eq!(exchange["status"], 401, "{exchange}");
+            continue;
+        }
+        assert_eq!(exchange["odataVersion"], "4.0", "{exchange}");
+        let content_type = text(&exchange["contentType"]);
+        if url.ends_with("/$metadata") {
+            assert_eq!(content_type, "application/xml");
+        } else if url.contains("/$count") {
+            assert_eq!(content_type, "text/plain; charset=utf-8");
+        } else {
+            assert_eq!(content_type, "application/json;odata.metadata=minimal");
+        }
+        if url.contains(&format!("/odata/{DATASET}")) && !url.contains("/$count") {
+            assert_eq!(
+                exchange["preferenceApplied"],
+                format!("odata.maxpagesize={PAGE_SIZE}"),
+                "{exchange}"
+            );
+        }
+    }
+}
