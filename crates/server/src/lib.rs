@@ -13,6 +13,7 @@ mod reads;
 mod rollup;
 pub mod routes;
 mod state;
+mod text_rows;
 
 use std::future::Future;
 use std::net::SocketAddr;

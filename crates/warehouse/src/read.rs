@@ -441,6 +441,24 @@ impl Selection {
         offset: u64,
         limit: u64,
     ) -> Result<Vec<Vec<Cell>>> {
+        let mut rows = Vec::new();
+        self.visit(c, segment, offset, limit, |row| {
+            rows.push(cells(row)?);
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
+    /// Like [`Selection::read`], but hands each row to `each` as SQLite gives it (no copy of
+    /// its values: what an export does with tens of millions of them); returns how many.
+    pub fn visit(
+        &self,
+        c: &Connection,
+        segment: (Timestamp, Timestamp),
+        offset: u64,
+        limit: u64,
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+    ) -> Result<u64> {
         let mut values = vec![
             SqlValue::Text(format_instant(segment.0)),
             SqlValue::Text(format_instant(segment.1)),
@@ -450,15 +468,13 @@ impl Selection {
         values[n - 2] = SqlValue::Integer(limit.min(i64::MAX as u64) as i64);
         values[n - 1] = SqlValue::Integer(offset.min(i64::MAX as u64) as i64);
         let mut statement = c.prepare_cached(&sql)?;
-        let width = statement.column_count();
-        let rows = statement
-            .query_map(params_from_iter(values), |r| {
-                (0..width)
-                    .map(|i| r.get::<_, SqlValue>(i).map(Cell::from))
-                    .collect()
-            })?
-            .collect::<rusqlite::Result<Vec<Vec<Cell>>>>()?;
-        Ok(rows)
+        let mut rows = statement.query(params_from_iter(values))?;
+        let mut count = 0;
+        while let Some(row) = rows.next()? {
+            each(row)?;
+            count += 1;
+        }
+        Ok(count)
     }
 }
 
@@ -530,6 +546,13 @@ fn derived_columns(columns: &[MetricColumn], identity: bool) -> Vec<OutputColumn
     out
 }
 
+/// A row's values, copied out of SQLite.
+pub fn cells(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<Cell>> {
+    (0..row.as_ref().column_count())
+        .map(|i| row.get_ref(i).map(Cell::from))
+        .collect()
+}
+
 /// One value of a row read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -539,13 +562,14 @@ pub enum Cell {
     Text(String),
 }
 
-impl From<SqlValue> for Cell {
-    fn from(value: SqlValue) -> Self {
+impl From<rusqlite::types::ValueRef<'_>> for Cell {
+    fn from(value: rusqlite::types::ValueRef<'_>) -> Self {
+        use rusqlite::types::ValueRef;
         match value {
-            SqlValue::Null | SqlValue::Blob(_) => Cell::Null,
-            SqlValue::Integer(i) => Cell::Integer(i),
-            SqlValue::Real(r) => Cell::Real(r),
-            SqlValue::Text(t) => Cell::Text(t),
+            ValueRef::Null | ValueRef::Blob(_) => Cell::Null,
+            ValueRef::Integer(i) => Cell::Integer(i),
+            ValueRef::Real(r) => Cell::Real(r),
+            ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
         }
     }
 }

@@ -100,13 +100,11 @@ fn preferred_page_size(headers: &HeaderMap) -> Option<u64> {
 
 fn run_rows(c: &Connection, statement: &Statement) -> Result<Vec<Vec<Cell>>, ODataError> {
     let mut prepared = c.prepare(&statement.sql).map_err(ODataError::internal)?;
-    let width = prepared.column_count();
     prepared
-        .query_map(rusqlite::params_from_iter(statement.values.iter()), |r| {
-            (0..width)
-                .map(|i| r.get::<_, rusqlite::types::Value>(i).map(Cell::from))
-                .collect()
-        })
+        .query_map(
+            rusqlite::params_from_iter(statement.values.iter()),
+            warehouse::read::cells,
+        )
         .map_err(ODataError::internal)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(ODataError::internal)

@@ -20,6 +20,7 @@ use crate::problem::Problem;
 use crate::reads::CachedBody;
 use crate::rollup::{self, Segments};
 use crate::state::AppState;
+use crate::text_rows::{CsvRows, NdjsonRows};
 
 const PARAMETERS: &[&str] = &[
     "from",
@@ -235,10 +236,27 @@ pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, 
 pub fn read_page(
     c: &Connection,
     prepared: &Prepared,
-    mut position: Position,
+    position: Position,
     limit: u64,
 ) -> Result<(Vec<Vec<Cell>>, Option<Position>), Problem> {
     let mut rows = Vec::new();
+    let (_, next) = visit_page(c, prepared, position, limit, |row| {
+        rows.push(warehouse::read::cells(row)?);
+        Ok(())
+    })?;
+    Ok((rows, next))
+}
+
+/// Hands up to `limit` rows from `position` on to `each`, as SQLite gives them; how many, and
+/// the position after them if rows may remain.
+pub fn visit_page(
+    c: &Connection,
+    prepared: &Prepared,
+    mut position: Position,
+    limit: u64,
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> Result<(u64, Option<Position>), Problem> {
+    let mut seen = 0;
     let occupied = prepared.occupied();
     if position.segment < occupied.start {
         position = Position {
@@ -246,14 +264,13 @@ pub fn read_page(
             offset: 0,
         };
     }
-    while (rows.len() as u64) < limit && position.segment < occupied.end {
-        let wanted = limit - rows.len() as u64;
+    while seen < limit && position.segment < occupied.end {
+        let wanted = limit - seen;
         let bounds = prepared.segments.bounds(position.segment);
-        let got = prepared
+        let n = prepared
             .selection
-            .read(c, bounds, position.offset, wanted)?;
-        let n = got.len() as u64;
-        rows.extend(got);
+            .visit(c, bounds, position.offset, wanted, &mut each)?;
+        seen += n;
         position = if n < wanted {
             Position {
                 segment: position.segment + 1,
@@ -267,7 +284,7 @@ pub fn read_page(
         };
     }
     let more = position.segment < occupied.end;
-    Ok((rows, more.then_some(position)))
+    Ok((seen, more.then_some(position)))
 }
 
 fn encode_cursor(prepared: &Prepared, position: Position) -> String {
@@ -411,11 +428,14 @@ pub fn json_response(body: Bytes) -> Response {
     response
 }
 
-/// Turns the streamed chunks of rows into the bytes of the response body.
+/// Turns the streamed rows into the bytes of the response body.
 enum Encoder {
-    Csv { header: bool },
-    Ndjson,
-    Parquet(Box<ParquetWriter>),
+    Csv(CsvRows),
+    Ndjson(NdjsonRows),
+    Parquet {
+        writer: Box<ParquetWriter>,
+        pending: Vec<Vec<Cell>>,
+    },
 }
 
 impl Encoder {
@@ -424,50 +444,54 @@ impl Encoder {
         columns: &[OutputColumn],
         row_group_rows: usize,
     ) -> Result<Self, String> {
+        let names = || columns.iter().map(|c| c.name.as_str());
         Ok(match format {
-            Format::Csv => Encoder::Csv { header: true },
-            Format::Parquet => Encoder::Parquet(Box::new(
-                ParquetWriter::new(columns, row_group_rows).map_err(|e| e.to_string())?,
-            )),
-            Format::Json | Format::Ndjson => Encoder::Ndjson,
+            Format::Csv => Encoder::Csv(CsvRows::new(names())),
+            Format::Parquet => Encoder::Parquet {
+                writer: Box::new(
+                    ParquetWriter::new(columns, row_group_rows).map_err(|e| e.to_string())?,
+                ),
+                pending: Vec::new(),
+            },
+            Format::Json | Format::Ndjson => Encoder::Ndjson(NdjsonRows::new(names())),
         })
     }
 
-    /// The bytes for the next chunk of rows (possibly none yet, for Parquet).
-    fn chunk(&mut self, columns: &[OutputColumn], rows: Vec<Vec<Cell>>) -> Result<Vec<u8>, String> {
-        match self {
-            Encoder::Csv { header } => {
-                let mut writer = csv::Writer::from_writer(Vec::new());
-                if std::mem::take(header) {
-                    writer
-                        .write_record(columns.iter().map(|c| c.name.as_str()))
-                        .map_err(|e| e.to_string())?;
-                }
-                for row in rows {
-                    writer
-                        .write_record(row.iter().map(Cell::to_text))
-                        .map_err(|e| e.to_string())?;
-                }
-                writer.into_inner().map_err(|e| e.to_string())
-            }
-            Encoder::Ndjson => {
-                let mut out = Vec::new();
-                for row in rows {
-                    serde_json::to_writer(&mut out, &row_object(columns, row))
-                        .map_err(|e| e.to_string())?;
-                    out.push(b'\n');
-                }
-                Ok(out)
-            }
-            Encoder::Parquet(writer) => writer.push(rows).map_err(|e| e.to_string()),
+    /// The bytes that start the body: the CSV header.
+    fn begin(&self, out: &mut Vec<u8>) {
+        if let Encoder::Csv(csv) = self {
+            csv.header(out);
         }
+    }
+
+    fn row(&mut self, out: &mut Vec<u8>, row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+        match self {
+            Encoder::Csv(csv) => csv.row(out, row),
+            Encoder::Ndjson(ndjson) => ndjson.row(out, row),
+            Encoder::Parquet { pending, .. } => {
+                pending.push(warehouse::read::cells(row)?);
+                Ok(())
+            }
+        }
+    }
+
+    /// After a chunk of rows: Parquet's row groups completed by them.
+    fn end_chunk(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
+        if let Encoder::Parquet { writer, pending } = self {
+            out.extend(
+                writer
+                    .push(std::mem::take(pending))
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        Ok(())
     }
 
     /// The bytes that end the body: Parquet's last row group and footer.
     fn finish(self) -> Result<Vec<u8>, String> {
         match self {
-            Encoder::Parquet(writer) => writer.finish().map_err(|e| e.to_string()),
-            Encoder::Csv { .. } | Encoder::Ndjson => Ok(Vec::new()),
+            Encoder::Parquet { writer, .. } => writer.finish().map_err(|e| e.to_string()),
+            Encoder::Csv(_) | Encoder::Ndjson(_) => Ok(Vec::new()),
         }
     }
 }
@@ -484,28 +508,33 @@ async fn stream(
         state.read(move |c| prepare(c, &name, &params)).await?
     };
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let reader = state.reader.clone();
+    let reads = state.reads.clone();
     let metrics = state.metrics.clone();
     let dataset = prepared.info.spec.name.clone();
     let row_group_rows = state.parquet_row_group_rows;
     tokio::task::spawn_blocking(move || {
         let produce = || -> Result<(), String> {
-            let connection = reader.connect().map_err(|e| e.to_string())?;
+            let connection = reads.connection().map_err(|p| p.detail)?;
             let columns = prepared.selection.columns();
             let mut encoder = Encoder::new(format, &columns, row_group_rows)?;
             let send = |chunk: Vec<u8>| {
                 chunk.is_empty() || sender.blocking_send(Ok(Bytes::from(chunk))).is_ok()
             };
+            let mut out = Vec::new();
+            encoder.begin(&mut out);
             let mut position = Some(Position {
                 segment: 0,
                 offset: 0,
             });
             while let Some(at) = position {
-                let (rows, next) =
-                    read_page(&connection, &prepared, at, STREAM_CHUNK).map_err(|p| p.detail)?;
-                metrics.rows_served(&name, rows.len() as u64);
+                let (count, next) = visit_page(&connection, &prepared, at, STREAM_CHUNK, |row| {
+                    encoder.row(&mut out, row)
+                })
+                .map_err(|p| p.detail)?;
+                encoder.end_chunk(&mut out)?;
+                metrics.rows_served(&name, count);
                 // The statement is finished: waiting on a slow client holds no transaction.
-                if !send(encoder.chunk(&columns, rows)?) {
+                if !send(std::mem::take(&mut out)) {
                     return Ok(()); // the client went away
                 }
                 position = next;
