@@ -5,7 +5,8 @@
 #     (goals: >= 1M rows/s, RSS < 64 MB);
 #  2. p50/p99 latency of /v1/datasets/queue_performance/rows for one month, daily, by queue, at
 #     64 concurrent connections with wrk (goal: p99 < 50 ms), for one repeated month (what a
-#     refreshing dashboard sends) and for twelve different months taken in turn.
+#     refreshing dashboard sends) and for twelve different months taken in turn; then the
+#     latency of months never asked before, one at a time (the uncached cost).
 # Usage: bench/serve.sh [days]   (default 1042, i.e. 10,003,200 rows; the store is kept in
 #        $GENESYS_BI_BENCH_DIR, default /var/tmp/genesys-bi-bench, and reused when it exists)
 # Needs wrk (Debian's package; installed with apt-get when missing).
@@ -53,14 +54,13 @@ echo "== export of $rows rows (server: release, $(nproc) cores, loopback)"
 echo "server RSS after start: $(( $(rss_kib VmRSS) / 1024 )) MiB"
 rows_url="$base/v1/datasets/queue_performance/rows"
 for format in csv ndjson; do
-    read -r seconds bytes < <(curl -sS --fail -H "Authorization: Bearer $key" -o "$work/body" \
-        -w '%{time_total} %{size_download}\n' "$rows_url?format=$format")
-    lines=$(wc -l <"$work/body")
-    rm -f "$work/body"
+    started=$(date +%s.%N)
+    read -r lines bytes < <(curl -sS --fail -H "Authorization: Bearer $key" "$rows_url?format=$format" | wc -l -c)
+    seconds=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
     expected=$rows; [[ $format == csv ]] && expected=$(( rows + 1 ))  # the header
     [[ "$lines" -eq "$expected" ]] || { echo "$format: $lines lines, expected $expected" >&2; exit 1; }
     awk -v f="$format" -v s="$seconds" -v b="$bytes" -v r="$rows" \
-        'BEGIN { printf "%-7s %10d rows in %6.2f s = %9.0f rows/s, %6.1f MB/s (%d bytes)\n", f, r, s, r / s, b / s / 1e6, b }'
+        'BEGIN { printf "%-7s %10d rows in %6.2f s = %9.0f rows/s, %6.1f MB/s (%.0f bytes)\n", f, r, s, r / s, b / s / 1e6, b }'
 done
 echo "server peak RSS (VmHWM) over both exports: $(( $(rss_kib VmHWM) / 1024 )) MiB"
 
@@ -98,4 +98,8 @@ run_wrk() { # label, extra wrk args...
 }
 run_wrk "the same month, repeated" "$rows_url?$(month_query 0)"
 run_wrk "twelve months in turn" -s "$work/months.lua" "$base"
+echo "-- one request at a time, months never asked before (computed, not cached)"
+for i in $(seq 12 $(( days / 31 - 1 ))); do
+    curl -sS --fail -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "$rows_url?$(month_query "$i")"
+done | sort -n | awk '{ t[NR] = $1 * 1000 } END { if (NR) printf "   p50 %.1f ms, max %.1f ms over %d months\n", t[int((NR + 1) / 2)], t[NR], NR }'
 echo "server peak RSS (VmHWM) at the end: $(( $(rss_kib VmHWM) / 1024 )) MiB"

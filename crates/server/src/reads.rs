@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::body::Bytes;
-use quick_cache::Weighter;
-use quick_cache::sync::Cache;
+use quick_cache::sync::{Cache, DefaultLifecycle};
+use quick_cache::{DefaultHashBuilder, OptionsBuilder, Weighter};
 use warehouse::read::{Connection, Reader};
 
 use crate::problem::Problem;
@@ -47,7 +47,7 @@ pub struct Reads {
     idle: Mutex<Vec<Connection>>,
     watcher: Mutex<Watcher>,
     generation: AtomicU64,
-    responses: Cache<ResponseKey, CachedBody, BodyWeight>,
+    responses: ResponseCache,
     verified_keys: Cache<(u64, String), ()>,
 }
 
@@ -61,6 +61,27 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// One shard, half of it for bodies seen once: the defaults (a shard per core and 3% for new
+/// entries) leave each shard's probation area smaller than one month's rollup, which then
+/// never stays cached.
+fn response_cache() -> ResponseCache {
+    let options = OptionsBuilder::new()
+        .estimated_items_capacity(1_024)
+        .weight_capacity(RESPONSE_CACHE_BYTES)
+        .shards(1)
+        .hot_allocation(0.5)
+        .build()
+        .expect("every option is set");
+    Cache::with_options(
+        options,
+        BodyWeight,
+        DefaultHashBuilder::default(),
+        DefaultLifecycle::default(),
+    )
+}
+
+type ResponseCache = Cache<ResponseKey, CachedBody, BodyWeight>;
+
 impl Reads {
     pub fn new(reader: Reader) -> Self {
         Self {
@@ -71,7 +92,7 @@ impl Reads {
                 data_version: None,
             }),
             generation: AtomicU64::new(0),
-            responses: Cache::with_weighter(1_024, RESPONSE_CACHE_BYTES, BodyWeight),
+            responses: response_cache(),
             verified_keys: Cache::new(VERIFIED_KEYS),
         }
     }

@@ -47,7 +47,7 @@ impl CsvRows {
     }
 }
 
-/// One JSON object per line, keys in column order; non-finite reals are null, as in JSON pages.
+/// JSON objects (one per line for NDJSON), keys in column order; non-finite reals are null, as in JSON pages.
 pub struct NdjsonRows {
     /// `{"name":` for the first column, `,"name":` for the others.
     keys: Vec<Vec<u8>>,
@@ -68,7 +68,15 @@ impl NdjsonRows {
         Self { keys }
     }
 
+    /// The row as an NDJSON line.
     pub fn row(&self, out: &mut Vec<u8>, row: &Row<'_>) -> rusqlite::Result<()> {
+        self.object(out, row)?;
+        out.push(b'\n');
+        Ok(())
+    }
+
+    /// The row as a JSON object.
+    pub fn object(&self, out: &mut Vec<u8>, row: &Row<'_>) -> rusqlite::Result<()> {
         if self.keys.is_empty() {
             out.push(b'{');
         }
@@ -82,7 +90,7 @@ impl NdjsonRows {
                 ValueRef::Text(text) => json_text(out, &String::from_utf8_lossy(text)),
             }
         }
-        out.extend_from_slice(b"}\n");
+        out.push(b'}');
         Ok(())
     }
 }

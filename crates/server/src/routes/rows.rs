@@ -2,6 +2,8 @@
 //! any time zone, grouped by a subset of its dimensions, filtered, in JSON pages (opaque
 //! cursor, `next` link), or streamed whole as CSV, NDJSON or Parquet with bounded memory.
 
+use std::sync::Arc;
+
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, header};
@@ -14,10 +16,12 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 use warehouse::read::{Cell, Connection, DatasetInfo, OutputColumn, Selection};
 
+use crate::metrics::Metrics;
 use crate::params::{Params, parse_time_zone, parse_when};
 use crate::parquet_writer::ParquetWriter;
 use crate::problem::Problem;
 use crate::reads::CachedBody;
+use crate::reads::Reads;
 use crate::rollup::{self, Segments};
 use crate::state::AppState;
 use crate::text_rows::{CsvRows, NdjsonRows};
@@ -232,21 +236,6 @@ pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, 
     })
 }
 
-/// Reads up to `limit` rows from `position` on; the position after them, if rows may remain.
-pub fn read_page(
-    c: &Connection,
-    prepared: &Prepared,
-    position: Position,
-    limit: u64,
-) -> Result<(Vec<Vec<Cell>>, Option<Position>), Problem> {
-    let mut rows = Vec::new();
-    let (_, next) = visit_page(c, prepared, position, limit, |row| {
-        rows.push(warehouse::read::cells(row)?);
-        Ok(())
-    })?;
-    Ok((rows, next))
-}
-
 /// Hands up to `limit` rows from `position` on to `each`, as SQLite gives them; how many, and
 /// the position after them if rows may remain.
 pub fn visit_page(
@@ -312,17 +301,6 @@ fn decode_cursor(prepared: &Prepared, raw: &str) -> Result<Position, Problem> {
         return Err(invalid());
     }
     Ok(Position { segment, offset })
-}
-
-fn row_object(columns: &[OutputColumn], row: Vec<Cell>) -> Value {
-    let mut object = Map::with_capacity(columns.len());
-    for (column, cell) in columns.iter().zip(row) {
-        object.insert(
-            column.name.clone(),
-            serde_json::to_value(cell).unwrap_or(Value::Null),
-        );
-    }
-    Value::Object(object)
 }
 
 fn next_link(name: &str, params: &Params, cursor: &str) -> String {
@@ -397,18 +375,21 @@ async fn json_page(
                         offset: 0,
                     },
                 };
-                let (rows, next) = read_page(c, &prepared, start, limit)?;
-                let count = rows.len() as u64;
                 let columns = prepared.selection.columns();
+                let objects = NdjsonRows::new(columns.iter().map(|c| c.name.as_str()));
+                let mut rows = vec![b'['];
+                let (count, next) = visit_page(c, &prepared, start, limit, |row| {
+                    if rows.len() > 1 {
+                        rows.push(b',');
+                    }
+                    objects.object(&mut rows, row)
+                })?;
+                rows.push(b']');
                 let mut body = meta(&prepared);
                 let next = next.map(|p| next_link(&name, &params, &encode_cursor(&prepared, p)));
-                body.insert(
-                    "rows".into(),
-                    Value::Array(rows.into_iter().map(|r| row_object(&columns, r)).collect()),
-                );
                 body.insert("next".into(), json!(next));
                 Ok(CachedBody {
-                    body: Bytes::from(Value::Object(body).to_string()),
+                    body: Bytes::from(with_rows(Value::Object(body), &rows)),
                     rows: count,
                 })
             })
@@ -416,6 +397,17 @@ async fn json_page(
         .await?;
     metrics.rows_served(&counted_as, page.rows);
     Ok(json_response(page.body))
+}
+
+/// `object` (never empty) with `"rows": <rows>` added at its end, written by hand: the rows are
+/// already JSON, and the bulk of the body.
+fn with_rows(object: Value, rows: &[u8]) -> Vec<u8> {
+    let mut body = object.to_string().into_bytes();
+    body.pop(); // the closing brace
+    body.extend_from_slice(b",\"rows\":");
+    body.extend_from_slice(rows);
+    body.push(b'}');
+    body
 }
 
 /// A finished JSON body as a response.
@@ -455,13 +447,6 @@ impl Encoder {
             },
             Format::Json | Format::Ndjson => Encoder::Ndjson(NdjsonRows::new(names())),
         })
-    }
-
-    /// The bytes that start the body: the CSV header.
-    fn begin(&self, out: &mut Vec<u8>) {
-        if let Encoder::Csv(csv) = self {
-            csv.header(out);
-        }
     }
 
     fn row(&mut self, out: &mut Vec<u8>, row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
@@ -507,50 +492,49 @@ async fn stream(
         let name = name.clone();
         state.read(move |c| prepare(c, &name, &params)).await?
     };
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let reads = state.reads.clone();
-    let metrics = state.metrics.clone();
-    let dataset = prepared.info.spec.name.clone();
-    let row_group_rows = state.parquet_row_group_rows;
-    tokio::task::spawn_blocking(move || {
-        let produce = || -> Result<(), String> {
-            let connection = reads.connection().map_err(|p| p.detail)?;
-            let columns = prepared.selection.columns();
-            let mut encoder = Encoder::new(format, &columns, row_group_rows)?;
-            let send = |chunk: Vec<u8>| {
-                chunk.is_empty() || sender.blocking_send(Ok(Bytes::from(chunk))).is_ok()
-            };
-            let mut out = Vec::new();
-            encoder.begin(&mut out);
-            let mut position = Some(Position {
-                segment: 0,
-                offset: 0,
-            });
-            while let Some(at) = position {
-                let (count, next) = visit_page(&connection, &prepared, at, STREAM_CHUNK, |row| {
-                    encoder.row(&mut out, row)
-                })
-                .map_err(|p| p.detail)?;
-                encoder.end_chunk(&mut out)?;
-                metrics.rows_served(&name, count);
-                // The statement is finished: waiting on a slow client holds no transaction.
-                if !send(std::mem::take(&mut out)) {
-                    return Ok(()); // the client went away
-                }
-                position = next;
-            }
-            // Only a stream that read every row gets its end (Parquet's footer); an error
-            // before this cuts the body short, so the client sees a failed transfer.
-            send(encoder.finish()?);
-            Ok(())
-        };
-        if let Err(error) = produce() {
-            tracing::error!(error = %error, "Streaming rows failed; the response is cut short.");
-            let _ = sender.blocking_send(Err(std::io::Error::other(error)));
+    let lanes = match format {
+        // One writer makes the one Parquet file.
+        Format::Parquet => 1,
+        Format::Csv | Format::Ndjson | Format::Json => TEXT_EXPORT_LANES,
+    };
+    let columns = prepared.selection.columns();
+    let head = match format {
+        Format::Csv => {
+            let mut header = Vec::new();
+            CsvRows::new(columns.iter().map(|c| c.name.as_str())).header(&mut header);
+            Some(Bytes::from(header))
         }
-    });
-    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|item| (item, receiver))
+        _ => None,
+    };
+    let dataset = prepared.info.spec.name.clone();
+    let lane = Lane {
+        prepared: Arc::new(prepared),
+        reads: state.reads.clone(),
+        metrics: state.metrics.clone(),
+        name,
+        format,
+        row_group_rows: state.parquet_row_group_rows,
+        lanes,
+    };
+    let segments = lane.prepared.occupied().len();
+    let receivers = (0..lanes)
+        .map(|index| {
+            let (sender, receiver) = tokio::sync::mpsc::channel(2);
+            let lane = lane.clone();
+            tokio::task::spawn_blocking(move || lane.run(index, &sender));
+            receiver
+        })
+        .collect();
+    let merge = Merge {
+        head,
+        receivers,
+        segment: 0,
+        segments,
+        drained: 0,
+        failed: false,
+    };
+    let stream = futures_util::stream::unfold(merge, |mut merge| async move {
+        merge.next().await.map(|item| (item, merge))
     });
     let content_type = match format {
         Format::Csv => "text/csv; charset=utf-8",
@@ -568,4 +552,123 @@ async fn stream(
         }
     }
     Ok(response)
+}
+
+/// Text exports split the segments over this many blocking threads, each with its own
+/// connection and encoder, and the body takes their bytes back in segment order: reading and
+/// encoding a row costs more than sending it, so this is where a second core helps.
+const TEXT_EXPORT_LANES: usize = 2;
+
+/// What a lane hands to the body.
+enum Piece {
+    Bytes(Bytes),
+    /// The lane has sent every byte of its current segment.
+    SegmentDone,
+}
+
+/// One export thread: every `lanes`-th occupied segment from its index on.
+#[derive(Clone)]
+struct Lane {
+    prepared: Arc<Prepared>,
+    reads: Arc<Reads>,
+    metrics: Arc<Metrics>,
+    name: String,
+    format: Format,
+    row_group_rows: usize,
+    lanes: usize,
+}
+
+type PieceSender = tokio::sync::mpsc::Sender<Result<Piece, String>>;
+
+impl Lane {
+    fn run(&self, index: usize, sender: &PieceSender) {
+        if let Err(error) = self.produce(index, sender) {
+            tracing::error!(error = %error, "Streaming rows failed; the response is cut short.");
+            let _ = sender.blocking_send(Err(error));
+        }
+    }
+
+    fn produce(&self, index: usize, sender: &PieceSender) -> Result<(), String> {
+        let send = |piece: Piece| sender.blocking_send(Ok(piece)).is_ok();
+        let connection = self.reads.connection().map_err(|p| p.detail)?;
+        let columns = self.prepared.selection.columns();
+        let mut encoder = Encoder::new(self.format, &columns, self.row_group_rows)?;
+        for segment in self.prepared.occupied().skip(index).step_by(self.lanes) {
+            let bounds = self.prepared.segments.bounds(segment);
+            let mut offset = 0;
+            loop {
+                let mut out = Vec::new();
+                let count = self
+                    .prepared
+                    .selection
+                    .visit(&connection, bounds, offset, STREAM_CHUNK, |row| {
+                        encoder.row(&mut out, row)
+                    })
+                    .map_err(|e| e.to_string())?;
+                encoder.end_chunk(&mut out)?;
+                self.metrics.rows_served(&self.name, count);
+                // The statement is finished: waiting on a slow client holds no transaction.
+                if !out.is_empty() && !send(Piece::Bytes(Bytes::from(out))) {
+                    return Ok(()); // the client went away
+                }
+                if count < STREAM_CHUNK {
+                    break;
+                }
+                offset += count;
+            }
+            if !send(Piece::SegmentDone) {
+                return Ok(());
+            }
+        }
+        // Only a lane that read every row sends its end (Parquet's footer); an error before
+        // this cuts the body short, so the client sees a failed transfer.
+        let tail = encoder.finish()?;
+        if !tail.is_empty() {
+            send(Piece::Bytes(Bytes::from(tail)));
+        }
+        Ok(())
+    }
+}
+
+/// The body: the header, then each segment's bytes from the lane that owns it, in order, then
+/// whatever the lanes send after their last segment.
+struct Merge {
+    head: Option<Bytes>,
+    receivers: Vec<tokio::sync::mpsc::Receiver<Result<Piece, String>>>,
+    segment: usize,
+    segments: usize,
+    drained: usize,
+    failed: bool,
+}
+
+impl Merge {
+    async fn next(&mut self) -> Option<Result<Bytes, std::io::Error>> {
+        if let Some(head) = self.head.take() {
+            return Some(Ok(head));
+        }
+        while !self.failed {
+            let lanes = self.receivers.len();
+            let received = if self.segment < self.segments {
+                self.receivers[self.segment % lanes].recv().await
+            } else if self.drained < lanes {
+                self.receivers[self.drained].recv().await
+            } else {
+                return None;
+            };
+            match received {
+                Some(Ok(Piece::Bytes(bytes))) => return Some(Ok(bytes)),
+                Some(Ok(Piece::SegmentDone)) => self.segment += 1,
+                Some(Err(error)) => {
+                    self.failed = true;
+                    return Some(Err(std::io::Error::other(error)));
+                }
+                None if self.segment < self.segments => {
+                    self.failed = true;
+                    return Some(Err(std::io::Error::other("an export thread stopped early")));
+                }
+                None => self.drained += 1,
+            }
+        }
+        None
+    }
 }
