@@ -97,6 +97,7 @@ run_wrk() { # label, extra wrk args...
         | awk '/Latency Distribution/ { on = 1; next } on && /%/ { sub(/%/, "", $1); printf "   p%-4s %s\n", $1, $2 } /Requests\/sec|Non-2xx|Socket errors/ { print "   " $0 }'
 }
 run_wrk "the same month, repeated" "$rows_url?$(month_query 0)"
+run_wrk "the same month, repeated, four metrics (a dashboard panel)" "$rows_url?$(month_query 0)&metrics=nOffered,tAnswered,tAbandon,tHandle"
 run_wrk "twelve months in turn" -s "$work/months.lua" "$base"
 echo "-- one request at a time, months never asked before (computed, not cached)"
 for i in $(seq 12 $(( days / 31 - 1 ))); do

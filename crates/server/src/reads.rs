@@ -16,6 +16,9 @@ use crate::problem::Problem;
 
 /// Idle connections kept open; more may be open while requests run.
 const MAX_IDLE_CONNECTIONS: usize = 16;
+/// How much of the store file pooled connections map (SQLite caps it at its build's limit,
+/// 2 GB by default); the kernel's page cache backs it, not the heap.
+const MAPPED_BYTES: i64 = 1 << 34;
 /// Memory the response cache may hold, bodies and keys together.
 const RESPONSE_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 /// A body larger than this is served but not kept (one answer must not evict all others).
@@ -107,15 +110,30 @@ impl Reads {
         let idle = lock(&self.idle).pop();
         let connection = match idle {
             Some(connection) => connection,
-            None => self
-                .reader
-                .connect()
-                .map_err(|e| Problem::unavailable(format!("the store cannot be opened: {e}")))?,
+            None => self.open_mapped()?,
         };
         Ok(PooledConnection {
             reads: Arc::clone(self),
             connection: Some(connection),
         })
+    }
+
+    /// A new read-only connection that maps the file into memory: rollups read the same pages
+    /// again and again, and through `read()` each page is copied from the kernel every time.
+    fn open_mapped(&self) -> Result<Connection, Problem> {
+        let connection = self.unmapped_connection()?;
+        connection
+            .pragma_update(None, "mmap_size", MAPPED_BYTES)
+            .map_err(|e| Problem::unavailable(format!("the store cannot be mapped: {e}")))?;
+        Ok(connection)
+    }
+
+    /// A new read-only connection without the memory map, for exports: they read each page
+    /// once, and mapped pages would count in the server's resident memory.
+    pub fn unmapped_connection(&self) -> Result<Connection, Problem> {
+        self.reader
+            .connect()
+            .map_err(|e| Problem::unavailable(format!("the store cannot be opened: {e}")))
     }
 
     /// The store's generation now: it moves when another connection has committed since the

@@ -590,7 +590,7 @@ impl Lane {
 
     fn produce(&self, index: usize, sender: &PieceSender) -> Result<(), String> {
         let send = |piece: Piece| sender.blocking_send(Ok(piece)).is_ok();
-        let connection = self.reads.connection().map_err(|p| p.detail)?;
+        let connection = self.reads.unmapped_connection().map_err(|p| p.detail)?;
         let columns = self.prepared.selection.columns();
         let mut encoder = Encoder::new(self.format, &columns, self.row_group_rows)?;
         for segment in self.prepared.occupied().skip(index).step_by(self.lanes) {
