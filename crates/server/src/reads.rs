@@ -100,10 +100,6 @@ impl Reads {
         }
     }
 
-    pub fn reader(&self) -> &Reader {
-        &self.reader
-    }
-
     /// A read-only connection: an idle one, or a new one. It goes back to the idle ones when
     /// dropped.
     pub fn connection(self: &Arc<Self>) -> Result<PooledConnection, Problem> {
@@ -222,10 +218,51 @@ impl std::ops::Deref for PooledConnection {
 impl Drop for PooledConnection {
     fn drop(&mut self) {
         if let Some(connection) = self.connection.take() {
+            // Work that began a transaction and returned early must not hand it on to the next
+            // request: end it, or close the connection.
+            if !connection.is_autocommit() && connection.execute_batch("ROLLBACK").is_err() {
+                return;
+            }
             let mut idle = lock(&self.reads.idle);
             if idle.len() < MAX_IDLE_CONNECTIONS {
                 idle.push(connection);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads() -> (tempfile::TempDir, Arc<Reads>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        warehouse::SqliteStore::open(&path).unwrap();
+        (dir, Arc::new(Reads::new(Reader::new(&path))))
+    }
+
+    #[test]
+    fn a_connection_comes_back_without_the_transaction_its_work_left_open() {
+        let (_dir, reads) = reads();
+        {
+            let connection = reads.connection().unwrap();
+            connection.execute_batch("BEGIN").unwrap();
+        }
+        let again = reads.connection().unwrap();
+        assert!(again.is_autocommit());
+        again.execute_batch("BEGIN; COMMIT").unwrap();
+    }
+
+    #[test]
+    fn the_generation_moves_only_when_another_connection_commits() {
+        let (dir, reads) = reads();
+        let first = reads.generation();
+        assert_eq!(reads.generation(), first);
+        let writer = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+        writer.execute_batch("CREATE TABLE t (x)").unwrap();
+        let second = reads.generation();
+        assert_ne!(second, first);
+        assert_eq!(reads.generation(), second);
     }
 }

@@ -11,7 +11,6 @@ use crate::reads::Reads;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub reader: Reader,
     pub reads: Arc<Reads>,
     pub metrics: Arc<Metrics>,
     /// Rows per row group of Parquet downloads.
@@ -21,8 +20,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(reader: Reader) -> Self {
         Self {
-            reads: Arc::new(Reads::new(reader.clone())),
-            reader,
+            reads: Arc::new(Reads::new(reader)),
             metrics: Arc::new(Metrics::default()),
             parquet_row_group_rows: crate::parquet_writer::ROW_GROUP_ROWS,
         }

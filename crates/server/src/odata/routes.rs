@@ -14,14 +14,16 @@ use crate::state::AppState;
 /// The most rows one page holds; clients may ask for fewer with `Prefer: odata.maxpagesize`.
 pub const MAX_PAGE_SIZE: u64 = 5_000;
 
-/// Runs store work on a fresh read-only connection, off the async threads.
+/// Runs store work on a pooled read-only connection, off the async threads.
 async fn read<T: Send + 'static>(
     state: &AppState,
     work: impl FnOnce(&Connection) -> Result<T, ODataError> + Send + 'static,
 ) -> Result<T, ODataError> {
-    let reader = state.reader.clone();
+    let reads = state.reads.clone();
     tokio::task::spawn_blocking(move || {
-        let connection = reader.connect().map_err(ODataError::internal)?;
+        let connection = reads
+            .connection()
+            .map_err(|problem| ODataError::internal(problem.detail))?;
         work(&connection)
     })
     .await
