@@ -18,11 +18,9 @@ fn offered(app_body: &serde_json::Value) -> Vec<i64> {
         .collect()
 }
 
-#[tokio::test]
-async fn an_open_write_transaction_does_not_block_reads() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("w.db");
-    let store = SqliteStore::open(&path).unwrap();
+/// A store with one dataset `q` (nOffered by queue, PT15M) and one window, 2024-05-01 00:00.
+fn one_queue_store(path: &std::path::Path) -> SqliteStore {
+    let store = SqliteStore::open(path).unwrap();
     store
         .ensure_dataset(&TableSpec {
             name: "q".into(),
@@ -31,21 +29,33 @@ async fn an_open_write_transaction_does_not_block_reads() {
             definition: "granularity=PT15M timeZone=UTC filter=".into(),
         })
         .unwrap();
+    store
+}
+
+/// Writes (or rewrites) the window with queue `a` offered `offered`.
+fn write_offered(store: &SqliteStore, offered: i64) {
     let window = Interval::new(at("2024-05-01T00:00:00Z"), at("2024-05-01T00:15:00Z"));
-    let row = AggregateRow {
-        interval: window,
-        group: vec![Some("a".into())],
-        values: vec![Some(Value::Int(5))],
-    };
     store
         .write_window(&WindowWrite {
             dataset: "q",
             window,
-            rows: &[row],
+            rows: &[AggregateRow {
+                interval: window,
+                group: vec![Some("a".into())],
+                values: vec![Some(Value::Int(offered))],
+            }],
             settled: true,
             run_id: None,
         })
         .unwrap();
+}
+
+#[tokio::test]
+async fn an_open_write_transaction_does_not_block_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = one_queue_store(&path);
+    write_offered(&store, 5);
     let app = TestApp::on(path.clone()).await;
 
     let writer = rusqlite::Connection::open(&path).unwrap();
@@ -70,31 +80,8 @@ async fn an_open_write_transaction_does_not_block_reads() {
 async fn cached_answers_never_outlive_a_commit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.db");
-    let store = SqliteStore::open(&path).unwrap();
-    store
-        .ensure_dataset(&TableSpec {
-            name: "q".into(),
-            dimensions: vec!["queueId".into()],
-            metrics: vec!["nOffered".into()],
-            definition: "granularity=PT15M timeZone=UTC filter=".into(),
-        })
-        .unwrap();
-    let window = Interval::new(at("2024-05-01T00:00:00Z"), at("2024-05-01T00:15:00Z"));
-    let write = |offered: i64| {
-        store
-            .write_window(&WindowWrite {
-                dataset: "q",
-                window,
-                rows: &[AggregateRow {
-                    interval: window,
-                    group: vec![Some("a".into())],
-                    values: vec![Some(Value::Int(offered))],
-                }],
-                settled: true,
-                run_id: None,
-            })
-            .unwrap();
-    };
+    let store = one_queue_store(&path);
+    let write = |offered: i64| write_offered(&store, offered);
     write(1);
     let app = TestApp::on(path.clone()).await;
     let report = "/v1/report?dataset=q&from=2024-05-01T00:00:00Z&to=2024-05-02T00:00:00Z";
