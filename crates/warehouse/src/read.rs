@@ -49,7 +49,8 @@ pub struct DatasetInfo {
     pub granularity: Option<String>,
     pub time_zone: Option<String>,
     pub complete_through: Option<Timestamp>,
-    pub rows: u64,
+    /// Counted by [`datasets`] (listings); `None` from [`dataset`], which skips the count.
+    pub rows: Option<u64>,
     pub last_written_at: Option<Timestamp>,
 }
 
@@ -88,12 +89,28 @@ fn instant(value: Option<String>) -> Result<Option<Timestamp>> {
         .transpose()
 }
 
-fn info_from_row(c: &Connection, row: (String, String, String, String)) -> Result<DatasetInfo> {
+/// Whether a dataset read counts the dataset's rows: exact, but a scan of its whole key index,
+/// so only listings do; a query only needs the dataset's shape and watermark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowCount {
+    Count,
+    Skip,
+}
+
+fn info_from_row(
+    c: &Connection,
+    row: (String, String, String, String),
+    count: RowCount,
+) -> Result<DatasetInfo> {
     let (name, definition, dimensions, metrics) = row;
     if !is_valid_identifier(&name) {
         return Err(StoreError::InvalidName(name));
     }
-    let status = crate::sqlite::status_of(c, name.clone())?;
+    let rows = match count {
+        RowCount::Count => Some(crate::sqlite::status_of(c, name.clone())?.rows),
+        RowCount::Skip => None,
+    };
+    let status = crate::sqlite::progress_of(c, &name)?;
     let dimensions: Vec<String> = serde_json::from_str(&dimensions).unwrap_or_default();
     let metrics: Vec<String> = serde_json::from_str(&metrics).unwrap_or_default();
     // They become column names: only catalog names may (the sync checked them; so do we).
@@ -114,7 +131,7 @@ fn info_from_row(c: &Connection, row: (String, String, String, String)) -> Resul
             definition,
         },
         complete_through: status.complete_through,
-        rows: status.rows,
+        rows,
         last_written_at: status.last_written_at,
     })
 }
@@ -130,7 +147,9 @@ pub fn datasets(c: &Connection) -> Result<Vec<DatasetInfo>> {
         .prepare(&format!("{DATASET_COLUMNS} ORDER BY name"))?
         .query_map([], dataset_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    raw.into_iter().map(|row| info_from_row(c, row)).collect()
+    raw.into_iter()
+        .map(|row| info_from_row(c, row, RowCount::Count))
+        .collect()
 }
 
 pub fn dataset(c: &Connection, name: &str) -> Result<Option<DatasetInfo>> {
@@ -141,7 +160,8 @@ pub fn dataset(c: &Connection, name: &str) -> Result<Option<DatasetInfo>> {
             dataset_row,
         )
         .optional()?;
-    raw.map(|row| info_from_row(c, row)).transpose()
+    raw.map(|row| info_from_row(c, row, RowCount::Skip))
+        .transpose()
 }
 
 /// The most recent runs, newest first.
@@ -170,10 +190,14 @@ pub fn recent_runs(c: &Connection, limit: usize) -> Result<Vec<RunInfo>> {
 
 /// The first bucket start and last bucket end stored, if any row is.
 pub fn extent(c: &Connection, spec: &TableSpec) -> Result<Option<(Timestamp, Timestamp)>> {
+    // Both from the key index: the first bucket's start, and the end of the last bucket (all
+    // rows of a bucket share it). `max(interval_end)` would read every row.
+    let table = quote(&spec.name);
     let (start, end): (Option<String>, Option<String>) = c.query_row(
         &format!(
-            "SELECT min(interval_start), max(interval_end) FROM {}",
-            quote(&spec.name)
+            "SELECT (SELECT min(interval_start) FROM {table}),
+                    (SELECT max(interval_end) FROM {table}
+                      WHERE interval_start = (SELECT max(interval_start) FROM {table}))"
         ),
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),

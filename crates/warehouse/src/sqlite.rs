@@ -766,22 +766,38 @@ pub(crate) fn status_of(c: &Connection, name: String) -> Result<DatasetStatus> {
     let rows: i64 = c.query_row(&format!("SELECT count(*) FROM {}", quote(&name)), [], |r| {
         r.get(0)
     })?;
+    let progress = progress_of(c, &name)?;
+    Ok(DatasetStatus {
+        name,
+        complete_through: progress.complete_through,
+        rows: rows as u64,
+        windows: progress.windows,
+        last_written_at: progress.last_written_at,
+    })
+}
+
+/// A dataset's watermark and window log, without counting its rows (a full index scan).
+pub(crate) struct Progress {
+    pub complete_through: Option<Timestamp>,
+    pub windows: u64,
+    pub last_written_at: Option<Timestamp>,
+}
+
+pub(crate) fn progress_of(c: &Connection, name: &str) -> Result<Progress> {
     let (windows, last): (i64, Option<String>) = c.query_row(
         "SELECT count(*), max(written_at) FROM windows WHERE dataset = ?1",
-        [&name],
+        [name],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let mark: Option<String> = c
         .query_row(
             "SELECT complete_through FROM watermarks WHERE dataset = ?1",
-            [&name],
+            [name],
             |r| r.get(0),
         )
         .optional()?;
-    Ok(DatasetStatus {
-        name,
+    Ok(Progress {
         complete_through: mark.map(parse_instant).transpose()?,
-        rows: rows as u64,
         windows: windows as u64,
         last_written_at: last.map(parse_instant).transpose()?,
     })

@@ -194,7 +194,7 @@ fn page(
             d.complete_through
                 .map(format_instant)
                 .unwrap_or_else(|| "-".into()),
-            d.rows,
+            d.rows.unwrap_or_default(),
             d.last_written_at
                 .map(format_instant)
                 .unwrap_or_else(|| "-".into()),
