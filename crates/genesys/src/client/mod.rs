@@ -11,6 +11,10 @@
 //!   built separately would each believe they own the whole budget.
 //! - Every request goes through one loop: token → budget → send → [`classify`] → retry with
 //!   full-jitter exponential back-off, bounded by `max_attempts` and `max_retry_secs`.
+//! - A 401 earns one re-login and one retry. A 401 on the token that re-login fetched is a
+//!   fresh revocation (another re-login) only if the API accepted this token or the one before
+//!   it; two tokens in a row that it never accepted end the request with
+//!   [`Error::TokenRefused`], naming the settings to check.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), genesys::client::Error> {
@@ -69,10 +73,6 @@ use retry::RetryPolicy;
 use token::{Lease, Login, TokenCache};
 
 pub const CORRELATION_HEADER: &str = "inin-correlation-id";
-
-/// Each 401 earns one fresh login; a few per request, because a token can be revoked again
-/// while the retry is under way. A token that keeps being refused ends in the 401 error.
-const MAX_RELOGINS_PER_REQUEST: u32 = 3;
 
 /// A cheap-to-clone handle; clones share the token, the rate budget and the counters.
 #[derive(Clone, Debug)]
@@ -284,7 +284,7 @@ impl GenesysClient {
         let inner = &self.inner;
         let ceiling = inner.config.retry_after_ceiling();
         let mut retries = inner.policy.start();
-        let mut relogins = 0;
+        let mut relogged = false;
         loop {
             let token = self.token().await?;
             let attempt = retries.begin_attempt();
@@ -302,14 +302,25 @@ impl GenesysClient {
             let correlation_id = failure.correlation_id();
             // `wait` bounds the retry; `sleep_here` is false where something else does the waiting.
             let (wait, sleep_here) = match classify(&failure, ceiling) {
-                RetryAction::ReLogin if relogins < MAX_RELOGINS_PER_REQUEST => {
+                // One re-login per 401 response. The first 401 of a request always earns one.
+                // A 401 on the token that re-login fetched earns another only if it can be a
+                // fresh revocation (the storm's "revoked between the re-login and the retry"):
+                // the API accepted this token or the one before it. Otherwise two fresh tokens
+                // in a row were refused, which no further login mends.
+                RetryAction::ReLogin
+                    if relogged && !inner.tokens.worked_lately(token.generation) =>
+                {
+                    inner.tokens.invalidate(token.generation).await;
+                    return Err(token_refused(failure));
+                }
+                RetryAction::ReLogin => {
                     TokenRejected {
                         path: call.path,
                         correlation_id,
                     }
                     .emit(&inner.counters);
                     inner.tokens.invalidate(token.generation).await;
-                    relogins += 1;
+                    relogged = true;
                     // Logging in again is the remedy, not waiting; it still counts as an attempt.
                     (Some(Duration::ZERO), false)
                 }
@@ -325,7 +336,7 @@ impl GenesysClient {
                     (Some(wait), false)
                 }
                 RetryAction::Retry => (None, true),
-                RetryAction::ReLogin | RetryAction::DontRetry => {
+                RetryAction::DontRetry => {
                     if let Failure::Status {
                         status: StatusCode::TOO_MANY_REQUESTS,
                         retry_after: Some(wait),
@@ -398,6 +409,9 @@ impl GenesysClient {
         }
         drop(permit);
         let correlation_id = correlation_id(&headers);
+        if status.is_success() {
+            inner.tokens.accepted(token.generation);
+        }
         let bytes = response.bytes().await.map_err(Failure::Transport)?;
         if status.is_success() {
             return Ok((bytes, correlation_id));
@@ -408,6 +422,25 @@ impl GenesysClient {
             body: retry::error_body(status, &bytes),
             correlation_id,
         })
+    }
+}
+
+/// The error for a token the API refused right after a re-login.
+fn token_refused(failure: Failure) -> Error {
+    match failure {
+        Failure::Status {
+            status,
+            body,
+            correlation_id,
+            ..
+        } => Error::TokenRefused {
+            status: status.as_u16(),
+            code: body.code,
+            message: body.message,
+            correlation_id: correlation_id.or(body.context_id),
+            hint: token::TOKEN_REFUSED_HINT,
+        },
+        other => other.into_error(Duration::ZERO),
     }
 }
 
