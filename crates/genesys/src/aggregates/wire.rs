@@ -278,32 +278,39 @@ impl StatValue {
     }
 }
 
-struct StatKeySeed;
-
 /// A key of the stats object: one with a field, or another one, kept by name.
 enum AnyStatKey {
     Known(StatKey),
     Other(String),
 }
 
-impl<'de> DeserializeSeed<'de> for StatKeySeed {
-    type Value = AnyStatKey;
+impl AnyStatKey {
+    fn read(key: &str) -> AnyStatKey {
+        StatKey::of(key.as_bytes())
+            .map_or_else(|| AnyStatKey::Other(key.to_string()), AnyStatKey::Known)
+    }
+}
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<AnyStatKey, D::Error> {
+/// An object key, told apart by `read` from its text without copying it.
+struct KeySeed<K>(fn(&str) -> K);
+
+impl<'de, K> DeserializeSeed<'de> for KeySeed<K> {
+    type Value = K;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<K, D::Error> {
         deserializer.deserialize_identifier(self)
     }
 }
 
-impl Visitor<'_> for StatKeySeed {
-    type Value = AnyStatKey;
+impl<K> Visitor<'_> for KeySeed<K> {
+    type Value = K;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a stats key")
+        f.write_str("an object key")
     }
 
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<AnyStatKey, E> {
-        Ok(StatKey::of(key.as_bytes())
-            .map_or_else(|| AnyStatKey::Other(key.to_string()), AnyStatKey::Known))
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<K, E> {
+        Ok((self.0)(key))
     }
 }
 
@@ -328,7 +335,7 @@ impl<'de> Visitor<'de> for SummaryInPlace<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let stats = self.0;
-        while let Some(key) = map.next_key_seed(StatKeySeed)? {
+        while let Some(key) = map.next_key_seed(KeySeed(AnyStatKey::read))? {
             let key = match key {
                 AnyStatKey::Known(key) => key,
                 AnyStatKey::Other(name) => {
@@ -362,30 +369,14 @@ enum MetricKey {
     Other,
 }
 
-struct MetricKeySeed;
-
-impl<'de> DeserializeSeed<'de> for MetricKeySeed {
-    type Value = MetricKey;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<MetricKey, D::Error> {
-        deserializer.deserialize_identifier(self)
-    }
-}
-
-impl Visitor<'_> for MetricKeySeed {
-    type Value = MetricKey;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a metric entry key")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<MetricKey, E> {
-        Ok(match key.as_bytes() {
+impl MetricKey {
+    fn read(key: &str) -> MetricKey {
+        match key.as_bytes() {
             b"metric" => MetricKey::Metric,
             b"qualifier" => MetricKey::Qualifier,
             b"stats" => MetricKey::Stats,
             _ => MetricKey::Other,
-        })
+        }
     }
 }
 
@@ -411,7 +402,7 @@ impl<'de> Visitor<'de> for MetricInPlace<'_> {
         self.0.push(AggregateMetricData::default());
         let entry = self.0.last_mut().expect("just pushed");
         let (mut metric, mut stats) = (false, false);
-        while let Some(key) = map.next_key_seed(MetricKeySeed)? {
+        while let Some(key) = map.next_key_seed(KeySeed(MetricKey::read))? {
             match key {
                 MetricKey::Metric if metric => return Err(de::Error::duplicate_field("metric")),
                 MetricKey::Metric => {

@@ -205,14 +205,7 @@ impl GenesysClient {
         query: &[(&str, String)],
         what: &'static str,
     ) -> Result<T> {
-        let url = self.query_url(path, query)?;
-        let call = Call {
-            method: Method::GET,
-            url,
-            path,
-            body: None,
-        };
-        self.execute(call, |bytes| decode(bytes, what)).await
+        self.get_decoded(path, query, what, from_json).await
     }
 
     /// GET `path` with the body decoded by `decode` (a faster reader than serde's, say).
@@ -442,13 +435,6 @@ fn token_refused(failure: Failure) -> Error {
         },
         other => other.into_error(Duration::ZERO),
     }
-}
-
-fn decode<T: DeserializeOwned>(
-    bytes: &[u8],
-    what: &'static str,
-) -> Result<T, (&'static str, serde_json::Error)> {
-    from_json(bytes).map_err(|e| (what, e))
 }
 
 /// `serde_json::from_slice`, faster: the body's UTF-8 is checked once, not string by string.
