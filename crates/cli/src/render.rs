@@ -51,7 +51,7 @@ impl Table {
                             .metrics
                             .iter()
                             .find(|d| &d.metric == m)
-                            .map(|d| d.stats)
+                            .map(|d| d.stats.clone())
                     })
                     .collect();
                 rows.push(Row {

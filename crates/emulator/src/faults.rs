@@ -129,6 +129,8 @@ pub enum ScriptedEffect {
     Reset,
     /// Send half the body under the full Content-Length.
     Truncate,
+    /// Revoke every live token before handling the request (which then gets its 401).
+    RevokeTokens,
 }
 
 impl ScriptedFault {
@@ -157,10 +159,12 @@ impl ScriptedFault {
         }
     }
 
-    fn fault(&self) -> Fault {
-        match (self.effect, self.status) {
+    /// The fault to serve; `None` for a token revocation, which is no fault of the reply.
+    fn fault(&self) -> Option<Fault> {
+        Some(match (self.effect, self.status) {
             (Some(ScriptedEffect::Reset), _) => Fault::Reset,
             (Some(ScriptedEffect::Truncate), _) => Fault::Truncate,
+            (Some(ScriptedEffect::RevokeTokens), _) => return None,
             (None, status) => {
                 let status = status.unwrap_or(500);
                 let retry_after_secs = self.retry_after_secs.or((status == 429).then_some(1));
@@ -170,7 +174,7 @@ impl ScriptedFault {
                     scripted: true,
                 }
             }
-        }
+        })
     }
 
     fn matches(&self, path: &str) -> bool {
@@ -282,13 +286,15 @@ impl FaultInjector {
         if periodic {
             inner.last_periodic_revoke = now;
         }
-        let fault = inner
-            .take_scripted(path)
-            .or_else(|| random_fault(&rates, draws[0]));
+        let (fault, scripted_revoke) = match inner.take_scripted(path) {
+            Some(Some(fault)) => (Some(fault), false),
+            Some(None) => (None, true),
+            None => (random_fault(&rates, draws[0]), false),
+        };
         Decision {
             fault,
             delay: (draws[1] < rates.slow).then(|| Duration::from_millis(rates.slow_delay_ms)),
-            revoke_tokens: periodic || draws[2] < rates.revoke_tokens,
+            revoke_tokens: scripted_revoke || periodic || draws[2] < rates.revoke_tokens,
         }
     }
 
@@ -300,7 +306,8 @@ impl FaultInjector {
 }
 
 impl Inner {
-    fn take_scripted(&mut self, path: &str) -> Option<Fault> {
+    /// The next scripted fault for `path` (`Some(None)`: a scripted token revocation).
+    fn take_scripted(&mut self, path: &str) -> Option<Option<Fault>> {
         let index = self
             .config
             .scripted
@@ -380,6 +387,27 @@ mod tests {
         ));
         assert_eq!(injector.decide("/a", now).fault, None);
         assert!(injector.config().scripted.is_empty());
+    }
+
+    #[test]
+    fn a_scripted_revocation_revokes_and_serves_no_fault() {
+        let revoke = ScriptedFault {
+            effect: Some(ScriptedEffect::RevokeTokens),
+            status: None,
+            ..ScriptedFault::status("/a", 0, 1)
+        };
+        assert!(revoke.validate().is_ok());
+        let injector = FaultInjector::new(
+            1,
+            FaultConfig {
+                rates: FaultRates::default(),
+                scripted: vec![revoke],
+            },
+        );
+        let now = Instant::now();
+        let first = injector.decide("/a", now);
+        assert_eq!((first.fault, first.revoke_tokens), (None, true));
+        assert!(!injector.decide("/a", now).revoke_tokens);
     }
 
     #[test]

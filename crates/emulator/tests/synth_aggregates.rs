@@ -105,7 +105,7 @@ fn table_of(response: &AggregateQueryResponse) -> Table {
                 "sparse output: no empty bucket"
             );
             for m in &d.metrics {
-                let s = m.stats;
+                let s = &m.stats;
                 let stats = if m.metric == "oServiceLevel" {
                     let (num, den) = (s.numerator.unwrap(), s.denominator.unwrap());
                     assert!((s.ratio.unwrap() - num / den).abs() < 1e-9);
@@ -132,7 +132,7 @@ fn table_of(response: &AggregateQueryResponse) -> Table {
                     }
                 };
                 let previous = table.insert(
-                    (r.group.clone(), d.interval.clone(), m.metric.clone()),
+                    (r.group.clone(), d.interval.clone(), m.metric.to_string()),
                     stats,
                 );
                 assert!(previous.is_none(), "duplicate group/interval/metric");

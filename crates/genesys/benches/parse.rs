@@ -1,9 +1,16 @@
 //! Typed vs raw JSON parse of a realistic aggregates page, printed as MB/s and rows/s.
 //!
+//! "typed" is `AggregateQueryResponse::from_json`, what the client decodes pages with (its fast
+//! reader, serde where that declines); "typed, serde only" is `serde_json::from_slice` into the
+//! same types, the path a page takes when the fast reader declines it.
+//!
 //! The page is recorded from the emulator's engine (default org: 25 queues, 5 media types):
 //! one day at PT15M grouped by queueId and mediaType with twelve metrics.
 //! Run: `cargo bench -p genesys --bench parse` (goals: typed >= 0.8x raw and >= 250 MB/s).
-//! `PARSE_BENCH_PAGE=<file>` parses a recorded page instead.
+//! `PARSE_BENCH_PAGE=<file>` parses a recorded page instead. `PARSE_BENCH_RUNS=<n>` parses it
+//! exactly n times each way and prints no timings: for instruction counts, which a busy machine
+//! does not disturb (`valgrind --tool=callgrind` on the bench binary; the `parse_typed`,
+//! `parse_typed_serde`, `parse_raw` and `parse_scan` functions each hold one parse).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -75,6 +82,32 @@ fn measure(budget: Duration, mut parse: impl FnMut()) -> Timing {
     }
 }
 
+// One parse each, the drop of what it built included.
+
+#[inline(never)]
+fn parse_typed(page: &[u8]) {
+    let parsed = AggregateQueryResponse::from_json(black_box(page)).expect("typed");
+    black_box(&parsed);
+}
+
+#[inline(never)]
+fn parse_typed_serde(page: &[u8]) {
+    let parsed: AggregateQueryResponse = serde_json::from_slice(black_box(page)).expect("serde");
+    black_box(&parsed);
+}
+
+#[inline(never)]
+fn parse_raw(page: &[u8]) {
+    let parsed: serde_json::Value = serde_json::from_slice(black_box(page)).expect("raw");
+    black_box(&parsed);
+}
+
+#[inline(never)]
+fn parse_scan(page: &[u8]) {
+    let scanned: serde::de::IgnoredAny = serde_json::from_slice(black_box(page)).expect("scan");
+    black_box(scanned);
+}
+
 fn main() {
     // PARSE_BENCH_PAGE=<file> measures a page recorded elsewhere (e.g. by tests/sdk/parse_bench.py
     // --record, so the Rust and Python SDK figures come from the same bytes).
@@ -85,7 +118,9 @@ fn main() {
     if std::env::var_os("PARSE_BENCH_PEEK").is_some() {
         println!("{}", String::from_utf8_lossy(&page[..page.len().min(1500)]));
     }
-    let parsed: AggregateQueryResponse = serde_json::from_slice(&page).expect("typed parse");
+    let parsed = AggregateQueryResponse::from_json(&page).expect("typed parse");
+    let by_serde: AggregateQueryResponse = serde_json::from_slice(&page).expect("serde parse");
+    assert!(parsed == by_serde, "the fast reader and serde disagree");
     let rows: usize = parsed.results.iter().map(|g| g.data.len()).sum();
     let metric_values: usize = parsed
         .results
@@ -100,22 +135,26 @@ fn main() {
         parsed.results.len()
     );
 
+    if let Some(runs) = std::env::var_os("PARSE_BENCH_RUNS") {
+        let runs: u32 = runs.to_str().and_then(|r| r.parse().ok()).expect("a count");
+        // One way after the other, so that no way inherits another's heap layout.
+        for parse in [parse_typed, parse_typed_serde, parse_raw, parse_scan] {
+            for _ in 0..runs {
+                parse(&page);
+            }
+        }
+        return;
+    }
+
     let budget = Duration::from_secs(3);
-    let typed = measure(budget, || {
-        black_box(
-            serde_json::from_slice::<AggregateQueryResponse>(black_box(&page)).expect("typed"),
-        );
-    });
-    let raw = measure(budget, || {
-        black_box(serde_json::from_slice::<serde_json::Value>(black_box(&page)).expect("raw"));
-    });
+    let typed = measure(budget, || parse_typed(&page));
+    let typed_serde = measure(budget, || parse_typed_serde(&page));
+    let raw = measure(budget, || parse_raw(&page));
     // The parser's floor on this machine: tokenise and validate, build nothing.
-    let floor = measure(budget, || {
-        let scanned = serde_json::from_slice::<serde::de::IgnoredAny>(black_box(&page));
-        black_box(scanned.expect("scan"));
-    });
+    let floor = measure(budget, || parse_scan(&page));
     for (name, timing) in [
         ("typed AggregateQueryResponse", &typed),
+        ("typed, serde only", &typed_serde),
         ("raw serde_json::Value", &raw),
         ("scan only (IgnoredAny)", &floor),
     ] {

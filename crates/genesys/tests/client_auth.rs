@@ -103,6 +103,71 @@ async fn revoked_token_leads_to_one_relogin_and_a_retry() {
     assert_eq!(admin.served(common::AGGREGATES, 401).await, 1);
 }
 
+#[tokio::test]
+async fn a_revocation_between_the_relogin_and_the_retry_earns_its_own_relogin() {
+    let emu = emulator(|_| {}).await;
+    let client = client_for(&emu);
+    let admin = Admin::new(&emu);
+    let before = client.aggregates_query(&hour_query(10)).await.unwrap();
+    // The next two calls each find their token revoked: the one the client held, then the
+    // one its re-login fetched. The second is a fresh revocation, not refused credentials.
+    admin
+        .set_faults(serde_json::json!({"scripted": [
+            {"path": common::AGGREGATES, "effect": "revokeTokens", "count": 2}
+        ]}))
+        .await;
+    let after = client
+        .aggregates_query(&hour_query(10))
+        .await
+        .expect("a re-login for each revocation, then the data");
+    assert_eq!(before, after);
+    let counters = client.counters();
+    assert_eq!((counters.relogins, counters.tokens_refreshed), (2, 3));
+    assert_eq!(admin.served(common::AGGREGATES, 401).await, 2);
+}
+
+#[tokio::test]
+async fn a_fresh_token_refused_again_is_an_error_naming_the_settings_not_a_loop() {
+    let emu = emulator(|_| {}).await;
+    let client = client_for(&emu);
+    let admin = Admin::new(&emu);
+    // Every API call finds its token revoked: the login works, the API takes no token of it.
+    admin
+        .set_faults(serde_json::json!({"rates": {"revokeTokens": 1.0}}))
+        .await;
+    let started = Instant::now();
+    let err = client.aggregates_query(&hour_query(9)).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2), "no retry loop");
+    let Error::TokenRefused {
+        status, ref hint, ..
+    } = err
+    else {
+        panic!("expected TokenRefused, got {err:?}")
+    };
+    assert_eq!(status, 401);
+    for setting in ["GENESYS_REGION", "GENESYS_CLIENT_ID"] {
+        assert!(hint.contains(setting), "{hint}");
+        assert!(err.to_string().contains(setting), "{err}");
+    }
+    // One re-login, one retry: the token it fetched was refused too.
+    let counters = client.counters();
+    assert_eq!((counters.relogins, counters.tokens_refreshed), (1, 2));
+    assert_eq!(admin.served(common::AGGREGATES, 401).await, 2);
+
+    // Credentials that worked before get one more re-login (the refusal may be a fresh
+    // revocation), then stop at the second token in a row the API never accepted.
+    admin.clear_faults().await;
+    let client = client_for(&emu);
+    client.aggregates_query(&hour_query(9)).await.unwrap();
+    admin
+        .set_faults(serde_json::json!({"rates": {"revokeTokens": 1.0}}))
+        .await;
+    let err = client.aggregates_query(&hour_query(9)).await.unwrap_err();
+    assert!(matches!(err, Error::TokenRefused { .. }), "{err:?}");
+    let counters = client.counters();
+    assert_eq!((counters.relogins, counters.tokens_refreshed), (2, 3));
+}
+
 /// Collects formatted log lines in memory.
 #[derive(Clone, Default)]
 struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);

@@ -148,7 +148,7 @@ impl AggregateTable {
                     metrics: self
                         .metric_stats(cells)
                         .map(|(metric, stats)| AggregateMetricData {
-                            metric: metric.to_string(),
+                            metric: metric.into(),
                             qualifier: None,
                             stats,
                         })

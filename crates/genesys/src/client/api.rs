@@ -66,7 +66,7 @@ impl GenesysClient {
         &self,
         query: &AggregationQuery,
     ) -> Result<AggregateQueryResponse> {
-        self.post_json(AGGREGATES_QUERY_PATH, query, "conversation aggregates")
+        self.aggregates_query_decoded(query, AggregateQueryResponse::from_json)
             .await
     }
 
@@ -90,8 +90,13 @@ impl GenesysClient {
         &self,
         query: &AggregationQuery,
     ) -> Result<AggregateQueryResponse> {
-        self.post_json(USERS_AGGREGATES_QUERY_PATH, query, "user aggregates")
-            .await
+        self.post_decoded(
+            USERS_AGGREGATES_QUERY_PATH,
+            query,
+            "user aggregates",
+            AggregateQueryResponse::from_json,
+        )
+        .await
     }
 
     /// One page of the synchronous details query, as the query's `paging` says.
@@ -218,6 +223,7 @@ impl GenesysClient {
             path,
             None,
             "aggregates job results",
+            AsyncAggregateQueryResponse::from_json,
             |page: &AsyncAggregateQueryResponse| page.cursor.clone(),
         )
     }
@@ -233,6 +239,7 @@ impl GenesysClient {
             path,
             page_size,
             "details job results",
+            super::from_json,
             |page: &AsyncConversationQueryResponse| page.cursor.clone(),
         )
     }
@@ -258,11 +265,12 @@ impl GenesysClient {
         Ok(self.details_job_pages(&job_id, page_size))
     }
 
-    fn cursor_pages<T: DeserializeOwned + Send + 'static>(
+    fn cursor_pages<T: Send + 'static>(
         &self,
         path: String,
         page_size: Option<u32>,
         what: &'static str,
+        decode: fn(&[u8]) -> serde_json::Result<T>,
         cursor_of: fn(&T) -> Option<String>,
     ) -> PageStream<T> {
         let client = self.clone();
@@ -278,7 +286,7 @@ impl GenesysClient {
                 if let Some(cursor) = &cursor {
                     query.push(("cursor", cursor.clone()));
                 }
-                let page: T = client.get_json(&path, &query, what).await?;
+                let page: T = client.get_decoded(&path, &query, what, decode).await?;
                 let next = cursor_of(&page).filter(|next| !next.is_empty());
                 if next.is_some() && next == cursor {
                     // Following it would loop forever.

@@ -20,6 +20,21 @@ pub enum Error {
         hint: &'static str,
     },
 
+    /// The API refused a token fresh from the login host (after one re-login) and has never
+    /// accepted one of these credentials' tokens in a row: no further login can help.
+    #[error(
+        "Genesys refused a freshly issued access token (HTTP {status} {code}: {message}; \
+         correlation id {}): the login succeeds but the API does not accept its tokens; check {hint}",
+        correlation_id.as_deref().unwrap_or("none")
+    )]
+    TokenRefused {
+        status: u16,
+        code: String,
+        message: String,
+        correlation_id: Option<String>,
+        hint: &'static str,
+    },
+
     /// A 429 asked to wait longer than the configured ceiling: a daily or hourly limit is spent.
     #[error(
         "Genesys rate limit exhausted: asked to retry after {}s, above the ceiling \
@@ -82,7 +97,9 @@ impl Error {
     /// The HTTP status behind the error, if Genesys answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Auth { status, .. } | Error::Api { status, .. } => Some(*status),
+            Error::Auth { status, .. }
+            | Error::Api { status, .. }
+            | Error::TokenRefused { status, .. } => Some(*status),
             Error::DailyLimit { .. } => Some(429),
             Error::RetriesExhausted { last, .. } => last.status(),
             _ => None,

@@ -11,6 +11,10 @@
 //!   built separately would each believe they own the whole budget.
 //! - Every request goes through one loop: token → budget → send → [`classify`] → retry with
 //!   full-jitter exponential back-off, bounded by `max_attempts` and `max_retry_secs`.
+//! - A 401 earns one re-login and one retry. A 401 on the token that re-login fetched is a
+//!   fresh revocation (another re-login) only if the API accepted this token or the one before
+//!   it; two tokens in a row that it never accepted end the request with
+//!   [`Error::TokenRefused`], naming the settings to check.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), genesys::client::Error> {
@@ -69,10 +73,6 @@ use retry::RetryPolicy;
 use token::{Lease, Login, TokenCache};
 
 pub const CORRELATION_HEADER: &str = "inin-correlation-id";
-
-/// Each 401 earns one fresh login; a few per request, because a token can be revoked again
-/// while the retry is under way. A token that keeps being refused ends in the 401 error.
-const MAX_RELOGINS_PER_REQUEST: u32 = 3;
 
 /// A cheap-to-clone handle; clones share the token, the rate budget and the counters.
 #[derive(Clone, Debug)]
@@ -185,13 +185,8 @@ impl GenesysClient {
         }
     }
 
-    /// GET `path` (or an absolute URI such as a `nextUri`) with `query` appended.
-    pub(crate) async fn get_json<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-        what: &'static str,
-    ) -> Result<T> {
+    /// `path` (or an absolute URI such as a `nextUri`) with `query` appended.
+    fn query_url(&self, path: &str, query: &[(&str, String)]) -> Result<String> {
         let mut url = reqwest::Url::parse(&self.url(path)).map_err(|e| ConfigError::Invalid {
             setting: "api_base",
             reason: format!("cannot form a URL with `{path}`: {e}"),
@@ -200,13 +195,36 @@ impl GenesysClient {
             url.query_pairs_mut()
                 .extend_pairs(query.iter().map(|(k, v)| (*k, v.as_str())));
         }
+        Ok(url.into())
+    }
+
+    /// GET `path` (or an absolute URI such as a `nextUri`) with `query` appended.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        what: &'static str,
+    ) -> Result<T> {
+        self.get_decoded(path, query, what, from_json).await
+    }
+
+    /// GET `path` with the body decoded by `decode` (a faster reader than serde's, say).
+    pub(crate) async fn get_decoded<T>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        what: &'static str,
+        decode: fn(&[u8]) -> serde_json::Result<T>,
+    ) -> Result<T> {
+        let url = self.query_url(path, query)?;
         let call = Call {
             method: Method::GET,
-            url: url.into(),
+            url,
             path,
             body: None,
         };
-        self.execute(call, |bytes| decode(bytes, what)).await
+        self.execute(call, |bytes| decode(bytes).map_err(|e| (what, e)))
+            .await
     }
 
     pub(crate) async fn post_json<B: Serialize, T: DeserializeOwned>(
@@ -215,8 +233,7 @@ impl GenesysClient {
         body: &B,
         what: &'static str,
     ) -> Result<T> {
-        self.post_decoded(path, body, what, |bytes| serde_json::from_slice(bytes))
-            .await
+        self.post_decoded(path, body, what, from_json).await
     }
 
     pub(crate) async fn post_decoded<B: Serialize, T>(
@@ -260,7 +277,7 @@ impl GenesysClient {
         let inner = &self.inner;
         let ceiling = inner.config.retry_after_ceiling();
         let mut retries = inner.policy.start();
-        let mut relogins = 0;
+        let mut relogged = false;
         loop {
             let token = self.token().await?;
             let attempt = retries.begin_attempt();
@@ -278,14 +295,25 @@ impl GenesysClient {
             let correlation_id = failure.correlation_id();
             // `wait` bounds the retry; `sleep_here` is false where something else does the waiting.
             let (wait, sleep_here) = match classify(&failure, ceiling) {
-                RetryAction::ReLogin if relogins < MAX_RELOGINS_PER_REQUEST => {
+                // One re-login per 401 response. The first 401 of a request always earns one.
+                // A 401 on the token that re-login fetched earns another only if it can be a
+                // fresh revocation (the storm's "revoked between the re-login and the retry"):
+                // the API accepted this token or the one before it. Otherwise two fresh tokens
+                // in a row were refused, which no further login mends.
+                RetryAction::ReLogin
+                    if relogged && !inner.tokens.worked_lately(token.generation) =>
+                {
+                    inner.tokens.invalidate(token.generation).await;
+                    return Err(token_refused(failure));
+                }
+                RetryAction::ReLogin => {
                     TokenRejected {
                         path: call.path,
                         correlation_id,
                     }
                     .emit(&inner.counters);
                     inner.tokens.invalidate(token.generation).await;
-                    relogins += 1;
+                    relogged = true;
                     // Logging in again is the remedy, not waiting; it still counts as an attempt.
                     (Some(Duration::ZERO), false)
                 }
@@ -301,7 +329,7 @@ impl GenesysClient {
                     (Some(wait), false)
                 }
                 RetryAction::Retry => (None, true),
-                RetryAction::ReLogin | RetryAction::DontRetry => {
+                RetryAction::DontRetry => {
                     if let Failure::Status {
                         status: StatusCode::TOO_MANY_REQUESTS,
                         retry_after: Some(wait),
@@ -374,6 +402,9 @@ impl GenesysClient {
         }
         drop(permit);
         let correlation_id = correlation_id(&headers);
+        if status.is_success() {
+            inner.tokens.accepted(token.generation);
+        }
         let bytes = response.bytes().await.map_err(Failure::Transport)?;
         if status.is_success() {
             return Ok((bytes, correlation_id));
@@ -387,9 +418,30 @@ impl GenesysClient {
     }
 }
 
-fn decode<T: DeserializeOwned>(
-    bytes: &[u8],
-    what: &'static str,
-) -> Result<T, (&'static str, serde_json::Error)> {
-    serde_json::from_slice(bytes).map_err(|e| (what, e))
+/// The error for a token the API refused right after a re-login.
+fn token_refused(failure: Failure) -> Error {
+    match failure {
+        Failure::Status {
+            status,
+            body,
+            correlation_id,
+            ..
+        } => Error::TokenRefused {
+            status: status.as_u16(),
+            code: body.code,
+            message: body.message,
+            correlation_id: correlation_id.or(body.context_id),
+            hint: token::TOKEN_REFUSED_HINT,
+        },
+        other => other.into_error(Duration::ZERO),
+    }
+}
+
+/// `serde_json::from_slice`, faster: the body's UTF-8 is checked once, not string by string.
+pub(crate) fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        // For the error serde_json gives, with its position.
+        Err(_) => serde_json::from_slice(bytes),
+    }
 }

@@ -21,7 +21,7 @@ pub enum RetryAction {
     Retry,
     /// Pause the whole rate budget for exactly this long, then try again.
     RetryAfter(Duration),
-    /// Drop the token, log in again, try again (once per request).
+    /// Drop the token, log in again, try again (once per 401; see `GenesysClient::execute`).
     ReLogin,
     DontRetry,
 }

@@ -3,6 +3,7 @@
 //! one while holding the lock, and everyone else waiting on the lock gets that same token.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -30,6 +31,8 @@ struct Cached {
 #[derive(Default)]
 pub struct TokenCache {
     slot: Mutex<Option<Cached>>,
+    /// The newest generation the API has accepted (answered 2xx); 0 before any.
+    accepted: AtomicU64,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -66,6 +69,19 @@ impl TokenCache {
         Ok(lease)
     }
 
+    /// Records that the API accepted a token of this generation.
+    pub fn accepted(&self, generation: u64) {
+        self.accepted.fetch_max(generation, Ordering::Relaxed);
+    }
+
+    /// Whether a refusal of this generation can be a revocation: the API accepted it, or the
+    /// token it replaced (or a newer one). Two tokens in a row that it never accepted, as
+    /// refused credentials give, are not.
+    pub fn worked_lately(&self, generation: u64) -> bool {
+        let accepted = self.accepted.load(Ordering::Relaxed);
+        accepted > 0 && accepted + 1 >= generation
+    }
+
     /// Forgets the token the API rejected, unless another request already replaced it.
     pub async fn invalidate(&self, generation: u64) {
         let mut slot = self.slot.lock().await;
@@ -86,6 +102,11 @@ pub struct Login<'a> {
     pub retry_after_ceiling: Duration,
     pub counters: &'a Counters,
 }
+
+/// Names the settings behind a token the API refuses although the login issued it.
+pub const TOKEN_REFUSED_HINT: &str = "that GENESYS_REGION (or GENESYS_API_BASE and GENESYS_LOGIN_BASE) names the region the \
+                                      OAuth client was created in, and that the OAuth client (GENESYS_CLIENT_ID) still has its \
+                                      roles and may call from this network";
 
 /// Names the settings behind a refused login; never their values.
 pub const AUTH_HINT: &str = "the client id and secret (GENESYS_CLIENT_ID / GENESYS_CLIENT_SECRET) and that the region \
@@ -247,6 +268,17 @@ mod tests {
             cache.get(fetch("c")).await.unwrap().value.expose_secret(),
             "b"
         );
+    }
+
+    #[test]
+    fn a_refusal_is_a_revocation_only_right_after_an_accepted_token() {
+        let cache = TokenCache::default();
+        assert!(!cache.worked_lately(1) && !cache.worked_lately(2));
+        cache.accepted(3);
+        assert!(cache.worked_lately(3) && cache.worked_lately(4));
+        assert!(!cache.worked_lately(5));
+        cache.accepted(2);
+        assert!(cache.worked_lately(4), "acceptance only moves forward");
     }
 
     #[tokio::test]
