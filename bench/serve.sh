@@ -103,4 +103,6 @@ echo "-- one request at a time, months never asked before (computed, not cached)
 for i in $(seq 12 $(( days / 31 - 1 ))); do
     curl -sS --fail -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "$rows_url?$(month_query "$i")"
 done | sort -n | awk '{ t[NR] = $1 * 1000 } END { if (NR) printf "   p50 %.1f ms, max %.1f ms over %d months\n", t[int((NR + 1) / 2)], t[NR], NR }'
-echo "server peak RSS (VmHWM) at the end: $(( $(rss_kib VmHWM) / 1024 )) MiB"
+# Pooled connections map the store file: those pages are the kernel's page cache, counted once
+# per mapping in RSS, so the heap (RssAnon) is shown apart.
+echo "server at the end: peak RSS (VmHWM) $(( $(rss_kib VmHWM) / 1024 )) MiB, of it now: heap (RssAnon) $(( $(rss_kib RssAnon) / 1024 )) MiB, mapped store pages (RssFile) $(( $(rss_kib RssFile) / 1024 )) MiB"
