@@ -30,7 +30,9 @@ async fn read<T: Send + 'static>(
     .map_err(ODataError::internal)?
 }
 
-/// `http://host/odata`, from the Host the client used (links must resolve for it).
+/// `http://host/odata`, from the Host the client used (links must resolve for it), or https
+/// when a reverse proxy says the client came over TLS (`X-Forwarded-Proto` or `Forwarded`):
+/// Power BI follows `@odata.nextLink` as given, and refuses a downgrade to http.
 fn service_root(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
@@ -40,7 +42,36 @@ fn service_root(headers: &HeaderMap) -> String {
                 .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
         })
         .unwrap_or("localhost");
-    format!("http://{host}/odata")
+    format!("{}://{host}/odata", forwarded_scheme(headers))
+}
+
+fn forwarded_scheme(headers: &HeaderMap) -> &'static str {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let first_proto = text("x-forwarded-proto")
+        .map(|v| {
+            v.split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .or_else(|| {
+            // `Forwarded: for=…;proto=https, for=…`: the first hop's proto.
+            text("forwarded")?
+                .split(',')
+                .next()?
+                .split(';')
+                .find_map(|pair| {
+                    let (key, value) = pair.split_once('=')?;
+                    key.trim()
+                        .eq_ignore_ascii_case("proto")
+                        .then(|| value.trim().trim_matches('"').to_ascii_lowercase())
+                })
+        });
+    match first_proto.as_deref() {
+        Some("https") => "https",
+        _ => "http",
+    }
 }
 
 /// `body` with its content type and `OData-Version: 4.0`.
@@ -256,4 +287,43 @@ pub async fn entity_set_rows(
         .into_iter()
         .collect();
     Ok(respond(page_body(&service_root(&headers), page), &applied))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(pairs: &[(&'static str, &'static str)]) -> String {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("bi.example.com"));
+        for (name, value) in pairs {
+            headers.insert(*name, HeaderValue::from_static(value));
+        }
+        service_root(&headers)
+    }
+
+    #[test]
+    fn links_keep_the_scheme_a_proxy_reports() {
+        assert_eq!(root(&[]), "http://bi.example.com/odata");
+        assert_eq!(
+            root(&[("x-forwarded-proto", "https")]),
+            "https://bi.example.com/odata"
+        );
+        assert_eq!(
+            root(&[("x-forwarded-proto", "HTTPS, http")]),
+            "https://bi.example.com/odata"
+        );
+        assert_eq!(
+            root(&[("forwarded", "for=10.0.0.1;proto=https;host=bi.example.com")]),
+            "https://bi.example.com/odata"
+        );
+        assert_eq!(
+            root(&[("forwarded", "proto=http, proto=https")]),
+            "http://bi.example.com/odata"
+        );
+        assert_eq!(
+            root(&[("x-forwarded-proto", "gopher")]),
+            "http://bi.example.com/odata"
+        );
+    }
 }
