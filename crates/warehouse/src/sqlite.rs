@@ -81,6 +81,18 @@ CREATE TABLE IF NOT EXISTS wrapup_codes (
 );
 ";
 
+/// The page size of a new store file. Bigger than SQLite's 4 KiB default: a window write
+/// appends megabytes, and every page costs a WAL frame, two write calls and a checkpoint copy;
+/// at 16 KiB that is a quarter of the calls. An existing file keeps the size it was made with
+/// (changing it takes a `VACUUM` outside WAL mode); both sizes read and write the same.
+pub const PAGE_SIZE: i64 = 16_384;
+
+/// Sets the page size a store file gets if this connection creates it (a no-op on an existing
+/// file); must come before anything writes, WAL mode included.
+pub(crate) fn set_page_size(connection: &Connection) -> rusqlite::Result<()> {
+    connection.pragma_update(None, "page_size", PAGE_SIZE)
+}
+
 pub struct SqliteStore {
     writer: Mutex<Connection>,
 }
@@ -110,6 +122,7 @@ impl SqliteStore {
     }
 
     fn with_connection(connection: Connection) -> Result<Self> {
+        set_page_size(&connection)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;

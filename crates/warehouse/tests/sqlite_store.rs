@@ -475,3 +475,48 @@ fn a_duplicate_key_fails_the_window_and_keeps_what_was_there() {
     );
     assert_eq!(store.windows("queue_performance").unwrap()[0].rows, 40);
 }
+
+#[test]
+fn new_files_get_large_pages_and_old_ones_keep_theirs() {
+    let page_size = |path: &std::path::Path| -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.db");
+    SqliteStore::open(&fresh).unwrap();
+    assert_eq!(page_size(&fresh), warehouse::sqlite::PAGE_SIZE);
+    let keys_first = dir.path().join("keys-first.db");
+    warehouse::keys::open_admin(&keys_first).unwrap();
+    assert_eq!(page_size(&keys_first), warehouse::sqlite::PAGE_SIZE);
+
+    // A store made before the page size was set: SQLite's 4 KiB default, in WAL mode.
+    let old = dir.path().join("old.db");
+    {
+        let c = Connection::open(&old).unwrap();
+        c.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;")
+            .unwrap();
+    }
+    let store = SqliteStore::open(&old).unwrap();
+    store.ensure_dataset(&spec()).unwrap();
+    let rows: Vec<_> = (0..50).map(|q| row(0, &format!("q{q:02}"), 1)).collect();
+    let w = window(0, 1);
+    store
+        .write_window(&WindowWrite {
+            dataset: "queue_performance",
+            window: w,
+            rows: &rows,
+            settled: true,
+            run_id: None,
+        })
+        .unwrap();
+    drop(store);
+    assert_eq!(page_size(&old), 4096);
+    let c = Connection::open(&old).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM queue_performance", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 50);
+}
