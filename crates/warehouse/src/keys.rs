@@ -66,6 +66,8 @@ pub fn ensure_schema(connection: &Connection) -> Result<(), KeyError> {
 /// Opens the store file for key administration, creating the key table if needed.
 pub fn open_admin(path: &Path) -> Result<Connection, KeyError> {
     let connection = Connection::open(path)?;
+    // Creating the keys may be the first thing done to a store file.
+    crate::sqlite::set_page_size(&connection)?;
     connection.busy_timeout(std::time::Duration::from_secs(30))?;
     ensure_schema(&connection)?;
     Ok(connection)

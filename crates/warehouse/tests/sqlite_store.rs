@@ -364,3 +364,159 @@ fn streaming_decode_equals_the_typed_path() {
         "truncated"
     );
 }
+
+/// Every stored row as `(bucket start, queue, media, n_offered)`, in key order.
+fn stored(dir: &tempfile::TempDir) -> Vec<(String, Option<String>, Option<String>, i64)> {
+    let c = Connection::open(dir.path().join("store.db")).unwrap();
+    let mut statement = c
+        .prepare(
+            "SELECT interval_start, queue_id, media_type, n_offered FROM queue_performance
+             ORDER BY interval_start, ifnull(queue_id, ''), ifnull(media_type, '')",
+        )
+        .unwrap();
+    statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+fn expected(rows: &[AggregateRow]) -> Vec<(String, Option<String>, Option<String>, i64)> {
+    let mut out: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let Some(Value::Int(offered)) = r.values[0] else {
+                unreachable!()
+            };
+            (
+                genesys::interval::format_instant(r.interval.start),
+                r.group[0].clone(),
+                r.group[1].clone(),
+                offered,
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        (&a.0, text(&a.1), text(&a.2)).cmp(&(&b.0, text(&b.1), text(&b.2)))
+    });
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Rows in any order, buckets of any size (the store writes a bucket with statements of
+    /// several sizes), missing dimensions included: the window holds exactly the rows written,
+    /// and writing it again replaces them exactly.
+    #[test]
+    fn any_order_and_bucket_size_is_stored_exactly(
+        sizes in proptest::collection::vec(0usize..80, 1..4),
+        missing in proptest::collection::vec(any::<bool>(), 80),
+        seed in any::<u64>(),
+    ) {
+        let (dir, store) = temp_store();
+        store.ensure_dataset(&spec()).unwrap();
+        let mut rows = Vec::new();
+        for (k, &n) in sizes.iter().enumerate() {
+            for (q, &lacks_media) in missing.iter().take(n).enumerate() {
+                let mut r = row(k as i64, &format!("q{q:02}"), (k * 100 + q) as i64);
+                if lacks_media {
+                    // A group without the media type; `q` keeps the key unique.
+                    r.group[1] = None;
+                }
+                rows.push(r);
+            }
+        }
+        // Genesys order (group by group), shuffled, or as built.
+        match seed % 3 {
+            0 => rows.sort_by(|a, b| a.group.cmp(&b.group)),
+            1 => {
+                let mut state = seed;
+                for i in (1..rows.len()).rev() {
+                    state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    rows.swap(i, (state >> 33) as usize % (i + 1));
+                }
+            }
+            _ => {}
+        }
+        let w = window(0, sizes.len() as i64);
+        write(&store, w, &rows, true);
+        prop_assert_eq!(stored(&dir), expected(&rows));
+        let fewer = &rows[..rows.len() / 2];
+        write(&store, w, fewer, true);
+        prop_assert_eq!(stored(&dir), expected(fewer));
+    }
+}
+
+#[test]
+fn a_duplicate_key_fails_the_window_and_keeps_what_was_there() {
+    let (dir, store) = temp_store();
+    store.ensure_dataset(&spec()).unwrap();
+    let first: Vec<_> = (0..40).map(|q| row(0, &format!("q{q:02}"), 1)).collect();
+    write(&store, window(0, 1), &first, true);
+    // Enough rows for several statements, the duplicate in a later one.
+    let mut again: Vec<_> = (0..40).map(|q| row(0, &format!("q{q:02}"), 2)).collect();
+    again.push(row(0, "q39", 3));
+    let err = store
+        .write_window(&WindowWrite {
+            dataset: "queue_performance",
+            window: window(0, 1),
+            rows: &again,
+            settled: true,
+            run_id: None,
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    assert_eq!(
+        count_rows(&dir, "SELECT sum(n_offered) FROM queue_performance"),
+        40,
+        "the earlier rows, not a part of the failed write"
+    );
+    assert_eq!(store.windows("queue_performance").unwrap()[0].rows, 40);
+}
+
+#[test]
+fn new_files_get_large_pages_and_old_ones_keep_theirs() {
+    let page_size = |path: &std::path::Path| -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.db");
+    SqliteStore::open(&fresh).unwrap();
+    assert_eq!(page_size(&fresh), warehouse::sqlite::PAGE_SIZE);
+    let keys_first = dir.path().join("keys-first.db");
+    warehouse::keys::open_admin(&keys_first).unwrap();
+    assert_eq!(page_size(&keys_first), warehouse::sqlite::PAGE_SIZE);
+
+    // A store made before the page size was set: SQLite's 4 KiB default, in WAL mode.
+    let old = dir.path().join("old.db");
+    {
+        let c = Connection::open(&old).unwrap();
+        c.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;")
+            .unwrap();
+    }
+    let store = SqliteStore::open(&old).unwrap();
+    store.ensure_dataset(&spec()).unwrap();
+    let rows: Vec<_> = (0..50).map(|q| row(0, &format!("q{q:02}"), 1)).collect();
+    let w = window(0, 1);
+    store
+        .write_window(&WindowWrite {
+            dataset: "queue_performance",
+            window: w,
+            rows: &rows,
+            settled: true,
+            run_id: None,
+        })
+        .unwrap();
+    drop(store);
+    assert_eq!(page_size(&old), 4096);
+    let c = Connection::open(&old).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM queue_performance", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 50);
+}
