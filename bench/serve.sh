@@ -73,22 +73,20 @@ month_query() { # first day of month offset from 2024-01 → query string
     echo "from=${start}T00:00:00Z&to=${end}T00:00:00Z&granularity=P1D&group_by=queueId&limit=10000"
 }
 curl -sS --fail -H "Authorization: Bearer $key" "$rows_url?$(month_query 0)" -o "$work/one.json"
-echo "one response: $(wc -c <"$work/one.json") bytes, $(grep -o '"queue_id"' "$work/one.json" | wc -l) rows"
+echo "one response: $(wc -c <"$work/one.json") bytes, $(python3 -c 'import json, sys; print(len(json.load(sys.stdin)["rows"]))' <"$work/one.json") rows"
 
-cat >"$work/months.lua" <<LUA
-local paths = {}
-for i = 0, 11 do
-  local handle = io.popen("bash -c 'source $work/month.sh; month_query " .. i .. "'")
-  paths[#paths + 1] = "/v1/datasets/queue_performance/rows?" .. handle:read("*l")
-  handle:close()
-end
+{
+    echo "local paths = {"
+    for i in $(seq 0 11); do echo "  \"/v1/datasets/queue_performance/rows?$(month_query "$i")\","; done
+    echo "}"
+    cat <<'LUA'
 local n = 0
 request = function()
   n = n + 1
   return wrk.format("GET", paths[(n % #paths) + 1])
 end
 LUA
-declare -f month_query >"$work/month.sh"
+} >"$work/months.lua"
 
 run_wrk() { # label, extra wrk args...
     local label="$1"; shift
