@@ -1,6 +1,7 @@
 //! Reads for the BI server, on their own read-only connections (WAL: they never block the
-//! sync's writer). Every statement runs to its end before its rows are handed back, so a slow
-//! HTTP client never keeps a read transaction open. Identifiers come only from the store's own
+//! sync's writer). Every statement runs to its end before a read returns (a visitor sees the
+//! rows meanwhile, it does not wait on anyone), so a slow HTTP client never keeps a read
+//! transaction open. Identifiers come only from the store's own
 //! dataset list (validated names, catalog-derived columns); every value is a bound parameter.
 
 use std::path::{Path, PathBuf};

@@ -238,7 +238,7 @@ pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, 
 
 /// Hands up to `limit` rows from `position` on to `each`, as SQLite gives them; how many, and
 /// the position after them if rows may remain.
-pub fn visit_page(
+fn visit_page(
     c: &Connection,
     prepared: &Prepared,
     mut position: Position,
