@@ -4,44 +4,105 @@
 
 use rusqlite::Row;
 use rusqlite::types::ValueRef;
+use warehouse::read::OutputColumn;
+
+use crate::derived::{Operand, ratio};
+
+/// A row's cells in column order. A statement may end before the averages and ratios (see
+/// `Selection::derived_in_sql`); those are then computed from the cells read.
+struct Cells {
+    /// For each column, the numerator and denominator it is derived from, if it is derived.
+    operands: Vec<Option<(usize, usize)>>,
+    /// The current row's cells, as operands.
+    read: Vec<Operand>,
+}
+
+/// A column's name and, if it is derived, its operands' indices.
+type Column<'a> = (&'a str, Option<(usize, usize)>);
+
+fn parts(columns: &[OutputColumn]) -> impl Iterator<Item = Column<'_>> {
+    columns.iter().map(|c| (c.name.as_str(), c.operands))
+}
+
+impl Cells {
+    fn new(operands: Vec<Option<(usize, usize)>>) -> Self {
+        Self {
+            read: vec![Operand::Null; operands.len()],
+            operands,
+        }
+    }
+
+    fn width(&self) -> usize {
+        self.operands.len()
+    }
+
+    /// Hands each cell to `each` with its column index, in order.
+    fn each<'r>(
+        &mut self,
+        row: &'r Row<'_>,
+        mut each: impl FnMut(usize, ValueRef<'r>),
+    ) -> rusqlite::Result<()> {
+        let read = row.as_ref().column_count().min(self.width());
+        for i in 0..read {
+            let value = row.get_ref(i)?;
+            self.read[i] = Operand::from(value);
+            each(i, value);
+        }
+        for i in read..self.width() {
+            let (numerator, denominator) = self.operands[i]
+                .filter(|(n, d)| *n < read && *d < read)
+                .ok_or(rusqlite::Error::InvalidColumnIndex(i))?;
+            let value = ratio(self.read[numerator], self.read[denominator]);
+            each(i, value.map_or(ValueRef::Null, ValueRef::Real));
+        }
+        Ok(())
+    }
+}
 
 /// CSV (RFC 4180: quoted only when a field needs it); nulls are empty fields.
 pub struct CsvRows {
     header: Vec<u8>,
-    width: usize,
+    cells: Cells,
 }
 
 impl CsvRows {
-    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+    pub fn new(columns: &[OutputColumn]) -> Self {
+        Self::from_parts(parts(columns))
+    }
+
+    fn from_parts<'a>(columns: impl IntoIterator<Item = Column<'a>>) -> Self {
         let mut header = Vec::new();
-        let mut width = 0;
-        for name in names {
-            if width > 0 {
+        let mut operands = Vec::new();
+        for (i, (name, derived)) in columns.into_iter().enumerate() {
+            if i > 0 {
                 header.push(b',');
             }
             csv_text(&mut header, name.as_bytes());
-            width += 1;
+            operands.push(derived);
         }
         header.push(b'\n');
-        Self { header, width }
+        Self {
+            header,
+            cells: Cells::new(operands),
+        }
     }
 
     pub fn header(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.header);
     }
 
-    pub fn row(&self, out: &mut Vec<u8>, row: &Row<'_>) -> rusqlite::Result<()> {
-        for i in 0..self.width {
+    pub fn row(&mut self, out: &mut Vec<u8>, row: &Row<'_>) -> rusqlite::Result<()> {
+        self.cells.each(row, |i, value| {
             if i > 0 {
                 out.push(b',');
             }
-            match row.get_ref(i)? {
+            match value {
                 ValueRef::Null | ValueRef::Blob(_) => {}
                 ValueRef::Integer(value) => integer(out, value),
                 ValueRef::Real(value) => real(out, value),
                 ValueRef::Text(text) => csv_text(out, text),
             }
-        }
+        })?;
         out.push(b'\n');
         Ok(())
     }
@@ -51,45 +112,53 @@ impl CsvRows {
 pub struct NdjsonRows {
     /// `{"name":` for the first column, `,"name":` for the others.
     keys: Vec<Vec<u8>>,
+    cells: Cells,
 }
 
 impl NdjsonRows {
-    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let keys = names
-            .into_iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let mut key = vec![if i == 0 { b'{' } else { b',' }];
-                json_text(&mut key, name);
-                key.push(b':');
-                key
-            })
-            .collect();
-        Self { keys }
+    pub fn new(columns: &[OutputColumn]) -> Self {
+        Self::from_parts(parts(columns))
+    }
+
+    fn from_parts<'a>(columns: impl IntoIterator<Item = Column<'a>>) -> Self {
+        let mut keys = Vec::new();
+        let mut operands = Vec::new();
+        for (i, (name, derived)) in columns.into_iter().enumerate() {
+            let mut key = vec![if i == 0 { b'{' } else { b',' }];
+            json_text(&mut key, name);
+            key.push(b':');
+            keys.push(key);
+            operands.push(derived);
+        }
+        Self {
+            keys,
+            cells: Cells::new(operands),
+        }
     }
 
     /// The row as an NDJSON line.
-    pub fn row(&self, out: &mut Vec<u8>, row: &Row<'_>) -> rusqlite::Result<()> {
+    pub fn row(&mut self, out: &mut Vec<u8>, row: &Row<'_>) -> rusqlite::Result<()> {
         self.object(out, row)?;
         out.push(b'\n');
         Ok(())
     }
 
     /// The row as a JSON object.
-    pub fn object(&self, out: &mut Vec<u8>, row: &Row<'_>) -> rusqlite::Result<()> {
+    pub fn object(&mut self, out: &mut Vec<u8>, row: &Row<'_>) -> rusqlite::Result<()> {
         if self.keys.is_empty() {
             out.push(b'{');
         }
-        for (i, key) in self.keys.iter().enumerate() {
-            out.extend_from_slice(key);
-            match row.get_ref(i)? {
+        let keys = &self.keys;
+        self.cells.each(row, |i, value| {
+            out.extend_from_slice(&keys[i]);
+            match value {
                 ValueRef::Null | ValueRef::Blob(_) => out.extend_from_slice(b"null"),
                 ValueRef::Integer(value) => integer(out, value),
                 ValueRef::Real(value) if value.is_finite() => real(out, value),
                 ValueRef::Real(_) => out.extend_from_slice(b"null"),
                 ValueRef::Text(text) => json_text(out, &String::from_utf8_lossy(text)),
             }
-        }
+        })?;
         out.push(b'}');
         Ok(())
     }
@@ -151,7 +220,7 @@ mod tests {
 
     #[test]
     fn csv_reads_back_with_a_csv_parser() {
-        let encoder = CsvRows::new(["a", "b,c", "d", "e"]);
+        let mut encoder = CsvRows::from_parts(["a", "b,c", "d", "e"].map(|n| (n, None)));
         let mut out = Vec::new();
         encoder.header(&mut out);
         with_rows(|row| encoder.row(&mut out, row).unwrap());
@@ -172,7 +241,7 @@ mod tests {
 
     #[test]
     fn ndjson_lines_equal_serde_json_objects() {
-        let encoder = NdjsonRows::new(["a", "b\"", "d", "e"]);
+        let mut encoder = NdjsonRows::from_parts(["a", "b\"", "d", "e"].map(|n| (n, None)));
         let mut out = Vec::new();
         with_rows(|row| encoder.row(&mut out, row).unwrap());
         let lines: Vec<serde_json::Value> = out

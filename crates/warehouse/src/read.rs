@@ -236,6 +236,9 @@ pub struct OutputColumn {
     /// How it is made: `dimension`, `name`, `count`, `sum`, `min`, `max`, `numerator`,
     /// `denominator`, `target`, `average` (sum / count) or `ratio` (numerator / denominator).
     pub role: &'static str,
+    /// For an average or ratio: the indices of its numerator and denominator columns in the
+    /// same column list (it is `1.0 * numerator / NULLIF(denominator, 0)`).
+    pub operands: Option<(usize, usize)>,
     sql: String,
 }
 
@@ -253,6 +256,10 @@ pub struct Selection {
     pub names: bool,
     /// Roll each segment into one bucket; otherwise keep the stored buckets.
     pub rollup: bool,
+    /// Whether statements compute the averages and ratios (the default). Without them, rows
+    /// read end before those columns (always the last ones), for a reader that derives them
+    /// from their [`OutputColumn::operands`] itself, as exports do.
+    pub derived_in_sql: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -280,6 +287,7 @@ impl Selection {
             filters: Vec::new(),
             names: false,
             rollup: false,
+            derived_in_sql: true,
         }
     }
 
@@ -341,6 +349,7 @@ impl Selection {
                 kind: ColumnType::Timestamp,
                 source: None,
                 role: "interval",
+                operands: None,
                 sql,
             });
         }
@@ -351,6 +360,7 @@ impl Selection {
                 kind: ColumnType::Text,
                 source: Some(dimension.clone()),
                 role: "dimension",
+                operands: None,
                 sql: quote(&column),
             });
             if self.names
@@ -361,6 +371,7 @@ impl Selection {
                     kind: ColumnType::Text,
                     source: Some(dimension.clone()),
                     role: "name",
+                    operands: None,
                     sql: format!("(SELECT name FROM {table} WHERE id = {})", quote(&column)),
                 });
             }
@@ -385,6 +396,7 @@ impl Selection {
                 },
                 source: Some(column.metric.clone()),
                 role,
+                operands: None,
                 sql: if identity {
                     quote(&column.column)
                 } else {
@@ -392,7 +404,8 @@ impl Selection {
                 },
             });
         }
-        columns.extend(derived_columns(&metric_columns, identity));
+        let derived = derived_columns(&metric_columns, identity, &columns);
+        columns.extend(derived);
         columns
     }
 
@@ -417,6 +430,7 @@ impl Selection {
         let columns = self.columns();
         let select: Vec<String> = columns
             .iter()
+            .filter(|c| self.derived_in_sql || c.operands.is_none())
             .map(|c| format!("{} AS {}", c.sql, quote(&c.name)))
             .collect();
         let where_clause = self.where_clause(values);
@@ -513,7 +527,15 @@ fn directory_of(dimension: &str) -> Option<&'static str> {
 }
 
 /// Averages and ratios, derived from the summed parts (never an average of averages).
-fn derived_columns(columns: &[MetricColumn], identity: bool) -> Vec<OutputColumn> {
+fn derived_columns(
+    columns: &[MetricColumn],
+    identity: bool,
+    output: &[OutputColumn],
+) -> Vec<OutputColumn> {
+    let operands = |numerator: &MetricColumn, denominator: &MetricColumn| {
+        let at = |c: &MetricColumn| output.iter().position(|o| o.name == c.column);
+        at(numerator).zip(at(denominator))
+    };
     let total = |column: &str| {
         if identity {
             quote(column)
@@ -544,6 +566,7 @@ fn derived_columns(columns: &[MetricColumn], identity: bool) -> Vec<OutputColumn
                 kind: ColumnType::Real,
                 source: Some(metric.to_string()),
                 role: "average",
+                operands: operands(sum, count),
                 sql: format!(
                     "1.0 * {} / NULLIF({}, 0)",
                     total(&sum.column),
@@ -560,6 +583,7 @@ fn derived_columns(columns: &[MetricColumn], identity: bool) -> Vec<OutputColumn
                 kind: ColumnType::Real,
                 source: Some(metric.to_string()),
                 role: "ratio",
+                operands: operands(numerator, denominator),
                 sql: format!(
                     "1.0 * {} / NULLIF({}, 0)",
                     total(&numerator.column),

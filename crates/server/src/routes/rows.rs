@@ -367,7 +367,8 @@ async fn json_page(
     let page = reads
         .cached_body(key, || {
             state.read(move |c| {
-                let prepared = prepare(c, &name, &params)?;
+                let mut prepared = prepare(c, &name, &params)?;
+                prepared.selection.derived_in_sql = false;
                 let start = match params.one("cursor")? {
                     Some(raw) => decode_cursor(&prepared, raw)?,
                     None => Position {
@@ -376,7 +377,7 @@ async fn json_page(
                     },
                 };
                 let columns = prepared.selection.columns();
-                let objects = NdjsonRows::new(columns.iter().map(|c| c.name.as_str()));
+                let mut objects = NdjsonRows::new(&columns);
                 let mut rows = vec![b'['];
                 let (count, next) = visit_page(c, &prepared, start, limit, |row| {
                     if rows.len() > 1 {
@@ -436,16 +437,15 @@ impl Encoder {
         columns: &[OutputColumn],
         row_group_rows: usize,
     ) -> Result<Self, String> {
-        let names = || columns.iter().map(|c| c.name.as_str());
         Ok(match format {
-            Format::Csv => Encoder::Csv(CsvRows::new(names())),
+            Format::Csv => Encoder::Csv(CsvRows::new(columns)),
             Format::Parquet => Encoder::Parquet {
                 writer: Box::new(
                     ParquetWriter::new(columns, row_group_rows).map_err(|e| e.to_string())?,
                 ),
                 pending: Vec::new(),
             },
-            Format::Json | Format::Ndjson => Encoder::Ndjson(NdjsonRows::new(names())),
+            Format::Json | Format::Ndjson => Encoder::Ndjson(NdjsonRows::new(columns)),
         })
     }
 
@@ -501,7 +501,7 @@ async fn stream(
     let head = match format {
         Format::Csv => {
             let mut header = Vec::new();
-            CsvRows::new(columns.iter().map(|c| c.name.as_str())).header(&mut header);
+            CsvRows::new(&columns).header(&mut header);
             Some(Bytes::from(header))
         }
         _ => None,
@@ -591,16 +591,18 @@ impl Lane {
     fn produce(&self, index: usize, sender: &PieceSender) -> Result<(), String> {
         let send = |piece: Piece| sender.blocking_send(Ok(piece)).is_ok();
         let connection = self.reads.unmapped_connection().map_err(|p| p.detail)?;
-        let columns = self.prepared.selection.columns();
+        let mut selection = self.prepared.selection.clone();
+        // Parquet's writer takes whole rows of cells; the text encoders derive the averages
+        // and ratios themselves, cheaper than the statement does.
+        selection.derived_in_sql = self.format == Format::Parquet;
+        let columns = selection.columns();
         let mut encoder = Encoder::new(self.format, &columns, self.row_group_rows)?;
         for segment in self.prepared.occupied().skip(index).step_by(self.lanes) {
             let bounds = self.prepared.segments.bounds(segment);
             let mut offset = 0;
             loop {
                 let mut out = Vec::new();
-                let count = self
-                    .prepared
-                    .selection
+                let count = selection
                     .visit(&connection, bounds, offset, STREAM_CHUNK, |row| {
                         encoder.row(&mut out, row)
                     })
