@@ -51,7 +51,7 @@ impl Cells {
         for i in read..self.width() {
             let (numerator, denominator) = self.operands[i]
                 .filter(|(n, d)| *n < read && *d < read)
-                .ok_or(rusqlite::Error::InvalidColumnIndex(i))?;
+                .ok_or_else(|| rusqlite::Error::InvalidColumnIndex(i))?;
             let value = ratio(self.read[numerator], self.read[denominator]);
             each(i, value.map_or(ValueRef::Null, ValueRef::Real));
         }
