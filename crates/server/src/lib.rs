@@ -112,6 +112,13 @@ impl Server {
         self
     }
 
+    /// Rows an export reads per statement (default 2 000); with the few chunks in flight, this
+    /// bounds an export's memory. Tests use it to cut a small store into many chunks.
+    pub fn stream_chunk_rows(mut self, rows: u64) -> Self {
+        self.state.stream_chunk_rows = rows.max(1);
+        self
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         axum::serve(self.listener, router(self.state)).await
     }

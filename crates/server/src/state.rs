@@ -15,6 +15,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Rows per row group of Parquet downloads.
     pub parquet_row_group_rows: usize,
+    /// Rows read per statement by exports.
+    pub stream_chunk_rows: u64,
 }
 
 impl AppState {
@@ -23,6 +25,7 @@ impl AppState {
             reads: Arc::new(Reads::new(reader)),
             metrics: Arc::new(Metrics::default()),
             parquet_row_group_rows: crate::parquet_writer::ROW_GROUP_ROWS,
+            stream_chunk_rows: crate::routes::rows::STREAM_CHUNK,
         }
     }
 

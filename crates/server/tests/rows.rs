@@ -246,6 +246,69 @@ async fn csv_and_ndjson_carry_the_json_rows() {
     assert_eq!(lines, json_rows);
 }
 
+/// An export cut into chunks of a few rows (each chunk resumes at its last row's bucket) has the
+/// bytes of one read whole, for stored rows, grouped rows and rollups, in both text formats;
+/// and its averages and ratios (derived outside SQLite) equal the JSON page's.
+#[tokio::test]
+async fn exports_in_small_chunks_have_the_bytes_of_whole_reads() {
+    let whole = TestApp::spawn().await;
+    let chunked = TestApp::spawn_with(|server| server.stream_chunk_rows(7)).await;
+    for query in [
+        "from=2024-03-29&to=2024-03-31",
+        "from=2024-03-29&to=2024-03-31&group_by=queueId",
+        "from=2024-03-29&to=2024-03-31&granularity=PT1H&names=true",
+        "granularity=P1D",
+    ] {
+        for format in ["csv", "ndjson"] {
+            let path = format!("/v1/datasets/{DATASET}/rows?{query}&format={format}");
+            let expected = whole.get(&path).await.text().await.unwrap();
+            let got = chunked.get(&path).await.text().await.unwrap();
+            assert!(expected.lines().count() > 20, "{query}: {expected}");
+            assert!(
+                got == expected,
+                "{query} as {format}: the chunked export differs"
+            );
+        }
+    }
+    // Through CSV text and `str::parse` (correctly rounded, unlike serde_json's default).
+    let csv = whole
+        .get(&format!(
+            "/v1/datasets/{DATASET}/rows?from=2024-03-30&to=2024-03-31&format=csv"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let column = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "t_handle_avg_ms")
+        .unwrap();
+    let ours: Vec<Option<f64>> = reader
+        .records()
+        .map(|r| r.unwrap()[column].parse().ok())
+        .collect();
+    let in_sql: Vec<Option<f64>> = whole
+        .sql()
+        .prepare(
+            "SELECT 1.0 * t_handle_sum_ms / NULLIF(t_handle_count, 0) FROM queue_performance
+             WHERE interval_start >= '2024-03-30' AND interval_start < '2024-03-31'
+             ORDER BY interval_start, ifnull(queue_id, ''), ifnull(media_type, '')",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(in_sql.iter().any(Option::is_some), "{in_sql:?}");
+    let bits = |values: &[Option<f64>]| -> Vec<Option<u64>> {
+        values.iter().map(|v| v.map(f64::to_bits)).collect()
+    };
+    assert_eq!(bits(&ours), bits(&in_sql));
+}
+
 #[tokio::test]
 async fn bad_input_is_a_400_naming_the_parameter() {
     let app = TestApp::spawn().await;

@@ -42,7 +42,7 @@ const PARAMETERS: &[&str] = &[
 pub(crate) const DEFAULT_LIMIT: u64 = 1_000;
 pub(crate) const MAX_LIMIT: u64 = 10_000;
 /// Rows read per statement while streaming; with the channel's few slots, this bounds memory.
-const STREAM_CHUNK: u64 = 2_000;
+pub(crate) const STREAM_CHUNK: u64 = 2_000;
 /// The registered media type of Parquet files.
 pub const PARQUET_MEDIA_TYPE: &str = "application/vnd.apache.parquet";
 
@@ -514,6 +514,7 @@ async fn stream(
         name,
         format,
         row_group_rows: state.parquet_row_group_rows,
+        chunk_rows: state.stream_chunk_rows,
         lanes,
     };
     let segments = lane.prepared.occupied().len();
@@ -575,6 +576,7 @@ struct Lane {
     name: String,
     format: Format,
     row_group_rows: usize,
+    chunk_rows: u64,
     lanes: usize,
 }
 
@@ -601,13 +603,18 @@ impl Lane {
         // far (and a little more) spares the copies of growing it.
         let mut capacity = 0;
         for segment in self.prepared.occupied().skip(index).step_by(self.lanes) {
-            let bounds = self.prepared.segments.bounds(segment);
+            let (mut start, end) = self.prepared.segments.bounds(segment);
             let mut offset = 0;
             loop {
                 let mut out = Vec::with_capacity(capacity);
+                let mut last = LastStart::default();
                 let count = selection
-                    .visit(&connection, bounds, offset, STREAM_CHUNK, |row| {
-                        encoder.row(&mut out, row)
+                    .visit(&connection, (start, end), offset, self.chunk_rows, |row| {
+                        encoder.row(&mut out, row)?;
+                        if !selection.rollup {
+                            last.see(row)?;
+                        }
+                        Ok(())
                     })
                     .map_err(|e| e.to_string())?;
                 encoder.end_chunk(&mut out)?;
@@ -620,10 +627,16 @@ impl Lane {
                 if !out.is_empty() && !send(Piece::Bytes(Bytes::from(out))) {
                     return Ok(()); // the client went away
                 }
-                if count < STREAM_CHUNK {
+                if count < self.chunk_rows {
                     break;
                 }
-                offset += count;
+                // The next chunk starts at the last row's bucket, past the rows of it already
+                // read: a small offset, where counting from the segment's start would make
+                // SQLite step over every row read so far again.
+                match last.start() {
+                    Some(next) if next > start => (start, offset) = (next, last.rows),
+                    _ => offset += count,
+                }
             }
             if !send(Piece::SegmentDone) {
                 return Ok(());
@@ -636,6 +649,41 @@ impl Lane {
             send(Piece::Bytes(Bytes::from(tail)));
         }
         Ok(())
+    }
+}
+
+/// The last bucket start (a row's first cell) of a chunk's rows, and how many rows in a row
+/// ended with it. Rows come in bucket order unless rolled up, and a bucket's rows (groups) all
+/// share its start, so those rows are exactly the chunk's rows from that start on.
+#[derive(Default)]
+struct LastStart {
+    text: Vec<u8>,
+    rows: u64,
+}
+
+impl LastStart {
+    fn see(&mut self, row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+        let rusqlite::types::ValueRef::Text(text) = row.get_ref(0)? else {
+            self.text.clear();
+            self.rows = 0;
+            return Ok(());
+        };
+        if text == self.text.as_slice() {
+            self.rows += 1;
+        } else {
+            self.text.clear();
+            self.text.extend_from_slice(text);
+            self.rows = 1;
+        }
+        Ok(())
+    }
+
+    /// The start, if stored as the statement's own bounds are written: then `interval_start >=`
+    /// it selects exactly the rows from it on.
+    fn start(&self) -> Option<Timestamp> {
+        let text = std::str::from_utf8(&self.text).ok()?;
+        let start: Timestamp = text.parse().ok()?;
+        (format_instant(start) == text).then_some(start)
     }
 }
 
