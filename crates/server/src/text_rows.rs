@@ -156,7 +156,7 @@ impl NdjsonRows {
                 ValueRef::Integer(value) => integer(out, value),
                 ValueRef::Real(value) if value.is_finite() => real(out, value),
                 ValueRef::Real(_) => out.extend_from_slice(b"null"),
-                ValueRef::Text(text) => json_text(out, &String::from_utf8_lossy(text)),
+                ValueRef::Text(text) => json_bytes(out, text),
             }
         })?;
         out.push(b'}');
@@ -206,6 +206,21 @@ fn csv_text(out: &mut Vec<u8>, text: &[u8]) {
 fn json_text(out: &mut Vec<u8>, text: &str) {
     // Writing a &str into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// A cell's text as a JSON string (invalid UTF-8 replaced). Ids, codes and timestamps are
+/// printable ASCII with nothing to escape, which is copied as it is: what serde_json writes too.
+fn json_bytes(out: &mut Vec<u8>, text: &[u8]) {
+    if text
+        .iter()
+        .all(|b| matches!(b, b' '..=b'~') && !matches!(b, b'"' | b'\\'))
+    {
+        out.push(b'"');
+        out.extend_from_slice(text);
+        out.push(b'"');
+    } else {
+        json_text(out, &String::from_utf8_lossy(text));
+    }
 }
 
 #[cfg(test)]
@@ -324,6 +339,21 @@ mod tests {
         fn quotients_are_spelled_as_ryu_spells_them(a in -10_000_000_000_i64..10_000_000_000, b in 1_i64..1_000_000) {
             let value = a as f64 / b as f64;
             proptest::prop_assert_eq!(our_text(value), ryu_text(value));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cell_text_is_the_json_string_serde_json_writes(
+            text in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            ascii in "[ -~]{0,40}",
+        ) {
+            for bytes in [text.as_slice(), ascii.as_bytes()] {
+                let mut ours = Vec::new();
+                json_bytes(&mut ours, bytes);
+                let theirs = serde_json::to_vec(&String::from_utf8_lossy(bytes)).unwrap();
+                proptest::prop_assert_eq!(ours, theirs);
+            }
         }
     }
 }
