@@ -9,6 +9,7 @@
 #     latency of months never asked before, one at a time (the uncached cost).
 # Usage: bench/serve.sh [days]   (default 1042, i.e. 10,003,200 rows; the store is kept in
 #        $GENESYS_BI_BENCH_DIR, default /var/tmp/genesys-bi-bench, and reused when it exists)
+#        BENCH_EXPORT_ONLY=1 bench/serve.sh [days] runs part 1 only.
 # Needs wrk (Debian's package; installed with apt-get when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +26,7 @@ if ! command -v wrk >/dev/null; then
         || { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends wrk >/dev/null; }
 fi
 
-cargo build --release --locked --quiet -p genesys-bi -p server --example fill_store
+cargo build --release --locked --quiet -p genesys-bi --bin genesys-bi -p server --example fill_store
 target="${CARGO_TARGET_DIR:-target}/release"
 bin="$target/genesys-bi"
 mkdir -p "$dir"
@@ -63,6 +64,7 @@ for format in csv ndjson; do
         'BEGIN { printf "%-7s %10d rows in %6.2f s = %9.0f rows/s, %6.1f MB/s (%.0f bytes)\n", f, r, s, r / s, b / s / 1e6, b }'
 done
 echo "server peak RSS (VmHWM) over both exports: $(( $(rss_kib VmHWM) / 1024 )) MiB"
+[[ "${BENCH_EXPORT_ONLY:-}" == 1 ]] && exit 0
 
 echo
 echo "== /rows one month, P1D, group_by=queueId (JSON), 64 connections, 2 wrk threads, 20 s"
