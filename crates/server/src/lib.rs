@@ -4,6 +4,7 @@
 //! `/healthz` and `/readyz` needs an API key.
 
 mod auth;
+mod gzip;
 pub mod metrics;
 pub mod odata;
 mod params;
