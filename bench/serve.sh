@@ -28,7 +28,9 @@ if ! command -v wrk >/dev/null; then
         || { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends wrk >/dev/null; }
 fi
 
-cargo build --release --locked --quiet -p genesys-bi -p server --example fill_store
+# Two builds: with `--example`, one `cargo build` of both packages would skip genesys-bi's binary.
+cargo build --release --locked --quiet -p genesys-bi
+cargo build --release --locked --quiet -p server --example fill_store
 target="${CARGO_TARGET_DIR:-target}/release"
 bin="$target/genesys-bi"
 mkdir -p "$dir"

@@ -80,6 +80,9 @@ pub struct EntitySet {
     /// The key property's name (Power BI requires a key).
     pub key: String,
     pub properties: Vec<Property>,
+    /// The SQL expressions (trusted) of the table's unique order, matching its unique index:
+    /// pages without `$orderby` follow it and resume after the last row served.
+    pub resume_key: Vec<String>,
 }
 
 impl EntitySet {
@@ -119,11 +122,21 @@ impl EntitySet {
             };
             properties.push(Property::column(&column.column, kind, true));
         }
+        // The dataset's unique key index: bucket start, then each dimension with a missing
+        // value as ''. A window rewritten between two pages keeps each bucket and group where
+        // it was in this order, while its row ids change.
+        let mut resume_key = vec!["interval_start".to_string()];
+        resume_key.extend(
+            spec.dimension_columns()
+                .iter()
+                .map(|c| format!("ifnull(\"{c}\", '')")),
+        );
         Self {
             name: spec.name.clone(),
             table: spec.name.clone(),
             key: "id".into(),
             properties,
+            resume_key,
         }
     }
 
@@ -165,6 +178,7 @@ impl EntitySet {
             table: table.to_string(),
             key: "id".into(),
             properties,
+            resume_key: vec!["\"id\"".into()],
         })
     }
 }
