@@ -253,7 +253,12 @@ impl ODataError {
 
 impl From<crate::problem::Problem> for ODataError {
     fn from(problem: crate::problem::Problem) -> Self {
-        Self::new(problem.status(), "ServiceError", problem.detail)
+        let code = if problem.status() == StatusCode::UNAUTHORIZED {
+            "Unauthorized"
+        } else {
+            "ServiceError"
+        };
+        Self::new(problem.status(), code, problem.detail)
     }
 }
 
@@ -268,6 +273,13 @@ impl IntoResponse for ODataError {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_MINIMAL));
         headers.insert("OData-Version", HeaderValue::from_static(ODATA_VERSION));
+        if self.status == StatusCode::UNAUTHORIZED {
+            // What makes Power BI and Excel ask for the credentials again.
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(crate::problem::REALM),
+            );
+        }
         response
     }
 }
