@@ -299,11 +299,18 @@ impl Running {
     }
 
     fn fold(self, rollup: Rollup, value: Option<Value>) -> Running {
-        match (value, rollup) {
-            (None, _) => self,
-            (Some(v), Rollup::Sum) => self.add(v),
-            (Some(v), Rollup::Min) => self.keep(v, |new, old| new < old),
-            (Some(v), Rollup::Max) => self.keep(v, |new, old| new > old),
+        match (self, value, rollup) {
+            (_, None, _) => self,
+            // Integers first: counts and milliseconds, nearly every column.
+            (Running::Empty, Some(Value::Int(b)), _) => Running::Int(b),
+            (Running::Int(a), Some(Value::Int(b)), Rollup::Sum) => {
+                a.checked_add(b).map_or(Running::Overflow, Running::Int)
+            }
+            (Running::Int(a), Some(Value::Int(b)), Rollup::Min) => Running::Int(a.min(b)),
+            (Running::Int(a), Some(Value::Int(b)), Rollup::Max) => Running::Int(a.max(b)),
+            (_, Some(v), Rollup::Sum) => self.add(v),
+            (_, Some(v), Rollup::Min) => self.keep(v, |new, old| new < old),
+            (_, Some(v), Rollup::Max) => self.keep(v, |new, old| new > old),
         }
     }
 
