@@ -5,7 +5,8 @@
 #     (goals: >= 1M rows/s, RSS < 64 MB);
 #  2. p50/p99 latency of /v1/datasets/queue_performance/rows for one month, daily, by queue, at
 #     64 concurrent connections with wrk (goal: p99 < 50 ms), for one repeated month (what a
-#     refreshing dashboard sends) and for twelve different months taken in turn; then the
+#     refreshing dashboard sends), twelve different months taken in turn, and a month from each
+#     of 1,000 days (too many answers to cache: computed); each again with gzip; then the
 #     latency of months never asked before, one at a time (the uncached cost).
 # Usage: bench/serve.sh [days]   (default 1042, i.e. 10,003,200 rows; the store is kept in
 #        $GENESYS_BI_BENCH_DIR, default /var/tmp/genesys-bi-bench, and reused when it exists)
@@ -17,7 +18,9 @@ days="${1:-1042}"
 queues=50
 media=2
 dir="${GENESYS_BI_BENCH_DIR:-/var/tmp/genesys-bi-bench}"
-store="$dir/serve-$days-$queues-$media.db"
+# serve2: stores written since the per-day rollup table exists (older ones lack it until a sync
+# opens them, and would measure rollups from the stored buckets).
+store="$dir/serve2-$days-$queues-$media.db"
 
 if ! command -v wrk >/dev/null; then
     echo "installing wrk (Debian package)"
@@ -26,7 +29,9 @@ if ! command -v wrk >/dev/null; then
         || { "${sudo_cmd[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends wrk >/dev/null; }
 fi
 
-cargo build --release --locked --quiet -p genesys-bi --bin genesys-bi -p server --example fill_store
+# Two builds: with `--example`, one `cargo build` of both packages would skip genesys-bi's binary.
+cargo build --release --locked --quiet -p genesys-bi
+cargo build --release --locked --quiet -p server --example fill_store
 target="${CARGO_TARGET_DIR:-target}/release"
 bin="$target/genesys-bi"
 mkdir -p "$dir"
@@ -77,9 +82,9 @@ month_query() { # first day of month offset from 2024-01 → query string
 curl -sS --fail -H "Authorization: Bearer $key" "$rows_url?$(month_query 0)" -o "$work/one.json"
 echo "one response: $(wc -c <"$work/one.json") bytes, $(python3 -c 'import json, sys; print(len(json.load(sys.stdin)["rows"]))' <"$work/one.json") rows"
 
-{
+wrk_script() { # request paths on stdin, one per line -> a wrk script asking them in turn
     echo "local paths = {"
-    for i in $(seq 0 11); do echo "  \"/v1/datasets/queue_performance/rows?$(month_query "$i")\","; done
+    sed 's/.*/  "&",/'
     echo "}"
     cat <<'LUA'
 local n = 0
@@ -88,7 +93,16 @@ request = function()
   return wrk.format("GET", paths[(n % #paths) + 1])
 end
 LUA
-} >"$work/months.lua"
+}
+for i in $(seq 0 11); do echo "/v1/datasets/queue_performance/rows?$(month_query "$i")"; done \
+    | wrk_script >"$work/months.lua"
+# A month from each of the first 1,000 days: 1,000 different answers (2 MB each) against a
+# 32 MiB response cache, so nearly every request is computed.
+for i in $(seq 0 999); do
+    start=$(date -u -d "2024-01-01 +$i day" +%Y-%m-%d)
+    end=$(date -u -d "$start +1 month" +%Y-%m-%d)
+    echo "/v1/datasets/queue_performance/rows?from=${start}T00:00:00Z&to=${end}T00:00:00Z&granularity=P1D&group_by=queueId&limit=10000"
+done | wrk_script >"$work/computed.lua"
 
 run_wrk() { # label, extra wrk args...
     local label="$1"; shift
@@ -99,6 +113,11 @@ run_wrk() { # label, extra wrk args...
 run_wrk "the same month, repeated" "$rows_url?$(month_query 0)"
 run_wrk "the same month, repeated, four metrics (a dashboard panel)" "$rows_url?$(month_query 0)&metrics=nOffered,tAnswered,tAbandon,tHandle"
 run_wrk "twelve months in turn" -s "$work/months.lua" "$base"
+run_wrk "a month from each of 1,000 days in turn (computed, not cached)" -s "$work/computed.lua" "$base"
+gzip=(-H "Accept-Encoding: gzip")
+run_wrk "the same month, repeated, gzip (as browsers, Power BI and Grafana ask)" "${gzip[@]}" "$rows_url?$(month_query 0)"
+run_wrk "twelve months in turn, gzip" "${gzip[@]}" -s "$work/months.lua" "$base"
+run_wrk "a month from each of 1,000 days in turn, gzip (computed and compressed)" "${gzip[@]}" -s "$work/computed.lua" "$base"
 echo "-- one request at a time, months never asked before (computed, not cached)"
 for i in $(seq 12 $(( days / 31 - 1 ))); do
     curl -sS --fail -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "$rows_url?$(month_query "$i")"

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::odata::ODataError;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -42,10 +43,20 @@ fn presented_key(request: &Request) -> Result<String, Problem> {
     ))
 }
 
+/// A refusal in the error format of the API asked: OData's under `/odata`, RFC 9457 elsewhere.
+fn refusal(odata: bool, problem: Problem) -> Response {
+    if odata {
+        ODataError::from(problem).into_response()
+    } else {
+        problem.into_response()
+    }
+}
+
 pub async fn require_key(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let odata = request.uri().path().starts_with("/odata");
     let key = match presented_key(&request) {
         Ok(key) => key,
-        Err(problem) => return problem.into_response(),
+        Err(problem) => return refusal(odata, problem),
     };
     let generation = state.reads.generation();
     if state.reads.key_verified(generation, &key) {
@@ -63,8 +74,11 @@ pub async fn require_key(State(state): State<AppState>, request: Request, next: 
             state.reads.remember_verified(generation, key);
             next.run(request).await
         }
-        Ok(Ok(None)) => Problem::unauthorized("the API key is unknown or revoked").into_response(),
-        Ok(Err(problem)) => problem.into_response(),
-        Err(e) => Problem::internal(e).into_response(),
+        Ok(Ok(None)) => refusal(
+            odata,
+            Problem::unauthorized("the API key is unknown or revoked"),
+        ),
+        Ok(Err(problem)) => refusal(odata, problem),
+        Err(e) => refusal(odata, Problem::internal(e)),
     }
 }

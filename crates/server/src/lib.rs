@@ -5,6 +5,7 @@
 
 mod auth;
 mod derived;
+mod gzip;
 pub mod metrics;
 pub mod odata;
 mod params;

@@ -13,6 +13,12 @@ const PROTECTED: &[&str] = &[
     "/v1/datasets/queue_performance/rows",
     "/v1/datasets/nope/rows",
     "/v1/report?dataset=queue_performance",
+    "/odata",
+    "/odata/",
+    "/odata/$metadata",
+    "/odata/queue_performance",
+    "/odata/queue_performance/$count",
+    "/odata/queues",
 ];
 
 #[tokio::test]
@@ -22,6 +28,22 @@ async fn health_needs_no_key() {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
     }
+}
+
+/// OData clients get OData's error body (with the same `WWW-Authenticate`).
+async fn assert_odata_unauthorized(response: reqwest::Response) -> serde_json::Value {
+    assert_eq!(response.status(), 401);
+    assert_eq!(response.headers()["odata-version"], "4.0");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "Unauthorized", "{body}");
+    assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    body
 }
 
 #[tokio::test]
@@ -51,7 +73,11 @@ async fn every_protected_path_refuses_bad_keys() {
                 "Basic realm=\"genesys-bi\"",
                 "{path}"
             );
-            let body = assert_problem(response, 401).await;
+            let body = if path.starts_with("/odata") {
+                assert_odata_unauthorized(response).await
+            } else {
+                assert_problem(response, 401).await
+            };
             assert!(
                 !body.to_string().contains(&app.key),
                 "the key never echoes back"

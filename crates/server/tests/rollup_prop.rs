@@ -32,12 +32,14 @@ struct Day {
     max: Option<i64>,
 }
 
-fn spec() -> TableSpec {
+/// Stored in UTC, London days are summed from the stored rows; stored in London, they are read
+/// from the store's per-day rollup.
+fn spec(stored_zone: &str) -> TableSpec {
     TableSpec {
         name: "prop".into(),
         dimensions: vec!["queueId".into()],
         metrics: vec!["nOffered".into(), "tHandle".into()],
-        definition: "granularity=PT15M timeZone=UTC filter=".into(),
+        definition: format!("granularity=PT15M timeZone={stored_zone} filter="),
     }
 }
 
@@ -123,6 +125,8 @@ proptest! {
     #[test]
     fn london_daily_rollup_equals_sums_per_local_day(
         autumn in any::<bool>(),
+        stored_in_london in any::<bool>(),
+        split in 0usize..292,
         cells in prop::collection::vec([cell(), cell()], 292),
     ) {
         let (from, to) = RANGES[usize::from(autumn)];
@@ -132,16 +136,24 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.db");
         let store = SqliteStore::open(&path).unwrap();
-        store.ensure_dataset(&spec()).unwrap();
         store
-            .write_window(&WindowWrite {
-                dataset: "prop",
-                window: Interval::new(start, end),
-                rows: &rows,
-                settled: true,
-                run_id: None,
-            })
+            .ensure_dataset(&spec(if stored_in_london { "Europe/London" } else { "UTC" }))
             .unwrap();
+        // Two windows cut at any bucket, so a day may be written in two parts.
+        let cut = (start + SignedDuration::from_mins(15 * split as i64)).min(end);
+        for window in [Interval::new(start, cut), Interval::new(cut, end)] {
+            let part: Vec<AggregateRow> =
+                rows.iter().filter(|r| window.contains(r.interval.start)).cloned().collect();
+            store
+                .write_window(&WindowWrite {
+                    dataset: "prop",
+                    window,
+                    rows: &part,
+                    settled: true,
+                    run_id: None,
+                })
+                .unwrap();
+        }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let body = runtime.block_on(async {
             let app = TestApp::on(path.clone()).await;

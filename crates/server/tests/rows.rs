@@ -495,3 +495,59 @@ async fn a_range_far_wider_than_the_store_pages_the_same_rows() {
     assert!(pages >= narrow_rows.len() / 7, "{pages} pages");
     assert_eq!(wide_rows, narrow_rows);
 }
+
+/// The raw response to `path` with `Accept-Encoding` as given (no transparent decoding).
+async fn get_encoded(app: &TestApp, path: &str, accept: Option<&str>) -> reqwest::Response {
+    let client = reqwest::Client::builder().no_gzip().build().unwrap();
+    let mut request = client.get(app.url(path)).bearer_auth(&app.key);
+    if let Some(accept) = accept {
+        request = request.header("accept-encoding", accept);
+    }
+    request.send().await.unwrap()
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn json_answers_are_gzipped_for_clients_that_accept_it() {
+    let app = TestApp::spawn().await;
+    let paths = [
+        format!("/v1/datasets/{DATASET}/rows?granularity=P1D&group_by=queueId&limit=10000"),
+        format!("/v1/report?dataset={DATASET}&from=2024-03-29&to=2024-04-01"),
+    ];
+    for path in &paths {
+        let plain = get_encoded(&app, path, None).await;
+        assert_eq!(plain.status(), 200, "{path}");
+        assert!(plain.headers().get("content-encoding").is_none());
+        assert_eq!(plain.headers()["vary"], "accept-encoding");
+        let plain = plain.bytes().await.unwrap();
+        // Twice: computed (or taken from the plain answer) and compressed, then from the cache.
+        for _ in 0..2 {
+            let zipped = get_encoded(&app, path, Some("br;q=1.0, gzip;q=0.8")).await;
+            assert_eq!(zipped.status(), 200);
+            assert_eq!(zipped.headers()["content-encoding"], "gzip", "{path}");
+            assert_eq!(zipped.headers()["vary"], "accept-encoding");
+            let zipped = zipped.bytes().await.unwrap();
+            assert!(
+                zipped.len() < plain.len(),
+                "{path}: {} >= {}",
+                zipped.len(),
+                plain.len()
+            );
+            assert_eq!(gunzip(&zipped), plain, "{path}");
+        }
+        let refused = get_encoded(&app, path, Some("gzip;q=0, identity")).await;
+        assert!(refused.headers().get("content-encoding").is_none());
+        assert_eq!(refused.bytes().await.unwrap(), plain);
+    }
+    // reqwest's own transparent gzip reads the same JSON.
+    let json = app.get_json(&paths[0]).await;
+    assert!(!json["rows"].as_array().unwrap().is_empty());
+}

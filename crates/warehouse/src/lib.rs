@@ -3,6 +3,7 @@
 //! watermarks, runs, schema version). SQLite is the embedded default; PostgreSQL implements the
 //! same [`Store`] trait.
 
+pub mod days;
 pub mod keys;
 pub mod read;
 pub mod rows;
@@ -38,6 +39,8 @@ pub enum StoreError {
     RowOutsideWindow { row: String, window: String },
     #[error("stored value `{value}` is not a valid instant")]
     CorruptInstant { value: String },
+    #[error("time zone arithmetic failed: {0}")]
+    Time(String),
     #[error(
         "store schema version {found} is newer than this genesys-bi understands ({supported}); upgrade genesys-bi"
     )]

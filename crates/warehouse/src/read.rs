@@ -14,6 +14,7 @@ pub use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OpenFlags, OptionalExtension, params_from_iter};
 
+use crate::days::{self, DayGrid, day_table};
 use crate::schema::{MetricColumn, StatField, TableSpec, is_valid_identifier, snake_case};
 use crate::{Result, StoreError};
 
@@ -68,15 +69,6 @@ pub struct RunInfo {
     pub error: Option<String>,
 }
 
-/// `granularity=PT15M timeZone=Europe/London filter=…` → the value of `key`.
-fn definition_value(definition: &str, key: &str) -> Option<String> {
-    definition
-        .split_whitespace()
-        .find_map(|part| part.strip_prefix(key)?.strip_prefix('='))
-        .filter(|v| !v.is_empty())
-        .map(String::from)
-}
-
 fn quote(identifier: &str) -> String {
     format!("\"{identifier}\"")
 }
@@ -122,15 +114,16 @@ fn info_from_row(
     {
         return Err(StoreError::InvalidName(format!("{name}.{bad}")));
     }
+    let spec = TableSpec {
+        name,
+        dimensions,
+        metrics,
+        definition,
+    };
     Ok(DatasetInfo {
-        granularity: definition_value(&definition, "granularity"),
-        time_zone: definition_value(&definition, "timeZone"),
-        spec: TableSpec {
-            name,
-            dimensions,
-            metrics,
-            definition,
-        },
+        granularity: spec.definition_value("granularity"),
+        time_zone: spec.definition_value("timeZone"),
+        spec,
         complete_through: status.complete_through,
         rows,
         last_written_at: status.last_written_at,
@@ -260,6 +253,8 @@ pub struct Selection {
     /// read end before those columns (always the last ones), for a reader that derives them
     /// from their [`OutputColumn::operands`] itself, as exports do.
     pub derived_in_sql: bool,
+    /// The dataset's local days, when the store keeps a per-day rollup of it.
+    days: Option<DayGrid>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -288,6 +283,7 @@ impl Selection {
             names: false,
             rollup: false,
             derived_in_sql: true,
+            days: DayGrid::of(spec),
         }
     }
 
@@ -378,15 +374,16 @@ impl Selection {
         }
         let metric_columns = self.metric_columns();
         for column in &metric_columns {
-            let (function, role) = match column.field {
-                StatField::Count => ("sum", "count"),
-                StatField::Sum => ("sum", "sum"),
-                StatField::Numerator => ("sum", "numerator"),
-                StatField::Denominator => ("sum", "denominator"),
-                StatField::Min => ("min", "min"),
-                StatField::Max => ("max", "max"),
-                StatField::Target => ("max", "target"),
+            let role = match column.field {
+                StatField::Count => "count",
+                StatField::Sum => "sum",
+                StatField::Numerator => "numerator",
+                StatField::Denominator => "denominator",
+                StatField::Min => "min",
+                StatField::Max => "max",
+                StatField::Target => "target",
             };
+            let function = column.field.rollup().sql_function();
             columns.push(OutputColumn {
                 name: column.column.clone(),
                 kind: if column.sql_type == "INTEGER" {
@@ -426,7 +423,22 @@ impl Selection {
         clauses.join(" AND ")
     }
 
-    fn sql(&self, values: &mut Vec<SqlValue>) -> String {
+    /// The table a segment is read from: a rolled-up segment of whole local days (in the
+    /// dataset's time zone) reads the per-day rollup when the store has one, with the same
+    /// result from one row per day and group.
+    fn table_for(&self, c: &Connection, segment: (Timestamp, Timestamp)) -> Result<String> {
+        if self.rollup
+            && let Some(grid) = &self.days
+            && grid.starts_day(segment.0)
+            && grid.starts_day(segment.1)
+            && days::exists(c, &self.spec.name)?
+        {
+            return Ok(day_table(&self.spec.name));
+        }
+        Ok(self.spec.name.clone())
+    }
+
+    fn sql(&self, table: &str, values: &mut Vec<SqlValue>) -> String {
         let columns = self.columns();
         let select: Vec<String> = columns
             .iter()
@@ -467,7 +479,7 @@ impl Selection {
         format!(
             "SELECT {} FROM {} WHERE {where_clause}{group}{order} LIMIT ?{limit} OFFSET ?{offset}",
             select.join(", "),
-            quote(&self.spec.name)
+            quote(table)
         )
     }
 
@@ -502,7 +514,8 @@ impl Selection {
             SqlValue::Text(format_instant(segment.0)),
             SqlValue::Text(format_instant(segment.1)),
         ];
-        let sql = self.sql(&mut values);
+        let table = self.table_for(c, segment)?;
+        let sql = self.sql(&table, &mut values);
         let n = values.len();
         values[n - 2] = SqlValue::Integer(limit.min(i64::MAX as u64) as i64);
         values[n - 1] = SqlValue::Integer(offset.min(i64::MAX as u64) as i64);
@@ -644,22 +657,5 @@ impl Cell {
             Cell::Real(r) => r.to_string(),
             Cell::Text(t) => t.clone(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn definition_values() {
-        let d = "granularity=PT15M timeZone=Europe/London filter=";
-        assert_eq!(definition_value(d, "granularity").as_deref(), Some("PT15M"));
-        assert_eq!(
-            definition_value(d, "timeZone").as_deref(),
-            Some("Europe/London")
-        );
-        assert_eq!(definition_value(d, "filter"), None);
-        assert_eq!(definition_value("", "granularity"), None);
     }
 }

@@ -28,6 +28,38 @@ pub enum StatField {
     Target,
 }
 
+impl StatField {
+    /// How a column of this field rolls up across buckets or groups: sums and counts add up,
+    /// the smallest min and the largest max (and target) survive.
+    pub fn rollup(self) -> Rollup {
+        match self {
+            StatField::Count | StatField::Sum | StatField::Numerator | StatField::Denominator => {
+                Rollup::Sum
+            }
+            StatField::Min => Rollup::Min,
+            StatField::Max | StatField::Target => Rollup::Max,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollup {
+    Sum,
+    Min,
+    Max,
+}
+
+impl Rollup {
+    /// The SQL aggregate function that does it.
+    pub fn sql_function(self) -> &'static str {
+        match self {
+            Rollup::Sum => "sum",
+            Rollup::Min => "min",
+            Rollup::Max => "max",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricColumn {
     pub metric: String,
@@ -109,9 +141,20 @@ impl TableSpec {
     pub fn kpi_view_name(&self) -> String {
         format!("{}_kpi", self.name)
     }
+
+    /// The value of `key` in the definition the sync records
+    /// (`granularity=PT15M timeZone=Europe/London filter=…`).
+    pub fn definition_value(&self, key: &str) -> Option<String> {
+        self.definition
+            .split_whitespace()
+            .find_map(|part| part.strip_prefix(key)?.strip_prefix('='))
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    }
 }
 
-/// The store's own tables (and every `_kpi` view name) are not available as dataset names.
+/// The store's own tables (and every `_kpi` view and `__daily` table name) are not available as
+/// dataset names.
 pub const RESERVED_NAMES: &[&str] = &[
     "datasets",
     "windows",
@@ -125,7 +168,9 @@ pub const RESERVED_NAMES: &[&str] = &[
 ];
 
 pub fn is_reserved(name: &str) -> bool {
-    RESERVED_NAMES.contains(&name) || name.ends_with("_kpi")
+    RESERVED_NAMES.contains(&name)
+        || name.ends_with("_kpi")
+        || name.ends_with(crate::days::DAY_TABLE_SUFFIX)
 }
 
 /// Dataset names become SQL identifiers, so only a safe alphabet is accepted.
@@ -170,10 +215,31 @@ mod tests {
     }
 
     #[test]
+    fn definition_values() {
+        let spec = |definition: &str| TableSpec {
+            name: "d".into(),
+            dimensions: vec![],
+            metrics: vec![],
+            definition: definition.into(),
+        };
+        let d = spec("granularity=PT15M timeZone=Europe/London filter=");
+        assert_eq!(d.definition_value("granularity").as_deref(), Some("PT15M"));
+        assert_eq!(
+            d.definition_value("timeZone").as_deref(),
+            Some("Europe/London")
+        );
+        assert_eq!(d.definition_value("filter"), None);
+        assert_eq!(spec("").definition_value("granularity"), None);
+    }
+
+    #[test]
     fn identifiers_are_checked() {
         assert!(is_valid_identifier("queue_performance"));
         assert!(!is_valid_identifier("Queue"));
         assert!(!is_valid_identifier("x; drop table y"));
         assert!(!is_valid_identifier("1abc"));
+        assert!(is_reserved("queue_performance__daily"));
+        assert!(is_reserved("queue_performance_kpi"));
+        assert!(!is_reserved("queue_daily"));
     }
 }

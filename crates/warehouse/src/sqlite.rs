@@ -10,6 +10,7 @@ use genesys::interval::format_instant;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use crate::days::{self, DayGrid};
 use crate::rows::{AggregateRow, Value};
 use crate::schema::{TableSpec, is_reserved, is_valid_identifier};
 use crate::{
@@ -195,7 +196,16 @@ fn stored_dataset(tx: &Transaction<'_>, name: &str) -> Result<Option<StoredDatas
     }))
 }
 
-fn create_table(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
+/// The table's columns, quoted, in table order: the interval bounds, dimensions, metric columns.
+pub(crate) fn column_names(spec: &TableSpec) -> Vec<String> {
+    let mut names = vec!["interval_start".to_string(), "interval_end".to_string()];
+    names.extend(spec.dimension_columns().iter().map(|c| quote(c)));
+    names.extend(spec.metric_columns().iter().map(|c| quote(&c.column)));
+    names
+}
+
+/// `CREATE TABLE`'s column list for the dataset's table (and its per-day rollup).
+pub(crate) fn column_definitions(spec: &TableSpec) -> String {
     let mut columns = vec![
         "interval_start TEXT NOT NULL".to_string(),
         "interval_end TEXT NOT NULL".to_string(),
@@ -210,8 +220,15 @@ fn create_table(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
             .iter()
             .map(|c| format!("{} {}", quote(&c.column), c.sql_type)),
     );
+    columns.join(", ")
+}
+
+fn create_table(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
     let table = quote(&spec.name);
-    tx.execute_batch(&format!("CREATE TABLE {table} ({});", columns.join(", ")))?;
+    tx.execute_batch(&format!(
+        "CREATE TABLE {table} ({});",
+        column_definitions(spec)
+    ))?;
     let mut key = vec!["interval_start".to_string()];
     key.extend(
         spec.dimension_columns()
@@ -227,6 +244,7 @@ fn create_table(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
 }
 
 fn drop_table(tx: &Transaction<'_>, name: &str) -> Result<()> {
+    days::drop(tx, name)?;
     tx.execute_batch(&format!(
         "DROP VIEW IF EXISTS {}; DROP TABLE IF EXISTS {};",
         quote(&format!("{name}_kpi")),
@@ -341,26 +359,32 @@ fn migrate_metrics(
         "DROP VIEW IF EXISTS {};",
         quote(&spec.kpi_view_name())
     ))?;
-    for column in old_spec
-        .metric_columns()
-        .iter()
-        .filter(|c| dropped.contains(&c.metric))
-    {
-        tx.execute_batch(&format!(
-            "ALTER TABLE {table} DROP COLUMN {};",
-            quote(&column.column)
-        ))?;
+    let mut tables = vec![table];
+    if days::exists(tx, &spec.name)? {
+        tables.push(quote(&days::day_table(&spec.name)));
     }
-    for column in spec
-        .metric_columns()
-        .iter()
-        .filter(|c| added.contains(&c.metric))
-    {
-        tx.execute_batch(&format!(
-            "ALTER TABLE {table} ADD COLUMN {} {};",
-            quote(&column.column),
-            column.sql_type
-        ))?;
+    for table in &tables {
+        for column in old_spec
+            .metric_columns()
+            .iter()
+            .filter(|c| dropped.contains(&c.metric))
+        {
+            tx.execute_batch(&format!(
+                "ALTER TABLE {table} DROP COLUMN {};",
+                quote(&column.column)
+            ))?;
+        }
+        for column in spec
+            .metric_columns()
+            .iter()
+            .filter(|c| added.contains(&c.metric))
+        {
+            tx.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {} {};",
+                quote(&column.column),
+                column.sql_type
+            ))?;
+        }
     }
     create_kpi_view(tx, spec)?;
     if !added.is_empty() {
@@ -380,6 +404,7 @@ fn ensure_dataset_in(tx: &Transaction<'_>, spec: &TableSpec) -> Result<DatasetCh
             if stored.definition == spec.definition && stored.dimensions == spec.dimensions =>
         {
             if stored.metrics == spec.metrics {
+                days::ensure(tx, spec)?;
                 return Ok(DatasetChange::Unchanged);
             }
             migrate_metrics(tx, spec, &stored)?
@@ -402,6 +427,7 @@ fn ensure_dataset_in(tx: &Transaction<'_>, spec: &TableSpec) -> Result<DatasetCh
             DatasetChange::Rebuilt { reason }
         }
     };
+    days::ensure(tx, spec)?;
     record_dataset(tx, spec)?;
     Ok(change)
 }
@@ -519,7 +545,7 @@ fn group_order(a: &[Option<String>], b: &[Option<String>]) -> std::cmp::Ordering
 
 /// FNV-1a, for ranking a window's groups: short strings hashed once per row, where std's
 /// SipHash costs 3% of a window write. Lengths and discriminants take one step, not eight.
-struct Fnv(u64);
+pub(crate) struct Fnv(u64);
 
 impl Default for Fnv {
     fn default() -> Self {
@@ -609,30 +635,18 @@ fn in_key_order(rows: &[AggregateRow]) -> Vec<&AggregateRow> {
         .collect()
 }
 
-fn replace_rows(tx: &Transaction<'_>, spec: &TableSpec, write: &WindowWrite<'_>) -> Result<usize> {
-    let table = quote(&spec.name);
-    let (start, end) = (
-        format_instant(write.window.start),
-        format_instant(write.window.end),
-    );
-    tx.execute(
-        &format!("DELETE FROM {table} WHERE interval_start >= ?1 AND interval_start < ?2"),
-        params![start, end],
-    )?;
-    let dimension_columns = spec.dimension_columns();
-    let metric_columns = spec.metric_columns();
-    let width = (dimension_columns.len(), metric_columns.len());
-    let mut names = vec!["interval_start".to_string(), "interval_end".to_string()];
-    names.extend(dimension_columns.iter().map(|c| quote(c)));
-    names.extend(metric_columns.iter().map(|c| quote(&c.column)));
-    for row in write.rows {
-        check_row(spec, write, row, width)?;
-    }
-    let rows = in_key_order(write.rows);
+/// Inserts rows given in key order into `table` (quoted), with the columns `names` (the two
+/// interval bounds first), a bucket's rows in as few multi-row statements as [`CHUNK_SIZES`] allow.
+pub(crate) fn insert_by_bucket(
+    tx: &Transaction<'_>,
+    table: &str,
+    names: &[String],
+    rows: &[&AggregateRow],
+) -> Result<()> {
     let per_row = names.len() - 2;
     let mut statements = Vec::with_capacity(CHUNK_SIZES.len());
     for size in CHUNK_SIZES {
-        let insert = tx.prepare_cached(&insert_sql(&table, &names, size))?;
+        let insert = tx.prepare_cached(&insert_sql(table, names, size))?;
         // Bindings outlive an execution: a statement's bounds are rebound only for a new bucket.
         statements.push((size, None::<Interval>, insert));
     }
@@ -660,6 +674,29 @@ fn replace_rows(tx: &Transaction<'_>, spec: &TableSpec, write: &WindowWrite<'_>)
             insert.raw_execute()?;
             rest = tail;
         }
+    }
+    Ok(())
+}
+
+fn replace_rows(tx: &Transaction<'_>, spec: &TableSpec, write: &WindowWrite<'_>) -> Result<usize> {
+    let table = quote(&spec.name);
+    let (start, end) = (
+        format_instant(write.window.start),
+        format_instant(write.window.end),
+    );
+    tx.execute(
+        &format!("DELETE FROM {table} WHERE interval_start >= ?1 AND interval_start < ?2"),
+        params![start, end],
+    )?;
+    let width = (spec.dimensions.len(), spec.metric_columns().len());
+    let names = column_names(spec);
+    for row in write.rows {
+        check_row(spec, write, row, width)?;
+    }
+    let rows = in_key_order(write.rows);
+    insert_by_bucket(tx, &table, &names, &rows)?;
+    if let Some(grid) = DayGrid::of(spec) {
+        days::refresh(tx, spec, &names, &grid, write.window, &rows)?;
     }
     Ok(write.rows.len())
 }

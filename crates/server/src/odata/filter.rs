@@ -503,6 +503,7 @@ mod tests {
                 Property::column("queue_id", EdmType::String, true),
                 Property::column("n_offered", EdmType::Int64, true),
             ],
+            resume_key: vec!["\"id\"".into()],
         }
     }
 
@@ -736,6 +737,7 @@ mod tests {
                     Property::column("s", EdmType::String, true),
                     Property::column("n", EdmType::Int64, true),
                 ],
+                resume_key: vec!["\"id\"".into()],
             };
             let mut values = Vec::new();
             let condition = to_sql(&odata(&e), &set, &mut values).unwrap();

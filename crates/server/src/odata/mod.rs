@@ -80,6 +80,9 @@ pub struct EntitySet {
     /// The key property's name (Power BI requires a key).
     pub key: String,
     pub properties: Vec<Property>,
+    /// The SQL expressions (trusted) of the table's unique order, matching its unique index:
+    /// pages without `$orderby` follow it and resume after the last row served.
+    pub resume_key: Vec<String>,
 }
 
 impl EntitySet {
@@ -119,11 +122,21 @@ impl EntitySet {
             };
             properties.push(Property::column(&column.column, kind, true));
         }
+        // The dataset's unique key index: bucket start, then each dimension with a missing
+        // value as ''. A window rewritten between two pages keeps each bucket and group where
+        // it was in this order, while its row ids change.
+        let mut resume_key = vec!["interval_start".to_string()];
+        resume_key.extend(
+            spec.dimension_columns()
+                .iter()
+                .map(|c| format!("ifnull(\"{c}\", '')")),
+        );
         Self {
             name: spec.name.clone(),
             table: spec.name.clone(),
             key: "id".into(),
             properties,
+            resume_key,
         }
     }
 
@@ -165,6 +178,7 @@ impl EntitySet {
             table: table.to_string(),
             key: "id".into(),
             properties,
+            resume_key: vec!["\"id\"".into()],
         })
     }
 }
@@ -239,7 +253,12 @@ impl ODataError {
 
 impl From<crate::problem::Problem> for ODataError {
     fn from(problem: crate::problem::Problem) -> Self {
-        Self::new(problem.status(), "ServiceError", problem.detail)
+        let code = if problem.status() == StatusCode::UNAUTHORIZED {
+            "Unauthorized"
+        } else {
+            "ServiceError"
+        };
+        Self::new(problem.status(), code, problem.detail)
     }
 }
 
@@ -254,6 +273,13 @@ impl IntoResponse for ODataError {
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_MINIMAL));
         headers.insert("OData-Version", HeaderValue::from_static(ODATA_VERSION));
+        if self.status == StatusCode::UNAUTHORIZED {
+            // What makes Power BI and Excel ask for the credentials again.
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(crate::problem::REALM),
+            );
+        }
         response
     }
 }

@@ -2,6 +2,8 @@
 //! `$skiptoken`, `$format`) and the SQL statement they become. Custom options (no `$`) are
 //! ignored, as OData allows; unknown system options are refused.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rusqlite::types::Value as SqlValue;
 
 use super::{EntitySet, ODataError, Property, filter};
@@ -28,10 +30,44 @@ pub struct Options {
     pub top: Option<u64>,
     pub skip: u64,
     pub count: bool,
-    /// Rows of this query already served on earlier pages.
-    pub skiptoken: u64,
+    /// Where the previous page ended.
+    pub skiptoken: Option<SkipToken>,
     /// Every option as sent (custom ones included), to rebuild the next page's link.
     pub raw: Vec<(String, String)>,
+}
+
+/// What a `$skiptoken` carries: the rows of the query already served and, for a query in the
+/// entity set's own order, the resume key of the last one (the next page starts after it, so a
+/// sync rewriting rows between two pages neither repeats nor skips a bucket and group).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SkipToken {
+    #[serde(rename = "n")]
+    pub served: u64,
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Vec<String>>,
+}
+
+impl SkipToken {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("a token serializes"))
+    }
+
+    fn decode(raw: &str, set: &EntitySet, by_key: bool) -> Result<Self, ODataError> {
+        let invalid = || {
+            ODataError::bad_option(
+                "$skiptoken",
+                "is not a token of this service; follow @odata.nextLink as given",
+            )
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| invalid())?;
+        let token: SkipToken = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        // A key exactly when the query is in the set's own order, as its nextLink was made.
+        match (&token.after, by_key) {
+            (Some(key), true) if key.len() == set.resume_key.len() => Ok(token),
+            (None, false) => Ok(token),
+            _ => Err(invalid()),
+        }
+    }
 }
 
 fn whole(option: &str, raw: &str) -> Result<u64, ODataError> {
@@ -127,7 +163,8 @@ impl Options {
                 "$orderby" => options.orderby = parse_orderby(set, value)?,
                 "$top" => options.top = Some(whole(option, value)?),
                 "$skip" => options.skip = whole(option, value)?,
-                "$skiptoken" => options.skiptoken = whole(option, value)?,
+                // Read once every other option is: whether it carries a key depends on them.
+                "$skiptoken" => {}
                 "$count" => {
                     options.count = match value.as_str() {
                         "true" => true,
@@ -150,6 +187,10 @@ impl Options {
                 }
             }
         }
+        if let Some((_, raw)) = pairs.iter().find(|(k, _)| k == "$skiptoken") {
+            let by_key = options.resumes_by_key();
+            options.skiptoken = Some(SkipToken::decode(raw, set, by_key)?);
+        }
         Ok(options)
     }
 
@@ -160,6 +201,17 @@ impl Options {
             Some(names) => names.iter().filter_map(|n| set.property(n)).collect(),
         }
     }
+
+    /// Rows already served on earlier pages.
+    pub fn served(&self) -> u64 {
+        self.skiptoken.as_ref().map_or(0, |t| t.served)
+    }
+
+    /// Pages in the entity set's own order resume after a key; pages in a `$orderby` order
+    /// count the rows served (the order's values may tie and change between pages).
+    pub fn resumes_by_key(&self) -> bool {
+        self.orderby.is_empty()
+    }
 }
 
 /// A statement and its bound values.
@@ -169,40 +221,82 @@ pub struct Statement {
     pub values: Vec<SqlValue>,
 }
 
-fn from_where(set: &EntitySet, options: &Options) -> Result<Statement, ODataError> {
+fn from_where(
+    set: &EntitySet,
+    options: &Options,
+    after: Option<&[String]>,
+) -> Result<Statement, ODataError> {
     let mut values = Vec::new();
-    let mut sql = format!("FROM \"{}\"", set.table);
+    let mut conditions = Vec::new();
     if let Some(raw) = &options.filter {
         let condition = filter::to_sql(raw, set, &mut values)
             .map_err(|e| ODataError::bad_option("$filter", e))?;
-        sql.push_str(&format!(" WHERE {condition}"));
+        conditions.push(format!("({condition})"));
+    }
+    if let Some(after) = after {
+        let mut marks = Vec::new();
+        for value in after {
+            values.push(SqlValue::Text(value.clone()));
+            marks.push(format!("?{}", values.len()));
+        }
+        conditions.push(format!(
+            "({}) > ({})",
+            set.resume_key.join(", "),
+            marks.join(", ")
+        ));
+    }
+    let mut sql = format!("FROM \"{}\"", set.table);
+    if !conditions.is_empty() {
+        sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
     }
     Ok(Statement { sql, values })
 }
 
 /// How many rows match `$filter` (for `$count`, ignoring paging).
 pub fn count_statement(set: &EntitySet, options: &Options) -> Result<Statement, ODataError> {
-    let rest = from_where(set, options)?;
+    let rest = from_where(set, options, None)?;
     Ok(Statement {
         sql: format!("SELECT count(*) {}", rest.sql),
         values: rest.values,
     })
 }
 
-/// The rows `[offset, offset + limit)` of the query, in `$orderby` order then key order (so
-/// pages never overlap or leave gaps).
+/// The next `limit` rows of the query: in `$orderby` order then key order from row `offset`,
+/// or, without `$orderby`, in the entity set's own order after the skiptoken's key (skipping
+/// `offset` rows on the first page only). Each row ends with its resume key's values, after
+/// the selected properties.
 pub fn rows_statement(
     set: &EntitySet,
     options: &Options,
     offset: u64,
     limit: u64,
 ) -> Result<Statement, ODataError> {
-    let Statement { sql, mut values } = from_where(set, options)?;
-    let columns: Vec<String> = options
+    let after = options
+        .skiptoken
+        .as_ref()
+        .and_then(|t| t.after.as_deref())
+        .filter(|_| options.resumes_by_key());
+    let Statement { sql, mut values } = from_where(set, options, after)?;
+    let mut columns: Vec<String> = options
         .selected(set)
         .iter()
         .map(|p| format!("{} AS \"{}\"", p.sql(), p.name))
         .collect();
+    columns.extend(set.resume_key.iter().cloned());
+    if options.resumes_by_key() {
+        values.push(SqlValue::Integer(limit.min(i64::MAX as u64) as i64));
+        let limit_mark = values.len();
+        values.push(SqlValue::Integer(offset.min(i64::MAX as u64) as i64));
+        let offset_mark = values.len();
+        return Ok(Statement {
+            sql: format!(
+                "SELECT {} {sql} ORDER BY {} LIMIT ?{limit_mark} OFFSET ?{offset_mark}",
+                columns.join(", "),
+                set.resume_key.join(", ")
+            ),
+            values,
+        });
+    }
     let mut order: Vec<String> = options
         .orderby
         .iter()

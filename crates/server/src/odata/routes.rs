@@ -1,5 +1,6 @@
 //! The `/odata` handlers: service document, `$metadata`, entity set reads with server-driven
-//! paging (`@odata.nextLink` carries a `$skiptoken`: rows already served), and `/$count`.
+//! paging (`@odata.nextLink` carries a `$skiptoken`: the rows already served and, in the entity
+//! set's own order, the key of the last one), and `/$count`.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -7,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use warehouse::read::{Cell, Connection};
 
-use super::query::{Options, Statement, count_statement, rows_statement};
+use super::query::{Options, SkipToken, Statement, count_statement, rows_statement};
 use super::{EntitySet, JSON_MINIMAL, ODATA_VERSION, ODataError, entity_set, entity_sets};
 use crate::state::AppState;
 
@@ -157,7 +158,7 @@ struct Page {
     set: EntitySet,
     options: Options,
     rows: Vec<Vec<Cell>>,
-    next_skiptoken: Option<u64>,
+    next_skiptoken: Option<SkipToken>,
     count: Option<i64>,
 }
 
@@ -169,31 +170,44 @@ fn read_page(
 ) -> Result<Page, ODataError> {
     let set = entity_set(c, name)?;
     let options = Options::parse(raw, &set)?;
-    let served = options.skiptoken;
+    let served = options.served();
     let limit = match options.top {
         Some(top) => top.saturating_sub(served).min(page_size),
         None => page_size,
     };
+    let offset = match (options.resumes_by_key(), &options.skiptoken) {
+        (true, Some(_)) => 0,
+        (true, None) => options.skip,
+        (false, _) => options.skip.saturating_add(served),
+    };
     // One row more than the page tells whether another page follows.
-    let statement = rows_statement(
-        &set,
-        &options,
-        options.skip.saturating_add(served),
-        limit + 1,
-    )?;
-    let mut rows = run_rows(c, &statement)?;
+    let mut rows = run_rows(c, &rows_statement(&set, &options, offset, limit + 1)?)?;
     let top_met = options
         .top
         .is_some_and(|top| served.saturating_add(limit) >= top);
     let more = rows.len() as u64 > limit && !top_met;
     rows.truncate(limit as usize);
+    let key_width = set.resume_key.len();
+    let last_key = rows.last().map(|row| {
+        row[row.len().saturating_sub(key_width)..]
+            .iter()
+            .map(Cell::to_text)
+            .collect::<Vec<_>>()
+    });
+    for row in &mut rows {
+        row.truncate(row.len().saturating_sub(key_width));
+    }
     let count = if options.count {
         Some(run_count(c, &count_statement(&set, &options)?)?)
     } else {
         None
     };
+    let next_skiptoken = more.then(|| SkipToken {
+        served: served.saturating_add(limit),
+        after: last_key.filter(|_| options.resumes_by_key()),
+    });
     Ok(Page {
-        next_skiptoken: more.then_some(served.saturating_add(limit)),
+        next_skiptoken,
         set,
         options,
         rows,
@@ -201,12 +215,12 @@ fn read_page(
     })
 }
 
-fn next_link(root: &str, page: &Page, skiptoken: u64) -> String {
+fn next_link(root: &str, page: &Page, skiptoken: &SkipToken) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (k, v) in page.options.raw.iter().filter(|(k, _)| k != "$skiptoken") {
         query.append_pair(k, v);
     }
-    query.append_pair("$skiptoken", &skiptoken.to_string());
+    query.append_pair("$skiptoken", &skiptoken.encode());
     format!("{root}/{}?{}", page.set.name, query.finish())
 }
 
@@ -221,7 +235,10 @@ fn page_body(root: &str, page: Page) -> Value {
     if let Some(count) = page.count {
         body.insert("@odata.count".into(), json!(count));
     }
-    let next = page.next_skiptoken.map(|t| next_link(root, &page, t));
+    let next = page
+        .next_skiptoken
+        .as_ref()
+        .map(|t| next_link(root, &page, t));
     let value: Vec<Value> = page
         .rows
         .into_iter()

@@ -4,15 +4,17 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use genesys::interval::format_instant;
 use serde_json::{Map, Value, json};
 use warehouse::read::{Cell, OutputColumn};
 
+use crate::gzip;
 use crate::params::Params;
 use crate::problem::Problem;
 use crate::reads::CachedBody;
-use crate::routes::rows::{json_response, prepare};
+use crate::routes::rows::{cached_json, prepare};
 use crate::state::AppState;
 
 const PARAMETERS: &[&str] = &["dataset", "from", "to", "time_zone", "filter"];
@@ -79,6 +81,7 @@ fn figures(columns: &[OutputColumn], row: &[Cell], keep: &[&str]) -> Value {
 pub async fn report(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let params = Params::parse(raw.as_deref(), PARAMETERS)?;
     let dataset = params
@@ -87,16 +90,15 @@ pub async fn report(
         .to_string();
     let key = format!("report?{}", raw.unwrap_or_default());
     let reads = state.reads.clone();
-    let report = reads
-        .cached_body(key, || async move {
-            let body = compute(&state, dataset, params).await?;
-            Ok(CachedBody {
-                body: Bytes::from(body.to_string()),
-                rows: 0,
-            })
+    let (_, response) = cached_json(&reads, key, gzip::accepts_gzip(&headers), || async move {
+        let body = compute(&state, dataset, params).await?;
+        Ok(CachedBody {
+            body: Bytes::from(body.to_string()),
+            rows: 0,
         })
-        .await?;
-    Ok(json_response(report.body))
+    })
+    .await?;
+    Ok(response)
 }
 
 async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Value, Problem> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 use warehouse::read::{Cell, Connection, DatasetInfo, OutputColumn, Selection};
 
+use crate::gzip;
 use crate::metrics::Metrics;
 use crate::params::{Params, parse_time_zone, parse_when};
 use crate::parquet_writer::ParquetWriter;
@@ -337,6 +338,7 @@ pub async fn rows(
     State(state): State<AppState>,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let params = Params::parse(raw.as_deref(), PARAMETERS)?;
     let format = parse_format(&params)?;
@@ -348,7 +350,10 @@ pub async fn rows(
         ));
     }
     match format {
-        Format::Json => json_page(state, name, params, limit, raw.unwrap_or_default()).await,
+        Format::Json => {
+            let gzip = gzip::accepts_gzip(&headers);
+            json_page(state, name, params, limit, raw.unwrap_or_default(), gzip).await
+        }
         Format::Csv | Format::Ndjson | Format::Parquet => stream(state, name, params, format).await,
     }
 }
@@ -359,45 +364,83 @@ async fn json_page(
     params: Params,
     limit: u64,
     raw_query: String,
+    gzip: bool,
 ) -> Result<Response, Problem> {
     let metrics = state.metrics.clone();
     let reads = state.reads.clone();
     let key = format!("rows/{name}?{raw_query}");
     let counted_as = name.clone();
-    let page = reads
-        .cached_body(key, || {
-            state.read(move |c| {
-                let mut prepared = prepare(c, &name, &params)?;
-                prepared.selection.derived_in_sql = false;
-                let start = match params.one("cursor")? {
-                    Some(raw) => decode_cursor(&prepared, raw)?,
-                    None => Position {
-                        segment: 0,
-                        offset: 0,
-                    },
-                };
-                let columns = prepared.selection.columns();
-                let mut objects = NdjsonRows::new(&columns);
-                let mut rows = vec![b'['];
-                let (count, next) = visit_page(c, &prepared, start, limit, |row| {
-                    if rows.len() > 1 {
-                        rows.push(b',');
-                    }
-                    objects.object(&mut rows, row)
-                })?;
-                rows.push(b']');
-                let mut body = meta(&prepared);
-                let next = next.map(|p| next_link(&name, &params, &encode_cursor(&prepared, p)));
-                body.insert("next".into(), json!(next));
-                Ok(CachedBody {
-                    body: Bytes::from(with_rows(Value::Object(body), &rows)),
-                    rows: count,
-                })
+    let (page, response) = cached_json(&reads, key, gzip, || {
+        state.read(move |c| {
+            let mut prepared = prepare(c, &name, &params)?;
+            prepared.selection.derived_in_sql = false;
+            let start = match params.one("cursor")? {
+                Some(raw) => decode_cursor(&prepared, raw)?,
+                None => Position {
+                    segment: 0,
+                    offset: 0,
+                },
+            };
+            let columns = prepared.selection.columns();
+            let mut objects = NdjsonRows::new(&columns);
+            let mut rows = vec![b'['];
+            let (count, next) = visit_page(c, &prepared, start, limit, |row| {
+                if rows.len() > 1 {
+                    rows.push(b',');
+                }
+                objects.object(&mut rows, row)
+            })?;
+            rows.push(b']');
+            let mut body = meta(&prepared);
+            let next = next.map(|p| next_link(&name, &params, &encode_cursor(&prepared, p)));
+            body.insert("next".into(), json!(next));
+            Ok(CachedBody {
+                body: Bytes::from(with_rows(Value::Object(body), &rows)),
+                rows: count,
+            })
+        })
+    })
+    .await?;
+    metrics.rows_served(&counted_as, page.rows);
+    Ok(response)
+}
+
+/// A JSON answer from the response cache (computed once per store generation), gzip-compressed
+/// when the client accepts it: the compressed form is cached under its own key, so a cached
+/// answer is never compressed twice.
+pub async fn cached_json<F, Fut>(
+    reads: &Reads,
+    key: String,
+    gzip: bool,
+    compute: F,
+) -> Result<(CachedBody, Response), Problem>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<CachedBody, Problem>>,
+{
+    if !gzip {
+        let plain = reads.cached_body(key, compute).await?;
+        let response = json_response(plain.body.clone());
+        return Ok((plain, response));
+    }
+    let compressed = reads
+        .cached_body(format!("gzip:{key}"), || async move {
+            let plain = reads.cached_body(key, compute).await?;
+            let body = plain.body.clone();
+            let compressed = tokio::task::spawn_blocking(move || gzip::compress(&body))
+                .await?
+                .map_err(Problem::internal)?;
+            Ok(CachedBody {
+                body: Bytes::from(compressed),
+                rows: plain.rows,
             })
         })
         .await?;
-    metrics.rows_served(&counted_as, page.rows);
-    Ok(json_response(page.body))
+    let mut response = json_response(compressed.body.clone());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    Ok((compressed, response))
 }
 
 /// `object` (never empty) with `"rows": <rows>` added at its end, written by hand: the rows are
@@ -414,10 +457,12 @@ fn with_rows(object: Value, rows: &[u8]) -> Vec<u8> {
 /// A finished JSON body as a response.
 pub fn json_response(body: Bytes) -> Response {
     let mut response = Body::from(body).into_response();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     response
 }
 

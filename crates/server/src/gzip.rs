@@ -1,0 +1,89 @@
+//! gzip for clients that ask for it (`Accept-Encoding: gzip`: browsers, Power BI, Grafana,
+//! `curl --compressed`): a JSON page of rows is about a tenth of its size compressed. Cached
+//! answers are compressed once and kept compressed, so serving one again compresses nothing.
+
+use std::io::Write;
+
+use axum::http::{HeaderMap, header};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+/// Whether the request accepts a gzip body (RFC 9110 §12.5.3): `gzip` (or `x-gzip`), else `*`,
+/// with a weight above zero; a coding without a weight has weight 1.
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut gzip = None;
+    let mut any = None;
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else {
+            continue;
+        };
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let coding = parts.next().unwrap_or_default().trim();
+            let weight = parts
+                .find_map(|p| {
+                    let p = p.trim();
+                    p.strip_prefix("q=").or_else(|| p.strip_prefix("Q="))
+                })
+                .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
+            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                gzip = Some(weight > 0.0);
+            } else if coding == "*" {
+                any = Some(weight > 0.0);
+            }
+        }
+    }
+    gzip.or(any).unwrap_or(false)
+}
+
+/// `body` as a gzip member, at the fastest level: a JSON page compresses ~10x even so, and a
+/// request waiting on a cold answer should not also wait on a thorough compressor.
+pub fn compress(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 8 + 64), Compression::fast());
+    encoder.write_all(body)?;
+    encoder.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn accepts(values: &[&str]) -> bool {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        accepts_gzip(&headers)
+    }
+
+    #[test]
+    fn weights_decide() {
+        assert!(accepts(&["gzip"]));
+        assert!(accepts(&["br, gzip;q=0.5, deflate"]));
+        assert!(accepts(&["identity", "GZIP"]));
+        assert!(accepts(&["*"]));
+        assert!(!accepts(&[]));
+        assert!(!accepts(&["identity"]));
+        assert!(!accepts(&["gzip;q=0"]));
+        assert!(!accepts(&["*, gzip; q=0.000"]));
+        assert!(!accepts(&["br, deflate"]));
+        assert!(!accepts(&["gzip;q=x"]));
+    }
+
+    #[test]
+    fn compressed_bodies_come_back_whole() {
+        use std::io::Read;
+        let body = br#"{"rows":[{"n_offered":1},{"n_offered":2}]}"#.repeat(1000);
+        let compressed = compress(&body).unwrap();
+        assert!(compressed.len() * 10 < body.len());
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&compressed[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, body);
+    }
+}

@@ -1,0 +1,525 @@
+//! The per-day rollup of a dataset stored in buckets shorter than a day: `<dataset>__daily`,
+//! with the dataset table's columns and one row per local day (in the dataset's time zone) and
+//! group, each stats column rolled up the way a query rolls it up (counts and sums added, the
+//! smallest min, the largest max). It is rewritten in the transaction that writes a window, for
+//! the days the window overlaps, so a reader sees both tables at the same commit. A rolled-up
+//! read of whole local days then reads one row per day and group instead of one per bucket
+//! (96 per day in PT15M).
+//!
+//! A day holds the stored rows whose `interval_start` falls in it: exactly the rows a read of
+//! `interval_start >= day start AND interval_start < day end` takes from the dataset's table.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use genesys::Interval;
+use genesys::granularity::Granularity;
+use genesys::interval::format_instant;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::rows::{AggregateRow, Value};
+use crate::schema::{Rollup, TableSpec};
+use crate::sqlite::{Fnv, column_definitions, insert_by_bucket};
+use crate::{Result, StoreError};
+
+pub const DAY_TABLE_SUFFIX: &str = "__daily";
+
+const DAY_MS: i64 = 86_400_000;
+
+/// The per-day table of `dataset`.
+pub fn day_table(dataset: &str) -> String {
+    format!("{dataset}{DAY_TABLE_SUFFIX}")
+}
+
+fn quote(identifier: &str) -> String {
+    format!("\"{identifier}\"")
+}
+
+fn time_error(error: jiff::Error) -> StoreError {
+    StoreError::Time(error.to_string())
+}
+
+/// The local days of a dataset's time zone.
+#[derive(Debug, Clone)]
+pub struct DayGrid {
+    tz: TimeZone,
+}
+
+impl DayGrid {
+    /// For a dataset stored in fixed buckets shorter than a day, in a time zone this build
+    /// knows; `None` for any other (its rows are already a day or longer).
+    pub fn of(spec: &TableSpec) -> Option<Self> {
+        let granularity: Granularity = spec.definition_value("granularity")?.parse().ok()?;
+        granularity.fixed_ms().filter(|&ms| ms < DAY_MS)?;
+        let tz = TimeZone::get(&spec.definition_value("timeZone")?).ok()?;
+        Some(Self { tz })
+    }
+
+    /// The local day holding `at` (23 or 25 hours long on a DST day).
+    pub fn day_of(&self, at: Timestamp) -> Result<Interval> {
+        let start = at
+            .to_zoned_datetime(self.tz.clone())
+            .start_of_day()
+            .map_err(time_error)?;
+        let end = start
+            .tomorrow()
+            .and_then(|next| next.start_of_day())
+            .map_err(time_error)?;
+        Ok(Interval::new(start.timestamp(), end.timestamp()))
+    }
+
+    /// Whether a local day starts at `at`.
+    pub fn starts_day(&self, at: Timestamp) -> bool {
+        self.day_of(at).is_ok_and(|day| day.start == at)
+    }
+
+    /// The local days `span` overlaps, in order.
+    fn days(&self, span: Interval) -> Result<Vec<Interval>> {
+        let mut days = Vec::new();
+        let mut day = self.day_of(span.start)?;
+        while day.start < span.end {
+            days.push(day);
+            day = self.day_of(day.end)?;
+        }
+        Ok(days)
+    }
+}
+
+/// Whether the store has the dataset's per-day table (a store written before it existed has
+/// none until the sync next opens the dataset).
+pub fn exists(c: &Connection, dataset: &str) -> Result<bool> {
+    let found = c
+        .prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
+        .query_row([day_table(dataset)], |_| Ok(()))
+        .optional()?;
+    Ok(found.is_some())
+}
+
+pub(crate) fn create(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
+    let name = day_table(&spec.name);
+    tx.execute_batch(&format!(
+        "CREATE TABLE {table} ({columns}); CREATE INDEX {index} ON {table} (interval_start);",
+        table = quote(&name),
+        columns = column_definitions(spec),
+        index = quote(&format!("{name}_start")),
+    ))?;
+    Ok(())
+}
+
+pub(crate) fn drop(tx: &Transaction<'_>, dataset: &str) -> Result<()> {
+    tx.execute_batch(&format!(
+        "DROP TABLE IF EXISTS {};",
+        quote(&day_table(dataset))
+    ))?;
+    Ok(())
+}
+
+/// Brings the per-day table in line with the dataset: created and filled from the stored rows
+/// when the dataset has days to roll up and the table is missing, dropped when it has none.
+pub(crate) fn ensure(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
+    match (DayGrid::of(spec), exists(tx, &spec.name)?) {
+        (Some(grid), false) => {
+            create(tx, spec)?;
+            fill(tx, spec, &grid)
+        }
+        (None, true) => drop(tx, &spec.name),
+        _ => Ok(()),
+    }
+}
+
+/// Sums every stored day into the (empty) per-day table.
+fn fill(tx: &Transaction<'_>, spec: &TableSpec, grid: &DayGrid) -> Result<()> {
+    let (first, last): (Option<String>, Option<String>) = tx.query_row(
+        &format!(
+            "SELECT min(interval_start), max(interval_start) FROM {}",
+            quote(&spec.name)
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(());
+    };
+    let instant = |value: String| {
+        value
+            .parse::<Timestamp>()
+            .map_err(|_| StoreError::CorruptInstant { value })
+    };
+    let (first, last) = (instant(first)?, instant(last)?);
+    let last_day = grid.day_of(last)?;
+    for day in grid.days(Interval::new(first, last_day.end))? {
+        sum_day_in_sql(tx, spec, day)?;
+    }
+    Ok(())
+}
+
+/// Rewrites the days `window` overlaps, once the window's rows are in the dataset's table. A day
+/// the window covers is summed here from `rows` (the window's rows, in key order); a day it
+/// only overlaps may hold stored rows from outside the window, so SQLite sums that one.
+pub(crate) fn refresh(
+    tx: &Transaction<'_>,
+    spec: &TableSpec,
+    names: &[String],
+    grid: &DayGrid,
+    window: Interval,
+    rows: &[&AggregateRow],
+) -> Result<()> {
+    let days = grid.days(window)?;
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return Ok(());
+    };
+    let table = quote(&day_table(&spec.name));
+    tx.prepare_cached(&format!(
+        "DELETE FROM {table} WHERE interval_start >= ?1 AND interval_start < ?2"
+    ))?
+    .execute(params![
+        format_instant(first.start),
+        format_instant(last.end)
+    ])?;
+    let (whole, partial): (Vec<Interval>, Vec<Interval>) = days
+        .iter()
+        .partition(|day| window.start <= day.start && day.end <= window.end);
+    let rollups: Vec<Rollup> = spec
+        .metric_columns()
+        .iter()
+        .map(|c| c.field.rollup())
+        .collect();
+    let summed = sum_days(&rollups, grid, &whole, rows)?;
+    let summed_rows: Vec<&AggregateRow> = summed.rows.iter().collect();
+    insert_by_bucket(tx, &table, names, &summed_rows)?;
+    for day in partial.iter().chain(&summed.overflowed) {
+        sum_day_in_sql(tx, spec, *day)?;
+    }
+    Ok(())
+}
+
+/// `INSERT … SELECT` of one day's rows, rolled up by group.
+fn sum_day_in_sql(tx: &Transaction<'_>, spec: &TableSpec, day: Interval) -> Result<()> {
+    let dimensions: Vec<String> = spec.dimension_columns().iter().map(|c| quote(c)).collect();
+    let metrics = spec.metric_columns();
+    let mut names = vec!["interval_start".to_string(), "interval_end".to_string()];
+    names.extend(dimensions.iter().cloned());
+    names.extend(metrics.iter().map(|c| quote(&c.column)));
+    let mut select = vec!["?1".to_string(), "?2".to_string()];
+    select.extend(dimensions.iter().cloned());
+    select.extend(
+        metrics
+            .iter()
+            .map(|c| format!("{}({})", c.field.rollup().sql_function(), quote(&c.column))),
+    );
+    // Without dimensions an aggregate makes one row even from no rows.
+    let group = if dimensions.is_empty() {
+        " HAVING count(*) > 0".to_string()
+    } else {
+        format!(" GROUP BY {}", dimensions.join(", "))
+    };
+    tx.prepare_cached(&format!(
+        "INSERT INTO {} ({}) SELECT {} FROM {} WHERE interval_start >= ?1 AND interval_start < ?2{group}",
+        quote(&day_table(&spec.name)),
+        names.join(", "),
+        select.join(", "),
+        quote(&spec.name),
+    ))?
+    .execute(params![format_instant(day.start), format_instant(day.end)])?;
+    Ok(())
+}
+
+/// Days summed in Rust, and the days whose integer sums overflowed (SQLite sums those, and
+/// fails as a query of them would).
+#[derive(Debug, Default)]
+struct DaySums {
+    rows: Vec<AggregateRow>,
+    overflowed: Vec<Interval>,
+}
+
+/// One column's running rollup, with SQLite's semantics: an integer sum until it would
+/// overflow; a real sum compensated as SQLite's `sum()` compensates it (Kahan–Babuška–Neumaier);
+/// nulls skipped; no value at all stays null.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Running {
+    Empty,
+    Int(i64),
+    Real(f64),
+    Compensated { sum: f64, error: f64 },
+    Overflow,
+}
+
+fn compensated_add(sum: f64, error: f64, value: f64) -> Running {
+    let total = sum + value;
+    let error = if sum.abs() > value.abs() {
+        error + ((sum - total) + value)
+    } else {
+        error + ((value - total) + sum)
+    };
+    Running::Compensated { sum: total, error }
+}
+
+fn as_real(value: Value) -> f64 {
+    match value {
+        Value::Int(i) => i as f64,
+        Value::Real(r) => r,
+    }
+}
+
+impl Running {
+    fn add(self, value: Value) -> Running {
+        match (self, value) {
+            (Running::Overflow, _) => Running::Overflow,
+            (Running::Empty, Value::Int(i)) => Running::Int(i),
+            (Running::Int(a), Value::Int(b)) => {
+                a.checked_add(b).map_or(Running::Overflow, Running::Int)
+            }
+            (Running::Compensated { sum, error }, v) => compensated_add(sum, error, as_real(v)),
+            (Running::Empty | Running::Real(_), Value::Real(r)) => compensated_add(0.0, 0.0, r),
+            (Running::Int(a), Value::Real(r)) => {
+                let sum = a as f64;
+                compensated_add(sum, (a - sum as i64) as f64, r)
+            }
+            (Running::Real(r), Value::Int(i)) => compensated_add(r, 0.0, i as f64),
+        }
+    }
+
+    fn keep(self, value: Value, replaces: fn(f64, f64) -> bool) -> Running {
+        let current = match self {
+            Running::Int(i) => Some(Value::Int(i)),
+            Running::Real(r) => Some(Value::Real(r)),
+            // (Only sums are compensated or overflow.)
+            Running::Empty | Running::Compensated { .. } | Running::Overflow => None,
+        };
+        let winner = match current {
+            Some(current) if !replaces(as_real(value), as_real(current)) => current,
+            _ => value,
+        };
+        match winner {
+            Value::Int(i) => Running::Int(i),
+            Value::Real(r) => Running::Real(r),
+        }
+    }
+
+    fn fold(self, rollup: Rollup, value: Option<Value>) -> Running {
+        match (self, value, rollup) {
+            (_, None, _) => self,
+            // Integers first: counts and milliseconds, nearly every column.
+            (Running::Empty, Some(Value::Int(b)), _) => Running::Int(b),
+            (Running::Int(a), Some(Value::Int(b)), Rollup::Sum) => {
+                a.checked_add(b).map_or(Running::Overflow, Running::Int)
+            }
+            (Running::Int(a), Some(Value::Int(b)), Rollup::Min) => Running::Int(a.min(b)),
+            (Running::Int(a), Some(Value::Int(b)), Rollup::Max) => Running::Int(a.max(b)),
+            (_, Some(v), Rollup::Sum) => self.add(v),
+            (_, Some(v), Rollup::Min) => self.keep(v, |new, old| new < old),
+            (_, Some(v), Rollup::Max) => self.keep(v, |new, old| new > old),
+        }
+    }
+
+    fn value(self) -> Option<Value> {
+        match self {
+            Running::Empty | Running::Overflow => None,
+            Running::Int(i) => Some(Value::Int(i)),
+            Running::Real(r) => Some(Value::Real(r)),
+            Running::Compensated { sum, error } if error.is_finite() => {
+                Some(Value::Real(sum + error))
+            }
+            Running::Compensated { sum, .. } => Some(Value::Real(sum)),
+        }
+    }
+}
+
+type GroupIndex<'r> = HashMap<&'r [Option<String>], usize, BuildHasherDefault<Fnv>>;
+
+/// One day's groups being summed.
+struct Day<'r> {
+    day: Interval,
+    index: GroupIndex<'r>,
+    groups: Vec<(&'r [Option<String>], Vec<Running>)>,
+    /// The group of each position in the previous bucket: buckets mostly list the same groups
+    /// in the same (key) order, so a comparison usually finds the group without hashing it.
+    by_position: Vec<usize>,
+}
+
+impl<'r> Day<'r> {
+    fn new(day: Interval) -> Self {
+        Self {
+            day,
+            index: GroupIndex::default(),
+            groups: Vec::new(),
+            by_position: Vec::new(),
+        }
+    }
+
+    fn group_at(&mut self, position: usize, group: &'r [Option<String>], width: usize) -> usize {
+        if let Some(&at) = self.by_position.get(position)
+            && self.groups[at].0 == group
+        {
+            return at;
+        }
+        let next = self.groups.len();
+        let at = *self.index.entry(group).or_insert(next);
+        if at == next {
+            self.groups.push((group, vec![Running::Empty; width]));
+        }
+        match self.by_position.get_mut(position) {
+            Some(slot) => *slot = at,
+            None => self.by_position.push(at),
+        }
+        at
+    }
+
+    fn add(&mut self, rollups: &[Rollup], position: usize, row: &'r AggregateRow) {
+        let at = self.group_at(position, &row.group, rollups.len());
+        let running = &mut self.groups[at].1;
+        for ((slot, rollup), value) in running.iter_mut().zip(rollups).zip(&row.values) {
+            *slot = slot.fold(*rollup, *value);
+        }
+    }
+
+    fn finish(mut self, out: &mut DaySums) {
+        if self
+            .groups
+            .iter()
+            .any(|(_, running)| running.contains(&Running::Overflow))
+        {
+            out.overflowed.push(self.day);
+            return;
+        }
+        self.groups.sort_by(|a, b| a.0.cmp(b.0));
+        out.rows.extend(
+            self.groups
+                .into_iter()
+                .map(|(group, running)| AggregateRow {
+                    interval: self.day,
+                    group: group.to_vec(),
+                    values: running.into_iter().map(Running::value).collect(),
+                }),
+        );
+    }
+}
+
+/// The `whole` days' rows summed by group from `rows` (in key order, so a day's buckets follow
+/// each other); rows of other days are skipped.
+fn sum_days<'r>(
+    rollups: &[Rollup],
+    grid: &DayGrid,
+    whole: &[Interval],
+    rows: &[&'r AggregateRow],
+) -> Result<DaySums> {
+    let mut out = DaySums::default();
+    let mut day: Option<Interval> = None;
+    let mut summing: Option<Day<'r>> = None;
+    for bucket in rows.chunk_by(|a, b| a.interval.start == b.interval.start) {
+        let start = bucket[0].interval.start;
+        if !day.is_some_and(|d| d.contains(start)) {
+            let next = grid.day_of(start)?;
+            day = Some(next);
+            if let Some(done) = summing.take() {
+                done.finish(&mut out);
+            }
+            summing = whole.contains(&next).then(|| Day::new(next));
+        }
+        if let Some(summing) = summing.as_mut() {
+            for (position, row) in bucket.iter().enumerate() {
+                summing.add(rollups, position, row);
+            }
+        }
+    }
+    if let Some(done) = summing {
+        done.finish(&mut out);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(definition: &str) -> TableSpec {
+        TableSpec {
+            name: "d".into(),
+            dimensions: vec![],
+            metrics: vec![],
+            definition: definition.into(),
+        }
+    }
+
+    #[test]
+    fn only_sub_day_datasets_in_a_known_zone_have_days() {
+        assert!(DayGrid::of(&spec("granularity=PT15M timeZone=Europe/London filter=")).is_some());
+        assert!(DayGrid::of(&spec("granularity=PT1H timeZone=UTC")).is_some());
+        assert!(DayGrid::of(&spec("granularity=P1D timeZone=UTC")).is_none());
+        assert!(DayGrid::of(&spec("granularity=PT15M timeZone=Mars/Olympus")).is_none());
+        assert!(DayGrid::of(&spec("granularity=PT15M")).is_none());
+    }
+
+    #[test]
+    fn days_follow_the_local_calendar_across_dst() {
+        let grid = DayGrid::of(&spec("granularity=PT15M timeZone=Europe/London")).unwrap();
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        // 2024-03-31 is 23 hours long in London; 2024-10-27 is 25.
+        let spring = grid.day_of(at("2024-03-31T12:00:00Z")).unwrap();
+        assert_eq!(
+            (spring.end.as_second() - spring.start.as_second()) / 3600,
+            23
+        );
+        let autumn = grid.day_of(at("2024-10-27T00:30:00Z")).unwrap();
+        assert_eq!(autumn.start, at("2024-10-26T23:00:00Z"));
+        assert_eq!(
+            (autumn.end.as_second() - autumn.start.as_second()) / 3600,
+            25
+        );
+        assert!(grid.starts_day(at("2024-06-30T23:00:00Z")));
+        assert!(!grid.starts_day(at("2024-07-01T00:00:00Z")));
+        let days = grid
+            .days(Interval::new(
+                at("2024-06-30T23:00:00Z"),
+                at("2024-07-02T23:30:00Z"),
+            ))
+            .unwrap();
+        assert_eq!(days.len(), 3);
+    }
+
+    #[test]
+    fn running_rollups_match_sqlite() {
+        let c = Connection::open_in_memory().unwrap();
+        let values = [
+            Some(Value::Real(0.1)),
+            None,
+            Some(Value::Real(1e16)),
+            Some(Value::Real(0.2)),
+            Some(Value::Real(-1e16)),
+            Some(Value::Real(0.3)),
+        ];
+        c.execute_batch("CREATE TABLE t (v REAL)").unwrap();
+        for v in values {
+            let v = v.map(as_real);
+            c.execute("INSERT INTO t VALUES (?1)", [v]).unwrap();
+        }
+        let (sum, min, max): (f64, f64, f64) = c
+            .query_row("SELECT sum(v), min(v), max(v) FROM t", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        let run = |rollup| {
+            values
+                .iter()
+                .fold(Running::Empty, |r, v| r.fold(rollup, *v))
+                .value()
+        };
+        assert_eq!(run(Rollup::Sum), Some(Value::Real(sum)));
+        assert_eq!(run(Rollup::Min), Some(Value::Real(min)));
+        assert_eq!(run(Rollup::Max), Some(Value::Real(max)));
+        let ints = [Some(Value::Int(i64::MAX)), Some(Value::Int(1))];
+        let overflowed = ints
+            .iter()
+            .fold(Running::Empty, |r, v| r.fold(Rollup::Sum, *v));
+        assert_eq!(overflowed, Running::Overflow);
+        assert_eq!(
+            [None, None]
+                .iter()
+                .fold(Running::Empty, |r, v| r.fold(Rollup::Sum, *v))
+                .value(),
+            None
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! The per-day rollup table against the rows it rolls up: whatever windows are written, in any
+//! order, whole or cut mid-day, across a DST change, each day holds exactly what SQLite's own
+//! rollup of that day's stored rows gives, and rolled-up reads of whole days read it.
+
+use genesys::Interval;
+use genesys::granularity::ms_to_timestamp;
+use jiff::Timestamp;
+use proptest::prelude::*;
+use rusqlite::Connection;
+use rusqlite::types::Value as SqlValue;
+use warehouse::days::{DayGrid, day_table};
+use warehouse::read::{Cell, Selection};
+use warehouse::{AggregateRow, SqliteStore, Store, TableSpec, Value, WindowWrite};
+
+const HOUR: i64 = 3_600_000;
+/// 2024-10-25T23:00:00Z, local midnight in London; 2024-10-27 there is 25 hours long.
+const BASE: i64 = 1_729_897_200_000;
+/// Four local days: 24 + 24 + 25 + 24 hours.
+const HOURS: i64 = 97;
+
+const QUEUES: [&str; 3] = ["q-a", "q-b", "q-c"];
+
+fn spec() -> TableSpec {
+    TableSpec {
+        name: "queue_performance".into(),
+        dimensions: vec!["queueId".into(), "mediaType".into()],
+        metrics: vec![
+            "nOffered".into(),
+            "tHandle".into(),
+            "oServiceLevel".into(),
+            "oMessageTurn".into(),
+        ],
+        definition: "granularity=PT1H timeZone=Europe/London filter=".into(),
+    }
+}
+
+fn at(hour: i64) -> Timestamp {
+    ms_to_timestamp(BASE + hour * HOUR)
+}
+
+/// One stored value per metric column, from a seed: nulls, integers, and reals with fractions.
+fn values(seed: u64) -> Vec<Option<Value>> {
+    spec()
+        .metric_columns()
+        .iter()
+        .enumerate()
+        .map(|(i, column)| {
+            let x = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(i as u64 * 1442695040888963407);
+            let x = x >> 33;
+            if x.is_multiple_of(7) {
+                None
+            } else if column.sql_type == "INTEGER" {
+                Some(Value::Int((x % 100_000) as i64))
+            } else {
+                Some(Value::Real((x % 1_000_000) as f64 / 997.0))
+            }
+        })
+        .collect()
+}
+
+/// A window's rows: each hour, the groups whose bit is set in `groups`.
+fn rows(window: (i64, i64), groups: u8, seed: u64) -> Vec<AggregateRow> {
+    let mut out = Vec::new();
+    for hour in window.0..window.1 {
+        for (q, queue) in QUEUES.iter().enumerate() {
+            for (m, media) in [Some("voice"), None].iter().enumerate() {
+                let bit = q * 2 + m;
+                if groups & (1 << bit) == 0 {
+                    continue;
+                }
+                out.push(AggregateRow {
+                    interval: Interval::new(at(hour), at(hour + 1)),
+                    group: vec![Some((*queue).into()), media.map(String::from)],
+                    values: values(seed ^ (hour as u64) << 8 ^ bit as u64),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn write(store: &SqliteStore, window: (i64, i64), rows: &[AggregateRow]) {
+    store
+        .write_window(&WindowWrite {
+            dataset: "queue_performance",
+            window: Interval::new(at(window.0), at(window.1)),
+            rows,
+            settled: true,
+            run_id: None,
+        })
+        .unwrap();
+}
+
+type Table = Vec<Vec<SqlValue>>;
+
+fn query(c: &Connection, sql: &str, from: Timestamp, to: Timestamp) -> Table {
+    let mut statement = c.prepare(sql).unwrap();
+    let width = statement.column_count();
+    statement
+        .query_map(
+            [
+                genesys::interval::format_instant(from),
+                genesys::interval::format_instant(to),
+            ],
+            |r| (0..width).map(|i| r.get::<_, SqlValue>(i)).collect(),
+        )
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// SQLite's rollup of `table`'s rows starting in `[from, to)`, by group.
+fn rolled_up(c: &Connection, table: &str, from: Timestamp, to: Timestamp) -> Table {
+    let metrics: Vec<String> = spec()
+        .metric_columns()
+        .iter()
+        .map(|m| format!("{}(\"{}\")", m.field.rollup().sql_function(), m.column))
+        .collect();
+    query(
+        c,
+        &format!(
+            "SELECT queue_id, media_type, {} FROM \"{table}\" WHERE interval_start >= ?1 AND interval_start < ?2
+             GROUP BY queue_id, media_type ORDER BY queue_id, media_type",
+            metrics.join(", ")
+        ),
+        from,
+        to,
+    )
+}
+
+fn close(a: &SqlValue, b: &SqlValue) -> bool {
+    match (a, b) {
+        (SqlValue::Real(x), SqlValue::Real(y)) => {
+            (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
+        }
+        _ => a == b,
+    }
+}
+
+fn assert_same(raw: &Table, days: &Table, what: &str) {
+    assert_eq!(raw.len(), days.len(), "{what}: row counts differ");
+    for (r, d) in raw.iter().zip(days) {
+        assert!(
+            r.iter().zip(d).all(|(a, b)| close(a, b)),
+            "{what}: {r:?} != {d:?}"
+        );
+    }
+}
+
+fn local_days() -> Vec<(Timestamp, Timestamp)> {
+    let grid = DayGrid::of(&spec()).unwrap();
+    let mut days = Vec::new();
+    let mut day = grid.day_of(at(0)).unwrap();
+    while day.start < at(HOURS) {
+        days.push((day.start, day.end));
+        day = grid.day_of(day.end).unwrap();
+    }
+    days
+}
+
+fn check_every_day(path: &std::path::Path) {
+    let c = Connection::open(path).unwrap();
+    let days = local_days();
+    assert_eq!(days.len(), 4);
+    for (from, to) in days {
+        assert_same(
+            &rolled_up(&c, "queue_performance", from, to),
+            &rolled_up(&c, &day_table("queue_performance"), from, to),
+            &format!("day {from}"),
+        );
+    }
+}
+
+fn window_strategy() -> impl Strategy<Value = ((i64, i64), u8, u64)> {
+    (0..HOURS, 1..HOURS, any::<u8>(), any::<u64>()).prop_map(|(start, length, groups, seed)| {
+        ((start, (start + length).min(HOURS)), groups, seed)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Windows of any length, starting anywhere (mid-day, across the 25-hour day), written in
+    /// any order and over each other.
+    #[test]
+    fn each_day_is_the_rollup_of_its_stored_rows(
+        windows in proptest::collection::vec(window_strategy(), 1..6),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store.ensure_dataset(&spec()).unwrap();
+        for (window, groups, seed) in &windows {
+            write(&store, *window, &rows(*window, *groups, *seed));
+        }
+        check_every_day(&path);
+    }
+}
+
+/// Local days (whole days read the per-day table), a segment cut mid-day, and the whole range.
+fn segments() -> Vec<(Timestamp, Timestamp)> {
+    let mut segments = local_days();
+    segments.push((at(5), at(30)));
+    segments.push((at(0), at(HOURS)));
+    segments
+}
+
+fn read_all(c: &Connection, selection: &Selection) -> Vec<Vec<Cell>> {
+    segments()
+        .into_iter()
+        .flat_map(|segment| selection.read(c, segment, 0, 1000).unwrap())
+        .collect()
+}
+
+fn reals_close(a: &[Vec<Cell>], b: &[Vec<Cell>]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.iter().zip(y).all(|(p, q)| match (p, q) {
+                (Cell::Real(p), Cell::Real(q)) => {
+                    (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0)
+                }
+                _ => p == q,
+            })
+        })
+}
+
+#[test]
+fn rolled_up_reads_of_whole_days_come_from_the_day_table_with_the_same_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.ensure_dataset(&spec()).unwrap();
+    write(&store, (0, HOURS), &rows((0, HOURS), 0b11_1111, 7));
+    let reader = warehouse::read::Reader::new(&path);
+    let c = reader.connect().unwrap();
+    let mut selection = Selection::all(&spec());
+    selection.rollup = true;
+    selection.dimensions = vec!["queueId".into()];
+    let with_days = read_all(&c, &selection);
+    assert!(!with_days.is_empty());
+
+    // The same reads without the per-day table (a store from before it existed).
+    let writer = Connection::open(&path).unwrap();
+    writer
+        .execute_batch(&format!(
+            "ALTER TABLE \"{0}\" RENAME TO \"{0}_moved\"",
+            day_table("queue_performance")
+        ))
+        .unwrap();
+    let raw_only = read_all(&c, &selection);
+    assert!(
+        reals_close(&with_days, &raw_only),
+        "{with_days:?}\n!=\n{raw_only:?}"
+    );
+
+    // Back in place, with the stored rows gone: whole days still answer, from the day table.
+    writer
+        .execute_batch(&format!(
+            "ALTER TABLE \"{0}_moved\" RENAME TO \"{0}\"; DELETE FROM queue_performance;",
+            day_table("queue_performance")
+        ))
+        .unwrap();
+    let whole_day = selection.read(&c, local_days()[0], 0, 1000).unwrap();
+    assert_eq!(whole_day.len(), QUEUES.len());
+    let mid_day = selection.read(&c, (at(5), at(30)), 0, 1000).unwrap();
+    assert!(
+        mid_day.is_empty(),
+        "a segment cut mid-day reads the stored rows"
+    );
+    let mut stored = Selection::all(&spec());
+    stored.rollup = false;
+    assert!(
+        stored
+            .read(&c, local_days()[0], 0, 1000)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_store_without_day_tables_gets_them_filled_and_metric_changes_reach_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.ensure_dataset(&spec()).unwrap();
+    write(&store, (3, 90), &rows((3, 90), 0b10_1101, 11));
+    let c = Connection::open(&path).unwrap();
+    c.execute_batch(&format!(
+        "DROP TABLE \"{}\"",
+        day_table("queue_performance")
+    ))
+    .unwrap();
+    store.ensure_dataset(&spec()).unwrap();
+    check_every_day(&path);
+
+    let mut more = spec();
+    more.metrics.push("tTalk".into());
+    more.metrics.retain(|m| m != "oMessageTurn");
+    store.ensure_dataset(&more).unwrap();
+    let columns = |table: &str| -> Vec<String> {
+        c.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(
+        columns("queue_performance"),
+        columns(&day_table("queue_performance"))
+    );
+    assert!(columns("queue_performance").contains(&"t_talk_sum_ms".to_string()));
+
+    // A definition that has no sub-day buckets has no day table; one that changes rebuilds it.
+    let mut daily = more.clone();
+    daily.definition = "granularity=P1D timeZone=Europe/London filter=".into();
+    store.ensure_dataset(&daily).unwrap();
+    assert!(!warehouse::days::exists(&c, "queue_performance").unwrap());
+    store.ensure_dataset(&more).unwrap();
+    assert!(warehouse::days::exists(&c, "queue_performance").unwrap());
+}
+
+#[test]
+fn day_table_names_are_reserved() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("store.db")).unwrap();
+    let mut clash = spec();
+    clash.name = day_table("queue_performance");
+    assert!(store.ensure_dataset(&clash).is_err());
+}
