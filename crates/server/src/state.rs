@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
+
 use warehouse::read::Connection;
 use warehouse::read::Reader;
 
@@ -17,7 +19,13 @@ pub struct AppState {
     pub parquet_row_group_rows: usize,
     /// Rows read per statement by exports.
     pub stream_chunk_rows: u64,
+    /// Reads running at once: they are CPU work, so more than a few per core only interleave
+    /// (every one finishes late) and each holds a connection's cache and a body in memory.
+    reads_running: Arc<Semaphore>,
 }
+
+/// Reads allowed to run at once per core (one computing while another waits on the disk).
+const READS_PER_CORE: usize = 2;
 
 impl AppState {
     pub fn new(reader: Reader) -> Self {
@@ -26,6 +34,9 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             parquet_row_group_rows: crate::parquet_writer::ROW_GROUP_ROWS,
             stream_chunk_rows: crate::routes::rows::STREAM_CHUNK,
+            reads_running: Arc::new(Semaphore::new(
+                READS_PER_CORE * std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         }
     }
 
@@ -34,8 +45,13 @@ impl AppState {
         &self,
         work: impl FnOnce(&Connection) -> Result<T, Problem> + Send + 'static,
     ) -> Result<T, Problem> {
+        let permit = Arc::clone(&self.reads_running)
+            .acquire_owned()
+            .await
+            .map_err(Problem::internal)?;
         let reads = Arc::clone(&self.reads);
         tokio::task::spawn_blocking(move || {
+            let _running = permit;
             let connection = reads.connection()?;
             work(&connection)
         })
