@@ -21,7 +21,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::rows::{AggregateRow, Value};
 use crate::schema::{Rollup, TableSpec};
-use crate::sqlite::{Fnv, column_definitions, insert_by_bucket};
+use crate::sqlite::{Fnv, column_definitions, column_names, insert_by_bucket};
 use crate::{Result, StoreError};
 
 pub const DAY_TABLE_SUFFIX: &str = "__daily";
@@ -199,9 +199,7 @@ pub(crate) fn refresh(
 fn sum_day_in_sql(tx: &Transaction<'_>, spec: &TableSpec, day: Interval) -> Result<()> {
     let dimensions: Vec<String> = spec.dimension_columns().iter().map(|c| quote(c)).collect();
     let metrics = spec.metric_columns();
-    let mut names = vec!["interval_start".to_string(), "interval_end".to_string()];
-    names.extend(dimensions.iter().cloned());
-    names.extend(metrics.iter().map(|c| quote(&c.column)));
+    let names = column_names(spec);
     let mut select = vec!["?1".to_string(), "?2".to_string()];
     select.extend(dimensions.iter().cloned());
     select.extend(
