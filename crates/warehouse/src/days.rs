@@ -21,7 +21,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::rows::{AggregateRow, Value};
 use crate::schema::{Rollup, TableSpec};
-use crate::sqlite::{Fnv, column_definitions, column_names, insert_by_bucket};
+use crate::sqlite::{Fnv, column_definitions, column_names, insert_by_bucket, quote};
 use crate::{Result, StoreError};
 
 pub const DAY_TABLE_SUFFIX: &str = "__daily";
@@ -31,10 +31,6 @@ const DAY_MS: i64 = 86_400_000;
 /// The per-day table of `dataset`.
 pub fn day_table(dataset: &str) -> String {
     format!("{dataset}{DAY_TABLE_SUFFIX}")
-}
-
-fn quote(identifier: &str) -> String {
-    format!("\"{identifier}\"")
 }
 
 fn time_error(error: jiff::Error) -> StoreError {
@@ -270,7 +266,8 @@ impl Running {
                 a.checked_add(b).map_or(Running::Overflow, Running::Int)
             }
             (Running::Compensated { sum, error }, v) => compensated_add(sum, error, as_real(v)),
-            (Running::Empty | Running::Real(_), Value::Real(r)) => compensated_add(0.0, 0.0, r),
+            (Running::Empty, Value::Real(r)) => compensated_add(0.0, 0.0, r),
+            (Running::Real(a), Value::Real(r)) => compensated_add(a, 0.0, r),
             (Running::Int(a), Value::Real(r)) => {
                 let sum = a as f64;
                 compensated_add(sum, (a - sum as i64) as f64, r)
@@ -297,18 +294,11 @@ impl Running {
     }
 
     fn fold(self, rollup: Rollup, value: Option<Value>) -> Running {
-        match (self, value, rollup) {
-            (_, None, _) => self,
-            // Integers first: counts and milliseconds, nearly every column.
-            (Running::Empty, Some(Value::Int(b)), _) => Running::Int(b),
-            (Running::Int(a), Some(Value::Int(b)), Rollup::Sum) => {
-                a.checked_add(b).map_or(Running::Overflow, Running::Int)
-            }
-            (Running::Int(a), Some(Value::Int(b)), Rollup::Min) => Running::Int(a.min(b)),
-            (Running::Int(a), Some(Value::Int(b)), Rollup::Max) => Running::Int(a.max(b)),
-            (_, Some(v), Rollup::Sum) => self.add(v),
-            (_, Some(v), Rollup::Min) => self.keep(v, |new, old| new < old),
-            (_, Some(v), Rollup::Max) => self.keep(v, |new, old| new > old),
+        match (value, rollup) {
+            (None, _) => self,
+            (Some(v), Rollup::Sum) => self.add(v),
+            (Some(v), Rollup::Min) => self.keep(v, |new, old| new < old),
+            (Some(v), Rollup::Max) => self.keep(v, |new, old| new > old),
         }
     }
 

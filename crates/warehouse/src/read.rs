@@ -16,6 +16,7 @@ use rusqlite::{OpenFlags, OptionalExtension, params_from_iter};
 
 use crate::days::{self, DayGrid, day_table};
 use crate::schema::{MetricColumn, StatField, TableSpec, is_valid_identifier, snake_case};
+use crate::sqlite::quote;
 use crate::{Result, StoreError};
 
 /// Opens read-only connections to one store file.
@@ -67,10 +68,6 @@ pub struct RunInfo {
     pub rows: i64,
     pub requests: i64,
     pub error: Option<String>,
-}
-
-fn quote(identifier: &str) -> String {
-    format!("\"{identifier}\"")
 }
 
 fn instant(value: Option<String>) -> Result<Option<Timestamp>> {

@@ -110,7 +110,7 @@ fn parse_instant(value: String) -> Result<Timestamp> {
         .map_err(|_| StoreError::CorruptInstant { value })
 }
 
-fn quote(identifier: &str) -> String {
+pub(crate) fn quote(identifier: &str) -> String {
     format!("\"{identifier}\"")
 }
 
