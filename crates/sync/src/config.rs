@@ -26,6 +26,9 @@ pub struct Config {
     pub genesys: toml::Table,
     #[serde(default)]
     pub store: StoreConfig,
+    /// How the BI server listens: address, HTTPS files, time-outs, connection cap.
+    #[serde(default)]
+    pub server: crate::server_settings::ServerSection,
     /// Dataset definitions; when absent, the defaults (`queue_performance`,
     /// `agent_performance`, `wrapup_performance`). A dataset may not take a directory table's
     /// name (`queues`, `users`, `wrapup_codes`).
@@ -406,7 +409,7 @@ fn fault(dataset: Option<&str>, field: &str, message: String) -> ConfigFault {
     }
 }
 
-fn parse_duration(raw: &str) -> Result<SignedDuration, String> {
+pub(crate) fn parse_duration(raw: &str) -> Result<SignedDuration, String> {
     let not_iso = || format!("`{raw}` is not a positive ISO-8601 duration such as PT15M or P1D");
     if !raw.starts_with('P') {
         return Err(not_iso());

@@ -5,3 +5,4 @@ pub mod config;
 pub mod engine;
 pub mod genesys_source;
 pub mod plan;
+pub mod server_settings;
