@@ -153,3 +153,43 @@ fn dataset_names_may_not_shadow_the_stores_tables() {
     let err = config.dataset_specs().unwrap_err().to_string();
     assert!(err.contains("dataset `wrapup_codes`, field `name`: `wrapup_codes` is the name of one of the store's own tables"), "{err}");
 }
+
+#[test]
+fn relative_paths_are_taken_from_the_config_files_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = std::fs::canonicalize(dir.path()).unwrap();
+    std::fs::create_dir(folder.join("site")).unwrap();
+    let file = folder.join("site/genesys-bi.toml");
+    std::fs::write(
+        &file,
+        "[store]\nsqlite = \"data/bi.db\"\n\n[server]\ntls_cert = \"../tls/cert.pem\"\ntls_key = \"/etc/genesys-bi/key.pem\"\n",
+    )
+    .unwrap();
+    // Named through a path with `..` in it: the file is still found and its folder used.
+    let roundabout = folder.join("site/../site/genesys-bi.toml");
+    let config = Config::read(&roundabout).unwrap();
+    assert_eq!(config.file.as_deref(), Some(file.as_path()));
+    assert_eq!(config.store.sqlite, folder.join("site/data/bi.db"));
+    assert_eq!(
+        config.server.tls_cert.as_deref(),
+        Some(folder.join("site/../tls/cert.pem").as_path())
+    );
+    assert_eq!(
+        config.server.tls_key.as_deref(),
+        Some(Path::new("/etc/genesys-bi/key.pem")),
+        "absolute paths stay as written"
+    );
+    let tls = config.server.settings().unwrap().tls.unwrap();
+    assert!(tls.cert.is_absolute() && tls.key.is_absolute());
+}
+
+#[test]
+fn resolving_keeps_absolute_paths_and_anchors_relative_ones() {
+    let mut config = parse("[store]\nsqlite = \"bi.db\"\n").unwrap();
+    config.resolve_paths_from(Path::new("/srv/genesys-bi"));
+    assert_eq!(config.store.sqlite, Path::new("/srv/genesys-bi/bi.db"));
+    let mut config = parse("[store]\nsqlite = \"/var/lib/bi.db\"\n").unwrap();
+    config.resolve_paths_from(Path::new("/srv/genesys-bi"));
+    assert_eq!(config.store.sqlite, Path::new("/var/lib/bi.db"));
+    assert_eq!(config.file, None);
+}

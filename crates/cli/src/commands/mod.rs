@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod connect_check;
 mod context;
 mod demo;
 mod emulator;

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use genesys::client::GenesysClient;
 use genesys::interval::format_instant;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,10 +13,11 @@ use warehouse::{DatasetChange, RunSummary, SqliteStore, Store};
 
 use super::context::{connected_client, dataset_specs, load_config, open_store, parse_when};
 use crate::UsageError;
-use crate::cli::{BackfillArgs, ConfigArgs, SyncArgs};
+use crate::cli::{BackfillArgs, CheckConfigArgs, ConfigArgs, SyncArgs};
 
-pub async fn check_config(args: ConfigArgs) -> anyhow::Result<()> {
-    let config = load_config(&args)?;
+pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<()> {
+    let config = load_config(&args.config)?;
+    print_paths(&config);
     let specs = dataset_specs(&config, &[])?;
     for spec in &specs {
         println!(
@@ -33,26 +33,54 @@ pub async fn check_config(args: ConfigArgs) -> anyhow::Result<()> {
             spec.settle
         );
     }
-    let store = config.store.sqlite.display();
-    match config.client_config(|key| std::env::var(key).ok()) {
-        Ok(client) => {
-            let endpoints = client
-                .endpoints()
-                .context("resolving the Genesys endpoints")?;
-            println!(
-                "genesys: client {} at {} (login {})",
-                client.client_id, endpoints.api_base, endpoints.login_base
-            );
-        }
-        Err(e) => return Err(UsageError(e.to_string()).into()),
-    }
-    println!("store: sqlite {store}");
+    let client = config
+        .client_config(|key| std::env::var(key).ok())
+        .map_err(|e| UsageError(e.to_string()))?;
+    let server = config
+        .server
+        .settings()
+        .map_err(|e| UsageError(e.to_string()))?;
+    let endpoints = client
+        .endpoints()
+        .map_err(|e| UsageError(format!("genesys: {e}")))?;
     println!(
-        "config is valid: {} datasets, directories [{}]",
+        "genesys: client {} at {} (login {})",
+        client.client_id, endpoints.api_base, endpoints.login_base
+    );
+    println!(
+        "server: {} on {}",
+        if server.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
+        server.listen
+    );
+    println!(
+        "file is valid: {} datasets, directories [{}]",
         specs.len(),
         config.directories.join(", ")
     );
-    Ok(())
+    if !args.connect {
+        println!("credentials not checked: run with --connect to log in and try each endpoint");
+        return Ok(());
+    }
+    super::connect_check::run(&config, client, &specs).await
+}
+
+/// Which file was read and the absolute paths it resolved, before anything can fail.
+fn print_paths(config: &sync::config::Config) {
+    match &config.file {
+        Some(file) => println!("config: {}", file.display()),
+        None => println!("config: no file found; built-in defaults"),
+    }
+    println!("store: sqlite {}", config.store.sqlite.display());
+    if let Some(cert) = &config.server.tls_cert {
+        println!("server: tls_cert {}", cert.display());
+    }
+    if let Some(key) = &config.server.tls_key {
+        println!("server: tls_key {}", key.display());
+    }
 }
 
 fn describe_change(change: &DatasetChange) -> String {
