@@ -348,3 +348,43 @@ fn check_config_connect_gives_up_on_a_silent_host_after_one_try() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_backfill_that_leaves_a_gap_names_it_and_the_command_that_fills_it() {
+    let emulator = emulator(&[]);
+    let workspace = Workspace::new(&emulator, CONFIG);
+    // The dataset's history starts 2024-05-01 (London); this backfill starts later.
+    let later = workspace.run_ok(&[
+        "backfill",
+        "--dataset",
+        "queue_performance",
+        "--from",
+        "2024-05-10",
+        "--to",
+        "2024-05-15",
+        "--now",
+        NOW,
+    ]);
+    let stdout = String::from_utf8(later.stdout).unwrap();
+    assert!(
+        stdout.contains("5 of 5 windows written")
+            && stdout.contains("complete through 2024-04-30T23:00:00.000Z"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "gap: nothing is stored from 2024-04-30T23:00:00.000Z to 2024-05-09T23:00:00.000Z"
+        ),
+        "{stdout}"
+    );
+    let fill = "genesys-bi backfill --dataset queue_performance --from 2024-05-01 --to 2024-05-10";
+    assert!(stdout.contains(fill), "{stdout}");
+
+    let mut args: Vec<&str> = fill.split(' ').skip(1).collect();
+    args.extend(["--now", NOW]);
+    let filled = String::from_utf8(workspace.run_ok(&args).stdout).unwrap();
+    assert!(
+        filled.contains("complete through 2024-05-14T23:00:00.000Z") && !filled.contains("gap:"),
+        "{filled}"
+    );
+}

@@ -98,7 +98,7 @@ fn describe_change(change: &DatasetChange) -> String {
     }
 }
 
-fn print_report(report: &DatasetReport) {
+fn print_report(report: &DatasetReport, spec: &DatasetSpec) {
     let through = report
         .complete_through
         .map(format_instant)
@@ -118,6 +118,34 @@ fn print_report(report: &DatasetReport) {
     );
     for (window, error) in &report.failures {
         eprintln!("  window {window} failed: {error}");
+    }
+    if let Some(gap) = report.gap {
+        print_gap(gap, spec);
+    }
+}
+
+/// Why "complete through" stops short, and the command that fills the gap.
+fn print_gap(gap: genesys::Interval, spec: &DatasetSpec) {
+    println!(
+        "  gap: nothing is stored from {} to {}, so the dataset is complete only through its start; fill it with:",
+        format_instant(gap.start),
+        format_instant(gap.end),
+    );
+    println!(
+        "    genesys-bi backfill --dataset {} --from {} --to {}",
+        spec.name,
+        command_instant(gap.start, &spec.time_zone),
+        command_instant(gap.end, &spec.time_zone)
+    );
+}
+
+/// A date where the instant is local midnight (as `--from`/`--to` read dates), else the instant.
+fn command_instant(instant: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    let local = instant.to_zoned_datetime(tz.clone());
+    if local.time() == jiff::civil::Time::midnight() {
+        local.date().to_string()
+    } else {
+        format_instant(instant)
     }
 }
 
@@ -188,7 +216,7 @@ impl Pass {
                 .await
             {
                 Ok(report) => {
-                    print_report(&report);
+                    print_report(&report, spec);
                     summary.windows += report.windows_written as u64;
                     summary.rows += report.rows_written as u64;
                     failed += report.failures.len();
