@@ -42,6 +42,10 @@ pub enum Command {
     /// GENESYS_CLIENT_SECRET, GENESYS_REGION (or GENESYS_API_BASE for a gateway or the emulator).
     Query(QueryArgs),
 
+    /// Write a commented genesys-bi.toml: every setting of every section at its default
+    /// (commented out) with a line on what it means, and one full dataset example.
+    Init(InitArgs),
+
     /// Check the configuration file: every dataset through the catalog, the connection and
     /// server settings, and the absolute paths it resolved. Reports every fault with its dataset
     /// and field (exit 2). With --connect, also logs in and tries each endpoint the datasets
@@ -133,6 +137,17 @@ pub struct ConfigArgs {
     /// exists, else built-in defaults.
     #[arg(long, value_name = "PATH")]
     pub config: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// Where to write it.
+    #[arg(long, value_name = "PATH", default_value = sync::config::DEFAULT_CONFIG_FILE)]
+    pub path: std::path::PathBuf,
+
+    /// Overwrite the file if it exists (by default an existing file is left alone).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -180,3 +180,44 @@ fn without_a_file_the_defaults_resolve_in_the_working_directory() {
     assert!(created.status.success(), "{created:?}");
     assert!(here.join("genesys-bi.db").exists());
 }
+
+#[test]
+fn init_writes_a_config_that_checks_and_never_overwrites_unasked() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = genesys_bi(dir.path(), &["init", "--path", "site/genesys-bi.toml"]);
+    assert!(written.status.success(), "{written:?}");
+    let file = dir.path().join("site/genesys-bi.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("# requests_per_minute = 300") && text.contains("# [[datasets]]"));
+
+    let checked = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&file)
+        .current_dir(dir.path())
+        .env_remove("GENESYS_BI_CONFIG")
+        .env("GENESYS_CLIENT_ID", "id")
+        .env("GENESYS_CLIENT_SECRET", "secret")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(checked.stdout).unwrap();
+    assert!(checked.status.success(), "{stdout}");
+    let store = std::fs::canonicalize(dir.path().join("site"))
+        .unwrap()
+        .join("genesys-bi.db");
+    assert!(
+        stdout.contains(&format!("store: sqlite {}", store.display())),
+        "{stdout}"
+    );
+
+    std::fs::write(&file, "# mine\n").unwrap();
+    let again = genesys_bi(dir.path(), &["init", "--path", "site/genesys-bi.toml"]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+    assert!(String::from_utf8(again.stderr).unwrap().contains("--force"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "# mine\n");
+    let forced = genesys_bi(
+        dir.path(),
+        &["init", "--path", "site/genesys-bi.toml", "--force"],
+    );
+    assert!(forced.status.success(), "{forced:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}

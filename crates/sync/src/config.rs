@@ -17,6 +17,9 @@ use crate::plan::{WindowSpan, check_window};
 pub const ENV_CONFIG: &str = "GENESYS_BI_CONFIG";
 pub const DEFAULT_CONFIG_FILE: &str = "genesys-bi.toml";
 
+/// What `genesys-bi init` writes: every setting at its default, commented out, with its meaning.
+pub const TEMPLATE: &str = include_str!("genesys-bi.example.toml");
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
