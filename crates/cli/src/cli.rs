@@ -269,11 +269,11 @@ pub struct EmulatorArgs {
 
     /// Another OAuth client the emulator accepts, holding only the listed permissions
     /// (repeatable): `ID:SECRET:PERMISSION,PERMISSION…`, e.g.
-    /// `reader:pw:routing:queue:view,directory:user:view`. Endpoints answer 403
+    /// `reader:pw:routing:queue:view,routing:wrapupCode:view`. Endpoints answer 403
     /// `missing.permissions` naming what it lacks: `analytics:conversationAggregate:view`
     /// (aggregates query and jobs), `analytics:conversationDetail:view` (details),
-    /// `routing:queue:view`, `directory:user:view`, `routing:wrapupCode:view` (directories).
-    /// The default client holds every permission.
+    /// `routing:queue:view` and `routing:wrapupCode:view` (directories; the user list needs
+    /// none). The default client holds every permission.
     #[arg(long = "limited-client", value_name = "ID:SECRET:PERMISSIONS")]
     pub limited_clients: Vec<emulator::permissions::LimitedClient>,
 

@@ -245,7 +245,7 @@ fn check_config_connect_passes_with_every_permission() {
 fn check_config_connect_names_the_missing_permission() {
     let emulator = emulator(&[
         "--limited-client",
-        "directories-only:pw:routing:queue:view,directory:user:view,routing:wrapupCode:view",
+        "directories-only:pw:routing:queue:view,routing:wrapupCode:view",
     ]);
     let workspace = Workspace::new(&emulator, DEFAULTS);
     let (code, stdout, stderr) = check_connection(

@@ -1,6 +1,7 @@
-//! Permissions: what each endpoint requires (genesys-api.md §7.2; the directories' from the
-//! platform's routing and directory permissions) and the OAuth clients that hold only some of
-//! them, so a client's missing permission answers 403 the way Genesys does.
+//! Permissions: what each endpoint requires (genesys-api.md §7.2 for analytics; the queue and
+//! wrap-up code listings need their routing view permissions, the user list none) and the OAuth
+//! clients that hold only some of them, so a client's missing permission answers 403 the way
+//! Genesys does.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 
 use genesys::aggregates::{AGGREGATES_JOBS_PATH, AGGREGATES_QUERY_PATH};
 use genesys::details::{DETAILS_AVAILABILITY_PATH, DETAILS_JOBS_PATH, DETAILS_QUERY_PATH};
-use genesys::directory::{QUEUES_PATH, USERS_PATH, WRAPUP_CODES_PATH};
+use genesys::directory::{QUEUES_PATH, WRAPUP_CODES_PATH};
 
 use crate::error::ApiError;
 
@@ -16,7 +17,6 @@ pub const CONVERSATION_AGGREGATE_VIEW: &str = "analytics:conversationAggregate:v
 pub const CONVERSATION_DETAIL_VIEW: &str = "analytics:conversationDetail:view";
 pub const AGENT_CONVERSATION_DETAIL_VIEW: &str = "analytics:agentConversationDetail:view";
 pub const QUEUE_VIEW: &str = "routing:queue:view";
-pub const USER_VIEW: &str = "directory:user:view";
 pub const WRAPUP_CODE_VIEW: &str = "routing:wrapupCode:view";
 
 /// An OAuth client the emulator accepts besides the default one, holding only `permissions`.
@@ -102,7 +102,6 @@ pub fn required(route: &str) -> Option<Requirement> {
         r if r == DETAILS_AVAILABILITY_PATH => Requirement::All(&[CONVERSATION_DETAIL_VIEW]),
         r if r == DETAILS_QUERY_PATH || under(DETAILS_JOBS_PATH) => DETAILS,
         r if r == QUEUES_PATH => Requirement::All(&[QUEUE_VIEW]),
-        r if r == USERS_PATH => Requirement::All(&[USER_VIEW]),
         r if r == WRAPUP_CODES_PATH => Requirement::All(&[WRAPUP_CODE_VIEW]),
         _ => return None,
     })
@@ -147,12 +146,12 @@ mod tests {
 
     #[test]
     fn parses_a_limited_client() {
-        let client: LimitedClient = "reader:s3cret:routing:queue:view, directory:user:view"
+        let client: LimitedClient = "reader:s3cret:routing:queue:view, routing:wrapupCode:view"
             .parse()
             .unwrap();
         assert_eq!(client.client_id, "reader");
         assert_eq!(client.client_secret, "s3cret");
-        assert_eq!(client.permissions, [QUEUE_VIEW, USER_VIEW]);
+        assert_eq!(client.permissions, [QUEUE_VIEW, WRAPUP_CODE_VIEW]);
         let none: LimitedClient = "nobody:pw:".parse().unwrap();
         assert!(none.permissions.is_empty());
         assert!("only-an-id".parse::<LimitedClient>().is_err());
@@ -174,7 +173,12 @@ mod tests {
         );
         let details = check(&grant, required(DETAILS_QUERY_PATH).unwrap()).unwrap_err();
         assert_eq!(details.body.code, "missing.any.permissions");
-        assert!(check(&Grant::Everything, required(USERS_PATH).unwrap()).is_ok());
+        assert!(check(&Grant::Everything, required(QUEUES_PATH).unwrap()).is_ok());
+        assert_eq!(
+            required(genesys::directory::USERS_PATH),
+            None,
+            "the user list needs none"
+        );
         assert_eq!(required("/oauth/token"), None);
     }
 }

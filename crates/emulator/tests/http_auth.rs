@@ -256,13 +256,15 @@ async fn a_limited_client_gets_genesys_403s_naming_what_it_lacks() {
             .message
             .contains("analytics:conversationDetail:view")
     );
-    let users = expect_error(
-        emu.get(&token, "/api/v2/users").await,
-        403,
-        "missing.permissions",
-    )
-    .await;
-    assert!(users.message.contains("directory:user:view"));
+    let wrapup_codes = emu.get(&token, "/api/v2/routing/wrapupcodes").await;
+    let refused = expect_error(wrapup_codes, 403, "missing.permissions").await;
+    assert!(refused.message.ends_with(": routing:wrapupCode:view"));
+    let users = emu.get(&token, "/api/v2/users").await;
+    assert_eq!(
+        users.status(),
+        StatusCode::OK,
+        "the user list needs no permission"
+    );
 
     // The wrong secret for a limited client is a refused login; the default client keeps all.
     let wrong = emu
