@@ -78,53 +78,49 @@ pub async fn run(
         let endpoints = client.endpoints();
         (endpoints.login_base.clone(), endpoints.api_base.clone())
     };
-    let login = match client.login().await {
-        Ok(()) => Outcome::Ok,
-        Err(error) => judge(error, &login_host, &login_host),
-    };
+    // Unknown names were refused with the rest of the file.
+    let directories: Vec<(&str, DirectoryKind)> = config
+        .directories
+        .iter()
+        .filter_map(|name| Some((name.as_str(), directory_kind(name)?)))
+        .collect();
+    let targets: Vec<String> = specs
+        .iter()
+        .map(|spec| format!("dataset {}", spec.name))
+        .chain(
+            directories
+                .iter()
+                .map(|(name, _)| format!("directory {name}")),
+        )
+        .collect();
     println!("connection checks (one request each, no retries):");
-    match login {
-        Outcome::Ok => println!("  login at {login_host}: ok"),
-        ref refused => println!("  login: {refused}"),
-    }
-    let mut failed = 0;
-    let mut checked = 0;
-    for spec in specs {
-        checked += 1;
-        let outcome = match login {
-            Outcome::Ok => dataset_check(&client, spec, &api_host, &login_host).await,
-            _ => {
-                println!("  dataset {}: not checked (no login)", spec.name);
-                failed += 1;
-                continue;
-            }
-        };
-        failed += usize::from(!matches!(outcome, Outcome::Ok));
-        println!("  dataset {}: {outcome}", spec.name);
-    }
-    for name in &config.directories {
-        checked += 1;
-        let outcome = match (&login, directory_kind(name)) {
-            (Outcome::Ok, Some(kind)) => {
-                directory_check(&client, kind, &api_host, &login_host).await
-            }
-            (Outcome::Ok, None) => continue,
-            _ => {
-                println!("  directory {name}: not checked (no login)");
-                failed += 1;
-                continue;
-            }
-        };
-        failed += usize::from(!matches!(outcome, Outcome::Ok));
-        println!("  directory {name}: {outcome}");
-    }
-    if !matches!(login, Outcome::Ok) {
+    if let Err(error) = client.login().await {
+        println!("  login: {}", judge(error, &login_host, &login_host));
+        for target in &targets {
+            println!("  {target}: not checked (no login)");
+        }
         anyhow::bail!("could not log in at {login_host}; nothing else was checked");
     }
-    if failed > 0 {
-        anyhow::bail!("{failed} of {checked} connection checks failed");
+    println!("  login at {login_host}: ok");
+    let mut outcomes = Vec::with_capacity(targets.len());
+    let mut report = |outcome: Outcome| {
+        println!("  {}: {outcome}", targets[outcomes.len()]);
+        outcomes.push(outcome);
+    };
+    for spec in specs {
+        report(dataset_check(&client, spec, &api_host, &login_host).await);
     }
-    println!("connection is good: {checked} checks passed");
+    for (_, kind) in &directories {
+        report(directory_check(&client, *kind, &api_host, &login_host).await);
+    }
+    let failed = outcomes
+        .iter()
+        .filter(|outcome| !matches!(outcome, Outcome::Ok))
+        .count();
+    if failed > 0 {
+        anyhow::bail!("{failed} of {} connection checks failed", outcomes.len());
+    }
+    println!("connection is good: {} checks passed", outcomes.len());
     Ok(())
 }
 
