@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use genesys::client::GenesysClient;
 use genesys::interval::format_instant;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -42,7 +43,7 @@ pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<()> {
         .map_err(|e| UsageError(e.to_string()))?;
     let endpoints = client
         .endpoints()
-        .map_err(|e| UsageError(format!("genesys: {e}")))?;
+        .context("resolving the Genesys endpoints")?;
     println!(
         "genesys: client {} at {} (login {})",
         client.client_id, endpoints.api_base, endpoints.login_base
