@@ -388,3 +388,48 @@ fn a_backfill_that_leaves_a_gap_names_it_and_the_command_that_fills_it() {
         "{filled}"
     );
 }
+
+#[test]
+fn the_suggested_command_names_the_config_file_when_it_is_not_found_by_default() {
+    let emulator = emulator(&[]);
+    let workspace = Workspace::new(&emulator, CONFIG);
+    let file = workspace.path().join("genesys-bi.toml");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = workspace
+        .command(&[
+            "backfill",
+            "--config",
+            file.to_str().unwrap(),
+            "--dataset",
+            "queue_performance",
+            "--from",
+            "2024-05-10",
+            "--to",
+            "2024-05-11",
+            "--now",
+            NOW,
+        ])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    let named = std::fs::canonicalize(&file).unwrap();
+    let fill = format!(
+        "genesys-bi backfill --config {} --dataset queue_performance --from 2024-05-01 --to 2024-05-10",
+        named.display()
+    );
+    assert!(stdout.contains(&fill), "{stdout}");
+    let mut args: Vec<&str> = fill.split(' ').skip(1).collect();
+    args.extend(["--now", NOW]);
+    let filled = workspace
+        .command(&args)
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let filled = String::from_utf8(filled.stdout).unwrap();
+    assert!(
+        filled.contains("complete through 2024-05-10T23:00:00.000Z") && !filled.contains("gap:"),
+        "{filled}"
+    );
+}

@@ -99,7 +99,7 @@ fn describe_change(change: &DatasetChange) -> String {
     }
 }
 
-fn print_report(report: &DatasetReport, spec: &DatasetSpec) {
+fn print_report(report: &DatasetReport, spec: &DatasetSpec, config_flag: &str) {
     let through = report
         .complete_through
         .map(format_instant)
@@ -121,23 +121,40 @@ fn print_report(report: &DatasetReport, spec: &DatasetSpec) {
         eprintln!("  window {window} failed: {error}");
     }
     if let Some(gap) = report.gap {
-        print_gap(gap, spec);
+        print_gap(gap, spec, config_flag);
     }
 }
 
 /// Why "complete through" stops short, and the command that fills the gap.
-fn print_gap(gap: genesys::Interval, spec: &DatasetSpec) {
+fn print_gap(gap: genesys::Interval, spec: &DatasetSpec, config_flag: &str) {
     println!(
         "  gap: nothing is stored from {} to {}, so the dataset is complete only through its start; fill it with:",
         format_instant(gap.start),
         format_instant(gap.end),
     );
     println!(
-        "    genesys-bi backfill --dataset {} --from {} --to {}",
+        "    genesys-bi backfill{config_flag} --dataset {} --from {} --to {}",
         spec.name,
         command_instant(gap.start, &spec.time_zone),
         command_instant(gap.end, &spec.time_zone)
     );
+}
+
+/// ` --config <file>` when the config was read from a file other than `./genesys-bi.toml`.
+fn config_flag(config: &sync::config::Config) -> String {
+    let found_by_default = std::fs::canonicalize(sync::config::DEFAULT_CONFIG_FILE).ok();
+    match &config.file {
+        Some(file) if found_by_default.as_ref() != Some(file) => {
+            let path = file.display().to_string();
+            if path.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
+                // Single quotes keep everything but a single quote, written '\''.
+                format!(" --config '{}'", path.replace('\'', r"'\''"))
+            } else {
+                format!(" --config {path}")
+            }
+        }
+        _ => String::new(),
+    }
 }
 
 /// A date where the instant is local midnight (as `--from`/`--to` read dates), else the instant.
@@ -154,6 +171,9 @@ pub(super) struct Pass {
     client: GenesysClient,
     store: Arc<SqliteStore>,
     engine: Engine<GenesysClient, SqliteStore>,
+    /// `--config <file>` for the commands the summaries suggest, unless plain `genesys-bi`
+    /// finds that file by itself.
+    config_flag: String,
 }
 
 impl Pass {
@@ -184,6 +204,7 @@ impl Pass {
             client,
             store,
             engine,
+            config_flag: config_flag(config),
         })
     }
 
@@ -217,7 +238,7 @@ impl Pass {
                 .await
             {
                 Ok(report) => {
-                    print_report(&report, spec);
+                    print_report(&report, spec, &self.config_flag);
                     summary.windows += report.windows_written as u64;
                     summary.rows += report.rows_written as u64;
                     failed += report.failures.len();
