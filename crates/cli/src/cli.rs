@@ -42,9 +42,15 @@ pub enum Command {
     /// GENESYS_CLIENT_SECRET, GENESYS_REGION (or GENESYS_API_BASE for a gateway or the emulator).
     Query(QueryArgs),
 
-    /// Check the configuration file: every dataset through the catalog, and the connection
-    /// settings. Reports every fault with its dataset and field.
-    CheckConfig(ConfigArgs),
+    /// Write a commented genesys-bi.toml: every setting of every section at its default
+    /// (commented out) with a line on what it means, and one full dataset example.
+    Init(InitArgs),
+
+    /// Check the configuration file: every dataset through the catalog, the connection and
+    /// server settings, and the absolute paths it resolved. Reports every fault with its dataset
+    /// and field (exit 2). With --connect, also logs in and tries each endpoint the datasets
+    /// and directories need (exit 1 when one fails).
+    CheckConfig(CheckConfigArgs),
 
     /// One pass over every dataset: pull what the watermarks and lookbacks call for, and
     /// refresh the queue, user and wrap-up code directories.
@@ -131,6 +137,30 @@ pub struct ConfigArgs {
     /// exists, else built-in defaults.
     #[arg(long, value_name = "PATH")]
     pub config: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// Where to write it.
+    #[arg(long, value_name = "PATH", default_value = sync::config::DEFAULT_CONFIG_FILE)]
+    pub path: std::path::PathBuf,
+
+    /// Overwrite the file if it exists (by default an existing file is left alone).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckConfigArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// Also log in and make one minimal request per endpoint the configured datasets and
+    /// directories need, reporting per dataset and directory: ok, the missing permission,
+    /// login refused (naming the login host) or unreachable (host and cause, within about
+    /// 10 s; no retries).
+    #[arg(long)]
+    pub connect: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -236,6 +266,16 @@ pub struct EmulatorArgs {
     /// OAuth client secret the emulator accepts (a local fake, printed at start).
     #[arg(long, default_value = emulator::config::DEFAULT_CLIENT_SECRET)]
     pub client_secret: String,
+
+    /// Another OAuth client the emulator accepts, holding only the listed permissions
+    /// (repeatable): `ID:SECRET:PERMISSION,PERMISSION…`, e.g.
+    /// `reader:pw:routing:queue:view,routing:wrapupCode:view`. Endpoints answer 403
+    /// `missing.permissions` naming what it lacks: `analytics:conversationAggregate:view`
+    /// (aggregates query and jobs), `analytics:conversationDetail:view` (details),
+    /// `routing:queue:view` and `routing:wrapupCode:view` (directories; the user list needs
+    /// none). The default client holds every permission.
+    #[arg(long = "limited-client", value_name = "ID:SECRET:PERMISSIONS")]
+    pub limited_clients: Vec<emulator::permissions::LimitedClient>,
 
     /// Access token lifetime, returned as `expires_in`.
     #[arg(long, default_value_t = 86_399)]

@@ -91,4 +91,29 @@ async fn the_demo_serves_synced_data_behind_a_key() {
         total > 1000,
         "a day of a 25-queue centre offers thousands of conversations, got {total}"
     );
+    the_written_config_works_from_inside_its_folder(&dir.path().join("genesys-bi-demo"));
+}
+
+/// `cd genesys-bi-demo && genesys-bi datasets` (and `keys list`) read the demo's own store.
+fn the_written_config_works_from_inside_its_folder(folder: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new(common::BIN)
+            .args(args)
+            .current_dir(folder)
+            .env_remove("GENESYS_BI_CONFIG")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let datasets = run(&["datasets"]);
+    let queue_line = datasets
+        .lines()
+        .find(|l| l.starts_with("queue_performance"))
+        .unwrap_or_else(|| panic!("{datasets}"));
+    assert!(
+        !queue_line.contains("never"),
+        "synced rows are seen: {datasets}"
+    );
+    assert!(run(&["keys", "list"]).contains("demo"));
 }

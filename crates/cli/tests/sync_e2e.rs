@@ -191,3 +191,245 @@ fn a_backfill_through_async_jobs_equals_one_through_queries() {
         by_query.dump("queue_performance")
     );
 }
+
+/// The three default datasets and directories, against the emulator's credentials.
+const DEFAULTS: &str = "[store]\nsqlite = \"store.db\"\n";
+
+fn check_connection(workspace: &Workspace, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let output = workspace
+        .command(&["check-config", "--connect"])
+        .envs(env.iter().copied())
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn check_config_without_connect_does_not_claim_the_credentials_work() {
+    let emulator = emulator(&[]);
+    let workspace = Workspace::new(&emulator, DEFAULTS);
+    let output = workspace
+        .command(&["check-config"])
+        .env("GENESYS_CLIENT_SECRET", "wrong")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("config is valid"), "{stdout}");
+    assert!(stdout.contains("run with --connect"), "{stdout}");
+}
+
+#[test]
+fn check_config_connect_passes_with_every_permission() {
+    let emulator = emulator(&[]);
+    let workspace = Workspace::new(&emulator, DEFAULTS);
+    let (code, stdout, stderr) = check_connection(&workspace, &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    for line in [
+        "dataset queue_performance: ok",
+        "dataset agent_performance: ok",
+        "dataset wrapup_performance: ok",
+        "directory queues: ok",
+        "directory users: ok",
+        "directory wrapup_codes: ok",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+}
+
+#[test]
+fn check_config_connect_names_the_missing_permission() {
+    let emulator = emulator(&[
+        "--limited-client",
+        "directories-only:pw:routing:queue:view,routing:wrapupCode:view",
+    ]);
+    let workspace = Workspace::new(&emulator, DEFAULTS);
+    let (code, stdout, stderr) = check_connection(
+        &workspace,
+        &[
+            ("GENESYS_CLIENT_ID", "directories-only"),
+            ("GENESYS_CLIENT_SECRET", "pw"),
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let dataset = stdout
+        .lines()
+        .find(|l| l.starts_with("  dataset queue_performance:"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        dataset.contains("missing permission analytics:conversationAggregate:view"),
+        "{dataset}"
+    );
+    assert!(stdout.contains("directory queues: ok"), "{stdout}");
+    assert!(
+        stderr.contains("3 of 6 connection checks failed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn check_config_connect_says_the_login_was_refused_without_the_secret() {
+    let emulator = emulator(&[]);
+    let workspace = Workspace::new(&emulator, DEFAULTS);
+    let secret = "a-wrong-secret-never-printed";
+    let (code, stdout, stderr) = check_connection(&workspace, &[("GENESYS_CLIENT_SECRET", secret)]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    let login_host = emulator.var("GENESYS_LOGIN_BASE");
+    assert!(
+        stdout.contains(&format!("login: login refused at {login_host}")),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(secret) && !stderr.contains(secret));
+}
+
+#[test]
+fn check_config_connect_names_a_closed_port_at_once() {
+    let emulator = emulator(&[]);
+    let workspace = Workspace::new(&emulator, DEFAULTS);
+    // Bound then dropped: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let (code, stdout, stderr) = check_connection(
+        &workspace,
+        &[("GENESYS_API_BASE", &base), ("GENESYS_LOGIN_BASE", &base)],
+    );
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("unreachable: {base}")) && stdout.contains("refused"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_config_connect_gives_up_on_a_silent_host_after_one_try() {
+    let emulator = emulator(&[]);
+    let workspace = Workspace::new(&emulator, DEFAULTS);
+    // Accepts connections and never answers; counts them.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    std::thread::spawn({
+        let accepted = accepted.clone();
+        move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming() {
+                accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(stream);
+            }
+        }
+    });
+    let started = Instant::now();
+    let (code, stdout, stderr) = check_connection(
+        &workspace,
+        &[("GENESYS_API_BASE", &base), ("GENESYS_LOGIN_BASE", &base)],
+    );
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("unreachable: {base}")) && stdout.contains("timed out"),
+        "{stdout}"
+    );
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one attempt, no retries"
+    );
+    // The promise to the operator: an answer in about ten seconds, not minutes of retries.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_backfill_that_leaves_a_gap_names_it_and_the_command_that_fills_it() {
+    let emulator = emulator(&[]);
+    let workspace = Workspace::new(&emulator, CONFIG);
+    // The dataset's history starts 2024-05-01 (London); this backfill starts later.
+    let later = workspace.run_ok(&[
+        "backfill",
+        "--dataset",
+        "queue_performance",
+        "--from",
+        "2024-05-10",
+        "--to",
+        "2024-05-15",
+        "--now",
+        NOW,
+    ]);
+    let stdout = String::from_utf8(later.stdout).unwrap();
+    assert!(
+        stdout.contains("5 of 5 windows written")
+            && stdout.contains("complete through 2024-04-30T23:00:00.000Z"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "gap: nothing is stored from 2024-04-30T23:00:00.000Z to 2024-05-09T23:00:00.000Z"
+        ),
+        "{stdout}"
+    );
+    let fill = "genesys-bi backfill --dataset queue_performance --from 2024-05-01 --to 2024-05-10";
+    assert!(stdout.contains(fill), "{stdout}");
+
+    let mut args: Vec<&str> = fill.split(' ').skip(1).collect();
+    args.extend(["--now", NOW]);
+    let filled = String::from_utf8(workspace.run_ok(&args).stdout).unwrap();
+    assert!(
+        filled.contains("complete through 2024-05-14T23:00:00.000Z") && !filled.contains("gap:"),
+        "{filled}"
+    );
+}
+
+#[test]
+fn the_suggested_command_names_the_config_file_when_it_is_not_found_by_default() {
+    let emulator = emulator(&[]);
+    let workspace = Workspace::new(&emulator, CONFIG);
+    let file = workspace.path().join("genesys-bi.toml");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = workspace
+        .command(&[
+            "backfill",
+            "--config",
+            file.to_str().unwrap(),
+            "--dataset",
+            "queue_performance",
+            "--from",
+            "2024-05-10",
+            "--to",
+            "2024-05-11",
+            "--now",
+            NOW,
+        ])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    let named = std::fs::canonicalize(&file).unwrap();
+    let fill = format!(
+        "genesys-bi backfill --config {} --dataset queue_performance --from 2024-05-01 --to 2024-05-10",
+        named.display()
+    );
+    assert!(stdout.contains(&fill), "{stdout}");
+    let mut args: Vec<&str> = fill.split(' ').skip(1).collect();
+    args.extend(["--now", NOW]);
+    let filled = workspace
+        .command(&args)
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let filled = String::from_utf8(filled.stdout).unwrap();
+    assert!(
+        filled.contains("complete through 2024-05-10T23:00:00.000Z") && !filled.contains("gap:"),
+        "{filled}"
+    );
+}

@@ -26,8 +26,11 @@ pub struct EmulatorConfig {
     pub clock_start: Option<Timestamp>,
     /// Virtual seconds per real second (0 freezes time).
     pub clock_rate: f64,
+    /// The default OAuth client: holds every permission.
     pub client_id: String,
     pub client_secret: String,
+    /// More OAuth clients, each with only its listed permissions (403 for the rest).
+    pub limited_clients: Vec<crate::permissions::LimitedClient>,
     /// Returned as `expires_in`; tokens stop working after it (real time).
     pub token_lifetime: Duration,
     /// Requests per token per fixed 60 s window of real time.
@@ -52,6 +55,7 @@ impl Default for EmulatorConfig {
             clock_rate: 1.0,
             client_id: DEFAULT_CLIENT_ID.to_string(),
             client_secret: DEFAULT_CLIENT_SECRET.to_string(),
+            limited_clients: Vec::new(),
             token_lifetime: Duration::from_secs(86_399),
             rate_limit_per_minute: 300,
             job_delay: Duration::from_millis(1_500),

@@ -21,6 +21,7 @@ use crate::events::{
     BearerRejected, FaultInjected, InternalEvent, RateLimited, RequestServed, TokensRevoked,
 };
 use crate::faults::{Decision, Fault};
+use crate::permissions;
 use crate::ratelimit::RateStatus;
 use crate::server::ConnectionAbort;
 use crate::state::AppState;
@@ -156,15 +157,23 @@ fn admit(
         .emit(&state.counters),
         None => {}
     }
-    if request.uri().path() != TOKEN_PATH
-        && let Err(rejection) = state.tokens.check(bearer_token(request))
-    {
-        BearerRejected {
-            route,
-            reason: rejection.as_str(),
+    if request.uri().path() == TOKEN_PATH {
+        return Admission::Proceed(decision);
+    }
+    let grant = match state.tokens.check(bearer_token(request)) {
+        Ok(grant) => grant,
+        Err(rejection) => {
+            BearerRejected {
+                route,
+                reason: rejection.as_str(),
+            }
+            .emit(&state.counters);
+            return Admission::Respond(ApiError::new(401, rejection.code(), rejection.message()));
         }
-        .emit(&state.counters);
-        return Admission::Respond(ApiError::new(401, rejection.code(), rejection.message()));
+    };
+    if let Some(Err(missing)) = permissions::required(route).map(|r| permissions::check(&grant, r))
+    {
+        return Admission::Respond(missing);
     }
     Admission::Proceed(decision)
 }

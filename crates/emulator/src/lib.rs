@@ -14,6 +14,7 @@ pub mod faults;
 pub mod gateway;
 mod ids;
 pub mod jobs;
+pub mod permissions;
 pub mod ratelimit;
 pub mod routes;
 pub mod server;

@@ -4,6 +4,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::permissions::Grant;
+
 /// Why a bearer token was refused; each maps to a Genesys 401 code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenRejection {
@@ -41,10 +43,11 @@ impl TokenRejection {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct TokenRecord {
     expires_at: Instant,
     revoked: bool,
+    grant: Grant,
 }
 
 #[derive(Debug)]
@@ -68,8 +71,8 @@ impl TokenStore {
         self.lifetime
     }
 
-    /// A fresh token valid for the configured lifetime.
-    pub fn issue(&self) -> String {
+    /// A fresh token valid for the configured lifetime, holding `grant`.
+    pub fn issue(&self, grant: Grant) -> String {
         let token = format!(
             "{}{}",
             crate::ids::random_uuid().simple(),
@@ -83,20 +86,26 @@ impl TokenStore {
             TokenRecord {
                 expires_at: now + self.lifetime,
                 revoked: false,
+                grant,
             },
         );
         token
     }
 
-    pub fn check(&self, token: Option<&str>) -> Result<(), TokenRejection> {
+    /// The token's grant, if it is live.
+    pub fn check(&self, token: Option<&str>) -> Result<Grant, TokenRejection> {
         let token = token.ok_or(TokenRejection::Missing)?;
-        let record = *self.lock().get(token).ok_or(TokenRejection::Unknown)?;
+        let record = self
+            .lock()
+            .get(token)
+            .cloned()
+            .ok_or(TokenRejection::Unknown)?;
         if record.revoked {
             Err(TokenRejection::Revoked)
         } else if Instant::now() >= record.expires_at {
             Err(TokenRejection::Expired)
         } else {
-            Ok(())
+            Ok(record.grant)
         }
     }
 
@@ -127,19 +136,28 @@ mod tests {
     #[test]
     fn issued_token_is_valid_until_revoked() {
         let store = TokenStore::new(Duration::from_secs(60));
-        let token = store.issue();
-        assert_eq!(store.check(Some(&token)), Ok(()));
-        assert_eq!(store.check(Some("nope")), Err(TokenRejection::Unknown));
-        assert_eq!(store.check(None), Err(TokenRejection::Missing));
+        let token = store.issue(Grant::Everything);
+        assert!(store.check(Some(&token)).is_ok());
+        assert_eq!(
+            store.check(Some("nope")).err(),
+            Some(TokenRejection::Unknown)
+        );
+        assert_eq!(store.check(None).err(), Some(TokenRejection::Missing));
         assert_eq!(store.revoke_all(), 1);
-        assert_eq!(store.check(Some(&token)), Err(TokenRejection::Revoked));
+        assert_eq!(
+            store.check(Some(&token)).err(),
+            Some(TokenRejection::Revoked)
+        );
         assert_eq!(store.revoke_all(), 0);
     }
 
     #[test]
     fn zero_lifetime_token_is_expired() {
         let store = TokenStore::new(Duration::ZERO);
-        let token = store.issue();
-        assert_eq!(store.check(Some(&token)), Err(TokenRejection::Expired));
+        let token = store.issue(Grant::Everything);
+        assert_eq!(
+            store.check(Some(&token)).err(),
+            Some(TokenRejection::Expired)
+        );
     }
 }

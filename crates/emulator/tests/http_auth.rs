@@ -200,3 +200,89 @@ async fn revoked_tokens_are_refused_and_new_ones_work() {
     );
     assert_eq!(counters["bearerRejected"]["revoked"], 2);
 }
+
+/// A limited client's token, through Basic credentials.
+async fn limited_token(emu: &common::TestEmulator, id: &str, secret: &str) -> String {
+    let response = emu
+        .http
+        .post(emu.url("/oauth/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json::<TokenResponse>().await.unwrap().access_token
+}
+
+#[tokio::test]
+async fn a_limited_client_gets_genesys_403s_naming_what_it_lacks() {
+    let emu = spawn_with(|config| {
+        config.limited_clients = vec!["queues-only:pw:routing:queue:view".parse().unwrap()];
+    })
+    .await;
+    let token = limited_token(&emu, "queues-only", "pw").await;
+    assert_eq!(
+        emu.get(&token, "/api/v2/routing/queues?pageSize=1")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let query =
+        json!({"interval": "2024-05-01T00:00:00Z/2024-05-02T00:00:00Z", "metrics": ["nOffered"]});
+    let refused = emu
+        .post_json(
+            &token,
+            "/api/v2/analytics/conversations/aggregates/query",
+            &query,
+        )
+        .await;
+    let body = expect_error(refused, 403, "missing.permissions").await;
+    assert!(
+        body.message
+            .ends_with(": analytics:conversationAggregate:view"),
+        "{}",
+        body.message
+    );
+    assert!(body.context_id.is_some_and(|c| !c.is_empty()));
+    let details = expect_error(
+        emu.get(&token, AVAILABILITY).await,
+        403,
+        "missing.permissions",
+    )
+    .await;
+    assert!(
+        details
+            .message
+            .contains("analytics:conversationDetail:view")
+    );
+    let wrapup_codes = emu.get(&token, "/api/v2/routing/wrapupcodes").await;
+    let refused = expect_error(wrapup_codes, 403, "missing.permissions").await;
+    assert!(refused.message.ends_with(": routing:wrapupCode:view"));
+    let users = emu.get(&token, "/api/v2/users").await;
+    assert_eq!(
+        users.status(),
+        StatusCode::OK,
+        "the user list needs no permission"
+    );
+
+    // The wrong secret for a limited client is a refused login; the default client keeps all.
+    let wrong = emu
+        .http
+        .post(emu.url("/oauth/token"))
+        .basic_auth("queues-only", Some("nope"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    oauth_error(wrong, 401, "invalid_client").await;
+    let full = emu.token().await;
+    let answered = emu
+        .post_json(
+            &full,
+            "/api/v2/analytics/conversations/aggregates/query",
+            &query,
+        )
+        .await;
+    assert_eq!(answered.status(), StatusCode::OK);
+}

@@ -1,9 +1,13 @@
 //! What the emulator cannot show, against a tiny local server: user aggregates (status metrics
-//! with one `qualifier` per status) and a job that FAILED with Genesys' `errorMessage`.
+//! with one `qualifier` per status), a job that FAILED with Genesys' `errorMessage`, and a whole
+//! 200 body of the wrong shape.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use axum::Json;
 use axum::routing::{get, post};
-use genesys::aggregates::{AggregationQuery, USERS_AGGREGATES_QUERY_PATH};
+use genesys::aggregates::{AGGREGATES_QUERY_PATH, AggregationQuery, USERS_AGGREGATES_QUERY_PATH};
 use genesys::auth::TOKEN_PATH;
 use genesys::client::{ClientConfig, Error, GenesysClient, JobKind, Region};
 use serde_json::{Value, json};
@@ -32,7 +36,18 @@ async fn failed_job() -> Json<Value> {
 }
 
 async fn local_client() -> GenesysClient {
+    local_client_with(Arc::default()).await
+}
+
+/// Also serves the conversation aggregates query with a bare array (a complete body of the wrong
+/// shape), counting the requests in `bad_shape_hits`.
+async fn local_client_with(bad_shape_hits: Arc<AtomicU32>) -> GenesysClient {
+    let bare_array = move || {
+        bad_shape_hits.fetch_add(1, Ordering::SeqCst);
+        async { Json(json!([{"group": {"queueId": "q-1"}}])) }
+    };
     let app = axum::Router::new()
+        .route(AGGREGATES_QUERY_PATH, post(bare_array))
         .route(TOKEN_PATH, post(token))
         .route(USERS_AGGREGATES_QUERY_PATH, post(users_aggregates))
         .route(
@@ -88,4 +103,27 @@ async fn users_aggregates_parse_with_qualifiers() {
         ]
     );
     assert_eq!(data.metrics[0].stats.sum, Some(1_800_000.0));
+}
+
+#[tokio::test]
+async fn a_whole_body_of_the_wrong_shape_is_one_request_and_a_clear_error() {
+    let hits = Arc::new(AtomicU32::new(0));
+    let client = local_client_with(Arc::clone(&hits)).await;
+    let query = AggregationQuery {
+        interval: "2024-05-09T00:00:00.000Z/2024-05-10T00:00:00.000Z".into(),
+        metrics: vec!["nOffered".into()],
+        ..AggregationQuery::default()
+    };
+    let err = client.aggregates_query(&query).await.unwrap_err();
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "retried: {err}");
+    assert_eq!(client.counters().retries, 0);
+    let Error::Decode { ref endpoint, .. } = err else {
+        panic!("expected Decode, got {err:?}")
+    };
+    assert_eq!(endpoint, &format!("POST {AGGREGATES_QUERY_PATH}"));
+    let message = err.to_string();
+    assert!(
+        message.contains(AGGREGATES_QUERY_PATH) && message.contains("expected"),
+        "{message}"
+    );
 }

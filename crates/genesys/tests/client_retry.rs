@@ -71,3 +71,20 @@ async fn transient_faults_are_retried_until_success() {
     );
     assert_eq!(client.counters().retries, 4);
 }
+
+#[tokio::test]
+async fn a_body_cut_short_is_retried_until_whole() {
+    let emu = emulator(|_| {}).await;
+    let client = GenesysClient::new(config_for(&emu)).unwrap();
+    client.login().await.unwrap();
+    let admin = Admin::new(&emu);
+    let clean = client.aggregates_query(&hour_query(9)).await.unwrap();
+    admin
+        .set_faults(json!({"scripted": [{"path": AGGREGATES, "effect": "truncate", "count": 2}]}))
+        .await;
+    assert_eq!(
+        client.aggregates_query(&hour_query(9)).await.unwrap(),
+        clean
+    );
+    assert_eq!(client.counters().retries, 2);
+}

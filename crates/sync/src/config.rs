@@ -17,6 +17,9 @@ use crate::plan::{WindowSpan, check_window};
 pub const ENV_CONFIG: &str = "GENESYS_BI_CONFIG";
 pub const DEFAULT_CONFIG_FILE: &str = "genesys-bi.toml";
 
+/// What `genesys-bi init` writes: every setting at its default, commented out, with its meaning.
+pub const TEMPLATE: &str = include_str!("genesys-bi.example.toml");
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -37,6 +40,9 @@ pub struct Config {
     /// Directory tables kept alongside (`queues`, `users`, `wrapup_codes`).
     #[serde(default = "default_directories")]
     pub directories: Vec<String>,
+    /// The file this was read from, absolute; `None` for the built-in defaults.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -339,7 +345,8 @@ impl Config {
     }
 
     /// The file named by `--config`, else `GENESYS_BI_CONFIG`, else `./genesys-bi.toml` if it
-    /// exists, else the defaults.
+    /// exists, else the defaults. Relative paths in a file are taken from the file's folder;
+    /// the defaults' from the working directory.
     pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
         let from_env = std::env::var_os(ENV_CONFIG).map(PathBuf::from);
         let path = explicit.map(Path::to_path_buf).or(from_env);
@@ -348,16 +355,55 @@ impl Config {
             None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
                 Self::read(Path::new(DEFAULT_CONFIG_FILE))
             }
-            None => Self::parse("", Path::new("(defaults)")),
+            None => {
+                let mut config = Self::parse("", Path::new("(defaults)"))?;
+                let here = std::env::current_dir().map_err(|source| ConfigError::Read {
+                    path: PathBuf::from("."),
+                    source,
+                })?;
+                config.resolve_paths_from(&here);
+                Ok(config)
+            }
         }
     }
 
+    /// Reads `path`; its relative paths (store, TLS files) are made absolute from its folder, so
+    /// the file means the same whatever the working directory.
     pub fn read(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let read_error = |source| ConfigError::Read {
             path: path.into(),
             source,
-        })?;
-        Self::parse(&text, path)
+        };
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        let mut config = Self::parse(&text, path)?;
+        // The file was just read, so it exists and canonicalizes.
+        let file = std::fs::canonicalize(path).map_err(read_error)?;
+        let folder = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+        config.resolve_paths_from(&folder);
+        config.file = Some(file);
+        Ok(config)
+    }
+
+    /// Joins every relative path of the config onto `base` (itself made absolute); absolute
+    /// paths stay as written. Nothing is canonicalized: the store may not exist yet.
+    pub fn resolve_paths_from(&mut self, base: &Path) {
+        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+        for path in self.paths_mut() {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        }
+    }
+
+    /// Every file or folder the config names; a new path setting is one line here.
+    fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
+        [
+            Some(&mut self.store.sqlite),
+            self.server.tls_cert.as_mut(),
+            self.server.tls_key.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {

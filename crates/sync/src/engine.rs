@@ -83,6 +83,26 @@ pub struct DatasetReport {
     pub rows_written: usize,
     pub failures: Vec<(Interval, String)>,
     pub complete_through: Option<Timestamp>,
+    /// Where the watermark stops short of the range this pass covered: from the watermark to
+    /// the next window already stored (or the end of the range). A window that failed, or a
+    /// range left out before a backfill's `from`.
+    pub gap: Option<Interval>,
+}
+
+/// The first stretch after `watermark`, up to `reach`, that no stored window covers.
+pub fn first_gap(
+    watermark: Option<Timestamp>,
+    reach: Option<Timestamp>,
+    stored: &[warehouse::WindowRecord],
+) -> Option<Interval> {
+    let (start, reach) = (watermark?, reach?);
+    let end = stored
+        .iter()
+        .map(|record| record.window.start)
+        .filter(|begins| *begins > start)
+        .min()
+        .map_or(reach, |next| next.min(reach));
+    (end > start).then(|| Interval::new(start, end))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -233,6 +253,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             .initialize_watermark(&spec.name, grid_start)
             .map_err(store_error)?;
         let windows = self.plan(spec, now, mode)?;
+        let reach = windows.iter().map(|window| window.end).max();
         self.progress.planned(&spec.name, windows.len());
         let mut report = DatasetReport {
             dataset: spec.name.clone(),
@@ -243,6 +264,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             windows_by_job: 0,
             failures: Vec::new(),
             complete_through: None,
+            gap: None,
         };
         let plan = FetchPlan::new(spec.query_mode, run_id);
         let mut results = futures_util::stream::iter(windows)
@@ -265,6 +287,10 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             }
         }
         report.complete_through = self.store.watermark(&spec.name).map_err(store_error)?;
+        if report.complete_through < reach {
+            let stored = self.store.windows(&spec.name).map_err(store_error)?;
+            report.gap = first_gap(report.complete_through, reach, &stored);
+        }
         Ok(report)
     }
 

@@ -153,3 +153,177 @@ fn dataset_names_may_not_shadow_the_stores_tables() {
     let err = config.dataset_specs().unwrap_err().to_string();
     assert!(err.contains("dataset `wrapup_codes`, field `name`: `wrapup_codes` is the name of one of the store's own tables"), "{err}");
 }
+
+#[test]
+fn relative_paths_are_taken_from_the_config_files_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = std::fs::canonicalize(dir.path()).unwrap();
+    std::fs::create_dir(folder.join("site")).unwrap();
+    let file = folder.join("site/genesys-bi.toml");
+    std::fs::write(
+        &file,
+        "[store]\nsqlite = \"data/bi.db\"\n\n[server]\ntls_cert = \"../tls/cert.pem\"\ntls_key = \"/etc/genesys-bi/key.pem\"\n",
+    )
+    .unwrap();
+    // Named through a path with `..` in it: the file is still found and its folder used.
+    let roundabout = folder.join("site/../site/genesys-bi.toml");
+    let config = Config::read(&roundabout).unwrap();
+    assert_eq!(config.file.as_deref(), Some(file.as_path()));
+    assert_eq!(config.store.sqlite, folder.join("site/data/bi.db"));
+    assert_eq!(
+        config.server.tls_cert.as_deref(),
+        Some(folder.join("site/../tls/cert.pem").as_path())
+    );
+    assert_eq!(
+        config.server.tls_key.as_deref(),
+        Some(Path::new("/etc/genesys-bi/key.pem")),
+        "absolute paths stay as written"
+    );
+    let tls = config.server.settings().unwrap().tls.unwrap();
+    assert!(tls.cert.is_absolute() && tls.key.is_absolute());
+}
+
+#[test]
+fn resolving_keeps_absolute_paths_and_anchors_relative_ones() {
+    let mut config = parse("[store]\nsqlite = \"bi.db\"\n").unwrap();
+    config.resolve_paths_from(Path::new("/srv/genesys-bi"));
+    assert_eq!(config.store.sqlite, Path::new("/srv/genesys-bi/bi.db"));
+    let mut config = parse("[store]\nsqlite = \"/var/lib/bi.db\"\n").unwrap();
+    config.resolve_paths_from(Path::new("/srv/genesys-bi"));
+    assert_eq!(config.store.sqlite, Path::new("/var/lib/bi.db"));
+    assert_eq!(config.file, None);
+}
+
+/// Uncomments every `# key = value` line and every `# [section]` header of the template.
+fn uncomment_every_option(template: &str) -> String {
+    let is_option = |line: &str| {
+        let Some(rest) = line.strip_prefix("# ") else {
+            return false;
+        };
+        let header = rest.starts_with('[') && rest.ends_with(']');
+        let setting = rest.split_once(" = ").is_some_and(|(key, _)| {
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        });
+        header || setting
+    };
+    template
+        .lines()
+        .map(|line| match is_option(line) {
+            true => &line[2..],
+            false => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_template_with_every_option_uncommented_parses_and_validates() {
+    let text = uncomment_every_option(sync::config::TEMPLATE);
+    let config = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let specs = config.dataset_specs().unwrap();
+    assert_eq!(specs.len(), 1, "the example replaces the defaults");
+    let example = &config.datasets[0];
+    assert!(example.window.is_some() && !example.filter.is_empty());
+    let server = config.server.settings().unwrap();
+    assert!(server.tls.is_some());
+    let section = &config.server;
+    assert!(
+        section.listen.is_some()
+            && section.max_connections.is_some()
+            && section.request_timeout.is_some()
+            && section.header_read_timeout.is_some()
+            && section.idle_timeout.is_some()
+            && section.shutdown_timeout.is_some()
+    );
+    let client = config.client_config(|_| None).unwrap();
+    // Every [genesys] key is in the template: ClientConfig's own fields, in its order.
+    let keys: Vec<&str> = config.genesys.keys().map(String::as_str).collect();
+    let mut expected = vec![
+        "client_id",
+        "client_secret",
+        "region",
+        "api_base",
+        "login_base",
+        "requests_per_minute",
+        "retry_after_ceiling_secs",
+        "max_attempts",
+        "max_retry_secs",
+        "backoff_min_ms",
+        "backoff_max_ms",
+        "request_timeout_secs",
+        "connect_timeout_secs",
+        "job_poll_min_ms",
+        "job_poll_max_ms",
+        "job_timeout_secs",
+    ];
+    expected.sort_unstable();
+    let mut keys = keys;
+    keys.sort_unstable();
+    assert_eq!(keys, expected);
+    // The values shown are the defaults.
+    let defaults = genesys::client::ClientConfig::new("id", "secret", Default::default());
+    assert_eq!(
+        (
+            client.requests_per_minute,
+            client.retry_after_ceiling_secs,
+            client.max_attempts,
+            client.max_retry_secs,
+            client.backoff_min_ms,
+            client.backoff_max_ms,
+        ),
+        (
+            defaults.requests_per_minute,
+            defaults.retry_after_ceiling_secs,
+            defaults.max_attempts,
+            defaults.max_retry_secs,
+            defaults.backoff_min_ms,
+            defaults.backoff_max_ms,
+        )
+    );
+    assert_eq!(
+        (
+            client.request_timeout_secs,
+            client.connect_timeout_secs,
+            client.job_poll_min_ms,
+            client.job_poll_max_ms,
+            client.job_timeout_secs,
+            client.region,
+        ),
+        (
+            defaults.request_timeout_secs,
+            defaults.connect_timeout_secs,
+            defaults.job_poll_min_ms,
+            defaults.job_poll_max_ms,
+            defaults.job_timeout_secs,
+            defaults.region,
+        )
+    );
+    assert_eq!(
+        client.endpoints().unwrap(),
+        defaults.endpoints().unwrap(),
+        "api_base and login_base shown are the region's"
+    );
+    let built_in = sync::server_settings::ServerSettings::default();
+    assert_eq!(
+        sync::server_settings::ServerSettings {
+            tls: None,
+            ..server
+        },
+        built_in
+    );
+}
+
+#[test]
+fn the_template_as_written_is_the_built_in_defaults() {
+    let config = parse(sync::config::TEMPLATE).unwrap();
+    let defaults = parse("").unwrap();
+    assert!(config.genesys.is_empty());
+    assert_eq!(config.store.sqlite, defaults.store.sqlite);
+    assert_eq!(config.server, defaults.server);
+    assert_eq!(config.datasets, sync::config::default_datasets());
+    assert_eq!(config.directories, defaults.directories);
+    let directories_line = uncomment_every_option(sync::config::TEMPLATE);
+    let uncommented = parse(&directories_line).unwrap();
+    assert_eq!(uncommented.directories, defaults.directories);
+    assert_eq!(uncommented.store.sqlite, defaults.store.sqlite);
+}

@@ -272,3 +272,44 @@ async fn auto_mode_moves_large_windows_to_async_jobs() {
     assert_eq!(*source.jobs.lock().unwrap(), report.windows_by_job);
     assert_eq!(dump(&by_job), dump(&by_query));
 }
+
+fn hour(n: i64) -> Timestamp {
+    Timestamp::from_second(1_714_521_600 + n * 3600).unwrap()
+}
+
+proptest::proptest! {
+    /// The gap starts at the watermark, ends at the next stored window or the range's end, and
+    /// no stored window begins inside it; there is one whenever the watermark is short of the
+    /// range.
+    #[test]
+    fn the_first_gap_is_exactly_the_unstored_stretch_after_the_watermark(
+        watermark in 0i64..48,
+        reach in 0i64..48,
+        stored in proptest::collection::btree_set(0i64..48, 0..12),
+    ) {
+        let records: Vec<warehouse::WindowRecord> = stored
+            .iter()
+            .map(|&h| warehouse::WindowRecord {
+                window: genesys::Interval::new(hour(h), hour(h + 1)),
+                rows: 1,
+                settled: true,
+                written_at: hour(0),
+            })
+            .collect();
+        let gap = sync::engine::first_gap(Some(hour(watermark)), Some(hour(reach)), &records);
+        match gap {
+            None => proptest::prop_assert!(
+                reach <= watermark
+            ),
+            Some(gap) => {
+                proptest::prop_assert_eq!(gap.start, hour(watermark));
+                proptest::prop_assert!(gap.end <= hour(reach) && gap.end > gap.start);
+                proptest::prop_assert!(
+                    !stored.iter().any(|&h| hour(h) > gap.start && hour(h) < gap.end)
+                );
+                let next = stored.iter().copied().filter(|&h| h > watermark).min();
+                proptest::prop_assert_eq!(gap.end, hour(next.unwrap_or(reach).min(reach)));
+            }
+        }
+    }
+}

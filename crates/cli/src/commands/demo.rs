@@ -30,14 +30,15 @@ fn demo_config(
     client_secret: &str,
     days: u32,
 ) -> anyhow::Result<Config> {
-    let store = dir.join("genesys-bi.db");
+    // Relative to the config file's folder, so the file works from any working directory.
     let text = format!(
         "# Written by `genesys-bi demo`: the emulator it points at lives only while the demo runs.\n\
          [genesys]\napi_base = {api_base:?}\nclient_id = {client_id:?}\nclient_secret = {client_secret:?}\n\n\
-         [store]\nsqlite = {store:?}\n"
+         [store]\nsqlite = \"genesys-bi.db\"\n"
     );
-    std::fs::write(dir.join("genesys-bi.toml"), &text).context("writing the demo config")?;
-    let mut config = Config::parse(&text, &dir.join("genesys-bi.toml"))?;
+    let file = dir.join("genesys-bi.toml");
+    std::fs::write(&file, &text).context("writing the demo config")?;
+    let mut config = Config::read(&file)?;
     for dataset in &mut config.datasets {
         dataset.backfill_start = format!("P{days}D");
     }

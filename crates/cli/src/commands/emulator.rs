@@ -39,6 +39,7 @@ fn config_from(args: EmulatorArgs) -> EmulatorConfig {
         clock_rate: args.clock_rate,
         client_id: args.client_id,
         client_secret: args.client_secret,
+        limited_clients: args.limited_clients,
         token_lifetime: Duration::from_secs(args.token_lifetime_secs),
         rate_limit_per_minute: args.rate_limit_per_minute,
         job_delay: Duration::from_millis(args.job_delay_ms),

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
+mod connect_check;
 mod context;
 mod demo;
 mod emulator;
+mod init;
 mod keys;
 mod query;
 mod serve;
@@ -15,6 +17,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Query(args) => query::run(args).await,
+        Command::Init(args) => init::run(args),
         Command::CheckConfig(args) => sync::check_config(args).await,
         Command::Sync(args) => sync::sync_once(args).await,
         Command::Backfill(args) => sync::backfill(args).await,

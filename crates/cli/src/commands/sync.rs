@@ -14,10 +14,11 @@ use warehouse::{DatasetChange, RunSummary, SqliteStore, Store};
 
 use super::context::{connected_client, dataset_specs, load_config, open_store, parse_when};
 use crate::UsageError;
-use crate::cli::{BackfillArgs, ConfigArgs, SyncArgs};
+use crate::cli::{BackfillArgs, CheckConfigArgs, ConfigArgs, SyncArgs};
 
-pub async fn check_config(args: ConfigArgs) -> anyhow::Result<()> {
-    let config = load_config(&args)?;
+pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<()> {
+    let config = load_config(&args.config)?;
+    print_paths(&config);
     let specs = dataset_specs(&config, &[])?;
     for spec in &specs {
         println!(
@@ -33,26 +34,54 @@ pub async fn check_config(args: ConfigArgs) -> anyhow::Result<()> {
             spec.settle
         );
     }
-    let store = config.store.sqlite.display();
-    match config.client_config(|key| std::env::var(key).ok()) {
-        Ok(client) => {
-            let endpoints = client
-                .endpoints()
-                .context("resolving the Genesys endpoints")?;
-            println!(
-                "genesys: client {} at {} (login {})",
-                client.client_id, endpoints.api_base, endpoints.login_base
-            );
-        }
-        Err(e) => return Err(UsageError(e.to_string()).into()),
-    }
-    println!("store: sqlite {store}");
+    let client = config
+        .client_config(|key| std::env::var(key).ok())
+        .map_err(|e| UsageError(e.to_string()))?;
+    let server = config
+        .server
+        .settings()
+        .map_err(|e| UsageError(e.to_string()))?;
+    let endpoints = client
+        .endpoints()
+        .context("resolving the Genesys endpoints")?;
     println!(
-        "config is valid: {} datasets, directories [{}]",
+        "genesys: client {} at {} (login {})",
+        client.client_id, endpoints.api_base, endpoints.login_base
+    );
+    println!(
+        "server: {} on {}",
+        if server.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        },
+        server.listen
+    );
+    println!(
+        "file is valid: {} datasets, directories [{}]",
         specs.len(),
         config.directories.join(", ")
     );
-    Ok(())
+    if !args.connect {
+        println!("credentials not checked: run with --connect to log in and try each endpoint");
+        return Ok(());
+    }
+    super::connect_check::run(&config, client, &specs).await
+}
+
+/// Which file was read and the absolute paths it resolved, before anything can fail.
+fn print_paths(config: &sync::config::Config) {
+    match &config.file {
+        Some(file) => println!("config: {}", file.display()),
+        None => println!("config: no file found; built-in defaults"),
+    }
+    println!("store: sqlite {}", config.store.sqlite.display());
+    if let Some(cert) = &config.server.tls_cert {
+        println!("server: tls_cert {}", cert.display());
+    }
+    if let Some(key) = &config.server.tls_key {
+        println!("server: tls_key {}", key.display());
+    }
 }
 
 fn describe_change(change: &DatasetChange) -> String {
@@ -70,7 +99,7 @@ fn describe_change(change: &DatasetChange) -> String {
     }
 }
 
-fn print_report(report: &DatasetReport) {
+fn print_report(report: &DatasetReport, spec: &DatasetSpec, config_flag: &str) {
     let through = report
         .complete_through
         .map(format_instant)
@@ -91,12 +120,60 @@ fn print_report(report: &DatasetReport) {
     for (window, error) in &report.failures {
         eprintln!("  window {window} failed: {error}");
     }
+    if let Some(gap) = report.gap {
+        print_gap(gap, spec, config_flag);
+    }
+}
+
+/// Why "complete through" stops short, and the command that fills the gap.
+fn print_gap(gap: genesys::Interval, spec: &DatasetSpec, config_flag: &str) {
+    println!(
+        "  gap: nothing is stored from {} to {}, so the dataset is complete only through its start; fill it with:",
+        format_instant(gap.start),
+        format_instant(gap.end),
+    );
+    println!(
+        "    genesys-bi backfill{config_flag} --dataset {} --from {} --to {}",
+        spec.name,
+        command_instant(gap.start, &spec.time_zone),
+        command_instant(gap.end, &spec.time_zone)
+    );
+}
+
+/// ` --config <file>` when the config was read from a file other than `./genesys-bi.toml`.
+fn config_flag(config: &sync::config::Config) -> String {
+    let found_by_default = std::fs::canonicalize(sync::config::DEFAULT_CONFIG_FILE).ok();
+    match &config.file {
+        Some(file) if found_by_default.as_ref() != Some(file) => {
+            let path = file.display().to_string();
+            if path.contains(|c: char| c.is_whitespace() || "'\"$`\\".contains(c)) {
+                // Single quotes keep everything but a single quote, written '\''.
+                format!(" --config '{}'", path.replace('\'', r"'\''"))
+            } else {
+                format!(" --config {path}")
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+/// A date where the instant is local midnight (as `--from`/`--to` read dates), else the instant.
+fn command_instant(instant: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    let local = instant.to_zoned_datetime(tz.clone());
+    if local.time() == jiff::civil::Time::midnight() {
+        local.date().to_string()
+    } else {
+        format_instant(instant)
+    }
 }
 
 pub(super) struct Pass {
     client: GenesysClient,
     store: Arc<SqliteStore>,
     engine: Engine<GenesysClient, SqliteStore>,
+    /// `--config <file>` for the commands the summaries suggest, unless plain `genesys-bi`
+    /// finds that file by itself.
+    config_flag: String,
 }
 
 impl Pass {
@@ -127,6 +204,7 @@ impl Pass {
             client,
             store,
             engine,
+            config_flag: config_flag(config),
         })
     }
 
@@ -160,7 +238,7 @@ impl Pass {
                 .await
             {
                 Ok(report) => {
-                    print_report(&report);
+                    print_report(&report, spec, &self.config_flag);
                     summary.windows += report.windows_written as u64;
                     summary.rows += report.rows_written as u64;
                     failed += report.failures.len();

@@ -9,10 +9,12 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use genesys::auth::TokenResponse;
 
+use crate::config::EmulatorConfig;
 use crate::error::{ApiError, OAuthError};
 use crate::events::{InternalEvent, TokenIssued, TokenRequestRejected};
 use crate::extract::{declared_length, media_type, read_body_limited};
 use crate::gateway::basic_credentials;
+use crate::permissions::Grant;
 use crate::state::AppState;
 
 pub async fn token(State(state): State<Arc<AppState>>, request: Request) -> Response {
@@ -84,16 +86,25 @@ async fn issue(state: &AppState, request: Request) -> Result<TokenResponse, Refu
             ))
         })
         .ok_or_else(OAuthError::invalid_client)?;
-    if !constant_time_eq(&id, &state.config.client_id)
-        | !constant_time_eq(&secret, &state.config.client_secret)
-    {
-        return Err(OAuthError::invalid_client().into());
-    }
+    let grant = grant_of(&state.config, &id, &secret).ok_or_else(OAuthError::invalid_client)?;
     Ok(TokenResponse {
-        access_token: state.tokens.issue(),
+        access_token: state.tokens.issue(grant),
         token_type: "bearer".to_string(),
         expires_in: state.tokens.lifetime().as_secs(),
     })
+}
+
+/// The permissions of the client these credentials name, if they are right: everything for
+/// the default client, the listed ones for a limited client.
+fn grant_of(config: &EmulatorConfig, id: &str, secret: &str) -> Option<Grant> {
+    if constant_time_eq(id, &config.client_id) & constant_time_eq(secret, &config.client_secret) {
+        return Some(Grant::Everything);
+    }
+    config
+        .limited_clients
+        .iter()
+        .find(|c| constant_time_eq(id, &c.client_id) & constant_time_eq(secret, &c.client_secret))
+        .map(|c| Grant::Only(Arc::from(c.permissions.clone())))
 }
 
 /// Compares secrets without an early exit, out of habit: timing should not reveal a prefix.

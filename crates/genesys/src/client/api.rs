@@ -71,7 +71,7 @@ impl GenesysClient {
     }
 
     /// The aggregates query with the body decoded by `decode` (e.g. straight into rows, never
-    /// holding a whole typed page); a body `decode` rejects is retried like any undecodable one.
+    /// holding a whole typed page); a whole body `decode` rejects is an error, not retried.
     pub async fn aggregates_query_decoded<T>(
         &self,
         query: &AggregationQuery,

@@ -61,12 +61,14 @@ pub enum Error {
     #[error("could not reach Genesys: {0}")]
     Transport(#[source] reqwest::Error),
 
+    /// A whole body of the wrong shape; not retried, since asking again gets the same body.
     #[error(
-        "could not decode {what} from Genesys: {source} (correlation id {})",
+        "could not decode {what} from Genesys ({endpoint}): {source} (correlation id {})",
         correlation_id.as_deref().unwrap_or("none")
     )]
     Decode {
         what: &'static str,
+        endpoint: String,
         correlation_id: Option<String>,
         #[source]
         source: serde_json::Error,

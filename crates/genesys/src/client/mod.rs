@@ -245,6 +245,7 @@ impl GenesysClient {
     ) -> Result<T> {
         let body = serde_json::to_vec(body).map_err(|source| Error::Decode {
             what: "request body",
+            endpoint: path.to_string(),
             correlation_id: None,
             source,
         })?;
@@ -286,6 +287,7 @@ impl GenesysClient {
                     Ok(value) => return Ok(value),
                     Err((what, source)) => Failure::Decode {
                         what,
+                        endpoint: format!("{} {}", call.method, call.path),
                         correlation_id,
                         source,
                     },

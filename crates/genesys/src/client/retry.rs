@@ -36,8 +36,12 @@ pub enum Failure {
         correlation_id: Option<String>,
     },
     Transport(reqwest::Error),
+    /// A 2xx body that arrived whole (a body cut short is a `Transport` failure) but does not
+    /// decode: the same request would get the same body again.
     Decode {
         what: &'static str,
+        /// The request path, so the error names the endpoint.
+        endpoint: String,
         correlation_id: Option<String>,
         source: serde_json::Error,
     },
@@ -61,9 +65,11 @@ pub fn classify(failure: &Failure, retry_after_ceiling: Duration) -> RetryAction
             500..=599 => RetryAction::Retry,
             _ => RetryAction::DontRetry,
         },
-        // Connection refused/reset, timeouts, truncated or undecodable bodies: all transient.
+        // Connection refused/reset, timeouts and bodies cut short of their length: transient.
         Failure::Transport(e) if e.is_builder() || e.is_redirect() => RetryAction::DontRetry,
-        Failure::Transport(_) | Failure::Decode { .. } => RetryAction::Retry,
+        Failure::Transport(_) => RetryAction::Retry,
+        // The whole body arrived and has the wrong shape: asking again gets the same body.
+        Failure::Decode { .. } => RetryAction::DontRetry,
     }
 }
 
@@ -117,10 +123,12 @@ impl Failure {
             Failure::Transport(e) => Error::Transport(e.without_url()),
             Failure::Decode {
                 what,
+                endpoint,
                 correlation_id,
                 source,
             } => Error::Decode {
                 what,
+                endpoint,
                 correlation_id,
                 source,
             },
@@ -266,14 +274,15 @@ mod tests {
     }
 
     #[test]
-    fn undecodable_bodies_are_retried() {
-        let source = serde_json::from_slice::<ErrorBody>(b"{\"message\":\"cut").unwrap_err();
+    fn whole_bodies_of_the_wrong_shape_are_not_retried() {
+        let source = serde_json::from_slice::<ErrorBody>(b"[]").unwrap_err();
         let failure = Failure::Decode {
             what: "page",
+            endpoint: "/api/v2/x".into(),
             correlation_id: None,
             source,
         };
-        assert_eq!(classify(&failure, CEILING), RetryAction::Retry);
+        assert_eq!(classify(&failure, CEILING), RetryAction::DontRetry);
     }
 
     #[tokio::test]

@@ -182,6 +182,7 @@ impl Login<'_> {
                 .map(Ok)
                 .map_err(|source| Failure::Decode {
                     what: "token response",
+                    endpoint: format!("POST {url}"),
                     correlation_id,
                     source,
                 });
