@@ -110,7 +110,14 @@ impl IntoResponse for Problem {
 
 impl From<warehouse::StoreError> for Problem {
     fn from(error: warehouse::StoreError) -> Self {
-        Problem::internal(error)
+        match error {
+            // Of a data request's parameters, only `filter` (one bound value each) makes a
+            // statement grow; its own limit keeps it far from SQLite's, so this is a backstop.
+            warehouse::StoreError::QueryTooComplex(too_complex) => {
+                Problem::bad_parameter("filter", too_complex.to_string())
+            }
+            other => Problem::internal(other),
+        }
     }
 }
 
