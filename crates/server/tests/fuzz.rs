@@ -3,7 +3,10 @@
 //! be a non-5xx that conforms to the document. Needs `<repo>/.venv` from
 //! `scripts/setup-test-env.sh`; without it this test fails, on purpose.
 //! `tests/fuzz/schemathesis.toml` mixes real values (dataset, instants, time zones…) into the
-//! generated ones so that requests reach the reading and rollup code, not only the 400s.
+//! generated ones so that requests reach the reading and rollup code, not only the 400s, and
+//! hostile ones far deeper and longer than generated strings (its dictionaries are written by
+//! `tests/fuzz/make_dicts.py` into the run's temporary folder).
+//! `FUZZ_MAX_EXAMPLES=<n>` runs longer (the nightly habit, see `tests/fuzz/README.md`).
 //! `FUZZ_SEED=<n>` replays or varies the run (the default seed keeps CI reproducible);
 //! `FUZZ_REPORT_DIR=<dir>` keeps the HAR record of every request and response.
 //!
@@ -14,7 +17,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -39,15 +42,17 @@ async fn schemathesis_finds_no_server_error_nor_schema_mismatch() {
     let app = TestApp::spawn().await;
     let output = tempfile::tempdir().unwrap();
     let seed = std::env::var("FUZZ_SEED").unwrap_or_else(|_| DEFAULT_SEED.into());
+    let max_examples = std::env::var("FUZZ_MAX_EXAMPLES").unwrap_or_else(|_| MAX_EXAMPLES.into());
+    let config = write_config(output.path());
     let mut command = Command::new(&schemathesis);
     command
         .arg("--config-file")
-        .arg(repo_root().join("tests/fuzz/schemathesis.toml"))
+        .arg(config)
         .arg("run")
         .arg(app.url("/openapi.json"))
         .args(["--header", &format!("Authorization: Bearer {}", app.key)])
         .args(["--checks", CHECKS])
-        .args(["--max-examples", MAX_EXAMPLES])
+        .args(["--max-examples", &max_examples])
         .args(["--seed", &seed])
         .args(["--workers", "2"])
         .args(["--report", "har"])
@@ -73,6 +78,20 @@ async fn schemathesis_finds_no_server_error_nor_schema_mismatch() {
 
 fn venv_schemathesis() -> PathBuf {
     venv_program("schemathesis", "schemathesis")
+}
+
+/// `schemathesis.toml` copied into `dir`, with the dictionaries it names written next to it.
+fn write_config(dir: &Path) -> PathBuf {
+    let fuzz = repo_root().join("tests/fuzz");
+    let written = Command::new(venv_program("python", "python"))
+        .arg(fuzz.join("make_dicts.py"))
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(written.success(), "tests/fuzz/make_dicts.py failed");
+    let config = dir.join("schemathesis.toml");
+    std::fs::copy(fuzz.join("schemathesis.toml"), &config).unwrap();
+    config
 }
 
 /// The summary line `  1234 generated, 1234 passed` → 1234.
