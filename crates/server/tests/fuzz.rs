@@ -284,19 +284,45 @@ mod hostile {
                 .await
                 .map_err(|e| TestCaseError::fail(format!("{shown}: no answer: {e}")))?;
             let status = response.status();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
             let body = response
                 .bytes()
                 .await
                 .map_err(|e| TestCaseError::fail(format!("{shown}: body cut short: {e}")))?;
+            let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
             prop_assert!(
                 status.is_success() || status.is_client_error(),
-                "{shown}: {status} {}",
-                String::from_utf8_lossy(&body[..body.len().min(300)])
+                "{shown}: {status} {text}"
             );
+            if status.is_client_error() {
+                prop_assert!(
+                    explains(path, &content_type, &body),
+                    "{shown}: {status} {content_type} {text}"
+                );
+            }
             let health = app.get("/healthz").await;
             prop_assert_eq!(health.status(), 200, "/healthz after {}", shown);
             Ok(())
         })
+    }
+
+    /// A refusal says why in the API's own form: an OData error under `/odata`, a problem
+    /// (RFC 9457) elsewhere.
+    fn explains(path: &str, content_type: &str, body: &[u8]) -> bool {
+        let Ok(body) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return false;
+        };
+        if path.starts_with("/odata") {
+            content_type.starts_with("application/json;odata.metadata=minimal")
+                && body["error"]["message"].is_string()
+        } else {
+            content_type == "application/problem+json" && body["detail"].is_string()
+        }
     }
 
     const ROWS: &[&str] = &[

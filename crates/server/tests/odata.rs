@@ -752,6 +752,18 @@ mod limits {
     }
 
     #[tokio::test]
+    async fn a_set_name_that_is_not_text_is_a_400() {
+        let app = TestApp::spawn().await;
+        for path in ["/odata/%FF", "/odata/%FF/$count"] {
+            let response = odata(&app, path, None).await;
+            assert_eq!(response.status(), 400, "{path}");
+            assert_eq!(response.headers()["odata-version"], "4.0");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["target"], "set", "{body}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_query_too_long_or_with_too_many_parameters_is_a_400() {
         use server::routes::rows::{MAX_PAIRS, MAX_QUERY_BYTES};
         let app = TestApp::spawn().await;

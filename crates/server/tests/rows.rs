@@ -709,6 +709,7 @@ mod limits {
             (report("from=%FF"), "from"),
             (report("filter=queueId%00=a"), "filter"),
             ("/v1/report?dataset=%FF".to_string(), "dataset"),
+            ("/v1/datasets/%FF/rows".to_string(), "name"),
         ];
         for (path, parameter) in cases {
             let (named, detail) = refused(&app, &path).await;

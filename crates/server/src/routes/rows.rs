@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -359,10 +360,16 @@ fn meta(prepared: &Prepared) -> Map<String, Value> {
 
 pub async fn rows(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    let Path(name) = name.map_err(|_| {
+        Problem::bad_parameter(
+            "name",
+            "the dataset name is not UTF-8 text once percent-decoded",
+        )
+    })?;
     let params = Params::parse(raw.as_deref(), PARAMETERS)?;
     let format = parse_format(&params)?;
     let limit = parse_limit(&params)?;
