@@ -240,3 +240,70 @@ pub fn shown(text: &str) -> String {
         None => text.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(raw: &str) -> Vec<(String, String)> {
+        decode_query(Some(raw)).unwrap()
+    }
+
+    fn pair(name: &str, value: &str) -> (String, String) {
+        (name.to_string(), value.to_string())
+    }
+
+    #[test]
+    fn decodes_as_forms_do() {
+        assert_eq!(
+            pairs("a=1+2&b=%C3%A9&&c&d=%zz%4&e=%"),
+            vec![
+                pair("a", "1 2"),
+                pair("b", "é"),
+                pair("c", ""),
+                pair("d", "%zz%4"),
+                pair("e", "%")
+            ]
+        );
+        assert_eq!(pairs("%24filter=x%3Dy"), vec![pair("$filter", "x=y")]);
+        assert!(pairs("").is_empty());
+        assert!(decode_query(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bytes_that_are_not_text_are_refused_naming_the_parameter() {
+        for (raw, parameter) in [
+            ("from=%FF", "from"),
+            ("from=2024&to=%C3", "to"),
+            ("x%00=1", "x\0"),
+            ("time_zone=UTC%00", "time_zone"),
+        ] {
+            let error = decode_query(Some(raw)).unwrap_err();
+            assert_eq!(error.parameter(), parameter, "{raw}: {error}");
+        }
+        let problem = Problem::from(decode_query(Some("filter=%FF")).unwrap_err());
+        assert_eq!(problem.parameter.as_deref(), Some("filter"));
+        assert_eq!(problem.status, 400);
+    }
+
+    #[test]
+    fn length_and_pair_limits_name_a_parameter() {
+        let long = format!("from=1&filter={}", "x".repeat(MAX_QUERY_BYTES));
+        let error = decode_query(Some(&long)).unwrap_err();
+        assert_eq!(error.parameter(), "filter");
+        let at_limit = format!("filter={}", "x".repeat(MAX_QUERY_BYTES - "filter=".len()));
+        assert!(decode_query(Some(&at_limit)).is_ok());
+        let many = vec!["a=1"; MAX_PAIRS].join("&");
+        assert_eq!(decode_query(Some(&many)).unwrap().len(), MAX_PAIRS);
+        let error = decode_query(Some(&format!("{many}&b=2"))).unwrap_err();
+        assert_eq!(error.parameter(), "b");
+    }
+
+    #[test]
+    fn shown_cuts_long_text_on_a_character_boundary() {
+        assert_eq!(shown("short"), "short");
+        let cut = shown(&"é".repeat(100));
+        assert_eq!(cut.chars().count(), SHOWN_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+}
