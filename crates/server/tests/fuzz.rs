@@ -235,6 +235,25 @@ mod hostile {
             .collect()
     }
 
+    /// Query text sent as it is: broken escapes, empty pairs, an overlong UTF-8 encoding, a
+    /// lone surrogate.
+    const RAW: &[&str] = &[
+        "%",
+        "%%41",
+        "%G1",
+        "&&",
+        "==&=",
+        "a=%",
+        "%2",
+        "+++",
+        "%E2%82",
+        "%ED%A0%80",
+        "%C0%AF",
+        "$filter",
+        "$filter=",
+        "=",
+    ];
+
     /// A query of `names` (repeated and conflicting ones included) with hostile values, and
     /// now and then a name that is itself hostile.
     fn query(names: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -242,7 +261,8 @@ mod hostile {
             8 => prop::sample::select(names).prop_map(|n| n.as_bytes().to_vec()),
             1 => value(),
         ];
-        prop::collection::vec((name, value(), any::<bool>()), 0..6).prop_map(|pairs| {
+        let pairs = prop::collection::vec((name, value(), any::<bool>()), 0..6);
+        (pairs, prop::option::of(prop::sample::select(RAW))).prop_map(|(pairs, raw)| {
             let mut parts = Vec::new();
             for (name, value, twice) in pairs {
                 let part = format!("{}={}", encode(&name), encode(&value));
@@ -251,6 +271,7 @@ mod hostile {
                 }
                 parts.push(part);
             }
+            parts.extend(raw.map(String::from));
             parts.join("&")
         })
     }
