@@ -17,8 +17,8 @@ pub const MAX_QUERY_BYTES: usize = 60 * 1024;
 /// per value on `/v1` (limited to 1,000 on their own, which this leaves room for).
 pub const MAX_PAIRS: usize = 1_100;
 /// The longest value of a `/v1` parameter, decoded. The longest legitimate value is a
-/// `metrics` list naming every metric of a dataset (a few hundred bytes); instants, time
-/// zones, granularities, cursors and dimension values are far shorter.
+/// `metrics` list naming every metric of a dataset (under 2 KB even for every metric of the
+/// catalog); instants, time zones, granularities, cursors and dimension values are far shorter.
 pub const MAX_VALUE_BYTES: usize = 4 * 1024;
 /// The most names in one list parameter (`group_by`, `metrics`): more than a dataset has.
 pub const MAX_LIST_ITEMS: usize = 256;
@@ -83,10 +83,7 @@ pub fn decode_query(raw: Option<&str>) -> Result<Vec<(String, String)>, QueryErr
     let pieces: Vec<&str> = raw.split('&').filter(|p| !p.is_empty()).collect();
     let name_of = |piece: &str| {
         let name = piece.split_once('=').map_or(piece, |(name, _)| name);
-        String::from_utf8_lossy(&percent_decode(name))
-            .chars()
-            .take(60)
-            .collect::<String>()
+        shown(&String::from_utf8_lossy(&percent_decode(name)))
     };
     if raw.len() > MAX_QUERY_BYTES {
         let longest = pieces.iter().max_by_key(|p| p.len()).copied().unwrap_or("");
