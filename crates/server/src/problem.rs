@@ -110,12 +110,50 @@ impl IntoResponse for Problem {
 
 impl From<warehouse::StoreError> for Problem {
     fn from(error: warehouse::StoreError) -> Self {
-        Problem::internal(error)
+        match error {
+            // Of a data request's parameters, only `filter` (one bound value each) makes a
+            // statement grow; its own limit keeps it far from SQLite's, so this is a backstop.
+            warehouse::StoreError::QueryTooComplex(too_complex) => {
+                Problem::bad_parameter("filter", too_complex.to_string())
+            }
+            other => Problem::internal(other),
+        }
     }
 }
 
 impl From<tokio::task::JoinError> for Problem {
     fn from(error: tokio::task::JoinError) -> Self {
         Problem::internal(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What SQLite says of an expression nested past its limit, as the store reports it.
+    fn too_deep() -> rusqlite::Error {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let sql = format!("SELECT {}1", "NOT ".repeat(1_100));
+        c.prepare(&sql).map(drop).unwrap_err()
+    }
+
+    #[test]
+    fn a_statement_too_complex_is_a_bad_request_not_an_internal_error() {
+        let problem = Problem::from(warehouse::StoreError::from(too_deep()));
+        assert_eq!(problem.status, 400);
+        assert_eq!(problem.parameter.as_deref(), Some("filter"));
+        let odata = crate::odata::ODataError::statement(too_deep());
+        assert_eq!(odata.status, StatusCode::BAD_REQUEST);
+        assert_eq!(odata.target.as_deref(), Some("$filter"));
+        // Other store failures stay internal, their detail only in the log.
+        let missing = rusqlite::Connection::open_in_memory()
+            .unwrap()
+            .prepare("SELECT * FROM nowhere")
+            .map(drop)
+            .unwrap_err();
+        let problem = Problem::from(warehouse::StoreError::from(missing));
+        assert_eq!(problem.status, 500);
+        assert!(!problem.detail.contains("nowhere"), "{}", problem.detail);
     }
 }

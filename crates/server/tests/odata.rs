@@ -572,3 +572,223 @@ async fn the_key_is_required_and_basic_with_the_key_as_password_works() {
     let body: Value = basic.json().await.unwrap();
     assert_eq!(body["value"].as_array().unwrap().len(), 1);
 }
+
+mod limits {
+    //! Hostile `$filter`s and other options: refused with a 400 that names the option and the
+    //! limit, and the server keeps answering.
+
+    use super::*;
+
+    /// `text` cut to a readable length for assertion messages.
+    fn short(text: &str) -> String {
+        text.chars().take(120).collect()
+    }
+
+    /// The OData error for `query` on the dataset's entity set (or its `/$count`).
+    async fn refused(app: &TestApp, segment: &str, query: &str) -> String {
+        let path = format!("/odata/{DATASET}{segment}?{query}");
+        let response = odata(app, &path, None).await;
+        assert_eq!(response.status(), 400, "{}", short(&path));
+        assert_eq!(response.headers()["odata-version"], "4.0");
+        let body: Value = response.json().await.unwrap();
+        body["error"]["message"].as_str().unwrap().to_string()
+    }
+
+    async fn accepted(app: &TestApp, query: &str) {
+        let path = format!("/odata/{DATASET}?{query}");
+        let response = odata(app, &path, Some(1)).await;
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, 200, "{}: {}", short(&path), short(&body));
+    }
+
+    /// The server still answers after a hostile request (it was not aborted).
+    async fn assert_alive(app: &TestApp) {
+        accepted(app, "$top=1").await;
+    }
+
+    fn filter(text: &str) -> String {
+        format!("$filter={}", encode(text))
+    }
+
+    #[tokio::test]
+    async fn thousands_of_nested_parentheses_are_a_400_not_a_crash() {
+        let app = TestApp::spawn().await;
+        let deep = format!("{}true{}", "(".repeat(5_000), ")".repeat(5_000));
+        for segment in ["", "/$count"] {
+            let message = refused(&app, segment, &filter(&deep)).await;
+            assert!(
+                message.starts_with("$filter") && message.contains("nest"),
+                "{message}"
+            );
+            assert_alive(&app).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_long_chain_of_nots_is_a_400_naming_the_filter() {
+        let app = TestApp::spawn().await;
+        let nots = format!("{}true", "not ".repeat(1_500));
+        let message = refused(&app, "", &filter(&nots)).await;
+        assert!(message.starts_with("$filter"), "{message}");
+        assert_alive(&app).await;
+    }
+
+    fn nested(depth: usize) -> String {
+        format!("{}n_offered ge 0{}", "(".repeat(depth), ")".repeat(depth))
+    }
+
+    /// `queue_id eq '…'` `terms` times, joined by `or`: what a tool sends for "one of these".
+    fn one_of(terms: usize) -> String {
+        (0..terms)
+            .map(|i| format!("queue_id eq '{i:036}'"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
+    #[tokio::test]
+    async fn each_filter_limit_accepts_its_limit_and_refuses_one_more() {
+        use server::odata::filter::{MAX_DEPTH, MAX_LENGTH, MAX_TERMS};
+        let app = TestApp::spawn().await;
+        accepted(&app, &filter(&nested(MAX_DEPTH))).await;
+        let message = refused(&app, "", &filter(&nested(MAX_DEPTH + 1))).await;
+        assert!(message.contains(&format!("{MAX_DEPTH} deep")), "{message}");
+        let nots = |n: usize| format!("{}n_offered ge 0", "not ".repeat(n));
+        accepted(&app, &filter(&nots(MAX_DEPTH))).await;
+        refused(&app, "", &filter(&nots(MAX_DEPTH + 1))).await;
+
+        accepted(&app, &filter(&one_of(MAX_TERMS))).await;
+        let message = refused(&app, "/$count", &filter(&one_of(MAX_TERMS + 1))).await;
+        assert!(message.contains(&format!("{MAX_TERMS} terms")), "{message}");
+
+        let padded = |length: usize| {
+            let head = "queue_id eq '";
+            format!("{head}{}'", "q".repeat(length - head.len() - 1))
+        };
+        accepted(&app, &filter(&padded(MAX_LENGTH))).await;
+        let message = refused(&app, "", &filter(&padded(MAX_LENGTH + 1))).await;
+        assert!(
+            message.contains(&format!("limit is {MAX_LENGTH}")),
+            "{message}"
+        );
+        assert_alive(&app).await;
+    }
+
+    #[tokio::test]
+    async fn list_token_and_number_limits_accept_the_limit_and_refuse_past_it() {
+        use server::odata::query::{MAX_ORDERBY_ITEMS, MAX_SELECT_ITEMS, MAX_SKIPTOKEN_BYTES};
+        let app = TestApp::spawn().await;
+        let list = |n: usize| vec!["id"; n].join(",");
+        accepted(&app, &format!("$select={}", list(MAX_SELECT_ITEMS))).await;
+        let message = refused(&app, "", &format!("$select={}", list(MAX_SELECT_ITEMS + 1))).await;
+        assert!(
+            message.starts_with("$select") && message.contains("limit"),
+            "{message}"
+        );
+        accepted(&app, &format!("$orderby={}", list(MAX_ORDERBY_ITEMS))).await;
+        let message = refused(
+            &app,
+            "",
+            &format!("$orderby={}", list(MAX_ORDERBY_ITEMS + 1)),
+        )
+        .await;
+        assert!(
+            message.starts_with("$orderby") && message.contains("limit"),
+            "{message}"
+        );
+
+        // A token of this service (a count, in `$orderby` order) padded to the limit with
+        // JSON's own whitespace.
+        let token = |length: usize| {
+            let bytes = length * 3 / 4;
+            let json = format!("{{\"n\":1{}}}", " ".repeat(bytes - 7));
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+        };
+        assert_eq!(token(MAX_SKIPTOKEN_BYTES).len(), MAX_SKIPTOKEN_BYTES);
+        accepted(
+            &app,
+            &format!("$orderby=id&$skiptoken={}", token(MAX_SKIPTOKEN_BYTES)),
+        )
+        .await;
+        let long = token(MAX_SKIPTOKEN_BYTES + 4);
+        let message = refused(&app, "", &format!("$orderby=id&$skiptoken={long}")).await;
+        assert!(
+            message.starts_with("$skiptoken") && message.contains("limit"),
+            "{message}"
+        );
+
+        accepted(&app, &format!("$top={}&$skip={}", u64::MAX, u64::MAX)).await;
+        for option in ["$top", "$skip"] {
+            let message = refused(&app, "", &format!("{option}=18446744073709551616")).await;
+            assert!(message.starts_with(option), "{message}");
+            let message = refused(&app, "", &format!("{option}={}", "9".repeat(5_000))).await;
+            assert!(message.len() < 200, "{message}");
+        }
+        assert_alive(&app).await;
+    }
+
+    #[tokio::test]
+    async fn bad_bytes_and_repeated_options_are_400s_naming_the_option() {
+        let app = TestApp::spawn().await;
+        for (query, option) in [
+            ("$filter=queue_id%20eq%20%27%FF%27", "$filter"),
+            ("$filter=queue_id%20eq%20%27%00%27", "$filter"),
+            ("$select=id%C3", "$select"),
+            ("$orderby=id%00", "$orderby"),
+            ("$skiptoken=%FF", "$skiptoken"),
+            ("%FF=1", "\u{FFFD}"),
+            ("custom=%00", "custom"),
+            ("$filter=true&$filter=false", "$filter"),
+            ("$count=true&$count=true", "$count"),
+            ("$skip=1&$skip=2", "$skip"),
+            ("$orderby=id&$orderby=id%20desc", "$orderby"),
+        ] {
+            for segment in ["", "/$count"] {
+                let message = refused(&app, segment, query).await;
+                assert!(message.starts_with(option), "{query}: {message}");
+            }
+        }
+        assert_alive(&app).await;
+    }
+
+    #[tokio::test]
+    async fn a_set_name_that_is_not_text_is_a_400() {
+        let app = TestApp::spawn().await;
+        for path in ["/odata/%FF", "/odata/%FF/$count"] {
+            let response = odata(&app, path, None).await;
+            assert_eq!(response.status(), 400, "{path}");
+            assert_eq!(response.headers()["odata-version"], "4.0");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"]["target"], "set", "{body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_query_too_long_or_with_too_many_parameters_is_a_400() {
+        use server::routes::rows::{MAX_PAIRS, MAX_QUERY_BYTES};
+        let app = TestApp::spawn().await;
+        let custom = |n: usize| {
+            (0..n)
+                .map(|i| format!("c{i}=1"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        accepted(&app, &custom(MAX_PAIRS)).await;
+        let message = refused(&app, "", &custom(MAX_PAIRS + 1)).await;
+        assert!(
+            message.contains(&format!("{MAX_PAIRS} parameters")),
+            "{message}"
+        );
+        let long = format!("$filter={}", "%20".repeat(MAX_QUERY_BYTES / 3));
+        assert!(long.len() > MAX_QUERY_BYTES);
+        let head = "$filter=n_offered%20ge%200&pad=";
+        let full = format!("{head}{}", "p".repeat(MAX_QUERY_BYTES - head.len()));
+        accepted(&app, &full).await;
+        let message = refused(&app, "", &long).await;
+        assert!(
+            message.starts_with("$filter") && message.contains("limit"),
+            "{message}"
+        );
+        assert_alive(&app).await;
+    }
+}

@@ -551,3 +551,171 @@ async fn json_answers_are_gzipped_for_clients_that_accept_it() {
     let json = app.get_json(&paths[0]).await;
     assert!(!json["rows"].as_array().unwrap().is_empty());
 }
+
+mod limits {
+    //! Every `/v1` parameter has limits; past them, a 400 problem naming the parameter.
+
+    use super::*;
+    use server::routes::rows::{
+        MAX_FILTER_VALUES, MAX_LIST_ITEMS, MAX_PAIRS, MAX_QUERY_BYTES, MAX_VALUE_BYTES,
+    };
+
+    fn rows(query: &str) -> String {
+        format!("/v1/datasets/{DATASET}/rows?{query}")
+    }
+
+    async fn ok(app: &TestApp, path: &str) {
+        let response = app.get(path).await;
+        let status = response.status();
+        assert_eq!(status, 200, "{}", &path[..path.len().min(120)]);
+    }
+
+    /// The 400's named parameter and detail.
+    async fn refused(app: &TestApp, path: &str) -> (String, String) {
+        let body = assert_problem(app.get(path).await, 400).await;
+        let text = |field: &str| body[field].as_str().unwrap_or_default().to_string();
+        (text("parameter"), text("detail"))
+    }
+
+    fn repeated(name: &str, value: &str, n: usize) -> String {
+        vec![format!("{name}={value}"); n].join("&")
+    }
+
+    #[tokio::test]
+    async fn filter_values_lists_and_value_lengths_accept_the_limit_and_refuse_past_it() {
+        let app = TestApp::spawn().await;
+        // `filter` values are bound values of one IN list each.
+        let filters = |n: usize| {
+            (0..n)
+                .map(|i| format!("filter=queueId={i:036}"))
+                .collect::<Vec<_>>()
+                .join("&")
+        };
+        assert!(filters(MAX_FILTER_VALUES + 1).len() < MAX_QUERY_BYTES);
+        ok(&app, &rows(&filters(MAX_FILTER_VALUES))).await;
+        let (parameter, detail) = refused(&app, &rows(&filters(MAX_FILTER_VALUES + 1))).await;
+        assert_eq!(parameter, "filter");
+        assert!(
+            detail.contains(&format!("limit is {MAX_FILTER_VALUES}")),
+            "{detail}"
+        );
+
+        let names = |n: usize| vec!["nOffered"; n].join(",");
+        ok(&app, &rows(&format!("metrics={}", names(MAX_LIST_ITEMS)))).await;
+        let (parameter, detail) = refused(
+            &app,
+            &rows(&format!("metrics={}", names(MAX_LIST_ITEMS + 1))),
+        )
+        .await;
+        assert_eq!(parameter, "metrics");
+        assert!(detail.contains("limit"), "{detail}");
+        let dimensions = |n: usize| vec!["queueId"; n].join(",");
+        ok(
+            &app,
+            &rows(&format!("group_by={}", dimensions(MAX_LIST_ITEMS))),
+        )
+        .await;
+        let (parameter, _) = refused(
+            &app,
+            &rows(&format!("group_by={}", dimensions(MAX_LIST_ITEMS + 1))),
+        )
+        .await;
+        assert_eq!(parameter, "group_by");
+
+        let value = |length: usize| format!("queueId={}", "v".repeat(length - "queueId=".len()));
+        ok(&app, &rows(&format!("filter={}", value(MAX_VALUE_BYTES)))).await;
+        let (parameter, detail) = refused(
+            &app,
+            &rows(&format!("filter={}", value(MAX_VALUE_BYTES + 1))),
+        )
+        .await;
+        assert_eq!(parameter, "filter");
+        assert!(
+            detail.contains(&format!("limit is {MAX_VALUE_BYTES}")),
+            "{detail}"
+        );
+        for name in [
+            "from",
+            "to",
+            "time_zone",
+            "granularity",
+            "cursor",
+            "format",
+            "limit",
+        ] {
+            let path = rows(&format!("{name}={}", "9".repeat(MAX_VALUE_BYTES + 1)));
+            let (parameter, detail) = refused(&app, &path).await;
+            assert_eq!(parameter, name, "{detail}");
+        }
+        ok(&app, "/healthz").await;
+    }
+
+    #[tokio::test]
+    async fn the_query_string_and_its_parameter_count_are_limited() {
+        let app = TestApp::spawn().await;
+        // Each parameter within its own limits, together at the pair limit, then one more.
+        let pairs = |n: usize| {
+            let filters = repeated("filter", "queueId=q", MAX_FILTER_VALUES);
+            format!(
+                "{filters}&{}",
+                repeated("group_by", "queueId", n - MAX_FILTER_VALUES)
+            )
+        };
+        ok(&app, &rows(&pairs(MAX_PAIRS))).await;
+        let (parameter, detail) = refused(&app, &rows(&pairs(MAX_PAIRS + 1))).await;
+        assert_eq!(parameter, "group_by");
+        assert!(
+            detail.contains(&format!("{MAX_PAIRS} parameters")),
+            "{detail}"
+        );
+        let long = rows(&format!(
+            "filter=queueId={}",
+            "%41".repeat(MAX_QUERY_BYTES / 3)
+        ));
+        let (parameter, detail) = refused(&app, &long).await;
+        assert_eq!(parameter, "filter");
+        assert!(detail.contains("limit"), "{detail}");
+        let report = format!(
+            "/v1/report?dataset={DATASET}&filter=queueId={}",
+            "%41".repeat(MAX_QUERY_BYTES / 3)
+        );
+        let (parameter, _) = refused(&app, &report).await;
+        assert_eq!(parameter, "filter");
+    }
+
+    #[tokio::test]
+    async fn bad_bytes_huge_numbers_and_repeats_are_400s_naming_the_parameter() {
+        let app = TestApp::spawn().await;
+        let report = |query: &str| format!("/v1/report?dataset={DATASET}&{query}");
+        let cases = [
+            (rows("from=2024-04-01%FF"), "from"),
+            (rows("time_zone=Europe%2FLondon%00"), "time_zone"),
+            (rows("filter=queueId=%FF%FE"), "filter"),
+            (rows("filter=queueId=%00"), "filter"),
+            (rows("group_by=queueId%C3"), "group_by"),
+            (rows("metrics=nOffered%00"), "metrics"),
+            (rows("cursor=%FF"), "cursor"),
+            (rows("limit=%00"), "limit"),
+            (rows("limit=99999999999999999999999999"), "limit"),
+            (rows("limit=-1"), "limit"),
+            (rows("from=99999-01-01"), "from"),
+            (rows("granularity=P99999999999999999999D"), "granularity"),
+            (rows("granularity=PT1H&granularity=P1D"), "granularity"),
+            (rows("time_zone=UTC&time_zone=UTC"), "time_zone"),
+            (rows("format=csv&format=json"), "format"),
+            (rows("names=true&names=false"), "names"),
+            (rows("limit=1&limit=1"), "limit"),
+            (report("dataset=x"), "dataset"),
+            (report("from=%FF"), "from"),
+            (report("filter=queueId%00=a"), "filter"),
+            ("/v1/report?dataset=%FF".to_string(), "dataset"),
+            ("/v1/datasets/%FF/rows".to_string(), "name"),
+        ];
+        for (path, parameter) in cases {
+            let (named, detail) = refused(&app, &path).await;
+            assert_eq!(named, parameter, "{path}: {detail}");
+            assert!(detail.len() < 300, "{detail}");
+        }
+        ok(&app, "/healthz").await;
+    }
+}

@@ -21,7 +21,11 @@ pub use sqlite::SqliteStore;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// SQLite refused a statement for its size or shape (see [`QueryTooComplex`]): the request
+    /// behind it asked too much, which is the client's to fix, not a failure of the store.
+    #[error("{0}")]
+    QueryTooComplex(#[from] QueryTooComplex),
     #[error(
         "dataset name `{0}` must be lowercase letters, digits and _, start with a letter, and not be a reserved name"
     )]
@@ -48,6 +52,63 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A statement SQLite refused because of its size or shape, not because of the data or the
+/// file: an expression tree past SQLite's depth limit, too many bound values, its parser's
+/// stack, a LIKE pattern too complex, a string too big. What a request's filters become can
+/// hit these, so callers answer them as a bad request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the query is too large or too complex for the store ({reason})")]
+pub struct QueryTooComplex {
+    /// SQLite's own message, without the statement.
+    pub reason: String,
+}
+
+/// The starts of SQLite's messages for statements refused by size or shape.
+const TOO_COMPLEX: &[&str] = &[
+    "Expression tree is too large",
+    "too many SQL variables",
+    "variable number must be between",
+    "parser stack overflow",
+    "LIKE or GLOB pattern too complex",
+    "string or blob too big",
+    "too many arguments on function",
+    "too many terms in",
+    "too many columns",
+];
+
+impl QueryTooComplex {
+    /// Whether SQLite refused a statement by its size or shape, and why.
+    pub fn of(error: &rusqlite::Error) -> Option<Self> {
+        let message = match error {
+            rusqlite::Error::SqlInputError { msg, .. } => msg.as_str(),
+            rusqlite::Error::SqliteFailure(failure, message) => {
+                if failure.code == rusqlite::ErrorCode::TooBig {
+                    return Some(Self {
+                        reason: "string or blob too big".into(),
+                    });
+                }
+                message.as_deref()?
+            }
+            _ => return None,
+        };
+        TOO_COMPLEX
+            .iter()
+            .any(|start| message.starts_with(start))
+            .then(|| Self {
+                reason: message.to_string(),
+            })
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        match QueryTooComplex::of(&error) {
+            Some(too_complex) => StoreError::QueryTooComplex(too_complex),
+            None => StoreError::Sqlite(error),
+        }
+    }
+}
 
 /// What `ensure_dataset` did, so the caller can say it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,4 +192,55 @@ pub trait Store: Send + Sync {
     fn start_run(&self, command: &str) -> Result<i64>;
     fn finish_run(&self, run_id: i64, summary: &RunSummary) -> Result<()>;
     fn dataset_status(&self) -> Result<Vec<DatasetStatus>>;
+}
+
+#[cfg(test)]
+mod too_complex_tests {
+    use super::*;
+
+    /// What preparing `sql` on an empty in-memory database gives, as a store error.
+    fn prepared(sql: &str) -> StoreError {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.prepare(sql)
+            .map(drop)
+            .map_err(StoreError::from)
+            .unwrap_err()
+    }
+
+    #[test]
+    fn statements_refused_for_their_shape_are_told_apart() {
+        let deep = format!("SELECT {}1", "NOT ".repeat(1_100));
+        let variables = format!("SELECT 1 WHERE 1 IN ({})", vec!["?"; 40_000].join(","));
+        let numbered = "SELECT ?40000";
+        for sql in [deep.as_str(), &variables, numbered] {
+            match prepared(sql) {
+                StoreError::QueryTooComplex(e) => assert!(!e.reason.is_empty()),
+                other => panic!(
+                    "{}",
+                    other.to_string().chars().take(200).collect::<String>()
+                ),
+            }
+        }
+        // A like pattern past SQLite's length limit fails when stepped, not prepared.
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let pattern = "%".repeat(60_000);
+        let error: StoreError = c
+            .query_row("SELECT 'a' LIKE ?1", [pattern], |r| r.get::<_, i64>(0))
+            .unwrap_err()
+            .into();
+        assert!(
+            matches!(error, StoreError::QueryTooComplex(_)),
+            "{}",
+            error.to_string().chars().take(200).collect::<String>()
+        );
+    }
+
+    #[test]
+    fn other_errors_stay_store_errors() {
+        assert!(matches!(
+            prepared("SELECT nope FROM nowhere"),
+            StoreError::Sqlite(_)
+        ));
+        assert!(matches!(prepared("SELEC 1"), StoreError::Sqlite(_)));
+    }
 }

@@ -14,6 +14,21 @@ use jiff::Timestamp;
 use rusqlite::types::Value as SqlValue;
 
 use super::{EdmType, EntitySet};
+use crate::params::shown;
+
+/// The longest `$filter` text, in bytes. An `or` chain of [`MAX_TERMS`] comparisons of a
+/// property with a 36-character id (what Power Query sends for `List.Contains` over a few
+/// hundred queues) is about 30 KB; much more text than that is not a filter a person or a BI
+/// tool wrote.
+pub const MAX_LENGTH: usize = 32 * 1024;
+/// The deepest nesting of parentheses and `not`s. Each level costs the parser a few stack
+/// frames and the SQL two levels of SQLite's expression tree (limited to 1000); BI tools nest
+/// a handful of levels (one per folded filter step), so 64 is generous and far from either.
+pub const MAX_DEPTH: usize = 64;
+/// The most terms (comparisons, function calls, `true`/`false`). A chain of n terms is an
+/// SQLite expression n deep, so with [`MAX_DEPTH`] this stays well under SQLite's limit of
+/// 1000; 500 covers the `or` chains tools send for "one of these few hundred ids".
+pub const MAX_TERMS: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]
@@ -111,7 +126,7 @@ fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
                 } else if first.is_ascii_alphabetic() || first == '_' {
                     Token::Ident(word)
                 } else {
-                    return fail(format!("unexpected `{word}`"));
+                    return fail(format!("unexpected `{}`", shown(&word)));
                 });
             }
         }
@@ -172,6 +187,10 @@ struct Parser<'a> {
     at: usize,
     set: &'a EntitySet,
     values: &'a mut Vec<SqlValue>,
+    /// Parentheses and `not`s open around the current position: checked before each recursion,
+    /// so no input can make the parser recurse deeper than [`MAX_DEPTH`].
+    depth: usize,
+    terms: usize,
 }
 
 /// Parses `input` against `set`; returns the SQL condition and pushes its values onto
@@ -181,6 +200,12 @@ pub fn to_sql(
     set: &EntitySet,
     values: &mut Vec<SqlValue>,
 ) -> Result<String, FilterError> {
+    if input.len() > MAX_LENGTH {
+        return fail(format!(
+            "is {} bytes long; the limit is {MAX_LENGTH}",
+            input.len()
+        ));
+    }
     let tokens = tokenize(input)?;
     if tokens.is_empty() {
         return fail("is empty");
@@ -190,6 +215,8 @@ pub fn to_sql(
         at: 0,
         set,
         values,
+        depth: 0,
+        terms: 0,
     };
     let sql = parser.or()?;
     match parser.tokens.get(parser.at) {
@@ -203,12 +230,21 @@ pub fn to_sql(
 
 fn describe(token: &Token) -> String {
     match token {
-        Token::Ident(w) | Token::Number(w) | Token::Instant(w) => format!("`{w}`"),
-        Token::Str(s) => format!("'{s}'"),
+        Token::Ident(w) | Token::Number(w) | Token::Instant(w) => format!("`{}`", shown(w)),
+        Token::Str(s) => format!("'{}'", shown(s)),
         Token::Open => "`(`".into(),
         Token::Close => "`)`".into(),
         Token::Comma => "`,`".into(),
     }
+}
+
+/// `a OR b OR c` in one pair of parentheses: flat, so a long chain costs SQLite's parser no
+/// nesting (its tree is as deep as the chain either way).
+fn chain(mut terms: Vec<String>, operator: &str) -> String {
+    if terms.len() == 1 {
+        return terms.pop().expect("one term");
+    }
+    format!("({})", terms.join(operator))
 }
 
 impl Parser<'_> {
@@ -248,28 +284,53 @@ impl Parser<'_> {
         format!("?{}", self.values.len())
     }
 
-    fn or(&mut self) -> Result<String, FilterError> {
-        let mut sql = self.and()?;
-        while self.keyword("or") {
-            sql = format!("({sql} OR {})", self.and()?);
+    /// One more level of nesting, refused past [`MAX_DEPTH`]: called before recursing.
+    fn enter(&mut self) -> Result<(), FilterError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return fail(format!(
+                "nests parentheses and `not` more than {MAX_DEPTH} deep (the limit)"
+            ));
         }
-        Ok(sql)
+        Ok(())
+    }
+
+    /// One more term, refused past [`MAX_TERMS`].
+    fn term(&mut self) -> Result<(), FilterError> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return fail(format!(
+                "has more than {MAX_TERMS} terms (comparisons, function calls, true/false; the limit)"
+            ));
+        }
+        Ok(())
+    }
+
+    fn or(&mut self) -> Result<String, FilterError> {
+        let mut terms = vec![self.and()?];
+        while self.keyword("or") {
+            terms.push(self.and()?);
+        }
+        Ok(chain(terms, " OR "))
     }
 
     fn and(&mut self) -> Result<String, FilterError> {
-        let mut sql = self.unary()?;
+        let mut terms = vec![self.unary()?];
         while self.keyword("and") {
-            sql = format!("({sql} AND {})", self.unary()?);
+            terms.push(self.unary()?);
         }
-        Ok(sql)
+        Ok(chain(terms, " AND "))
     }
 
     fn unary(&mut self) -> Result<String, FilterError> {
         if self.keyword("not") {
+            self.enter()?;
             // OData treats a comparison with null (SQL's unknown) as false, so its negation is
             // true: `IS NOT 1` gives that, where SQL's NOT would keep it unknown. AND and OR
             // need no such care: they are true in SQL exactly when they are in OData.
-            return Ok(format!("(({}) IS NOT 1)", self.unary()?));
+            let sql = format!("(({}) IS NOT 1)", self.unary()?);
+            self.depth -= 1;
+            return Ok(sql);
         }
         self.primary()
     }
@@ -277,10 +338,13 @@ impl Parser<'_> {
     fn primary(&mut self) -> Result<String, FilterError> {
         if self.peek() == Some(&Token::Open) {
             self.at += 1;
+            self.enter()?;
             let sql = self.or()?;
             self.expect(Token::Close)?;
+            self.depth -= 1;
             return Ok(sql);
         }
+        self.term()?;
         if let Some(Token::Ident(word)) = self.peek()
             && self.tokens.get(self.at + 1) == Some(&Token::Open)
             && self.set.property(word).is_none()
@@ -300,7 +364,8 @@ impl Parser<'_> {
         };
         let Some(op) = Comparison::parse(&word) else {
             return fail(format!(
-                "`{word}` is not a supported operator (eq, ne, gt, ge, lt, le, and, or, not)"
+                "`{}` is not a supported operator (eq, ne, gt, ge, lt, le, and, or, not)",
+                shown(&word)
             ));
         };
         self.at += 1;
@@ -320,7 +385,11 @@ impl Parser<'_> {
                 _ => match self.set.property(&word) {
                     Some(p) => Operand::Property(p.name.clone(), p.kind),
                     None => {
-                        return fail(format!("`{word}` is not a property of {}", self.set.name));
+                        return fail(format!(
+                            "`{}` is not a property of {}",
+                            shown(&word),
+                            self.set.name
+                        ));
                     }
                 },
             },
@@ -433,7 +502,8 @@ impl Parser<'_> {
     fn function(&mut self, name: &str) -> Result<String, FilterError> {
         if !matches!(name, "contains" | "startswith" | "endswith") {
             return fail(format!(
-                "`{name}()` is not supported (contains, startswith, endswith are)"
+                "`{}()` is not supported (contains, startswith, endswith are)",
+                shown(name)
             ));
         }
         let property = match self.operand()? {
@@ -467,11 +537,15 @@ impl Parser<'_> {
 fn parse_instant(raw: &str) -> Result<Timestamp, FilterError> {
     let instant: Timestamp = raw.parse().map_err(|_| {
         FilterError(format!(
-            "`{raw}` is not a DateTimeOffset like 2024-05-01T00:00:00Z"
+            "`{}` is not a DateTimeOffset like 2024-05-01T00:00:00Z",
+            shown(raw)
         ))
     })?;
     if instant.subsec_nanosecond() % 1_000_000 != 0 {
-        return fail(format!("`{raw}`: instants are stored to the millisecond"));
+        return fail(format!(
+            "`{}`: instants are stored to the millisecond",
+            shown(raw)
+        ));
     }
     Ok(instant)
 }
@@ -483,7 +557,7 @@ fn parse_number(raw: &str) -> Result<Operand, FilterError> {
     let trimmed = raw.trim_end_matches(['d', 'D', 'm', 'M', 'f', 'F']);
     match trimmed.parse::<f64>() {
         Ok(r) if r.is_finite() => Ok(Operand::Real(r)),
-        _ => fail(format!("`{raw}` is not a number")),
+        _ => fail(format!("`{}` is not a number", shown(raw))),
     }
 }
 
@@ -592,6 +666,99 @@ mod tests {
             let error = sql(input).unwrap_err().0;
             assert!(error.contains(needle), "{input}: {error}");
         }
+    }
+
+    /// Whether SQLite accepts `condition` (with its values) in a statement on `set()`'s table.
+    fn runs_in_sqlite(condition: &str, values: Vec<SqlValue>) -> Result<(), rusqlite::Error> {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE t (id INTEGER, interval_start TEXT, queue_id TEXT, n_offered INTEGER)",
+        )?;
+        c.prepare(&format!(
+            "SELECT id FROM t WHERE ({condition}) AND id > ?{}",
+            values.len() + 1
+        ))?
+        .query_map(
+            rusqlite::params_from_iter(values.into_iter().chain([SqlValue::Integer(0)])),
+            |r| r.get::<_, i64>(0),
+        )?
+        .collect::<Result<Vec<_>, _>>()
+        .map(drop)
+    }
+
+    /// Parsed, and run by SQLite without complaint.
+    fn accepted(input: &str) {
+        let (condition, values) = sql(input).unwrap_or_else(|e| panic!("refused: {e}"));
+        runs_in_sqlite(&condition, values).unwrap_or_else(|e| panic!("SQLite: {e}"));
+    }
+
+    fn refused(input: &str, needle: &str) {
+        let error = sql(input).unwrap_err().0;
+        assert!(error.contains(needle), "{error}");
+    }
+
+    fn id_chain(terms: usize, joiner: &str) -> String {
+        (0..terms)
+            .map(|i| format!("queue_id eq '{:036}'", i))
+            .collect::<Vec<_>>()
+            .join(joiner)
+    }
+
+    #[test]
+    fn nesting_is_limited_before_it_recurses() {
+        let nested = |n: usize| format!("{}n_offered eq 1{}", "(".repeat(n), ")".repeat(n));
+        accepted(&nested(MAX_DEPTH));
+        refused(&nested(MAX_DEPTH + 1), "deep");
+        let nots = |n: usize| format!("{}n_offered eq 1", "not ".repeat(n));
+        accepted(&nots(MAX_DEPTH));
+        refused(&nots(MAX_DEPTH + 1), "deep");
+        // Far past the limit: refused, not a stack overflow.
+        refused(&nested(10_000), "deep");
+        refused(&nots(5_000), "deep");
+        // Depth is what is open at once: many groups side by side are fine.
+        accepted(&vec!["(n_offered eq 1)"; 400].join(" and "));
+    }
+
+    #[test]
+    fn terms_are_limited_and_a_full_chain_runs_in_sqlite() {
+        accepted(&id_chain(MAX_TERMS, " or "));
+        accepted(&id_chain(MAX_TERMS, " and "));
+        refused(&id_chain(MAX_TERMS + 1, " or "), "terms");
+        // Parenthesised one step at a time, as a tool folding one filter at a time writes.
+        let mut left_deep = "n_offered eq 0".to_string();
+        for i in 1..MAX_DEPTH {
+            left_deep = format!("({left_deep} or n_offered eq {i})");
+        }
+        accepted(&left_deep);
+        // The worst SQLite sees: the deepest nesting around the longest chain, mixed.
+        let chain = (0..MAX_TERMS - 1)
+            .map(|i| format!("queue_id eq '{i}'"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let half = MAX_DEPTH / 2;
+        accepted(&format!(
+            "{}{}({chain}) and contains(queue_id,'x'){}",
+            "not ".repeat(half),
+            "(".repeat(half - 1),
+            ")".repeat(half - 1)
+        ));
+    }
+
+    #[test]
+    fn length_is_limited() {
+        let padded = |length: usize| {
+            let head = "queue_id eq '";
+            format!("{head}{}'", "x".repeat(length - head.len() - 1))
+        };
+        assert_eq!(padded(MAX_LENGTH).len(), MAX_LENGTH);
+        accepted(&padded(MAX_LENGTH));
+        refused(&padded(MAX_LENGTH + 1), "limit is 32768");
+    }
+
+    #[test]
+    fn messages_show_only_the_start_of_long_words() {
+        let error = sql(&format!("{} eq 1", "y".repeat(10_000))).unwrap_err().0;
+        assert!(error.len() < 200, "{error}");
     }
 
     /// A filter as a tree, written out as OData text and evaluated with OData's null rules.

@@ -240,6 +240,15 @@ impl ODataError {
         }
     }
 
+    /// A statement failed: a 400 naming `$filter` when SQLite refused it for its size or shape
+    /// (only a filter makes a statement grow), else [`ODataError::internal`].
+    pub fn statement(error: rusqlite::Error) -> Self {
+        match warehouse::QueryTooComplex::of(&error) {
+            Some(too_complex) => Self::bad_option("$filter", too_complex),
+            None => Self::internal(error),
+        }
+    }
+
     /// The store failed: logged in full, the client only learns that it failed.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "OData request failed on the store.");

@@ -7,6 +7,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rusqlite::types::Value as SqlValue;
 
 use super::{EntitySet, ODataError, Property, filter};
+use crate::params::{decode_query, shown};
+
+/// The most properties `$select` may name: more than any entity type has (a dataset has its
+/// bounds, dimensions and a few columns per metric).
+pub const MAX_SELECT_ITEMS: usize = 512;
+/// The most sort keys in `$orderby`: a report sorts by a handful; each one is an ORDER BY term.
+pub const MAX_ORDERBY_ITEMS: usize = 32;
+/// The longest `$skiptoken`: ours carry a count and a resume key (a bucket start and a few
+/// dimension ids), a few hundred bytes once encoded.
+pub const MAX_SKIPTOKEN_BYTES: usize = 8 * 1024;
 
 const OPTIONS: &[&str] = &[
     "$select",
@@ -59,6 +69,15 @@ impl SkipToken {
                 "is not a token of this service; follow @odata.nextLink as given",
             )
         };
+        if raw.len() > MAX_SKIPTOKEN_BYTES {
+            return Err(ODataError::bad_option(
+                "$skiptoken",
+                format!(
+                    "is {} bytes long; the limit is {MAX_SKIPTOKEN_BYTES}",
+                    raw.len()
+                ),
+            ));
+        }
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| invalid())?;
         let token: SkipToken = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
         // A key exactly when the query is in the set's own order, as its nextLink was made.
@@ -70,23 +89,47 @@ impl SkipToken {
     }
 }
 
+/// `$top` and `$skip`: any whole number that fits 64 bits (statements bind at most SQLite's
+/// largest integer, which is "all" for `$top` and "past the end" for `$skip` anyway).
 fn whole(option: &str, raw: &str) -> Result<u64, ODataError> {
-    raw.trim()
-        .parse::<u64>()
-        .map_err(|_| ODataError::bad_option(option, format!("`{raw}` is not a whole number")))
+    raw.trim().parse::<u64>().map_err(|_| {
+        ODataError::bad_option(
+            option,
+            format!(
+                "`{}` is not a whole number from 0 to {}",
+                shown(raw),
+                u64::MAX
+            ),
+        )
+    })
 }
 
 fn property<'a>(set: &'a EntitySet, option: &str, name: &str) -> Result<&'a Property, ODataError> {
     set.property(name).ok_or_else(|| {
         ODataError::bad_option(
             option,
-            format!("`{name}` is not a property of {}", set.name),
+            format!("`{}` is not a property of {}", shown(name), set.name),
         )
     })
 }
 
+/// The comma-separated items of `raw`, refused past `limit`.
+fn items<'a>(option: &str, raw: &'a str, limit: usize) -> Result<Vec<&'a str>, ODataError> {
+    let items: Vec<&str> = raw.split(',').collect();
+    if items.len() > limit {
+        return Err(ODataError::bad_option(
+            option,
+            format!("has {} items; the limit is {limit}", items.len()),
+        ));
+    }
+    Ok(items)
+}
+
 fn parse_select(set: &EntitySet, raw: &str) -> Result<Option<Vec<String>>, ODataError> {
-    let items: Vec<&str> = raw.split(',').map(str::trim).collect();
+    let items: Vec<&str> = items("$select", raw, MAX_SELECT_ITEMS)?
+        .into_iter()
+        .map(str::trim)
+        .collect();
     if items.contains(&"*") {
         return Ok(None);
     }
@@ -101,7 +144,8 @@ fn parse_select(set: &EntitySet, raw: &str) -> Result<Option<Vec<String>>, OData
 }
 
 fn parse_orderby(set: &EntitySet, raw: &str) -> Result<Vec<(String, bool)>, ODataError> {
-    raw.split(',')
+    items("$orderby", raw, MAX_ORDERBY_ITEMS)?
+        .into_iter()
         .map(|item| {
             let mut words = item.split_whitespace();
             let name = words
@@ -113,14 +157,14 @@ fn parse_orderby(set: &EntitySet, raw: &str) -> Result<Vec<(String, bool)>, ODat
                 Some(other) => {
                     return Err(ODataError::bad_option(
                         "$orderby",
-                        format!("`{other}` is not asc or desc"),
+                        format!("`{}` is not asc or desc", shown(other)),
                     ));
                 }
             };
             if let Some(extra) = words.next() {
                 return Err(ODataError::bad_option(
                     "$orderby",
-                    format!("unexpected `{extra}`"),
+                    format!("unexpected `{}`", shown(extra)),
                 ));
             }
             Ok((property(set, "$orderby", name)?.name.clone(), descending))
@@ -130,9 +174,7 @@ fn parse_orderby(set: &EntitySet, raw: &str) -> Result<Vec<(String, bool)>, ODat
 
 impl Options {
     pub fn parse(raw: Option<&str>, set: &EntitySet) -> Result<Self, ODataError> {
-        let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let pairs = decode_query(raw).map_err(|e| ODataError::bad_option(e.parameter(), &e))?;
         let mut options = Options {
             raw: pairs.clone(),
             ..Options::default()
@@ -144,7 +186,7 @@ impl Options {
             }
             let Some(&option) = OPTIONS.iter().find(|o| **o == key.as_str()) else {
                 return Err(ODataError::bad_option(
-                    key,
+                    &shown(key),
                     format!("is not supported (supported: {})", OPTIONS.join(", ")),
                 ));
             };
@@ -172,7 +214,7 @@ impl Options {
                         other => {
                             return Err(ODataError::bad_option(
                                 "$count",
-                                format!("`{other}` is not true or false"),
+                                format!("`{}` is not true or false", shown(other)),
                             ));
                         }
                     }
@@ -181,7 +223,7 @@ impl Options {
                     if !value.starts_with("json") && !value.starts_with("application/json") {
                         return Err(ODataError::bad_option(
                             "$format",
-                            format!("`{value}` is not offered; only json is"),
+                            format!("`{}` is not offered; only json is", shown(value)),
                         ));
                     }
                 }

@@ -2,6 +2,7 @@
 //! paging (`@odata.nextLink` carries a `$skiptoken`: the rows already served and, in the entity
 //! set's own order, the key of the last one), and `/$count`.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -133,15 +134,15 @@ fn preferred_page_size(headers: &HeaderMap) -> Option<u64> {
 }
 
 fn run_rows(c: &Connection, statement: &Statement) -> Result<Vec<Vec<Cell>>, ODataError> {
-    let mut prepared = c.prepare(&statement.sql).map_err(ODataError::internal)?;
+    let mut prepared = c.prepare(&statement.sql).map_err(ODataError::statement)?;
     prepared
         .query_map(
             rusqlite::params_from_iter(statement.values.iter()),
             warehouse::read::cells,
         )
-        .map_err(ODataError::internal)?
+        .map_err(ODataError::statement)?
         .collect::<Result<Vec<_>, _>>()
-        .map_err(ODataError::internal)
+        .map_err(ODataError::statement)
 }
 
 fn run_count(c: &Connection, statement: &Statement) -> Result<i64, ODataError> {
@@ -150,7 +151,7 @@ fn run_count(c: &Connection, statement: &Statement) -> Result<i64, ODataError> {
         rusqlite::params_from_iter(statement.values.iter()),
         |r| r.get(0),
     )
-    .map_err(ODataError::internal)
+    .map_err(ODataError::statement)
 }
 
 /// One page: its rows, whether more follow, and the count if asked.
@@ -264,11 +265,23 @@ fn page_body(root: &str, page: Page) -> Value {
 /// `GET /odata/{set}/$count`: how many entities match `$filter`, as plain text (Power Query
 /// folds `Table.RowCount` of an OData feed into this request). `$top` and `$skip` do not
 /// apply to the count, as OData says.
+/// The entity set named in the path, or a 400 when it is not text.
+fn set_name(path: Result<Path<String>, PathRejection>) -> Result<String, ODataError> {
+    let Path(name) = path.map_err(|_| {
+        ODataError::bad_option(
+            "set",
+            "the entity set name is not UTF-8 text once percent-decoded",
+        )
+    })?;
+    Ok(name)
+}
+
 pub async fn entity_set_count(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ODataError> {
+    let name = set_name(name)?;
     let count = read(&state, move |c| {
         let set = entity_set(c, &name)?;
         let options = Options::parse(raw.as_deref(), &set)?;
@@ -283,10 +296,11 @@ pub async fn entity_set_count(
 
 pub async fn entity_set_rows(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ODataError> {
+    let name = set_name(name)?;
     let preferred = preferred_page_size(&headers);
     let page_size = preferred.unwrap_or(MAX_PAGE_SIZE);
     let metrics = state.metrics.clone();

@@ -4,6 +4,9 @@
 use axum::Json;
 use serde_json::{Value, json};
 
+/// What a 400 of a data endpoint means, limits included.
+const LIMITS: &str = "A parameter is invalid or past a limit (named in `parameter`): query strings hold at most 61440 bytes and 1100 parameters, each value at most 4096 bytes once decoded (UTF-8, no NUL), lists at most 256 names, `filter` at most 1000 values (repeated)";
+
 fn problem_response(description: &str) -> Value {
     json!({
         "description": description,
@@ -13,6 +16,11 @@ fn problem_response(description: &str) -> Value {
 
 fn query(name: &str, description: &str, schema: Value) -> Value {
     json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema})
+}
+
+/// A request target past the HTTP layer's limit never reaches a handler.
+fn uri_too_long() -> Value {
+    json!({"description": "The request target is longer than 64 KiB: refused by the HTTP layer before any parsing, with no body"})
 }
 
 fn protected(operation: Value) -> Value {
@@ -48,6 +56,58 @@ fn range_parameters() -> Vec<Value> {
             "filter",
             "dimension=value; repeatable (values of one dimension are ORed, dimensions ANDed).",
             json!({"type": "array", "items": {"type": "string", "pattern": "="}}),
+        ),
+    ]
+}
+
+/// The `/odata/{set}` parameters: the set, then the system query options read.
+fn odata_parameters() -> Vec<Value> {
+    use crate::odata::filter::{MAX_DEPTH, MAX_LENGTH, MAX_TERMS};
+    use crate::odata::query::{MAX_ORDERBY_ITEMS, MAX_SELECT_ITEMS, MAX_SKIPTOKEN_BYTES};
+    vec![
+        json!({"name": "set", "in": "path", "required": true, "schema": {"type": "string"},
+               "description": "A dataset or directory (queues, users, wrapup_codes)"}),
+        query(
+            "$filter",
+            &format!(
+                "eq ne gt ge lt le, and or not, parentheses, contains/startswith/endswith; at most {MAX_LENGTH} bytes, {MAX_DEPTH} levels of parentheses and not, {MAX_TERMS} terms."
+            ),
+            json!({"type": "string"}),
+        ),
+        query(
+            "$select",
+            &format!("Comma-separated properties, or *; at most {MAX_SELECT_ITEMS}."),
+            json!({"type": "string"}),
+        ),
+        query(
+            "$orderby",
+            &format!("Comma-separated `property [asc|desc]`; at most {MAX_ORDERBY_ITEMS}."),
+            json!({"type": "string"}),
+        ),
+        query(
+            "$top",
+            "Rows at most.",
+            json!({"type": "integer", "minimum": 0}),
+        ),
+        query(
+            "$skip",
+            "Rows skipped first.",
+            json!({"type": "integer", "minimum": 0}),
+        ),
+        query(
+            "$count",
+            "true adds @odata.count.",
+            json!({"type": "boolean"}),
+        ),
+        query(
+            "$skiptoken",
+            &format!("Opaque, from @odata.nextLink; at most {MAX_SKIPTOKEN_BYTES} bytes."),
+            json!({"type": "string"}),
+        ),
+        query(
+            "$format",
+            "json (the only format).",
+            json!({"type": "string"}),
         ),
     ]
 }
@@ -96,35 +156,37 @@ pub fn document() -> Value {
                         "application/json": {"schema": {"$ref": "#/components/schemas/RowsPage"}},
                         "text/csv": {}, "application/x-ndjson": {},
                         (super::rows::PARQUET_MEDIA_TYPE): {"schema": {"type": "string", "format": "binary"}}}},
-                    "400": problem_response("A parameter is invalid (named in `parameter`)"),
-                    "404": problem_response("No such dataset")}}))},
+                    "400": problem_response(LIMITS),
+                    "404": problem_response("No such dataset"),
+                    "414": uri_too_long()}}))},
             "/v1/report": {"get": protected(json!({
                 "summary": "Totals and per-queue figures for a range, with complete_through",
                 "parameters": report_parameters,
                 "responses": {
                     "200": {"description": "Report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Report"}}}},
-                    "400": problem_response("A parameter is invalid (named in `parameter`)"),
-                    "404": problem_response("No such dataset")}}))},
+                    "400": problem_response(LIMITS),
+                    "404": problem_response("No such dataset"),
+                    "414": uri_too_long()}}))},
             "/odata/": {"get": protected(json!({"summary": "OData v4 service document (Power BI / Excel \"OData Feed\": Basic auth, key as password): an entity set per dataset and per directory", "responses": {
                 "200": {"description": "Service document", "content": {"application/json;odata.metadata=minimal": {}}}}}))},
             "/odata/$metadata": {"get": protected(json!({"summary": "OData v4 CSDL (EDMX 4.0): one keyed entity type per entity set", "responses": {
                 "200": {"description": "CSDL XML", "content": {"application/xml": {}}}}}))},
             "/odata/{set}": {"get": protected(json!({
                 "summary": "An OData v4 entity set: $select, $filter, $orderby, $top, $skip, $count, paged by @odata.nextLink (at most 5000 rows a page; Prefer: odata.maxpagesize for fewer)",
-                "parameters": [{"name": "set", "in": "path", "required": true, "schema": {"type": "string"},
-                                "description": "A dataset or directory (queues, users, wrapup_codes)"}],
+                "parameters": odata_parameters(),
                 "responses": {
                     "200": {"description": "A page of entities", "content": {"application/json;odata.metadata=minimal": {}}},
                     "400": {"description": "A query option is invalid: OData error body {\"error\":{\"code\",\"message\",\"target\"}}"},
-                    "404": {"description": "No such entity set (OData error body)"}}}))},
+                    "404": {"description": "No such entity set (OData error body)"},
+                    "414": uri_too_long()}}))},
             "/odata/{set}/$count": {"get": protected(json!({
                 "summary": "How many entities of an OData v4 entity set match $filter, as plain text ($top and $skip do not apply)",
-                "parameters": [{"name": "set", "in": "path", "required": true, "schema": {"type": "string"},
-                                "description": "A dataset or directory (queues, users, wrapup_codes)"}],
+                "parameters": odata_parameters(),
                 "responses": {
                     "200": {"description": "The count", "content": {"text/plain; charset=utf-8": {"schema": {"type": "string", "pattern": "^[0-9]+$"}}}},
                     "400": {"description": "A query option is invalid: OData error body {\"error\":{\"code\",\"message\",\"target\"}}"},
-                    "404": {"description": "No such entity set (OData error body)"}}}))}
+                    "404": {"description": "No such entity set (OData error body)"},
+                    "414": uri_too_long()}}))}
         },
         "components": {
             "securitySchemes": {
@@ -164,4 +226,24 @@ pub fn document() -> Value {
 
 pub async fn openapi() -> Json<Value> {
     Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::params::{MAX_LIST_ITEMS, MAX_PAIRS, MAX_QUERY_BYTES, MAX_VALUE_BYTES};
+    use crate::routes::rows::MAX_FILTER_VALUES;
+
+    #[test]
+    fn the_documented_limits_are_the_enforced_ones() {
+        for (limit, words) in [
+            (MAX_QUERY_BYTES, "bytes and"),
+            (MAX_PAIRS, "parameters"),
+            (MAX_VALUE_BYTES, "bytes once"),
+            (MAX_LIST_ITEMS, "names"),
+            (MAX_FILTER_VALUES, "values"),
+        ] {
+            let phrase = format!("{limit} {words}");
+            assert!(super::LIMITS.contains(&phrase), "{phrase}");
+        }
+    }
 }

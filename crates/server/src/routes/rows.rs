@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +19,7 @@ use warehouse::read::{Cell, Connection, DatasetInfo, OutputColumn, Selection};
 
 use crate::gzip;
 use crate::metrics::Metrics;
-use crate::params::{Params, parse_time_zone, parse_when};
+use crate::params::{Params, parse_time_zone, parse_when, shown};
 use crate::parquet_writer::ParquetWriter;
 use crate::problem::Problem;
 use crate::reads::CachedBody;
@@ -40,8 +41,18 @@ const PARAMETERS: &[&str] = &[
     "limit",
     "cursor",
 ];
+/// The query-string limits every data request is held to (`/odata` too), for tests and docs.
+pub use crate::params::{MAX_LIST_ITEMS, MAX_PAIRS, MAX_QUERY_BYTES, MAX_VALUE_BYTES};
+
 pub(crate) const DEFAULT_LIMIT: u64 = 1_000;
 pub(crate) const MAX_LIMIT: u64 = 10_000;
+/// The most `filter` values in one request (each is a bound value of an SQL `IN` list):
+/// enough for a dashboard's "these few hundred queues", far below SQLite's 32 766 variables.
+pub const MAX_FILTER_VALUES: usize = 1_000;
+const _: () = assert!(
+    MAX_FILTER_VALUES < MAX_PAIRS,
+    "filter values must fit in a query"
+);
 /// Rows read per statement while streaming; with the channel's few slots, this bounds memory.
 pub(crate) const STREAM_CHUNK: u64 = 2_000;
 /// The registered media type of Parquet files.
@@ -112,7 +123,7 @@ fn parse_format(params: &Params) -> Result<Format, Problem> {
         Some("parquet") => Ok(Format::Parquet),
         Some(other) => Err(Problem::bad_parameter(
             "format",
-            format!("`{other}` is not json, csv, ndjson or parquet"),
+            format!("`{}` is not json, csv, ndjson or parquet", shown(other)),
         )),
     }
 }
@@ -124,7 +135,10 @@ fn parse_limit(params: &Params) -> Result<u64, Problem> {
             Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
             _ => Err(Problem::bad_parameter(
                 "limit",
-                format!("`{raw}` is not a whole number from 1 to {MAX_LIMIT}"),
+                format!(
+                    "`{}` is not a whole number from 1 to {MAX_LIMIT}",
+                    shown(raw)
+                ),
             )),
         },
     }
@@ -136,13 +150,13 @@ fn bad(name: &'static str) -> impl Fn(warehouse::read::SelectionError) -> Proble
 
 fn selection(info: &DatasetInfo, params: &Params) -> Result<Selection, Problem> {
     let mut selection = Selection::all(&info.spec);
-    if let Some(dimensions) = params.list("group_by") {
+    if let Some(dimensions) = params.list("group_by")? {
         selection.dimensions = dimensions
             .iter()
             .map(|d| selection.resolve_dimension(d).map_err(bad("group_by")))
             .collect::<Result<_, _>>()?;
     }
-    if let Some(metrics) = params.list("metrics") {
+    if let Some(metrics) = params.list("metrics")? {
         if metrics.is_empty() {
             return Err(Problem::bad_parameter("metrics", "names no metric"));
         }
@@ -151,9 +165,19 @@ fn selection(info: &DatasetInfo, params: &Params) -> Result<Selection, Problem> 
             .map(|m| selection.resolve_metric(m).map_err(bad("metrics")))
             .collect::<Result<_, _>>()?;
     }
-    for raw in params.all("filter") {
+    let filters = params.all("filter");
+    if filters.len() > MAX_FILTER_VALUES {
+        return Err(Problem::bad_parameter(
+            "filter",
+            format!(
+                "is given {} times; the limit is {MAX_FILTER_VALUES} values",
+                filters.len()
+            ),
+        ));
+    }
+    for raw in filters {
         let (dimension, value) = raw.split_once('=').ok_or_else(|| {
-            Problem::bad_parameter("filter", format!("`{raw}` is not dimension=value"))
+            Problem::bad_parameter("filter", format!("`{}` is not dimension=value", shown(raw)))
         })?;
         let dimension = selection
             .resolve_dimension(dimension.trim())
@@ -336,10 +360,16 @@ fn meta(prepared: &Prepared) -> Map<String, Value> {
 
 pub async fn rows(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    name: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    let Path(name) = name.map_err(|_| {
+        Problem::bad_parameter(
+            "name",
+            "the dataset name is not UTF-8 text once percent-decoded",
+        )
+    })?;
     let params = Params::parse(raw.as_deref(), PARAMETERS)?;
     let format = parse_format(&params)?;
     let limit = parse_limit(&params)?;
