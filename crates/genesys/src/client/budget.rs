@@ -10,7 +10,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
-use super::events::{BudgetExhausted, BudgetTightened, Counters, InternalEvent};
+use super::events::{BudgetExhausted, BudgetTightened, BudgetWaited, Counters, InternalEvent};
 
 pub const HEADER_COUNT: &str = "inin-ratelimit-count";
 pub const HEADER_ALLOWED: &str = "inin-ratelimit-allowed";
@@ -106,8 +106,19 @@ impl RateBudget {
         self.lock().per_minute
     }
 
-    /// Waits for a pause to end and for the limiter, then counts the request as in flight.
-    pub async fn acquire(&self) -> Permit<'_> {
+    /// Waits for a pause to end and for the limiter, then counts the request as in flight;
+    /// the time it waited is counted in `counters`.
+    pub async fn acquire(&self, counters: &Counters) -> Permit<'_> {
+        let started = Instant::now();
+        let permit = self.wait_for_turn().await;
+        BudgetWaited {
+            waited: started.elapsed(),
+        }
+        .emit(counters);
+        permit
+    }
+
+    async fn wait_for_turn(&self) -> Permit<'_> {
         loop {
             let paused_until = self
                 .lock()
@@ -224,7 +235,7 @@ mod tests {
     async fn lower_allowed_tightens_never_loosens() {
         let counters = Counters::default();
         let budget = RateBudget::new(300);
-        let _permit = budget.acquire().await;
+        let _permit = budget.acquire(&counters).await;
         budget.observe(
             RateWindow {
                 count: 1,
@@ -251,8 +262,8 @@ mod tests {
     async fn spent_window_pauses_until_reset() {
         let counters = Counters::default();
         let budget = RateBudget::new(300);
-        let _a = budget.acquire().await;
-        let _b = budget.acquire().await;
+        let _a = budget.acquire(&counters).await;
+        let _b = budget.acquire(&counters).await;
         // One slot left, but another request is already in flight: nothing may start.
         budget.observe(
             RateWindow {
@@ -273,11 +284,17 @@ mod tests {
 
     #[tokio::test]
     async fn pause_holds_back_acquire() {
+        let counters = Counters::default();
         let budget = RateBudget::new(6000);
         budget.pause(Duration::from_millis(300));
         let started = std::time::Instant::now();
-        let _permit = budget.acquire().await;
+        let _permit = budget.acquire(&counters).await;
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(290), "{waited:?}");
+        let counted = counters.snapshot().budget_wait;
+        assert!(
+            counted >= Duration::from_millis(290) && counted <= waited,
+            "the wait is counted: {counted:?} of {waited:?}"
+        );
     }
 }
