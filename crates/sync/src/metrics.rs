@@ -51,6 +51,9 @@ struct DatasetCounts {
     last_run: Option<(RunStatus, Timestamp)>,
 }
 
+/// A per-dataset counter: its name, its help text and how to read it.
+type Series = (&'static str, &'static str, fn(&DatasetCounts) -> u64);
+
 /// The sync's counters, per dataset; shared by every pass of a process.
 #[derive(Debug, Default)]
 pub struct SyncMetrics {
@@ -79,7 +82,7 @@ impl SyncMetrics {
     /// Appends the sync's series (windows, rows, last run per dataset).
     pub fn render(&self, out: &mut String) {
         let datasets = self.snapshot();
-        let series: [(&str, &str, fn(&DatasetCounts) -> u64); 4] = [
+        let series: [Series; 4] = [
             (
                 "genesys_bi_sync_windows_written_total",
                 "Windows written to the store (each in one transaction).",

@@ -111,8 +111,9 @@ async fn bind_server(config: &Config, listen: SocketAddr) -> anyhow::Result<(Ser
     Ok((server, listen))
 }
 
-fn stopped(stop: Stop) -> impl Future<Output = ()> + Send + 'static {
-    async move { stop.stopped().await }
+/// Owns its `Stop`, so the server can hold the future for as long as it serves.
+async fn stopped(stop: Stop) {
+    stop.stopped().await
 }
 
 /// Runs each dataset when due until a stop; returns the line that says what was stopped.
