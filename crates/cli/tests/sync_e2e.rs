@@ -515,3 +515,48 @@ fn run_serve_is_the_sync_and_the_bi_server_in_one_process_with_their_metrics() {
     let runs = work.dump("runs");
     assert!(runs.iter().all(|r| r[4] != "Text(\"running\")"), "{runs:?}");
 }
+
+/// Ctrl-C (SIGINT) mid-backfill: exit 0 naming what was left, the run recorded as interrupted,
+/// whole windows only; the same backfill again finishes the range to the reference tables.
+#[test]
+fn ctrl_c_stops_a_backfill_cleanly_and_running_it_again_finishes_it() {
+    let emulator = emulator(&[]);
+    let reference = Workspace::new(&emulator, CONFIG);
+    reference.run_ok(&BACKFILL);
+
+    let work = Workspace::new(&emulator, &format!("{CONFIG}{SLOW_RUN_CONFIG}"));
+    let mut backfill = work
+        .command(&BACKFILL)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("backfill starts");
+    wait_until("a few windows written", Duration::from_secs(60), || {
+        windows_logged(&work) >= 3
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &backfill.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let status = exit_within(&mut backfill, Duration::from_secs(30));
+    let stdout = String::from_utf8_lossy(&backfill.wait_with_output().unwrap().stdout).into_owned();
+    assert!(status.success(), "{status}\n{stdout}");
+    assert!(
+        stdout.contains("backfill stopped (queue_performance: ")
+            && stdout.contains("run the same backfill again"),
+        "{stdout}"
+    );
+    assert!(windows_logged(&work) < 14, "stopped before the end");
+    let runs = work.dump("runs");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0][4], "Text(\"interrupted\")", "{runs:?}");
+    assert_store_consistent(&work);
+
+    work.run_ok(&BACKFILL);
+    assert_store_consistent(&work);
+    assert_eq!(
+        work.dump("queue_performance"),
+        reference.dump("queue_performance")
+    );
+}
