@@ -50,6 +50,10 @@ struct State {
 pub struct RateBudget {
     limiter: RwLock<Arc<DefaultDirectRateLimiter>>,
     state: Mutex<State>,
+    /// Waiters take their turns in arrival order (tokio's mutex is fair). Without it, waiters
+    /// woken together race for the slot, and a window can lose to later ones again and again
+    /// while the watermark waits behind it.
+    queue: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for RateBudget {
@@ -92,6 +96,7 @@ impl RateBudget {
                 paused_until: None,
                 in_flight: 0,
             }),
+            queue: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -119,6 +124,7 @@ impl RateBudget {
     }
 
     async fn wait_for_turn(&self) -> Permit<'_> {
+        let _turn = self.queue.lock().await;
         loop {
             let paused_until = self
                 .lock()
@@ -280,6 +286,37 @@ mod tests {
             "{left:?}"
         );
         assert_eq!(counters.snapshot().budget_paused_by_headers, 1);
+    }
+
+    /// Waiters get their turns in the order they came: a window waiting on the budget is
+    /// never overtaken again and again by windows that started after it (its watermark would
+    /// stall behind it).
+    #[tokio::test]
+    async fn waiters_are_served_in_arrival_order() {
+        let counters = Arc::new(Counters::default());
+        let budget = Arc::new(RateBudget::new(1_200));
+        // Spend the burst, so every acquire below waits for the pace (one per 50 ms).
+        for _ in 0..20 {
+            drop(budget.acquire(&counters).await);
+            if budget.limiter.read().unwrap().check().is_err() {
+                break;
+            }
+        }
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        for id in 0..6 {
+            let (budget, counters, order) = (budget.clone(), counters.clone(), order.clone());
+            waiters.push(tokio::spawn(async move {
+                let _permit = budget.acquire(&counters).await;
+                order.lock().unwrap().push(id);
+            }));
+            // Each arrives while the ones before it are still waiting.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for waiter in waiters {
+            waiter.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4, 5]);
     }
 
     #[tokio::test]
