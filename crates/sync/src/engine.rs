@@ -6,8 +6,10 @@
 //! on the Genesys side), but a write already handed to the store is awaited to its commit: it
 //! runs on a blocking thread (`spawn_blocking`), which no dropped future could interrupt anyway,
 //! and its one transaction (rows + window log + watermark) commits whole. Dropping the whole
-//! future instead, or killing the process, is just as safe: SQLite rolls an uncommitted
-//! transaction back, so a killed run resumes with no gap and no duplicate.
+//! future instead detaches such a write, which still runs to its commit (tokio's runtime waits
+//! for blocking tasks when it shuts down); killing the process mid-transaction leaves nothing
+//! either, as SQLite rolls the uncommitted transaction back. A killed or stopped run resumes
+//! with no gap and no duplicate.
 
 use std::future::Future;
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! `check-config`, `sync`, `backfill`, `run` and `datasets`.
+//! `check-config`, `sync`, `backfill` and `datasets`, and the [`Pass`] that `run` and `demo`
+//! share.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -202,9 +203,8 @@ impl Pass {
         let mut end = PassEnd::Finished;
         for (done, spec) in specs.iter().enumerate() {
             if self.stop().is_stopped() {
-                let left: Vec<&str> = specs[done..].iter().map(|s| s.name.as_str()).collect();
                 end = PassEnd::Stopped {
-                    left: format!("not started: {}", left.join(", ")),
+                    left: not_started(&specs[done..]),
                 };
                 break;
             }
@@ -225,9 +225,11 @@ impl Pass {
                     }
                     .emit(self.metrics());
                     if status == RunStatus::Interrupted {
-                        end = PassEnd::Stopped {
-                            left: interrupted(&report),
-                        };
+                        let mut left = interrupted(&report);
+                        if done + 1 < specs.len() {
+                            left = format!("{left}; {}", not_started(&specs[done + 1..]));
+                        }
+                        end = PassEnd::Stopped { left };
                         break;
                     }
                 }
@@ -276,6 +278,11 @@ fn dataset_status(report: &DatasetReport) -> RunStatus {
     } else {
         RunStatus::Partial
     }
+}
+
+fn not_started(specs: &[DatasetSpec]) -> String {
+    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    format!("not started: {}", names.join(", "))
 }
 
 fn interrupted(report: &DatasetReport) -> String {
