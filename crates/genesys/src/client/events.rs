@@ -51,12 +51,14 @@ impl Endpoint {
             None => path_or_uri,
         };
         let path = path.split(['?', '#']).next().unwrap_or_default();
+        // The longest match: availability lives under the details jobs path.
         Self::PATHS
             .iter()
-            .find(|(prefix, _)| {
+            .filter(|(prefix, _)| {
                 path.strip_prefix(prefix)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
             })
+            .max_by_key(|(prefix, _)| prefix.len())
             .map_or(Endpoint::Other, |(_, endpoint)| *endpoint)
     }
 
@@ -368,6 +370,7 @@ mod tests {
                 "https://api.mypurecloud.com/api/v2/routing/queues?pageNumber=2&pageSize=100",
                 Endpoint::Queues,
             ),
+            (DETAILS_AVAILABILITY_PATH, Endpoint::DetailsAvailability),
             ("/api/v2/users?pageNumber=3", Endpoint::Users),
             (
                 "/api/v2/analytics/users/aggregates/query",
@@ -380,6 +383,26 @@ mod tests {
         ];
         for (path, expected) in cases {
             assert_eq!(Endpoint::of(path), expected, "{path}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever follows a known path (ids, cursors, queries, any text) keeps its endpoint,
+        /// on any host: the label set stays the fixed one.
+        #[test]
+        fn anything_after_a_known_path_keeps_its_endpoint(
+            known in 0..Endpoint::PATHS.len(),
+            tail in "(/[^?#]*)?([?#].*)?",
+            host in proptest::option::of("https?://[a-z.]{1,20}(:[0-9]{1,5})?"),
+        ) {
+            let (path, endpoint) = Endpoint::PATHS[known];
+            let uri = format!("{}{path}{tail}", host.unwrap_or_default());
+            proptest::prop_assert_eq!(Endpoint::of(&uri), endpoint, "{}", uri);
+        }
+
+        #[test]
+        fn any_text_is_some_endpoint(text in ".*") {
+            let _ = Endpoint::of(&text).label();
         }
     }
 
