@@ -59,8 +59,14 @@ pub enum Command {
     /// Pull a dataset's history over an explicit range, with a progress bar.
     Backfill(BackfillArgs),
 
-    /// Keep every dataset in sync on its schedule until Ctrl-C.
-    Run(SyncArgs),
+    /// Keep every dataset in sync on its schedule until SIGTERM or Ctrl-C.
+    ///
+    /// Stopping is clean: windows being written finish (each is one transaction), windows
+    /// still being fetched are abandoned, the run is recorded as `interrupted`, and the process
+    /// exits 0. A second signal exits at once (the store still holds whole windows only).
+    /// With --serve, the BI server runs in the same process and its /metrics carries the sync's
+    /// series too; with --metrics-listen, those series are served alone for Prometheus.
+    Run(RunArgs),
 
     /// Show each dataset's freshness: watermark, lag, rows and windows.
     Datasets(ConfigArgs),
@@ -179,6 +185,25 @@ pub struct SyncArgs {
     /// Treat this instant as now (replays and tests against the emulator's virtual clock).
     #[arg(long, value_name = "INSTANT", hide = true)]
     pub now: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub sync: SyncArgs,
+
+    /// Also serve the BI API on this address, in this process (one-box deployments): the same
+    /// server as `genesys-bi serve`, its /metrics showing the sync's series next to its own.
+    /// Port 0 picks a free one; the address is printed as GENESYS_BI_URL=….
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub serve: Option<std::net::SocketAddr>,
+
+    /// Serve GET /metrics (Prometheus text, no API key) on this address: Genesys requests by
+    /// endpoint and status, 429s, retries, seconds waited on the rate budget, windows and rows
+    /// written, watermark lag. Bind it to localhost or a private network. Port 0 picks a free
+    /// one; the address is printed as GENESYS_BI_METRICS_URL=….
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -433,3 +433,372 @@ fn the_suggested_command_names_the_config_file_when_it_is_not_found_by_default()
         "{filled}"
     );
 }
+
+/// `run` paced slowly enough (the client's own budget) to be caught mid-pass.
+const SLOW_RUN_CONFIG: &str = "\n[genesys]\nrequests_per_minute = 120\n";
+
+fn sigterm(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -TERM {}", child.id());
+}
+
+/// Waits for the process to end, within `limit` (a hung shutdown fails the test, never hangs it).
+fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running {limit:?} after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn query_i64(work: &Workspace, sql: &str) -> i64 {
+    let connection = rusqlite::Connection::open(work.store()).expect("store opens");
+    connection
+        .busy_timeout(Duration::from_secs(5))
+        .expect("busy timeout");
+    connection
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap_or_default()
+}
+
+fn windows_logged(work: &Workspace) -> i64 {
+    query_i64(
+        work,
+        "SELECT count(*) FROM windows WHERE dataset = 'queue_performance'",
+    )
+}
+
+/// Every logged window's rows are in the table, and the watermark covers logged windows only.
+fn assert_store_consistent(work: &Workspace) {
+    let connection = rusqlite::Connection::open(work.store()).expect("store opens");
+    let windows: Vec<(String, String, i64)> = connection
+        .prepare(
+            "SELECT window_start, window_end, rows FROM windows
+             WHERE dataset = 'queue_performance' ORDER BY window_start",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!windows.is_empty(), "some windows were written");
+    for (start, end, rows) in &windows {
+        let stored: i64 = connection
+            .query_row(
+                "SELECT count(*) FROM queue_performance WHERE interval_start >= ?1 AND interval_start < ?2",
+                [start, end],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, *rows, "rows of the logged window {start}/{end}");
+    }
+    let stray: i64 = connection
+        .query_row(
+            "SELECT count(*) FROM queue_performance AS r WHERE NOT EXISTS (
+                 SELECT 1 FROM windows AS w WHERE w.dataset = 'queue_performance'
+                 AND r.interval_start >= w.window_start AND r.interval_start < w.window_end)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stray, 0, "rows outside every logged window");
+    let watermark: String = connection
+        .query_row(
+            "SELECT complete_through FROM watermarks WHERE dataset = 'queue_performance'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let watermark: jiff::Timestamp = watermark.parse().unwrap();
+    // The gap-free prefix of logged windows, from the first.
+    let mut covered: jiff::Timestamp = windows[0].0.parse().unwrap();
+    for (start, end, _) in &windows {
+        if start.parse::<jiff::Timestamp>().unwrap() != covered {
+            break;
+        }
+        covered = end.parse().unwrap();
+    }
+    assert!(
+        watermark <= covered,
+        "the watermark {watermark} runs past the logged windows (gap-free through {covered})"
+    );
+}
+
+/// SIGTERM mid-pass: `run` exits 0 saying what it stopped, the run is recorded as
+/// interrupted (not left running), the store holds whole windows only, and a following `sync`
+/// completes it to the same tables a clean `sync` makes.
+#[test]
+fn sigterm_stops_a_run_cleanly_and_a_following_sync_completes_it() {
+    let emulator = emulator(&[]);
+    let reference = Workspace::new(&emulator, CONFIG);
+    reference.run_ok(&["sync", "--now", NOW]);
+
+    let work = Workspace::new(&emulator, &format!("{CONFIG}{SLOW_RUN_CONFIG}"));
+    let mut run = work
+        .command(&["run", "--now", NOW, "--concurrency", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run starts");
+    wait_until("a few windows written", Duration::from_secs(60), || {
+        windows_logged(&work) >= 3
+    });
+    assert!(
+        windows_logged(&work) < 15,
+        "the run must still be in its pass when stopped, or the test proves nothing"
+    );
+    sigterm(&run);
+    let status = exit_within(&mut run, Duration::from_secs(30));
+    let output = run.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(status.success(), "{status}\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("run stopped (queue_performance: ") && stdout.contains("abandoned"),
+        "says what it stopped: {stdout}"
+    );
+    assert!(stderr.contains("SIGTERM received"), "{stderr}");
+
+    let runs = work.dump("runs");
+    assert!(
+        runs.iter().all(|r| r[4] != "Text(\"running\")"),
+        "no run is left running: {runs:?}"
+    );
+    assert!(
+        runs.iter().any(|r| r[4] == "Text(\"interrupted\")"),
+        "the stopped run is recorded as interrupted: {runs:?}"
+    );
+    assert!(
+        windows_logged(&work) < 20,
+        "stopped before the pass ended: {} windows",
+        windows_logged(&work)
+    );
+    assert_store_consistent(&work);
+
+    work.run_ok(&["sync", "--now", NOW]);
+    assert_store_consistent(&work);
+    assert_eq!(
+        work.dump("queue_performance"),
+        reference.dump("queue_performance")
+    );
+}
+
+/// A blocking GET on a throwaway runtime: the status and the body.
+fn get(url: &str, key: Option<&str>) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new().get(url);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.expect("reachable");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("a body"))
+    })
+}
+
+/// The value of the one sample named exactly `series` (name and labels) in Prometheus text.
+fn sample(text: &str, series: &str) -> f64 {
+    let values: Vec<f64> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.parse().expect("a number"))
+        .collect();
+    assert_eq!(values.len(), 1, "one sample of {series} in:\n{text}");
+    values[0]
+}
+
+/// `run --serve` is the sync and the BI server in one process: the data endpoints answer with
+/// a key, `/metrics` shows the server's and the sync's series with the store's numbers, and
+/// `--metrics-listen` serves the sync's series (with the lag) without a key. One SIGTERM stops
+/// all of it, exit 0.
+#[test]
+fn run_serve_is_the_sync_and_the_bi_server_in_one_process_with_their_metrics() {
+    let emulator = emulator(&[]);
+    let work = Workspace::new(&emulator, CONFIG);
+    let created = work.run_ok(&["keys", "create", "--name", "grafana"]);
+    let key = String::from_utf8(created.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let mut run = common::Announced::spawn(
+        work.command(&[
+            "run",
+            "--now",
+            NOW,
+            "--serve",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ]),
+        "GENESYS_BI_METRICS_URL",
+    );
+    let url = run.var("GENESYS_BI_URL").to_string();
+    let metrics_url = run.var("GENESYS_BI_METRICS_URL").to_string();
+    wait_until("the first pass", Duration::from_secs(60), || {
+        query_i64(
+            &work,
+            "SELECT count(*) FROM runs WHERE status = 'ok' AND finished_at IS NOT NULL",
+        ) == 1
+    });
+    let stored_rows = query_i64(&work, "SELECT count(*) FROM queue_performance");
+    assert!(stored_rows > 5_000, "{stored_rows} rows");
+
+    let (status, datasets) = get(&format!("{url}/v1/datasets"), Some(&key));
+    assert_eq!(status, 200, "{datasets}");
+    assert!(datasets.contains("queue_performance"), "{datasets}");
+    assert_eq!(
+        get(&format!("{url}/metrics"), None).0,
+        401,
+        "/metrics needs the key"
+    );
+
+    let (status, served) = get(&format!("{url}/metrics"), Some(&key));
+    assert_eq!(status, 200);
+    let (status, listened) = get(&metrics_url, None);
+    assert_eq!(status, 200, "--metrics-listen needs no key");
+    for text in [&served, &listened] {
+        let windows = sample(
+            text,
+            "genesys_bi_sync_windows_written_total{dataset=\"queue_performance\"}",
+        );
+        assert_eq!(
+            sample(
+                text,
+                "genesys_bi_genesys_requests_total{endpoint=\"aggregates_query\",status=\"200\"}"
+            ),
+            windows,
+            "one aggregates query per window written"
+        );
+        assert!(windows >= 19.0, "{windows} windows");
+        assert_eq!(
+            sample(
+                text,
+                "genesys_bi_sync_rows_written_total{dataset=\"queue_performance\"}"
+            ),
+            stored_rows as f64,
+            "rows written equal the store's"
+        );
+        assert_eq!(
+            sample(
+                text,
+                "genesys_bi_genesys_requests_total{endpoint=\"token\",status=\"200\"}"
+            ),
+            1.0
+        );
+        assert!(
+            sample(
+                text,
+                "genesys_bi_genesys_requests_total{endpoint=\"queues\",status=\"200\"}"
+            ) >= 1.0
+        );
+        assert_eq!(
+            sample(
+                text,
+                "genesys_bi_sync_last_run_status{dataset=\"queue_performance\",status=\"ok\"}"
+            ),
+            1.0
+        );
+        assert_eq!(sample(text, "genesys_bi_genesys_rate_limited_total"), 0.0);
+        assert!(sample(text, "genesys_bi_genesys_budget_wait_seconds_total") >= 0.0);
+        let lag = sample(
+            text,
+            "genesys_bi_watermark_lag_seconds{dataset=\"queue_performance\"}",
+        );
+        // NOW is in 2024 and the lag is measured from the wall clock: large, never negative.
+        assert!(lag > 86_400.0, "lag {lag}");
+    }
+    assert!(
+        served.contains(
+            "genesys_bi_http_requests_total{method=\"GET\",route=\"/v1/datasets\",status=\"200\"} 1"
+        ),
+        "the server's own series: {served}"
+    );
+    assert_eq!(
+        served
+            .matches("# TYPE genesys_bi_watermark_lag_seconds")
+            .count(),
+        1,
+        "one lag series, the server's"
+    );
+    assert_eq!(get(&format!("{metrics_url}/../v1/datasets"), None).0, 404);
+
+    sigterm(run.child());
+    let status = exit_within(run.child(), Duration::from_secs(30));
+    assert!(status.success(), "{status}");
+    wait_until("the closing line", Duration::from_secs(5), || {
+        run.later_lines()
+            .iter()
+            .any(|l| l.starts_with("run stopped between passes"))
+    });
+    let runs = work.dump("runs");
+    assert!(runs.iter().all(|r| r[4] != "Text(\"running\")"), "{runs:?}");
+}
+
+/// Ctrl-C (SIGINT) mid-backfill: exit 0 naming what was left, the run recorded as interrupted,
+/// whole windows only; the same backfill again finishes the range to the reference tables.
+#[test]
+fn ctrl_c_stops_a_backfill_cleanly_and_running_it_again_finishes_it() {
+    let emulator = emulator(&[]);
+    let reference = Workspace::new(&emulator, CONFIG);
+    reference.run_ok(&BACKFILL);
+
+    let work = Workspace::new(&emulator, &format!("{CONFIG}{SLOW_RUN_CONFIG}"));
+    let mut backfill = work
+        .command(&BACKFILL)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("backfill starts");
+    wait_until("a few windows written", Duration::from_secs(60), || {
+        windows_logged(&work) >= 3
+    });
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &backfill.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let status = exit_within(&mut backfill, Duration::from_secs(30));
+    let stdout = String::from_utf8_lossy(&backfill.wait_with_output().unwrap().stdout).into_owned();
+    assert!(status.success(), "{status}\n{stdout}");
+    assert!(
+        stdout.contains("backfill stopped (queue_performance: ")
+            && stdout.contains("run the same backfill again"),
+        "{stdout}"
+    );
+    assert!(windows_logged(&work) < 14, "stopped before the end");
+    let runs = work.dump("runs");
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0][4], "Text(\"interrupted\")", "{runs:?}");
+    assert_store_consistent(&work);
+
+    work.run_ok(&BACKFILL);
+    assert_store_consistent(&work);
+    assert_eq!(
+        work.dump("queue_performance"),
+        reference.dump("queue_performance")
+    );
+}

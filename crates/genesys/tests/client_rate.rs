@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{AGGREGATES, Admin, client_for, emulator, hour_query};
-use genesys::client::Error;
+use genesys::client::{Endpoint, Error};
 use serde_json::json;
 
 #[tokio::test]
@@ -49,6 +49,20 @@ async fn retry_after_pauses_the_whole_budget_for_exactly_that_long() {
     }
     assert_eq!(admin.served(AGGREGATES, 429).await, 1);
     assert_eq!(client.counters().rate_limited, 1);
+    // The metrics see the same: the 429 and the retry's 200 under their endpoint, and both
+    // requests' wait through the pause on the budget (at least the pause, less what began it).
+    let answers: Vec<(String, u64)> = client
+        .requests_by_endpoint()
+        .iter()
+        .filter(|c| c.endpoint == Endpoint::AggregatesQuery)
+        .map(|c| (c.answer.to_string(), c.requests))
+        .collect();
+    assert_eq!(answers, [("200".to_string(), 1), ("429".to_string(), 1)]);
+    let waited = client.counters().budget_wait;
+    assert!(
+        waited >= Duration::from_millis(3_000),
+        "budget wait {waited:?}"
+    );
 }
 
 #[tokio::test]

@@ -120,6 +120,17 @@ impl Server {
         self
     }
 
+    /// Appends `render()`'s Prometheus text to `/metrics` at each scrape (the sync's series
+    /// when `genesys-bi run --serve` runs both in one process); its names must not clash with
+    /// the server's own.
+    pub fn with_extra_metrics(
+        mut self,
+        render: impl Fn() -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.state.extra_metrics = Some(std::sync::Arc::new(render));
+        self
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         axum::serve(self.listener, router(self.state)).await
     }

@@ -25,6 +25,10 @@ struct Inner {
     rows: BTreeMap<String, u64>,
 }
 
+/// Series another part of the process renders (the sync's, in `genesys-bi run --serve`),
+/// appended to `/metrics` at scrape time. The server knows nothing of what they count.
+pub type ExtraMetrics = std::sync::Arc<dyn Fn() -> String + Send + Sync>;
+
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,

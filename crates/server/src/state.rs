@@ -19,6 +19,8 @@ pub struct AppState {
     pub parquet_row_group_rows: usize,
     /// Rows read per statement by exports.
     pub stream_chunk_rows: u64,
+    /// Appended to `/metrics` (the sync's series when it runs in the same process).
+    pub extra_metrics: Option<crate::metrics::ExtraMetrics>,
     /// Reads running at once: they are CPU work, so more than a few per core only interleave
     /// (every one finishes late) and each holds a connection's cache and a body in memory.
     reads_running: Arc<Semaphore>,
@@ -34,6 +36,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             parquet_row_group_rows: crate::parquet_writer::ROW_GROUP_ROWS,
             stream_chunk_rows: crate::routes::rows::STREAM_CHUNK,
+            extra_metrics: None,
             reads_running: Arc::new(Semaphore::new(
                 READS_PER_CORE * std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),

@@ -67,6 +67,33 @@ async fn metrics_count_requests_rows_and_watermark_lag() {
     ));
 }
 
+/// Another part of the process (the sync, in `run --serve`) adds its series at each scrape.
+#[tokio::test]
+async fn metrics_append_the_extra_series_rendered_at_scrape_time() {
+    let scrapes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = std::sync::Arc::clone(&scrapes);
+    let app = TestApp::spawn_with(move |server| {
+        server.with_extra_metrics(move || {
+            let n = counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            format!(
+                "# TYPE genesys_bi_test_scrapes_total counter\ngenesys_bi_test_scrapes_total {n}\n"
+            )
+        })
+    })
+    .await;
+    for expected in ["1", "2"] {
+        let text = app.get("/metrics").await.text().await.unwrap();
+        assert!(
+            text.contains("# TYPE genesys_bi_http_requests_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(&format!("genesys_bi_test_scrapes_total {expected}\n")),
+            "{text}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn status_page_shows_freshness_runs_and_a_chart() {
     let app = TestApp::spawn().await;

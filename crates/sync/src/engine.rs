@@ -1,7 +1,15 @@
 //! One dataset's run: ensure its table, plan the windows the watermark and lookback call for,
 //! fetch them concurrently under the client's shared budget, and write each in one transaction.
-//! Dropping the future abandons in-flight fetches; a write already handed to the store either
-//! commits whole or not at all, so a killed run resumes with no gap and no duplicate.
+//!
+//! Stopping (SIGTERM, Ctrl-C: [`Engine::stop`]) starts no new window and abandons the fetches
+//! in flight (their HTTP requests are dropped; an async job already submitted is left to expire
+//! on the Genesys side), but a write already handed to the store is awaited to its commit: it
+//! runs on a blocking thread (`spawn_blocking`), which no dropped future could interrupt anyway,
+//! and its one transaction (rows + window log + watermark) commits whole. Dropping the whole
+//! future instead detaches such a write, which still runs to its commit (tokio's runtime waits
+//! for blocking tasks when it shuts down); killing the process mid-transaction leaves nothing
+//! either, as SQLite rolls the uncommitted transaction back. A killed or stopped run resumes
+//! with no gap and no duplicate.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,7 +21,9 @@ use jiff::Timestamp;
 use warehouse::{AggregateRow, DatasetChange, Store, TableSpec, WindowWrite};
 
 use crate::config::DatasetSpec;
+use crate::metrics::{SyncEvent, SyncMetrics, WindowAbandoned, WindowFailed, WindowWritten};
 use crate::plan::{PlanRequest, plan_windows};
+use crate::stop::Stop;
 
 pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -83,6 +93,8 @@ pub struct DatasetReport {
     pub rows_written: usize,
     pub failures: Vec<(Interval, String)>,
     pub complete_through: Option<Timestamp>,
+    /// Windows left unwritten because a stop was asked for (fetch dropped or never started).
+    pub windows_abandoned: usize,
     /// Where the watermark stops short of the range this pass covered: from the watermark to
     /// the next window already stored (or the end of the range). A window that failed, or a
     /// range left out before a backfill's `from`.
@@ -130,6 +142,10 @@ pub struct Engine<Src, St> {
     /// In `auto` mode, a window returning more rows than this sends the rest to async jobs
     /// (one job is one request that pages on the server, instead of one huge response).
     pub job_threshold_rows: usize,
+    /// Windows written, failed and abandoned, per dataset (shared with the process's metrics).
+    pub metrics: Arc<SyncMetrics>,
+    /// Once set, no new window starts and fetches in flight are abandoned; writes commit.
+    pub stop: Stop,
 }
 
 /// Per dataset and run: whether windows go to async jobs now, and the run that writes them.
@@ -175,6 +191,8 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             concurrency: 4,
             progress: Arc::new(Silent),
             job_threshold_rows: 200_000,
+            metrics: Arc::new(SyncMetrics::default()),
+            stop: Stop::never(),
         }
     }
 
@@ -265,6 +283,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             failures: Vec::new(),
             complete_through: None,
             gap: None,
+            windows_abandoned: 0,
         };
         let plan = FetchPlan::new(spec.query_mode, run_id);
         let mut results = futures_util::stream::iter(windows)
@@ -276,13 +295,32 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                     report.windows_written += 1;
                     report.windows_by_job += usize::from(by_job);
                     report.rows_written += rows;
+                    WindowWritten {
+                        dataset: &spec.name,
+                        window: &window,
+                        rows,
+                    }
+                    .emit(&self.metrics);
                     self.progress.window_written(&spec.name, &window, rows);
                 }
                 Err(WindowError::Store(e)) => return Err(e),
                 Err(WindowError::Fetch(message)) => {
-                    tracing::warn!(dataset = %spec.name, window = %window, error = %message, "Window failed; the watermark stays before it.");
+                    WindowFailed {
+                        dataset: &spec.name,
+                        window: &window,
+                        error: &message,
+                    }
+                    .emit(&self.metrics);
                     self.progress.window_failed(&spec.name, &window, &message);
                     report.failures.push((window, message));
+                }
+                Err(WindowError::Abandoned) => {
+                    WindowAbandoned {
+                        dataset: &spec.name,
+                        window: &window,
+                    }
+                    .emit(&self.metrics);
+                    report.windows_abandoned += 1;
                 }
             }
         }
@@ -301,10 +339,16 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         plan: &FetchPlan,
     ) -> (Interval, Result<(usize, bool), WindowError>) {
         let outcome = async {
-            let (rows, by_job) = self
-                .fetch(spec, window, plan)
-                .await
-                .map_err(|e| WindowError::Fetch(e.to_string()))?;
+            if self.stop.is_stopped() {
+                return Err(WindowError::Abandoned);
+            }
+            let fetched = tokio::select! {
+                biased;
+                () = self.stop.stopped() => return Err(WindowError::Abandoned),
+                fetched = self.fetch(spec, window, plan) => fetched,
+            };
+            let (rows, by_job) = fetched.map_err(|e| WindowError::Fetch(e.to_string()))?;
+            // Not raced against the stop: a fetched window is written, whole.
             Ok((self.write(spec, window, rows, plan.run_id).await?, by_job))
         }
         .await;
@@ -382,6 +426,8 @@ enum WindowError {
     Fetch(String),
     /// The store failed: stop, nothing after it can be trusted.
     Store(SyncError),
+    /// A stop was asked for before the window's rows were fetched: nothing of it was written.
+    Abandoned,
 }
 
 /// Where directory entities come from.

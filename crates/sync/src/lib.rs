@@ -4,5 +4,7 @@
 pub mod config;
 pub mod engine;
 pub mod genesys_source;
+pub mod metrics;
 pub mod plan;
 pub mod server_settings;
+pub mod stop;

@@ -7,7 +7,9 @@ mod emulator;
 mod init;
 mod keys;
 mod query;
+mod run;
 mod serve;
+mod shutdown;
 mod sync;
 
 use crate::cli::Command;
@@ -21,7 +23,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::CheckConfig(args) => sync::check_config(args).await,
         Command::Sync(args) => sync::sync_once(args).await,
         Command::Backfill(args) => sync::backfill(args).await,
-        Command::Run(args) => sync::run_scheduler(args).await,
+        Command::Run(args) => run::run(args).await,
         Command::Datasets(args) => sync::datasets(args).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Keys(args) => keys::run(args).await,

@@ -1,4 +1,5 @@
-//! `check-config`, `sync`, `backfill`, `run` and `datasets`.
+//! `check-config`, `sync`, `backfill` and `datasets`, and the [`Pass`] that `run` and `demo`
+//! share.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +11,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use jiff::{SignedDuration, Timestamp};
 use sync::config::DatasetSpec;
 use sync::engine::{DatasetReport, Engine, Mode, Progress, sync_directory};
+use sync::metrics::{RunFinished, RunStatus, SyncEvent, SyncExporter, SyncMetrics};
+use sync::stop::Stop;
 use warehouse::{DatasetChange, RunSummary, SqliteStore, Store};
 
 use super::context::{connected_client, dataset_specs, load_config, open_store, parse_when};
+use super::shutdown::stop_on_signals;
 use crate::UsageError;
 use crate::cli::{BackfillArgs, CheckConfigArgs, ConfigArgs, SyncArgs};
 
@@ -176,8 +180,17 @@ pub(super) struct Pass {
     config_flag: String,
 }
 
+/// How a pass over datasets ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PassEnd {
+    /// Every dataset was run (some windows may have failed; the error says so).
+    Finished,
+    /// A stop was asked for: what was left undone, for the closing line.
+    Stopped { left: String },
+}
+
 impl Pass {
-    async fn connect(
+    pub(super) async fn connect(
         config: &sync::config::Config,
         concurrency: usize,
         progress: Arc<dyn Progress>,
@@ -208,6 +221,29 @@ impl Pass {
         })
     }
 
+    /// Stops starting windows once `stop` is set; see [`sync::engine`] for what happens to the
+    /// windows in flight.
+    pub(super) fn stopping_on(mut self, stop: Stop) -> Self {
+        self.engine.stop = stop;
+        self
+    }
+
+    pub(super) fn stop(&self) -> &Stop {
+        &self.engine.stop
+    }
+
+    /// The client's and the sync's counters, rendered as Prometheus text at each scrape.
+    pub(super) fn exporter(&self) -> SyncExporter {
+        SyncExporter {
+            client: self.client.clone(),
+            metrics: Arc::clone(&self.engine.metrics),
+        }
+    }
+
+    pub(super) fn metrics(&self) -> &SyncMetrics {
+        &self.engine.metrics
+    }
+
     pub(super) async fn directories(&self, names: &[String]) -> anyhow::Result<()> {
         for name in names {
             let count = sync_directory(&self.client, self.store.as_ref(), name).await?;
@@ -216,22 +252,40 @@ impl Pass {
         Ok(())
     }
 
-    /// Runs the datasets, records the run, and fails if any window failed.
+    /// The directories, unless a stop comes first: dropping a fetch is harmless, and each
+    /// directory is replaced in one transaction. `false` when stopped.
+    pub(super) async fn directories_unless_stopped(
+        &self,
+        names: &[String],
+    ) -> anyhow::Result<bool> {
+        tokio::select! {
+            biased;
+            () = self.stop().stopped() => Ok(false),
+            done = self.directories(names) => done.map(|()| true),
+        }
+    }
+
+    /// Runs the datasets, records the run, and fails if any window failed. A stop ends the
+    /// run early, recorded as `interrupted`: not a failure.
     pub(super) async fn datasets(
         &self,
         command: &str,
         specs: &[DatasetSpec],
         now: Timestamp,
         mode: Mode,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<PassEnd> {
         let run_id = self.store.start_run(command)?;
         let requests_before = self.client.counters().requests_sent;
-        let mut summary = RunSummary {
-            status: "ok".into(),
-            ..RunSummary::default()
-        };
+        let mut summary = RunSummary::default();
         let mut failed = 0;
-        for spec in specs {
+        let mut end = PassEnd::Finished;
+        for (done, spec) in specs.iter().enumerate() {
+            if self.stop().is_stopped() {
+                end = PassEnd::Stopped {
+                    left: not_started(&specs[done..]),
+                };
+                break;
+            }
             match self
                 .engine
                 .sync_dataset_in_run(spec, now, mode, Some(run_id))
@@ -242,9 +296,28 @@ impl Pass {
                     summary.windows += report.windows_written as u64;
                     summary.rows += report.rows_written as u64;
                     failed += report.failures.len();
+                    let status = dataset_status(&report);
+                    RunFinished {
+                        dataset: &spec.name,
+                        status,
+                    }
+                    .emit(self.metrics());
+                    if status == RunStatus::Interrupted {
+                        let mut left = interrupted(&report);
+                        if done + 1 < specs.len() {
+                            left = format!("{left}; {}", not_started(&specs[done + 1..]));
+                        }
+                        end = PassEnd::Stopped { left };
+                        break;
+                    }
                 }
                 Err(e) => {
-                    summary.status = "failed".into();
+                    RunFinished {
+                        dataset: &spec.name,
+                        status: RunStatus::Failed,
+                    }
+                    .emit(self.metrics());
+                    summary.status = RunStatus::Failed.as_str().into();
                     summary.error = Some(e.to_string());
                     summary.requests = self.client.counters().requests_sent - requests_before;
                     self.store.finish_run(run_id, &summary)?;
@@ -253,27 +326,71 @@ impl Pass {
             }
         }
         summary.requests = self.client.counters().requests_sent - requests_before;
-        if failed > 0 {
-            summary.status = "partial".into();
-            summary.error = Some(format!("{failed} window(s) failed"));
-        }
+        let status = match (&end, failed) {
+            (PassEnd::Stopped { left }, _) => {
+                summary.error = Some(format!("stopped by a signal; {left}"));
+                RunStatus::Interrupted
+            }
+            (PassEnd::Finished, 0) => RunStatus::Ok,
+            (PassEnd::Finished, _) => {
+                summary.error = Some(format!("{failed} window(s) failed"));
+                RunStatus::Partial
+            }
+        };
+        summary.status = status.as_str().into();
         self.store.finish_run(run_id, &summary)?;
-        if failed > 0 {
+        if status == RunStatus::Partial {
             anyhow::bail!(
                 "{failed} window(s) failed; their watermarks stay before them and the next run retries them"
             );
         }
-        Ok(())
+        Ok(end)
     }
+}
+
+fn dataset_status(report: &DatasetReport) -> RunStatus {
+    if report.windows_abandoned > 0 {
+        RunStatus::Interrupted
+    } else if report.failures.is_empty() {
+        RunStatus::Ok
+    } else {
+        RunStatus::Partial
+    }
+}
+
+fn not_started(specs: &[DatasetSpec]) -> String {
+    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    format!("not started: {}", names.join(", "))
+}
+
+fn interrupted(report: &DatasetReport) -> String {
+    format!(
+        "{}: {} of {} windows written, {} abandoned before their write (none half-written)",
+        report.dataset, report.windows_written, report.windows_planned, report.windows_abandoned
+    )
 }
 
 pub async fn sync_once(args: SyncArgs) -> anyhow::Result<()> {
     let config = load_config(&args.config)?;
     let specs = dataset_specs(&config, &args.datasets)?;
-    let pass = Pass::connect(&config, args.concurrency, Arc::new(sync::engine::Silent)).await?;
-    pass.directories(&config.directories).await?;
+    let stop = stop_on_signals()?;
+    let pass = Pass::connect(&config, args.concurrency, Arc::new(sync::engine::Silent))
+        .await?
+        .stopping_on(stop);
     let now = args.now.unwrap_or_else(Timestamp::now);
-    pass.datasets("sync", &specs, now, Mode::Incremental).await
+    let end = match pass.directories_unless_stopped(&config.directories).await? {
+        true => {
+            pass.datasets("sync", &specs, now, Mode::Incremental)
+                .await?
+        }
+        false => PassEnd::Stopped {
+            left: "stopped while refreshing the directories; no dataset started".into(),
+        },
+    };
+    if let PassEnd::Stopped { left } = end {
+        println!("sync stopped ({left}); the next sync resumes from the watermarks");
+    }
+    Ok(())
 }
 
 /// Windows done/total, rows, requests, 429s and ETA on stderr (hidden when not a terminal).
@@ -359,9 +476,11 @@ pub async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
     if to <= from {
         return Err(UsageError(format!("--to ({to}) must be after --from ({from})")).into());
     }
+    let stop = stop_on_signals()?;
     let client = connected_client(&config).await?;
     let progress = Arc::new(BarProgress::new(client.clone()));
-    let pass = Pass::with_client(client, &config, args.concurrency, progress.clone())?;
+    let pass =
+        Pass::with_client(client, &config, args.concurrency, progress.clone())?.stopping_on(stop);
     let outcome = pass
         .datasets(
             "backfill",
@@ -371,62 +490,9 @@ pub async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
         )
         .await;
     progress.finish();
-    outcome
-}
-
-pub async fn run_scheduler(args: SyncArgs) -> anyhow::Result<()> {
-    let config = load_config(&args.config)?;
-    let specs = dataset_specs(&config, &args.datasets)?;
-    let pass = Pass::connect(&config, args.concurrency, Arc::new(sync::engine::Silent)).await?;
-    let mut due: Vec<Timestamp> = specs.iter().map(|_| Timestamp::now()).collect();
-    let mut directories_due = Timestamp::now();
-    println!(
-        "running {} datasets on their schedules; Ctrl-C stops",
-        specs.len()
-    );
-    loop {
-        let next = due
-            .iter()
-            .copied()
-            .min()
-            .unwrap_or_else(Timestamp::now)
-            .min(directories_due);
-        let wait = Timestamp::now()
-            .duration_until(next)
-            .try_into()
-            .unwrap_or(Duration::ZERO);
-        let shutdown = tokio::signal::ctrl_c();
-        tokio::select! {
-            _ = shutdown => break,
-            _ = tokio::time::sleep(wait) => {}
-        }
-        let now = Timestamp::now();
-        let work = async {
-            if directories_due <= now {
-                if let Err(e) = pass.directories(&config.directories).await {
-                    eprintln!("directories: {e:#}");
-                }
-                directories_due = now + SignedDuration::from_hours(6);
-            }
-            for (spec, due_at) in specs.iter().zip(due.iter_mut()) {
-                if *due_at <= now {
-                    if let Err(e) = pass
-                        .datasets("run", std::slice::from_ref(spec), now, Mode::Incremental)
-                        .await
-                    {
-                        eprintln!("{}: {e:#}", spec.name);
-                    }
-                    *due_at = now + spec.every;
-                }
-            }
-        };
-        tokio::select! {
-            // Abandoning a pass drops its fetches; a window already being written commits whole.
-            _ = tokio::signal::ctrl_c() => break,
-            () = work => {}
-        }
+    if let PassEnd::Stopped { left } = outcome? {
+        println!("backfill stopped ({left}); run the same backfill again to finish the range");
     }
-    println!("stopped");
     Ok(())
 }
 

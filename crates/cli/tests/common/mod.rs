@@ -17,19 +17,28 @@ pub struct Announced {
     pub lines: Vec<String>,
     /// The `KEY=VALUE` lines among them.
     pub vars: BTreeMap<String, String>,
+    /// Lines printed after the last expected one, as they come.
+    later: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Announced {
     /// Starts `genesys-bi args…` in `dir` and reads stdout until a line starts with `last_key=`.
     pub fn start(args: &[&str], dir: Option<&Path>, last_key: &str) -> Self {
         let mut command = Command::new(BIN);
-        command
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        command.args(args);
         if let Some(dir) = dir {
             command.current_dir(dir);
         }
+        Self::spawn(command, last_key)
+    }
+
+    /// Starts `command` and reads stdout until a line starts with `last_key=`.
+    pub fn spawn(mut command: Command, last_key: &str) -> Self {
+        let args: Vec<String> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        command.stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = command.spawn().expect("the binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut reader = BufReader::new(stdout).lines();
@@ -53,14 +62,34 @@ impl Announced {
             "genesys-bi {args:?} ended before announcing {last_key}: {lines:#?}"
         );
         // Keep draining stdout so the process never blocks on a full pipe.
-        std::thread::spawn(move || reader.for_each(drop));
-        Self { child, lines, vars }
+        let later: std::sync::Arc<std::sync::Mutex<Vec<String>>> = std::sync::Arc::default();
+        let sink = std::sync::Arc::clone(&later);
+        std::thread::spawn(move || {
+            for line in reader.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Self {
+            child,
+            lines,
+            vars,
+            later,
+        }
     }
 
     pub fn var(&self, key: &str) -> &str {
         self.vars
             .get(key)
             .unwrap_or_else(|| panic!("{key} was not announced"))
+    }
+
+    pub fn child(&mut self) -> &mut Child {
+        &mut self.child
+    }
+
+    /// The lines printed after the announcement so far.
+    pub fn later_lines(&self) -> Vec<String> {
+        self.later.lock().unwrap().clone()
     }
 }
 

@@ -10,7 +10,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::HeaderMap;
 use tokio::time::Instant;
 
-use super::events::{BudgetExhausted, BudgetTightened, Counters, InternalEvent};
+use super::events::{BudgetExhausted, BudgetTightened, BudgetWaited, Counters, InternalEvent};
 
 pub const HEADER_COUNT: &str = "inin-ratelimit-count";
 pub const HEADER_ALLOWED: &str = "inin-ratelimit-allowed";
@@ -50,6 +50,10 @@ struct State {
 pub struct RateBudget {
     limiter: RwLock<Arc<DefaultDirectRateLimiter>>,
     state: Mutex<State>,
+    /// Waiters take their turns in arrival order (tokio's mutex is fair). Without it, waiters
+    /// woken together race for the slot, and a window can lose to later ones again and again
+    /// while the watermark waits behind it.
+    queue: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for RateBudget {
@@ -92,6 +96,7 @@ impl RateBudget {
                 paused_until: None,
                 in_flight: 0,
             }),
+            queue: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -106,8 +111,20 @@ impl RateBudget {
         self.lock().per_minute
     }
 
-    /// Waits for a pause to end and for the limiter, then counts the request as in flight.
-    pub async fn acquire(&self) -> Permit<'_> {
+    /// Waits for a pause to end and for the limiter, then counts the request as in flight;
+    /// the time it waited is counted in `counters`.
+    pub async fn acquire(&self, counters: &Counters) -> Permit<'_> {
+        let started = Instant::now();
+        let permit = self.wait_for_turn().await;
+        BudgetWaited {
+            waited: started.elapsed(),
+        }
+        .emit(counters);
+        permit
+    }
+
+    async fn wait_for_turn(&self) -> Permit<'_> {
+        let _turn = self.queue.lock().await;
         loop {
             let paused_until = self
                 .lock()
@@ -224,7 +241,7 @@ mod tests {
     async fn lower_allowed_tightens_never_loosens() {
         let counters = Counters::default();
         let budget = RateBudget::new(300);
-        let _permit = budget.acquire().await;
+        let _permit = budget.acquire(&counters).await;
         budget.observe(
             RateWindow {
                 count: 1,
@@ -251,8 +268,8 @@ mod tests {
     async fn spent_window_pauses_until_reset() {
         let counters = Counters::default();
         let budget = RateBudget::new(300);
-        let _a = budget.acquire().await;
-        let _b = budget.acquire().await;
+        let _a = budget.acquire(&counters).await;
+        let _b = budget.acquire(&counters).await;
         // One slot left, but another request is already in flight: nothing may start.
         budget.observe(
             RateWindow {
@@ -271,13 +288,50 @@ mod tests {
         assert_eq!(counters.snapshot().budget_paused_by_headers, 1);
     }
 
+    /// Waiters get their turns in the order they came: a window waiting on the budget is
+    /// never overtaken again and again by windows that started after it (its watermark would
+    /// stall behind it).
+    #[tokio::test]
+    async fn waiters_are_served_in_arrival_order() {
+        let counters = Arc::new(Counters::default());
+        let budget = Arc::new(RateBudget::new(1_200));
+        // Spend the burst, so every acquire below waits for the pace (one per 50 ms).
+        for _ in 0..20 {
+            drop(budget.acquire(&counters).await);
+            if budget.limiter.read().unwrap().check().is_err() {
+                break;
+            }
+        }
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        for id in 0..6 {
+            let (budget, counters, order) = (budget.clone(), counters.clone(), order.clone());
+            waiters.push(tokio::spawn(async move {
+                let _permit = budget.acquire(&counters).await;
+                order.lock().unwrap().push(id);
+            }));
+            // Each arrives while the ones before it are still waiting.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for waiter in waiters {
+            waiter.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), [0, 1, 2, 3, 4, 5]);
+    }
+
     #[tokio::test]
     async fn pause_holds_back_acquire() {
+        let counters = Counters::default();
         let budget = RateBudget::new(6000);
         budget.pause(Duration::from_millis(300));
         let started = std::time::Instant::now();
-        let _permit = budget.acquire().await;
+        let _permit = budget.acquire(&counters).await;
         let waited = started.elapsed();
         assert!(waited >= Duration::from_millis(290), "{waited:?}");
+        let counted = counters.snapshot().budget_wait;
+        assert!(
+            counted >= Duration::from_millis(290) && counted <= waited,
+            "the wait is counted: {counted:?} of {waited:?}"
+        );
     }
 }

@@ -1,10 +1,108 @@
 //! Each internal event is one type that both logs (tracing) and counts (the client's
 //! [`Counters`]), so a log line and its counter can never drift apart.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
+
+use crate::aggregates::{AGGREGATES_JOBS_PATH, AGGREGATES_QUERY_PATH, USERS_AGGREGATES_QUERY_PATH};
+use crate::auth::TOKEN_PATH;
+use crate::details::{DETAILS_AVAILABILITY_PATH, DETAILS_JOBS_PATH, DETAILS_QUERY_PATH};
+use crate::directory::{QUEUES_PATH, USERS_PATH, WRAPUP_CODES_PATH};
+
+/// The Genesys endpoint a request went to, as a bounded metrics label: job ids, cursors and
+/// page numbers never become labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Endpoint {
+    Token,
+    AggregatesQuery,
+    AggregatesJobs,
+    UsersAggregatesQuery,
+    DetailsQuery,
+    DetailsJobs,
+    DetailsAvailability,
+    Queues,
+    Users,
+    WrapupCodes,
+    Other,
+}
+
+impl Endpoint {
+    const PATHS: [(&'static str, Endpoint); 10] = [
+        (TOKEN_PATH, Endpoint::Token),
+        (AGGREGATES_QUERY_PATH, Endpoint::AggregatesQuery),
+        (AGGREGATES_JOBS_PATH, Endpoint::AggregatesJobs),
+        (USERS_AGGREGATES_QUERY_PATH, Endpoint::UsersAggregatesQuery),
+        (DETAILS_QUERY_PATH, Endpoint::DetailsQuery),
+        (DETAILS_JOBS_PATH, Endpoint::DetailsJobs),
+        (DETAILS_AVAILABILITY_PATH, Endpoint::DetailsAvailability),
+        (QUEUES_PATH, Endpoint::Queues),
+        (USERS_PATH, Endpoint::Users),
+        (WRAPUP_CODES_PATH, Endpoint::WrapupCodes),
+    ];
+
+    /// Classifies a request path, or an absolute URI such as a directory's `nextUri`.
+    pub fn of(path_or_uri: &str) -> Endpoint {
+        let path = match path_or_uri.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("", |at| &rest[at..]),
+            None => path_or_uri,
+        };
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        // The longest match: availability lives under the details jobs path.
+        Self::PATHS
+            .iter()
+            .filter(|(prefix, _)| {
+                path.strip_prefix(prefix)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map_or(Endpoint::Other, |(_, endpoint)| *endpoint)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::Token => "token",
+            Endpoint::AggregatesQuery => "aggregates_query",
+            Endpoint::AggregatesJobs => "aggregates_jobs",
+            Endpoint::UsersAggregatesQuery => "users_aggregates_query",
+            Endpoint::DetailsQuery => "details_query",
+            Endpoint::DetailsJobs => "details_jobs",
+            Endpoint::DetailsAvailability => "details_availability",
+            Endpoint::Queues => "queues",
+            Endpoint::Users => "users",
+            Endpoint::WrapupCodes => "wrapupcodes",
+            Endpoint::Other => "other",
+        }
+    }
+}
+
+/// How a request ended: an HTTP status, or no response at all (connection refused or reset,
+/// time-out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Answer {
+    Status(u16),
+    NoResponse,
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Status(code) => write!(f, "{code}"),
+            Answer::NoResponse => f.write_str("no_response"),
+        }
+    }
+}
+
+/// Requests to one endpoint that ended one way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndpointCount {
+    pub endpoint: Endpoint,
+    pub answer: Answer,
+    pub requests: u64,
+}
 
 /// Running totals a client exposes; cheap to read at any time.
 #[derive(Debug, Default)]
@@ -17,6 +115,8 @@ pub struct Counters {
     relogins: AtomicU64,
     budget_tightened: AtomicU64,
     budget_paused_by_headers: AtomicU64,
+    budget_wait_micros: AtomicU64,
+    answers: Mutex<BTreeMap<(Endpoint, Answer), u64>>,
 }
 
 /// A copy of the [`Counters`] at one instant.
@@ -33,6 +133,9 @@ pub struct CountersSnapshot {
     pub relogins: u64,
     pub budget_tightened: u64,
     pub budget_paused_by_headers: u64,
+    /// Time requests spent waiting for the rate budget (its pace, and pauses after 429s),
+    /// summed over requests: four requests waiting one second together count four.
+    pub budget_wait: Duration,
 }
 
 impl Counters {
@@ -47,7 +150,22 @@ impl Counters {
             relogins: get(&self.relogins),
             budget_tightened: get(&self.budget_tightened),
             budget_paused_by_headers: get(&self.budget_paused_by_headers),
+            budget_wait: Duration::from_micros(get(&self.budget_wait_micros)),
         }
+    }
+
+    /// Requests by endpoint and answer, in a stable order.
+    pub fn by_endpoint(&self) -> Vec<EndpointCount> {
+        self.answers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|(&(endpoint, answer), &requests)| EndpointCount {
+                endpoint,
+                answer,
+                requests,
+            })
+            .collect()
     }
 }
 
@@ -69,6 +187,30 @@ impl InternalEvent for RequestSent<'_> {
     fn emit(self, counters: &Counters) {
         tracing::debug!(http.method = %self.method, http.path = self.path, attempt = self.attempt, "Sent Genesys request.");
         bump(&counters.requests_sent);
+    }
+}
+
+/// A request's answer arrived (or never will): counted by endpoint and status.
+pub struct AnswerReceived<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    /// `None` when no response came (transport failure).
+    pub status: Option<StatusCode>,
+}
+
+impl InternalEvent for AnswerReceived<'_> {
+    fn emit(self, counters: &Counters) {
+        let answer = self
+            .status
+            .map_or(Answer::NoResponse, |s| Answer::Status(s.as_u16()));
+        tracing::debug!(http.method = %self.method, http.path = self.path, status = %answer, "Genesys answered.");
+        let endpoint = Endpoint::of(self.path);
+        *counters
+            .answers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry((endpoint, answer))
+            .or_default() += 1;
     }
 }
 
@@ -186,5 +328,112 @@ impl InternalEvent for BudgetExhausted {
             "Genesys budget nearly spent; pausing until it resets."
         );
         bump(&counters.budget_paused_by_headers);
+    }
+}
+
+/// A request waited for the shared rate budget before it could be sent.
+pub struct BudgetWaited {
+    pub waited: Duration,
+}
+
+impl InternalEvent for BudgetWaited {
+    fn emit(self, counters: &Counters) {
+        tracing::trace!(
+            waited_ms = self.waited.as_millis() as u64,
+            "Waited for the Genesys rate budget."
+        );
+        let micros = u64::try_from(self.waited.as_micros()).unwrap_or(u64::MAX);
+        counters
+            .budget_wait_micros
+            .fetch_add(micros, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_classified_by_path_never_by_ids_or_queries() {
+        let cases = [
+            ("/oauth/token", Endpoint::Token),
+            (AGGREGATES_QUERY_PATH, Endpoint::AggregatesQuery),
+            (
+                "/api/v2/analytics/conversations/aggregates/jobs/5f0c/results",
+                Endpoint::AggregatesJobs,
+            ),
+            (
+                "/api/v2/analytics/conversations/details/jobs/x",
+                Endpoint::DetailsJobs,
+            ),
+            (
+                "https://api.mypurecloud.com/api/v2/routing/queues?pageNumber=2&pageSize=100",
+                Endpoint::Queues,
+            ),
+            (DETAILS_AVAILABILITY_PATH, Endpoint::DetailsAvailability),
+            ("/api/v2/users?pageNumber=3", Endpoint::Users),
+            (
+                "/api/v2/analytics/users/aggregates/query",
+                Endpoint::UsersAggregatesQuery,
+            ),
+            ("/api/v2/routing/wrapupcodes", Endpoint::WrapupCodes),
+            ("/api/v2/usersX", Endpoint::Other),
+            ("/api/v2/routing/queuesmembers", Endpoint::Other),
+            ("", Endpoint::Other),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(Endpoint::of(path), expected, "{path}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever follows a known path (ids, cursors, queries, any text) keeps its endpoint,
+        /// on any host: the label set stays the fixed one.
+        #[test]
+        fn anything_after_a_known_path_keeps_its_endpoint(
+            known in 0..Endpoint::PATHS.len(),
+            tail in "(/[^?#]*)?([?#].*)?",
+            host in proptest::option::of("https?://[a-z.]{1,20}(:[0-9]{1,5})?"),
+        ) {
+            let (path, endpoint) = Endpoint::PATHS[known];
+            let uri = format!("{}{path}{tail}", host.unwrap_or_default());
+            proptest::prop_assert_eq!(Endpoint::of(&uri), endpoint, "{}", uri);
+        }
+
+        #[test]
+        fn any_text_is_some_endpoint(text in ".*") {
+            let _ = Endpoint::of(&text).label();
+        }
+    }
+
+    #[test]
+    fn answers_are_counted_by_endpoint_and_status() {
+        let counters = Counters::default();
+        for status in [
+            Some(StatusCode::OK),
+            Some(StatusCode::OK),
+            Some(StatusCode::TOO_MANY_REQUESTS),
+            None,
+        ] {
+            AnswerReceived {
+                method: &Method::POST,
+                path: AGGREGATES_QUERY_PATH,
+                status,
+            }
+            .emit(&counters);
+        }
+        let counted: Vec<(String, u64)> = counters
+            .by_endpoint()
+            .iter()
+            .map(|c| (format!("{} {}", c.endpoint.label(), c.answer), c.requests))
+            .collect();
+        assert_eq!(
+            counted,
+            [
+                ("aggregates_query 200".to_string(), 2),
+                ("aggregates_query 429".to_string(), 1),
+                ("aggregates_query no_response".to_string(), 1),
+            ]
+        );
     }
 }

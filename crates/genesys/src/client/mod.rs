@@ -61,13 +61,13 @@ pub use api::{DirectoryKind, JobKind};
 pub use budget::{RateBudget, RateWindow};
 pub use config::{ClientConfig, ConfigError, Endpoints};
 pub use error::{Error, Result};
-pub use events::CountersSnapshot;
+pub use events::{Answer, CountersSnapshot, Endpoint, EndpointCount};
 pub use region::{Region, UnknownRegion};
 pub use retry::{Failure, RetryAction, classify};
 
 use events::{
-    Counters, DailyLimitReached, InternalEvent, RateLimited, RequestSent, RetryScheduled,
-    TokenRejected,
+    AnswerReceived, Counters, DailyLimitReached, InternalEvent, RateLimited, RequestSent,
+    RetryScheduled, TokenRejected,
 };
 use retry::RetryPolicy;
 use token::{Lease, Login, TokenCache};
@@ -153,6 +153,11 @@ impl GenesysClient {
 
     pub fn counters(&self) -> CountersSnapshot {
         self.inner.counters.snapshot()
+    }
+
+    /// Requests answered (or not) by endpoint and status, token requests included.
+    pub fn requests_by_endpoint(&self) -> Vec<EndpointCount> {
+        self.inner.counters.by_endpoint()
     }
 
     /// Obtains a token now, so that bad credentials show up before any real work.
@@ -379,7 +384,7 @@ impl GenesysClient {
         attempt: u32,
     ) -> Result<(Bytes, Option<String>), Failure> {
         let inner = &self.inner;
-        let permit = inner.budget.acquire().await;
+        let permit = inner.budget.acquire(&inner.counters).await;
         let mut request = inner
             .http
             .request(call.method.clone(), &call.url)
@@ -396,7 +401,14 @@ impl GenesysClient {
             attempt,
         }
         .emit(&inner.counters);
-        let response = request.send().await.map_err(Failure::Transport)?;
+        let sent = request.send().await;
+        AnswerReceived {
+            method: &call.method,
+            path: call.path,
+            status: sent.as_ref().ok().map(reqwest::Response::status),
+        }
+        .emit(&inner.counters);
+        let response = sent.map_err(Failure::Transport)?;
         let status = response.status();
         let headers = response.headers().clone();
         if let Some(window) = RateWindow::from_headers(&headers) {

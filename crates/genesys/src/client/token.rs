@@ -13,7 +13,9 @@ use tokio::time::Instant;
 use crate::auth::{AuthErrorResponse, TOKEN_PATH, TokenResponse};
 
 use super::error::{Error, Result};
-use super::events::{Counters, InternalEvent, RequestSent, RetryScheduled, TokenRefreshed};
+use super::events::{
+    AnswerReceived, Counters, InternalEvent, RequestSent, RetryScheduled, TokenRefreshed,
+};
 use super::retry::{Failure, RetryAction, RetryPolicy, classify, error_body, retry_after};
 
 /// A token as handed to one request; `generation` identifies it for [`TokenCache::invalidate`].
@@ -171,8 +173,14 @@ impl Login<'_> {
             .basic_auth(self.client_id, Some(self.client_secret.expose_secret()))
             .form(&[("grant_type", "client_credentials")])
             .send()
-            .await
-            .map_err(Failure::Transport)?;
+            .await;
+        AnswerReceived {
+            method: &reqwest::Method::POST,
+            path: TOKEN_PATH,
+            status: response.as_ref().ok().map(reqwest::Response::status),
+        }
+        .emit(self.counters);
+        let response = response.map_err(Failure::Transport)?;
         let status = response.status();
         let headers = response.headers().clone();
         let correlation_id = super::correlation_id(&headers);

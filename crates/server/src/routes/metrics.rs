@@ -1,4 +1,5 @@
-//! `GET /metrics`: Prometheus text (requests, latencies, rows served, watermark lag).
+//! `GET /metrics`: Prometheus text (requests, latencies, rows served, watermark lag), then the
+//! series another part of the process adds (the sync's, when it runs alongside).
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -20,7 +21,11 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, Problem>
             )
         })
         .collect();
-    let mut response = state.metrics.render(&lags).into_response();
+    let mut text = state.metrics.render(&lags);
+    if let Some(extra) = &state.extra_metrics {
+        text.push_str(&extra());
+    }
+    let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
