@@ -265,8 +265,58 @@ fn serve_names_a_missing_tls_file() {
     )
     .unwrap();
     let output = genesys_bi(dir.path(), &["serve", "--listen", "127.0.0.1:0"]);
-    assert!(!output.status.success());
+    assert_eq!(output.status.code(), Some(2), "a config fault: {output:?}");
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("cert.pem"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[tokio::test]
+async fn serve_speaks_https_with_the_files_given_on_the_command_line() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &Issuer::new(ca_params, ca_key))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cert.pem"), leaf.pem()).unwrap();
+    std::fs::write(dir.path().join("key.pem"), leaf_key.serialize_pem()).unwrap();
+    std::fs::write(
+        dir.path().join("genesys-bi.toml"),
+        "[store]\nsqlite = \"s.db\"\n",
+    )
+    .unwrap();
+
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--tls-cert", "cert.pem", "--tls-key", "key.pem"])
+        .current_dir(dir.path())
+        .env_remove("GENESYS_BI_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _served = Served(child);
+    let url = BufReader::new(stdout)
+        .lines()
+        .map(Result::unwrap)
+        .find_map(|l| l.strip_prefix("GENESYS_BI_URL=").map(String::from))
+        .expect("the URL is announced");
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let verifying = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let health = verifying
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
 }

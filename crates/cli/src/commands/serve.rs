@@ -63,7 +63,8 @@ pub async fn build(store: &std::path::Path, settings: &ServerSettings) -> anyhow
                 cert: PathBuf::from(&files.cert),
                 key: PathBuf::from(&files.key),
             })
-            .context("starting the BI server with HTTPS"),
+            // A missing or wrong file is the operator's to fix, like any config fault.
+            .map_err(|e| UsageError(format!("starting the BI server with HTTPS: {e}")).into()),
     }
 }
 
