@@ -171,20 +171,18 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let guard = Arc::new(guard::Guard {
+        let guard = guard::Guard {
             request_timeout: self.limits.request_timeout,
-        });
-        let mut app = router(self.state);
-        if let Some(extra) = self.extra_routes {
-            app = extra.merge(app);
-        }
-        let app = app.layer(middleware::from_fn_with_state(guard, guard::guard));
+        };
+        let app = router(self.state, guard, self.extra_routes);
         serve::serve(self.listener, self.tls, app, self.limits, shutdown).await;
         Ok(())
     }
 }
 
-fn router(state: AppState) -> Router {
+/// The routes behind the request guard (id, time-out, panic catch), counted by `record`
+/// outermost, so that timed-out and panicked answers show in /metrics too.
+fn router(state: AppState, guard: guard::Guard, extra_routes: Option<Router>) -> Router {
     let protected = Router::new()
         .route("/", get(routes::status::status))
         .route("/metrics", get(routes::metrics::metrics))
@@ -202,13 +200,18 @@ fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ));
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .merge(protected)
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), record))
-        .with_state(state)
+        .with_state(state.clone());
+    let app = match extra_routes {
+        Some(extra) => extra.merge(app),
+        None => app,
+    };
+    app.layer(middleware::from_fn_with_state(Arc::new(guard), guard::guard))
+        .layer(middleware::from_fn_with_state(state, record))
 }
 
 async fn not_found(request: Request) -> Response {

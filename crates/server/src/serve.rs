@@ -98,7 +98,7 @@ pub(crate) async fn serve(
                 }
             },
         };
-        while connections.try_join_next().is_some() {}
+        reap(&mut connections);
         let connection = Connection {
             stream: Watched::new(stream, limits.stall_timeout()),
             tls: tls.clone(),
@@ -121,7 +121,7 @@ pub(crate) async fn serve(
         .await
         .is_err()
     {
-        while connections.try_join_next().is_some() {}
+        reap(&mut connections);
         tracing::warn!(
             cut = connections.len(),
             timeout_s = limits.shutdown_timeout.as_secs_f64(),
@@ -129,6 +129,18 @@ pub(crate) async fn serve(
         );
     }
     connections.shutdown().await;
+}
+
+/// Forgets finished connections. A panic outside the handlers (in hyper, or while streaming a
+/// body) ends only its own connection's task; say so, since no 500 could be sent.
+fn reap(connections: &mut JoinSet<()>) {
+    while let Some(joined) = connections.try_join_next() {
+        if let Err(error) = joined
+            && error.is_panic()
+        {
+            tracing::error!(%error, "A connection's task panicked; that connection was dropped.");
+        }
+    }
 }
 
 struct Connection {

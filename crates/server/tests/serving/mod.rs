@@ -63,6 +63,13 @@ async fn a_panicking_handler_answers_500_with_the_request_id_and_the_server_live
     }
     let after = app.get("/v1/datasets").await;
     assert_eq!(after.status(), 200, "the server still answers after panics");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(
+            "genesys_bi_http_requests_total{method=\"GET\",route=\"/test/panic\",status=\"500\"} 4"
+        ),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
