@@ -39,9 +39,9 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
     request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
     let span = tracing::info_span!(
         "request",
-        id = id.to_str().unwrap_or_default(),
+        id = %id.to_str().unwrap_or_default(),
         method = %request.method(),
-        path = request.uri().path(),
+        path = %request.uri().path(),
     );
     let answer = AssertUnwindSafe(tokio::time::timeout(
         guard.request_timeout,

@@ -210,8 +210,11 @@ fn router(state: AppState, guard: guard::Guard, extra_routes: Option<Router>) ->
         Some(extra) => extra.merge(app),
         None => app,
     };
-    app.layer(middleware::from_fn_with_state(Arc::new(guard), guard::guard))
-        .layer(middleware::from_fn_with_state(state, record))
+    app.layer(middleware::from_fn_with_state(
+        Arc::new(guard),
+        guard::guard,
+    ))
+    .layer(middleware::from_fn_with_state(state, record))
 }
 
 async fn not_found(request: Request) -> Response {

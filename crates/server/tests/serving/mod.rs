@@ -4,6 +4,7 @@
 //! made here and a client that verifies it.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -40,8 +41,48 @@ fn limits(configure: impl FnOnce(&mut Limits)) -> Limits {
     limits
 }
 
+/// The log lines written while the guard lives (this thread only: `#[tokio::test]` runs the
+/// server's tasks on the test's thread).
+struct CapturedLog {
+    lines: Arc<Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl CapturedLog {
+    fn start() -> Self {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || SharedBuffer(sink.clone()))
+            .finish();
+        Self {
+            lines,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.lines.lock().unwrap()).into_owned()
+    }
+}
+
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn a_panicking_handler_answers_500_with_the_request_id_and_the_server_lives_on() {
+    let log = CapturedLog::start();
     let app = TestApp::spawn_with(|s| s.extra_routes(hostile_routes())).await;
     let response = app
         .client
@@ -56,6 +97,19 @@ async fn a_panicking_handler_answers_500_with_the_request_id_and_the_server_live
         problem["detail"].as_str().unwrap().contains("x-request-id"),
         "{problem}"
     );
+    let logged = log.text();
+    let line = logged
+        .lines()
+        .find(|l| l.contains("panicked"))
+        .unwrap_or_else(|| panic!("the panic is logged: {logged}"));
+    for expected in [
+        "ERROR",
+        "id=bi-client-42",
+        "injected by the test",
+        "/test/panic",
+    ] {
+        assert!(line.contains(expected), "{line:?} lacks {expected:?}");
+    }
 
     for _ in 0..3 {
         let panicked = app.client.get(app.url("/test/panic")).send().await.unwrap();
