@@ -1,7 +1,7 @@
 //! `genesys-bi serve`: the BI server on the configured store, until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::Context;
 use server::{Limits, Server, ServerConfig, TlsFiles};
@@ -42,7 +42,7 @@ pub fn server_settings(config: &Config) -> anyhow::Result<ServerSettings> {
 }
 
 /// The BI server on `store`, bound and set up as `settings` say (HTTPS, limits).
-pub async fn build(store: &std::path::Path, settings: &ServerSettings) -> anyhow::Result<Server> {
+pub async fn build(store: &Path, settings: &ServerSettings) -> anyhow::Result<Server> {
     let server = Server::build(ServerConfig {
         store: store.to_path_buf(),
         listen: settings.listen,
@@ -60,8 +60,8 @@ pub async fn build(store: &std::path::Path, settings: &ServerSettings) -> anyhow
         None => Ok(server),
         Some(files) => server
             .tls(&TlsFiles {
-                cert: PathBuf::from(&files.cert),
-                key: PathBuf::from(&files.key),
+                cert: files.cert.clone(),
+                key: files.key.clone(),
             })
             // A missing or wrong file is the operator's to fix, like any config fault.
             .map_err(|e| UsageError(format!("starting the BI server with HTTPS: {e}")).into()),
