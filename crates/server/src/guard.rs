@@ -37,7 +37,9 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
         .cloned()
         .unwrap_or_else(new_id);
     request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
-    let span = tracing::info_span!(
+    // At error level so that it is enabled whenever errors are logged (the binary's default
+    // filter is `warn`): every error logged for this request carries its id.
+    let span = tracing::error_span!(
         "request",
         id = %id.to_str().unwrap_or_default(),
         method = %request.method(),

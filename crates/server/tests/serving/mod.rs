@@ -52,7 +52,9 @@ impl CapturedLog {
     fn start() -> Self {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = lines.clone();
+        // `genesys-bi`'s default filter: warnings and errors only.
         let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
             .with_ansi(false)
             .with_writer(move || SharedBuffer(sink.clone()))
             .finish();
