@@ -256,17 +256,34 @@ async fn sigterm_finishes_answers_in_flight_then_cuts_stuck_clients_at_the_deadl
     drop(stuck);
 }
 
-#[test]
-fn serve_names_a_missing_tls_file() {
+#[tokio::test]
+async fn serve_names_a_missing_tls_file() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("genesys-bi.toml"),
         "[store]\nsqlite = \"s.db\"\n\n[server]\ntls_cert = \"nowhere/cert.pem\"\ntls_key = \"nowhere/key.pem\"\n",
     )
     .unwrap();
-    let output = genesys_bi(dir.path(), &["serve", "--listen", "127.0.0.1:0"]);
-    assert_eq!(output.status.code(), Some(2), "a config fault: {output:?}");
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let stderr = dir.path().join("serve.stderr");
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env_remove("GENESYS_BI_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let mut served = ServeProcess {
+        child,
+        url: String::new(),
+        stderr,
+    };
+    let status = served
+        .exited_within(std::time::Duration::from_secs(30))
+        .await
+        .expect("serve refuses to start instead of serving without the certificate");
+    assert_eq!(status.code(), Some(2), "a config fault: {status:?}");
+    let stderr = served.stderr();
     assert!(stderr.contains("cert.pem"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
