@@ -113,6 +113,7 @@ pub(crate) async fn serve(
         });
     }
     drop(listener);
+    reap(&mut connections);
     tracing::info!(
         connections = connections.len(),
         "Stopping: no new connections; waiting for the answers in flight."

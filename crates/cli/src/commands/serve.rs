@@ -49,13 +49,7 @@ pub async fn build(store: &Path, settings: &ServerSettings) -> anyhow::Result<Se
     })
     .await
     .context("starting the BI server")?
-    .limits(Limits {
-        max_connections: settings.max_connections,
-        request_timeout: settings.request_timeout,
-        header_read_timeout: settings.header_read_timeout,
-        idle_timeout: settings.idle_timeout,
-        shutdown_timeout: settings.shutdown_timeout,
-    });
+    .limits(limits(settings));
     match &settings.tls {
         None => Ok(server),
         Some(files) => server
@@ -65,6 +59,16 @@ pub async fn build(store: &Path, settings: &ServerSettings) -> anyhow::Result<Se
             })
             // A missing or wrong file is the operator's to fix, like any config fault.
             .map_err(|e| UsageError(format!("starting the BI server with HTTPS: {e}")).into()),
+    }
+}
+
+fn limits(settings: &ServerSettings) -> Limits {
+    Limits {
+        max_connections: settings.max_connections,
+        request_timeout: settings.request_timeout,
+        header_read_timeout: settings.header_read_timeout,
+        idle_timeout: settings.idle_timeout,
+        shutdown_timeout: settings.shutdown_timeout,
     }
 }
 
@@ -95,4 +99,16 @@ pub async fn stopped() {
         let _ = tokio::signal::ctrl_c().await;
     }
     tracing::info!("Stop signal received.");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The config's defaults and the server library's are written twice (the server does not
+    /// depend on the config); they must not drift apart.
+    #[test]
+    fn the_config_defaults_are_the_servers() {
+        assert_eq!(limits(&ServerSettings::default()), Limits::default());
+    }
 }
