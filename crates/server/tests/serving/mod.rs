@@ -477,3 +477,22 @@ async fn bad_tls_files_fail_start_up_naming_the_file() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_the_tls_handshake_is_cut_off() {
+    let ca = test_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let timeout = Duration::from_millis(500);
+    let server = bound(&dir.path().join("store.db"))
+        .await
+        .tls(&ca.files)
+        .unwrap()
+        .limits(limits(|l| l.header_read_timeout = timeout));
+    let port = server.port();
+    tokio::spawn(server.run_until_stopped());
+    let mut silent = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    assert!(
+        closed_within(&mut silent, timeout * 10).await.is_some(),
+        "a silent client still holds its TLS connection"
+    );
+}
