@@ -76,6 +76,10 @@ pub enum Command {
     ///
     /// Every endpoint except /healthz and /readyz needs an API key (`genesys-bi keys create`),
     /// as `Authorization: Bearer <key>` or as the password of HTTP Basic.
+    ///
+    /// `[server]` in the config sets the address, HTTPS (tls_cert, tls_key), the connection
+    /// cap and the time-outs. On Ctrl-C or SIGTERM it stops accepting, lets the answers in
+    /// flight finish within `shutdown_timeout` (default 30 s), cuts what is left and exits 0.
     Serve(ServeArgs),
 
     /// Create, list and revoke the BI server's API keys (stored hashed in the store).
@@ -87,9 +91,19 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
 
-    /// Address to listen on (port 0 = any free port).
-    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
-    pub listen: std::net::SocketAddr,
+    /// Address to listen on (port 0 = any free port). Default: `[server] listen` of the
+    /// config, else 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// PEM certificate chain (leaf first): serve HTTPS only. Overrides `[server] tls_cert`;
+    /// needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1). Overrides `[server] tls_key`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

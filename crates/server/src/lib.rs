@@ -5,6 +5,7 @@
 
 mod auth;
 mod derived;
+mod guard;
 mod gzip;
 pub mod metrics;
 pub mod odata;
@@ -14,12 +15,15 @@ pub mod problem;
 mod reads;
 mod rollup;
 pub mod routes;
+mod serve;
 mod state;
 mod text_rows;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
@@ -28,11 +32,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use warehouse::read::Reader;
 
 pub use problem::Problem;
 pub use routes::openapi::document as openapi_document;
+pub use serve::Limits;
 use state::AppState;
+pub use tls::{TlsError, TlsFiles};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -54,6 +61,8 @@ pub enum ServerError {
         path: PathBuf,
         source: warehouse::keys::KeyError,
     },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("listening on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -66,6 +75,9 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     port: u16,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
+    extra_routes: Option<Router>,
 }
 
 impl Server {
@@ -99,11 +111,40 @@ impl Server {
             listener,
             state,
             port,
+            limits: Limits::default(),
+            tls: None,
+            extra_routes: None,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// `https` once [`Server::tls`] is set, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
+    /// Connection cap and time-outs (default [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Speaks HTTPS only, with this certificate chain and key; both files are read and checked
+    /// now, so a bad file fails start-up with its name.
+    pub fn tls(mut self, files: &TlsFiles) -> Result<Self, ServerError> {
+        self.tls = Some(tls::acceptor(files)?);
+        Ok(self)
+    }
+
+    /// Routes served beside the built-in ones, behind the same request id, panic catch and
+    /// time-out but without the API-key check. Nothing in genesys-bi mounts any: tests use it
+    /// to put a panicking or slow handler behind the real middleware.
+    pub fn extra_routes(mut self, routes: Router) -> Self {
+        self.extra_routes = Some(routes);
+        self
     }
 
     /// Rows per row group of `format=parquet` downloads (default 65 536); smaller groups hold
@@ -132,21 +173,27 @@ impl Server {
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.state)).await
+        self.run_until(std::future::pending()).await
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then gives the answers in flight
+    /// `shutdown_timeout` to finish and cuts what is left (logging how many).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
+        let guard = guard::Guard {
+            request_timeout: self.limits.request_timeout,
+        };
+        let app = router(self.state, guard, self.extra_routes);
+        serve::serve(self.listener, self.tls, app, self.limits, shutdown).await;
+        Ok(())
     }
 }
 
-fn router(state: AppState) -> Router {
+/// The routes behind the request guard (id, time-out, panic catch), counted by `record`
+/// outermost, so that timed-out and panicked answers show in /metrics too.
+fn router(state: AppState, guard: guard::Guard, extra_routes: Option<Router>) -> Router {
     let protected = Router::new()
         .route("/", get(routes::status::status))
         .route("/metrics", get(routes::metrics::metrics))
@@ -164,13 +211,21 @@ fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ));
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(routes::health::healthz))
         .route("/readyz", get(routes::health::readyz))
         .merge(protected)
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), record))
-        .with_state(state)
+        .with_state(state.clone());
+    let app = match extra_routes {
+        Some(extra) => extra.merge(app),
+        None => app,
+    };
+    app.layer(middleware::from_fn_with_state(
+        Arc::new(guard),
+        guard::guard,
+    ))
+    .layer(middleware::from_fn_with_state(state, record))
 }
 
 async fn not_found(request: Request) -> Response {

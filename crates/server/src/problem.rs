@@ -20,7 +20,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        slug: &str,
+        title: &str,
+        detail: impl Into<String>,
+    ) -> Self {
         Self {
             kind: format!("/problems/{slug}"),
             title: title.into(),

@@ -1,6 +1,8 @@
-//! The OpenAPI document (snapshot), /metrics and the status page.
+//! The OpenAPI document (snapshot), /metrics and the status page; the server as a service
+//! (`serving`: panics, time-outs, connection limits, HTTPS).
 
 mod common;
+mod serving;
 
 use common::{DATASET, TestApp};
 

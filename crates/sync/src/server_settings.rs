@@ -25,10 +25,14 @@ pub struct ServerSection {
     /// Longest wait for an answer's headers (ISO-8601, default `PT60S`); a streamed export may
     /// take longer to send its body.
     pub request_timeout: Option<String>,
-    /// Longest time a client may take to send its request headers (default `PT10S`): a
-    /// slowloris client is cut off instead of holding a connection.
+    /// Longest time a client may take to send its request headers, or to finish the TLS
+    /// handshake (default `PT10S`): a slowloris client is cut off instead of holding a
+    /// connection. The clock also runs while a keep-alive connection waits for its next
+    /// request, so an idle connection is closed after this long too.
     pub header_read_timeout: Option<String>,
-    /// A keep-alive connection with no request for this long is closed (default `PT120S`).
+    /// A connection on which no byte moves either way for this long is closed (default
+    /// `PT120S`): a client that stops reading an answer lets go of it. Never shorter than
+    /// `request_timeout`, which a slow answer may spend in silence.
     pub idle_timeout: Option<String>,
     /// On SIGTERM or Ctrl-C, answers in flight get this long to finish (default `PT30S`).
     pub shutdown_timeout: Option<String>,

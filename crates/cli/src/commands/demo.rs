@@ -135,7 +135,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     };
     tokio::select! {
-        served = server.run_until(async { let _ = tokio::signal::ctrl_c().await; }) => served.context("serving")?,
+        served = server.run_until(super::serve::stopped()) => served.context("serving")?,
         () = refresh => {}
     }
     emulator.stop().await.context("stopping the emulator")?;

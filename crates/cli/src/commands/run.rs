@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use jiff::{SignedDuration, Timestamp};
-use server::{Server, ServerConfig};
+use server::Server;
 use sync::config::{Config, DatasetSpec};
 use sync::engine::Mode;
 use sync::metrics::{SyncExporter, render_watermark_lag};
@@ -58,7 +58,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     );
     let serving = server.map(|(server, listen)| {
         // Machine-readable, like `serve`: tests and scripts read the address from it.
-        println!("GENESYS_BI_URL=http://{}:{}", listen.ip(), server.port());
+        println!("GENESYS_BI_URL={}", super::serve::url(&server, listen));
         let exporter = pass.exporter();
         server
             .with_extra_metrics(move || exporter.render())
@@ -101,13 +101,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The BI server as `serve` builds it (`[server]`: HTTPS, limits, shutdown), on `--serve`'s address.
 async fn bind_server(config: &Config, listen: SocketAddr) -> anyhow::Result<(Server, SocketAddr)> {
-    let server = Server::build(ServerConfig {
-        store: config.store.sqlite.clone(),
-        listen,
-    })
-    .await
-    .context("--serve: starting the BI server")?;
+    let mut settings = super::serve::server_settings(config)?;
+    settings.listen = listen;
+    let server = super::serve::build(&config.store.sqlite, &settings)
+        .await
+        .context("--serve")?;
     Ok((server, listen))
 }
 
