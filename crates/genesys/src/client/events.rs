@@ -46,9 +46,12 @@ impl Endpoint {
 
     /// Classifies a request path, or an absolute URI such as a directory's `nextUri`.
     pub fn of(path_or_uri: &str) -> Endpoint {
+        // A path starts with '/'; anything after it, even "://", is the path's own text.
         let path = match path_or_uri.split_once("://") {
-            Some((_, rest)) => rest.find('/').map_or("", |at| &rest[at..]),
-            None => path_or_uri,
+            Some((_, rest)) if !path_or_uri.starts_with('/') => {
+                rest.find('/').map_or("", |at| &rest[at..])
+            }
+            _ => path_or_uri,
         };
         let path = path.split(['?', '#']).next().unwrap_or_default();
         // The longest match: availability lives under the details jobs path.
