@@ -1,4 +1,7 @@
 //! `genesys-bi`: Genesys Cloud contact-centre analytics for BI tools.
+//!
+//! Thin glue: argument parsing, progress bars, printing and exit codes over the library crates.
+//! Logic that another crate could test belongs in that crate.
 
 mod catalog_cmd;
 mod cli;

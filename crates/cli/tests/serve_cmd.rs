@@ -25,6 +25,27 @@ fn genesys_bi(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
         .expect("the binary runs")
 }
 
+/// `genesys-bi serve --listen 127.0.0.1:0 extra…` run in `cwd`, and the URL it announces.
+fn serve_in(cwd: &std::path::Path, extra: &[&std::ffi::OsStr]) -> (Served, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .current_dir(cwd)
+        .env_remove("GENESYS_BI_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let served = Served(child);
+    let url = BufReader::new(stdout)
+        .lines()
+        .map(Result::unwrap)
+        .find_map(|l| l.strip_prefix("GENESYS_BI_URL=").map(String::from))
+        .expect("the URL is announced");
+    (served, url)
+}
+
 #[tokio::test]
 async fn keys_and_serve_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -47,21 +68,7 @@ async fn keys_and_serve_from_the_command_line() {
     let unknown = genesys_bi(dir.path(), &["keys", "revoke", "42"]);
     assert_eq!(unknown.status.code(), Some(2));
 
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env_remove("GENESYS_BI_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _served = Served(child);
-    let url = BufReader::new(stdout)
-        .lines()
-        .map(Result::unwrap)
-        .find_map(|l| l.strip_prefix("GENESYS_BI_URL=").map(String::from))
-        .expect("the URL is announced");
+    let (_served, url) = serve_in(dir.path(), &[]);
     let client = reqwest::Client::new();
     let health = client.get(format!("{url}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
@@ -139,22 +146,7 @@ async fn relative_paths_in_a_config_file_are_taken_from_its_folder() {
         "{stdout}"
     );
 
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .current_dir(elsewhere.path())
-        .env_remove("GENESYS_BI_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _served = Served(child);
-    let url = BufReader::new(stdout)
-        .lines()
-        .map(Result::unwrap)
-        .find_map(|l| l.strip_prefix("GENESYS_BI_URL=").map(String::from))
-        .expect("the URL is announced");
+    let (_served, url) = serve_in(elsewhere.path(), &["--config".as_ref(), config.as_os_str()]);
     let answer = reqwest::Client::new()
         .get(format!("{url}/v1/datasets"))
         .bearer_auth(&key)
@@ -449,22 +441,8 @@ async fn serve_speaks_https_with_the_files_given_on_the_command_line() {
     )
     .unwrap();
 
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(["--tls-cert", "cert.pem", "--tls-key", "key.pem"])
-        .current_dir(dir.path())
-        .env_remove("GENESYS_BI_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _served = Served(child);
-    let url = BufReader::new(stdout)
-        .lines()
-        .map(Result::unwrap)
-        .find_map(|l| l.strip_prefix("GENESYS_BI_URL=").map(String::from))
-        .expect("the URL is announced");
+    let files = ["--tls-cert", "cert.pem", "--tls-key", "key.pem"].map(std::ffi::OsStr::new);
+    let (_served, url) = serve_in(dir.path(), &files);
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let verifying = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap()])

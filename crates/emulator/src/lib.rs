@@ -4,6 +4,9 @@
 //!
 //! Start one in-process with [`server::Emulator::build`] then [`server::Emulator::spawn`] (or
 //! `run_until_stopped`); the admin API lives under `/_emulator/`.
+//!
+//! Only the `genesys-bi` binary (`emulator`, `demo`) and tests may use it; it must never be a
+//! dependency of the product's sync, store or server.
 
 pub mod clock;
 pub mod config;

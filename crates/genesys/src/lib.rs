@@ -1,5 +1,9 @@
 //! Genesys Cloud analytics wire models, shared by the client and the emulator so that the wire
-//! format is defined once. Facts and sources: `shared/docs/genesys-api.md`.
+//! format is defined once; the metric and dimension catalog; query validation; and, behind the
+//! `client` feature, the API client (OAuth client credentials, regions, the shared rate budget,
+//! retries, typed events that log and count). Facts and sources: `shared/docs/genesys-api.md`.
+//!
+//! It must never know about stores, datasets, watermarks or BI tools.
 
 pub mod aggregates;
 pub mod auth;

@@ -1,7 +1,10 @@
 //! The genesys-bi BI server: datasets, rows (with rollups), reports, status, metrics and
 //! OpenAPI over HTTP, plus a read-only OData v4 feed at `/odata` for Power BI and Excel, read
-//! from the store on read-only connections. Every endpoint except
-//! `/healthz` and `/readyz` needs an API key.
+//! from the store on read-only connections; HTTPS, limits, and a graceful stop. Every endpoint
+//! except `/healthz` and `/readyz` needs an API key.
+//!
+//! It must never write to the store, call Genesys, or depend on `sync`; SQL belongs in
+//! `warehouse` (the OData and export statements still here are being moved there, issue #11).
 
 mod auth;
 mod derived;

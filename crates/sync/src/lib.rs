@@ -1,5 +1,9 @@
 //! Datasets → window plans → fetch → write. Watermarks make loading incremental and
 //! exactly-once: every window is written in one transaction and re-pulling one is harmless.
+//! Also the configuration file (`config`, `server_settings`), the stop signal and the sync's
+//! metrics.
+//!
+//! It must never hold SQL text or a database driver (the store is `warehouse`'s), nor serve HTTP.
 
 pub mod config;
 pub mod engine;

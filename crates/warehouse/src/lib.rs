@@ -1,7 +1,10 @@
-//! The genesys-bi store: one wide table per aggregates dataset with a `<dataset>_kpi` view,
-//! directory tables, and the internal tables that make loading exactly-once (window log,
-//! watermarks, runs, schema version). SQLite is the embedded default; PostgreSQL implements the
-//! same [`Store`] trait.
+//! The genesys-bi store: one wide table per aggregates dataset with a `<dataset>_kpi` view and a
+//! `<dataset>__daily` table, directory tables, API keys, and the internal tables that make
+//! loading exactly-once (window log, watermarks, runs, schema version). SQLite, embedded, is
+//! today's only backend; the writer side is the [`Store`] trait.
+//!
+//! Every SQL statement of the product lives in this crate. It must never parse Genesys JSON
+//! (it takes typed records from `genesys`), know HTTP, or depend on `sync` or `server`.
 
 pub mod days;
 pub mod keys;
