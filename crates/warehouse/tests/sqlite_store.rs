@@ -22,7 +22,7 @@ fn spec() -> TableSpec {
             "tHandle".into(),
             "oServiceLevel".into(),
         ],
-        definition: "PT1H UTC".into(),
+        definition: warehouse::DatasetDefinition::conversation_aggregates("PT1H", "UTC"),
     }
 }
 
