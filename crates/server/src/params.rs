@@ -221,8 +221,8 @@ pub fn parse_when(name: &str, raw: &str, tz: &TimeZone) -> Result<Timestamp, Pro
         .map_err(|e| Problem::bad_parameter(name, e.to_string()))
 }
 
-pub fn parse_time_zone(name: &str, raw: &str) -> Result<TimeZone, Problem> {
-    genesys::granularity::time_zone(Some(raw)).map_err(|_| {
+pub fn parse_time_zone(name: &str, raw: &str) -> Result<warehouse::NamedTimeZone, Problem> {
+    warehouse::NamedTimeZone::get(raw).map_err(|_| {
         Problem::bad_parameter(name, format!("`{}` is not an IANA time zone", shown(raw)))
     })
 }

@@ -260,7 +260,7 @@ mod tests {
             name: "t".into(),
             dimensions: vec!["queueId".into()],
             metrics: vec!["nOffered".into(), "tHandle".into()],
-            definition: String::new(),
+            definition: warehouse::DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
         };
         Selection::all(&spec).columns()
     }

@@ -26,7 +26,7 @@ fn one_queue_store(path: &std::path::Path) -> SqliteStore {
             name: "q".into(),
             dimensions: vec!["queueId".into()],
             metrics: vec!["nOffered".into()],
-            definition: "granularity=PT15M timeZone=UTC filter=".into(),
+            definition: warehouse::DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
         })
         .unwrap();
     store

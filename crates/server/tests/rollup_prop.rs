@@ -39,7 +39,7 @@ fn spec(stored_zone: &str) -> TableSpec {
         name: "prop".into(),
         dimensions: vec!["queueId".into()],
         metrics: vec!["nOffered".into(), "tHandle".into()],
-        definition: format!("granularity=PT15M timeZone={stored_zone} filter="),
+        definition: warehouse::DatasetDefinition::conversation_aggregates("PT15M", stored_zone),
     }
 }
 

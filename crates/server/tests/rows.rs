@@ -719,3 +719,125 @@ mod limits {
         ok(&app, "/healthz").await;
     }
 }
+
+/// A store written by the release before typed dataset definitions (schema 1, the definition a
+/// string): `crates/warehouse/tests/fixtures/README.md` says how it was made, and the answers
+/// beside it are what that release's server said over it.
+mod legacy_store {
+    use std::io::Read;
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+
+    use emulator::synth::{ContactCentre, OrgShape};
+    use genesys::aggregates::AggregationQuery;
+    use serde_json::Value;
+    use sync::config::Config;
+    use sync::engine::{Engine, InProcess, Mode};
+    use warehouse::{DatasetChange, SqliteStore};
+
+    use super::{TestApp, at};
+
+    fn fixtures() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../warehouse/tests/fixtures")
+    }
+
+    fn unpack_legacy_store(dir: &Path) -> PathBuf {
+        let packed = std::fs::File::open(fixtures().join("legacy-v1.db.gz")).unwrap();
+        let mut bytes = Vec::new();
+        flate2::read::GzDecoder::new(packed)
+            .read_to_end(&mut bytes)
+            .unwrap();
+        let path = dir.join("legacy.db");
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn answer_before(name: &str) -> Value {
+        let path = fixtures().join(format!("legacy-v1-answers/{name}.json"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_store_from_before_typed_definitions_migrates_in_place_and_answers_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = unpack_legacy_store(dir.path());
+        let app = TestApp::on(store.clone()).await;
+
+        let (kind, granularity, time_zone, filter): (String, String, String, String) = app
+            .sql()
+            .query_row(
+                "SELECT kind, granularity, time_zone, filter FROM datasets WHERE name = 'voice_queues'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (kind.as_str(), granularity.as_str(), time_zone.as_str()),
+            ("conversation_aggregates", "PT1H", "Europe/London")
+        );
+        let filter: genesys::filter::Filter = serde_json::from_str(&filter).unwrap();
+        assert_eq!(filter.clauses[0].predicates.len(), 2, "{filter:?}");
+
+        for (name, query) in [
+            ("stored", ""),
+            ("p1d", "?granularity=P1D"),
+            ("p1d_utc", "?granularity=P1D&time_zone=UTC"),
+            ("pt2h", "?granularity=PT2H"),
+        ] {
+            let now = app
+                .get_json(&format!("/v1/datasets/voice_queues/rows{query}"))
+                .await;
+            assert_eq!(now, answer_before(name), "rows{query}");
+        }
+
+        // A sync with the same configuration carries on: the dataset is unchanged (its
+        // fingerprint still matches), the old rows stay and the next day is added.
+        let before: i64 = app
+            .sql()
+            .query_row("SELECT count(*) FROM voice_queues", [], |r| r.get(0))
+            .unwrap();
+        let config = std::fs::read_to_string(fixtures().join("legacy-v1.toml")).unwrap();
+        let spec = Config::parse(&config, Path::new("legacy-v1.toml"))
+            .unwrap()
+            .dataset_specs()
+            .unwrap()
+            .remove(0);
+        let shape = OrgShape {
+            queues: 3,
+            agents: 6,
+            wrapup_codes: 2,
+            conversations_per_day: 300,
+        };
+        let centre = ContactCentre::new(42, &shape);
+        let source = Arc::new(InProcess(move |q: &AggregationQuery| {
+            centre
+                .aggregate(q, at("2024-05-12T00:00:00Z"))
+                .map_err(|e| e.message)
+        }));
+        let writer = Arc::new(SqliteStore::open(&store).unwrap());
+        let report = Engine::new(source, writer)
+            .sync_dataset(
+                &spec,
+                at("2024-05-12T00:00:00Z"),
+                Mode::Backfill {
+                    from: at("2024-05-09T23:00:00Z"),
+                    to: at("2024-05-10T23:00:00Z"),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(report.failures.is_empty(), "{:?}", report.failures);
+        assert_eq!(report.change, DatasetChange::Unchanged);
+        assert!(report.rows_written > 0);
+        let after: i64 = app
+            .sql()
+            .query_row("SELECT count(*) FROM voice_queues", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(after, before + report.rows_written as i64);
+        let listing = app.get_json("/v1/datasets").await;
+        let dataset = &listing["datasets"][0];
+        assert_eq!(dataset["name"], "voice_queues");
+        assert_eq!(dataset["time_zone"], "Europe/London");
+        assert_eq!(dataset["granularity"], "PT1H");
+    }
+}

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use genesys::Granularity;
 use genesys::aggregates::AggregationQuery;
 use genesys::filter::{Clause, Filter, FilterType, Predicate};
-use genesys::granularity::time_zone;
 use jiff::{SignedDuration, Span, Timestamp};
 use serde::Deserialize;
 
@@ -77,6 +76,17 @@ pub enum DatasetKind {
     Aggregates,
     Details,
     Users,
+}
+
+impl DatasetKind {
+    /// The kind the store records for a dataset configured as this.
+    pub fn stored(self) -> warehouse::DatasetKind {
+        match self {
+            DatasetKind::Aggregates => warehouse::DatasetKind::ConversationAggregates,
+            DatasetKind::Details => warehouse::DatasetKind::ConversationDetails,
+            DatasetKind::Users => warehouse::DatasetKind::UsersAggregates,
+        }
+    }
 }
 
 /// A filter value: one value, or several (ORed).
@@ -241,8 +251,8 @@ pub struct DatasetSpec {
     pub group_by: Vec<String>,
     pub filter: Option<Filter>,
     pub granularity: Granularity,
-    pub time_zone_name: String,
-    pub time_zone: jiff::tz::TimeZone,
+    /// The IANA name Genesys is sent, with the zone it resolves to.
+    pub time_zone: warehouse::NamedTimeZone,
     pub every: SignedDuration,
     pub lookback: SignedDuration,
     pub settle: SignedDuration,
@@ -257,7 +267,7 @@ impl DatasetSpec {
         AggregationQuery {
             interval: window.to_string(),
             granularity: Some(self.granularity.to_string()),
-            time_zone: Some(self.time_zone_name.clone()),
+            time_zone: Some(self.time_zone.name().to_string()),
             group_by: self.group_by.clone(),
             filter: self.filter.clone(),
             metrics: self.metrics.clone(),
@@ -268,20 +278,16 @@ impl DatasetSpec {
     /// The store's view of this dataset; `definition` captures everything that changes what a
     /// row means, so changing it rebuilds the table.
     pub fn table_spec(&self) -> warehouse::TableSpec {
-        let filter = self
-            .filter
-            .as_ref()
-            .map(|f| serde_json::to_string(f).expect("filters serialize"));
         warehouse::TableSpec {
             name: self.name.clone(),
             dimensions: self.group_by.clone(),
             metrics: self.metrics.clone(),
-            definition: format!(
-                "granularity={} timeZone={} filter={}",
-                self.granularity,
-                self.time_zone_name,
-                filter.unwrap_or_default()
-            ),
+            definition: warehouse::DatasetDefinition {
+                kind: self.kind.stored(),
+                granularity: self.granularity,
+                time_zone: self.time_zone.clone(),
+                filter: self.filter.clone(),
+            },
         }
     }
 
@@ -289,7 +295,7 @@ impl DatasetSpec {
         match &self.backfill_start {
             BackfillStart::At(t) => *t,
             BackfillStart::Ago(span) => now
-                .to_zoned_datetime(self.time_zone.clone())
+                .to_zoned_datetime(self.time_zone.zone().clone())
                 .checked_sub(*span)
                 .map(|z| z.timestamp())
                 .unwrap_or(now),
@@ -574,9 +580,9 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
     let lookback = duration("lookback", &d.lookback);
     let settle = duration("settle", &d.settle);
     let granularity = d.granularity.parse::<Granularity>().ok();
-    let tz = time_zone(Some(&d.time_zone)).ok();
+    let tz = warehouse::NamedTimeZone::get(&d.time_zone).ok();
     let backfill = tz.as_ref().and_then(|tz| {
-        parse_backfill(&d.backfill_start, tz)
+        parse_backfill(&d.backfill_start, tz.zone())
             .map_err(|m| faults.push(fault(Some(name), "backfill_start", m)))
             .ok()
     });
@@ -604,7 +610,6 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
             group_by: d.group_by.clone(),
             filter,
             granularity,
-            time_zone_name: d.time_zone.clone(),
             time_zone,
             every,
             lookback,

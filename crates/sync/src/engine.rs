@@ -222,7 +222,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         let request = PlanRequest {
             window: spec.window,
             granularity: &spec.granularity,
-            time_zone: &spec.time_zone,
+            time_zone: spec.time_zone.zone(),
             from,
             until,
         };
@@ -264,7 +264,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         };
         let grid_start = spec
             .window
-            .floor(start, &spec.time_zone)
+            .floor(start, spec.time_zone.zone())
             .map(|z| z.timestamp())
             .unwrap_or(start);
         self.store

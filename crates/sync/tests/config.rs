@@ -98,7 +98,14 @@ fn filters_become_genesys_filters() {
     );
     let query = spec.query("2024-03-01T00:00:00Z/2024-03-02T00:00:00Z".parse().unwrap());
     assert_eq!(query.time_zone.as_deref(), Some("Europe/London"));
-    assert!(spec.table_spec().definition.contains("voice"));
+    let definition = spec.table_spec().definition;
+    assert_eq!(
+        definition.kind,
+        warehouse::DatasetKind::ConversationAggregates
+    );
+    assert_eq!(definition.time_zone.name(), "Europe/London");
+    assert_eq!(definition.filter.as_ref(), Some(filter));
+    assert!(definition.fingerprint().contains("voice"));
 }
 
 #[test]

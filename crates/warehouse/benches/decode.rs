@@ -46,7 +46,7 @@ fn main() {
         name: "queue_performance".into(),
         dimensions: vec!["queueId".into(), "mediaType".into()],
         metrics: METRICS.map(String::from).to_vec(),
-        definition: String::new(),
+        definition: warehouse::DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
     };
     let rows = rows_from_json(&spec, &page).expect("decodes").len();
     let mb = page.len() as f64 / 1e6;

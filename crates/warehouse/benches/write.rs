@@ -19,7 +19,7 @@ fn spec() -> TableSpec {
         name: "queue_performance".into(),
         dimensions: vec!["queueId".into(), "mediaType".into()],
         metrics: metrics.map(String::from).to_vec(),
-        definition: "granularity=PT15M timeZone=UTC filter=".into(),
+        definition: warehouse::DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
     }
 }
 

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use genesys::Interval;
-use genesys::granularity::Granularity;
 use genesys::interval::format_instant;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -44,13 +43,17 @@ pub struct DayGrid {
 }
 
 impl DayGrid {
-    /// For a dataset stored in fixed buckets shorter than a day, in a time zone this build
-    /// knows; `None` for any other (its rows are already a day or longer).
+    /// For a dataset stored in fixed buckets shorter than a day; `None` for any other (its
+    /// rows are already a day or longer).
     pub fn of(spec: &TableSpec) -> Option<Self> {
-        let granularity: Granularity = spec.definition_value("granularity")?.parse().ok()?;
-        granularity.fixed_ms().filter(|&ms| ms < DAY_MS)?;
-        let tz = TimeZone::get(&spec.definition_value("timeZone")?).ok()?;
-        Some(Self { tz })
+        let definition = &spec.definition;
+        definition
+            .granularity
+            .fixed_ms()
+            .filter(|&ms| ms < DAY_MS)?;
+        Some(Self {
+            tz: definition.time_zone.zone().clone(),
+        })
     }
 
     /// The local day holding `at` (23 or 25 hours long on a DST day).
@@ -441,27 +444,26 @@ fn sum_days<'r>(
 mod tests {
     use super::*;
 
-    fn spec(definition: &str) -> TableSpec {
+    fn spec(granularity: &str, time_zone: &str) -> TableSpec {
         TableSpec {
             name: "d".into(),
             dimensions: vec![],
             metrics: vec![],
-            definition: definition.into(),
+            definition: crate::DatasetDefinition::conversation_aggregates(granularity, time_zone),
         }
     }
 
     #[test]
-    fn only_sub_day_datasets_in_a_known_zone_have_days() {
-        assert!(DayGrid::of(&spec("granularity=PT15M timeZone=Europe/London filter=")).is_some());
-        assert!(DayGrid::of(&spec("granularity=PT1H timeZone=UTC")).is_some());
-        assert!(DayGrid::of(&spec("granularity=P1D timeZone=UTC")).is_none());
-        assert!(DayGrid::of(&spec("granularity=PT15M timeZone=Mars/Olympus")).is_none());
-        assert!(DayGrid::of(&spec("granularity=PT15M")).is_none());
+    fn only_sub_day_datasets_have_days() {
+        assert!(DayGrid::of(&spec("PT15M", "Europe/London")).is_some());
+        assert!(DayGrid::of(&spec("PT1H", "UTC")).is_some());
+        assert!(DayGrid::of(&spec("P1D", "UTC")).is_none());
+        assert!(DayGrid::of(&spec("PT24H", "UTC")).is_none());
     }
 
     #[test]
     fn days_follow_the_local_calendar_across_dst() {
-        let grid = DayGrid::of(&spec("granularity=PT15M timeZone=Europe/London")).unwrap();
+        let grid = DayGrid::of(&spec("PT15M", "Europe/London")).unwrap();
         let at = |s: &str| s.parse::<Timestamp>().unwrap();
         // 2024-03-31 is 23 hours long in London; 2024-10-27 is 25.
         let spring = grid.day_of(at("2024-03-31T12:00:00Z")).unwrap();

@@ -18,7 +18,7 @@ use genesys::directory::{Queue, User, WrapupCode};
 use jiff::Timestamp;
 
 pub use rows::{AggregateRow, Value, rows_from_response};
-pub use schema::TableSpec;
+pub use schema::{DatasetDefinition, DatasetKind, NamedTimeZone, TableSpec};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +46,13 @@ pub enum StoreError {
     RowOutsideWindow { row: String, window: String },
     #[error("stored value `{value}` is not a valid instant")]
     CorruptInstant { value: String },
+    #[error("dataset `{dataset}`: stored {column} `{value}` can't be read: {reason}")]
+    CorruptDefinition {
+        dataset: String,
+        column: &'static str,
+        value: String,
+        reason: String,
+    },
     #[error("time zone arithmetic failed: {0}")]
     Time(String),
     #[error(

@@ -15,8 +15,9 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{OpenFlags, OptionalExtension, params_from_iter};
 
 use crate::days::{self, DayGrid, day_table};
+use crate::schema::DatasetDefinition;
 use crate::schema::{MetricColumn, StatField, TableSpec, is_valid_identifier, snake_case};
-use crate::sqlite::quote;
+use crate::sqlite::{DEFINITION_COLUMNS, definition_from_row, quote};
 use crate::{Result, StoreError};
 
 /// Opens read-only connections to one store file.
@@ -47,10 +48,8 @@ impl Reader {
 /// One dataset as the store knows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DatasetInfo {
+    /// Its columns and typed definition (kind, granularity, time zone, filter).
     pub spec: TableSpec,
-    /// The stored bucket size (`PT15M`…), read from the definition the sync recorded.
-    pub granularity: Option<String>,
-    pub time_zone: Option<String>,
     pub complete_through: Option<Timestamp>,
     /// Counted by [`datasets`] (listings); `None` from [`dataset`], which skips the count.
     pub rows: Option<u64>,
@@ -87,12 +86,9 @@ enum RowCount {
     Skip,
 }
 
-fn info_from_row(
-    c: &Connection,
-    row: (String, String, String, String),
-    count: RowCount,
-) -> Result<DatasetInfo> {
+fn info_from_row(c: &Connection, row: DatasetRow, count: RowCount) -> Result<DatasetInfo> {
     let (name, definition, dimensions, metrics) = row;
+    let definition = definition?;
     if !is_valid_identifier(&name) {
         return Err(StoreError::InvalidName(name));
     }
@@ -118,8 +114,6 @@ fn info_from_row(
         definition,
     };
     Ok(DatasetInfo {
-        granularity: spec.definition_value("granularity"),
-        time_zone: spec.definition_value("timeZone"),
         spec,
         complete_through: status.complete_through,
         rows,
@@ -127,15 +121,22 @@ fn info_from_row(
     })
 }
 
-const DATASET_COLUMNS: &str = "SELECT name, definition, dimensions, metrics FROM datasets";
+/// A dataset's name, typed definition (or why it can't be read), dimensions and metrics.
+type DatasetRow = (String, Result<DatasetDefinition>, String, String);
 
-fn dataset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+fn dataset_columns() -> String {
+    format!("SELECT name, dimensions, metrics, {DEFINITION_COLUMNS} FROM datasets")
+}
+
+fn dataset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DatasetRow> {
+    let name: String = r.get(0)?;
+    let definition = definition_from_row(&name, r, 3);
+    Ok((name, definition, r.get(1)?, r.get(2)?))
 }
 
 pub fn datasets(c: &Connection) -> Result<Vec<DatasetInfo>> {
     let raw = c
-        .prepare(&format!("{DATASET_COLUMNS} ORDER BY name"))?
+        .prepare(&format!("{} ORDER BY name", dataset_columns()))?
         .query_map([], dataset_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     raw.into_iter()
@@ -146,7 +147,7 @@ pub fn datasets(c: &Connection) -> Result<Vec<DatasetInfo>> {
 pub fn dataset(c: &Connection, name: &str) -> Result<Option<DatasetInfo>> {
     let raw = c
         .query_row(
-            &format!("{DATASET_COLUMNS} WHERE name = ?1"),
+            &format!("{} WHERE name = ?1", dataset_columns()),
             [name],
             dataset_row,
         )

@@ -2,18 +2,245 @@
 //! `interval_end`, one TEXT column per groupBy dimension, then per metric its stats columns
 //! (`n_offered`, `t_handle_sum_ms`, `t_handle_count`, …, `o_service_level_numerator`, …).
 
+use std::fmt;
+use std::str::FromStr;
+
 use genesys::catalog::MetricKind;
+use genesys::filter::Filter;
+use genesys::granularity::Granularity;
+use jiff::tz::TimeZone;
+
+use crate::StoreError;
+
+/// Every kind of dataset this product holds (or will): the store records it per dataset, so a
+/// reader knows what the rows are without guessing from the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DatasetKind {
+    ConversationAggregates,
+    UsersAggregates,
+    ConversationDetails,
+    UsersDetails,
+    Directory,
+}
+
+impl DatasetKind {
+    pub const ALL: [DatasetKind; 5] = [
+        DatasetKind::ConversationAggregates,
+        DatasetKind::UsersAggregates,
+        DatasetKind::ConversationDetails,
+        DatasetKind::UsersDetails,
+        DatasetKind::Directory,
+    ];
+
+    /// The name stored in `datasets.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetKind::ConversationAggregates => "conversation_aggregates",
+            DatasetKind::UsersAggregates => "users_aggregates",
+            DatasetKind::ConversationDetails => "conversation_details",
+            DatasetKind::UsersDetails => "users_details",
+            DatasetKind::Directory => "directory",
+        }
+    }
+}
+
+impl fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for DatasetKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        DatasetKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not a dataset kind"))
+    }
+}
+
+/// A time zone together with the IANA name it was asked for by. The name is what Genesys was
+/// sent and what the rows were cut in, so it is what identifies the zone: `UTC` and `Etc/UTC`
+/// are the same rules but stay distinct names, as they always were.
+#[derive(Debug, Clone)]
+pub struct NamedTimeZone {
+    name: String,
+    zone: TimeZone,
+}
+
+impl NamedTimeZone {
+    /// Resolves an IANA name (`UTC`, `Etc/UTC`, `Europe/London`).
+    pub fn get(name: &str) -> Result<Self, String> {
+        let zone = genesys::granularity::time_zone(Some(name)).map_err(|e| e.to_string())?;
+        Ok(Self {
+            name: name.to_string(),
+            zone,
+        })
+    }
+
+    pub fn utc() -> Self {
+        Self {
+            name: "UTC".into(),
+            zone: TimeZone::UTC,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+}
+
+impl PartialEq for NamedTimeZone {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for NamedTimeZone {}
+
+impl fmt::Display for NamedTimeZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+/// Everything besides its columns that gives a dataset's rows their meaning, parsed: the
+/// config parses it once, the store records it in typed columns and hands it back typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetDefinition {
+    pub kind: DatasetKind,
+    pub granularity: Granularity,
+    pub time_zone: NamedTimeZone,
+    pub filter: Option<Filter>,
+}
+
+impl DatasetDefinition {
+    /// Conversation aggregates in `granularity` buckets cut in `time_zone`, unfiltered.
+    pub fn conversation_aggregates(granularity: &str, time_zone: &str) -> Self {
+        Self {
+            kind: DatasetKind::ConversationAggregates,
+            granularity: granularity.parse().expect("a valid granularity"),
+            time_zone: NamedTimeZone::get(time_zone).expect("a known time zone"),
+            filter: None,
+        }
+    }
+
+    /// The filter as stored: compact JSON.
+    pub fn filter_json(&self) -> Option<String> {
+        self.filter
+            .as_ref()
+            .map(|f| serde_json::to_string(f).expect("filters serialize"))
+    }
+
+    /// A stable string of everything that changes the rows' meaning: a change rebuilds the
+    /// dataset. The same text stores before the typed columns recorded, so those stores keep
+    /// their rows.
+    pub fn fingerprint(&self) -> String {
+        let kind = match self.kind {
+            // The only kind before kinds were recorded: its fingerprint stays as it was.
+            DatasetKind::ConversationAggregates => String::new(),
+            other => format!(" kind={other}"),
+        };
+        format!(
+            "granularity={} timeZone={} filter={}{kind}",
+            self.granularity,
+            self.time_zone,
+            self.filter_json().unwrap_or_default()
+        )
+    }
+
+    /// Reads the typed columns of dataset `dataset`; a value that can't be read names the
+    /// dataset and the column.
+    pub fn from_columns(
+        dataset: &str,
+        kind: Option<&str>,
+        granularity: Option<&str>,
+        time_zone: Option<&str>,
+        filter: Option<&str>,
+    ) -> Result<Self, StoreError> {
+        let corrupt = |column: &'static str, value: Option<&str>, reason: String| {
+            StoreError::CorruptDefinition {
+                dataset: dataset.to_string(),
+                column,
+                value: value.unwrap_or("NULL").to_string(),
+                reason,
+            }
+        };
+        let missing = |column| corrupt(column, None, "it is missing".into());
+        let kind = kind
+            .ok_or_else(|| missing("kind"))?
+            .parse()
+            .map_err(|e| corrupt("kind", kind, e))?;
+        let granularity = granularity
+            .ok_or_else(|| missing("granularity"))?
+            .parse()
+            .map_err(|e: genesys::granularity::GranularityError| {
+                corrupt("granularity", granularity, e.to_string())
+            })?;
+        let time_zone = NamedTimeZone::get(time_zone.ok_or_else(|| missing("time_zone"))?)
+            .map_err(|e| corrupt("time_zone", time_zone, e))?;
+        let filter = filter
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| corrupt("filter", filter, e.to_string()))?;
+        Ok(Self {
+            kind,
+            granularity,
+            time_zone,
+            filter,
+        })
+    }
+
+    /// Parses the string stores recorded before the typed columns
+    /// (`granularity=PT15M timeZone=Europe/London filter={…}`); only the schema migration does.
+    pub fn from_legacy(dataset: &str, definition: &str) -> Result<Self, StoreError> {
+        let value = |key: &str| {
+            let rest = definition.split(&format!("{key}=")).nth(1)?;
+            // The filter comes last and is JSON that may hold spaces; the others are one word.
+            let value = if key == "filter" {
+                rest
+            } else {
+                rest.split_whitespace().next().unwrap_or("")
+            };
+            Some(value).filter(|v| !v.is_empty())
+        };
+        let granularity = value("granularity");
+        let time_zone = value("timeZone");
+        let filter = value("filter");
+        let missing = |column: &'static str| StoreError::CorruptDefinition {
+            dataset: dataset.to_string(),
+            column,
+            value: definition.to_string(),
+            reason: format!("the stored definition has no {column}"),
+        };
+        let granularity = granularity.ok_or_else(|| missing("granularity"))?;
+        let time_zone = time_zone.ok_or_else(|| missing("time_zone"))?;
+        Self::from_columns(
+            dataset,
+            Some(DatasetKind::ConversationAggregates.as_str()),
+            Some(granularity),
+            Some(time_zone),
+            filter,
+        )
+    }
+}
 
 /// What the store needs to know about an aggregates dataset.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TableSpec {
     /// Dataset name; also the table name. Lowercase letters, digits and `_`, starting with a letter.
     pub name: String,
     pub dimensions: Vec<String>,
     pub metrics: Vec<String>,
-    /// Everything else that changes the meaning of the rows (granularity, time zone, filter…),
-    /// as a stable string: a change rebuilds the dataset.
-    pub definition: String,
+    /// Everything else that changes the meaning of the rows: a change (of its
+    /// [`fingerprint`](DatasetDefinition::fingerprint)) rebuilds the dataset.
+    pub definition: DatasetDefinition,
 }
 
 /// One stats field of a metric and the column that holds it.
@@ -141,16 +368,6 @@ impl TableSpec {
     pub fn kpi_view_name(&self) -> String {
         format!("{}_kpi", self.name)
     }
-
-    /// The value of `key` in the definition the sync records
-    /// (`granularity=PT15M timeZone=Europe/London filter=…`).
-    pub fn definition_value(&self, key: &str) -> Option<String> {
-        self.definition
-            .split_whitespace()
-            .find_map(|part| part.strip_prefix(key)?.strip_prefix('='))
-            .filter(|v| !v.is_empty())
-            .map(String::from)
-    }
 }
 
 /// The store's own tables (and every `_kpi` view and `__daily` table name) are not available as
@@ -191,7 +408,7 @@ mod tests {
             name: "queue_performance".into(),
             dimensions: vec!["queueId".into(), "mediaType".into()],
             metrics: vec!["nOffered".into(), "tHandle".into(), "oServiceLevel".into()],
-            definition: String::new(),
+            definition: DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
         };
         assert_eq!(spec.dimension_columns(), ["queue_id", "media_type"]);
         let names: Vec<_> = spec
@@ -215,21 +432,69 @@ mod tests {
     }
 
     #[test]
-    fn definition_values() {
-        let spec = |definition: &str| TableSpec {
-            name: "d".into(),
-            dimensions: vec![],
-            metrics: vec![],
-            definition: definition.into(),
-        };
-        let d = spec("granularity=PT15M timeZone=Europe/London filter=");
-        assert_eq!(d.definition_value("granularity").as_deref(), Some("PT15M"));
-        assert_eq!(
-            d.definition_value("timeZone").as_deref(),
-            Some("Europe/London")
+    fn legacy_definitions_parse_and_keep_their_fingerprint() {
+        for legacy in [
+            "granularity=PT15M timeZone=Europe/London filter=",
+            "granularity=PT30M timeZone=UTC filter={\"type\":\"and\",\"predicates\":[{\"dimension\":\"queueId\",\"value\":\"a b\"}]}",
+        ] {
+            let d = DatasetDefinition::from_legacy("d", legacy).unwrap();
+            assert_eq!(d.kind, DatasetKind::ConversationAggregates);
+            assert_eq!(d.fingerprint(), legacy);
+        }
+        let d =
+            DatasetDefinition::from_legacy("d", "granularity=PT15M timeZone=Europe/London filter=")
+                .unwrap();
+        assert_eq!(d.granularity.to_string(), "PT15M");
+        assert_eq!(d.time_zone.name(), "Europe/London");
+        assert_eq!(d.filter, None);
+    }
+
+    #[test]
+    fn unreadable_definitions_name_dataset_and_column() {
+        let err = DatasetDefinition::from_legacy(
+            "sales",
+            "granularity=PT15M timeZone=Mars/Olympus filter=",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`sales`") && err.contains("time_zone"),
+            "{err}"
         );
-        assert_eq!(d.definition_value("filter"), None);
-        assert_eq!(spec("").definition_value("granularity"), None);
+        let err = DatasetDefinition::from_legacy("sales", "")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`sales`") && err.contains("granularity"),
+            "{err}"
+        );
+        let err = DatasetDefinition::from_columns(
+            "sales",
+            Some("cubes"),
+            Some("PT15M"),
+            Some("UTC"),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`sales`") && err.contains("kind"), "{err}");
+        let err = DatasetDefinition::from_columns(
+            "sales",
+            Some("directory"),
+            Some("PT15M"),
+            Some("UTC"),
+            Some("{"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`sales`") && err.contains("filter"), "{err}");
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for kind in DatasetKind::ALL {
+            assert_eq!(kind.as_str().parse::<DatasetKind>(), Ok(kind));
+        }
     }
 
     #[test]

@@ -8,17 +8,23 @@ use std::sync::Mutex;
 use genesys::Interval;
 use genesys::interval::format_instant;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::days::{self, DayGrid};
 use crate::rows::{AggregateRow, Value};
-use crate::schema::{TableSpec, is_reserved, is_valid_identifier};
+use crate::schema::{DatasetDefinition, TableSpec, is_reserved, is_valid_identifier};
 use crate::{
     DatasetChange, DatasetStatus, Directory, Result, RunSummary, Store, StoreError, WindowOutcome,
     WindowRecord, WindowWrite,
 };
 
-const SCHEMA_VERSION: i64 = 1;
+/// The version `INTERNAL_SCHEMA` creates; each of [`UPGRADES`] then takes it one further.
+const BASE_VERSION: i64 = 1;
+
+/// Schema upgrades in order: the first takes a version-1 store to version 2, and so on.
+const UPGRADES: &[fn(&Transaction<'_>) -> Result<()>] = &[typed_definitions];
+
+const SCHEMA_VERSION: i64 = BASE_VERSION + UPGRADES.len() as i64;
 
 const INTERNAL_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -124,7 +130,7 @@ impl SqliteStore {
         Self::with_connection(Connection::open_in_memory()?)
     }
 
-    fn with_connection(connection: Connection) -> Result<Self> {
+    fn with_connection(mut connection: Connection) -> Result<Self> {
         set_page_size(&connection)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
@@ -134,7 +140,7 @@ impl SqliteStore {
         connection.busy_timeout(std::time::Duration::from_secs(30))?;
         // Each dataset keeps one INSERT per chunk size prepared (see `CHUNK_SIZES`).
         connection.set_prepared_statement_cache_capacity(64);
-        migrate(&connection)?;
+        migrate(&mut connection)?;
         Ok(Self {
             writer: Mutex::new(connection),
         })
@@ -149,16 +155,20 @@ impl SqliteStore {
     }
 }
 
-fn migrate(connection: &Connection) -> Result<()> {
+fn migrate(connection: &mut Connection) -> Result<()> {
     connection.execute_batch(INTERNAL_SCHEMA)?;
+    // Immediate: of two processes opening an old store at once, one upgrades, the other then
+    // finds it done.
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: Option<i64> =
-        connection.query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))?;
-    match found {
+        tx.query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))?;
+    let mut version = match found {
         None => {
-            connection.execute(
+            tx.execute(
                 "INSERT INTO schema_version (version) VALUES (?1)",
-                [SCHEMA_VERSION],
+                [BASE_VERSION],
             )?;
+            BASE_VERSION
         }
         Some(v) if v > SCHEMA_VERSION => {
             return Err(StoreError::FutureSchema {
@@ -166,9 +176,73 @@ fn migrate(connection: &Connection) -> Result<()> {
                 supported: SCHEMA_VERSION,
             });
         }
-        Some(_) => {}
+        Some(v) => v,
+    };
+    while version < SCHEMA_VERSION {
+        UPGRADES[(version - BASE_VERSION) as usize](&tx)?;
+        version += 1;
+        tx.execute("UPDATE schema_version SET version = ?1", [version])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Version 2: each dataset's kind, granularity, time zone and filter become typed columns,
+/// parsed once here from the definition string that held them; `definition` stays as the
+/// fingerprint. A definition that can't be parsed fails the open, naming dataset and column.
+fn typed_definitions(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE datasets ADD COLUMN kind TEXT;
+         ALTER TABLE datasets ADD COLUMN granularity TEXT;
+         ALTER TABLE datasets ADD COLUMN time_zone TEXT;
+         ALTER TABLE datasets ADD COLUMN filter TEXT;",
+    )?;
+    let legacy: Vec<(String, String)> = tx
+        .prepare("SELECT name, definition FROM datasets")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, definition) in legacy {
+        let typed = DatasetDefinition::from_legacy(&name, &definition)?;
+        write_definition(tx, &name, &typed)?;
     }
     Ok(())
+}
+
+fn write_definition(
+    tx: &Transaction<'_>,
+    name: &str,
+    definition: &DatasetDefinition,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE datasets SET kind = ?2, granularity = ?3, time_zone = ?4, filter = ?5 WHERE name = ?1",
+        params![
+            name,
+            definition.kind.as_str(),
+            definition.granularity.to_string(),
+            definition.time_zone.name(),
+            definition.filter_json(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The typed definition columns, in the order [`definition_from_row`] reads them from `at`.
+pub(crate) const DEFINITION_COLUMNS: &str = "kind, granularity, time_zone, filter";
+
+pub(crate) fn definition_from_row(
+    dataset: &str,
+    row: &rusqlite::Row<'_>,
+    at: usize,
+) -> Result<DatasetDefinition> {
+    let text = |i: usize| row.get::<_, Option<String>>(at + i);
+    let (kind, granularity, time_zone, filter) = (text(0)?, text(1)?, text(2)?, text(3)?);
+    DatasetDefinition::from_columns(
+        dataset,
+        kind.as_deref(),
+        granularity.as_deref(),
+        time_zone.as_deref(),
+        filter.as_deref(),
+    )
 }
 
 struct StoredDataset {
@@ -326,13 +400,13 @@ fn record_dataset(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
              metrics = excluded.metrics, updated_at = excluded.updated_at",
         params![
             spec.name,
-            spec.definition,
+            spec.definition.fingerprint(),
             serde_json::to_string(&spec.dimensions).expect("strings serialize"),
             serde_json::to_string(&spec.metrics).expect("strings serialize"),
             now
         ],
     )?;
-    Ok(())
+    write_definition(tx, &spec.name, &spec.definition)
 }
 
 fn migrate_metrics(
@@ -403,7 +477,8 @@ fn ensure_dataset_in(tx: &Transaction<'_>, spec: &TableSpec) -> Result<DatasetCh
             DatasetChange::Created
         }
         Some(stored)
-            if stored.definition == spec.definition && stored.dimensions == spec.dimensions =>
+            if stored.definition == spec.definition.fingerprint()
+                && stored.dimensions == spec.dimensions =>
         {
             if stored.metrics == spec.metrics {
                 days::ensure(tx, spec)?;
@@ -420,7 +495,8 @@ fn ensure_dataset_in(tx: &Transaction<'_>, spec: &TableSpec) -> Result<DatasetCh
             } else {
                 format!(
                     "definition changed from `{}` to `{}`",
-                    stored.definition, spec.definition
+                    stored.definition,
+                    spec.definition.fingerprint()
                 )
             };
             drop_table(tx, &spec.name)?;
@@ -437,11 +513,16 @@ fn ensure_dataset_in(tx: &Transaction<'_>, spec: &TableSpec) -> Result<DatasetCh
 fn dataset_spec(tx: &Transaction<'_>, name: &str) -> Result<TableSpec> {
     let stored =
         stored_dataset(tx, name)?.ok_or_else(|| StoreError::UnknownDataset(name.to_string()))?;
+    let definition = tx.query_row(
+        &format!("SELECT {DEFINITION_COLUMNS} FROM datasets WHERE name = ?1"),
+        [name],
+        |r| Ok(definition_from_row(name, r, 0)),
+    )??;
     Ok(TableSpec {
         name: name.to_string(),
         dimensions: stored.dimensions,
         metrics: stored.metrics,
-        definition: stored.definition,
+        definition,
     })
 }
 

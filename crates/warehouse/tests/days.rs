@@ -30,7 +30,7 @@ fn spec() -> TableSpec {
             "oServiceLevel".into(),
             "oMessageTurn".into(),
         ],
-        definition: "granularity=PT1H timeZone=Europe/London filter=".into(),
+        definition: warehouse::DatasetDefinition::conversation_aggregates("PT1H", "Europe/London"),
     }
 }
 
@@ -315,7 +315,8 @@ fn a_store_without_day_tables_gets_them_filled_and_metric_changes_reach_them() {
 
     // A definition that has no sub-day buckets has no day table; one that changes rebuilds it.
     let mut daily = more.clone();
-    daily.definition = "granularity=P1D timeZone=Europe/London filter=".into();
+    daily.definition =
+        warehouse::DatasetDefinition::conversation_aggregates("P1D", "Europe/London");
     store.ensure_dataset(&daily).unwrap();
     assert!(!warehouse::days::exists(&c, "queue_performance").unwrap());
     store.ensure_dataset(&more).unwrap();

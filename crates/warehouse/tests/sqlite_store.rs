@@ -22,7 +22,7 @@ fn spec() -> TableSpec {
             "tHandle".into(),
             "oServiceLevel".into(),
         ],
-        definition: "PT1H UTC".into(),
+        definition: warehouse::DatasetDefinition::conversation_aggregates("PT1H", "UTC"),
     }
 }
 
@@ -519,4 +519,97 @@ fn new_files_get_large_pages_and_old_ones_keep_theirs() {
         .query_row("SELECT count(*) FROM queue_performance", [], |r| r.get(0))
         .unwrap();
     assert_eq!(n, 50);
+}
+
+/// The store the release before typed definitions wrote (see `fixtures/README.md`).
+mod legacy_store {
+    use std::io::Read;
+    use std::path::{Path, PathBuf};
+
+    use rusqlite::Connection;
+    use warehouse::{DatasetKind, SqliteStore};
+
+    fn unpack(dir: &Path) -> PathBuf {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy-v1.db.gz");
+        let mut bytes = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(fixture).unwrap())
+            .read_to_end(&mut bytes)
+            .unwrap();
+        let path = dir.join("legacy.db");
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn schema_version(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn opens_and_reads_the_typed_definition() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = unpack(dir.path());
+        assert_eq!(schema_version(&path), 1);
+        SqliteStore::open(&path).unwrap();
+        assert_eq!(schema_version(&path), 2);
+        let info = warehouse::read::dataset(&Connection::open(&path).unwrap(), "voice_queues")
+            .unwrap()
+            .unwrap();
+        let definition = &info.spec.definition;
+        assert_eq!(definition.kind, DatasetKind::ConversationAggregates);
+        assert_eq!(definition.granularity.to_string(), "PT1H");
+        assert_eq!(definition.time_zone.name(), "Europe/London");
+        assert!(definition.filter.is_some());
+        // Opening again is a no-op.
+        SqliteStore::open(&path).unwrap();
+        assert_eq!(schema_version(&path), 2);
+    }
+
+    #[test]
+    fn an_unreadable_old_definition_refuses_the_open_naming_dataset_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = unpack(dir.path());
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "UPDATE datasets SET definition = 'granularity=PT1H timeZone=Mars/Olympus filter='",
+                [],
+            )
+            .unwrap();
+        let err = SqliteStore::open(&path)
+            .err()
+            .expect("the open fails")
+            .to_string();
+        assert!(
+            err.contains("`voice_queues`") && err.contains("time_zone"),
+            "{err}"
+        );
+        assert!(err.contains("Mars/Olympus"), "{err}");
+        assert_eq!(
+            schema_version(&path),
+            1,
+            "a failed upgrade leaves the store as it was"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_typed_column_is_an_error_naming_it_not_a_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = unpack(dir.path());
+        SqliteStore::open(&path).unwrap();
+        let c = Connection::open(&path).unwrap();
+        c.execute("UPDATE datasets SET granularity = 'fortnightly'", [])
+            .unwrap();
+        let err = warehouse::read::dataset(&c, "voice_queues")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`voice_queues`") && err.contains("granularity"),
+            "{err}"
+        );
+        let err = warehouse::read::datasets(&c).unwrap_err().to_string();
+        assert!(err.contains("granularity `fortnightly`"), "{err}");
+    }
 }

@@ -31,7 +31,7 @@ pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<()> {
             spec.metrics.len(),
             spec.group_by.join(", "),
             spec.granularity,
-            spec.time_zone_name,
+            spec.time_zone,
             spec.window,
             spec.every,
             spec.lookback,
@@ -139,8 +139,8 @@ fn print_gap(gap: genesys::Interval, spec: &DatasetSpec, config_flag: &str) {
     println!(
         "    genesys-bi backfill{config_flag} --dataset {} --from {} --to {}",
         spec.name,
-        command_instant(gap.start, &spec.time_zone),
-        command_instant(gap.end, &spec.time_zone)
+        command_instant(gap.start, spec.time_zone.zone()),
+        command_instant(gap.end, spec.time_zone.zone())
     );
 }
 
@@ -468,9 +468,9 @@ pub async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
     let config = load_config(&args.config)?;
     let spec = dataset_specs(&config, std::slice::from_ref(&args.dataset))?.remove(0);
     let now = args.now.unwrap_or_else(Timestamp::now);
-    let from = parse_when("from", &args.from, &spec.time_zone)?;
+    let from = parse_when("from", &args.from, spec.time_zone.zone())?;
     let to = match &args.to {
-        Some(raw) => parse_when("to", raw, &spec.time_zone)?,
+        Some(raw) => parse_when("to", raw, spec.time_zone.zone())?,
         None => now,
     };
     if to <= from {

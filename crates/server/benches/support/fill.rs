@@ -34,7 +34,7 @@ pub fn fill(path: &Path, shape: &Shape, mut progress: impl FnMut(usize)) -> usiz
             .iter()
             .map(|m| m.to_string())
             .collect(),
-        definition: "granularity=PT15M timeZone=UTC filter=".into(),
+        definition: warehouse::DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
     };
     store.ensure_dataset(&spec).unwrap();
     let width = spec.metric_columns().len();

@@ -40,8 +40,8 @@ fn dataset_json(info: &DatasetInfo, last_run: Option<&RunInfo>, now: Timestamp) 
         .collect();
     json!({
         "name": info.spec.name,
-        "granularity": info.granularity,
-        "time_zone": info.time_zone,
+        "granularity": info.spec.definition.granularity.to_string(),
+        "time_zone": info.spec.definition.time_zone.name(),
         "dimensions": info.spec.dimensions,
         "metrics": info.spec.metrics,
         "complete_through": info.complete_through.map(format_instant),

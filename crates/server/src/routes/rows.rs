@@ -195,9 +195,12 @@ fn selection(info: &DatasetInfo, params: &Params) -> Result<Selection, Problem> 
 pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, Problem> {
     let info = warehouse::read::dataset(c, name)?.ok_or_else(|| Problem::unknown_dataset(name))?;
     let mut selection = selection(&info, params)?;
-    let stored_tz = info.time_zone.clone().unwrap_or_else(|| "UTC".into());
-    let time_zone = params.one("time_zone")?.unwrap_or(&stored_tz).to_string();
-    let tz = parse_time_zone("time_zone", &time_zone)?;
+    let stored_tz = &info.spec.definition.time_zone;
+    let time_zone = match params.one("time_zone")? {
+        Some(raw) => parse_time_zone("time_zone", raw)?,
+        None => stored_tz.clone(),
+    };
+    let tz = time_zone.zone().clone();
     let from = params
         .one("from")?
         .map(|raw| parse_when("from", raw, &tz))
@@ -222,21 +225,12 @@ pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, 
                 .map_err(|e| Problem::bad_parameter("granularity", e.to_string()))
         })
         .transpose()?;
-    let stored = info
-        .granularity
-        .as_deref()
-        .and_then(|g| g.parse::<Granularity>().ok());
-    let rollup_to = match (&requested, &stored) {
-        (None, _) => None,
-        (Some(r), Some(s)) => rollup::needs_rollup(s, &stored_tz, r, &time_zone)
+    let stored = &info.spec.definition.granularity;
+    let rollup_to = match &requested {
+        None => None,
+        Some(r) => rollup::needs_rollup(stored, stored_tz, r, &time_zone)
             .map_err(|e| Problem::bad_parameter("granularity", e))?
             .then_some(*r),
-        (Some(_), None) => {
-            return Err(Problem::bad_parameter(
-                "granularity",
-                "the dataset's stored bucket size is unknown, so it cannot be rolled up",
-            ));
-        }
     };
     let segments = if end <= start {
         rollup::stored(start, start)?
@@ -248,13 +242,11 @@ pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, 
     };
     selection.rollup = segments.rollup;
     Ok(Prepared {
-        granularity: requested
-            .map(|g| g.to_string())
-            .or(info.granularity.clone()),
+        granularity: Some(requested.unwrap_or(*stored).to_string()),
+        time_zone: time_zone.name().to_string(),
         info,
         selection,
         segments,
-        time_zone,
         from,
         to,
         extent,

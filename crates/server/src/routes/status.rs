@@ -46,14 +46,11 @@ fn daily(
     }) else {
         return Ok(None);
     };
-    let tz_name = info.time_zone.clone().unwrap_or_else(|| "UTC".into());
-    let tz = crate::params::parse_time_zone("time_zone", &tz_name)?;
+    let definition = &info.spec.definition;
+    let tz = definition.time_zone.zone().clone();
     let day: Granularity = "P1D".parse().expect("valid");
-    let stored = info
-        .granularity
-        .as_deref()
-        .and_then(|g| g.parse::<Granularity>().ok());
-    if stored.is_none_or(|s| crate::rollup::needs_rollup(&s, &tz_name, &day, &tz_name).is_err()) {
+    let stored_tz = &definition.time_zone;
+    if crate::rollup::needs_rollup(&definition.granularity, stored_tz, &day, stored_tz).is_err() {
         return Ok(None); // its buckets do not add up to days
     }
     // The chart ends where the data is final (or now, before the first sync).
@@ -189,8 +186,8 @@ fn page(
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"ts\">{}</td><td class=\"num\">{lag}</td><td class=\"num\">{}</td><td class=\"ts\">{}</td></tr>",
             escape(&d.spec.name),
-            escape(d.granularity.as_deref().unwrap_or("-")),
-            escape(d.time_zone.as_deref().unwrap_or("-")),
+            escape(&d.spec.definition.granularity.to_string()),
+            escape(d.spec.definition.time_zone.name()),
             d.complete_through
                 .map(format_instant)
                 .unwrap_or_else(|| "-".into()),
