@@ -16,6 +16,7 @@ use server::{Server, ServerConfig};
 use sync::config::{Config, DatasetSpec};
 use sync::engine::Mode;
 use sync::metrics::{SyncExporter, render_watermark_lag};
+use sync::runner::{Busy, Turns, WhenHeld};
 use sync::stop::Stop;
 use tokio::net::TcpListener;
 use warehouse::read::Reader;
@@ -51,7 +52,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         Arc::new(sync::engine::Silent),
     )
     .await?
-    .stopping_on(stop.clone());
+    .stopping_on(stop.clone())
+    .taking_turns(Turns {
+        ttl: Duration::from_millis(args.sync.lease_ttl_ms),
+        when_held: WhenHeld::Skip,
+        ..Turns::default()
+    });
     println!(
         "running {} datasets on their schedules; SIGTERM or Ctrl-C stops",
         specs.len()
@@ -180,7 +186,10 @@ async fn schedule(
                         "run stopped ({left}); the next run resumes from the watermark"
                     ));
                 }
-                Err(e) => eprintln!("{}: {e:#}", spec.name),
+                Err(e) => match e.downcast_ref::<Busy>() {
+                    Some(busy) => println!("{busy}; skipped until its next turn"),
+                    None => eprintln!("{}: {e:#}", spec.name),
+                },
             }
             *due_at = now + spec.every;
         }
