@@ -182,14 +182,7 @@ pub(super) struct Pass {
     config_flag: String,
 }
 
-/// How a pass over datasets ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum PassEnd {
-    /// Every dataset was run (some windows may have failed; the error says so).
-    Finished,
-    /// A stop was asked for: what was left undone, for the closing line.
-    Stopped { left: String },
-}
+pub(super) use sync::runner::PassEnd;
 
 impl Pass {
     pub(super) async fn connect(
