@@ -85,6 +85,26 @@ fn a_backfill_sends_exactly_the_planned_requests_and_rerunning_it_changes_nothin
     assert_eq!(work.dump("queue_performance"), first);
 }
 
+/// `BACKFILL` with short leases, so a killed backfill's lease lapses soon (see `LEASE_LAPSES`).
+const BACKFILL_SHORT_LEASE: [&str; 11] = [
+    "backfill",
+    "--dataset",
+    "queue_performance",
+    "--from",
+    "2024-05-01",
+    "--to",
+    "2024-05-15",
+    "--now",
+    NOW,
+    "--lease-ttl-ms",
+    "1500",
+];
+
+/// Past `BACKFILL_SHORT_LEASE`'s lease: waited after each kill, so that the resumed backfill
+/// writes at once instead of waiting out the killed one's lease, and each kill lands, as before
+/// leases, in a backfill at work.
+const LEASE_LAPSES: Duration = Duration::from_millis(1_600);
+
 /// SIGKILL the backfill at random instants, resume each time: the tables end equal to those of
 /// an uninterrupted run, row for row.
 #[test]
@@ -102,7 +122,7 @@ fn killing_a_backfill_at_random_instants_loses_and_duplicates_nothing() {
     let mut finished_early = 0;
     while kills < 20 {
         let mut child = crashed
-            .command(&BACKFILL)
+            .command(&BACKFILL_SHORT_LEASE)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -122,10 +142,11 @@ fn killing_a_backfill_at_random_instants_loses_and_duplicates_nothing() {
                 child.kill().unwrap(); // SIGKILL: no chance to clean up
                 child.wait().unwrap();
                 kills += 1;
+                std::thread::sleep(LEASE_LAPSES);
             }
         }
     }
-    crashed.run_ok(&BACKFILL);
+    crashed.run_ok(&BACKFILL_SHORT_LEASE);
     assert_eq!(
         crashed.dump("queue_performance"),
         expected,
