@@ -196,6 +196,17 @@ pub struct SyncArgs {
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
 
+    /// When another process is syncing a dataset (it holds the dataset's lease in the store),
+    /// exit 3 with a line naming it instead of waiting for it. `run` never waits: it leaves a
+    /// held dataset to its holder and tries it again at its next turn.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// How long a dataset's lease lasts unless renewed (renewed every third of it while
+    /// working); a killed process's datasets are free again after it. For tests.
+    #[arg(long, value_name = "MS", default_value_t = 60_000, hide = true)]
+    pub lease_ttl_ms: u64,
+
     /// Treat this instant as now (replays and tests against the emulator's virtual clock).
     #[arg(long, value_name = "INSTANT", hide = true)]
     pub now: Option<Timestamp>,
@@ -241,6 +252,17 @@ pub struct BackfillArgs {
     /// Windows fetched at once (the client's rate budget paces them).
     #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
+
+    /// When another process is syncing a dataset (it holds the dataset's lease in the store),
+    /// exit 3 with a line naming it instead of waiting for it. `run` never waits: it leaves a
+    /// held dataset to its holder and tries it again at its next turn.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// How long a dataset's lease lasts unless renewed (renewed every third of it while
+    /// working); a killed process's datasets are free again after it. For tests.
+    #[arg(long, value_name = "MS", default_value_t = 60_000, hide = true)]
+    pub lease_ttl_ms: u64,
 
     /// Treat this instant as now (replays and tests against the emulator's virtual clock).
     #[arg(long, value_name = "INSTANT", hide = true)]

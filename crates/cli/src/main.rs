@@ -33,6 +33,9 @@ fn main() -> ExitCode {
             eprintln!("error: {}", one_line(&error));
             if error.chain().any(|cause| cause.is::<UsageError>()) {
                 ExitCode::from(2)
+            } else if error.chain().any(|cause| cause.is::<sync::runner::Busy>()) {
+                // `--no-wait` and another process holds the dataset: not a failure, a turn.
+                ExitCode::from(3)
             } else {
                 ExitCode::FAILURE
             }

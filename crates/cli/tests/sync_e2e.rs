@@ -85,6 +85,26 @@ fn a_backfill_sends_exactly_the_planned_requests_and_rerunning_it_changes_nothin
     assert_eq!(work.dump("queue_performance"), first);
 }
 
+/// `BACKFILL` with short leases, so a killed backfill's lease lapses soon (see `LEASE_LAPSES`).
+const BACKFILL_SHORT_LEASE: [&str; 11] = [
+    "backfill",
+    "--dataset",
+    "queue_performance",
+    "--from",
+    "2024-05-01",
+    "--to",
+    "2024-05-15",
+    "--now",
+    NOW,
+    "--lease-ttl-ms",
+    "1500",
+];
+
+/// Past `BACKFILL_SHORT_LEASE`'s lease: waited after each kill, so that the resumed backfill
+/// writes at once instead of waiting out the killed one's lease, and each kill lands, as before
+/// leases, in a backfill at work.
+const LEASE_LAPSES: Duration = Duration::from_millis(1_600);
+
 /// SIGKILL the backfill at random instants, resume each time: the tables end equal to those of
 /// an uninterrupted run, row for row.
 #[test]
@@ -102,7 +122,7 @@ fn killing_a_backfill_at_random_instants_loses_and_duplicates_nothing() {
     let mut finished_early = 0;
     while kills < 20 {
         let mut child = crashed
-            .command(&BACKFILL)
+            .command(&BACKFILL_SHORT_LEASE)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -122,10 +142,11 @@ fn killing_a_backfill_at_random_instants_loses_and_duplicates_nothing() {
                 child.kill().unwrap(); // SIGKILL: no chance to clean up
                 child.wait().unwrap();
                 kills += 1;
+                std::thread::sleep(LEASE_LAPSES);
             }
         }
     }
-    crashed.run_ok(&BACKFILL);
+    crashed.run_ok(&BACKFILL_SHORT_LEASE);
     assert_eq!(
         crashed.dump("queue_performance"),
         expected,
@@ -801,4 +822,235 @@ fn ctrl_c_stops_a_backfill_cleanly_and_running_it_again_finishes_it() {
         work.dump("queue_performance"),
         reference.dump("queue_performance")
     );
+}
+
+/// Writers take turns: per-dataset leases in the store.
+mod leases {
+    use std::process::{Child, Command, Stdio};
+
+    use super::*;
+
+    fn signal(child: &Child, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} {}", child.id());
+    }
+
+    fn spawn(work: &Workspace, args: &[&str]) -> Child {
+        work.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("genesys-bi starts")
+    }
+
+    /// Exit status, stdout and stderr of a process that must end within `limit`.
+    fn finish(mut child: Child, limit: Duration) -> (std::process::ExitStatus, String, String) {
+        let status = exit_within(&mut child, limit);
+        let output = child.wait_with_output().unwrap();
+        (
+            status,
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    fn with(extra: &[&str]) -> Vec<String> {
+        BACKFILL
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+
+    /// Today's bug: two of three exited 1 with "database is locked".
+    #[test]
+    fn three_concurrent_backfills_of_one_dataset_all_succeed_and_equal_a_clean_run() {
+        let emulator = emulator(&[]);
+        let reference = Workspace::new(&emulator, CONFIG);
+        reference.run_ok(&BACKFILL);
+        let work = Workspace::new(&emulator, CONFIG);
+        let backfills: Vec<Child> = (0..3).map(|_| spawn(&work, &BACKFILL)).collect();
+        let mut waited = 0;
+        for child in backfills {
+            let (status, stdout, stderr) = finish(child, Duration::from_secs(120));
+            assert!(status.success(), "{status}\n{stdout}\n{stderr}");
+            assert!(!stderr.contains("locked"), "{stderr}");
+            if stderr.contains("queue_performance is being synced by pid") {
+                assert_eq!(
+                    stderr.matches("; waiting").count(),
+                    1,
+                    "said once: {stderr}"
+                );
+                waited += 1;
+            }
+        }
+        assert!(
+            waited >= 1,
+            "the backfills overlapped, or the test proves nothing"
+        );
+        assert_eq!(
+            work.dump("queue_performance"),
+            reference.dump("queue_performance")
+        );
+        assert_eq!(work.dump("windows").len(), reference.dump("windows").len());
+        assert_store_consistent(&work);
+    }
+
+    /// A killed holder's lease lapses after its TTL and the waiting backfill takes over.
+    #[test]
+    fn a_waiter_takes_over_the_lease_of_a_killed_holder() {
+        let emulator = emulator(&[]);
+        let reference = Workspace::new(&emulator, CONFIG);
+        reference.run_ok(&BACKFILL);
+        let work = Workspace::new(&emulator, &format!("{CONFIG}{SLOW_RUN_CONFIG}"));
+        let quick = with(&["--lease-ttl-ms", "1500"]);
+        let mut holder = spawn(&work, &args(&quick));
+        wait_until("the holder writing", Duration::from_secs(60), || {
+            windows_logged(&work) >= 2
+        });
+        let waiter = spawn(&work, &args(&quick));
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            windows_logged(&work) < 14,
+            "the holder must still hold the lease when killed, or the test proves nothing"
+        );
+        holder.kill().unwrap(); // SIGKILL: its lease is never released
+        holder.wait().unwrap();
+        let (status, stdout, stderr) = finish(waiter, Duration::from_secs(120));
+        assert!(status.success(), "{status}\n{stdout}\n{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "queue_performance is being synced by pid {} on ",
+                holder.id()
+            )) && stderr.contains("; waiting"),
+            "{stderr}"
+        );
+        assert_eq!(
+            work.dump("queue_performance"),
+            reference.dump("queue_performance")
+        );
+        assert_store_consistent(&work);
+    }
+
+    /// A holder stopped past its lease is refused at its next write, and says so.
+    #[test]
+    fn a_holder_stalled_past_its_lease_cannot_write_again() {
+        let emulator = emulator(&[]);
+        let work = Workspace::new(&emulator, &format!("{CONFIG}{SLOW_RUN_CONFIG}"));
+        let quick = with(&["--lease-ttl-ms", "1500"]);
+        let holder = spawn(&work, &args(&quick));
+        wait_until("the holder writing", Duration::from_secs(60), || {
+            windows_logged(&work) >= 2
+        });
+        signal(&holder, "STOP");
+        let written = windows_logged(&work);
+        std::thread::sleep(Duration::from_millis(3_000));
+        // Meanwhile another writer takes the lapsed lease: `--no-wait` finds it free.
+        let output = work
+            .command(&args(&with(&["--no-wait", "--lease-ttl-ms", "60000"])))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let after_taker = windows_logged(&work);
+        signal(&holder, "CONT");
+        let (status, stdout, stderr) = finish(holder, Duration::from_secs(60));
+        assert!(!status.success(), "{status}\n{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("expired or passed to another writer"),
+            "{stderr}"
+        );
+        assert!(written < 14, "stopped mid-backfill");
+        let writers = query_i64(
+            &work,
+            "SELECT count(*) FROM windows WHERE writer LIKE 'pid ' || (SELECT pid FROM leases) || ' %'",
+        );
+        assert_eq!(
+            writers, after_taker,
+            "every window is the taker's, none the stalled holder's"
+        );
+        assert_store_consistent(&work);
+    }
+
+    #[test]
+    fn no_wait_exits_3_naming_the_holder() {
+        let emulator = emulator(&[]);
+        let work = Workspace::new(&emulator, &format!("{CONFIG}{SLOW_RUN_CONFIG}"));
+        let holder = spawn(&work, &BACKFILL);
+        wait_until("the holder writing", Duration::from_secs(60), || {
+            windows_logged(&work) >= 1
+        });
+        let output = work.command(&args(&with(&["--no-wait"]))).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "queue_performance is being synced by pid {} on ",
+                holder.id()
+            )) && stderr.contains(" since "),
+            "{stderr}"
+        );
+        let (status, _, stderr) = finish(holder, Duration::from_secs(120));
+        assert!(status.success(), "{stderr}");
+    }
+
+    const TWO_DATASETS: &str = r#"
+[[datasets]]
+name = "queue_volume"
+metrics = ["nOffered", "nConnected", "tHandle"]
+group_by = ["queueId"]
+time_zone = "UTC"
+backfill_start = "2024-05-01"
+"#;
+
+    /// Two `run` processes spread two datasets between them: each takes the one the other
+    /// does not hold.
+    #[test]
+    fn two_runs_share_two_datasets() {
+        let emulator = emulator(&[]);
+        let work = Workspace::new(
+            &emulator,
+            &format!("{CONFIG}{TWO_DATASETS}{SLOW_RUN_CONFIG}"),
+        );
+        let first = spawn(&work, &["run", "--now", NOW]);
+        wait_until("the first run writing", Duration::from_secs(60), || {
+            windows_logged(&work) >= 1
+        });
+        let second = spawn(&work, &["run", "--now", NOW]);
+        wait_until("both datasets written", Duration::from_secs(120), || {
+            query_i64(
+                &work,
+                "SELECT count(*) FROM windows WHERE dataset = 'queue_volume'",
+            ) >= 2
+        });
+        signal(&first, "TERM");
+        signal(&second, "TERM");
+        let (status1, out1, err1) = finish(first, Duration::from_secs(30));
+        let (status2, out2, err2) = finish(second, Duration::from_secs(30));
+        assert!(status1.success() && status2.success(), "{err1}\n{err2}");
+        assert!(
+            out2.contains("queue_performance is being synced by pid")
+                && out2.contains("skipped until its next turn"),
+            "the second run left the first's dataset to it: {out2}\n{out1}"
+        );
+        let by_dataset = |name: &str| {
+            query_i64(
+                &work,
+                &format!("SELECT count(DISTINCT writer) FROM windows WHERE dataset = '{name}'"),
+            )
+        };
+        assert_eq!(by_dataset("queue_performance"), 1);
+        let writers = query_i64(&work, "SELECT count(DISTINCT writer) FROM windows");
+        assert_eq!(writers, 2, "each run synced one dataset");
+    }
 }

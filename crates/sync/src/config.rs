@@ -39,6 +39,10 @@ pub struct Config {
     /// Directory tables kept alongside (`queues`, `users`, `wrapup_codes`).
     #[serde(default = "default_directories")]
     pub directories: Vec<String>,
+    /// How often `run` refreshes the directories (ISO-8601, e.g. PT6H); see
+    /// [`Config::directories_every`].
+    #[serde(default = "default_directories_every")]
+    pub directories_every: String,
     /// The file this was read from, absolute; `None` for the built-in defaults.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -62,6 +66,10 @@ impl Default for StoreConfig {
 
 fn default_sqlite_path() -> PathBuf {
     PathBuf::from("genesys-bi.db")
+}
+
+fn default_directories_every() -> String {
+    "PT6H".into()
 }
 
 fn default_directories() -> Vec<String> {
@@ -419,6 +427,17 @@ impl Config {
         })
     }
 
+    /// How often `run` refreshes the directories.
+    pub fn directories_every(&self) -> Result<SignedDuration, String> {
+        match parse_duration(&self.directories_every)? {
+            d if d.is_zero() => Err(format!(
+                "`{}` must be longer than zero",
+                self.directories_every
+            )),
+            d => Ok(d),
+        }
+    }
+
     /// Checks every dataset and returns them parsed, or every fault found.
     pub fn dataset_specs(&self) -> Result<Vec<DatasetSpec>, ConfigError> {
         let mut faults = Vec::new();
@@ -436,6 +455,9 @@ impl Config {
                 Ok(spec) => specs.push(spec),
                 Err(mut found) => faults.append(&mut found),
             }
+        }
+        if let Err(message) = self.directories_every() {
+            faults.push(fault(None, "directories_every", message));
         }
         for directory in &self.directories {
             if !default_directories().contains(directory) {

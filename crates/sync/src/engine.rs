@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use genesys::Interval;
 use genesys::aggregates::AggregationQuery;
 use jiff::Timestamp;
-use warehouse::{AggregateRow, DatasetChange, Store, TableSpec, WindowWrite};
+use warehouse::{AggregateRow, DatasetChange, LeaseToken, Store, TableSpec, WindowWrite};
 
 use crate::config::DatasetSpec;
 use crate::metrics::{SyncEvent, SyncMetrics, WindowAbandoned, WindowFailed, WindowWritten};
@@ -153,14 +153,17 @@ struct FetchPlan {
     mode: QueryMode,
     use_jobs: std::sync::atomic::AtomicBool,
     run_id: Option<i64>,
+    /// Every window is written under this lease, when there is one (see [`crate::runner`]).
+    lease: Option<LeaseToken>,
 }
 
 impl FetchPlan {
-    fn new(mode: QueryMode, run_id: Option<i64>) -> Self {
+    fn new(mode: QueryMode, run_id: Option<i64>, lease: Option<LeaseToken>) -> Self {
         Self {
             mode,
             use_jobs: std::sync::atomic::AtomicBool::new(mode == QueryMode::Job),
             run_id,
+            lease,
         }
     }
 
@@ -249,6 +252,21 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         mode: Mode,
         run_id: Option<i64>,
     ) -> Result<DatasetReport, SyncError> {
+        self.sync_dataset_leased(spec, now, mode, run_id, None)
+            .await
+    }
+
+    /// Like [`Engine::sync_dataset_in_run`], every window written under `lease`: once the
+    /// lease lapses or moves on, the next write is refused and the pass ends with
+    /// [`warehouse::StoreError::LeaseLost`].
+    pub async fn sync_dataset_leased(
+        &self,
+        spec: &DatasetSpec,
+        now: Timestamp,
+        mode: Mode,
+        run_id: Option<i64>,
+        lease: Option<LeaseToken>,
+    ) -> Result<DatasetReport, SyncError> {
         let name = spec.name.clone();
         let store_error = |source| SyncError::Store {
             dataset: name.clone(),
@@ -285,7 +303,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             gap: None,
             windows_abandoned: 0,
         };
-        let plan = FetchPlan::new(spec.query_mode, run_id);
+        let plan = FetchPlan::new(spec.query_mode, run_id, lease);
         let mut results = futures_util::stream::iter(windows)
             .map(|window| self.pull_window(spec, window, &plan))
             .buffer_unordered(self.concurrency.max(1));
@@ -349,7 +367,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             };
             let (rows, by_job) = fetched.map_err(|e| WindowError::Fetch(e.to_string()))?;
             // Not raced against the stop: a fetched window is written, whole.
-            Ok((self.write(spec, window, rows, plan.run_id).await?, by_job))
+            Ok((self.write(spec, window, rows, plan).await?, by_job))
         }
         .await;
         (window, outcome)
@@ -392,10 +410,11 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         spec: &DatasetSpec,
         window: Interval,
         rows: Vec<AggregateRow>,
-        run_id: Option<i64>,
+        plan: &FetchPlan,
     ) -> Result<usize, WindowError> {
         let store = Arc::clone(&self.store);
         let dataset = spec.name.clone();
+        let (run_id, lease) = (plan.run_id, plan.lease.clone());
         let task = tokio::task::spawn_blocking(move || {
             let write = WindowWrite {
                 dataset: &dataset,
@@ -404,7 +423,10 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 settled: true,
                 run_id,
             };
-            store.write_window(&write)
+            match &lease {
+                Some(lease) => store.write_window_leased(&write, lease),
+                None => store.write_window(&write),
+            }
         });
         let outcome = task.await.map_err(|e| {
             WindowError::Store(SyncError::StoreTask {

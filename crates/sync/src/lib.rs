@@ -10,5 +10,6 @@ pub mod engine;
 pub mod genesys_source;
 pub mod metrics;
 pub mod plan;
+pub mod runner;
 pub mod server_settings;
 pub mod stop;

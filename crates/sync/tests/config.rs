@@ -332,5 +332,26 @@ fn the_template_as_written_is_the_built_in_defaults() {
     let directories_line = uncomment_every_option(sync::config::TEMPLATE);
     let uncommented = parse(&directories_line).unwrap();
     assert_eq!(uncommented.directories, defaults.directories);
+    assert_eq!(uncommented.directories_every, defaults.directories_every);
     assert_eq!(uncommented.store.sqlite, defaults.store.sqlite);
+}
+
+#[test]
+fn the_directories_are_refreshed_every_six_hours_unless_configured() {
+    let defaults = parse("").unwrap();
+    assert_eq!(
+        defaults.directories_every().unwrap(),
+        jiff::SignedDuration::from_hours(6)
+    );
+    let hourly = parse("directories_every = \"PT1H\"").unwrap();
+    assert_eq!(
+        hourly.directories_every().unwrap(),
+        jiff::SignedDuration::from_hours(1)
+    );
+    for bad in ["6h", "PT0S", "-PT1H"] {
+        let config = parse(&format!("directories_every = \"{bad}\"")).unwrap();
+        let error = config.dataset_specs().unwrap_err().to_string();
+        assert!(error.contains("directories_every"), "{bad}: {error}");
+        assert!(error.contains(bad), "{bad}: {error}");
+    }
 }

@@ -1,6 +1,6 @@
 //! The genesys-bi store: one wide table per aggregates dataset with a `<dataset>_kpi` view and a
 //! `<dataset>__daily` table, directory tables, API keys, and the internal tables that make
-//! loading exactly-once (window log, watermarks, runs, schema version). SQLite, embedded, is
+//! loading exactly-once (window log, watermarks, runs, leases, schema version). SQLite, embedded, is
 //! today's only backend; the writer side is the [`Store`] trait.
 //!
 //! Every SQL statement of the product lives in this crate. It must never parse Genesys JSON
@@ -8,6 +8,7 @@
 
 pub mod days;
 pub mod keys;
+pub mod leases;
 pub mod read;
 pub mod rows;
 pub mod schema;
@@ -17,6 +18,7 @@ use genesys::Interval;
 use genesys::directory::{Queue, User, WrapupCode};
 use jiff::Timestamp;
 
+pub use leases::{Acquired, Lease, LeaseHolder, LeaseToken};
 pub use rows::{AggregateRow, Value, rows_from_response};
 pub use schema::{DatasetDefinition, DatasetKind, NamedTimeZone, TableSpec};
 pub use sqlite::SqliteStore;
@@ -59,6 +61,17 @@ pub enum StoreError {
         "store schema version {found} is newer than this genesys-bi understands ({supported}); upgrade genesys-bi"
     )]
     FutureSchema { found: i64, supported: i64 },
+    /// The writer's lease lapsed or passed to another writer: the write was refused whole, so
+    /// a holder that stalled past its lease never writes over the one that took over.
+    #[error(
+        "the lease on dataset `{dataset}` (token {token}) expired or passed to another writer{}; nothing was written",
+        now_held_by.as_ref().map(|h| format!(" (now held by {h})")).unwrap_or_default()
+    )]
+    LeaseLost {
+        dataset: String,
+        token: i64,
+        now_held_by: Option<String>,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -197,6 +210,28 @@ pub trait Store: Send + Sync {
     /// Replaces the window's rows, logs it and advances the watermark over the gap-free prefix
     /// of settled windows, all in one transaction.
     fn write_window(&self, write: &WindowWrite<'_>) -> Result<WindowOutcome>;
+    /// Like [`Store::write_window`], under `lease`: refused with [`StoreError::LeaseLost`],
+    /// inside the window's transaction, unless `lease` is the dataset's lease in force. The
+    /// window log records the token and its holder.
+    fn write_window_leased(
+        &self,
+        write: &WindowWrite<'_>,
+        lease: &LeaseToken,
+    ) -> Result<WindowOutcome>;
+    /// Takes the dataset's lease for `ttl` if it is free or has lapsed, with a token greater
+    /// than any before it; otherwise says who holds it.
+    fn acquire_lease(
+        &self,
+        dataset: &str,
+        claimant: &LeaseHolder,
+        ttl: std::time::Duration,
+    ) -> Result<Acquired>;
+    /// Extends the lease to `ttl` from now; [`StoreError::LeaseLost`] if it lapsed or moved on.
+    fn renew_lease(&self, lease: &LeaseToken, ttl: std::time::Duration) -> Result<()>;
+    /// Ends the lease now if it is still this one's (a lapsed or taken-over lease is left be).
+    fn release_lease(&self, lease: &LeaseToken) -> Result<()>;
+    /// The dataset's lease in force, if any.
+    fn lease_holder(&self, dataset: &str) -> Result<Option<Lease>>;
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>>;
     fn replace_directory(&self, directory: Directory<'_>) -> Result<usize>;
     fn start_run(&self, command: &str) -> Result<i64>;

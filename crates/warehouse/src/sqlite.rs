@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use crate::days::{self, DayGrid};
+use crate::leases::{self, Acquired, Lease, LeaseHolder, LeaseToken};
 use crate::rows::{AggregateRow, Value};
 use crate::schema::{DatasetDefinition, TableSpec, is_reserved, is_valid_identifier};
 use crate::{
@@ -22,7 +23,7 @@ use crate::{
 const BASE_VERSION: i64 = 1;
 
 /// Schema upgrades in order: the first takes a version-1 store to version 2, and so on.
-const UPGRADES: &[fn(&Transaction<'_>) -> Result<()>] = &[typed_definitions];
+const UPGRADES: &[fn(&Transaction<'_>) -> Result<()>] = &[typed_definitions, lease_table];
 
 const SCHEMA_VERSION: i64 = BASE_VERSION + UPGRADES.len() as i64;
 
@@ -131,13 +132,15 @@ impl SqliteStore {
     }
 
     fn with_connection(mut connection: Connection) -> Result<Self> {
+        // Before anything touches the file: writers in other processes take turns, waiting up
+        // to this long for one another instead of failing with "database is locked".
+        connection.busy_timeout(std::time::Duration::from_secs(30))?;
         set_page_size(&connection)?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         // 16 MiB of page cache keeps a window's index pages in memory while it is replaced.
         connection.pragma_update(None, "cache_size", -16_384)?;
-        connection.busy_timeout(std::time::Duration::from_secs(30))?;
         // Each dataset keeps one INSERT per chunk size prepared (see `CHUNK_SIZES`).
         connection.set_prepared_statement_cache_capacity(64);
         migrate(&mut connection)?;
@@ -206,6 +209,18 @@ fn typed_definitions(tx: &Transaction<'_>) -> Result<()> {
         write_definition(tx, &name, &typed)?;
     }
     Ok(())
+}
+
+/// Version 3: the `leases` table, and the window log's `lease_token` and `writer`.
+fn lease_table(tx: &Transaction<'_>) -> Result<()> {
+    leases::migrate(tx)
+}
+
+/// Opens a write transaction that takes the write lock at once. A deferred one that reads
+/// first cannot wait for another process's writer when it upgrades (SQLite answers BUSY at
+/// once to avoid a deadlock); an immediate one waits its turn under the busy timeout.
+fn write_transaction(c: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    c.transaction_with_behavior(TransactionBehavior::Immediate)
 }
 
 fn write_definition(
@@ -896,13 +911,48 @@ fn directory_rows(tx: &Transaction<'_>, directory: Directory<'_>) -> Result<usiz
     }
 }
 
+impl SqliteStore {
+    /// One window in one transaction; under a lease, the fencing check comes first, inside it.
+    fn write_window_in(
+        &self,
+        write: &WindowWrite<'_>,
+        lease: Option<&LeaseToken>,
+    ) -> Result<WindowOutcome> {
+        self.with_writer(|c| {
+            let tx = write_transaction(c)?;
+            let writer = match lease {
+                Some(lease) => Some(leases::check(&tx, lease, Timestamp::now())?),
+                None => None,
+            };
+            let spec = dataset_spec(&tx, write.dataset)?;
+            let rows_written = replace_rows(&tx, &spec, write)?;
+            log_window(&tx, write)?;
+            tx.execute(
+                "UPDATE windows SET lease_token = ?3, writer = ?4 WHERE dataset = ?1 AND window_start = ?2",
+                params![
+                    write.dataset,
+                    format_instant(write.window.start),
+                    lease.map(|l| l.token),
+                    writer.map(|w| w.to_string())
+                ],
+            )?;
+            let complete_through = advance_watermark(&tx, write.dataset)?;
+            tx.commit()?;
+            Ok(WindowOutcome {
+                rows_written,
+                complete_through,
+            })
+        })
+    }
+}
+
 impl Store for SqliteStore {
     fn ensure_dataset(&self, spec: &TableSpec) -> Result<DatasetChange> {
         if !is_valid_identifier(&spec.name) || is_reserved(&spec.name) {
             return Err(StoreError::InvalidName(spec.name.clone()));
         }
         self.with_writer(|c| {
-            let tx = c.transaction()?;
+            let tx = write_transaction(c)?;
             let change = ensure_dataset_in(&tx, spec)?;
             tx.commit()?;
             Ok(change)
@@ -911,7 +961,7 @@ impl Store for SqliteStore {
 
     fn initialize_watermark(&self, dataset: &str, start: Timestamp) -> Result<Timestamp> {
         self.with_writer(|c| {
-            let tx = c.transaction()?;
+            let tx = write_transaction(c)?;
             tx.execute(
                 "INSERT INTO watermarks (dataset, complete_through, updated_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT (dataset) DO NOTHING",
@@ -937,20 +987,59 @@ impl Store for SqliteStore {
     }
 
     fn write_window(&self, write: &WindowWrite<'_>) -> Result<WindowOutcome> {
+        self.write_window_in(write, None)
+    }
+
+    fn write_window_leased(
+        &self,
+        write: &WindowWrite<'_>,
+        lease: &LeaseToken,
+    ) -> Result<WindowOutcome> {
+        if lease.dataset != write.dataset {
+            return Err(StoreError::LeaseLost {
+                dataset: write.dataset.to_string(),
+                token: lease.token,
+                now_held_by: None,
+            });
+        }
+        self.write_window_in(write, Some(lease))
+    }
+
+    fn acquire_lease(
+        &self,
+        dataset: &str,
+        claimant: &LeaseHolder,
+        ttl: std::time::Duration,
+    ) -> Result<Acquired> {
         self.with_writer(|c| {
-            let tx = c.transaction()?;
-            let spec = dataset_spec(&tx, write.dataset)?;
-            let rows_written = replace_rows(&tx, &spec, write)?;
-            log_window(&tx, write)?;
-            let complete_through = advance_watermark(&tx, write.dataset)?;
+            let tx = write_transaction(c)?;
+            let acquired = leases::acquire(&tx, dataset, claimant, ttl, Timestamp::now())?;
             tx.commit()?;
-            Ok(WindowOutcome {
-                rows_written,
-                complete_through,
-            })
+            Ok(acquired)
         })
     }
 
+    fn renew_lease(&self, lease: &LeaseToken, ttl: std::time::Duration) -> Result<()> {
+        self.with_writer(|c| {
+            let tx = write_transaction(c)?;
+            leases::renew(&tx, lease, ttl, Timestamp::now())?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn release_lease(&self, lease: &LeaseToken) -> Result<()> {
+        self.with_writer(|c| {
+            let tx = write_transaction(c)?;
+            leases::release(&tx, lease, Timestamp::now())?;
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn lease_holder(&self, dataset: &str) -> Result<Option<Lease>> {
+        self.with_writer(|c| leases::holder(c, dataset, Timestamp::now()))
+    }
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>> {
         self.with_writer(|c| {
             let mut statement = c.prepare(
@@ -983,7 +1072,7 @@ impl Store for SqliteStore {
 
     fn replace_directory(&self, directory: Directory<'_>) -> Result<usize> {
         self.with_writer(|c| {
-            let tx = c.transaction()?;
+            let tx = write_transaction(c)?;
             let n = directory_rows(&tx, directory)?;
             tx.commit()?;
             Ok(n)

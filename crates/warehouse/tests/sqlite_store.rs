@@ -5,8 +5,11 @@ use genesys::granularity::ms_to_timestamp;
 use jiff::Timestamp;
 use proptest::prelude::*;
 use rusqlite::Connection;
+use std::time::Duration;
+
 use warehouse::{
-    AggregateRow, DatasetChange, SqliteStore, Store, StoreError, TableSpec, Value, WindowWrite,
+    Acquired, AggregateRow, DatasetChange, LeaseHolder, LeaseToken, SqliteStore, Store, StoreError,
+    TableSpec, Value, WindowWrite,
 };
 
 const HOUR: i64 = 3_600_000;
@@ -553,7 +556,7 @@ mod legacy_store {
         let path = unpack(dir.path());
         assert_eq!(schema_version(&path), 1);
         SqliteStore::open(&path).unwrap();
-        assert_eq!(schema_version(&path), 2);
+        assert_eq!(schema_version(&path), 3);
         let info = warehouse::read::dataset(&Connection::open(&path).unwrap(), "voice_queues")
             .unwrap()
             .unwrap();
@@ -564,7 +567,7 @@ mod legacy_store {
         assert!(definition.filter.is_some());
         // Opening again is a no-op.
         SqliteStore::open(&path).unwrap();
-        assert_eq!(schema_version(&path), 2);
+        assert_eq!(schema_version(&path), 3);
     }
 
     #[test]
@@ -611,5 +614,302 @@ mod legacy_store {
         );
         let err = warehouse::read::datasets(&c).unwrap_err().to_string();
         assert!(err.contains("granularity `fortnightly`"), "{err}");
+    }
+}
+
+fn claimant(pid: u32) -> LeaseHolder {
+    LeaseHolder {
+        pid,
+        host: "host-a".into(),
+    }
+}
+
+fn granted(acquired: Acquired) -> LeaseToken {
+    match acquired {
+        Acquired::Granted(token) => token,
+        Acquired::HeldBy(lease) => panic!("expected the lease, but {} holds it", lease.holder),
+    }
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_lease_is_held_by_one_writer_until_released_and_its_token_grows() {
+    let (_dir, store) = temp_store();
+    let first = granted(
+        store
+            .acquire_lease("queue_performance", &claimant(1), MINUTE)
+            .unwrap(),
+    );
+    match store
+        .acquire_lease("queue_performance", &claimant(2), MINUTE)
+        .unwrap()
+    {
+        Acquired::HeldBy(lease) => {
+            assert_eq!(lease.holder, claimant(1));
+            assert_eq!(lease.token, first.token);
+            assert!(lease.expires > lease.acquired);
+        }
+        Acquired::Granted(_) => panic!("two writers held one dataset"),
+    }
+    // Another dataset is free: different datasets sync in parallel.
+    granted(
+        store
+            .acquire_lease("agent_performance", &claimant(2), MINUTE)
+            .unwrap(),
+    );
+    store.renew_lease(&first, MINUTE).unwrap();
+    store.release_lease(&first).unwrap();
+    assert_eq!(store.lease_holder("queue_performance").unwrap(), None);
+    let second = granted(
+        store
+            .acquire_lease("queue_performance", &claimant(2), MINUTE)
+            .unwrap(),
+    );
+    assert!(second.token > first.token);
+    // The old holder can neither renew nor release the new holder's lease.
+    assert!(matches!(
+        store.renew_lease(&first, MINUTE),
+        Err(StoreError::LeaseLost { .. })
+    ));
+    store.release_lease(&first).unwrap();
+    assert_eq!(
+        store
+            .lease_holder("queue_performance")
+            .unwrap()
+            .map(|l| l.token),
+        Some(second.token)
+    );
+}
+
+#[test]
+fn a_lapsed_lease_is_taken_over_and_cannot_be_renewed() {
+    let (_dir, store) = temp_store();
+    let stalled = granted(
+        store
+            .acquire_lease("queue_performance", &claimant(1), Duration::from_millis(30))
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(60));
+    assert!(matches!(
+        store.renew_lease(&stalled, MINUTE),
+        Err(StoreError::LeaseLost { .. })
+    ));
+    let next = granted(
+        store
+            .acquire_lease("queue_performance", &claimant(2), MINUTE)
+            .unwrap(),
+    );
+    assert_eq!(next.token, stalled.token + 1);
+}
+
+#[test]
+fn a_write_under_a_lapsed_or_taken_lease_is_refused_whole() {
+    let (dir, store) = temp_store();
+    store.ensure_dataset(&spec()).unwrap();
+    let lapsing = granted(
+        store
+            .acquire_lease("queue_performance", &claimant(1), Duration::from_millis(30))
+            .unwrap(),
+    );
+    let rows = [row(0, "q1", 5)];
+    let write = WindowWrite {
+        dataset: "queue_performance",
+        window: hour(0),
+        rows: &rows,
+        settled: true,
+        run_id: None,
+    };
+    store.write_window_leased(&write, &lapsing).unwrap();
+    std::thread::sleep(Duration::from_millis(60));
+    let refused = store.write_window_leased(&write, &lapsing).unwrap_err();
+    assert!(matches!(refused, StoreError::LeaseLost { .. }), "{refused}");
+    let taker = granted(
+        store
+            .acquire_lease("queue_performance", &claimant(2), MINUTE)
+            .unwrap(),
+    );
+    let later = [row(1, "q1", 7)];
+    let stale = WindowWrite {
+        window: hour(1),
+        rows: &later,
+        ..write.clone()
+    };
+    let refused = store.write_window_leased(&stale, &lapsing).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("now held by pid 2 on host host-a"),
+        "{refused}"
+    );
+    assert_eq!(
+        count_rows(&dir, "SELECT count(*) FROM queue_performance"),
+        1
+    );
+    // A lease for another dataset does not let a writer in either.
+    let other = granted(
+        store
+            .acquire_lease("agent_performance", &claimant(1), MINUTE)
+            .unwrap(),
+    );
+    assert!(store.write_window_leased(&stale, &other).is_err());
+    store.write_window_leased(&stale, &taker).unwrap();
+    let c = Connection::open(dir.path().join("store.db")).unwrap();
+    let logged: Vec<(String, i64, String)> = c
+        .prepare("SELECT window_start, lease_token, writer FROM windows ORDER BY window_start")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(logged.len(), 2);
+    assert_eq!(logged[0].1, lapsing.token);
+    assert_eq!(logged[0].2, "pid 1 on host host-a");
+    assert_eq!(logged[1].1, taker.token);
+    assert_eq!(logged[1].2, "pid 2 on host host-a");
+}
+
+#[test]
+fn writers_on_separate_connections_take_turns_instead_of_failing_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    SqliteStore::open(&path).unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let store = SqliteStore::open(&path).unwrap();
+                for k in 0..15 {
+                    store.ensure_dataset(&spec())?;
+                    store.watermark("queue_performance")?;
+                    store.initialize_watermark("queue_performance", hour(0).start)?;
+                    let rows = [row(k, "q1", 5 + w)];
+                    store.write_window(&WindowWrite {
+                        dataset: "queue_performance",
+                        window: hour(k),
+                        rows: &rows,
+                        settled: true,
+                        run_id: None,
+                    })?;
+                    store.acquire_lease("queue_performance", &claimant(w as u32), MINUTE)?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap().unwrap();
+    }
+    assert_eq!(
+        count_rows(&dir, "SELECT count(*) FROM queue_performance"),
+        15
+    );
+}
+
+#[test]
+fn a_store_made_before_leases_gains_them_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL);
+             INSERT INTO schema_version VALUES (1);
+             CREATE TABLE windows (dataset TEXT NOT NULL, window_start TEXT NOT NULL,
+                 window_end TEXT NOT NULL, rows INTEGER NOT NULL, settled INTEGER NOT NULL,
+                 run_id INTEGER, written_at TEXT NOT NULL, PRIMARY KEY (dataset, window_start));",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    store.ensure_dataset(&spec()).unwrap();
+    let lease = granted(
+        store
+            .acquire_lease("queue_performance", &claimant(1), MINUTE)
+            .unwrap(),
+    );
+    let rows = [row(0, "q1", 5)];
+    let write = WindowWrite {
+        dataset: "queue_performance",
+        window: hour(0),
+        rows: &rows,
+        settled: true,
+        run_id: None,
+    };
+    store.write_window_leased(&write, &lease).unwrap();
+    drop(store);
+    // Opening again finds the columns already there.
+    SqliteStore::open(&path).unwrap();
+}
+
+#[derive(Debug, Clone)]
+enum LeaseStep {
+    /// Claimant asks; a zero TTL lapses at once, as a stalled holder's lease would.
+    Acquire { claimant: u32, lapses: bool },
+    /// The holder of the most recent grant lets go.
+    Release,
+}
+
+fn lease_step() -> impl Strategy<Value = LeaseStep> {
+    prop_oneof![
+        (0u32..3, any::<bool>())
+            .prop_map(|(claimant, lapses)| LeaseStep::Acquire { claimant, lapses }),
+        Just(LeaseStep::Release),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Whatever order writers ask, let go and stall in: a lease is granted only when none is in
+    /// force, each grant's token is greater than every token before it, and only the latest
+    /// grant's token can write.
+    #[test]
+    fn tokens_only_grow_and_only_the_latest_grant_writes(
+        steps in proptest::collection::vec(lease_step(), 1..24)
+    ) {
+        let (_dir, store) = temp_store();
+        store.ensure_dataset(&spec()).unwrap();
+        let mut latest: Option<(LeaseToken, bool)> = None;
+        let mut tokens = Vec::new();
+        for step in steps {
+            match step {
+                LeaseStep::Acquire { claimant: who, lapses } => {
+                    let ttl = if lapses { Duration::ZERO } else { MINUTE };
+                    let in_force = matches!(latest, Some((_, false)));
+                    match store.acquire_lease("queue_performance", &claimant(who), ttl).unwrap() {
+                        Acquired::Granted(token) => {
+                            prop_assert!(!in_force, "granted while a lease was in force");
+                            prop_assert!(tokens.iter().all(|&t| t < token.token));
+                            tokens.push(token.token);
+                            latest = Some((token, lapses));
+                        }
+                        Acquired::HeldBy(lease) => {
+                            prop_assert!(in_force);
+                            prop_assert_eq!(Some(lease.token), latest.as_ref().map(|(t, _)| t.token));
+                        }
+                    }
+                }
+                LeaseStep::Release => {
+                    if let Some((token, _)) = latest.take() {
+                        store.release_lease(&token).unwrap();
+                        latest = Some((token, true));
+                    }
+                }
+            }
+            let rows = [row(0, "q1", 5)];
+            let write = WindowWrite {
+                dataset: "queue_performance",
+                window: hour(0),
+                rows: &rows,
+                settled: true,
+                run_id: None,
+            };
+            for &t in &tokens {
+                let token = LeaseToken { dataset: "queue_performance".into(), token: t };
+                let may_write = matches!(&latest, Some((l, false)) if l.token == t);
+                prop_assert_eq!(store.write_window_leased(&write, &token).is_ok(), may_write);
+            }
+        }
     }
 }

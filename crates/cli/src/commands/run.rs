@@ -11,11 +11,12 @@ use anyhow::Context;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use server::Server;
 use sync::config::{Config, DatasetSpec};
 use sync::engine::Mode;
 use sync::metrics::{SyncExporter, render_watermark_lag};
+use sync::runner::{self, Busy, ScheduledPasses, Turns, WhenHeld};
 use sync::stop::Stop;
 use tokio::net::TcpListener;
 use warehouse::read::Reader;
@@ -23,10 +24,14 @@ use warehouse::read::Reader;
 use super::context::{dataset_specs, load_config};
 use super::shutdown::stop_on_signals;
 use super::sync::{Pass, PassEnd};
+use crate::UsageError;
 use crate::cli::RunArgs;
 
-/// How often the queue, user and wrap-up code names are refreshed.
-const DIRECTORIES_EVERY: SignedDuration = SignedDuration::from_hours(6);
+fn directories_every(config: &Config) -> anyhow::Result<jiff::SignedDuration> {
+    config
+        .directories_every()
+        .map_err(|message| UsageError(format!("directories_every: {message}")).into())
+}
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let config = load_config(&args.sync.config)?;
@@ -51,7 +56,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         Arc::new(sync::engine::Silent),
     )
     .await?
-    .stopping_on(stop.clone());
+    .stopping_on(stop.clone())
+    .taking_turns(Turns {
+        ttl: Duration::from_millis(args.sync.lease_ttl_ms),
+        when_held: WhenHeld::Skip,
+        ..Turns::default()
+    });
     println!(
         "running {} datasets on their schedules; SIGTERM or Ctrl-C stops",
         specs.len()
@@ -80,7 +90,14 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         None => None,
     };
     let (scheduled, served, exported) = tokio::join!(
-        schedule(&pass, &config, &specs, args.sync.now),
+        async {
+            let passes = Scheduled {
+                pass: &pass,
+                config: &config,
+            };
+            let every = directories_every(&config)?;
+            anyhow::Ok(runner::schedule(&passes, &specs, every, args.sync.now, &stop).await)
+        },
         async {
             match serving {
                 Some(serving) => serving.await.context("serving the BI API"),
@@ -116,73 +133,45 @@ async fn stopped(stop: Stop) {
     stop.stopped().await
 }
 
-/// Runs each dataset when due until a stop; returns the line that says what was stopped.
-async fn schedule(
-    pass: &Pass,
-    config: &Config,
-    specs: &[DatasetSpec],
-    fixed_now: Option<Timestamp>,
-) -> anyhow::Result<String> {
-    let stop = pass.stop().clone();
-    let between_passes = "run stopped between passes (nothing was in flight)".to_string();
-    let mut due: Vec<Timestamp> = specs.iter().map(|_| Timestamp::now()).collect();
-    let mut directories_due = Timestamp::now();
-    loop {
-        let next = due
-            .iter()
-            .copied()
-            .min()
-            .unwrap_or_else(Timestamp::now)
-            .min(directories_due);
-        let wait = Timestamp::now()
-            .duration_until(next)
-            .try_into()
-            .unwrap_or(Duration::ZERO);
-        tokio::select! {
-            biased;
-            () = stop.stopped() => return Ok(between_passes),
-            () = tokio::time::sleep(wait) => {}
+/// `run`'s passes, for [`sync::runner::schedule`]: failures are printed and the schedule
+/// goes on; a dataset another process holds is left to it until its next turn.
+struct Scheduled<'a> {
+    pass: &'a Pass,
+    config: &'a Config,
+}
+
+impl ScheduledPasses for Scheduled<'_> {
+    async fn directories(&self) -> PassEnd {
+        match self
+            .pass
+            .directories_unless_stopped(&self.config.directories)
+            .await
+        {
+            Ok(true) => PassEnd::Finished,
+            Ok(false) => PassEnd::Stopped {
+                left: "the directories".into(),
+            },
+            Err(e) => {
+                eprintln!("directories: {e:#}");
+                PassEnd::Finished
+            }
         }
-        let now = Timestamp::now();
-        if directories_due <= now {
-            match pass.directories_unless_stopped(&config.directories).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    return Ok(
-                        "run stopped while refreshing the directories (each is replaced whole or not at all)"
-                            .into(),
-                    );
+    }
+
+    async fn dataset(&self, spec: &DatasetSpec, now: Timestamp) -> PassEnd {
+        let outcome = self
+            .pass
+            .datasets("run", std::slice::from_ref(spec), now, Mode::Incremental)
+            .await;
+        match outcome {
+            Ok(end) => end,
+            Err(e) => {
+                match e.downcast_ref::<Busy>() {
+                    Some(busy) => println!("{busy}; skipped until its next turn"),
+                    None => eprintln!("{}: {e:#}", spec.name),
                 }
-                Err(e) => eprintln!("directories: {e:#}"),
+                PassEnd::Finished
             }
-            directories_due = now + DIRECTORIES_EVERY;
-        }
-        for (spec, due_at) in specs.iter().zip(due.iter_mut()) {
-            if *due_at > now {
-                continue;
-            }
-            if stop.is_stopped() {
-                return Ok(between_passes);
-            }
-            let pass_now = fixed_now.unwrap_or(now);
-            match pass
-                .datasets(
-                    "run",
-                    std::slice::from_ref(spec),
-                    pass_now,
-                    Mode::Incremental,
-                )
-                .await
-            {
-                Ok(PassEnd::Finished) => {}
-                Ok(PassEnd::Stopped { left }) => {
-                    return Ok(format!(
-                        "run stopped ({left}); the next run resumes from the watermark"
-                    ));
-                }
-                Err(e) => eprintln!("{}: {e:#}", spec.name),
-            }
-            *due_at = now + spec.every;
         }
     }
 }

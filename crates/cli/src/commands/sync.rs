@@ -12,6 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use sync::config::DatasetSpec;
 use sync::engine::{DatasetReport, Engine, Mode, Progress, sync_directory};
 use sync::metrics::{RunFinished, RunStatus, SyncEvent, SyncExporter, SyncMetrics};
+use sync::runner::{Turn, Turns, WhenHeld, take_turn};
 use sync::stop::Stop;
 use warehouse::{DatasetChange, RunSummary, SqliteStore, Store};
 
@@ -175,19 +176,13 @@ pub(super) struct Pass {
     client: GenesysClient,
     store: Arc<SqliteStore>,
     engine: Engine<GenesysClient, SqliteStore>,
+    turns: Turns,
     /// `--config <file>` for the commands the summaries suggest, unless plain `genesys-bi`
     /// finds that file by itself.
     config_flag: String,
 }
 
-/// How a pass over datasets ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum PassEnd {
-    /// Every dataset was run (some windows may have failed; the error says so).
-    Finished,
-    /// A stop was asked for: what was left undone, for the closing line.
-    Stopped { left: String },
-}
+pub(super) use sync::runner::PassEnd;
 
 impl Pass {
     pub(super) async fn connect(
@@ -217,8 +212,16 @@ impl Pass {
             client,
             store,
             engine,
+            turns: Turns::default(),
             config_flag: config_flag(config),
         })
+    }
+
+    /// How this pass shares datasets with other processes (default: wait for them, 60 s
+    /// leases).
+    pub(super) fn taking_turns(mut self, turns: Turns) -> Self {
+        self.turns = turns;
+        self
     }
 
     /// Stops starting windows once `stop` is set; see [`sync::engine`] for what happens to the
@@ -265,8 +268,11 @@ impl Pass {
         }
     }
 
-    /// Runs the datasets, records the run, and fails if any window failed. A stop ends the
-    /// run early, recorded as `interrupted`: not a failure.
+    /// Runs the datasets, each under its lease, records the run, and fails if any window
+    /// failed. A stop ends the run early, recorded as `interrupted`: not a failure. A dataset
+    /// another process holds is waited for, or skipped (see [`Turns`]); with
+    /// [`sync::runner::WhenHeld::Skip`] and nothing else to run, the pass fails with
+    /// [`Busy`]. No run is recorded until a dataset gets its turn.
     pub(super) async fn datasets(
         &self,
         command: &str,
@@ -274,23 +280,40 @@ impl Pass {
         now: Timestamp,
         mode: Mode,
     ) -> anyhow::Result<PassEnd> {
-        let run_id = self.store.start_run(command)?;
+        let mut run: Option<i64> = None;
         let requests_before = self.client.counters().requests_sent;
         let mut summary = RunSummary::default();
         let mut failed = 0;
         let mut end = PassEnd::Finished;
+        let mut skipped = Vec::new();
         for (done, spec) in specs.iter().enumerate() {
-            if self.stop().is_stopped() {
-                end = PassEnd::Stopped {
-                    left: not_started(&specs[done..]),
-                };
-                break;
-            }
-            match self
+            let turn = take_turn(&self.store, &spec.name, &self.turns, self.stop(), |busy| {
+                eprintln!("{busy}; waiting")
+            })
+            .await?;
+            let held = match turn {
+                Turn::Mine(held) => held,
+                Turn::Busy(busy) => {
+                    skipped.push(busy);
+                    continue;
+                }
+                Turn::Stopped => {
+                    end = PassEnd::Stopped {
+                        left: not_started(&specs[done..]),
+                    };
+                    break;
+                }
+            };
+            let run_id = match run {
+                Some(id) => id,
+                None => *run.insert(self.store.start_run(command)?),
+            };
+            let synced = self
                 .engine
-                .sync_dataset_in_run(spec, now, mode, Some(run_id))
-                .await
-            {
+                .sync_dataset_leased(spec, now, mode, Some(run_id), Some(held.token().clone()))
+                .await;
+            held.release().await?;
+            match synced {
                 Ok(report) => {
                     print_report(&report, spec, &self.config_flag);
                     summary.windows += report.windows_written as u64;
@@ -325,6 +348,12 @@ impl Pass {
                 }
             }
         }
+        let Some(run_id) = run else {
+            return match (end, skipped.into_iter().next()) {
+                (PassEnd::Finished, Some(busy)) => Err(busy.into()),
+                (end, _) => Ok(end),
+            };
+        };
         summary.requests = self.client.counters().requests_sent - requests_before;
         let status = match (&end, failed) {
             (PassEnd::Stopped { left }, _) => {
@@ -344,7 +373,29 @@ impl Pass {
                 "{failed} window(s) failed; their watermarks stay before them and the next run retries them"
             );
         }
-        Ok(end)
+        let mut skipped = skipped.into_iter();
+        match skipped.next() {
+            Some(busy) => {
+                for other in skipped {
+                    eprintln!("{other}");
+                }
+                Err(busy.into())
+            }
+            None => Ok(end),
+        }
+    }
+}
+
+/// How `sync` and `backfill` share a dataset another process is syncing.
+pub(super) fn turns(no_wait: bool, lease_ttl_ms: u64) -> Turns {
+    Turns {
+        ttl: Duration::from_millis(lease_ttl_ms),
+        when_held: if no_wait {
+            WhenHeld::Skip
+        } else {
+            WhenHeld::Wait
+        },
+        ..Turns::default()
     }
 }
 
@@ -376,7 +427,8 @@ pub async fn sync_once(args: SyncArgs) -> anyhow::Result<()> {
     let stop = stop_on_signals()?;
     let pass = Pass::connect(&config, args.concurrency, Arc::new(sync::engine::Silent))
         .await?
-        .stopping_on(stop);
+        .stopping_on(stop)
+        .taking_turns(turns(args.no_wait, args.lease_ttl_ms));
     let now = args.now.unwrap_or_else(Timestamp::now);
     let end = match pass.directories_unless_stopped(&config.directories).await? {
         true => {
@@ -479,8 +531,9 @@ pub async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
     let stop = stop_on_signals()?;
     let client = connected_client(&config).await?;
     let progress = Arc::new(BarProgress::new(client.clone()));
-    let pass =
-        Pass::with_client(client, &config, args.concurrency, progress.clone())?.stopping_on(stop);
+    let pass = Pass::with_client(client, &config, args.concurrency, progress.clone())?
+        .stopping_on(stop)
+        .taking_turns(turns(args.no_wait, args.lease_ttl_ms));
     let outcome = pass
         .datasets(
             "backfill",
