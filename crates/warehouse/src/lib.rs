@@ -43,6 +43,9 @@ pub enum StoreError {
     RowOutsideWindow { row: String, window: String },
     #[error("stored value `{value}` is not a valid instant")]
     CorruptInstant { value: String },
+    /// A window's rows stopped arriving (the fetch failed or was stopped) while it was written.
+    #[error("the window's rows stopped arriving: {0}")]
+    PagesStopped(String),
     #[error("time zone arithmetic failed: {0}")]
     Time(String),
     #[error(
@@ -187,6 +190,14 @@ pub trait Store: Send + Sync {
     /// Replaces the window's rows, logs it and advances the watermark over the gap-free prefix
     /// of settled windows, all in one transaction.
     fn write_window(&self, write: &WindowWrite<'_>) -> Result<WindowOutcome>;
+    /// Like [`Store::write_window`], but the rows (`write.rows` is ignored) arrive as `pages`
+    /// and are written as they come, so memory is bounded by a page, not by the window. A page
+    /// that is an error abandons the window: nothing of it is written and the error is returned.
+    fn write_window_pages(
+        &self,
+        write: &WindowWrite<'_>,
+        pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
+    ) -> Result<WindowOutcome>;
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>>;
     fn replace_directory(&self, directory: Directory<'_>) -> Result<usize>;
     fn start_run(&self, command: &str) -> Result<i64>;

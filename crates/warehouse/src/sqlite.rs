@@ -703,7 +703,46 @@ fn replace_rows(tx: &Transaction<'_>, spec: &TableSpec, write: &WindowWrite<'_>)
     Ok(write.rows.len())
 }
 
+/// Replaces the window's rows with `pages`, inserted one page at a time as they arrive, so no
+/// more than a page is held in memory; the window's days are then summed by SQLite from the
+/// rows written. Any error (a bad row, a page that did not arrive) leaves the transaction to
+/// roll back: nothing of the window is written.
+fn replace_rows_by_page(
+    tx: &Transaction<'_>,
+    spec: &TableSpec,
+    write: &WindowWrite<'_>,
+    pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
+) -> Result<usize> {
+    let table = quote(&spec.name);
+    tx.execute(
+        &format!("DELETE FROM {table} WHERE interval_start >= ?1 AND interval_start < ?2"),
+        params![
+            format_instant(write.window.start),
+            format_instant(write.window.end)
+        ],
+    )?;
+    let width = (spec.dimensions.len(), spec.metric_columns().len());
+    let names = column_names(spec);
+    let mut written = 0;
+    for page in pages {
+        let page = page?;
+        for row in &page {
+            check_row(spec, write, row, width)?;
+        }
+        insert_by_bucket(tx, &table, &names, &in_key_order(&page))?;
+        written += page.len();
+    }
+    if let Some(grid) = DayGrid::of(spec) {
+        days::refresh_from_table(tx, spec, &grid, write.window)?;
+    }
+    Ok(written)
+}
+
 fn log_window(tx: &Transaction<'_>, write: &WindowWrite<'_>) -> Result<()> {
+    log_window_rows(tx, write, write.rows.len())
+}
+
+fn log_window_rows(tx: &Transaction<'_>, write: &WindowWrite<'_>, rows: usize) -> Result<()> {
     tx.execute(
         "INSERT INTO windows (dataset, window_start, window_end, rows, settled, run_id, written_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -713,7 +752,7 @@ fn log_window(tx: &Transaction<'_>, write: &WindowWrite<'_>) -> Result<()> {
             write.dataset,
             format_instant(write.window.start),
             format_instant(write.window.end),
-            write.rows.len() as i64,
+            rows as i64,
             write.settled,
             write.run_id,
             now_text()
@@ -861,6 +900,25 @@ impl Store for SqliteStore {
             let spec = dataset_spec(&tx, write.dataset)?;
             let rows_written = replace_rows(&tx, &spec, write)?;
             log_window(&tx, write)?;
+            let complete_through = advance_watermark(&tx, write.dataset)?;
+            tx.commit()?;
+            Ok(WindowOutcome {
+                rows_written,
+                complete_through,
+            })
+        })
+    }
+
+    fn write_window_pages(
+        &self,
+        write: &WindowWrite<'_>,
+        pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
+    ) -> Result<WindowOutcome> {
+        self.with_writer(|c| {
+            let tx = c.transaction()?;
+            let spec = dataset_spec(&tx, write.dataset)?;
+            let rows_written = replace_rows_by_page(&tx, &spec, write, pages)?;
+            log_window_rows(&tx, write, rows_written)?;
             let complete_through = advance_watermark(&tx, write.dataset)?;
             tx.commit()?;
             Ok(WindowOutcome {
