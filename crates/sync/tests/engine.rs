@@ -352,10 +352,7 @@ async fn a_job_that_breaks_midway_writes_nothing_of_its_window() {
         failing: Mutex::new(true),
         pages: Mutex::new(0),
     });
-    let engine = Engine::new(
-        source.clone(),
-        Arc::new(SqliteStore::open(&path).unwrap()),
-    );
+    let engine = Engine::new(source.clone(), Arc::new(SqliteStore::open(&path).unwrap()));
     let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
     assert_eq!(report.failures[0].0, broken);
@@ -372,7 +369,11 @@ async fn a_job_that_breaks_midway_writes_nothing_of_its_window() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    assert_eq!((rows_in_broken, logged), (0, 0), "the broken window left rows or a log entry");
+    assert_eq!(
+        (rows_in_broken, logged),
+        (0, 0),
+        "the broken window left rows or a log entry"
+    );
     assert!(
         *source.pages.lock().unwrap() > windows.len(),
         "windows came in several pages"
