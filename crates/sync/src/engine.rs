@@ -90,12 +90,21 @@ impl PageSender {
 fn received_pages(
     mut pages: tokio::sync::mpsc::Receiver<PageMessage>,
 ) -> impl Iterator<Item = warehouse::Result<Vec<AggregateRow>>> {
-    std::iter::from_fn(move || match pages.blocking_recv() {
-        Some(PageMessage::Page(rows)) => Some(Ok(rows)),
-        Some(PageMessage::End) => None,
-        None => Some(Err(warehouse::StoreError::PagesStopped(
-            "the fetch ended before its last page".to_string(),
-        ))),
+    let mut ended = false;
+    std::iter::from_fn(move || {
+        if ended {
+            return None;
+        }
+        match pages.blocking_recv() {
+            Some(PageMessage::Page(rows)) => Some(Ok(rows)),
+            Some(PageMessage::End) => {
+                ended = true;
+                None
+            }
+            None => Some(Err(warehouse::StoreError::PagesStopped(
+                "the fetch ended before its last page".to_string(),
+            ))),
+        }
     })
 }
 

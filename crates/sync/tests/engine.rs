@@ -279,6 +279,8 @@ struct Paged {
     inner: Arc<Emulated>,
     fail_window: String,
     failing: Mutex<bool>,
+    /// The job of `fail_window` has no rows at all.
+    empty: Mutex<bool>,
     pages: Mutex<usize>,
 }
 
@@ -305,7 +307,11 @@ impl AggregateSource for Paged {
         table: &warehouse::TableSpec,
         pages: sync::engine::PageSender,
     ) -> Result<(), SourceError> {
-        let breaks = *self.failing.lock().unwrap() && query.interval == self.fail_window;
+        let chosen = query.interval == self.fail_window;
+        if chosen && *self.empty.lock().unwrap() {
+            return Ok(());
+        }
+        let breaks = *self.failing.lock().unwrap() && chosen;
         let rows = self.inner.fetch_rows_by_job(query, table).await?;
         for (sent, page) in rows.chunks(50).enumerate() {
             if breaks && sent == 2 {
@@ -350,6 +356,7 @@ async fn a_job_that_breaks_midway_writes_nothing_of_its_window() {
         inner: Emulated::new(now),
         fail_window: spec.query(broken).interval,
         failing: Mutex::new(true),
+        empty: Mutex::new(false),
         pages: Mutex::new(0),
     });
     let engine = Engine::new(source.clone(), Arc::new(SqliteStore::open(&path).unwrap()));
@@ -383,6 +390,25 @@ async fn a_job_that_breaks_midway_writes_nothing_of_its_window() {
     let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(dump(&path), dump(&clean));
+
+    // A job with no rows at all empties its window and logs it, as a whole write of none would.
+    *source.empty.lock().unwrap() = true;
+    let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let c = Connection::open(&path).unwrap();
+    let (rows_in_empty, logged_rows): (i64, i64) = c
+        .query_row(
+            "SELECT (SELECT count(*) FROM queue_performance
+                     WHERE interval_start >= ?1 AND interval_start < ?2),
+                    (SELECT rows FROM windows WHERE window_start = ?1)",
+            [
+                genesys::interval::format_instant(broken.start),
+                genesys::interval::format_instant(broken.end),
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((rows_in_empty, logged_rows), (0, 0));
 }
 
 fn hour(n: i64) -> Timestamp {

@@ -914,10 +914,16 @@ impl Store for SqliteStore {
         write: &WindowWrite<'_>,
         pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
     ) -> Result<WindowOutcome> {
+        // The first page (an async job's wait comes before it) is awaited before the writer is
+        // taken, so other writes are not held up while a job runs.
+        let first = pages.next();
+        let mut none = std::iter::empty();
+        let rest: &mut dyn Iterator<Item = _> = if first.is_some() { pages } else { &mut none };
+        let mut pages = first.into_iter().chain(rest);
         self.with_writer(|c| {
             let tx = c.transaction()?;
             let spec = dataset_spec(&tx, write.dataset)?;
-            let rows_written = replace_rows_by_page(&tx, &spec, write, pages)?;
+            let rows_written = replace_rows_by_page(&tx, &spec, write, &mut pages)?;
             log_window_rows(&tx, write, rows_written)?;
             let complete_through = advance_watermark(&tx, write.dataset)?;
             tx.commit()?;
