@@ -8,7 +8,8 @@
 # ratio: 200 agents, 20,000 conversations), the rate limit lifted.
 # Usage: bench/backfill-memory.sh [days] [agents…]   (default: 3 days; 200 5000 20000 agents)
 # Try a short range first (`bench/backfill-memory.sh 1 200 5000`): the 20,000-agent org is
-# large for both processes.
+# large for both processes. GENESYS_BI_BIN=path/to/genesys-bi measures that binary instead of
+# building this tree (before/after comparisons).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 days="${1:-3}"
@@ -17,8 +18,12 @@ sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(200 5000 20000)
 now="2024-12-31T12:00:00Z"
 from="$(python3 -c "import datetime,sys; print((datetime.date(2024,12,31) - datetime.timedelta(days=int(sys.argv[1]))).isoformat())" "$days")"
-cargo build --release -p genesys-bi --quiet
-bin="${CARGO_TARGET_DIR:-target}/release/genesys-bi"
+if [ -n "${GENESYS_BI_BIN:-}" ]; then
+  bin="$GENESYS_BI_BIN"
+else
+  cargo build --release -p genesys-bi --quiet
+  bin="${CARGO_TARGET_DIR:-target}/release/genesys-bi"
+fi
 work="$(mktemp -d)"
 emulator_pid=""
 trap '[ -n "$emulator_pid" ] && kill "$emulator_pid" 2>/dev/null; rm -rf "$work"' EXIT
