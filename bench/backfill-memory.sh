@@ -9,7 +9,8 @@
 # Usage: bench/backfill-memory.sh [days] [agents…]   (default: 3 days; 200 5000 20000 agents)
 # Try a short range first (`bench/backfill-memory.sh 1 200 5000`): the 20,000-agent org is
 # large for both processes. GENESYS_BI_BIN=path/to/genesys-bi measures that binary instead of
-# building this tree (before/after comparisons).
+# building this tree (before/after comparisons). QUERY_MODE=job|query|auto sets the dataset's
+# query_mode (default: the config's default, auto).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 days="${1:-3}"
@@ -55,6 +56,7 @@ name = "agent_performance"
 metrics = ["nConnected", "tAnswered", "tAlert", "tTalk", "tHeld", "tAcw", "tHandle", "nTransferred"]
 group_by = ["userId", "mediaType"]
 TOML
+  if [ -n "${QUERY_MODE:-}" ]; then echo "query_mode = \"$QUERY_MODE\"" >>"$work/genesys-bi.toml"; fi
 }
 
 printf '%-8s %10s %8s %10s %14s %14s\n' agents rows wall_s rows_per_s backfill_rss_mb emulator_rss_mb
