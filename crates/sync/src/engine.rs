@@ -43,6 +43,69 @@ pub trait AggregateSource: Send + Sync + 'static {
         query: AggregationQuery,
         table: &TableSpec,
     ) -> impl Future<Output = Result<Vec<AggregateRow>, SourceError>> + Send;
+
+    /// The job's rows page by page, each handed to `pages` as soon as it is decoded, so no more
+    /// than a page or two of a window is in memory. By default, the whole job as one page.
+    fn stream_rows_by_job(
+        &self,
+        query: AggregationQuery,
+        table: &TableSpec,
+        pages: PageSender,
+    ) -> impl Future<Output = Result<(), SourceError>> + Send {
+        async move {
+            pages
+                .send(self.fetch_rows_by_job(query, table).await?)
+                .await
+        }
+    }
+}
+
+/// Pages of a window's rows in flight from its fetch to its write. One page queued: a window's
+/// fetch runs at most a page ahead of its write.
+const PAGES_QUEUED: usize = 1;
+
+/// What the fetch of a window tells its write.
+enum PageMessage {
+    Page(Vec<AggregateRow>),
+    /// Every page was sent: the write may commit.
+    End,
+}
+
+/// The sending end of a window's pages (see [`AggregateSource::stream_rows_by_job`]).
+pub struct PageSender(tokio::sync::mpsc::Sender<PageMessage>);
+
+impl PageSender {
+    /// Hands one decoded page to the window's write, waiting while the write is behind.
+    pub async fn send(&self, rows: Vec<AggregateRow>) -> Result<(), SourceError> {
+        self.0
+            .send(PageMessage::Page(rows))
+            .await
+            .map_err(|_| "the window's write stopped taking pages".into())
+    }
+}
+
+/// The receiving end, read on the write's blocking thread: the pages, then the end. A channel
+/// that closes without the end (the fetch failed, or was dropped on a stop) is an error, so the
+/// write rolls back rather than commit part of a window.
+fn received_pages(
+    mut pages: tokio::sync::mpsc::Receiver<PageMessage>,
+) -> impl Iterator<Item = warehouse::Result<Vec<AggregateRow>>> {
+    let mut ended = false;
+    std::iter::from_fn(move || {
+        if ended {
+            return None;
+        }
+        match pages.blocking_recv() {
+            Some(PageMessage::Page(rows)) => Some(Ok(rows)),
+            Some(PageMessage::End) => {
+                ended = true;
+                None
+            }
+            None => Some(Err(warehouse::StoreError::PagesStopped(
+                "the fetch ended before its last page".to_string(),
+            ))),
+        }
+    })
 }
 
 /// A synchronous query the API refused as too large for one response: the window goes to an
@@ -360,31 +423,87 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             if self.stop.is_stopped() {
                 return Err(WindowError::Abandoned);
             }
-            let fetched = tokio::select! {
-                biased;
-                () = self.stop.stopped() => return Err(WindowError::Abandoned),
-                fetched = self.fetch(spec, window, plan) => fetched,
-            };
-            let (rows, by_job) = fetched.map_err(|e| WindowError::Fetch(e.to_string()))?;
-            // Not raced against the stop: a fetched window is written, whole.
-            Ok((self.write(spec, window, rows, plan).await?, by_job))
+            if !plan.jobs() {
+                let fetched = tokio::select! {
+                    biased;
+                    () = self.stop.stopped() => return Err(WindowError::Abandoned),
+                    fetched = self.fetch_by_query(spec, window, plan) => fetched,
+                };
+                let fetched = fetched.map_err(|e| WindowError::Fetch(e.to_string()))?;
+                if let Some(rows) = fetched {
+                    // Not raced against the stop: a fetched window is written, whole.
+                    return Ok((self.write(spec, window, rows, plan).await?, false));
+                }
+            }
+            Ok((self.stream_by_job(spec, window, plan).await?, true))
         }
         .await;
         (window, outcome)
     }
 
-    /// Fetches a window by query or by job as the plan says, switching the plan on measured cost.
-    async fn fetch(
+    /// Fetches a window by async job and writes its pages as they arrive, in one transaction
+    /// that commits only after the last page: a failed or stopped fetch writes nothing.
+    async fn stream_by_job(
         &self,
         spec: &DatasetSpec,
         window: Interval,
         plan: &FetchPlan,
-    ) -> Result<(Vec<AggregateRow>, bool), SourceError> {
-        let (query, table) = (spec.query(window), spec.table_spec());
-        if plan.jobs() {
-            return Ok((self.source.fetch_rows_by_job(query, &table).await?, true));
+    ) -> Result<usize, WindowError> {
+        let (run_id, lease) = (plan.run_id, plan.lease.clone());
+        let (sender, receiver) = tokio::sync::mpsc::channel(PAGES_QUEUED);
+        let store = Arc::clone(&self.store);
+        let dataset = spec.name.clone();
+        let write = tokio::task::spawn_blocking(move || {
+            let write = WindowWrite {
+                dataset: &dataset,
+                window,
+                rows: &[],
+                settled: true,
+                run_id,
+            };
+            store.write_window_pages(&write, &mut received_pages(receiver), lease.as_ref())
+        });
+        let fetch = async {
+            let end = sender.clone();
+            let (query, table) = (spec.query(window), spec.table_spec());
+            self.source
+                .stream_rows_by_job(query, &table, PageSender(sender))
+                .await?;
+            end.send(PageMessage::End)
+                .await
+                .map_err(|_| SourceError::from("the window's write stopped taking pages"))
+        };
+        // A stop drops the fetch, and with it the channel: the write rolls back.
+        let fetched = tokio::select! {
+            biased;
+            () = self.stop.stopped() => None,
+            fetched = fetch => Some(fetched),
+        };
+        let written = self.finish_write(spec, write).await;
+        // The store's own failure comes first: the fetch may only have seen its write stop.
+        let write_failed = matches!(
+            &written,
+            Err(WindowError::Store(SyncError::Store { source, .. }))
+                if !matches!(source, warehouse::StoreError::PagesStopped(_))
+        );
+        match fetched {
+            _ if write_failed => written,
+            None => Err(WindowError::Abandoned),
+            Some(Err(e)) => Err(WindowError::Fetch(e.to_string())),
+            Some(Ok(())) => written,
         }
-        match self.source.fetch_rows(query.clone(), &table).await {
+    }
+
+    /// Fetches a window by the synchronous query, switching the plan to jobs on measured cost;
+    /// `None` when the API refused the window as too large, for a job to fetch instead.
+    async fn fetch_by_query(
+        &self,
+        spec: &DatasetSpec,
+        window: Interval,
+        plan: &FetchPlan,
+    ) -> Result<Option<Vec<AggregateRow>>, SourceError> {
+        let (query, table) = (spec.query(window), spec.table_spec());
+        match self.source.fetch_rows(query, &table).await {
             Ok(rows) => {
                 if rows.len() > self.job_threshold_rows {
                     plan.switch_to_jobs(
@@ -392,14 +511,14 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                         &format!("a window returned {} rows", rows.len()),
                     );
                 }
-                Ok((rows, false))
+                Ok(Some(rows))
             }
             Err(e)
                 if plan.mode == QueryMode::Auto
                     && e.downcast_ref::<ResponseTooLarge>().is_some() =>
             {
                 plan.switch_to_jobs(&spec.name, &e.to_string());
-                Ok((self.source.fetch_rows_by_job(query, &table).await?, true))
+                Ok(None)
             }
             Err(e) => Err(e),
         }
@@ -428,6 +547,14 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 None => store.write_window(&write),
             }
         });
+        self.finish_write(spec, task).await
+    }
+
+    async fn finish_write(
+        &self,
+        spec: &DatasetSpec,
+        task: tokio::task::JoinHandle<warehouse::Result<warehouse::WindowOutcome>>,
+    ) -> Result<usize, WindowError> {
         let outcome = task.await.map_err(|e| {
             WindowError::Store(SyncError::StoreTask {
                 dataset: spec.name.clone(),

@@ -10,7 +10,7 @@ use warehouse::rows::rows_from_json;
 use warehouse::rows_from_response;
 use warehouse::{AggregateRow, TableSpec};
 
-use crate::engine::{AggregateSource, DirectorySource, ResponseTooLarge, SourceError};
+use crate::engine::{AggregateSource, DirectorySource, PageSender, ResponseTooLarge, SourceError};
 
 const DIRECTORY_PAGE_SIZE: u32 = 100;
 
@@ -42,6 +42,31 @@ impl AggregateSource for GenesysClient {
             tracing::debug!(job_id, error = %e, "Could not delete a finished aggregates job.");
         }
         rows
+    }
+
+    async fn stream_rows_by_job(
+        &self,
+        query: AggregationQuery,
+        table: &TableSpec,
+        sink: PageSender,
+    ) -> Result<(), SourceError> {
+        let job_id = self.submit_aggregates_job(&query).await?;
+        let sent = async {
+            self.wait_for_job(JobKind::Aggregates, &job_id).await?;
+            let mut pages = self.aggregates_job_pages(&job_id);
+            while let Some(page) = pages.try_next().await? {
+                let page = AggregateQueryResponse {
+                    results: page.results,
+                };
+                sink.send(rows_from_response(table, &page)?).await?;
+            }
+            Ok::<_, SourceError>(())
+        }
+        .await;
+        if let Err(e) = self.delete_job(JobKind::Aggregates, &job_id).await {
+            tracing::debug!(job_id, error = %e, "Could not delete a finished aggregates job.");
+        }
+        sent
     }
 
     async fn fetch_rows(

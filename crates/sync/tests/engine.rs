@@ -273,6 +273,144 @@ async fn auto_mode_moves_large_windows_to_async_jobs() {
     assert_eq!(dump(&by_job), dump(&by_query));
 }
 
+/// Hands out each job's rows in pages of 50, as the client decodes cursor pages; while
+/// `failing` is set, the job of the window starting at `fail_window` breaks after two pages.
+struct Paged {
+    inner: Arc<Emulated>,
+    fail_window: String,
+    failing: Mutex<bool>,
+    /// The job of `fail_window` has no rows at all.
+    empty: Mutex<bool>,
+    pages: Mutex<usize>,
+}
+
+impl AggregateSource for Paged {
+    async fn fetch_rows(
+        &self,
+        query: AggregationQuery,
+        table: &warehouse::TableSpec,
+    ) -> Result<Vec<warehouse::AggregateRow>, SourceError> {
+        self.inner.fetch_rows(query, table).await
+    }
+
+    async fn fetch_rows_by_job(
+        &self,
+        query: AggregationQuery,
+        table: &warehouse::TableSpec,
+    ) -> Result<Vec<warehouse::AggregateRow>, SourceError> {
+        self.inner.fetch_rows_by_job(query, table).await
+    }
+
+    async fn stream_rows_by_job(
+        &self,
+        query: AggregationQuery,
+        table: &warehouse::TableSpec,
+        pages: sync::engine::PageSender,
+    ) -> Result<(), SourceError> {
+        let chosen = query.interval == self.fail_window;
+        if chosen && *self.empty.lock().unwrap() {
+            return Ok(());
+        }
+        let breaks = *self.failing.lock().unwrap() && chosen;
+        let rows = self.inner.fetch_rows_by_job(query, table).await?;
+        for (sent, page) in rows.chunks(50).enumerate() {
+            if breaks && sent == 2 {
+                return Err("the job's third page could not be read".into());
+            }
+            *self.pages.lock().unwrap() += 1;
+            pages.send(page.to_vec()).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A window fetched by job is written page by page; a job that breaks after some of its pages
+/// were written leaves nothing of its window, and the next run fills it as a clean run would.
+#[tokio::test]
+async fn a_job_that_breaks_midway_writes_nothing_of_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = at("2024-05-04T12:00:00Z");
+    let mode = Mode::Backfill {
+        from: at("2024-05-01T00:00:00Z"),
+        to: at("2024-05-04T00:00:00Z"),
+    };
+    let mut spec = spec("2024-05-01");
+    spec.query_mode = sync::engine::QueryMode::Job;
+
+    let clean = dir.path().join("clean.db");
+    let engine = Engine::new(
+        Emulated::new(now),
+        Arc::new(SqliteStore::open(&clean).unwrap()),
+    );
+    engine.sync_dataset(&spec, now, mode).await.unwrap();
+
+    let path = dir.path().join("paged.db");
+    let windows = Engine::new(
+        Emulated::new(now),
+        Arc::new(SqliteStore::open(&path).unwrap()),
+    )
+    .plan(&spec, now, mode)
+    .unwrap();
+    let broken = windows[1];
+    let source = Arc::new(Paged {
+        inner: Emulated::new(now),
+        fail_window: spec.query(broken).interval,
+        failing: Mutex::new(true),
+        empty: Mutex::new(false),
+        pages: Mutex::new(0),
+    });
+    let engine = Engine::new(source.clone(), Arc::new(SqliteStore::open(&path).unwrap()));
+    let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
+    assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+    assert_eq!(report.failures[0].0, broken);
+    let c = Connection::open(&path).unwrap();
+    let (rows_in_broken, logged): (i64, i64) = c
+        .query_row(
+            "SELECT (SELECT count(*) FROM queue_performance
+                     WHERE interval_start >= ?1 AND interval_start < ?2),
+                    (SELECT count(*) FROM windows WHERE window_start = ?1)",
+            [
+                genesys::interval::format_instant(broken.start),
+                genesys::interval::format_instant(broken.end),
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (rows_in_broken, logged),
+        (0, 0),
+        "the broken window left rows or a log entry"
+    );
+    assert!(
+        *source.pages.lock().unwrap() > windows.len(),
+        "windows came in several pages"
+    );
+
+    *source.failing.lock().unwrap() = false;
+    let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(dump(&path), dump(&clean));
+
+    // A job with no rows at all empties its window and logs it, as a whole write of none would.
+    *source.empty.lock().unwrap() = true;
+    let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    let c = Connection::open(&path).unwrap();
+    let (rows_in_empty, logged_rows): (i64, i64) = c
+        .query_row(
+            "SELECT (SELECT count(*) FROM queue_performance
+                     WHERE interval_start >= ?1 AND interval_start < ?2),
+                    (SELECT rows FROM windows WHERE window_start = ?1)",
+            [
+                genesys::interval::format_instant(broken.start),
+                genesys::interval::format_instant(broken.end),
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((rows_in_empty, logged_rows), (0, 0));
+}
+
 fn hour(n: i64) -> Timestamp {
     Timestamp::from_second(1_714_521_600 + n * 3600).unwrap()
 }

@@ -194,6 +194,32 @@ pub(crate) fn refresh(
     Ok(())
 }
 
+/// Rewrites the days `window` overlaps from the rows stored in the dataset's table, every day
+/// summed by SQLite: for a window written page by page, whose rows are never all in memory.
+pub(crate) fn refresh_from_table(
+    tx: &Transaction<'_>,
+    spec: &TableSpec,
+    grid: &DayGrid,
+    window: Interval,
+) -> Result<()> {
+    let days = grid.days(window)?;
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return Ok(());
+    };
+    tx.prepare_cached(&format!(
+        "DELETE FROM {} WHERE interval_start >= ?1 AND interval_start < ?2",
+        quote(&day_table(&spec.name))
+    ))?
+    .execute(params![
+        format_instant(first.start),
+        format_instant(last.end)
+    ])?;
+    for day in &days {
+        sum_day_in_sql(tx, spec, *day)?;
+    }
+    Ok(())
+}
+
 /// `INSERT … SELECT` of one day's rows, rolled up by group.
 fn sum_day_in_sql(tx: &Transaction<'_>, spec: &TableSpec, day: Interval) -> Result<()> {
     let dimensions: Vec<String> = spec.dimension_columns().iter().map(|c| quote(c)).collect();

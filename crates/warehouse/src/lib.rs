@@ -55,6 +55,9 @@ pub enum StoreError {
         value: String,
         reason: String,
     },
+    /// A window's rows stopped arriving (the fetch failed or was stopped) while it was written.
+    #[error("the window's rows stopped arriving: {0}")]
+    PagesStopped(String),
     #[error("time zone arithmetic failed: {0}")]
     Time(String),
     #[error(
@@ -232,6 +235,16 @@ pub trait Store: Send + Sync {
     fn release_lease(&self, lease: &LeaseToken) -> Result<()>;
     /// The dataset's lease in force, if any.
     fn lease_holder(&self, dataset: &str) -> Result<Option<Lease>>;
+    /// Like [`Store::write_window`], but the rows (`write.rows` is ignored) arrive as `pages`
+    /// and are written as they come, so memory is bounded by a page, not by the window. A page
+    /// that is an error abandons the window: nothing of it is written and the error is returned.
+    /// Under `lease` as [`Store::write_window_leased`] says.
+    fn write_window_pages(
+        &self,
+        write: &WindowWrite<'_>,
+        pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
+        lease: Option<&LeaseToken>,
+    ) -> Result<WindowOutcome>;
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>>;
     fn replace_directory(&self, directory: Directory<'_>) -> Result<usize>;
     fn start_run(&self, command: &str) -> Result<i64>;

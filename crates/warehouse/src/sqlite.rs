@@ -799,7 +799,46 @@ fn replace_rows(tx: &Transaction<'_>, spec: &TableSpec, write: &WindowWrite<'_>)
     Ok(write.rows.len())
 }
 
+/// Replaces the window's rows with `pages`, inserted one page at a time as they arrive, so no
+/// more than a page is held in memory; the window's days are then summed by SQLite from the
+/// rows written. Any error (a bad row, a page that did not arrive) leaves the transaction to
+/// roll back: nothing of the window is written.
+fn replace_rows_by_page(
+    tx: &Transaction<'_>,
+    spec: &TableSpec,
+    write: &WindowWrite<'_>,
+    pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
+) -> Result<usize> {
+    let table = quote(&spec.name);
+    tx.execute(
+        &format!("DELETE FROM {table} WHERE interval_start >= ?1 AND interval_start < ?2"),
+        params![
+            format_instant(write.window.start),
+            format_instant(write.window.end)
+        ],
+    )?;
+    let width = (spec.dimensions.len(), spec.metric_columns().len());
+    let names = column_names(spec);
+    let mut written = 0;
+    for page in pages {
+        let page = page?;
+        for row in &page {
+            check_row(spec, write, row, width)?;
+        }
+        insert_by_bucket(tx, &table, &names, &in_key_order(&page))?;
+        written += page.len();
+    }
+    if let Some(grid) = DayGrid::of(spec) {
+        days::refresh_from_table(tx, spec, &grid, write.window)?;
+    }
+    Ok(written)
+}
+
 fn log_window(tx: &Transaction<'_>, write: &WindowWrite<'_>) -> Result<()> {
+    log_window_rows(tx, write, write.rows.len())
+}
+
+fn log_window_rows(tx: &Transaction<'_>, write: &WindowWrite<'_>, rows: usize) -> Result<()> {
     tx.execute(
         "INSERT INTO windows (dataset, window_start, window_end, rows, settled, run_id, written_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -809,7 +848,7 @@ fn log_window(tx: &Transaction<'_>, write: &WindowWrite<'_>) -> Result<()> {
             write.dataset,
             format_instant(write.window.start),
             format_instant(write.window.end),
-            write.rows.len() as i64,
+            rows as i64,
             write.settled,
             write.run_id,
             now_text()
@@ -927,15 +966,7 @@ impl SqliteStore {
             let spec = dataset_spec(&tx, write.dataset)?;
             let rows_written = replace_rows(&tx, &spec, write)?;
             log_window(&tx, write)?;
-            tx.execute(
-                "UPDATE windows SET lease_token = ?3, writer = ?4 WHERE dataset = ?1 AND window_start = ?2",
-                params![
-                    write.dataset,
-                    format_instant(write.window.start),
-                    lease.map(|l| l.token),
-                    writer.map(|w| w.to_string())
-                ],
-            )?;
+            record_writer(&tx, write, lease, writer)?;
             let complete_through = advance_watermark(&tx, write.dataset)?;
             tx.commit()?;
             Ok(WindowOutcome {
@@ -944,6 +975,25 @@ impl SqliteStore {
             })
         })
     }
+}
+
+/// The window log's note of who wrote the window under which lease (none without one).
+fn record_writer(
+    tx: &Transaction<'_>,
+    write: &WindowWrite<'_>,
+    lease: Option<&LeaseToken>,
+    writer: Option<LeaseHolder>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE windows SET lease_token = ?3, writer = ?4 WHERE dataset = ?1 AND window_start = ?2",
+        params![
+            write.dataset,
+            format_instant(write.window.start),
+            lease.map(|l| l.token),
+            writer.map(|w| w.to_string())
+        ],
+    )?;
+    Ok(())
 }
 
 impl Store for SqliteStore {
@@ -1040,6 +1090,37 @@ impl Store for SqliteStore {
     fn lease_holder(&self, dataset: &str) -> Result<Option<Lease>> {
         self.with_writer(|c| leases::holder(c, dataset, Timestamp::now()))
     }
+    fn write_window_pages(
+        &self,
+        write: &WindowWrite<'_>,
+        pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
+        lease: Option<&LeaseToken>,
+    ) -> Result<WindowOutcome> {
+        // The first page (an async job's wait comes before it) is awaited before the writer is
+        // taken, so other writes are not held up while a job runs.
+        let first = pages.next();
+        let mut none = std::iter::empty();
+        let rest: &mut dyn Iterator<Item = _> = if first.is_some() { pages } else { &mut none };
+        let mut pages = first.into_iter().chain(rest);
+        self.with_writer(|c| {
+            let tx = write_transaction(c)?;
+            let writer = match lease {
+                Some(lease) => Some(leases::check(&tx, lease, Timestamp::now())?),
+                None => None,
+            };
+            let spec = dataset_spec(&tx, write.dataset)?;
+            let rows_written = replace_rows_by_page(&tx, &spec, write, &mut pages)?;
+            log_window_rows(&tx, write, rows_written)?;
+            record_writer(&tx, write, lease, writer)?;
+            let complete_through = advance_watermark(&tx, write.dataset)?;
+            tx.commit()?;
+            Ok(WindowOutcome {
+                rows_written,
+                complete_through,
+            })
+        })
+    }
+
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>> {
         self.with_writer(|c| {
             let mut statement = c.prepare(

@@ -331,3 +331,120 @@ fn day_table_names_are_reserved() {
     clash.name = day_table("queue_performance");
     assert!(store.ensure_dataset(&clash).is_err());
 }
+
+/// Writes a window's rows page by page, `page` rows at a time, as the sync writes an async job.
+fn write_in_pages(
+    store: &SqliteStore,
+    window: (i64, i64),
+    rows: &[AggregateRow],
+    page: usize,
+) -> warehouse::Result<warehouse::WindowOutcome> {
+    let mut pages = rows.chunks(page.max(1)).map(|page| Ok(page.to_vec()));
+    store.write_window_pages(
+        &WindowWrite {
+            dataset: "queue_performance",
+            window: Interval::new(at(window.0), at(window.1)),
+            rows: &[],
+            settled: true,
+            run_id: None,
+        },
+        &mut pages,
+        None,
+    )
+}
+
+fn dump(path: &std::path::Path, sql: &str) -> Table {
+    let c = Connection::open(path).unwrap();
+    let mut statement = c.prepare(sql).unwrap();
+    let width = statement.column_count();
+    statement
+        .query_map([], |r| {
+            (0..width)
+                .map(|i| r.get::<_, SqlValue>(i))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+const ALL_ROWS: &str = "SELECT * FROM queue_performance ORDER BY 1, 3, 4";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// The same windows written page by page (pages of any size, some windows whole) store the
+    /// same rows as whole writes, and each day is still the rollup of its stored rows.
+    #[test]
+    fn windows_written_page_by_page_store_what_whole_writes_store(
+        windows in proptest::collection::vec((window_strategy(), 0..40usize), 1..6),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let (paged_path, whole_path) = (dir.path().join("paged.db"), dir.path().join("whole.db"));
+        let (paged, whole) = (SqliteStore::open(&paged_path).unwrap(), SqliteStore::open(&whole_path).unwrap());
+        paged.ensure_dataset(&spec()).unwrap();
+        whole.ensure_dataset(&spec()).unwrap();
+        for ((window, groups, seed), page) in &windows {
+            let rows = rows(*window, *groups, *seed);
+            if *page == 0 {
+                write(&paged, *window, &rows);
+            } else {
+                let outcome = write_in_pages(&paged, *window, &rows, *page).unwrap();
+                prop_assert_eq!(outcome.rows_written, rows.len());
+            }
+            write(&whole, *window, &rows);
+        }
+        check_every_day(&paged_path);
+        prop_assert_eq!(dump(&paged_path, ALL_ROWS), dump(&whole_path, ALL_ROWS));
+        let logged = "SELECT window_start, window_end, rows FROM windows ORDER BY window_start";
+        prop_assert_eq!(dump(&paged_path, logged), dump(&whole_path, logged));
+    }
+}
+
+/// Pages that stop arriving mid-window (the fetch failed or was stopped) write nothing: the
+/// rows, the days and the window log stay as the last whole write left them.
+#[test]
+fn a_window_whose_pages_stop_arriving_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = SqliteStore::open(&path).unwrap();
+    store.ensure_dataset(&spec()).unwrap();
+    write(&store, (0, 30), &rows((0, 30), 0xff, 7));
+    let tables = [
+        ALL_ROWS.to_string(),
+        format!(
+            "SELECT * FROM \"{}\" ORDER BY 1, 3, 4",
+            day_table("queue_performance")
+        ),
+        "SELECT window_start, window_end, rows FROM windows".to_string(),
+    ];
+    let before: Vec<Table> = tables.iter().map(|sql| dump(&path, sql)).collect();
+
+    let fresh = rows((10, 40), 0x0f, 9);
+    let mut pages = fresh
+        .chunks(25)
+        .take(2)
+        .map(|page| Ok(page.to_vec()))
+        .chain(std::iter::once(Err(warehouse::StoreError::PagesStopped(
+            "the fetch failed".into(),
+        ))));
+    let refused = store.write_window_pages(
+        &WindowWrite {
+            dataset: "queue_performance",
+            window: Interval::new(at(10), at(40)),
+            rows: &[],
+            settled: true,
+            run_id: None,
+        },
+        &mut pages,
+        None,
+    );
+
+    assert!(
+        matches!(refused, Err(warehouse::StoreError::PagesStopped(_))),
+        "{refused:?}"
+    );
+    let after: Vec<Table> = tables.iter().map(|sql| dump(&path, sql)).collect();
+    assert_eq!(before, after);
+    check_every_day(&path);
+}
