@@ -3,12 +3,14 @@
 //! watermarks, runs, schema version). SQLite is the embedded default; PostgreSQL implements the
 //! same [`Store`] trait.
 
+pub mod cells;
 pub mod days;
 pub mod keys;
 pub mod read;
 pub mod rows;
 pub mod schema;
 pub mod sqlite;
+pub mod statement;
 
 use genesys::Interval;
 use genesys::directory::{Queue, User, WrapupCode};

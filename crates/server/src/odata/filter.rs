@@ -11,7 +11,7 @@
 
 use genesys::interval::format_instant;
 use jiff::Timestamp;
-use rusqlite::types::Value as SqlValue;
+use warehouse::read::Bound as SqlValue;
 
 use super::{EdmType, EntitySet};
 use crate::params::shown;

@@ -242,10 +242,12 @@ impl ODataError {
 
     /// A statement failed: a 400 naming `$filter` when SQLite refused it for its size or shape
     /// (only a filter makes a statement grow), else [`ODataError::internal`].
-    pub fn statement(error: rusqlite::Error) -> Self {
-        match warehouse::QueryTooComplex::of(&error) {
-            Some(too_complex) => Self::bad_option("$filter", too_complex),
-            None => Self::internal(error),
+    pub fn statement(error: warehouse::StoreError) -> Self {
+        match error {
+            warehouse::StoreError::QueryTooComplex(too_complex) => {
+                Self::bad_option("$filter", too_complex)
+            }
+            other => Self::internal(other),
         }
     }
 

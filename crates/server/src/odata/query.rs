@@ -4,7 +4,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rusqlite::types::Value as SqlValue;
+use warehouse::read::Bound;
+pub use warehouse::read::Statement;
 
 use super::{EntitySet, ODataError, Property, filter};
 use crate::params::{decode_query, shown};
@@ -256,13 +257,6 @@ impl Options {
     }
 }
 
-/// A statement and its bound values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Statement {
-    pub sql: String,
-    pub values: Vec<SqlValue>,
-}
-
 fn from_where(
     set: &EntitySet,
     options: &Options,
@@ -278,7 +272,7 @@ fn from_where(
     if let Some(after) = after {
         let mut marks = Vec::new();
         for value in after {
-            values.push(SqlValue::Text(value.clone()));
+            values.push(Bound::Text(value.clone()));
             marks.push(format!("?{}", values.len()));
         }
         conditions.push(format!(
@@ -326,9 +320,9 @@ pub fn rows_statement(
         .collect();
     columns.extend(set.resume_key.iter().cloned());
     if options.resumes_by_key() {
-        values.push(SqlValue::Integer(limit.min(i64::MAX as u64) as i64));
+        values.push(Bound::Integer(limit.min(i64::MAX as u64) as i64));
         let limit_mark = values.len();
-        values.push(SqlValue::Integer(offset.min(i64::MAX as u64) as i64));
+        values.push(Bound::Integer(offset.min(i64::MAX as u64) as i64));
         let offset_mark = values.len();
         return Ok(Statement {
             sql: format!(
@@ -352,9 +346,9 @@ pub fn rows_statement(
         })
         .collect();
     order.push(set.key_property().sql().to_string());
-    values.push(SqlValue::Integer(limit.min(i64::MAX as u64) as i64));
+    values.push(Bound::Integer(limit.min(i64::MAX as u64) as i64));
     let limit_mark = values.len();
-    values.push(SqlValue::Integer(offset.min(i64::MAX as u64) as i64));
+    values.push(Bound::Integer(offset.min(i64::MAX as u64) as i64));
     let offset_mark = values.len();
     Ok(Statement {
         sql: format!(

@@ -134,24 +134,11 @@ fn preferred_page_size(headers: &HeaderMap) -> Option<u64> {
 }
 
 fn run_rows(c: &Connection, statement: &Statement) -> Result<Vec<Vec<Cell>>, ODataError> {
-    let mut prepared = c.prepare(&statement.sql).map_err(ODataError::statement)?;
-    prepared
-        .query_map(
-            rusqlite::params_from_iter(statement.values.iter()),
-            warehouse::read::cells,
-        )
-        .map_err(ODataError::statement)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ODataError::statement)
+    statement.rows(c).map_err(ODataError::statement)
 }
 
 fn run_count(c: &Connection, statement: &Statement) -> Result<i64, ODataError> {
-    c.query_row(
-        &statement.sql,
-        rusqlite::params_from_iter(statement.values.iter()),
-        |r| r.get(0),
-    )
-    .map_err(ODataError::statement)
+    statement.count(c).map_err(ODataError::statement)
 }
 
 /// One page: its rows, whether more follow, and the count if asked.
