@@ -7,6 +7,7 @@ pub mod cells;
 pub mod days;
 pub mod keys;
 pub mod read;
+pub mod read_session;
 pub mod rows;
 pub mod schema;
 pub mod sqlite;

@@ -142,32 +142,19 @@ impl EntitySet {
 
     /// A directory table, typed from its declared column types; `id` is its natural key.
     fn from_directory(c: &Connection, table: &str) -> Result<Self, ODataError> {
-        let mut statement = c
-            .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid")
-            .map_err(ODataError::internal)?;
-        let columns = statement
-            .query_map([table], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })
-            .map_err(ODataError::internal)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ODataError::internal)?;
+        let columns =
+            warehouse::read_session::table_columns(c, table).map_err(ODataError::internal)?;
         let properties = columns
             .into_iter()
             // Only safe names become identifiers; the store's own schema has no others.
-            .filter(|(name, ..)| is_valid_identifier(name))
-            .map(|(name, declared, not_null, pk)| {
-                let kind = match declared.to_ascii_uppercase().as_str() {
+            .filter(|column| is_valid_identifier(&column.name))
+            .map(|column| {
+                let kind = match column.declared.to_ascii_uppercase().as_str() {
                     "INTEGER" => EdmType::Int64,
                     "REAL" => EdmType::Double,
                     _ => EdmType::String,
                 };
-                Property::column(&name, kind, not_null == 0 && pk == 0)
+                Property::column(&column.name, kind, !column.not_null && !column.primary_key)
             })
             .collect::<Vec<_>>();
         if !properties.iter().any(|p| p.name == "id") {
@@ -259,6 +246,12 @@ impl ODataError {
             "InternalError",
             "the store could not answer; see the server log",
         )
+    }
+}
+
+impl From<warehouse::StoreError> for ODataError {
+    fn from(error: warehouse::StoreError) -> Self {
+        Self::statement(error)
     }
 }
 

@@ -293,10 +293,7 @@ pub async fn entity_set_rows(
     let metrics = state.metrics.clone();
     let page = read(&state, move |c| {
         // One read transaction: `@odata.count` and the page see the same snapshot.
-        c.execute_batch("BEGIN").map_err(ODataError::internal)?;
-        let page = read_page(c, &name, raw.as_deref(), page_size)?;
-        c.execute_batch("COMMIT").map_err(ODataError::internal)?;
-        Ok(page)
+        warehouse::read_session::in_snapshot(c, |c| read_page(c, &name, raw.as_deref(), page_size))
     })
     .await?;
     metrics.rows_served(&page.set.name, page.rows.len() as u64);
