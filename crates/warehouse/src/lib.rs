@@ -6,6 +6,7 @@
 pub mod cells;
 pub mod days;
 pub mod keys;
+pub mod query;
 pub mod read;
 pub mod read_session;
 pub mod rows;

@@ -14,6 +14,7 @@ pub mod routes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use warehouse::query::{Column, KeyPart};
 use warehouse::read::Connection;
 use warehouse::schema::is_valid_identifier;
 
@@ -53,7 +54,7 @@ pub struct Property {
     pub name: String,
     pub kind: EdmType,
     pub nullable: bool,
-    sql: String,
+    stored: Column,
 }
 
 impl Property {
@@ -62,13 +63,13 @@ impl Property {
             name: name.to_string(),
             kind,
             nullable,
-            sql: format!("\"{name}\""),
+            stored: Column::Named(name.to_string()),
         }
     }
 
-    /// The SQL expression: only ever built from the store's own names.
-    pub fn sql(&self) -> &str {
-        &self.sql
+    /// Where the store keeps the property: only ever one of the store's own names.
+    pub fn stored(&self) -> &Column {
+        &self.stored
     }
 }
 
@@ -82,7 +83,7 @@ pub struct EntitySet {
     pub properties: Vec<Property>,
     /// The SQL expressions (trusted) of the table's unique order, matching its unique index:
     /// pages without `$orderby` follow it and resume after the last row served.
-    pub resume_key: Vec<String>,
+    pub resume_key: Vec<KeyPart>,
 }
 
 impl EntitySet {
@@ -106,7 +107,7 @@ impl EntitySet {
             name: "id".into(),
             kind: EdmType::Int64,
             nullable: false,
-            sql: "rowid".into(),
+            stored: Column::RowId,
         }];
         for bound in ["interval_start", "interval_end"] {
             properties.push(Property::column(bound, EdmType::DateTimeOffset, false));
@@ -125,11 +126,11 @@ impl EntitySet {
         // The dataset's unique key index: bucket start, then each dimension with a missing
         // value as ''. A window rewritten between two pages keeps each bucket and group where
         // it was in this order, while its row ids change.
-        let mut resume_key = vec!["interval_start".to_string()];
+        let mut resume_key = vec![KeyPart::Column(Column::Named("interval_start".into()))];
         resume_key.extend(
             spec.dimension_columns()
-                .iter()
-                .map(|c| format!("ifnull(\"{c}\", '')")),
+                .into_iter()
+                .map(KeyPart::TextOrEmpty),
         );
         Self {
             name: spec.name.clone(),
@@ -165,7 +166,7 @@ impl EntitySet {
             table: table.to_string(),
             key: "id".into(),
             properties,
-            resume_key: vec!["\"id\"".into()],
+            resume_key: vec![KeyPart::Column(Column::Named("id".into()))],
         })
     }
 }
