@@ -296,3 +296,162 @@ pub mod render {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Five rows: ids 1–5, a group `g` (one missing) and a number `n`.
+    fn table() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, g TEXT, n INTEGER);
+             INSERT INTO t VALUES (1, 'b', 10), (2, NULL, 20), (3, 'a', 30), (4, 'b', NULL), (5, 'a''x', 50);",
+        )
+        .unwrap();
+        c
+    }
+
+    fn named(name: &str) -> Column {
+        Column::Named(name.into())
+    }
+
+    fn page(filter: Option<Predicate>, order: Order, after: Option<Vec<String>>) -> Query {
+        Query {
+            table: "t".into(),
+            filter,
+            select: vec![(named("id"), "key".into())],
+            resume_key: vec![
+                KeyPart::TextOrEmpty("g".into()),
+                KeyPart::Column(named("id")),
+            ],
+            after,
+            order,
+            offset: 0,
+            limit: 10,
+        }
+    }
+
+    fn ids(c: &Connection, query: &Query) -> Vec<i64> {
+        query
+            .rows(c)
+            .unwrap()
+            .into_iter()
+            .map(|row| match row[0] {
+                Cell::Integer(id) => id,
+                ref other => panic!("id {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pages_resume_after_the_key_with_a_missing_text_as_empty() {
+        let c = table();
+        let all = page(None, Order::ByKey, None);
+        assert_eq!(ids(&c, &all), vec![2, 3, 5, 1, 4]);
+        // Each row ends with its resume key, after the selected column.
+        assert_eq!(
+            all.rows(&c).unwrap()[0],
+            vec![
+                Cell::Integer(2),
+                Cell::Text(String::new()),
+                Cell::Integer(2)
+            ]
+        );
+        let rest = page(None, Order::ByKey, Some(vec!["a".into(), "3".into()]));
+        assert_eq!(ids(&c, &rest), vec![5, 1, 4]);
+        // The count ignores where the page resumes and its size.
+        assert_eq!(Query { limit: 1, ..rest }.count(&c).unwrap(), 5);
+    }
+
+    #[test]
+    fn predicates_keep_odata_meaning_for_null() {
+        let c = table();
+        let filtered = |p: Predicate| ids(&c, &page(Some(p), Order::By(vec![], named("id")), None));
+        let n_is = |op, value| {
+            Predicate::Compare(
+                Term::Column(named("n")),
+                op,
+                Term::Literal(Literal::Integer(value)),
+            )
+        };
+        // A comparison with null is false, so its negation holds for the null row.
+        assert_eq!(
+            filtered(Predicate::Not(Box::new(n_is(Comparison::Gt, 15)))),
+            vec![1, 4]
+        );
+        assert_eq!(
+            filtered(Predicate::Compare(
+                Term::Column(named("g")),
+                Comparison::Eq,
+                Term::Null
+            )),
+            vec![2]
+        );
+        assert_eq!(
+            filtered(Predicate::Any(vec![
+                n_is(Comparison::Le, 10),
+                n_is(Comparison::Ge, 50)
+            ])),
+            vec![1, 5]
+        );
+        assert_eq!(
+            filtered(Predicate::All(vec![
+                n_is(Comparison::Ne, 10),
+                Predicate::Text(TextTest::StartsWith, named("g"), "b".into()),
+            ])),
+            vec![4]
+        );
+        // Text tests are case-sensitive and treat a quote as a character.
+        assert_eq!(
+            filtered(Predicate::Text(TextTest::EndsWith, named("g"), "'x".into())),
+            vec![5]
+        );
+        assert_eq!(
+            filtered(Predicate::Text(TextTest::Contains, named("g"), "B".into())),
+            Vec::<i64>::new()
+        );
+        // `contains(g,'b') eq false`: false for the null row too, as OData has it.
+        assert_eq!(
+            filtered(Predicate::Is {
+                predicate: Box::new(Predicate::Text(TextTest::Contains, named("g"), "b".into())),
+                equal: true,
+                value: false,
+            }),
+            vec![3, 5]
+        );
+        assert_eq!(filtered(Predicate::Constant(false)), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn an_order_breaks_ties_by_its_tie_column_and_pages_by_offset() {
+        let c = table();
+        let by_group = Order::By(vec![(named("g"), true)], named("id"));
+        assert_eq!(
+            ids(&c, &page(None, by_group.clone(), None)),
+            vec![1, 4, 5, 3, 2]
+        );
+        let second = Query {
+            offset: 1,
+            limit: 2,
+            ..page(None, by_group, None)
+        };
+        assert_eq!(ids(&c, &second), vec![4, 5]);
+    }
+
+    #[test]
+    fn instants_are_bound_in_their_stored_form() {
+        let instant: Timestamp = "2024-05-01T02:00:00+02:00".parse().unwrap();
+        let mut values = Vec::new();
+        let sql = render::predicate(
+            &mut values,
+            &Predicate::Compare(
+                Term::Column(named("interval_start")),
+                Comparison::Ge,
+                Term::Literal(Literal::Instant(instant)),
+            ),
+        );
+        assert_eq!(sql, "\"interval_start\" >= ?1");
+        assert_eq!(values, vec![Bound::Text("2024-05-01T00:00:00.000Z".into())]);
+    }
+}
