@@ -3,7 +3,7 @@
 //! expressions cost more in SQLite's virtual machine than the division here. The result is the
 //! f64 SQLite gives, bit for bit: the same operations in the same order.
 
-use rusqlite::types::ValueRef;
+use warehouse::read::CellRef;
 
 /// A cell as an operand of the division.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -16,13 +16,14 @@ pub enum Operand {
     Other,
 }
 
-impl From<ValueRef<'_>> for Operand {
-    fn from(value: ValueRef<'_>) -> Self {
+impl From<CellRef<'_>> for Operand {
+    #[inline]
+    fn from(value: CellRef<'_>) -> Self {
         match value {
-            ValueRef::Null => Operand::Null,
-            ValueRef::Integer(i) => Operand::Integer(i),
-            ValueRef::Real(r) => Operand::Real(r),
-            ValueRef::Text(_) | ValueRef::Blob(_) => Operand::Other,
+            CellRef::Null => Operand::Null,
+            CellRef::Integer(i) => Operand::Integer(i),
+            CellRef::Real(r) => Operand::Real(r),
+            CellRef::Text(_) | CellRef::Blob(_) => Operand::Other,
         }
     }
 }

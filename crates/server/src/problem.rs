@@ -136,28 +136,31 @@ impl From<tokio::task::JoinError> for Problem {
 mod tests {
     use super::*;
 
+    /// How the store fails a statement, here on an empty in-memory store.
+    fn failure_of(sql: String) -> warehouse::StoreError {
+        let c = warehouse::read::Connection::open_in_memory().unwrap();
+        let statement = warehouse::read::Statement {
+            sql,
+            values: Vec::new(),
+        };
+        statement.rows(&c).unwrap_err()
+    }
+
     /// What SQLite says of an expression nested past its limit, as the store reports it.
-    fn too_deep() -> rusqlite::Error {
-        let c = rusqlite::Connection::open_in_memory().unwrap();
-        let sql = format!("SELECT {}1", "NOT ".repeat(1_100));
-        c.prepare(&sql).map(drop).unwrap_err()
+    fn too_deep() -> warehouse::StoreError {
+        failure_of(format!("SELECT {}1", "NOT ".repeat(1_100)))
     }
 
     #[test]
     fn a_statement_too_complex_is_a_bad_request_not_an_internal_error() {
-        let problem = Problem::from(warehouse::StoreError::from(too_deep()));
+        let problem = Problem::from(too_deep());
         assert_eq!(problem.status, 400);
         assert_eq!(problem.parameter.as_deref(), Some("filter"));
         let odata = crate::odata::ODataError::statement(too_deep());
         assert_eq!(odata.status, StatusCode::BAD_REQUEST);
         assert_eq!(odata.target.as_deref(), Some("$filter"));
         // Other store failures stay internal, their detail only in the log.
-        let missing = rusqlite::Connection::open_in_memory()
-            .unwrap()
-            .prepare("SELECT * FROM nowhere")
-            .map(drop)
-            .unwrap_err();
-        let problem = Problem::from(warehouse::StoreError::from(missing));
+        let problem = Problem::from(failure_of("SELECT * FROM nowhere".into()));
         assert_eq!(problem.status, 500);
         assert!(!problem.detail.contains("nowhere"), "{}", problem.detail);
     }

@@ -1,6 +1,6 @@
 //! Reading the store quickly under load. Read-only connections are kept between requests, so
 //! their parsed schema and prepared statements survive. A generation number moves whenever any
-//! other connection commits (SQLite's `PRAGMA data_version`, asked of one watcher connection),
+//! other connection commits (the store's `read_session::generation`, asked of one watcher connection),
 //! and the caches are keyed by it, so a cached answer never outlives the data it was made from:
 //! a request that starts after a commit always sees the commit.
 
@@ -118,8 +118,7 @@ impl Reads {
     /// again and again, and through `read()` each page is copied from the kernel every time.
     fn open_mapped(&self) -> Result<Connection, Problem> {
         let connection = self.unmapped_connection()?;
-        connection
-            .pragma_update(None, "mmap_size", MAPPED_BYTES)
+        warehouse::read_session::map_file(&connection, MAPPED_BYTES)
             .map_err(|e| Problem::unavailable(format!("the store cannot be mapped: {e}")))?;
         Ok(connection)
     }
@@ -184,14 +183,14 @@ impl Reads {
 }
 
 impl Watcher {
-    /// `PRAGMA data_version` on the watcher connection, (re)opened as needed. A new connection
+    /// The store's generation on the watcher connection, (re)opened as needed. A new connection
     /// starts its own count, so the caller sees a change, which is the safe side.
     fn data_version(&mut self, reader: &Reader) -> Option<i64> {
         if self.connection.is_none() {
             self.connection = reader.connect().ok();
         }
         let connection = self.connection.as_ref()?;
-        match connection.query_row("PRAGMA data_version", [], |r| r.get(0)) {
+        match warehouse::read_session::generation(connection) {
             Ok(version) => Some(version),
             Err(_) => {
                 self.connection = None;
@@ -220,7 +219,7 @@ impl Drop for PooledConnection {
         if let Some(connection) = self.connection.take() {
             // Work that began a transaction and returned early must not hand it on to the next
             // request: end it, or close the connection.
-            if !connection.is_autocommit() && connection.execute_batch("ROLLBACK").is_err() {
+            if !warehouse::read_session::end_transaction(&connection) {
                 return;
             }
             let mut idle = lock(&self.reads.idle);

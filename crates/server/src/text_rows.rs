@@ -1,10 +1,9 @@
-//! Rows as CSV or NDJSON text, written from SQLite's row straight into the output buffer: no
+//! Rows as CSV or NDJSON text, written from the store's row straight into the output buffer: no
 //! string per cell and no JSON object per row, because an export writes tens of millions of
 //! cells.
 
-use rusqlite::Row;
-use rusqlite::types::ValueRef;
-use warehouse::read::OutputColumn;
+use warehouse::StoreError;
+use warehouse::read::{CellRef, OutputColumn, RowRef};
 
 use crate::derived::{Operand, ratio};
 
@@ -39,21 +38,21 @@ impl Cells {
     /// Hands each cell to `each` with its column index, in order.
     fn each<'r>(
         &mut self,
-        row: &'r Row<'_>,
-        mut each: impl FnMut(usize, ValueRef<'r>),
-    ) -> rusqlite::Result<()> {
-        let read = row.as_ref().column_count().min(self.width());
+        row: &RowRef<'r, '_>,
+        mut each: impl FnMut(usize, CellRef<'r>),
+    ) -> Result<(), StoreError> {
+        let read = row.width().min(self.width());
         for i in 0..read {
-            let value = row.get_ref(i)?;
+            let value = row.cell(i)?;
             self.read[i] = Operand::from(value);
             each(i, value);
         }
         for i in read..self.width() {
             let (numerator, denominator) = self.operands[i]
                 .filter(|(n, d)| *n < read && *d < read)
-                .ok_or_else(|| rusqlite::Error::InvalidColumnIndex(i))?;
+                .ok_or_else(|| row.missing(i))?;
             let value = ratio(self.read[numerator], self.read[denominator]);
-            each(i, value.map_or(ValueRef::Null, ValueRef::Real));
+            each(i, value.map_or(CellRef::Null, CellRef::Real));
         }
         Ok(())
     }
@@ -91,16 +90,16 @@ impl CsvRows {
         out.extend_from_slice(&self.header);
     }
 
-    pub fn row(&mut self, out: &mut Vec<u8>, row: &Row<'_>) -> rusqlite::Result<()> {
+    pub fn row(&mut self, out: &mut Vec<u8>, row: &RowRef<'_, '_>) -> Result<(), StoreError> {
         self.cells.each(row, |i, value| {
             if i > 0 {
                 out.push(b',');
             }
             match value {
-                ValueRef::Null | ValueRef::Blob(_) => {}
-                ValueRef::Integer(value) => integer(out, value),
-                ValueRef::Real(value) => real(out, value),
-                ValueRef::Text(text) => csv_text(out, text),
+                CellRef::Null | CellRef::Blob(_) => {}
+                CellRef::Integer(value) => integer(out, value),
+                CellRef::Real(value) => real(out, value),
+                CellRef::Text(text) => csv_text(out, text),
             }
         })?;
         out.push(b'\n');
@@ -137,14 +136,14 @@ impl NdjsonRows {
     }
 
     /// The row as an NDJSON line.
-    pub fn row(&mut self, out: &mut Vec<u8>, row: &Row<'_>) -> rusqlite::Result<()> {
+    pub fn row(&mut self, out: &mut Vec<u8>, row: &RowRef<'_, '_>) -> Result<(), StoreError> {
         self.object(out, row)?;
         out.push(b'\n');
         Ok(())
     }
 
     /// The row as a JSON object.
-    pub fn object(&mut self, out: &mut Vec<u8>, row: &Row<'_>) -> rusqlite::Result<()> {
+    pub fn object(&mut self, out: &mut Vec<u8>, row: &RowRef<'_, '_>) -> Result<(), StoreError> {
         if self.keys.is_empty() {
             out.push(b'{');
         }
@@ -152,11 +151,11 @@ impl NdjsonRows {
         self.cells.each(row, |i, value| {
             out.extend_from_slice(&keys[i]);
             match value {
-                ValueRef::Null | ValueRef::Blob(_) => out.extend_from_slice(b"null"),
-                ValueRef::Integer(value) => integer(out, value),
-                ValueRef::Real(value) if value.is_finite() => real(out, value),
-                ValueRef::Real(_) => out.extend_from_slice(b"null"),
-                ValueRef::Text(text) => json_bytes(out, text),
+                CellRef::Null | CellRef::Blob(_) => out.extend_from_slice(b"null"),
+                CellRef::Integer(value) => integer(out, value),
+                CellRef::Real(value) if value.is_finite() => real(out, value),
+                CellRef::Real(_) => out.extend_from_slice(b"null"),
+                CellRef::Text(text) => json_bytes(out, text),
             }
         })?;
         out.push(b'}');
@@ -229,20 +228,21 @@ mod tests {
 
     /// Two rows as SQLite hands them over: text needing quotes and escapes, extreme integers,
     /// reals (one not finite), nulls.
-    fn with_rows(each: impl FnMut(&Row<'_>)) {
-        let c = rusqlite::Connection::open_in_memory().unwrap();
-        let mut statement = c
-            .prepare(
-                "SELECT 'plain', -42, 0.1 + 0.2, NULL
+    fn with_rows(mut each: impl FnMut(&RowRef<'_, '_>)) {
+        let c = warehouse::read::Connection::open_in_memory().unwrap();
+        let statement = warehouse::read::Statement {
+            sql: "SELECT 'plain', -42, 0.1 + 0.2, NULL
                  UNION ALL
-                 SELECT 'comma, \"quote\"' || char(10) || 'line', 9223372036854775807, 1e999, 1e21",
-            )
+                 SELECT 'comma, \"quote\"' || char(10) || 'line', 9223372036854775807, 1e999, 1e21"
+                .into(),
+            values: Vec::new(),
+        };
+        statement
+            .visit(&c, |row| {
+                each(row);
+                Ok(())
+            })
             .unwrap();
-        let mut each = each;
-        let mut rows = statement.query([]).unwrap();
-        while let Some(row) = rows.next().unwrap() {
-            each(row);
-        }
     }
 
     #[test]

@@ -6,13 +6,17 @@
 //! Every SQL statement of the product lives in this crate. It must never parse Genesys JSON
 //! (it takes typed records from `genesys`), know HTTP, or depend on `sync` or `server`.
 
+pub mod cells;
 pub mod days;
 pub mod keys;
 pub mod leases;
+pub mod query;
 pub mod read;
+pub mod read_session;
 pub mod rows;
 pub mod schema;
 pub mod sqlite;
+pub mod statement;
 
 use genesys::Interval;
 use genesys::directory::{Queue, User, WrapupCode};

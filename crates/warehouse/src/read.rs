@@ -14,10 +14,12 @@ pub use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OpenFlags, OptionalExtension, params_from_iter};
 
+pub use crate::cells::{CellRef, RowRef};
 use crate::days::{self, DayGrid, day_table};
 use crate::schema::DatasetDefinition;
 use crate::schema::{MetricColumn, StatField, TableSpec, is_valid_identifier, snake_case};
 use crate::sqlite::{DEFINITION_COLUMNS, definition_from_row, quote};
+pub use crate::statement::{Bound, Statement};
 use crate::{Result, StoreError};
 
 /// Opens read-only connections to one store file.
@@ -506,7 +508,7 @@ impl Selection {
         segment: (Timestamp, Timestamp),
         offset: u64,
         limit: u64,
-        mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+        mut each: impl FnMut(&RowRef<'_, '_>) -> Result<()>,
     ) -> Result<u64> {
         let mut values = vec![
             SqlValue::Text(format_instant(segment.0)),
@@ -521,7 +523,7 @@ impl Selection {
         let mut rows = statement.query(params_from_iter(values))?;
         let mut count = 0;
         while let Some(row) = rows.next()? {
-            each(row)?;
+            each(&RowRef::new(row))?;
             count += 1;
         }
         Ok(count)
@@ -606,10 +608,10 @@ fn derived_columns(
     out
 }
 
-/// A row's values, copied out of SQLite.
-pub fn cells(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<Cell>> {
-    (0..row.as_ref().column_count())
-        .map(|i| row.get_ref(i).map(Cell::from))
+/// A row's values, copied out of the store.
+pub fn cells(row: &RowRef<'_, '_>) -> Result<Vec<Cell>> {
+    (0..row.width())
+        .map(|i| row.cell(i).map(Cell::from))
         .collect()
 }
 
@@ -622,15 +624,20 @@ pub enum Cell {
     Text(String),
 }
 
+impl From<CellRef<'_>> for Cell {
+    fn from(value: CellRef<'_>) -> Self {
+        match value {
+            CellRef::Null | CellRef::Blob(_) => Cell::Null,
+            CellRef::Integer(i) => Cell::Integer(i),
+            CellRef::Real(r) => Cell::Real(r),
+            CellRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+        }
+    }
+}
+
 impl From<rusqlite::types::ValueRef<'_>> for Cell {
     fn from(value: rusqlite::types::ValueRef<'_>) -> Self {
-        use rusqlite::types::ValueRef;
-        match value {
-            ValueRef::Null | ValueRef::Blob(_) => Cell::Null,
-            ValueRef::Integer(i) => Cell::Integer(i),
-            ValueRef::Real(r) => Cell::Real(r),
-            ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-        }
+        Cell::from(CellRef::from(value))
     }
 }
 

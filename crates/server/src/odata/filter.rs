@@ -1,4 +1,5 @@
-//! `$filter` → a SQL boolean expression with bound values. The grammar is the OData v4 subset
+//! `$filter` → a store-neutral [`Predicate`] (typed literals, resolved columns) that the
+//! warehouse renders for its store. The grammar is the OData v4 subset
 //! BI tools send: `eq ne gt ge lt le`, `and or not`, parentheses, `contains`, `startswith`,
 //! `endswith` (alone, or compared with `true`/`false`), and string, number, boolean, `null` and
 //! DateTimeOffset literals. Properties are resolved against the entity type; anything else is a
@@ -9,9 +10,8 @@
 //! (the `@odata/client` filter builder writes dates so), and a boolean function compared with a
 //! boolean, `contains(name,'x') eq true` (how that builder, and v3-era tools, write functions).
 
-use genesys::interval::format_instant;
 use jiff::Timestamp;
-use rusqlite::types::Value as SqlValue;
+use warehouse::query::{Column, Comparison, Literal, Predicate, Term, TextTest};
 
 use super::{EdmType, EntitySet};
 use crate::params::shown;
@@ -134,40 +134,16 @@ fn tokenize(input: &str) -> Result<Vec<Token>, FilterError> {
     Ok(tokens)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Comparison {
-    Eq,
-    Ne,
-    Gt,
-    Ge,
-    Lt,
-    Le,
-}
-
-impl Comparison {
-    fn parse(word: &str) -> Option<Self> {
-        Some(match word {
-            "eq" => Self::Eq,
-            "ne" => Self::Ne,
-            "gt" => Self::Gt,
-            "ge" => Self::Ge,
-            "lt" => Self::Lt,
-            "le" => Self::Le,
-            _ => return None,
-        })
-    }
-
-    /// `IS` / `IS NOT` give OData's null semantics (`null eq null` is true).
-    fn sql(self) -> &'static str {
-        match self {
-            Self::Eq => "IS",
-            Self::Ne => "IS NOT",
-            Self::Gt => ">",
-            Self::Ge => ">=",
-            Self::Lt => "<",
-            Self::Le => "<=",
-        }
-    }
+fn comparison(word: &str) -> Option<Comparison> {
+    Some(match word {
+        "eq" => Comparison::Eq,
+        "ne" => Comparison::Ne,
+        "gt" => Comparison::Gt,
+        "ge" => Comparison::Ge,
+        "lt" => Comparison::Lt,
+        "le" => Comparison::Le,
+        _ => return None,
+    })
 }
 
 /// A value in a comparison: a property or a literal.
@@ -186,20 +162,14 @@ struct Parser<'a> {
     tokens: Vec<Token>,
     at: usize,
     set: &'a EntitySet,
-    values: &'a mut Vec<SqlValue>,
     /// Parentheses and `not`s open around the current position: checked before each recursion,
     /// so no input can make the parser recurse deeper than [`MAX_DEPTH`].
     depth: usize,
     terms: usize,
 }
 
-/// Parses `input` against `set`; returns the SQL condition and pushes its values onto
-/// `values` (placeholders are numbered `?n` after the values already there).
-pub fn to_sql(
-    input: &str,
-    set: &EntitySet,
-    values: &mut Vec<SqlValue>,
-) -> Result<String, FilterError> {
+/// Parses `input` against `set`.
+pub fn parse(input: &str, set: &EntitySet) -> Result<Predicate, FilterError> {
     if input.len() > MAX_LENGTH {
         return fail(format!(
             "is {} bytes long; the limit is {MAX_LENGTH}",
@@ -214,13 +184,12 @@ pub fn to_sql(
         tokens,
         at: 0,
         set,
-        values,
         depth: 0,
         terms: 0,
     };
-    let sql = parser.or()?;
+    let predicate = parser.or()?;
     match parser.tokens.get(parser.at) {
-        None => Ok(sql),
+        None => Ok(predicate),
         Some(token) => fail(format!(
             "unexpected {} after a complete expression",
             describe(token)
@@ -238,13 +207,12 @@ fn describe(token: &Token) -> String {
     }
 }
 
-/// `a OR b OR c` in one pair of parentheses: flat, so a long chain costs SQLite's parser no
-/// nesting (its tree is as deep as the chain either way).
-fn chain(mut terms: Vec<String>, operator: &str) -> String {
+/// One term as itself, several as one flat chain (rendered without nesting).
+fn chain(mut terms: Vec<Predicate>, all: fn(Vec<Predicate>) -> Predicate) -> Predicate {
     if terms.len() == 1 {
         return terms.pop().expect("one term");
     }
-    format!("({})", terms.join(operator))
+    all(terms)
 }
 
 impl Parser<'_> {
@@ -279,11 +247,6 @@ impl Parser<'_> {
         }
     }
 
-    fn bind(&mut self, value: SqlValue) -> String {
-        self.values.push(value);
-        format!("?{}", self.values.len())
-    }
-
     /// One more level of nesting, refused past [`MAX_DEPTH`]: called before recursing.
     fn enter(&mut self) -> Result<(), FilterError> {
         self.depth += 1;
@@ -306,43 +269,42 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn or(&mut self) -> Result<String, FilterError> {
+    fn or(&mut self) -> Result<Predicate, FilterError> {
         let mut terms = vec![self.and()?];
         while self.keyword("or") {
             terms.push(self.and()?);
         }
-        Ok(chain(terms, " OR "))
+        Ok(chain(terms, Predicate::Any))
     }
 
-    fn and(&mut self) -> Result<String, FilterError> {
+    fn and(&mut self) -> Result<Predicate, FilterError> {
         let mut terms = vec![self.unary()?];
         while self.keyword("and") {
             terms.push(self.unary()?);
         }
-        Ok(chain(terms, " AND "))
+        Ok(chain(terms, Predicate::All))
     }
 
-    fn unary(&mut self) -> Result<String, FilterError> {
+    fn unary(&mut self) -> Result<Predicate, FilterError> {
         if self.keyword("not") {
             self.enter()?;
-            // OData treats a comparison with null (SQL's unknown) as false, so its negation is
-            // true: `IS NOT 1` gives that, where SQL's NOT would keep it unknown. AND and OR
-            // need no such care: they are true in SQL exactly when they are in OData.
-            let sql = format!("(({}) IS NOT 1)", self.unary()?);
+            // OData treats a comparison with null as false, so its negation is true (the
+            // predicate's `Not` keeps that meaning).
+            let negated = Predicate::Not(Box::new(self.unary()?));
             self.depth -= 1;
-            return Ok(sql);
+            return Ok(negated);
         }
         self.primary()
     }
 
-    fn primary(&mut self) -> Result<String, FilterError> {
+    fn primary(&mut self) -> Result<Predicate, FilterError> {
         if self.peek() == Some(&Token::Open) {
             self.at += 1;
             self.enter()?;
-            let sql = self.or()?;
+            let inner = self.or()?;
             self.expect(Token::Close)?;
             self.depth -= 1;
-            return Ok(sql);
+            return Ok(inner);
         }
         self.term()?;
         if let Some(Token::Ident(word)) = self.peek()
@@ -357,12 +319,11 @@ impl Parser<'_> {
         let left = self.operand()?;
         let Some(Token::Ident(word)) = self.peek().cloned() else {
             return match left {
-                Operand::Bool(true) => Ok("1".into()),
-                Operand::Bool(false) => Ok("0".into()),
+                Operand::Bool(value) => Ok(Predicate::Constant(value)),
                 _ => fail("expected a comparison such as `name eq 'x'`"),
             };
         };
-        let Some(op) = Comparison::parse(&word) else {
+        let Some(op) = comparison(&word) else {
             return fail(format!(
                 "`{}` is not a supported operator (eq, ne, gt, ge, lt, le, and, or, not)",
                 shown(&word)
@@ -402,19 +363,19 @@ impl Parser<'_> {
         })
     }
 
-    fn property_sql(&self, name: &str) -> String {
+    fn property_column(&self, name: &str) -> Column {
         self.set
             .property(name)
-            .map(|p| p.sql().to_string())
+            .map(|p| p.stored().clone())
             .expect("operands only name known properties")
     }
 
-    /// The SQL of an operand compared with a value of type `other` (its type is checked).
-    fn operand_sql(
+    /// An operand compared with a value of type `other` (its type is checked).
+    fn operand_term(
         &mut self,
         operand: &Operand,
         other: Option<EdmType>,
-    ) -> Result<String, FilterError> {
+    ) -> Result<Term, FilterError> {
         let mismatch = |what: &str| {
             FilterError(format!(
                 "{what} cannot be compared with a {} property",
@@ -422,24 +383,23 @@ impl Parser<'_> {
             ))
         };
         Ok(match operand {
-            Operand::Property(name, _) => self.property_sql(name),
-            Operand::Null => "NULL".into(),
+            Operand::Property(name, _) => Term::Column(self.property_column(name)),
+            Operand::Null => Term::Null,
             Operand::Bool(_) => return Err(mismatch("a boolean")),
             Operand::Text(s) => match other {
-                Some(EdmType::String) | None => self.bind(SqlValue::Text(s.clone())),
+                Some(EdmType::String) | None => Term::Literal(Literal::Text(s.clone())),
                 _ => return Err(mismatch("a string")),
             },
             Operand::Integer(n) => match other {
-                Some(t) if t.is_numeric() => self.bind(SqlValue::Integer(*n)),
+                Some(t) if t.is_numeric() => Term::Literal(Literal::Integer(*n)),
                 _ => return Err(mismatch("a number")),
             },
             Operand::Real(r) => match other {
-                Some(t) if t.is_numeric() => self.bind(SqlValue::Real(*r)),
+                Some(t) if t.is_numeric() => Term::Literal(Literal::Real(*r)),
                 _ => return Err(mismatch("a number")),
             },
             Operand::Instant(t) => match other {
-                // Stored instants are fixed-width UTC text, so text order is time order.
-                Some(EdmType::DateTimeOffset) => self.bind(SqlValue::Text(format_instant(*t))),
+                Some(EdmType::DateTimeOffset) => Term::Literal(Literal::Instant(*t)),
                 _ => return Err(mismatch("a DateTimeOffset")),
             },
         })
@@ -450,7 +410,7 @@ impl Parser<'_> {
         left: Operand,
         op: Comparison,
         right: Operand,
-    ) -> Result<String, FilterError> {
+    ) -> Result<Predicate, FilterError> {
         let kind = |o: &Operand| match o {
             Operand::Property(_, k) => Some(*k),
             _ => None,
@@ -469,14 +429,14 @@ impl Parser<'_> {
         if (is_null(&left) || is_null(&right)) && !matches!(op, Comparison::Eq | Comparison::Ne) {
             return fail("null can only be compared with eq or ne");
         }
-        let l = self.operand_sql(&left, rk)?;
-        let r = self.operand_sql(&right, lk)?;
-        Ok(format!("{l} {} {r}", op.sql()))
+        let l = self.operand_term(&left, rk)?;
+        let r = self.operand_term(&right, lk)?;
+        Ok(Predicate::Compare(l, op, r))
     }
 
     /// `call eq true`, `call ne false`… after a boolean function, or the call alone. OData's
     /// rules hold when the function is null (a null argument): `eq` is then false, `ne` true.
-    fn compared_with_boolean(&mut self, call: String) -> String {
+    fn compared_with_boolean(&mut self, call: Predicate) -> Predicate {
         let word = |t: Option<&Token>| match t {
             Some(Token::Ident(w)) => Some(w.clone()),
             _ => None,
@@ -486,20 +446,24 @@ impl Parser<'_> {
             return call;
         };
         let value = match value.as_str() {
-            "true" => 1,
-            "false" => 0,
+            "true" => true,
+            "false" => false,
             _ => return call,
         };
-        let test = match op.as_str() {
-            "eq" => "IS",
-            "ne" => "IS NOT",
+        let equal = match op.as_str() {
+            "eq" => true,
+            "ne" => false,
             _ => return call,
         };
         self.at += 2;
-        format!("(({call}) {test} {value})")
+        Predicate::Is {
+            predicate: Box::new(call),
+            equal,
+            value,
+        }
     }
 
-    fn function(&mut self, name: &str) -> Result<String, FilterError> {
+    fn function(&mut self, name: &str) -> Result<Predicate, FilterError> {
         if !matches!(name, "contains" | "startswith" | "endswith") {
             return fail(format!(
                 "`{}()` is not supported (contains, startswith, endswith are)",
@@ -507,7 +471,7 @@ impl Parser<'_> {
             ));
         }
         let property = match self.operand()? {
-            Operand::Property(p, EdmType::String) => self.property_sql(&p),
+            Operand::Property(p, EdmType::String) => self.property_column(&p),
             Operand::Property(p, kind) => {
                 return fail(format!(
                     "{name}() needs a string property; `{p}` is {}",
@@ -521,16 +485,13 @@ impl Parser<'_> {
             return fail(format!("{name}() takes a string literal second"));
         };
         self.expect(Token::Close)?;
-        let n = self.bind(SqlValue::Text(text));
-        // instr/substr compare case-sensitively, as OData does (LIKE would not, and would need
-        // its wildcards escaped).
-        Ok(match name {
-            "contains" => format!("instr({property}, {n}) > 0"),
-            "startswith" => format!("instr({property}, {n}) = 1"),
-            _ => format!(
-                "(length({n}) = 0 AND {property} IS NOT NULL OR substr({property}, -length({n})) = {n})"
-            ),
-        })
+        let test = match name {
+            "contains" => TextTest::Contains,
+            "startswith" => TextTest::StartsWith,
+            _ => TextTest::EndsWith,
+        };
+        // Compared case-sensitively, as OData does.
+        Ok(Predicate::Text(test, property, text))
     }
 }
 
@@ -565,6 +526,8 @@ fn parse_number(raw: &str) -> Result<Operand, FilterError> {
 mod tests {
     use super::*;
     use crate::odata::{EdmType, EntitySet, Property};
+    use warehouse::query::KeyPart;
+    use warehouse::read::Bound as SqlValue;
 
     fn set() -> EntitySet {
         EntitySet {
@@ -577,8 +540,18 @@ mod tests {
                 Property::column("queue_id", EdmType::String, true),
                 Property::column("n_offered", EdmType::Int64, true),
             ],
-            resume_key: vec!["\"id\"".into()],
+            resume_key: vec![KeyPart::Column(Column::Named("id".into()))],
         }
+    }
+
+    /// The filter parsed against `set`, as the warehouse renders it for SQLite.
+    fn to_sql(
+        input: &str,
+        set: &EntitySet,
+        values: &mut Vec<SqlValue>,
+    ) -> Result<String, FilterError> {
+        let predicate = parse(input, set)?;
+        Ok(warehouse::query::render::predicate(values, &predicate))
     }
 
     fn sql(input: &str) -> Result<(String, Vec<SqlValue>), FilterError> {
@@ -904,7 +877,7 @@ mod tests {
                     Property::column("s", EdmType::String, true),
                     Property::column("n", EdmType::Int64, true),
                 ],
-                resume_key: vec!["\"id\"".into()],
+                resume_key: vec![KeyPart::Column(Column::Named("id".into()))],
             };
             let mut values = Vec::new();
             let condition = to_sql(&odata(&e), &set, &mut values).unwrap();

@@ -14,6 +14,7 @@ pub mod routes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use warehouse::query::{Column, KeyPart};
 use warehouse::read::Connection;
 use warehouse::schema::is_valid_identifier;
 
@@ -53,7 +54,7 @@ pub struct Property {
     pub name: String,
     pub kind: EdmType,
     pub nullable: bool,
-    sql: String,
+    stored: Column,
 }
 
 impl Property {
@@ -62,13 +63,13 @@ impl Property {
             name: name.to_string(),
             kind,
             nullable,
-            sql: format!("\"{name}\""),
+            stored: Column::Named(name.to_string()),
         }
     }
 
-    /// The SQL expression: only ever built from the store's own names.
-    pub fn sql(&self) -> &str {
-        &self.sql
+    /// Where the store keeps the property: only ever one of the store's own names.
+    pub fn stored(&self) -> &Column {
+        &self.stored
     }
 }
 
@@ -82,7 +83,7 @@ pub struct EntitySet {
     pub properties: Vec<Property>,
     /// The SQL expressions (trusted) of the table's unique order, matching its unique index:
     /// pages without `$orderby` follow it and resume after the last row served.
-    pub resume_key: Vec<String>,
+    pub resume_key: Vec<KeyPart>,
 }
 
 impl EntitySet {
@@ -106,7 +107,7 @@ impl EntitySet {
             name: "id".into(),
             kind: EdmType::Int64,
             nullable: false,
-            sql: "rowid".into(),
+            stored: Column::RowId,
         }];
         for bound in ["interval_start", "interval_end"] {
             properties.push(Property::column(bound, EdmType::DateTimeOffset, false));
@@ -125,11 +126,11 @@ impl EntitySet {
         // The dataset's unique key index: bucket start, then each dimension with a missing
         // value as ''. A window rewritten between two pages keeps each bucket and group where
         // it was in this order, while its row ids change.
-        let mut resume_key = vec!["interval_start".to_string()];
+        let mut resume_key = vec![KeyPart::Column(Column::Named("interval_start".into()))];
         resume_key.extend(
             spec.dimension_columns()
-                .iter()
-                .map(|c| format!("ifnull(\"{c}\", '')")),
+                .into_iter()
+                .map(KeyPart::TextOrEmpty),
         );
         Self {
             name: spec.name.clone(),
@@ -142,32 +143,19 @@ impl EntitySet {
 
     /// A directory table, typed from its declared column types; `id` is its natural key.
     fn from_directory(c: &Connection, table: &str) -> Result<Self, ODataError> {
-        let mut statement = c
-            .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid")
-            .map_err(ODataError::internal)?;
-        let columns = statement
-            .query_map([table], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            })
-            .map_err(ODataError::internal)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ODataError::internal)?;
+        let columns =
+            warehouse::read_session::table_columns(c, table).map_err(ODataError::internal)?;
         let properties = columns
             .into_iter()
             // Only safe names become identifiers; the store's own schema has no others.
-            .filter(|(name, ..)| is_valid_identifier(name))
-            .map(|(name, declared, not_null, pk)| {
-                let kind = match declared.to_ascii_uppercase().as_str() {
+            .filter(|column| is_valid_identifier(&column.name))
+            .map(|column| {
+                let kind = match column.declared.to_ascii_uppercase().as_str() {
                     "INTEGER" => EdmType::Int64,
                     "REAL" => EdmType::Double,
                     _ => EdmType::String,
                 };
-                Property::column(&name, kind, not_null == 0 && pk == 0)
+                Property::column(&column.name, kind, !column.not_null && !column.primary_key)
             })
             .collect::<Vec<_>>();
         if !properties.iter().any(|p| p.name == "id") {
@@ -178,7 +166,7 @@ impl EntitySet {
             table: table.to_string(),
             key: "id".into(),
             properties,
-            resume_key: vec!["\"id\"".into()],
+            resume_key: vec![KeyPart::Column(Column::Named("id".into()))],
         })
     }
 }
@@ -242,10 +230,12 @@ impl ODataError {
 
     /// A statement failed: a 400 naming `$filter` when SQLite refused it for its size or shape
     /// (only a filter makes a statement grow), else [`ODataError::internal`].
-    pub fn statement(error: rusqlite::Error) -> Self {
-        match warehouse::QueryTooComplex::of(&error) {
-            Some(too_complex) => Self::bad_option("$filter", too_complex),
-            None => Self::internal(error),
+    pub fn statement(error: warehouse::StoreError) -> Self {
+        match error {
+            warehouse::StoreError::QueryTooComplex(too_complex) => {
+                Self::bad_option("$filter", too_complex)
+            }
+            other => Self::internal(other),
         }
     }
 
@@ -257,6 +247,12 @@ impl ODataError {
             "InternalError",
             "the store could not answer; see the server log",
         )
+    }
+}
+
+impl From<warehouse::StoreError> for ODataError {
+    fn from(error: warehouse::StoreError) -> Self {
+        Self::statement(error)
     }
 }
 

@@ -1,10 +1,10 @@
 //! System query options (`$select`, `$filter`, `$orderby`, `$top`, `$skip`, `$count`,
-//! `$skiptoken`, `$format`) and the SQL statement they become. Custom options (no `$`) are
+//! `$skiptoken`, `$format`) and the store-neutral query they become. Custom options (no `$`) are
 //! ignored, as OData allows; unknown system options are refused.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rusqlite::types::Value as SqlValue;
+use warehouse::query::{Order, Query};
 
 use super::{EntitySet, ODataError, Property, filter};
 use crate::params::{decode_query, shown};
@@ -198,8 +198,7 @@ impl Options {
                 "$select" => options.select = parse_select(set, value)?,
                 "$filter" => {
                     // Parsed here so errors are reported before any read.
-                    filter::to_sql(value, set, &mut Vec::new())
-                        .map_err(|e| ODataError::bad_option("$filter", e))?;
+                    filter::parse(value, set).map_err(|e| ODataError::bad_option("$filter", e))?;
                     options.filter = Some(value.clone());
                 }
                 "$orderby" => options.orderby = parse_orderby(set, value)?,
@@ -256,112 +255,51 @@ impl Options {
     }
 }
 
-/// A statement and its bound values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Statement {
-    pub sql: String,
-    pub values: Vec<SqlValue>,
-}
-
-fn from_where(
-    set: &EntitySet,
-    options: &Options,
-    after: Option<&[String]>,
-) -> Result<Statement, ODataError> {
-    let mut values = Vec::new();
-    let mut conditions = Vec::new();
-    if let Some(raw) = &options.filter {
-        let condition = filter::to_sql(raw, set, &mut values)
-            .map_err(|e| ODataError::bad_option("$filter", e))?;
-        conditions.push(format!("({condition})"));
-    }
-    if let Some(after) = after {
-        let mut marks = Vec::new();
-        for value in after {
-            values.push(SqlValue::Text(value.clone()));
-            marks.push(format!("?{}", values.len()));
-        }
-        conditions.push(format!(
-            "({}) > ({})",
-            set.resume_key.join(", "),
-            marks.join(", ")
-        ));
-    }
-    let mut sql = format!("FROM \"{}\"", set.table);
-    if !conditions.is_empty() {
-        sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
-    }
-    Ok(Statement { sql, values })
-}
-
-/// How many rows match `$filter` (for `$count`, ignoring paging).
-pub fn count_statement(set: &EntitySet, options: &Options) -> Result<Statement, ODataError> {
-    let rest = from_where(set, options, None)?;
-    Ok(Statement {
-        sql: format!("SELECT count(*) {}", rest.sql),
-        values: rest.values,
-    })
-}
-
-/// The next `limit` rows of the query: in `$orderby` order then key order from row `offset`,
-/// or, without `$orderby`, in the entity set's own order after the skiptoken's key (skipping
-/// `offset` rows on the first page only). Each row ends with its resume key's values, after
-/// the selected properties.
-pub fn rows_statement(
+/// The page the options ask for: at most `limit` rows, in `$orderby` order then key order from
+/// row `offset`, or, without `$orderby`, in the entity set's own order after the skiptoken's
+/// key (skipping `offset` rows on the first page only). Each row ends with its resume key's
+/// values, after the selected properties. Its count ignores the page.
+pub fn query(
     set: &EntitySet,
     options: &Options,
     offset: u64,
     limit: u64,
-) -> Result<Statement, ODataError> {
+) -> Result<Query, ODataError> {
+    let filter = options
+        .filter
+        .as_deref()
+        .map(|raw| filter::parse(raw, set).map_err(|e| ODataError::bad_option("$filter", e)))
+        .transpose()?;
     let after = options
         .skiptoken
         .as_ref()
-        .and_then(|t| t.after.as_deref())
+        .and_then(|t| t.after.clone())
         .filter(|_| options.resumes_by_key());
-    let Statement { sql, mut values } = from_where(set, options, after)?;
-    let mut columns: Vec<String> = options
+    let select = options
         .selected(set)
         .iter()
-        .map(|p| format!("{} AS \"{}\"", p.sql(), p.name))
+        .map(|p| (p.stored().clone(), p.name.clone()))
         .collect();
-    columns.extend(set.resume_key.iter().cloned());
-    if options.resumes_by_key() {
-        values.push(SqlValue::Integer(limit.min(i64::MAX as u64) as i64));
-        let limit_mark = values.len();
-        values.push(SqlValue::Integer(offset.min(i64::MAX as u64) as i64));
-        let offset_mark = values.len();
-        return Ok(Statement {
-            sql: format!(
-                "SELECT {} {sql} ORDER BY {} LIMIT ?{limit_mark} OFFSET ?{offset_mark}",
-                columns.join(", "),
-                set.resume_key.join(", ")
-            ),
-            values,
-        });
-    }
-    let mut order: Vec<String> = options
-        .orderby
-        .iter()
-        .filter_map(|(name, descending)| {
-            let p = set.property(name)?;
-            Some(format!(
-                "{} {}",
-                p.sql(),
-                if *descending { "DESC" } else { "ASC" }
-            ))
-        })
-        .collect();
-    order.push(set.key_property().sql().to_string());
-    values.push(SqlValue::Integer(limit.min(i64::MAX as u64) as i64));
-    let limit_mark = values.len();
-    values.push(SqlValue::Integer(offset.min(i64::MAX as u64) as i64));
-    let offset_mark = values.len();
-    Ok(Statement {
-        sql: format!(
-            "SELECT {} {sql} ORDER BY {} LIMIT ?{limit_mark} OFFSET ?{offset_mark}",
-            columns.join(", "),
-            order.join(", ")
-        ),
-        values,
+    let order = if options.resumes_by_key() {
+        Order::ByKey
+    } else {
+        let by = options
+            .orderby
+            .iter()
+            .filter_map(|(name, descending)| {
+                Some((set.property(name)?.stored().clone(), *descending))
+            })
+            .collect();
+        Order::By(by, set.key_property().stored().clone())
+    };
+    Ok(Query {
+        table: set.table.clone(),
+        filter,
+        select,
+        resume_key: set.resume_key.clone(),
+        after,
+        order,
+        offset,
+        limit,
     })
 }

@@ -9,9 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use warehouse::read::{Cell, Connection};
 
-use super::query::{Options, SkipToken, Statement, count_statement, rows_statement};
+use super::query::{Options, SkipToken, query};
 use super::{EntitySet, JSON_MINIMAL, ODATA_VERSION, ODataError, entity_set, entity_sets};
 use crate::state::AppState;
+use warehouse::query::Query;
 
 /// The most rows one page holds; clients may ask for fewer with `Prefer: odata.maxpagesize`.
 pub const MAX_PAGE_SIZE: u64 = 5_000;
@@ -133,25 +134,12 @@ fn preferred_page_size(headers: &HeaderMap) -> Option<u64> {
         .map(|n| n.min(MAX_PAGE_SIZE))
 }
 
-fn run_rows(c: &Connection, statement: &Statement) -> Result<Vec<Vec<Cell>>, ODataError> {
-    let mut prepared = c.prepare(&statement.sql).map_err(ODataError::statement)?;
-    prepared
-        .query_map(
-            rusqlite::params_from_iter(statement.values.iter()),
-            warehouse::read::cells,
-        )
-        .map_err(ODataError::statement)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ODataError::statement)
+fn run_rows(c: &Connection, query: &Query) -> Result<Vec<Vec<Cell>>, ODataError> {
+    query.rows(c).map_err(ODataError::statement)
 }
 
-fn run_count(c: &Connection, statement: &Statement) -> Result<i64, ODataError> {
-    c.query_row(
-        &statement.sql,
-        rusqlite::params_from_iter(statement.values.iter()),
-        |r| r.get(0),
-    )
-    .map_err(ODataError::statement)
+fn run_count(c: &Connection, query: &Query) -> Result<i64, ODataError> {
+    query.count(c).map_err(ODataError::statement)
 }
 
 /// One page: its rows, whether more follow, and the count if asked.
@@ -182,7 +170,7 @@ fn read_page(
         (false, _) => options.skip.saturating_add(served),
     };
     // One row more than the page tells whether another page follows.
-    let mut rows = run_rows(c, &rows_statement(&set, &options, offset, limit + 1)?)?;
+    let mut rows = run_rows(c, &query(&set, &options, offset, limit + 1)?)?;
     let top_met = options
         .top
         .is_some_and(|top| served.saturating_add(limit) >= top);
@@ -199,7 +187,7 @@ fn read_page(
         row.truncate(row.len().saturating_sub(key_width));
     }
     let count = if options.count {
-        Some(run_count(c, &count_statement(&set, &options)?)?)
+        Some(run_count(c, &query(&set, &options, 0, 0)?)?)
     } else {
         None
     };
@@ -285,7 +273,7 @@ pub async fn entity_set_count(
     let count = read(&state, move |c| {
         let set = entity_set(c, &name)?;
         let options = Options::parse(raw.as_deref(), &set)?;
-        run_count(c, &count_statement(&set, &options)?)
+        run_count(c, &query(&set, &options, 0, 0)?)
     })
     .await?;
     Ok(odata_response(
@@ -306,10 +294,7 @@ pub async fn entity_set_rows(
     let metrics = state.metrics.clone();
     let page = read(&state, move |c| {
         // One read transaction: `@odata.count` and the page see the same snapshot.
-        c.execute_batch("BEGIN").map_err(ODataError::internal)?;
-        let page = read_page(c, &name, raw.as_deref(), page_size)?;
-        c.execute_batch("COMMIT").map_err(ODataError::internal)?;
-        Ok(page)
+        warehouse::read_session::in_snapshot(c, |c| read_page(c, &name, raw.as_deref(), page_size))
     })
     .await?;
     metrics.rows_served(&page.set.name, page.rows.len() as u64);

@@ -14,7 +14,7 @@ pub async fn healthz() -> Json<Value> {
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
     let datasets = state
         .read(|c| {
-            c.query_row("SELECT count(*) FROM datasets", [], |r| r.get::<_, i64>(0))
+            warehouse::read_session::dataset_count(c)
                 .map_err(|e| Problem::unavailable(format!("the store cannot be read: {e}")))
         })
         .await?;

@@ -15,7 +15,8 @@ use genesys::granularity::Granularity;
 use genesys::interval::format_instant;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
-use warehouse::read::{Cell, Connection, DatasetInfo, OutputColumn, Selection};
+use warehouse::StoreError;
+use warehouse::read::{Cell, CellRef, Connection, DatasetInfo, OutputColumn, RowRef, Selection};
 
 use crate::gzip;
 use crate::metrics::Metrics;
@@ -260,7 +261,7 @@ fn visit_page(
     prepared: &Prepared,
     mut position: Position,
     limit: u64,
-    mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+    mut each: impl FnMut(&RowRef<'_, '_>) -> Result<(), StoreError>,
 ) -> Result<(u64, Option<Position>), Problem> {
     let mut seen = 0;
     let occupied = prepared.occupied();
@@ -516,7 +517,7 @@ impl Encoder {
         })
     }
 
-    fn row(&mut self, out: &mut Vec<u8>, row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+    fn row(&mut self, out: &mut Vec<u8>, row: &RowRef<'_, '_>) -> Result<(), StoreError> {
         match self {
             Encoder::Csv(csv) => csv.row(out, row),
             Encoder::Ndjson(ndjson) => ndjson.row(out, row),
@@ -729,8 +730,8 @@ struct LastStart {
 }
 
 impl LastStart {
-    fn see(&mut self, row: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
-        let rusqlite::types::ValueRef::Text(text) = row.get_ref(0)? else {
+    fn see(&mut self, row: &RowRef<'_, '_>) -> Result<(), StoreError> {
+        let CellRef::Text(text) = row.cell(0)? else {
             self.text.clear();
             self.rows = 0;
             return Ok(());

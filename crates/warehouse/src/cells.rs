@@ -1,0 +1,62 @@
+//! A row as the store hands it to a reader: typed cells borrowed from the statement's current
+//! row, so a caller (an export writing tens of millions of cells) never sees the backend's own
+//! row type and pays no copy or allocation per cell.
+
+use crate::StoreError;
+
+/// One cell, borrowed from the row it was read from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CellRef<'a> {
+    Null,
+    Integer(i64),
+    Real(f64),
+    /// UTF-8 text as stored (the store writes only text it was given as `str`).
+    Text(&'a [u8]),
+    /// Bytes the store never writes in a dataset; readers treat them as no value.
+    Blob(&'a [u8]),
+}
+
+impl<'a> From<rusqlite::types::ValueRef<'a>> for CellRef<'a> {
+    #[inline]
+    fn from(value: rusqlite::types::ValueRef<'a>) -> Self {
+        use rusqlite::types::ValueRef;
+        match value {
+            ValueRef::Null => CellRef::Null,
+            ValueRef::Integer(i) => CellRef::Integer(i),
+            ValueRef::Real(r) => CellRef::Real(r),
+            ValueRef::Text(t) => CellRef::Text(t),
+            ValueRef::Blob(b) => CellRef::Blob(b),
+        }
+    }
+}
+
+/// The statement's current row. Valid only while the visitor it was handed to runs.
+pub struct RowRef<'r, 's> {
+    row: &'r rusqlite::Row<'s>,
+}
+
+impl<'r, 's> RowRef<'r, 's> {
+    pub(crate) fn new(row: &'r rusqlite::Row<'s>) -> Self {
+        Self { row }
+    }
+
+    /// How many cells the row has.
+    #[inline]
+    pub fn width(&self) -> usize {
+        self.row.as_ref().column_count()
+    }
+
+    /// The cell at `index` (from 0); an index past the row's width is an error.
+    #[inline]
+    pub fn cell(&self, index: usize) -> Result<CellRef<'r>, StoreError> {
+        self.row
+            .get_ref(index)
+            .map(CellRef::from)
+            .map_err(StoreError::from)
+    }
+
+    /// The error of asking for a cell the row does not have.
+    pub fn missing(&self, index: usize) -> StoreError {
+        StoreError::from(rusqlite::Error::InvalidColumnIndex(index))
+    }
+}
