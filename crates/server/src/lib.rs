@@ -3,8 +3,9 @@
 //! from the store on read-only connections; HTTPS, limits, and a graceful stop. Every endpoint
 //! except `/healthz` and `/readyz` needs an API key.
 //!
-//! It must never write to the store, call Genesys, or depend on `sync`; SQL belongs in
-//! `warehouse` (the OData and export statements still here are being moved there, issue #11).
+//! It must never write to the store, call Genesys, depend on `sync`, or hold SQL text or a
+//! database driver: it parses requests (OData `$filter` into a store-neutral query included)
+//! and asks `warehouse` for the rows; only its unit tests use SQLite, to check arithmetic.
 
 mod auth;
 mod derived;
