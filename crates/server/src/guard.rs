@@ -39,12 +39,9 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
     request.headers_mut().insert(REQUEST_ID.clone(), id.clone());
     // At error level so that it is enabled whenever errors are logged (the binary's default
     // filter is `warn`): every error logged for this request carries its id.
-    let span = tracing::error_span!(
-        "request",
-        id = %id.to_str().unwrap_or_default(),
-        method = %request.method(),
-        path = %request.uri().path(),
-    );
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    let id_text = id.to_str().unwrap_or_default().to_string();
+    let span = tracing::error_span!("request", id = %id_text, method = %method, path = %path);
     let answer = AssertUnwindSafe(tokio::time::timeout(
         guard.request_timeout,
         next.run(request),
@@ -55,12 +52,18 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
     let mut response = match answer {
         Ok(Ok(response)) => response,
         Ok(Err(_elapsed)) => {
-            span.in_scope(|| tracing::warn!("No answer within the request time-out."));
+            // The id is on the line itself too: a span can be filtered out where the line is not.
+            span.in_scope(|| {
+                tracing::warn!(id = %id_text, %method, %path, "No answer within the request time-out.")
+            });
             Problem::timed_out(guard.request_timeout).into_response()
         }
         Err(panic) => {
             span.in_scope(|| {
                 tracing::error!(
+                    id = %id_text,
+                    %method,
+                    %path,
                     panic = panic_message(&*panic),
                     "A request handler panicked."
                 );

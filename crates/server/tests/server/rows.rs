@@ -1,9 +1,7 @@
 //! Rows and rollups over HTTP equal sums computed directly from the store with SQL; CSV and
 //! NDJSON carry the same rows as JSON; bad input is a 400 naming the parameter.
 
-mod common;
-
-use common::{DATASET, TestApp, assert_problem, at};
+use crate::common::{DATASET, TestApp, assert_problem, at};
 use jiff::tz::TimeZone;
 use serde_json::Value;
 

@@ -1,10 +1,8 @@
 //! Directory paging over real HTTP: every entity exactly once, `nextUri` absent on the last page.
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{TestEmulator, spawn_with};
+use crate::common::{TestEmulator, spawn_with};
 use emulator::synth::OrgShape;
 use genesys::directory::{
     EntityListing, QUEUES_PATH, Queue, USERS_PATH, User, WRAPUP_CODES_PATH, WrapupCode,

@@ -3,12 +3,10 @@
 //! fail, on purpose). Each download must hold the NDJSON rows of the same request, value for
 //! value and in order, with typed columns named as in the CSV header.
 
-mod common;
-
 use std::process::Command;
 
-use common::external::{repo_root, venv_program};
-use common::{DATASET, TestApp, assert_problem};
+use crate::common::external::{repo_root, venv_program};
+use crate::common::{DATASET, TestApp, assert_problem};
 use serde_json::{Map, Value};
 
 /// What pyarrow saw in a file.

@@ -1,9 +1,7 @@
 //! Rate budget, body size, content type and malformed input: always a Genesys error body,
 //! never a 500.
 
-mod common;
-
-use common::{assert_genesys_headers, expect_error, header_u64, spawn};
+use crate::common::{assert_genesys_headers, expect_error, header_u64, spawn};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -227,7 +225,7 @@ async fn undecodable_path_parameters_are_a_genesys_400() {
 /// with a 4xx or, when still valid, a success; never a 5xx.
 #[tokio::test]
 async fn mangled_bodies_never_cause_a_server_error() {
-    let emu = common::spawn_with(|c| c.rate_limit_per_minute = 10_000).await;
+    let emu = crate::common::spawn_with(|c| c.rate_limit_per_minute = 10_000).await;
     let token = emu.token().await;
     let aggregate = r#"{"interval":"2024-05-06T08:00:00Z/2024-05-06T09:00:00Z","granularity":"PT30M","groupBy":["queueId"],"filter":{"type":"and","predicates":[{"dimension":"mediaType","value":"voice"}]},"metrics":["nOffered","tHandle"],"pageSize":5}"#;
     let details = r#"{"interval":"2024-05-06T08:00:00Z/2024-05-06T09:00:00Z","order":"asc","orderBy":"conversationStart","paging":{"pageSize":5,"pageNumber":1},"segmentFilters":[{"type":"or","predicates":[{"dimension":"queueId","operator":"exists"}]}]}"#;

@@ -8,13 +8,11 @@
 //! `scripts/setup-test-env.sh`; without them this test fails, on purpose.
 //! `STATUS_PAGE_SCREENSHOT=<file.png>` keeps the full-page screenshot.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::external::{CHROMIUM, installed, run_node_script};
-use common::{DATASET, TestApp};
+use crate::common::external::{CHROMIUM, installed, run_node_script};
+use crate::common::{DATASET, TestApp};
 use genesys::interval::format_instant;
 use serde_json::Value;
 use warehouse::Store;

@@ -1,10 +1,8 @@
 //! OAuth client credentials and bearer checks over real HTTP.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{assert_genesys_headers, expect_error, spawn, spawn_with};
+use crate::common::{assert_genesys_headers, expect_error, spawn, spawn_with};
 use genesys::auth::{AuthErrorResponse, TokenResponse};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -202,7 +200,7 @@ async fn revoked_tokens_are_refused_and_new_ones_work() {
 }
 
 /// A limited client's token, through Basic credentials.
-async fn limited_token(emu: &common::TestEmulator, id: &str, secret: &str) -> String {
+async fn limited_token(emu: &crate::common::TestEmulator, id: &str, secret: &str) -> String {
     let response = emu
         .http
         .post(emu.url("/oauth/token"))

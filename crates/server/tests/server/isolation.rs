@@ -1,11 +1,9 @@
 //! Reads never wait for the sync: while a writer holds an open write transaction, the server
 //! answers from the last committed state (WAL), and sees the write once it commits.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{TestApp, at};
+use crate::common::{TestApp, at};
 use genesys::Interval;
 use warehouse::{AggregateRow, SqliteStore, Store, TableSpec, Value, WindowWrite};
 

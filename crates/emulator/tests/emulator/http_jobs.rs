@@ -1,12 +1,10 @@
 //! Async aggregate and details jobs over real HTTP: 202, QUEUED → PENDING → FULFILLED, cursor
 //! paging that covers every group / conversation exactly once, DELETE, EXPIRED, early results.
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::{TestEmulator, expect_error, spawn_with};
+use crate::common::{TestEmulator, expect_error, spawn_with};
 use genesys::aggregates::{AggregateQueryResponse, AsyncAggregateQueryResponse};
 use genesys::details::{AsyncConversationQueryResponse, DataAvailabilityResponse};
 use genesys::jobs::{AsyncQueryResponse, AsyncQueryStatus, JobState};

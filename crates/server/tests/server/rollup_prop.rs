@@ -2,11 +2,9 @@
 //! rows per local day (DST days of 23 and 25 hours included): sums and counts add, minimums
 //! take the least, maximums the greatest.
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::{TestApp, at};
+use crate::common::{TestApp, at};
 use genesys::Interval;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};

@@ -1,11 +1,9 @@
 //! Typed, paged endpoints against the real emulator: jobs, details, directories.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{client_for, day_query, emulator, job_groups};
+use crate::common::{client_for, day_query, emulator, job_groups};
 use futures_util::{StreamExt, TryStreamExt};
 use genesys::client::{Error, JobKind};
 use genesys::details::ConversationQuery;

@@ -1,11 +1,9 @@
 //! `genesys-bi keys` and `genesys-bi serve` as a user and a service manager run them.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use common::BIN;
+use crate::common::BIN;
 
 struct Served(std::process::Child);
 
@@ -219,7 +217,7 @@ fn init_writes_a_config_that_checks_and_never_overwrites_unasked() {
 /// A store filled by `genesys-bi demo --days 1` (its emulator, its sync), and the demo's key.
 fn demo_store(dir: &std::path::Path) -> (std::path::PathBuf, String) {
     let demo_dir = dir.join("demo");
-    let demo = common::Announced::start(
+    let demo = crate::common::Announced::start(
         &[
             "demo",
             "--days",

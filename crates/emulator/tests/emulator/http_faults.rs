@@ -1,11 +1,9 @@
 //! Injected faults over real HTTP: reproducible by seed, scripted counts exact, resets and
 //! truncations seen by reqwest as transport / decode failures.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{TestEmulator, expect_error, header_u64, spawn_with};
+use crate::common::{TestEmulator, expect_error, header_u64, spawn_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

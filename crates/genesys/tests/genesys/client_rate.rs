@@ -1,11 +1,9 @@
 //! The shared rate budget against the real emulator: Retry-After pauses everything for exactly
 //! its length, a daily-limit 429 fails fast, and honest headers keep concurrent work free of 429s.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{AGGREGATES, Admin, client_for, emulator, hour_query};
+use crate::common::{AGGREGATES, Admin, client_for, emulator, hour_query};
 use genesys::client::{Endpoint, Error};
 use serde_json::json;
 

@@ -15,14 +15,12 @@
 //! parameter, very long values, repeated and conflicting parameters) and want a 2xx or 4xx for
 //! every one, a body read to its end, and a server still alive. `FUZZ_CASES=<n>` runs more.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::TestApp;
-use common::external::{repo_root, run_with_timeout, venv_program};
+use crate::common::TestApp;
+use crate::common::external::{repo_root, run_with_timeout, venv_program};
 
 /// Examples per operation and phase: about 1500 cases with the default seed, in 1 to 2 minutes.
 const MAX_EXAMPLES: &str = "150";
@@ -110,7 +108,7 @@ mod hostile {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, FileFailurePersistence};
 
-    use super::common::{DATASET, TestApp};
+    use crate::common::{DATASET, TestApp};
 
     /// Cases per test when `FUZZ_CASES` is not set: a few seconds each in a debug build.
     const DEFAULT_CASES: u32 = 200;

@@ -1,10 +1,8 @@
 //! Login, token refresh and re-login against the real emulator over HTTP.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Admin, client_for, config_for, emulator, hour_query};
+use crate::common::{Admin, client_for, config_for, emulator, hour_query};
 use genesys::client::{Error, GenesysClient};
 use secrecy::SecretString;
 
@@ -100,7 +98,7 @@ async fn revoked_token_leads_to_one_relogin_and_a_retry() {
     assert_eq!(before, after);
     let counters = client.counters();
     assert_eq!((counters.relogins, counters.tokens_refreshed), (1, 2));
-    assert_eq!(admin.served(common::AGGREGATES, 401).await, 1);
+    assert_eq!(admin.served(crate::common::AGGREGATES, 401).await, 1);
 }
 
 #[tokio::test]
@@ -113,7 +111,7 @@ async fn a_revocation_between_the_relogin_and_the_retry_earns_its_own_relogin() 
     // one its re-login fetched. The second is a fresh revocation, not refused credentials.
     admin
         .set_faults(serde_json::json!({"scripted": [
-            {"path": common::AGGREGATES, "effect": "revokeTokens", "count": 2}
+            {"path": crate::common::AGGREGATES, "effect": "revokeTokens", "count": 2}
         ]}))
         .await;
     let after = client
@@ -123,7 +121,7 @@ async fn a_revocation_between_the_relogin_and_the_retry_earns_its_own_relogin() 
     assert_eq!(before, after);
     let counters = client.counters();
     assert_eq!((counters.relogins, counters.tokens_refreshed), (2, 3));
-    assert_eq!(admin.served(common::AGGREGATES, 401).await, 2);
+    assert_eq!(admin.served(crate::common::AGGREGATES, 401).await, 2);
 }
 
 #[tokio::test]
@@ -152,7 +150,7 @@ async fn a_fresh_token_refused_again_is_an_error_naming_the_settings_not_a_loop(
     // One re-login, one retry: the token it fetched was refused too.
     let counters = client.counters();
     assert_eq!((counters.relogins, counters.tokens_refreshed), (1, 2));
-    assert_eq!(admin.served(common::AGGREGATES, 401).await, 2);
+    assert_eq!(admin.served(crate::common::AGGREGATES, 401).await, 2);
 
     // Credentials that worked before get one more re-login (the refusal may be a fresh
     // revocation), then stop at the second token in a row the API never accepted.
@@ -202,7 +200,7 @@ async fn logs_name_retries_and_correlation_ids_but_never_the_secret() {
     client.login().await.unwrap();
     admin.revoke_tokens().await;
     admin
-        .set_faults(serde_json::json!({"scripted": [{"path": common::AGGREGATES, "status": 503, "count": 1}]}))
+        .set_faults(serde_json::json!({"scripted": [{"path": crate::common::AGGREGATES, "status": 503, "count": 1}]}))
         .await;
     client
         .aggregates_query(&hour_query(9))

@@ -1,10 +1,9 @@
 //! The OpenAPI document (snapshot), /metrics and the status page; the server as a service
 //! (`serving`: panics, time-outs, connection limits, HTTPS).
 
-mod common;
 mod serving;
 
-use common::{DATASET, TestApp};
+use crate::common::{DATASET, TestApp};
 
 const SNAPSHOT: &str = "tests/snapshots/openapi.json";
 

@@ -2,10 +2,8 @@
 //! equal SQL written by hand against the store, paging via `@odata.nextLink` covers every row
 //! exactly once, `$count`, `$select`, `$orderby`/`$top`/`$skip`, OData 400s, and auth.
 
-mod common;
-
+use crate::common::{DATASET, TestApp, dataset_edm_type};
 use base64::Engine as _;
-use common::{DATASET, TestApp, dataset_edm_type};
 use serde_json::Value;
 
 async fn odata(app: &TestApp, path: &str, page_size: Option<u64>) -> reqwest::Response {

@@ -1,9 +1,7 @@
 //! A fault storm (5xx, 429 bursts, truncated bodies, dropped connections, revoked tokens) must
 //! change nothing in the results: the same pull run fault-free and under faults is identical.
 
-mod common;
-
-use common::{Admin, config_for, day_query, emulator, hour_query, job_groups};
+use crate::common::{Admin, config_for, day_query, emulator, hour_query, job_groups};
 use futures_util::{StreamExt, TryStreamExt};
 use genesys::aggregates::AggregateQueryResponse;
 use genesys::client::GenesysClient;

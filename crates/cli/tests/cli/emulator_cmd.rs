@@ -1,10 +1,8 @@
 //! `genesys-bi emulator --port 0` announces itself on stdout and serves the Genesys API.
 
-mod common;
-
 use std::process::Command;
 
-use common::EmulatorProcess;
+use crate::common::EmulatorProcess;
 
 const LINES: [&str; 5] = [
     "GENESYS_API_BASE",
@@ -86,7 +84,7 @@ fn custom_credentials_are_announced() {
 
 #[test]
 fn invalid_fault_rates_fail_with_a_clear_error() {
-    let output = Command::new(common::BIN)
+    let output = Command::new(crate::common::BIN)
         .args(["emulator", "--port", "0", "--fault-rate-reset", "2"])
         .output()
         .expect("the binary runs");
@@ -99,7 +97,7 @@ fn invalid_fault_rates_fail_with_a_clear_error() {
 fn a_busy_port_fails_with_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     let port = taken.local_addr().unwrap().port().to_string();
-    let output = Command::new(common::BIN)
+    let output = Command::new(crate::common::BIN)
         .args(["emulator", "--port", &port])
         .output()
         .expect("the binary runs");

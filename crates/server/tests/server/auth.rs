@@ -1,9 +1,7 @@
 //! Every protected path refuses a missing, wrong or revoked key, with a problem body and
 //! `WWW-Authenticate`; health needs no key; Bearer and Basic both work.
 
-mod common;
-
-use common::{TestApp, assert_problem};
+use crate::common::{TestApp, assert_problem};
 
 const PROTECTED: &[&str] = &[
     "/",

@@ -4,12 +4,10 @@
 //! figure is checked here against SQL on the store. Needs `tests/node/node_modules` from
 //! `scripts/setup-test-env.sh`; without it this test fails, on purpose.
 
-mod common;
-
 use std::time::Duration;
 
-use common::external::run_node_script;
-use common::{DATASET, TestApp, dataset_edm_type};
+use crate::common::external::run_node_script;
+use crate::common::{DATASET, TestApp, dataset_edm_type};
 use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
 

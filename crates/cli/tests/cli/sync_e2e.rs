@@ -1,10 +1,8 @@
 //! The real binary against a real emulator process: backfills, crashes, late data, faults.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{EmulatorProcess, Workspace};
+use crate::common::{EmulatorProcess, Workspace};
 
 const NOW: &str = "2024-05-20T12:00:00Z";
 
@@ -665,7 +663,7 @@ fn run_serve_is_the_sync_and_the_bi_server_in_one_process_with_their_metrics() {
         .trim()
         .to_string();
 
-    let mut run = common::Announced::spawn(
+    let mut run = crate::common::Announced::spawn(
         work.command(&[
             "run",
             "--now",

@@ -1,8 +1,6 @@
 //! The `/_emulator/` admin API: clock, counters.
 
-mod common;
-
-use common::spawn_with;
+use crate::common::spawn_with;
 use reqwest::StatusCode;
 use serde_json::json;
 

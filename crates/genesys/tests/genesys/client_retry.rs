@@ -1,9 +1,7 @@
 //! Retry bounds against the real emulator: persistent 5xx stop after the configured attempts,
 //! 501 and 4xx are never retried.
 
-mod common;
-
-use common::{AGGREGATES, Admin, config_for, emulator, hour_query};
+use crate::common::{AGGREGATES, Admin, config_for, emulator, hour_query};
 use genesys::client::{Error, GenesysClient};
 use serde_json::json;
 

@@ -1,8 +1,6 @@
 //! `genesys-bi demo` brings up the whole product: it syncs from its emulator, then serves.
 
-mod common;
-
-use common::Announced;
+use crate::common::Announced;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_serves_synced_data_behind_a_key() {
@@ -97,7 +95,7 @@ async fn the_demo_serves_synced_data_behind_a_key() {
 /// `cd genesys-bi-demo && genesys-bi datasets` (and `keys list`) read the demo's own store.
 fn the_written_config_works_from_inside_its_folder(folder: &std::path::Path) {
     let run = |args: &[&str]| {
-        let output = std::process::Command::new(common::BIN)
+        let output = std::process::Command::new(crate::common::BIN)
             .args(args)
             .current_dir(folder)
             .env_remove("GENESYS_BI_CONFIG")
