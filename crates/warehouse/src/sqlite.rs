@@ -834,10 +834,6 @@ fn replace_rows_by_page(
     Ok(written)
 }
 
-fn log_window(tx: &Transaction<'_>, write: &WindowWrite<'_>) -> Result<()> {
-    log_window_rows(tx, write, write.rows.len())
-}
-
 fn log_window_rows(tx: &Transaction<'_>, write: &WindowWrite<'_>, rows: usize) -> Result<()> {
     tx.execute(
         "INSERT INTO windows (dataset, window_start, window_end, rows, settled, run_id, written_at)
@@ -957,6 +953,17 @@ impl SqliteStore {
         write: &WindowWrite<'_>,
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome> {
+        self.write_window_with(write, lease, |tx, spec| replace_rows(tx, spec, write))
+    }
+
+    /// One window in one transaction: the fencing check first, then `rows` writes the rows
+    /// (returning how many), then the log, the writer and the watermark.
+    fn write_window_with(
+        &self,
+        write: &WindowWrite<'_>,
+        lease: Option<&LeaseToken>,
+        rows: impl FnOnce(&Transaction<'_>, &TableSpec) -> Result<usize>,
+    ) -> Result<WindowOutcome> {
         self.with_writer(|c| {
             let tx = write_transaction(c)?;
             let writer = match lease {
@@ -964,8 +971,8 @@ impl SqliteStore {
                 None => None,
             };
             let spec = dataset_spec(&tx, write.dataset)?;
-            let rows_written = replace_rows(&tx, &spec, write)?;
-            log_window(&tx, write)?;
+            let rows_written = rows(&tx, &spec)?;
+            log_window_rows(&tx, write, rows_written)?;
             record_writer(&tx, write, lease, writer)?;
             let complete_through = advance_watermark(&tx, write.dataset)?;
             tx.commit()?;
@@ -1102,22 +1109,8 @@ impl Store for SqliteStore {
         let mut none = std::iter::empty();
         let rest: &mut dyn Iterator<Item = _> = if first.is_some() { pages } else { &mut none };
         let mut pages = first.into_iter().chain(rest);
-        self.with_writer(|c| {
-            let tx = write_transaction(c)?;
-            let writer = match lease {
-                Some(lease) => Some(leases::check(&tx, lease, Timestamp::now())?),
-                None => None,
-            };
-            let spec = dataset_spec(&tx, write.dataset)?;
-            let rows_written = replace_rows_by_page(&tx, &spec, write, &mut pages)?;
-            log_window_rows(&tx, write, rows_written)?;
-            record_writer(&tx, write, lease, writer)?;
-            let complete_through = advance_watermark(&tx, write.dataset)?;
-            tx.commit()?;
-            Ok(WindowOutcome {
-                rows_written,
-                complete_through,
-            })
+        self.write_window_with(write, lease, |tx, spec| {
+            replace_rows_by_page(tx, spec, write, &mut pages)
         })
     }
 
