@@ -12,35 +12,7 @@ use genesys::client::{CountersSnapshot, EndpointCount, GenesysClient};
 use jiff::Timestamp;
 
 /// How a run of a dataset ended; the `runs` table and the metrics say the same words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RunStatus {
-    /// Every planned window written.
-    Ok,
-    /// Some windows failed; the next run retries them.
-    Partial,
-    /// The run stopped on an error (the store, the plan).
-    Failed,
-    /// Stopped by SIGTERM or Ctrl-C: windows in flight abandoned, nothing half-written.
-    Interrupted,
-}
-
-impl RunStatus {
-    pub const ALL: [RunStatus; 4] = [
-        RunStatus::Ok,
-        RunStatus::Partial,
-        RunStatus::Failed,
-        RunStatus::Interrupted,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Ok => "ok",
-            RunStatus::Partial => "partial",
-            RunStatus::Failed => "failed",
-            RunStatus::Interrupted => "interrupted",
-        }
-    }
-}
+pub use warehouse::RunStatus;
 
 #[derive(Debug, Default, Clone)]
 struct DatasetCounts {
@@ -123,7 +95,7 @@ impl SyncMetrics {
         );
         for (dataset, counts) in &datasets {
             if let Some((last, _)) = counts.last_run {
-                for status in RunStatus::ALL {
+                for status in RunStatus::FINISHED {
                     let _ = writeln!(
                         out,
                         "genesys_bi_sync_last_run_status{{dataset=\"{}\",status=\"{}\"}} {}",

@@ -52,6 +52,8 @@ pub enum StoreError {
     RowOutsideWindow { row: String, window: String },
     #[error("stored value `{value}` is not a valid instant")]
     CorruptInstant { value: String },
+    #[error("run {run}: stored status `{value}` is not one genesys-bi writes")]
+    CorruptRunStatus { run: i64, value: String },
     #[error("dataset `{dataset}`: stored {column} `{value}` can't be read: {reason}")]
     CorruptDefinition {
         dataset: String,
@@ -191,9 +193,53 @@ pub struct DatasetStatus {
     pub last_written_at: Option<Timestamp>,
 }
 
+/// Where a run stands; stored in `runs.status` as [`RunStatus::as_str`] says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RunStatus {
+    /// Started, not finished (or its process died before it could say).
+    Running,
+    /// Every planned window written.
+    #[default]
+    Ok,
+    /// Some windows failed; the next run retries them.
+    Partial,
+    /// The run stopped on an error (the store, the plan, a lost lease).
+    Failed,
+    /// Stopped by SIGTERM or Ctrl-C: windows in flight abandoned, nothing half-written.
+    Interrupted,
+}
+
+impl RunStatus {
+    /// How a run can end.
+    pub const FINISHED: [RunStatus; 4] = [
+        RunStatus::Ok,
+        RunStatus::Partial,
+        RunStatus::Failed,
+        RunStatus::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Ok => "ok",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// The stored word back; `None` for a word no genesys-bi writes.
+    pub fn parse(word: &str) -> Option<Self> {
+        [RunStatus::Running]
+            .into_iter()
+            .chain(Self::FINISHED)
+            .find(|status| status.as_str() == word)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunSummary {
-    pub status: String,
+    pub status: RunStatus,
     pub windows: u64,
     pub rows: u64,
     pub requests: u64,
@@ -304,5 +350,19 @@ mod too_complex_tests {
             StoreError::Sqlite(_)
         ));
         assert!(matches!(prepared("SELEC 1"), StoreError::Sqlite(_)));
+    }
+}
+
+#[cfg(test)]
+mod run_status_tests {
+    use super::RunStatus;
+
+    #[test]
+    fn every_status_reads_back_as_written_and_nothing_else_does() {
+        for status in std::iter::once(RunStatus::Running).chain(RunStatus::FINISHED) {
+            assert_eq!(RunStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(RunStatus::parse("OK"), None);
+        assert_eq!(RunStatus::parse(""), None);
     }
 }

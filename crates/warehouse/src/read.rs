@@ -64,7 +64,7 @@ pub struct RunInfo {
     pub command: String,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub status: String,
+    pub status: crate::RunStatus,
     pub windows: i64,
     pub rows: i64,
     pub requests: i64,
@@ -164,22 +164,31 @@ pub fn recent_runs(c: &Connection, limit: usize) -> Result<Vec<RunInfo>> {
         "SELECT id, command, started_at, finished_at, status, windows, rows, requests, error
          FROM runs ORDER BY id DESC LIMIT ?1",
     )?;
-    let runs = statement
+    let runs: Vec<(RunInfo, String)> = statement
         .query_map([limit as i64], |r| {
-            Ok(RunInfo {
+            let run = RunInfo {
                 id: r.get(0)?,
                 command: r.get(1)?,
                 started_at: r.get(2)?,
                 finished_at: r.get(3)?,
-                status: r.get(4)?,
+                status: crate::RunStatus::Running,
                 windows: r.get(5)?,
                 rows: r.get(6)?,
                 requests: r.get(7)?,
                 error: r.get(8)?,
-            })
+            };
+            Ok((run, r.get(4)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(runs)
+    runs.into_iter()
+        .map(|(run, word)| match crate::RunStatus::parse(&word) {
+            Some(status) => Ok(RunInfo { status, ..run }),
+            None => Err(StoreError::CorruptRunStatus {
+                run: run.id,
+                value: word,
+            }),
+        })
+        .collect()
 }
 
 /// The first bucket start and last bucket end stored, if any row is.

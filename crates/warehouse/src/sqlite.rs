@@ -15,8 +15,8 @@ use crate::leases::{self, Acquired, Lease, LeaseHolder, LeaseToken};
 use crate::rows::{AggregateRow, Value};
 use crate::schema::{DatasetDefinition, TableSpec, is_reserved, is_valid_identifier};
 use crate::{
-    DatasetChange, DatasetStatus, Directory, Result, RunSummary, Store, StoreError, WindowOutcome,
-    WindowRecord, WindowWrite,
+    DatasetChange, DatasetStatus, Directory, Result, RunStatus, RunSummary, Store, StoreError,
+    WindowOutcome, WindowRecord, WindowWrite,
 };
 
 /// The version `INTERNAL_SCHEMA` creates; each of [`UPGRADES`] then takes it one further.
@@ -1156,8 +1156,8 @@ impl Store for SqliteStore {
     fn start_run(&self, command: &str) -> Result<i64> {
         self.with_writer(|c| {
             c.execute(
-                "INSERT INTO runs (command, started_at, status) VALUES (?1, ?2, 'running')",
-                params![command, now_text()],
+                "INSERT INTO runs (command, started_at, status) VALUES (?1, ?2, ?3)",
+                params![command, now_text(), RunStatus::Running.as_str()],
             )?;
             Ok(c.last_insert_rowid())
         })
@@ -1171,7 +1171,7 @@ impl Store for SqliteStore {
                 params![
                     run_id,
                     now_text(),
-                    summary.status,
+                    summary.status.as_str(),
                     summary.windows as i64,
                     summary.rows as i64,
                     summary.requests as i64,

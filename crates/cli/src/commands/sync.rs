@@ -340,7 +340,7 @@ impl Pass {
                         status: RunStatus::Failed,
                     }
                     .emit(self.metrics());
-                    summary.status = RunStatus::Failed.as_str().into();
+                    summary.status = RunStatus::Failed;
                     summary.error = Some(e.to_string());
                     summary.requests = self.client.counters().requests_sent - requests_before;
                     self.store.finish_run(run_id, &summary)?;
@@ -366,7 +366,7 @@ impl Pass {
                 RunStatus::Partial
             }
         };
-        summary.status = status.as_str().into();
+        summary.status = status;
         self.store.finish_run(run_id, &summary)?;
         if status == RunStatus::Partial {
             anyhow::bail!(

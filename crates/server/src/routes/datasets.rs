@@ -16,7 +16,7 @@ pub fn run_json(run: &RunInfo) -> Value {
         "command": run.command,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
-        "status": run.status,
+        "status": run.status.as_str(),
         "windows": run.windows,
         "rows": run.rows,
         "requests": run.requests,

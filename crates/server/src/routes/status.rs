@@ -9,6 +9,7 @@ use axum::response::Html;
 use genesys::granularity::Granularity;
 use genesys::interval::format_instant;
 use jiff::{SignedDuration, Timestamp, ToSpan};
+use warehouse::RunStatus;
 use warehouse::read::{Cell, Connection, DatasetInfo, RunInfo, Selection};
 
 use crate::problem::Problem;
@@ -205,12 +206,12 @@ fn page(
             r.id,
             escape(&r.command),
             escape(&r.started_at),
-            if r.status == "ok" {
+            if r.status == RunStatus::Ok {
                 ""
             } else {
                 " class=\"err\""
             },
-            escape(&r.status),
+            escape(r.status.as_str()),
             r.windows,
             r.rows,
             escape(r.error.as_deref().unwrap_or("")),

@@ -40,7 +40,7 @@ async fn store_with_a_failed_run(dir: &std::path::Path) -> PathBuf {
         .finish_run(
             run,
             &warehouse::RunSummary {
-                status: "failed".into(),
+                status: warehouse::RunStatus::Failed,
                 windows: 1,
                 rows: 0,
                 requests: 6,

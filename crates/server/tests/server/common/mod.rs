@@ -83,7 +83,7 @@ async fn fill(path: &Path) {
         .finish_run(
             run,
             &warehouse::RunSummary {
-                status: "ok".into(),
+                status: warehouse::RunStatus::Ok,
                 windows: report.windows_written as u64,
                 rows: report.rows_written as u64,
                 requests: 0,
