@@ -54,24 +54,16 @@ pub fn ratio(numerator: Operand, denominator: Operand) -> Option<f64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use warehouse::read::Bound;
 
-    /// What SQLite itself computes for the same operands.
-    fn in_sqlite(
-        c: &rusqlite::Connection,
-        numerator: Operand,
-        denominator: Operand,
-    ) -> Option<f64> {
+    /// What the store's KPI views compute for the same operands.
+    fn in_the_store(numerator: Operand, denominator: Operand) -> Option<f64> {
         let value = |o: Operand| match o {
-            Operand::Null | Operand::Other => rusqlite::types::Value::Null,
-            Operand::Integer(i) => rusqlite::types::Value::Integer(i),
-            Operand::Real(r) => rusqlite::types::Value::Real(r),
+            Operand::Null | Operand::Other => Bound::Null,
+            Operand::Integer(i) => Bound::Integer(i),
+            Operand::Real(r) => Bound::Real(r),
         };
-        c.query_row(
-            "SELECT 1.0 * ?1 / NULLIF(?2, 0)",
-            [value(numerator), value(denominator)],
-            |r| r.get(0),
-        )
-        .unwrap()
+        warehouse::testing::kpi_ratio(value(numerator), value(denominator)).unwrap()
     }
 
     fn operand() -> impl Strategy<Value = Operand> {
@@ -94,10 +86,9 @@ mod tests {
 
     proptest! {
         #[test]
-        fn equals_sqlite_bit_for_bit(numerator in operand(), denominator in operand()) {
-            let c = rusqlite::Connection::open_in_memory().unwrap();
+        fn equals_the_stores_kpi_views_bit_for_bit(numerator in operand(), denominator in operand()) {
             let ours = ratio(numerator, denominator);
-            let theirs = in_sqlite(&c, numerator, denominator);
+            let theirs = in_the_store(numerator, denominator);
             prop_assert_eq!(ours.map(f64::to_bits), theirs.map(f64::to_bits));
         }
     }

@@ -136,19 +136,9 @@ impl From<tokio::task::JoinError> for Problem {
 mod tests {
     use super::*;
 
-    /// How the store fails a statement, here on an empty in-memory store.
-    fn failure_of(sql: String) -> warehouse::StoreError {
-        let c = warehouse::read::Connection::open_in_memory().unwrap();
-        let statement = warehouse::read::Statement {
-            sql,
-            values: Vec::new(),
-        };
-        statement.rows(&c).unwrap_err()
-    }
-
-    /// What SQLite says of an expression nested past its limit, as the store reports it.
+    /// What the store says of an expression nested past its limit.
     fn too_deep() -> warehouse::StoreError {
-        failure_of(format!("SELECT {}1", "NOT ".repeat(1_100)))
+        warehouse::testing::too_deep_statement_error()
     }
 
     #[test]
@@ -160,7 +150,10 @@ mod tests {
         assert_eq!(odata.status, StatusCode::BAD_REQUEST);
         assert_eq!(odata.target.as_deref(), Some("$filter"));
         // Other store failures stay internal, their detail only in the log.
-        let problem = Problem::from(failure_of("SELECT * FROM nowhere".into()));
+        let corrupt = warehouse::StoreError::CorruptInstant {
+            value: "nowhere".into(),
+        };
+        let problem = Problem::from(corrupt);
         assert_eq!(problem.status, 500);
         assert!(!problem.detail.contains("nowhere"), "{}", problem.detail);
     }

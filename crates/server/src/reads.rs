@@ -246,11 +246,12 @@ mod tests {
         let (_dir, reads) = reads();
         {
             let connection = reads.connection().unwrap();
-            connection.execute_batch("BEGIN").unwrap();
+            warehouse::testing::leave_transaction_open(&connection).unwrap();
         }
         let again = reads.connection().unwrap();
         assert!(again.is_autocommit());
-        again.execute_batch("BEGIN; COMMIT").unwrap();
+        // A transaction can be begun on it again (opening one fails inside another).
+        warehouse::testing::leave_transaction_open(&again).unwrap();
     }
 
     #[test]
@@ -258,8 +259,9 @@ mod tests {
         let (dir, reads) = reads();
         let first = reads.generation();
         assert_eq!(reads.generation(), first);
-        let writer = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
-        writer.execute_batch("CREATE TABLE t (x)").unwrap();
+        // Another connection commits: the store's own writer records a run.
+        let writer = warehouse::SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        warehouse::Store::start_run(&writer, "test").unwrap();
         let second = reads.generation();
         assert_ne!(second, first);
         assert_eq!(reads.generation(), second);

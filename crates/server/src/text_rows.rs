@@ -226,23 +226,25 @@ fn json_bytes(out: &mut Vec<u8>, text: &[u8]) {
 mod tests {
     use super::*;
 
-    /// Two rows as SQLite hands them over: text needing quotes and escapes, extreme integers,
-    /// reals (one not finite), nulls.
-    fn with_rows(mut each: impl FnMut(&RowRef<'_, '_>)) {
-        let c = warehouse::read::Connection::open_in_memory().unwrap();
-        let statement = warehouse::read::Statement {
-            sql: "SELECT 'plain', -42, 0.1 + 0.2, NULL
-                 UNION ALL
-                 SELECT 'comma, \"quote\"' || char(10) || 'line', 9223372036854775807, 1e999, 1e21"
-                .into(),
-            values: Vec::new(),
-        };
-        statement
-            .visit(&c, |row| {
-                each(row);
-                Ok(())
-            })
-            .unwrap();
+    /// Two rows as the store hands them over: text needing quotes and escapes, extreme
+    /// integers, reals (one not finite), nulls.
+    fn with_rows(each: impl FnMut(&RowRef<'_, '_>)) {
+        use warehouse::read::Bound;
+        let rows = [
+            vec![
+                Bound::Text("plain".into()),
+                Bound::Integer(-42),
+                Bound::Real(0.1 + 0.2),
+                Bound::Null,
+            ],
+            vec![
+                Bound::Text("comma, \"quote\"\nline".into()),
+                Bound::Integer(i64::MAX),
+                Bound::Real(f64::INFINITY),
+                Bound::Real(1e21),
+            ],
+        ];
+        warehouse::testing::visit_values(&rows, each).unwrap();
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub mod rows;
 pub mod schema;
 pub mod sqlite;
 pub mod statement;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use genesys::Interval;
 use genesys::directory::{Queue, User, WrapupCode};
