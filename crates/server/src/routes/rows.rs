@@ -29,7 +29,9 @@ use crate::rollup::{self, Segments};
 use crate::state::AppState;
 use crate::text_rows::{CsvRows, NdjsonRows};
 
-const PARAMETERS: &[&str] = &[
+/// Every parameter the rows endpoint reads (anything else is refused); the fuzz tests send
+/// hostile values in each.
+pub const PARAMETERS: &[&str] = &[
     "from",
     "to",
     "granularity",

@@ -344,19 +344,7 @@ mod hostile {
         }
     }
 
-    const ROWS: &[&str] = &[
-        "from",
-        "to",
-        "granularity",
-        "time_zone",
-        "group_by",
-        "filter",
-        "metrics",
-        "format",
-        "names",
-        "limit",
-        "cursor",
-    ];
+    const ROWS: &[&str] = server::routes::rows::PARAMETERS;
     const REPORT: &[&str] = &["dataset", "from", "to", "time_zone", "filter"];
     const ODATA: &[&str] = &[
         "$filter",
