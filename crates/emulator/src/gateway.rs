@@ -23,7 +23,7 @@ use crate::events::{
 use crate::faults::{Decision, Fault};
 use crate::permissions;
 use crate::ratelimit::RateStatus;
-use crate::server::ConnectionAbort;
+use crate::connection_abort::ConnectionAbort;
 use crate::state::AppState;
 
 pub const CORRELATION_HEADER: &str = "ININ-Correlation-Id";
