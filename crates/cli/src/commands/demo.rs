@@ -17,7 +17,7 @@ use sync::engine::Mode;
 use warehouse::keys;
 
 use super::context::{connected_client, dataset_specs};
-use super::sync::{BarProgress, Pass};
+use super::sync::{BarProgress, pass_with_client};
 use crate::cli::DemoArgs;
 
 /// How often the demo pulls fresh data from its emulator while serving.
@@ -104,7 +104,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let client = connected_client(&config).await?;
     let progress = Arc::new(BarProgress::new(client.clone()));
-    let pass = Pass::with_client(client, &config, 4, progress.clone())?;
+    let pass = pass_with_client(client, &config, 4, progress.clone())?;
     eprintln!(
         "Syncing {} days of {} datasets (paced at 300 requests a minute, like Genesys).",
         args.days,

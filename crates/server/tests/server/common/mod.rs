@@ -72,7 +72,7 @@ async fn fill(path: &Path) {
         .await
         .unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
-    for directory in ["queues", "users", "wrapup_codes"] {
+    for directory in sync::config::DirectoryName::ALL {
         sync::engine::sync_directory(&directories, store.as_ref(), directory)
             .await
             .unwrap();
