@@ -14,14 +14,12 @@ mod gzip;
 pub mod metrics;
 pub mod odata;
 mod params;
-mod parquet_writer;
 pub mod problem;
 mod reads;
 mod rollup;
 pub mod routes;
 mod serve;
 mod state;
-mod text_rows;
 pub mod tls;
 
 use std::future::Future;
