@@ -19,6 +19,22 @@ use crate::state::AppState;
 /// The registered media type of Parquet files.
 pub const PARQUET_MEDIA_TYPE: &str = "application/vnd.apache.parquet";
 
+/// The body of `format=parquet`, as the document describes it: a binary file.
+pub struct ParquetFile;
+
+impl utoipa::PartialSchema for ParquetFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ParquetFile {}
+
 /// Text exports split the segments over this many blocking threads, each with its own
 /// connection and encoder, and the body takes their bytes back in segment order: reading and
 /// encoding a row costs more than sending it, so this is where a second core helps.

@@ -24,18 +24,38 @@ use axum::response::Response;
 
 pub use cache::{cached_json, json_response};
 pub use cursor::Position;
-pub use export::PARQUET_MEDIA_TYPE;
+pub use export::{PARQUET_MEDIA_TYPE, ParquetFile};
+pub use page::{Column, ColumnKind, RowsPage};
 pub use prepare::{Prepared, prepare};
-pub(crate) use query::{DEFAULT_LIMIT, MAX_LIMIT};
-pub use query::{Format, MAX_FILTER_VALUES, PARAMETERS};
+pub use query::{Format, PARAMETERS, PagingQuery, ShapeQuery};
 
 use crate::gzip;
-use crate::params::Params;
+use crate::params::{BAD_PARAMETER_DOC, Params, RangeQuery};
 /// The query-string limits every data request is held to (`/odata` too), for tests and docs.
-pub use crate::params::{MAX_LIST_ITEMS, MAX_PAIRS, MAX_QUERY_BYTES, MAX_VALUE_BYTES};
+pub use crate::params::{
+    MAX_FILTER_VALUES, MAX_LIST_ITEMS, MAX_PAIRS, MAX_QUERY_BYTES, MAX_VALUE_BYTES,
+};
 use crate::problem::Problem;
+use crate::routes::openapi::URI_TOO_LONG;
 use crate::state::AppState;
 
+/// A dataset's rows, optionally rolled up (sums of sums and counts, min of mins, max of maxes; averages and ratios derived afterwards)
+#[utoipa::path(
+    get,
+    path = "/v1/datasets/{name}/rows",
+    params(("name" = String, Path), RangeQuery, ShapeQuery, PagingQuery),
+    responses(
+        (status = 200, description = "Rows", content(
+            (RowsPage = "application/json"),
+            ("text/csv"),
+            ("application/x-ndjson"),
+            (inline(ParquetFile) = "application/vnd.apache.parquet"),
+        )),
+        (status = 400, description = BAD_PARAMETER_DOC, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dataset", body = Problem, content_type = "application/problem+json"),
+        (status = 414, description = URI_TOO_LONG),
+    )
+)]
 pub async fn rows(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
@@ -49,21 +69,15 @@ pub async fn rows(
         )
     })?;
     let params = Params::parse(raw.as_deref(), PARAMETERS)?;
-    let format = query::parse_format(&params)?;
-    let limit = query::parse_limit(&params)?;
-    if format != Format::Json && params.one("cursor")?.is_some() {
-        return Err(Problem::bad_parameter(
-            "cursor",
-            "only JSON is paged; CSV, NDJSON and Parquet stream every row",
-        ));
-    }
-    match format {
+    let paging = PagingQuery::read(&params)?;
+    match paging.format {
         Format::Json => {
             let gzip = gzip::accepts_gzip(&headers);
-            page::json_page(state, name, params, limit, raw.unwrap_or_default(), gzip).await
+            let query = raw.unwrap_or_default();
+            page::json_page(state, name, params, paging, query, gzip).await
         }
         Format::Csv | Format::Ndjson | Format::Parquet => {
-            export::stream(state, name, params, format).await
+            export::stream(state, name, params, paging.format).await
         }
     }
 }

@@ -4,13 +4,15 @@
 use axum::body::Bytes;
 use axum::response::Response;
 use genesys::interval::format_instant;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 use warehouse::StoreError;
-use warehouse::read::{Connection, RowRef};
+use warehouse::read::{ColumnType, Connection, OutputColumn, RowRef};
 
 use super::cache::cached_json;
 use super::cursor::{Position, decode_cursor, encode_cursor, next_link};
 use super::prepare::{Prepared, prepare};
+use super::query::PagingQuery;
 use super::text_rows::NdjsonRows;
 use crate::params::Params;
 use crate::problem::Problem;
@@ -21,7 +23,7 @@ pub(super) async fn json_page(
     state: AppState,
     name: String,
     params: Params,
-    limit: u64,
+    paging: PagingQuery,
     raw_query: String,
     gzip: bool,
 ) -> Result<Response, Problem> {
@@ -33,25 +35,24 @@ pub(super) async fn json_page(
         state.read(move |c| {
             let mut prepared = prepare(c, &name, &params)?;
             prepared.selection.derived_in_sql = false;
-            let start = match params.one("cursor")? {
+            let start = match &paging.cursor {
                 Some(raw) => decode_cursor(&prepared, raw)?,
                 None => Position::FIRST,
             };
             let columns = prepared.selection.columns();
             let mut objects = NdjsonRows::new(&columns);
             let mut rows = vec![b'['];
-            let (count, next) = visit_page(c, &prepared, start, limit, |row| {
+            let (count, next) = visit_page(c, &prepared, start, paging.limit, |row| {
                 if rows.len() > 1 {
                     rows.push(b',');
                 }
                 objects.object(&mut rows, row)
             })?;
             rows.push(b']');
-            let mut body = meta(&prepared);
             let next = next.map(|p| next_link(&name, &params, &encode_cursor(&prepared, p)));
-            body.insert("next".into(), json!(next));
+            let body = with_rows(&page(&prepared, next), &rows).map_err(Problem::internal)?;
             Ok(CachedBody {
-                body: Bytes::from(with_rows(Value::Object(body), &rows)),
+                body: Bytes::from(body),
                 rows: count,
             })
         })
@@ -101,34 +102,88 @@ fn visit_page(
     Ok((seen, more.then_some(position)))
 }
 
-fn meta(prepared: &Prepared) -> Map<String, Value> {
-    let columns: Vec<Value> = prepared
-        .selection
-        .columns()
-        .iter()
-        .map(|c| json!({"name": c.name, "type": c.kind.as_str(), "meaning": crate::routes::meaning(c)}))
-        .collect();
-    let mut meta = Map::new();
-    meta.insert("dataset".into(), json!(prepared.info.spec.name));
-    meta.insert("granularity".into(), json!(prepared.granularity));
-    meta.insert("time_zone".into(), json!(prepared.time_zone));
-    meta.insert("from".into(), json!(prepared.from.map(format_instant)));
-    meta.insert("to".into(), json!(prepared.to.map(format_instant)));
-    meta.insert(
-        "complete_through".into(),
-        json!(prepared.info.complete_through.map(format_instant)),
-    );
-    meta.insert("columns".into(), Value::Array(columns));
-    meta
+/// A page of rows (`format=json`).
+// Fields in name order, as the page has always spelled them.
+#[derive(Serialize, ToSchema)]
+pub struct RowsPage {
+    columns: Vec<Column>,
+    #[schema(format = DateTime)]
+    complete_through: Option<String>,
+    dataset: String,
+    /// The asked start, if any (an instant, UTC).
+    #[schema(format = DateTime)]
+    from: Option<String>,
+    granularity: Option<String>,
+    /// Link to the next page; null on the last
+    next: Option<String>,
+    time_zone: String,
+    /// The asked end, if any (an instant, UTC).
+    #[schema(format = DateTime)]
+    to: Option<String>,
+    /// One object per row, keyed by column name.
+    // Always empty here: `with_rows` writes the rows after the other fields, already encoded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    rows: Vec<()>,
+}
+
+/// A column of the answer: its name, type and meaning.
+#[derive(Serialize, ToSchema)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    #[schema(inline)]
+    pub kind: ColumnKind,
+    pub meaning: String,
+}
+
+/// How a column's values are typed.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnKind {
+    Timestamp,
+    Text,
+    Integer,
+    Real,
+}
+
+impl Column {
+    pub fn of(column: &OutputColumn) -> Self {
+        Column {
+            name: column.name.clone(),
+            kind: match column.kind {
+                ColumnType::Timestamp => ColumnKind::Timestamp,
+                ColumnType::Text => ColumnKind::Text,
+                ColumnType::Integer => ColumnKind::Integer,
+                ColumnType::Real => ColumnKind::Real,
+            },
+            meaning: crate::routes::meaning(column),
+        }
+    }
+}
+
+fn page(prepared: &Prepared, next: Option<String>) -> RowsPage {
+    let columns = prepared.selection.columns();
+    RowsPage {
+        columns: columns.iter().map(Column::of).collect(),
+        complete_through: prepared.info.complete_through.map(format_instant),
+        dataset: prepared.info.spec.name.clone(),
+        from: prepared.from.map(format_instant),
+        granularity: prepared.granularity.clone(),
+        next,
+        time_zone: prepared.time_zone.clone(),
+        to: prepared.to.map(format_instant),
+        rows: Vec::new(),
+    }
 }
 
 /// `object` (never empty) with `"rows": <rows>` added at its end, written by hand: the rows are
 /// already JSON, and the bulk of the body.
-fn with_rows(object: Value, rows: &[u8]) -> Vec<u8> {
-    let mut body = object.to_string().into_bytes();
+fn with_rows(page: &RowsPage, rows: &[u8]) -> serde_json::Result<Vec<u8>> {
+    let mut body = serde_json::to_vec(page)?;
     body.pop(); // the closing brace
     body.extend_from_slice(b",\"rows\":");
     body.extend_from_slice(rows);
     body.push(b'}');
-    body
+    Ok(body)
 }

@@ -5,8 +5,8 @@ use genesys::granularity::Granularity;
 use jiff::Timestamp;
 use warehouse::read::{Connection, DatasetInfo, Selection};
 
-use super::query::selection;
-use crate::params::{Params, parse_time_zone, parse_when};
+use super::query::{ShapeQuery, selection};
+use crate::params::{Params, RangeQuery, parse_time_zone, parse_when};
 use crate::problem::Problem;
 use crate::rollup::{self, Segments};
 
@@ -55,19 +55,23 @@ fn count_leading(n: usize, holds: impl Fn(usize) -> bool) -> usize {
 /// Resolves a rows (or report) request against the dataset; runs on a store connection.
 pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, Problem> {
     let info = warehouse::read::dataset(c, name)?.ok_or_else(|| Problem::unknown_dataset(name))?;
-    let mut selection = selection(&info, params)?;
+    let shape = ShapeQuery::read(params)?;
+    let range = RangeQuery::read(params)?;
+    let mut selection = selection(&info, &shape, &range.filter)?;
     let stored_tz = &info.spec.definition.time_zone;
-    let time_zone = match params.one("time_zone")? {
+    let time_zone = match &range.time_zone {
         Some(raw) => parse_time_zone("time_zone", raw)?,
         None => stored_tz.clone(),
     };
     let tz = time_zone.zone().clone();
-    let from = params
-        .one("from")?
+    let from = range
+        .from
+        .as_deref()
         .map(|raw| parse_when("from", raw, &tz))
         .transpose()?;
-    let to = params
-        .one("to")?
+    let to = range
+        .to
+        .as_deref()
         .map(|raw| parse_when("to", raw, &tz))
         .transpose()?;
     let extent = warehouse::read::extent(c, &info.spec)?;
@@ -79,8 +83,9 @@ pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, 
     if from.is_some() && to.is_some() && end <= start {
         return Err(Problem::bad_parameter("to", "must be later than `from`"));
     }
-    let requested = params
-        .one("granularity")?
+    let requested = shape
+        .granularity
+        .as_deref()
         .map(|raw| {
             raw.parse::<Granularity>()
                 .map_err(|e| Problem::bad_parameter("granularity", e.to_string()))

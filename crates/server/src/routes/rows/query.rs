@@ -1,13 +1,16 @@
-//! The rows endpoint's query parameters: which it reads, their limits, and how the format,
-//! page size and column selection are parsed from them.
+//! The rows endpoint's query parameters: which it reads, their limits, and their parsing into
+//! [`ShapeQuery`] (which columns, which buckets) and [`PagingQuery`] (which format, which page);
+//! the time range and filter are the shared [`RangeQuery`]. The OpenAPI document describes
+//! the parameters from these types.
 
+use serde::Serialize;
 use warehouse::read::{DatasetInfo, Selection, SelectionError};
 
-use crate::params::{MAX_PAIRS, Params, shown};
+use crate::params::{DimensionValue, Params, shown};
 use crate::problem::Problem;
 
 /// Every parameter the rows endpoint reads (anything else is refused); the fuzz tests send
-/// hostile values in each.
+/// hostile values in each. A unit test holds it to the documented parameters.
 pub const PARAMETERS: &[&str] = &[
     "from",
     "to",
@@ -24,15 +27,11 @@ pub const PARAMETERS: &[&str] = &[
 
 pub(crate) const DEFAULT_LIMIT: u64 = 1_000;
 pub(crate) const MAX_LIMIT: u64 = 10_000;
-/// The most `filter` values in one request (each is a bound value of an SQL `IN` list):
-/// enough for a dashboard's "these few hundred queues", far below SQLite's 32 766 variables.
-pub const MAX_FILTER_VALUES: usize = 1_000;
-const _: () = assert!(
-    MAX_FILTER_VALUES < MAX_PAIRS,
-    "filter values must fit in a query"
-);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the rows are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(default = "json")]
 pub enum Format {
     Json,
     Csv,
@@ -40,7 +39,66 @@ pub enum Format {
     Parquet,
 }
 
-pub(super) fn parse_format(params: &Params) -> Result<Format, Problem> {
+/// Which columns and buckets a rows (or report) request asks for, as given.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShapeQuery {
+    /// Roll the stored buckets up to PT1H, P1D, P7D, P1M… in time_zone. Default: as stored.
+    pub granularity: Option<String>,
+    /// Comma-separated subset of the dataset's dimensions; the others are summed over. Default: all.
+    #[param(value_type = String, required = false)]
+    pub group_by: Option<Vec<String>>,
+    /// Comma-separated subset of the dataset's metrics (at least one). Default: all.
+    #[param(value_type = String, required = false, min_length = 1)]
+    pub metrics: Option<Vec<String>>,
+    /// true adds queue, user and wrap-up code names next to their ids.
+    #[param(required = false, default = false)]
+    pub names: bool,
+}
+
+impl ShapeQuery {
+    pub fn read(params: &Params) -> Result<Self, Problem> {
+        Ok(Self {
+            group_by: params.list("group_by")?,
+            metrics: params.list("metrics")?,
+            names: params.flag("names")?,
+            granularity: params.one("granularity")?.map(str::to_string),
+        })
+    }
+}
+
+/// How the rows come back: a JSON page (which one, how long) or a whole export.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PagingQuery {
+    /// json (paged); csv, ndjson or parquet (streamed whole; Parquet has typed columns: UTC millisecond timestamps, strings, int64 counts and sums, double averages and ratios).
+    #[param(required = false, inline)]
+    pub format: Format,
+    /// Rows per JSON page (1 to 10000).
+    #[param(required = false, minimum = 1, maximum = 10000, default = 1000)]
+    pub limit: u64,
+    /// Opaque; follow the `next` link.
+    pub cursor: Option<String>,
+}
+
+impl PagingQuery {
+    pub fn read(params: &Params) -> Result<Self, Problem> {
+        let paging = Self {
+            format: parse_format(params)?,
+            limit: parse_limit(params)?,
+            cursor: params.one("cursor")?.map(str::to_string),
+        };
+        if paging.format != Format::Json && paging.cursor.is_some() {
+            return Err(Problem::bad_parameter(
+                "cursor",
+                "only JSON is paged; CSV, NDJSON and Parquet stream every row",
+            ));
+        }
+        Ok(paging)
+    }
+}
+
+fn parse_format(params: &Params) -> Result<Format, Problem> {
     match params.one("format")? {
         None | Some("json") => Ok(Format::Json),
         Some("csv") => Ok(Format::Csv),
@@ -53,7 +111,7 @@ pub(super) fn parse_format(params: &Params) -> Result<Format, Problem> {
     }
 }
 
-pub(super) fn parse_limit(params: &Params) -> Result<u64, Problem> {
+fn parse_limit(params: &Params) -> Result<u64, Problem> {
     match params.one("limit")? {
         None => Ok(DEFAULT_LIMIT),
         Some(raw) => match raw.parse::<u64>() {
@@ -73,16 +131,20 @@ fn bad(name: &'static str) -> impl Fn(SelectionError) -> Problem {
     move |e| Problem::bad_parameter(name, e.to_string())
 }
 
-/// The columns and filters `group_by`, `metrics`, `filter` and `names` ask of the dataset.
-pub(super) fn selection(info: &DatasetInfo, params: &Params) -> Result<Selection, Problem> {
+/// The columns and filters the shape and `filter` ask of the dataset.
+pub(super) fn selection(
+    info: &DatasetInfo,
+    shape: &ShapeQuery,
+    filters: &[DimensionValue],
+) -> Result<Selection, Problem> {
     let mut selection = Selection::all(&info.spec);
-    if let Some(dimensions) = params.list("group_by")? {
+    if let Some(dimensions) = &shape.group_by {
         selection.dimensions = dimensions
             .iter()
             .map(|d| selection.resolve_dimension(d).map_err(bad("group_by")))
             .collect::<Result<_, _>>()?;
     }
-    if let Some(metrics) = params.list("metrics")? {
+    if let Some(metrics) = &shape.metrics {
         if metrics.is_empty() {
             return Err(Problem::bad_parameter("metrics", "names no metric"));
         }
@@ -91,28 +153,49 @@ pub(super) fn selection(info: &DatasetInfo, params: &Params) -> Result<Selection
             .map(|m| selection.resolve_metric(m).map_err(bad("metrics")))
             .collect::<Result<_, _>>()?;
     }
-    let filters = params.all("filter");
-    if filters.len() > MAX_FILTER_VALUES {
-        return Err(Problem::bad_parameter(
-            "filter",
-            format!(
-                "is given {} times; the limit is {MAX_FILTER_VALUES} values",
-                filters.len()
-            ),
-        ));
-    }
-    for raw in filters {
-        let (dimension, value) = raw.split_once('=').ok_or_else(|| {
-            Problem::bad_parameter("filter", format!("`{}` is not dimension=value", shown(raw)))
-        })?;
+    for DimensionValue { dimension, value } in filters {
         let dimension = selection
-            .resolve_dimension(dimension.trim())
+            .resolve_dimension(dimension)
             .map_err(bad("filter"))?;
         match selection.filters.iter_mut().find(|(d, _)| *d == dimension) {
             Some((_, values)) => values.push(value.to_string()),
             None => selection.filters.push((dimension, vec![value.to_string()])),
         }
     }
-    selection.names = params.flag("names")?;
+    selection.names = shape.names;
     Ok(selection)
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::IntoParams;
+
+    use crate::params::RangeQuery;
+
+    /// The parameters the endpoint accepts are the ones its document describes.
+    #[test]
+    fn the_accepted_parameters_are_the_documented_ones() {
+        let mut documented: Vec<String> = [
+            RangeQuery::into_params(|| None),
+            super::ShapeQuery::into_params(|| None),
+            super::PagingQuery::into_params(|| None),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|p| p.name)
+        .collect();
+        let mut accepted: Vec<&str> = super::PARAMETERS.to_vec();
+        documented.sort();
+        accepted.sort();
+        assert_eq!(documented, accepted);
+    }
+
+    #[test]
+    fn the_documented_page_sizes_are_the_enforced_ones() {
+        let paging = super::PagingQuery::into_params(|| None);
+        let limit =
+            serde_json::to_value(paging.iter().find(|p| p.name == "limit").unwrap()).unwrap();
+        assert_eq!(limit["schema"]["maximum"], super::MAX_LIMIT);
+        assert_eq!(limit["schema"]["default"], super::DEFAULT_LIMIT);
+    }
 }
