@@ -128,13 +128,14 @@ pub struct RowsPage {
 }
 
 /// A column of the answer: its name, type and meaning.
+// Fields in name order, as pages have always spelled them.
 #[derive(Serialize, ToSchema)]
 pub struct Column {
+    pub meaning: String,
     pub name: String,
     #[serde(rename = "type")]
     #[schema(inline)]
     pub kind: ColumnKind,
-    pub meaning: String,
 }
 
 /// How a column's values are typed.
@@ -150,6 +151,7 @@ pub enum ColumnKind {
 impl Column {
     pub fn of(column: &OutputColumn) -> Self {
         Column {
+            meaning: crate::routes::meaning(column),
             name: column.name.clone(),
             kind: match column.kind {
                 ColumnType::Timestamp => ColumnKind::Timestamp,
@@ -157,7 +159,6 @@ impl Column {
                 ColumnType::Integer => ColumnKind::Integer,
                 ColumnType::Real => ColumnKind::Real,
             },
-            meaning: crate::routes::meaning(column),
         }
     }
 }
@@ -186,4 +187,40 @@ fn with_rows(page: &RowsPage, rows: &[u8]) -> serde_json::Result<Vec<u8>> {
     body.extend_from_slice(rows);
     body.push(b'}');
     Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page's keys come in name order with the rows last, as clients (and caches of old
+    /// bodies) have always seen them.
+    #[test]
+    fn a_page_is_spelled_in_key_order_with_the_rows_last() {
+        let page = RowsPage {
+            columns: vec![Column {
+                meaning: "Offered".into(),
+                name: "n_offered".into(),
+                kind: ColumnKind::Integer,
+            }],
+            complete_through: None,
+            dataset: "queue_performance".into(),
+            from: Some("2024-04-01T00:00:00.000Z".into()),
+            granularity: Some("PT30M".into()),
+            next: None,
+            time_zone: "UTC".into(),
+            to: None,
+            rows: Vec::new(),
+        };
+        let body = with_rows(&page, br#"[{"n_offered":3}]"#).unwrap();
+        assert_eq!(
+            String::from_utf8(body).unwrap(),
+            concat!(
+                r#"{"columns":[{"meaning":"Offered","name":"n_offered","type":"integer"}],"#,
+                r#""complete_through":null,"dataset":"queue_performance","#,
+                r#""from":"2024-04-01T00:00:00.000Z","granularity":"PT30M","next":null,"#,
+                r#""time_zone":"UTC","to":null,"rows":[{"n_offered":3}]}"#
+            )
+        );
+    }
 }
