@@ -26,6 +26,12 @@ pub struct AppState {
     reads_running: Arc<Semaphore>,
 }
 
+/// Rows per row group for downloads: about 0.5 KiB a row of a wide dataset buffered, so some
+/// tens of MiB per download at most, and row groups large enough for readers to skip by.
+pub const PARQUET_ROW_GROUP_ROWS: usize = 65_536;
+/// Rows read per statement while streaming; with the channel's few slots, this bounds memory.
+pub const STREAM_CHUNK_ROWS: u64 = 2_000;
+
 /// Reads allowed to run at once per core (one computing while another waits on the disk).
 const READS_PER_CORE: usize = 2;
 
@@ -34,8 +40,8 @@ impl AppState {
         Self {
             reads: Arc::new(Reads::new(reader)),
             metrics: Arc::new(Metrics::default()),
-            parquet_row_group_rows: crate::parquet_writer::ROW_GROUP_ROWS,
-            stream_chunk_rows: crate::routes::rows::STREAM_CHUNK,
+            parquet_row_group_rows: PARQUET_ROW_GROUP_ROWS,
+            stream_chunk_rows: STREAM_CHUNK_ROWS,
             extra_metrics: None,
             reads_running: Arc::new(Semaphore::new(
                 READS_PER_CORE * std::thread::available_parallelism().map_or(2, |n| n.get()),

@@ -9,6 +9,12 @@ use jiff::Timestamp;
 use crate::problem::Problem;
 use crate::state::AppState;
 
+/// Prometheus metrics: requests, latencies, rows served, watermark lag
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    responses((status = 200, description = "Prometheus text", content_type = "text/plain"))
+)]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, Problem> {
     let datasets = state.read(|c| Ok(warehouse::read::datasets(c)?)).await?;
     let now = Timestamp::now();
