@@ -28,6 +28,7 @@ impl TestEmulator {
 
     /// Like [`TestEmulator::spawn`], with the configuration changed by `tweak` first.
     pub async fn spawn_with(tweak: impl FnOnce(&mut EmulatorConfig)) -> TestEmulator {
+        crate::logs::init();
         let mut config = EmulatorConfig::for_tests();
         config.clock_start = Some(NOW.parse().unwrap());
         config.clock_rate = 0.0;

@@ -181,7 +181,7 @@ async fn metadata_is_csdl_with_a_key_and_typed_properties_per_set() {
 }
 
 #[tokio::test]
-async fn filters_select_the_rows_sql_selects() {
+async fn filters_select_the_rows_their_conditions_select() {
     let app = TestApp::spawn().await;
     let queue = some_queue(&app);
     let prefix = &queue[..2];

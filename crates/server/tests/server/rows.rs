@@ -328,7 +328,7 @@ async fn exports_in_small_chunks_have_the_bytes_of_whole_reads() {
         Stored::Integer(i) => Bound::Integer(*i),
         other => panic!("not an integer: {other:?}"),
     };
-    let in_sql: Vec<Option<f64>> = day
+    let by_the_store: Vec<Option<f64>> = day
         .iter()
         .map(|r| {
             warehouse::testing::kpi_ratio(
@@ -338,11 +338,11 @@ async fn exports_in_small_chunks_have_the_bytes_of_whole_reads() {
             .unwrap()
         })
         .collect();
-    assert!(in_sql.iter().any(Option::is_some), "{in_sql:?}");
+    assert!(by_the_store.iter().any(Option::is_some), "{by_the_store:?}");
     let bits = |values: &[Option<f64>]| -> Vec<Option<u64>> {
         values.iter().map(|v| v.map(f64::to_bits)).collect()
     };
-    assert_eq!(bits(&ours), bits(&in_sql));
+    assert_eq!(bits(&ours), bits(&by_the_store));
 }
 
 #[tokio::test]
