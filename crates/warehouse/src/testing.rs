@@ -219,9 +219,11 @@ impl StoredTable {
         if !path.exists() {
             return Ok(None);
         }
+        // Opened as the tests' own connections always were (read-write, so SQLite's WAL files
+        // can be made if missing), but never creating the store file itself.
         let connection = rusqlite::Connection::open_with_flags(
             path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         let columns = {
@@ -435,4 +437,178 @@ pub fn spoil_first_interval_start(
     )?;
     assert_eq!(spoiled, 1, "a row of `{dataset}` starts at or after {from}");
     Ok(())
+}
+
+#[cfg(test)]
+mod stored_table_tests {
+    use super::*;
+    use crate::{
+        AggregateRow, DatasetDefinition, SqliteStore, Store, TableSpec, Value, WindowWrite,
+    };
+    use genesys::Interval;
+
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().unwrap()
+    }
+
+    /// A store with dataset `q` (nOffered by queue) and one hour's window of rows `offered`
+    /// for queues `a`, `b`, … in that order.
+    fn store_with(path: &std::path::Path, offered: &[Option<i64>]) -> SqliteStore {
+        let store = SqliteStore::open(path).unwrap();
+        store
+            .ensure_dataset(&TableSpec {
+                name: "q".into(),
+                dimensions: vec!["queueId".into()],
+                metrics: vec!["nOffered".into()],
+                definition: DatasetDefinition::conversation_aggregates("PT1H", "UTC"),
+            })
+            .unwrap();
+        let window = Interval::new(at("2024-05-01T00:00:00Z"), at("2024-05-01T01:00:00Z"));
+        let rows: Vec<AggregateRow> = offered
+            .iter()
+            .enumerate()
+            .map(|(i, n)| AggregateRow {
+                interval: window,
+                group: vec![Some(char::from(b'a' + i as u8).to_string())],
+                values: vec![n.map(Value::Int)],
+            })
+            .collect();
+        store
+            .write_window(&WindowWrite {
+                dataset: "q",
+                window,
+                rows: &rows,
+                settled: true,
+                run_id: None,
+            })
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn a_table_reads_back_typed_by_column_with_its_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        store_with(&path, &[Some(3), None]);
+        let table = StoredTable::read(&path, "q").unwrap();
+        let names: Vec<&str> = table.columns().iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["interval_start", "interval_end", "queue_id", "n_offered"]
+        );
+        let rows: Vec<_> = table
+            .rows()
+            .map(|r| (r.key(), r.text("queue_id"), r.integer("n_offered")))
+            .collect();
+        assert_eq!(rows, [(1, Some("a"), Some(3)), (2, Some("b"), None)]);
+        assert!(StoredTable::read(&path, "nope").is_err());
+        assert!(
+            StoredTable::read_if_exists(&path, "nope")
+                .unwrap()
+                .is_none()
+        );
+        let missing = dir.path().join("missing.db");
+        assert!(
+            StoredTable::read_if_exists(&missing, "q")
+                .unwrap()
+                .is_none()
+        );
+        assert!(!missing.exists(), "reading never creates a store");
+    }
+
+    #[test]
+    #[should_panic(expected = "`queue_id` holds Text(\"a\"), not an integer")]
+    fn a_value_read_as_another_type_fails_naming_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        store_with(&path, &[Some(3)]);
+        let table = StoredTable::read(&path, "q").unwrap();
+        table.rows().next().unwrap().integer("queue_id");
+    }
+
+    #[test]
+    fn a_rewrite_keeps_the_values_and_gives_new_keys_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        store_with(&path, &[Some(3), Some(1), None]);
+        // The next day too, so that the rewritten rows are not the whole table.
+        append_rows_days_later(&path, "q", 1).unwrap();
+        let before = StoredTable::read(&path, "q").unwrap();
+        let hour = Interval::new(at("2024-05-01T00:00:00Z"), at("2024-05-01T01:00:00Z"));
+        assert_eq!(rewrite_rows(&path, "q", hour).unwrap(), 3);
+        let after = StoredTable::read(&path, "q").unwrap();
+        assert_eq!(after.sorted_values(), before.sorted_values());
+        let keys = |t: &StoredTable, day: &str| {
+            t.rows()
+                .filter(|r| r.text("interval_start").unwrap().starts_with(day))
+                .map(|r| r.key())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&before, "2024-05-01"), [1, 2, 3]);
+        assert_eq!(
+            keys(&after, "2024-05-02"),
+            [4, 5, 6],
+            "the other day is left be"
+        );
+        assert_eq!(keys(&after, "2024-05-01"), [7, 8, 9]);
+    }
+
+    #[test]
+    fn copies_and_shifted_rows_and_a_spoiled_instant() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        store_with(&path, &[Some(3), Some(1)]);
+        let copy = dir.path().join("copy.db");
+        copy_store(&path, &copy).unwrap();
+        assert_eq!(append_rows_days_later(&copy, "q", 4).unwrap(), 2);
+        let shifted = StoredTable::read(&copy, "q").unwrap();
+        let starts: Vec<_> = shifted.rows().map(|r| r.text("interval_start")).collect();
+        assert_eq!(
+            starts,
+            [
+                Some("2024-05-01T00:00:00.000Z"),
+                Some("2024-05-01T00:00:00.000Z"),
+                Some("2024-05-05T00:00:00.000Z"),
+                Some("2024-05-05T00:00:00.000Z"),
+            ]
+        );
+        assert_eq!(
+            StoredTable::read(&path, "q").unwrap().len(),
+            2,
+            "the copy only"
+        );
+        spoil_first_interval_start(&copy, "q", at("2024-05-02T00:00:00Z")).unwrap();
+        let spoiled = StoredTable::read(&copy, "q").unwrap();
+        let spoiled: Vec<_> = spoiled
+            .rows()
+            .filter_map(|r| r.text("interval_start"))
+            .filter(|s| s.ends_with('x'))
+            .map(String::from)
+            .collect();
+        assert_eq!(spoiled, ["2024-05-05T00:00:00.000Zx"]);
+    }
+
+    #[test]
+    fn sorted_values_follow_the_stores_order() {
+        let mut values = vec![
+            Stored::Text("b".into()),
+            Stored::Real(2.5),
+            Stored::Null,
+            Stored::Integer(3),
+            Stored::Integer(2),
+            Stored::Blob(vec![0]),
+        ];
+        values.sort_by(Stored::store_cmp);
+        assert_eq!(
+            values,
+            [
+                Stored::Null,
+                Stored::Integer(2),
+                Stored::Real(2.5),
+                Stored::Integer(3),
+                Stored::Text("b".into()),
+                Stored::Blob(vec![0]),
+            ]
+        );
+    }
 }
