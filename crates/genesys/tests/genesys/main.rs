@@ -7,4 +7,3 @@ mod client_local;
 mod client_paging;
 mod client_rate;
 mod client_retry;
-mod common;

@@ -1,7 +1,8 @@
 //! Every protected path refuses a missing, wrong or revoked key, with a problem body and
 //! `WWW-Authenticate`; health needs no key; Bearer and Basic both work.
 
-use crate::common::{TestApp, assert_problem};
+use test_support::TestApp;
+use test_support::app::assert_problem;
 
 const PROTECTED: &[&str] = &[
     "/",
