@@ -89,7 +89,7 @@ async fn directories_replace_their_tables() {
                 .unwrap(),
             expected
         );
-        let stored = StoredTable::read(&path, name).unwrap();
+        let stored = StoredTable::read(&path, name.as_str()).unwrap();
         assert_eq!(stored.len(), expected, "{name}");
     }
 }
