@@ -44,7 +44,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let server = Server::build(ServerConfig {
-            store: path.clone(),
+            store: warehouse::StoreConfig::sqlite(&path),
             listen: "127.0.0.1:0".parse().unwrap(),
         })
         .await

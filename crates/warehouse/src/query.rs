@@ -6,8 +6,6 @@
 use genesys::interval::format_instant;
 use jiff::Timestamp;
 
-use crate::Result;
-use crate::read::{Cell, Connection};
 use crate::statement::{Bound, Statement};
 
 /// A column of the queried table.
@@ -104,18 +102,6 @@ pub struct Query {
     pub order: Order,
     pub offset: u64,
     pub limit: u64,
-}
-
-impl Query {
-    /// The page's rows.
-    pub fn rows(&self, c: &Connection) -> Result<Vec<Vec<Cell>>> {
-        render::rows(self).rows(c)
-    }
-
-    /// How many rows match the filter (ignoring the page and the resume key).
-    pub fn count(&self, c: &Connection) -> Result<i64> {
-        render::count(self).count(c)
-    }
 }
 
 /// The query as SQLite statements.
@@ -299,7 +285,11 @@ pub mod render {
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::Connection;
+
     use super::*;
+    use crate::read::Cell;
+    use crate::sqlite::reads::{query_count, query_rows};
 
     /// Five rows: ids 1–5, a group `g` (one missing) and a number `n`.
     fn table() -> Connection {
@@ -333,8 +323,7 @@ mod tests {
     }
 
     fn ids(c: &Connection, query: &Query) -> Vec<i64> {
-        query
-            .rows(c)
+        query_rows(c, query)
             .unwrap()
             .into_iter()
             .map(|row| match row[0] {
@@ -351,7 +340,7 @@ mod tests {
         assert_eq!(ids(&c, &all), vec![2, 3, 5, 1, 4]);
         // Each row ends with its resume key, after the selected column.
         assert_eq!(
-            all.rows(&c).unwrap()[0],
+            query_rows(&c, &all).unwrap()[0],
             vec![
                 Cell::Integer(2),
                 Cell::Text(String::new()),
@@ -361,7 +350,7 @@ mod tests {
         let rest = page(None, Order::ByKey, Some(vec!["a".into(), "3".into()]));
         assert_eq!(ids(&c, &rest), vec![5, 1, 4]);
         // The count ignores where the page resumes and its size.
-        assert_eq!(Query { limit: 1, ..rest }.count(&c).unwrap(), 5);
+        assert_eq!(query_count(&c, &Query { limit: 1, ..rest }).unwrap(), 5);
     }
 
     #[test]

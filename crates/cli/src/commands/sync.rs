@@ -14,7 +14,7 @@ use sync::engine::{DatasetReport, Engine, Mode, Progress, sync_directory};
 use sync::metrics::{RunFinished, RunStatus, SyncEvent, SyncExporter, SyncMetrics};
 use sync::runner::{Turn, Turns, WhenHeld, take_turn};
 use sync::stop::Stop;
-use warehouse::{DatasetChange, RunSummary, SqliteStore, Store};
+use warehouse::{AnyStore, DatasetChange, RunSummary, Store};
 
 use super::context::{connected_client, dataset_specs, load_config, open_store, parse_when};
 use super::shutdown::stop_on_signals;
@@ -174,8 +174,8 @@ fn command_instant(instant: Timestamp, tz: &jiff::tz::TimeZone) -> String {
 
 pub(super) struct Pass {
     client: GenesysClient,
-    store: Arc<SqliteStore>,
-    engine: Engine<GenesysClient, SqliteStore>,
+    store: Arc<AnyStore>,
+    engine: Engine<GenesysClient, AnyStore>,
     turns: Turns,
     /// `--config <file>` for the commands the summaries suggest, unless plain `genesys-bi`
     /// finds that file by itself.

@@ -10,7 +10,7 @@ use crate::problem::Problem;
 use crate::state::AppState;
 
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, Problem> {
-    let datasets = state.read(|c| Ok(warehouse::read::datasets(c)?)).await?;
+    let datasets = state.read(|c| Ok(c.datasets()?)).await?;
     let now = Timestamp::now();
     let lags: Vec<(String, Option<f64>)> = datasets
         .iter()

@@ -15,8 +15,9 @@ use genesys::granularity::Granularity;
 use genesys::interval::format_instant;
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
+use warehouse::ReadSession;
 use warehouse::StoreError;
-use warehouse::read::{Cell, CellRef, Connection, DatasetInfo, OutputColumn, RowRef, Selection};
+use warehouse::read::{Cell, CellRef, DatasetInfo, OutputColumn, RowRef, Selection};
 
 use crate::gzip;
 use crate::metrics::Metrics;
@@ -195,8 +196,10 @@ fn selection(info: &DatasetInfo, params: &Params) -> Result<Selection, Problem> 
 }
 
 /// Resolves a rows (or report) request against the dataset; runs on a store connection.
-pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, Problem> {
-    let info = warehouse::read::dataset(c, name)?.ok_or_else(|| Problem::unknown_dataset(name))?;
+pub fn prepare(c: &dyn ReadSession, name: &str, params: &Params) -> Result<Prepared, Problem> {
+    let info = c
+        .dataset(name)?
+        .ok_or_else(|| Problem::unknown_dataset(name))?;
     let mut selection = selection(&info, params)?;
     let stored_tz = &info.spec.definition.time_zone;
     let time_zone = match params.one("time_zone")? {
@@ -212,7 +215,7 @@ pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, 
         .one("to")?
         .map(|raw| parse_when("to", raw, &tz))
         .transpose()?;
-    let extent = warehouse::read::extent(c, &info.spec)?;
+    let extent = c.extent(&info.spec)?;
     let (start, end) = match (from.or(extent.map(|e| e.0)), to.or(extent.map(|e| e.1))) {
         (Some(start), Some(end)) => (start, end),
         // Nothing stored and no range asked: no rows.
@@ -259,7 +262,7 @@ pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, 
 /// Hands up to `limit` rows from `position` on to `each`, as SQLite gives them; how many, and
 /// the position after them if rows may remain.
 fn visit_page(
-    c: &Connection,
+    c: &dyn ReadSession,
     prepared: &Prepared,
     mut position: Position,
     limit: u64,
@@ -662,7 +665,7 @@ impl Lane {
 
     fn produce(&self, index: usize, sender: &PieceSender) -> Result<(), String> {
         let send = |piece: Piece| sender.blocking_send(Ok(piece)).is_ok();
-        let connection = self.reads.unmapped_connection().map_err(|p| p.detail)?;
+        let session = self.reads.export_session().map_err(|p| p.detail)?;
         let mut selection = self.prepared.selection.clone();
         // Parquet's writer takes whole rows of cells; the text encoders derive the averages
         // and ratios themselves, cheaper than the statement does.
@@ -679,7 +682,7 @@ impl Lane {
                 let mut out = Vec::with_capacity(capacity);
                 let mut last = LastStart::default();
                 let count = selection
-                    .visit(&connection, (start, end), offset, self.chunk_rows, |row| {
+                    .visit(&*session, (start, end), offset, self.chunk_rows, |row| {
                         encoder.row(&mut out, row)?;
                         if !selection.rollup {
                             last.see(row)?;

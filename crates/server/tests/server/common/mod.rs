@@ -140,7 +140,7 @@ impl TestApp {
     pub async fn on_with(store: PathBuf, configure: impl FnOnce(Server) -> Server) -> TestApp {
         let server = configure(
             Server::build(ServerConfig {
-                store: store.clone(),
+                store: warehouse::StoreConfig::sqlite(&store),
                 listen: "127.0.0.1:0".parse().unwrap(),
             })
             .await
