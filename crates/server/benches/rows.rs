@@ -51,8 +51,10 @@ fn main() {
         .unwrap();
         let base = format!("http://127.0.0.1:{}", server.port());
         tokio::spawn(server.run_until_stopped());
-        let admin = warehouse::keys::open_admin(&path).unwrap();
-        let key = warehouse::keys::create(&admin, "bench").unwrap().secret;
+        let admin = warehouse::sqlite::keys::open_admin(&path).unwrap();
+        let key = warehouse::sqlite::keys::create(&admin, "bench")
+            .unwrap()
+            .secret;
         let client = reqwest::Client::new();
         let rows = format!("{base}/v1/datasets/queue_performance/rows");
         timed(

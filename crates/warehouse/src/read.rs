@@ -1,6 +1,6 @@
 //! What the BI server reads, as values: a dataset as the store knows it, a run, a selection of
 //! a dataset's rows (dimensions kept, metrics, filters, rollup) and the columns it gives, and
-//! a cell copied out. The reads themselves are a [`ReadSession`]'s. Identifiers in a
+//! a cell copied out. The reads themselves are a [`crate::ReadSession`]'s. Identifiers in a
 //! selection's statement come only from the store's own dataset list (validated names,
 //! catalog-derived columns); every value is a bound parameter.
 
@@ -10,7 +10,6 @@ use jiff::Timestamp;
 use crate::Result;
 pub use crate::cells::{CellRef, RowRef};
 use crate::days::DayGrid;
-pub use crate::reader::{DeclaredColumn, ReadSession, ReadStore, in_snapshot};
 use crate::schema::{MetricColumn, StatField, TableSpec, quote, snake_case};
 pub use crate::statement::{Bound, Statement};
 
@@ -20,8 +19,8 @@ pub struct DatasetInfo {
     /// Its columns and typed definition (kind, granularity, time zone, filter).
     pub spec: TableSpec,
     pub complete_through: Option<Timestamp>,
-    /// Counted by [`ReadSession::datasets`] (listings); `None` from [`ReadSession::dataset`],
-    /// which skips the count.
+    /// Counted by [`crate::ReadSession::datasets`] (listings); `None` from
+    /// [`crate::ReadSession::dataset`], which skips the count.
     pub rows: Option<u64>,
     pub last_written_at: Option<Timestamp>,
 }

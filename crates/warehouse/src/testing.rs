@@ -4,10 +4,11 @@
 
 use crate::Result;
 use crate::cells::{CellRef, RowRef};
-use crate::query::{Predicate, render};
+use crate::query::Predicate;
 use crate::reader::ReadSession;
 use crate::schema::quote;
 use crate::sqlite::reads::visit_statement;
+use crate::sqlite::render;
 use crate::statement::{Bound, Statement};
 use rusqlite::Connection;
 

@@ -295,7 +295,7 @@ pub async fn entity_set_rows(
     let metrics = state.metrics.clone();
     let page = read(&state, move |c| {
         // One read transaction: `@odata.count` and the page see the same snapshot.
-        warehouse::read::in_snapshot(c, |c| read_page(c, &name, raw.as_deref(), page_size))
+        warehouse::reader::in_snapshot(c, |c| read_page(c, &name, raw.as_deref(), page_size))
     })
     .await?;
     metrics.rows_served(&page.set.name, page.rows.len() as u64);

@@ -159,6 +159,7 @@ fn migrate_metrics(
 pub(crate) fn ensure(tx: &Transaction<'_>, spec: &TableSpec) -> Result<DatasetChange> {
     let change = match stored_dataset(tx, &spec.name)? {
         None => {
+            days::drop(tx, &spec.name)?;
             drop_table(tx, &spec.name)?;
             create_table(tx, spec)?;
             DatasetChange::Created
@@ -186,6 +187,7 @@ pub(crate) fn ensure(tx: &Transaction<'_>, spec: &TableSpec) -> Result<DatasetCh
                     spec.definition.fingerprint()
                 )
             };
+            days::drop(tx, &spec.name)?;
             drop_table(tx, &spec.name)?;
             create_table(tx, spec)?;
             forget_history(tx, &spec.name)?;

@@ -2,7 +2,6 @@
 
 use rusqlite::Transaction;
 
-use super::days;
 use crate::Result;
 use crate::schema::{TableSpec, quote};
 
@@ -53,8 +52,8 @@ pub(crate) fn create_table(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()>
     create_kpi_view(tx, spec)
 }
 
+/// Drops the dataset's table and view (its per-day table is `days::drop`'s).
 pub(crate) fn drop_table(tx: &Transaction<'_>, name: &str) -> Result<()> {
-    days::drop(tx, name)?;
     tx.execute_batch(&format!(
         "DROP VIEW IF EXISTS {}; DROP TABLE IF EXISTS {};",
         quote(&format!("{name}_kpi")),

@@ -202,7 +202,7 @@ impl ReadSession for PooledSession {
     }
 
     fn verify_key(&self, presented: &str) -> Result<Option<KeyInfo>> {
-        crate::keys::verify(self.c(), presented).map_err(StoreError::from)
+        super::keys::verify(self.c(), presented).map_err(StoreError::from)
     }
 
     fn begin_snapshot(&self) -> Result<()> {

@@ -9,9 +9,10 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params_from_iter};
 
 use super::datasets::{DEFINITION_COLUMNS, definition_from_row};
 use super::days;
+use super::render;
 use super::status::{progress_of, status_of};
 use crate::cells::RowRef;
-use crate::query::{Query, render};
+use crate::query::Query;
 use crate::read::{Cell, DatasetInfo, RunInfo, Selection, cells};
 use crate::reader::{DeclaredColumn, Visitor};
 use crate::schema::{DatasetDefinition, TableSpec, day_table, is_valid_identifier, quote};

@@ -9,8 +9,9 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
 use warehouse::days::{DayGrid, day_table};
-use warehouse::read::{Cell, ReadSession, ReadStore, Selection};
+use warehouse::read::{Cell, Selection};
 use warehouse::{AggregateRow, SqliteReader, SqliteStore, Store, TableSpec, Value, WindowWrite};
+use warehouse::{ReadSession, ReadStore};
 
 const HOUR: i64 = 3_600_000;
 /// 2024-10-25T23:00:00Z, local midnight in London; 2024-10-27 there is 25 hours long.

@@ -492,7 +492,7 @@ fn new_files_get_large_pages_and_old_ones_keep_theirs() {
     SqliteStore::open(&fresh).unwrap();
     assert_eq!(page_size(&fresh), warehouse::sqlite::PAGE_SIZE);
     let keys_first = dir.path().join("keys-first.db");
-    warehouse::keys::open_admin(&keys_first).unwrap();
+    warehouse::sqlite::keys::open_admin(&keys_first).unwrap();
     assert_eq!(page_size(&keys_first), warehouse::sqlite::PAGE_SIZE);
 
     // A store made before the page size was set: SQLite's 4 KiB default, in WAL mode.

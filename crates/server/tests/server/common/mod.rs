@@ -148,8 +148,8 @@ impl TestApp {
         );
         let address = format!("http://127.0.0.1:{}", server.port());
         tokio::spawn(server.run_until_stopped());
-        let connection = warehouse::keys::open_admin(&store).unwrap();
-        let key = warehouse::keys::create(&connection, "tests").unwrap();
+        let connection = warehouse::sqlite::keys::open_admin(&store).unwrap();
+        let key = warehouse::sqlite::keys::create(&connection, "tests").unwrap();
         TestApp {
             address,
             store,
