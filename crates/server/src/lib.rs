@@ -24,7 +24,6 @@ pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -38,7 +37,7 @@ use tokio_rustls::TlsAcceptor;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use warehouse::read::Reader;
+use warehouse::StoreConfig;
 
 pub use problem::Problem;
 pub use serve::Limits;
@@ -47,23 +46,18 @@ pub use tls::{TlsError, TlsFiles};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The SQLite store file the sync writes.
-    pub store: PathBuf,
+    /// The store the sync writes (any backend `warehouse` opens).
+    pub store: StoreConfig,
     /// Where to listen; port 0 picks a free one.
     pub listen: SocketAddr,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("opening the store {path}: {source}")]
+    #[error("opening the store {store}: {source}")]
     Store {
-        path: PathBuf,
+        store: StoreConfig,
         source: warehouse::StoreError,
-    },
-    #[error("preparing the API key table in {path}: {source}")]
-    Keys {
-        path: PathBuf,
-        source: warehouse::keys::KeyError,
     },
     #[error(transparent)]
     Tls(#[from] TlsError),
@@ -87,13 +81,8 @@ pub struct Server {
 impl Server {
     /// Opens (and if needed creates) the store, then binds.
     pub async fn build(config: ServerConfig) -> Result<Server, ServerError> {
-        let path = config.store.clone();
-        warehouse::SqliteStore::open(&path).map_err(|source| ServerError::Store {
-            path: path.clone(),
-            source,
-        })?;
-        warehouse::keys::open_admin(&path).map_err(|source| ServerError::Keys {
-            path: path.clone(),
+        let store = warehouse::open_reader(&config.store).map_err(|source| ServerError::Store {
+            store: config.store.clone(),
             source,
         })?;
         let listener =
@@ -110,7 +99,7 @@ impl Server {
                 source,
             })?
             .port();
-        let state = AppState::new(Reader::new(&path));
+        let state = AppState::new(store);
         Ok(Server {
             listener,
             state,

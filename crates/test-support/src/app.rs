@@ -163,7 +163,7 @@ impl TestApp {
         crate::logs::init();
         let server = configure(
             Server::build(ServerConfig {
-                store: store.clone(),
+                store: warehouse::StoreConfig::sqlite(&store),
                 listen: "127.0.0.1:0".parse().unwrap(),
             })
             .await
@@ -171,8 +171,8 @@ impl TestApp {
         );
         let address = format!("http://127.0.0.1:{}", server.port());
         tokio::spawn(server.run_until_stopped());
-        let connection = warehouse::keys::open_admin(&store).unwrap();
-        let key = warehouse::keys::create(&connection, "tests").unwrap();
+        let connection = warehouse::sqlite::keys::open_admin(&store).unwrap();
+        let key = warehouse::sqlite::keys::create(&connection, "tests").unwrap();
         TestApp {
             address,
             store,

@@ -4,10 +4,13 @@
 
 use crate::Result;
 use crate::cells::{CellRef, RowRef};
-use crate::query::{Predicate, render};
-use crate::read::Connection;
-use crate::sqlite::quote;
+use crate::query::Predicate;
+use crate::reader::ReadSession;
+use crate::schema::quote;
+use crate::sqlite::reads::visit_statement;
+use crate::sqlite::render;
 use crate::statement::{Bound, Statement};
+use rusqlite::Connection;
 
 /// An in-memory table with an integer `id` and untyped columns, to run predicates against.
 pub struct ScratchTable {
@@ -48,7 +51,7 @@ impl ScratchTable {
             values,
         };
         let mut ids = Vec::new();
-        statement.visit(&self.connection, |row| {
+        visit_statement(&self.connection, &statement, |row| {
             if let CellRef::Integer(id) = row.cell(0)? {
                 ids.push(id);
             }
@@ -88,7 +91,7 @@ pub fn visit_values(rows: &[Vec<Bound>], mut each: impl FnMut(&RowRef<'_, '_>)) 
         sql: selects.join(" UNION ALL "),
         values,
     };
-    statement.visit(&Connection::open_in_memory()?, |row| {
+    visit_statement(&Connection::open_in_memory()?, &statement, |row| {
         each(row);
         Ok(())
     })?;
@@ -102,17 +105,15 @@ pub fn too_deep_statement_error() -> crate::StoreError {
         values: Vec::new(),
     };
     match Connection::open_in_memory() {
-        Ok(connection) => statement
-            .rows(&connection)
+        Ok(connection) => visit_statement(&connection, &statement, |_| Ok(()))
             .expect_err("nested past SQLite's limit"),
         Err(error) => error.into(),
     }
 }
 
-/// Leaves a transaction open on `connection`, as an interrupted read can.
-pub fn leave_transaction_open(connection: &Connection) -> Result<()> {
-    connection.execute_batch("BEGIN")?;
-    Ok(())
+/// Leaves a snapshot (a read transaction) open on `session`, as an interrupted read can.
+pub fn leave_transaction_open(session: &dyn ReadSession) -> Result<()> {
+    session.begin_snapshot()
 }
 
 /// A value as the store holds it, read back whole.

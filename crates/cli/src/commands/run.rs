@@ -19,7 +19,7 @@ use sync::metrics::{SyncExporter, render_watermark_lag};
 use sync::runner::{self, PassError, ScheduledPasses, Turns, WhenHeld};
 use sync::stop::Stop;
 use tokio::net::TcpListener;
-use warehouse::read::Reader;
+use warehouse::ReadStore;
 
 use super::context::{dataset_specs, load_config};
 use super::shutdown::stop_on_signals;
@@ -82,7 +82,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             println!("GENESYS_BI_METRICS_URL=http://{local}/metrics");
             let export = MetricsExport {
                 sync: pass.exporter(),
-                store: Reader::new(&config.store.sqlite),
+                store: warehouse::open_reader(&super::context::store_config(&config))?,
                 datasets: specs.iter().map(|s| s.name.clone()).collect(),
             };
             Some(serve_metrics(listener, export, stop.clone()))
@@ -180,18 +180,17 @@ impl ScheduledPasses for Scheduled<'_> {
 /// store at scrape time (on a read-only connection, so a scrape never waits on a write).
 struct MetricsExport {
     sync: SyncExporter,
-    store: Reader,
+    store: Arc<dyn ReadStore>,
     datasets: Vec<String>,
 }
 
 impl MetricsExport {
     fn watermarks(&self) -> warehouse::Result<Vec<(String, Option<Timestamp>)>> {
-        let connection = self.store.connect()?;
+        let session = self.store.session()?;
         self.datasets
             .iter()
             .map(|name| {
-                let mark =
-                    warehouse::read::dataset(&connection, name)?.and_then(|d| d.complete_through);
+                let mark = session.dataset(name)?.and_then(|d| d.complete_through);
                 Ok((name.clone(), mark))
             })
             .collect()

@@ -44,7 +44,7 @@ pub fn server_settings(section: &ServerSection) -> anyhow::Result<ServerSettings
 /// The BI server on `store`, bound and set up as `settings` say (HTTPS, limits).
 pub async fn build(store: &Path, settings: &ServerSettings) -> anyhow::Result<Server> {
     let server = Server::build(ServerConfig {
-        store: store.to_path_buf(),
+        store: warehouse::StoreConfig::sqlite(store),
         listen: settings.listen,
     })
     .await

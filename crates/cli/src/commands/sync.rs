@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use sync::config::{DatasetSpec, DirectoryName};
 use sync::engine::{DatasetReport, Engine, Mode, Progress};
 use sync::runner::{Busy, PassObserver, Turns, WhenHeld};
-use warehouse::{DatasetChange, SqliteStore, Store};
+use warehouse::{AnyStore, DatasetChange, Store};
 
 use super::context::{connected_client, dataset_specs, load_config, open_store, parse_when};
 use super::shutdown::stop_on_signals;
@@ -177,7 +177,7 @@ fn command_instant(instant: Timestamp, tz: &jiff::tz::TimeZone) -> String {
 
 /// A pass as the commands run it: the Genesys client, the configured store, and what it says
 /// printed on stdout and stderr.
-pub(super) type Pass = sync::runner::Pass<GenesysClient, SqliteStore>;
+pub(super) type Pass = sync::runner::Pass<GenesysClient, AnyStore>;
 
 pub(super) use sync::runner::PassEnd;
 

@@ -26,7 +26,7 @@ pub async fn healthz() -> Json<Value> {
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
     let datasets = state
         .read(|c| {
-            warehouse::read_session::dataset_count(c)
+            c.dataset_count()
                 .map_err(|e| Problem::unavailable(format!("the store cannot be read: {e}")))
         })
         .await?;

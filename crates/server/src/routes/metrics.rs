@@ -16,7 +16,7 @@ use crate::state::AppState;
     responses((status = 200, description = "Prometheus text", content_type = "text/plain"))
 )]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, Problem> {
-    let datasets = state.read(|c| Ok(warehouse::read::datasets(c)?)).await?;
+    let datasets = state.read(|c| Ok(c.datasets()?)).await?;
     let now = Timestamp::now();
     let lags: Vec<(String, Option<f64>)> = datasets
         .iter()

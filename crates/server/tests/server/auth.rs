@@ -112,8 +112,8 @@ async fn bearer_and_basic_work_and_revoking_stops_a_key() {
         .unwrap();
     assert_eq!(basic.status(), 200);
 
-    let admin = warehouse::keys::open_admin(&app.store).unwrap();
-    assert!(warehouse::keys::revoke(&admin, app.key_id).unwrap());
+    let admin = warehouse::sqlite::keys::open_admin(&app.store).unwrap();
+    assert!(warehouse::sqlite::keys::revoke(&admin, app.key_id).unwrap());
     let after = app
         .client
         .get(app.url("/v1/datasets"))

@@ -11,7 +11,7 @@ use sync::engine::{
     AggregateSource, DatasetReport, DirectorySource, Engine, FixedDirectories, Mode, SourceError,
 };
 use sync::runner::{Busy, CountsRequests, Pass, PassError, PassObserver, Turns, WhenHeld};
-use warehouse::read::{Reader, RunInfo};
+use warehouse::read::RunInfo;
 use warehouse::{LeaseHolder, RunStatus, SqliteStore, Store};
 
 use super::engine::{Emulated, at, spec};
@@ -129,8 +129,8 @@ impl Fixture {
     }
 
     fn runs(&self) -> Vec<RunInfo> {
-        let reader = Reader::new(&self.path);
-        warehouse::read::recent_runs(&reader.connect().unwrap(), 10).unwrap()
+        let reader = warehouse::open_reader(&warehouse::StoreConfig::sqlite(&self.path)).unwrap();
+        reader.session().unwrap().recent_runs(10).unwrap()
     }
 }
 

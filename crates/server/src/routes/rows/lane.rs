@@ -1,4 +1,4 @@
-//! One export thread: reads its share of the segments in chunks on its own connection,
+//! One export thread: reads its share of the segments in chunks on its own session,
 //! encodes them, and hands the bytes to the body, never holding more than a chunk.
 
 use std::sync::Arc;
@@ -39,7 +39,7 @@ impl Lane {
 
     fn produce(&self, index: usize, sender: &PieceSender) -> Result<(), String> {
         let send = |piece: Piece| sender.blocking_send(Ok(piece)).is_ok();
-        let connection = self.reads.unmapped_connection().map_err(|p| p.detail)?;
+        let session = self.reads.export_session().map_err(|p| p.detail)?;
         let mut selection = self.prepared.selection.clone();
         // Parquet's writer takes whole rows of cells; the text encoders derive the averages
         // and ratios themselves, cheaper than the statement does.
@@ -56,7 +56,7 @@ impl Lane {
                 let mut out = Vec::with_capacity(capacity);
                 let mut last = LastStart::default();
                 let count = selection
-                    .visit(&connection, (start, end), offset, self.chunk_rows, |row| {
+                    .visit(&*session, (start, end), offset, self.chunk_rows, |row| {
                         encoder.row(&mut out, row)?;
                         if !selection.rollup {
                             last.see(row)?;

@@ -6,8 +6,9 @@ use axum::response::Response;
 use genesys::interval::format_instant;
 use serde::Serialize;
 use utoipa::ToSchema;
+use warehouse::ReadSession;
 use warehouse::StoreError;
-use warehouse::read::{ColumnType, Connection, OutputColumn, RowRef};
+use warehouse::read::{ColumnType, OutputColumn, RowRef};
 
 use super::cache::cached_json;
 use super::cursor::{Position, decode_cursor, encode_cursor, next_link};
@@ -65,7 +66,7 @@ pub(super) async fn json_page(
 /// Hands up to `limit` rows from `position` on to `each`, as SQLite gives them; how many, and
 /// the position after them if rows may remain.
 fn visit_page(
-    c: &Connection,
+    c: &dyn ReadSession,
     prepared: &Prepared,
     mut position: Position,
     limit: u64,

@@ -3,7 +3,8 @@
 
 use genesys::granularity::Granularity;
 use jiff::Timestamp;
-use warehouse::read::{Connection, DatasetInfo, Selection};
+use warehouse::ReadSession;
+use warehouse::read::{DatasetInfo, Selection};
 
 use super::query::{ShapeQuery, selection};
 use crate::params::{Params, RangeQuery, parse_time_zone, parse_when};
@@ -53,8 +54,10 @@ fn count_leading(n: usize, holds: impl Fn(usize) -> bool) -> usize {
 }
 
 /// Resolves a rows (or report) request against the dataset; runs on a store connection.
-pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, Problem> {
-    let info = warehouse::read::dataset(c, name)?.ok_or_else(|| Problem::unknown_dataset(name))?;
+pub fn prepare(c: &dyn ReadSession, name: &str, params: &Params) -> Result<Prepared, Problem> {
+    let info = c
+        .dataset(name)?
+        .ok_or_else(|| Problem::unknown_dataset(name))?;
     let shape = ShapeQuery::read(params)?;
     let range = RangeQuery::read(params)?;
     let mut selection = selection(&info, &shape, &range.filter)?;
@@ -74,7 +77,7 @@ pub fn prepare(c: &Connection, name: &str, params: &Params) -> Result<Prepared, 
         .as_deref()
         .map(|raw| parse_when("to", raw, &tz))
         .transpose()?;
-    let extent = warehouse::read::extent(c, &info.spec)?;
+    let extent = c.extent(&info.spec)?;
     let (start, end) = match (from.or(extent.map(|e| e.0)), to.or(extent.map(|e| e.1))) {
         (Some(start), Some(end)) => (start, end),
         // Nothing stored and no range asked: no rows.
