@@ -37,6 +37,18 @@ pub trait AggregateSource: Send + Sync + 'static {
         table: &TableSpec,
     ) -> impl Future<Output = Result<Vec<AggregateRow>, SourceError>> + Send;
 
+    /// The synchronous query's rows in pages of at most [`PageSender::page_rows`], each handed
+    /// to `pages` as the response arrives, so memory holds a page, not the response. A refusal
+    /// as too large is [`ResponseTooLarge`], before any page. By default, the whole response.
+    fn stream_rows(
+        &self,
+        query: AggregationQuery,
+        table: &TableSpec,
+        pages: PageSender,
+    ) -> impl Future<Output = Result<(), SourceError>> + Send {
+        async move { pages.send(self.fetch_rows(query, table).await?).await }
+    }
+
     /// The same rows through an async aggregates job (submit, wait, page by cursor, delete).
     fn fetch_rows_by_job(
         &self,
@@ -64,39 +76,122 @@ pub trait AggregateSource: Send + Sync + 'static {
 /// fetch runs at most a page ahead of its write.
 const PAGES_QUEUED: usize = 1;
 
+/// The most rows in one page handed to a write (fewer when the budget is small; see
+/// [`RowBudget::page_rows`]).
+const MAX_PAGE_ROWS: usize = 10_000;
+
+/// Rows decoded but not yet written, shared by every window an engine has in flight: a window's
+/// fetch waits for room before it hands a page on, and the write gives the room back once it
+/// has stored the page. So memory is bounded by the budget (plus a page being decoded per
+/// window), however large the org and whatever the concurrency.
+#[derive(Clone)]
+pub struct RowBudget {
+    rows: usize,
+    room: Arc<tokio::sync::Semaphore>,
+}
+
+impl RowBudget {
+    /// Rows at most in flight at once. The default, 50,000 rows (some 20 MB), keeps a backfill
+    /// of any org well under 150 MB while pages stay large enough (thousands of rows) that the
+    /// store writes at full speed.
+    pub const DEFAULT_ROWS: usize = 50_000;
+
+    pub fn new(rows: usize) -> Self {
+        let rows = rows.clamp(1, u32::MAX as usize);
+        Self {
+            rows,
+            room: Arc::new(tokio::sync::Semaphore::new(rows)),
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The page size for `windows` windows in flight. Each window holds at most two pages (one
+    /// being written, one queued), so with pages of a `2 × windows`-th of the budget, every
+    /// window can always get room for its next page: no window waits for room another one
+    /// holds while waiting for the store.
+    pub fn page_rows(&self, windows: usize) -> usize {
+        (self.rows / (2 * windows.max(1))).clamp(1, MAX_PAGE_ROWS)
+    }
+}
+
+impl Default for RowBudget {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_ROWS)
+    }
+}
+
 /// What the fetch of a window tells its write.
 enum PageMessage {
-    Page(Vec<AggregateRow>),
+    /// Rows, with the budget's room they take until written.
+    Page(Vec<AggregateRow>, tokio::sync::OwnedSemaphorePermit),
     /// Every page was sent: the write may commit.
     End,
 }
 
-/// The sending end of a window's pages (see [`AggregateSource::stream_rows_by_job`]).
-pub struct PageSender(tokio::sync::mpsc::Sender<PageMessage>);
+/// The sending end of a window's pages (see [`AggregateSource::stream_rows`]).
+pub struct PageSender {
+    channel: tokio::sync::mpsc::Sender<PageMessage>,
+    budget: RowBudget,
+    page_rows: usize,
+    /// Rows handed on so far (the query's size, for `auto` mode's switch to jobs).
+    sent: Arc<std::sync::atomic::AtomicUsize>,
+}
 
 impl PageSender {
-    /// Hands one decoded page to the window's write, waiting while the write is behind.
-    pub async fn send(&self, rows: Vec<AggregateRow>) -> Result<(), SourceError> {
-        self.0
-            .send(PageMessage::Page(rows))
+    /// The most rows a page should hold; [`PageSender::send`] cuts larger ones.
+    pub fn page_rows(&self) -> usize {
+        self.page_rows
+    }
+
+    /// Hands decoded rows to the window's write, a page at a time, each waiting while the write
+    /// is behind and until the engine's [`RowBudget`] has room for it.
+    pub async fn send(&self, mut rows: Vec<AggregateRow>) -> Result<(), SourceError> {
+        while rows.len() > self.page_rows {
+            let rest = rows.split_off(self.page_rows);
+            self.send_page(rows).await?;
+            rows = rest;
+        }
+        self.send_page(rows).await
+    }
+
+    async fn send_page(&self, rows: Vec<AggregateRow>) -> Result<(), SourceError> {
+        let stopped = || SourceError::from("the window's write stopped taking pages");
+        // The queue's slot first, then the room: a window waiting for its write holds no room
+        // beyond the pages it already handed on.
+        let slot = self.channel.reserve().await.map_err(|_| stopped())?;
+        let room = Arc::clone(&self.budget.room)
+            .acquire_many_owned(rows.len() as u32)
             .await
-            .map_err(|_| "the window's write stopped taking pages".into())
+            .map_err(|_| stopped())?;
+        self.sent
+            .fetch_add(rows.len(), std::sync::atomic::Ordering::Relaxed);
+        slot.send(PageMessage::Page(rows, room));
+        Ok(())
     }
 }
 
-/// The receiving end, read on the write's blocking thread: the pages, then the end. A channel
-/// that closes without the end (the fetch failed, or was dropped on a stop) is an error, so the
-/// write rolls back rather than commit part of a window.
+/// The receiving end, read on the write's blocking thread: the pages, then the end. A page's
+/// room in the budget is given back when the write asks for the next one (it has stored the
+/// page by then). A channel that closes without the end (the fetch failed, or was dropped on a
+/// stop) is an error, so the write rolls back rather than commit part of a window.
 fn received_pages(
     mut pages: tokio::sync::mpsc::Receiver<PageMessage>,
 ) -> impl Iterator<Item = warehouse::Result<Vec<AggregateRow>>> {
     let mut ended = false;
+    let mut written: Option<tokio::sync::OwnedSemaphorePermit> = None;
     std::iter::from_fn(move || {
+        drop(written.take());
         if ended {
             return None;
         }
         match pages.blocking_recv() {
-            Some(PageMessage::Page(rows)) => Some(Ok(rows)),
+            Some(PageMessage::Page(rows, room)) => {
+                written = Some(room);
+                Some(Ok(rows))
+            }
             Some(PageMessage::End) => {
                 ended = true;
                 None
@@ -209,6 +304,9 @@ pub struct Engine<Src, St> {
     pub metrics: Arc<SyncMetrics>,
     /// Once set, no new window starts and fetches in flight are abandoned; writes commit.
     pub stop: Stop,
+    /// Rows decoded and not yet written, shared by all windows in flight. An engine syncs one
+    /// dataset at a time (as the runner does): pages are sized for `concurrency` windows.
+    pub budget: RowBudget,
 }
 
 /// Per dataset and run: whether windows go to async jobs now, and the run that writes them.
@@ -259,6 +357,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             job_threshold_rows: 200_000,
             metrics: Arc::new(SyncMetrics::default()),
             stop: Stop::never(),
+            budget: RowBudget::default(),
         }
     }
 
@@ -385,7 +484,8 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                     self.progress.window_written(&spec.name, &window, rows);
                 }
                 Err(WindowError::Store(e)) => return Err(e),
-                Err(WindowError::Fetch(message)) => {
+                // `TooLarge` is turned into a job by `pull_window`; it can't reach here.
+                Err(WindowError::Fetch(message) | WindowError::TooLarge(message)) => {
                     WindowFailed {
                         dataset: &spec.name,
                         window: &window,
@@ -424,30 +524,28 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 return Err(WindowError::Abandoned);
             }
             if !plan.jobs() {
-                let fetched = tokio::select! {
-                    biased;
-                    () = self.stop.stopped() => return Err(WindowError::Abandoned),
-                    fetched = self.fetch_by_query(spec, window, plan) => fetched,
-                };
-                let fetched = fetched.map_err(|e| WindowError::Fetch(e.to_string()))?;
-                if let Some(rows) = fetched {
-                    // Not raced against the stop: a fetched window is written, whole.
-                    return Ok((self.write(spec, window, rows, plan).await?, false));
+                match self.stream_window(spec, window, plan, Fetch::Query).await {
+                    Err(WindowError::TooLarge(why)) => plan.switch_to_jobs(&spec.name, &why),
+                    written => return written.map(|rows| (rows, false)),
                 }
             }
-            Ok((self.stream_by_job(spec, window, plan).await?, true))
+            let rows = self.stream_window(spec, window, plan, Fetch::Job).await?;
+            Ok((rows, true))
         }
         .await;
         (window, outcome)
     }
 
-    /// Fetches a window by async job and writes its pages as they arrive, in one transaction
-    /// that commits only after the last page: a failed or stopped fetch writes nothing.
-    async fn stream_by_job(
+    /// Fetches a window and writes its pages as they arrive, in one transaction that commits
+    /// only after the last page: a failed or stopped fetch writes nothing. In `auto` mode, a
+    /// query answer larger than the job threshold sends the dataset's next windows to jobs, and
+    /// one refused as too large is [`WindowError::TooLarge`] (nothing written), for a job.
+    async fn stream_window(
         &self,
         spec: &DatasetSpec,
         window: Interval,
         plan: &FetchPlan,
+        how: Fetch,
     ) -> Result<usize, WindowError> {
         let (run_id, lease) = (plan.run_id, plan.lease.clone());
         let (sender, receiver) = tokio::sync::mpsc::channel(PAGES_QUEUED);
@@ -465,10 +563,25 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         });
         let fetch = async {
             let end = sender.clone();
+            let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let pages = PageSender {
+                channel: sender,
+                page_rows: self.budget.page_rows(self.concurrency),
+                budget: self.budget.clone(),
+                sent: Arc::clone(&sent),
+            };
             let (query, table) = (spec.query(window), spec.table_spec());
-            self.source
-                .stream_rows_by_job(query, &table, PageSender(sender))
-                .await?;
+            match how {
+                Fetch::Query => {
+                    self.source.stream_rows(query, &table, pages).await?;
+                    let rows = sent.load(std::sync::atomic::Ordering::Relaxed);
+                    if rows > self.job_threshold_rows {
+                        let why = format!("a window returned {rows} rows");
+                        plan.switch_to_jobs(&spec.name, &why);
+                    }
+                }
+                Fetch::Job => self.source.stream_rows_by_job(query, &table, pages).await?,
+            }
             end.send(PageMessage::End)
                 .await
                 .map_err(|_| SourceError::from("the window's write stopped taking pages"))
@@ -489,65 +602,16 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         match fetched {
             _ if write_failed => written,
             None => Err(WindowError::Abandoned),
+            Some(Err(e))
+                if how == Fetch::Query
+                    && plan.mode == QueryMode::Auto
+                    && e.downcast_ref::<ResponseTooLarge>().is_some() =>
+            {
+                Err(WindowError::TooLarge(e.to_string()))
+            }
             Some(Err(e)) => Err(WindowError::Fetch(e.to_string())),
             Some(Ok(())) => written,
         }
-    }
-
-    /// Fetches a window by the synchronous query, switching the plan to jobs on measured cost;
-    /// `None` when the API refused the window as too large, for a job to fetch instead.
-    async fn fetch_by_query(
-        &self,
-        spec: &DatasetSpec,
-        window: Interval,
-        plan: &FetchPlan,
-    ) -> Result<Option<Vec<AggregateRow>>, SourceError> {
-        let (query, table) = (spec.query(window), spec.table_spec());
-        match self.source.fetch_rows(query, &table).await {
-            Ok(rows) => {
-                if rows.len() > self.job_threshold_rows {
-                    plan.switch_to_jobs(
-                        &spec.name,
-                        &format!("a window returned {} rows", rows.len()),
-                    );
-                }
-                Ok(Some(rows))
-            }
-            Err(e)
-                if plan.mode == QueryMode::Auto
-                    && e.downcast_ref::<ResponseTooLarge>().is_some() =>
-            {
-                plan.switch_to_jobs(&spec.name, &e.to_string());
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn write(
-        &self,
-        spec: &DatasetSpec,
-        window: Interval,
-        rows: Vec<AggregateRow>,
-        plan: &FetchPlan,
-    ) -> Result<usize, WindowError> {
-        let store = Arc::clone(&self.store);
-        let dataset = spec.name.clone();
-        let (run_id, lease) = (plan.run_id, plan.lease.clone());
-        let task = tokio::task::spawn_blocking(move || {
-            let write = WindowWrite {
-                dataset: &dataset,
-                window,
-                rows: &rows,
-                settled: true,
-                run_id,
-            };
-            match &lease {
-                Some(lease) => store.write_window_leased(&write, lease),
-                None => store.write_window(&write),
-            }
-        });
-        self.finish_write(spec, task).await
     }
 
     async fn finish_write(
@@ -570,7 +634,17 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
     }
 }
 
+/// How a window is fetched.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    Query,
+    Job,
+}
+
 enum WindowError {
+    /// `auto` mode: the API refused the query as too large; nothing was written, a job fetches
+    /// the window instead.
+    TooLarge(String),
     /// The window could not be fetched or decoded: skipped this run, retried next run.
     Fetch(String),
     /// The store failed: stop, nothing after it can be trusted.

@@ -25,7 +25,7 @@ use genesys::directory::{Queue, User, WrapupCode};
 use jiff::Timestamp;
 
 pub use leases::{Acquired, Lease, LeaseHolder, LeaseToken};
-pub use rows::{AggregateRow, Value, rows_from_response};
+pub use rows::{AggregateRow, GroupRows, Value, rows_from_response};
 pub use schema::{DatasetDefinition, DatasetKind, NamedTimeZone, TableSpec};
 pub use sqlite::SqliteStore;
 
