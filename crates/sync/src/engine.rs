@@ -108,6 +108,11 @@ impl RowBudget {
         self.rows
     }
 
+    /// Rows handed to a write and not yet stored.
+    pub fn in_flight(&self) -> usize {
+        self.rows - self.room.available_permits()
+    }
+
     /// The page size for `windows` windows in flight. Each window holds at most two pages (one
     /// being written, one queued), so with pages of a `2 × windows`-th of the budget, every
     /// window can always get room for its next page: no window waits for room another one
