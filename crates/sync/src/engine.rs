@@ -214,6 +214,16 @@ fn received_pages(
 #[error("the response is too large for a synchronous query: {0}")]
 pub struct ResponseTooLarge(pub String);
 
+/// An answer that broke off after some of its rows were handed on (a connection cut midway):
+/// the window's write rolls back and the engine fetches the window again, up to
+/// [`WINDOW_ATTEMPTS`] times, since the source cannot resume an answer in the middle.
+#[derive(Debug, thiserror::Error)]
+#[error("the answer broke off midway: {0}")]
+pub struct AnswerInterrupted(pub String);
+
+/// Fetches of one window whose answer broke off midway, before the window fails for this run.
+pub const WINDOW_ATTEMPTS: u32 = 4;
+
 /// How a dataset's windows are fetched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -489,8 +499,13 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                     self.progress.window_written(&spec.name, &window, rows);
                 }
                 Err(WindowError::Store(e)) => return Err(e),
-                // `TooLarge` is turned into a job by `pull_window`; it can't reach here.
-                Err(WindowError::Fetch(message) | WindowError::TooLarge(message)) => {
+                // `pull_window` turns `TooLarge` into a job and `Interrupted` into a new fetch
+                // or, at the last attempt, `Fetch`: they can't reach here.
+                Err(
+                    WindowError::Fetch(message)
+                    | WindowError::TooLarge(message)
+                    | WindowError::Interrupted(message),
+                ) => {
                     WindowFailed {
                         dataset: &spec.name,
                         window: &window,
@@ -529,16 +544,52 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 return Err(WindowError::Abandoned);
             }
             if !plan.jobs() {
-                match self.stream_window(spec, window, plan, Fetch::Query).await {
+                match self.stream_window_again(spec, window, plan, Fetch::Query).await {
                     Err(WindowError::TooLarge(why)) => plan.switch_to_jobs(&spec.name, &why),
                     written => return written.map(|rows| (rows, false)),
                 }
             }
-            let rows = self.stream_window(spec, window, plan, Fetch::Job).await?;
+            let rows = self
+                .stream_window_again(spec, window, plan, Fetch::Job)
+                .await?;
             Ok((rows, true))
         }
         .await;
         (window, outcome)
+    }
+
+    /// [`Engine::stream_window`], again from the start (a new transaction) while its answer
+    /// breaks off midway, up to [`WINDOW_ATTEMPTS`] fetches.
+    async fn stream_window_again(
+        &self,
+        spec: &DatasetSpec,
+        window: Interval,
+        plan: &FetchPlan,
+        how: Fetch,
+    ) -> Result<usize, WindowError> {
+        let mut attempt = 1;
+        loop {
+            match self.stream_window(spec, window, plan, how).await {
+                Err(WindowError::Interrupted(why)) if attempt < WINDOW_ATTEMPTS => {
+                    tracing::info!(
+                        dataset = spec.name,
+                        window = %window,
+                        attempt,
+                        reason = why,
+                        "Fetching the window again: its answer broke off midway."
+                    );
+                    let pause = std::time::Duration::from_millis(250 * u64::from(attempt));
+                    tokio::select! {
+                        biased;
+                        () = self.stop.stopped() => return Err(WindowError::Abandoned),
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                    attempt += 1;
+                }
+                Err(WindowError::Interrupted(why)) => return Err(WindowError::Fetch(why)),
+                outcome => return outcome,
+            }
+        }
     }
 
     /// Fetches a window and writes its pages as they arrive, in one transaction that commits
@@ -614,6 +665,9 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             {
                 Err(WindowError::TooLarge(e.to_string()))
             }
+            Some(Err(e)) if e.downcast_ref::<AnswerInterrupted>().is_some() => {
+                Err(WindowError::Interrupted(e.to_string()))
+            }
             Some(Err(e)) => Err(WindowError::Fetch(e.to_string())),
             Some(Ok(())) => written,
         }
@@ -650,6 +704,8 @@ enum WindowError {
     /// `auto` mode: the API refused the query as too large; nothing was written, a job fetches
     /// the window instead.
     TooLarge(String),
+    /// The answer broke off midway; nothing was written. Fetched again from the start.
+    Interrupted(String),
     /// The window could not be fetched or decoded: skipped this run, retried next run.
     Fetch(String),
     /// The store failed: stop, nothing after it can be trusted.

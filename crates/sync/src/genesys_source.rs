@@ -9,7 +9,9 @@ use genesys::directory::{Queue, User, WrapupCode};
 use warehouse::rows_from_response;
 use warehouse::{AggregateRow, GroupRows, TableSpec};
 
-use crate::engine::{AggregateSource, DirectorySource, PageSender, ResponseTooLarge, SourceError};
+use crate::engine::{
+    AggregateSource, AnswerInterrupted, DirectorySource, PageSender, ResponseTooLarge, SourceError,
+};
 
 const DIRECTORY_PAGE_SIZE: u32 = 100;
 
@@ -89,7 +91,7 @@ impl AggregateSource for GenesysClient {
             .map_err(too_large)?;
         let (mapper, page_rows) = (GroupRows::new(table), pages.page_rows());
         let mut page = Vec::with_capacity(page_rows);
-        while let Some(group) = groups.next_group().await? {
+        while let Some(group) = groups.next_group().await.map_err(interrupted)? {
             mapper.append(&group, &mut page)?;
             if page.len() >= page_rows {
                 let rest = page.split_off(page_rows);
@@ -100,6 +102,15 @@ impl AggregateSource for GenesysClient {
             pages.send(page).await?;
         }
         Ok(())
+    }
+}
+
+/// A connection that failed while the answer was being read: the engine fetches the window
+/// again (the client retries a request only until its answer starts).
+fn interrupted(error: ClientError) -> SourceError {
+    match error {
+        ClientError::Transport(e) => AnswerInterrupted(e.to_string()).into(),
+        other => other.into(),
     }
 }
 
