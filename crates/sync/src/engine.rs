@@ -544,7 +544,10 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 return Err(WindowError::Abandoned);
             }
             if !plan.jobs() {
-                match self.stream_window_again(spec, window, plan, Fetch::Query).await {
+                match self
+                    .stream_window_again(spec, window, plan, Fetch::Query)
+                    .await
+                {
                     Err(WindowError::TooLarge(why)) => plan.switch_to_jobs(&spec.name, &why),
                     written => return written.map(|rows| (rows, false)),
                 }

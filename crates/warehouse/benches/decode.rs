@@ -8,8 +8,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use emulator::synth::{ContactCentre, OrgShape};
-use genesys::aggregates::{AggregateQueryResponse, AggregationQuery};
 use genesys::aggregates::PageDecoder;
+use genesys::aggregates::{AggregateQueryResponse, AggregationQuery};
 use warehouse::{AggregateRow, GroupRows, TableSpec};
 
 /// The page as the sync reads a response: pieces in, rows out as each group completes.

@@ -124,7 +124,12 @@ impl<'s> GroupRows<'s> {
                     .find(|m| m.metric == metric && m.qualifier.is_none());
                 data.map(|m| &m.stats)
             };
-            out.push(bucket_row(&self.columns, &bucket.interval, &group, stats_of)?);
+            out.push(bucket_row(
+                &self.columns,
+                &bucket.interval,
+                &group,
+                stats_of,
+            )?);
         }
         Ok(())
     }

@@ -309,7 +309,10 @@ impl PageDecoder {
         Ok(())
     }
 
-    fn group(&mut self, range: std::ops::Range<usize>) -> serde_json::Result<AggregateDataContainer> {
+    fn group(
+        &mut self,
+        range: std::ops::Range<usize>,
+    ) -> serde_json::Result<AggregateDataContainer> {
         let raw = &self.buffer[range];
         if let Some(group) = std::str::from_utf8(raw).ok().and_then(fast::container) {
             return Ok(group);

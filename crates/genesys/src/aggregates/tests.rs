@@ -158,7 +158,11 @@ fn a_page_cut_short_is_an_error_and_yields_only_whole_groups() {
     let mut decoder = PageDecoder::new();
     let cut = PAGE.find("\"cursor\"").unwrap();
     decoder.push(&PAGE.as_bytes()[..cut - 10]);
-    assert_eq!(decoder.next_group().unwrap(), None, "the only group is not whole yet");
+    assert_eq!(
+        decoder.next_group().unwrap(),
+        None,
+        "the only group is not whole yet"
+    );
     assert!(decoder.finish().is_err());
     let mut decoder = PageDecoder::new();
     decoder.push(&PAGE.as_bytes()[..cut]);

@@ -567,11 +567,18 @@ async fn auto_mode_sends_a_window_refused_as_too_large_to_a_job() {
         too_large: true,
     });
     let refused = dir.path().join("refused.db");
-    let mut engine = Engine::new(source.clone(), Arc::new(SqliteStore::open(&refused).unwrap()));
+    let mut engine = Engine::new(
+        source.clone(),
+        Arc::new(SqliteStore::open(&refused).unwrap()),
+    );
     engine.concurrency = 1;
     let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
     assert_eq!(report.windows_by_job, report.windows_planned);
-    assert_eq!(*source.inner.requests.lock().unwrap(), 1, "one refusal, then jobs");
+    assert_eq!(
+        *source.inner.requests.lock().unwrap(),
+        1,
+        "one refusal, then jobs"
+    );
     assert_eq!(dump(&refused), dump(&by_query));
 }
