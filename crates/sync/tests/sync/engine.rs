@@ -459,6 +459,8 @@ struct Streamed {
     budget: sync::engine::RowBudget,
     most_in_flight: Mutex<usize>,
     too_large: bool,
+    /// The query of this window breaks off after its first page, once.
+    break_once: Mutex<Option<String>>,
 }
 
 impl AggregateSource for Streamed {
@@ -488,8 +490,20 @@ impl AggregateSource for Streamed {
             *self.inner.requests.lock().unwrap() += 1;
             return Err(sync::engine::ResponseTooLarge("over the limit".into()).into());
         }
+        let breaks = {
+            let mut chosen = self.break_once.lock().unwrap();
+            let breaks = chosen.as_deref() == Some(query.interval.as_str());
+            if breaks {
+                *chosen = None;
+            }
+            breaks
+        };
         let rows = self.inner.fetch_rows(query, table).await?;
-        for page in rows.chunks(pages.page_rows()) {
+        for (sent, page) in rows.chunks(pages.page_rows()).enumerate() {
+            if breaks && sent == 1 {
+                let cut = sync::engine::AnswerInterrupted("connection reset".into());
+                return Err(cut.into());
+            }
             pages.send(page.to_vec()).await?;
             let in_flight = self.budget.in_flight();
             let mut most = self.most_in_flight.lock().unwrap();
@@ -526,6 +540,7 @@ async fn a_tiny_row_budget_bounds_rows_in_flight_and_every_window_completes() {
         budget: budget.clone(),
         most_in_flight: Mutex::new(0),
         too_large: false,
+        break_once: Mutex::new(None),
     });
     let tight = dir.path().join("tight.db");
     let mut engine = Engine::new(source.clone(), Arc::new(SqliteStore::open(&tight).unwrap()));
@@ -565,6 +580,7 @@ async fn auto_mode_sends_a_window_refused_as_too_large_to_a_job() {
         budget: sync::engine::RowBudget::default(),
         most_in_flight: Mutex::new(0),
         too_large: true,
+        break_once: Mutex::new(None),
     });
     let refused = dir.path().join("refused.db");
     let mut engine = Engine::new(
@@ -581,4 +597,52 @@ async fn auto_mode_sends_a_window_refused_as_too_large_to_a_job() {
         "one refusal, then jobs"
     );
     assert_eq!(dump(&refused), dump(&by_query));
+}
+
+/// An answer that breaks off after a page was handed to the write: that write rolls back and
+/// the window is fetched again from the start, so the store equals a clean run.
+#[tokio::test]
+async fn a_window_whose_answer_breaks_off_is_fetched_again_and_written_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = at("2024-05-04T12:00:00Z");
+    let mode = Mode::Backfill {
+        from: at("2024-05-01T00:00:00Z"),
+        to: at("2024-05-04T00:00:00Z"),
+    };
+    let spec = spec("2024-05-01");
+    let clean = dir.path().join("clean.db");
+    let report = Engine::new(
+        Emulated::new(now),
+        Arc::new(SqliteStore::open(&clean).unwrap()),
+    )
+    .sync_dataset(&spec, now, mode)
+    .await
+    .unwrap();
+    let planned = report.windows_planned;
+
+    let broken = Engine::new(
+        Emulated::new(now),
+        Arc::new(SqliteStore::open(&clean).unwrap()),
+    )
+    .plan(&spec, now, mode)
+    .unwrap()[1];
+    let source = Arc::new(Streamed {
+        inner: Emulated::new(now),
+        budget: sync::engine::RowBudget::new(400),
+        most_in_flight: Mutex::new(0),
+        too_large: false,
+        break_once: Mutex::new(Some(spec.query(broken).interval)),
+    });
+    let path = dir.path().join("broken.db");
+    let mut engine = Engine::new(source.clone(), Arc::new(SqliteStore::open(&path).unwrap()));
+    engine.budget = source.budget.clone();
+    let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.windows_written, planned);
+    assert_eq!(
+        *source.inner.requests.lock().unwrap(),
+        planned + 1,
+        "the broken window was asked for twice"
+    );
+    assert_eq!(dump(&path), dump(&clean));
 }
