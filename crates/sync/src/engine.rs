@@ -1,10 +1,12 @@
 //! One dataset's run: ensure its table, plan the windows the watermark and lookback call for,
-//! fetch them concurrently under the client's shared budget, and write each in one transaction.
+//! fetch them concurrently under the client's shared budget, and write each in one transaction,
+//! page by page as its answer arrives (every mode), the pages of all windows in flight sharing
+//! one [`RowBudget`]: memory is bounded by the budget, not by the org.
 //!
 //! Stopping (SIGTERM, Ctrl-C: [`Engine::stop`]) starts no new window and abandons the fetches
-//! in flight (their HTTP requests are dropped; an async job already submitted is left to expire
-//! on the Genesys side), but a write already handed to the store is awaited to its commit: it
-//! runs on a blocking thread (`spawn_blocking`), which no dropped future could interrupt anyway,
+//! in flight (their HTTP requests are dropped, and the pages their windows' writes took so far
+//! roll back; an async job already submitted is left to expire on the Genesys side), but a
+//! window whose last page was fetched is awaited to its commit: its write runs on a blocking thread (`spawn_blocking`), which no dropped future could interrupt anyway,
 //! and its one transaction (rows + window log + watermark) commits whole. Dropping the whole
 //! future instead detaches such a write, which still runs to its commit (tokio's runtime waits
 //! for blocking tasks when it shuts down); killing the process mid-transaction leaves nothing
