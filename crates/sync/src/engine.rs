@@ -6,10 +6,11 @@
 //! Stopping (SIGTERM, Ctrl-C: [`Engine::stop`]) starts no new window and abandons the fetches
 //! in flight (their HTTP requests are dropped, and the pages their windows' writes took so far
 //! roll back; an async job already submitted is left to expire on the Genesys side), but a
-//! window whose last page was fetched is awaited to its commit: its write runs on a blocking thread (`spawn_blocking`), which no dropped future could interrupt anyway,
-//! and its one transaction (rows + window log + watermark) commits whole. Dropping the whole
-//! future instead detaches such a write, which still runs to its commit (tokio's runtime waits
-//! for blocking tasks when it shuts down); killing the process mid-transaction leaves nothing
+//! window whose last page was fetched is awaited to its commit: its write runs on a blocking
+//! thread (`spawn_blocking`), which no dropped future could interrupt anyway, and its one
+//! transaction (rows + window log + watermark) commits whole. Dropping the whole future instead
+//! detaches such a write, which still runs to its commit (tokio's runtime waits for blocking
+//! tasks when it shuts down); killing the process mid-transaction leaves nothing
 //! either, as SQLite rolls the uncommitted transaction back. A killed or stopped run resumes
 //! with no gap and no duplicate.
 
