@@ -932,3 +932,27 @@ proptest! {
         }
     }
 }
+
+/// Processes that start together (three backfills at once) open one new store file at the same
+/// instant: each waits for the others' schema instead of failing with "database is locked".
+#[test]
+fn a_new_store_opened_by_several_connections_at_once_opens_for_all() {
+    for round in 0..40 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fresh.db");
+        let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    SqliteStore::open(&path).map(drop)
+                })
+            })
+            .collect();
+        for opener in openers {
+            let opened = opener.join().unwrap();
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
+        }
+    }
+}
