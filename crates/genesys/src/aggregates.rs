@@ -3,15 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::filter::{Filter, NumericRange};
 
+mod decoder;
 mod fast;
 mod metric_name;
 mod wire;
 
+pub use decoder::{PageDecoder, PageEnd};
 pub use metric_name::MetricName;
 use wire::{StatKey, StatValue, metrics_in_place};
 
@@ -71,36 +72,26 @@ pub struct AggregateQueryResponse {
 }
 
 impl AggregateQueryResponse {
-    /// Decodes a response body. The same value as `serde_json::from_slice`, errors included,
-    /// several times faster on the shape Genesys sends (see `fast`).
+    /// Decodes a whole response body. The same value as `serde_json::from_slice`, errors
+    /// included, several times faster on the shape Genesys sends (see [`PageDecoder`], which
+    /// reads a body as it arrives instead).
     pub fn from_json(body: &[u8]) -> serde_json::Result<Self> {
-        parse_page(body, |page| Self {
-            results: page.results,
-        })
+        match decoder::whole_page(body, PageDecoder::new()) {
+            Ok((results, _)) => Ok(Self { results }),
+            Err(_) => serde_json::from_slice(body),
+        }
     }
 }
 
 impl AsyncAggregateQueryResponse {
     /// Decodes a results page; as [`AggregateQueryResponse::from_json`].
     pub fn from_json(body: &[u8]) -> serde_json::Result<Self> {
-        parse_page(body, |page| Self {
-            results: page.results,
-            cursor: page.cursor,
-        })
-    }
-}
-
-/// The fast reader where it is sure, serde where it is not (and for every error).
-fn parse_page<T: DeserializeOwned>(
-    body: &[u8],
-    build: impl FnOnce(fast::Page) -> T,
-) -> serde_json::Result<T> {
-    match std::str::from_utf8(body) {
-        Ok(text) => match fast::parse(text) {
-            Some(page) => Ok(build(page)),
-            None => serde_json::from_str(text),
-        },
-        Err(_) => serde_json::from_slice(body),
+        let page = decoder::whole_page(body, PageDecoder::new())
+            .and_then(|(results, end)| Ok((results, end.cursor()?)));
+        match page {
+            Ok((results, cursor)) => Ok(Self { results, cursor }),
+            Err(_) => serde_json::from_slice(body),
+        }
     }
 }
 

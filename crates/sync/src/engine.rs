@@ -1,13 +1,16 @@
 //! One dataset's run: ensure its table, plan the windows the watermark and lookback call for,
-//! fetch them concurrently under the client's shared budget, and write each in one transaction.
+//! fetch them concurrently under the client's shared budget, and write each in one transaction,
+//! page by page as its answer arrives (every mode), the pages of all windows in flight sharing
+//! one [`RowBudget`]: memory is bounded by the budget, not by the org.
 //!
 //! Stopping (SIGTERM, Ctrl-C: [`Engine::stop`]) starts no new window and abandons the fetches
-//! in flight (their HTTP requests are dropped; an async job already submitted is left to expire
-//! on the Genesys side), but a write already handed to the store is awaited to its commit: it
-//! runs on a blocking thread (`spawn_blocking`), which no dropped future could interrupt anyway,
-//! and its one transaction (rows + window log + watermark) commits whole. Dropping the whole
-//! future instead detaches such a write, which still runs to its commit (tokio's runtime waits
-//! for blocking tasks when it shuts down); killing the process mid-transaction leaves nothing
+//! in flight (their HTTP requests are dropped, and the pages their windows' writes took so far
+//! roll back; an async job already submitted is left to expire on the Genesys side), but a
+//! window whose last page was fetched is awaited to its commit: its write runs on a blocking
+//! thread (`spawn_blocking`), which no dropped future could interrupt anyway, and its one
+//! transaction (rows + window log + watermark) commits whole. Dropping the whole future instead
+//! detaches such a write, which still runs to its commit (tokio's runtime waits for blocking
+//! tasks when it shuts down); killing the process mid-transaction leaves nothing
 //! either, as SQLite rolls the uncommitted transaction back. A killed or stopped run resumes
 //! with no gap and no duplicate.
 
@@ -38,6 +41,18 @@ pub trait AggregateSource: Send + Sync + 'static {
         table: &TableSpec,
     ) -> impl Future<Output = Result<Vec<AggregateRow>, SourceError>> + Send;
 
+    /// The synchronous query's rows in pages of at most [`PageSender::page_rows`], each handed
+    /// to `pages` as the response arrives, so memory holds a page, not the response. A refusal
+    /// as too large is [`ResponseTooLarge`], before any page. By default, the whole response.
+    fn stream_rows(
+        &self,
+        query: AggregationQuery,
+        table: &TableSpec,
+        pages: PageSender,
+    ) -> impl Future<Output = Result<(), SourceError>> + Send {
+        async move { pages.send(self.fetch_rows(query, table).await?).await }
+    }
+
     /// The same rows through an async aggregates job (submit, wait, page by cursor, delete).
     fn fetch_rows_by_job(
         &self,
@@ -65,39 +80,127 @@ pub trait AggregateSource: Send + Sync + 'static {
 /// fetch runs at most a page ahead of its write.
 const PAGES_QUEUED: usize = 1;
 
+/// The most rows in one page handed to a write (fewer when the budget is small; see
+/// [`RowBudget::page_rows`]).
+const MAX_PAGE_ROWS: usize = 10_000;
+
+/// Rows decoded but not yet written, shared by every window an engine has in flight: a window's
+/// fetch waits for room before it hands a page on, and the write gives the room back once it
+/// has stored the page. So memory is bounded by the budget (plus a page being decoded per
+/// window), however large the org and whatever the concurrency.
+#[derive(Clone)]
+pub struct RowBudget {
+    rows: usize,
+    room: Arc<tokio::sync::Semaphore>,
+}
+
+impl RowBudget {
+    /// Rows at most in flight at once. The default, 50,000 rows (some 20 MB), keeps a backfill
+    /// of any org well under 150 MB while pages stay large enough (thousands of rows) that the
+    /// store writes at full speed.
+    pub const DEFAULT_ROWS: usize = 50_000;
+
+    pub fn new(rows: usize) -> Self {
+        let rows = rows.clamp(1, u32::MAX as usize);
+        Self {
+            rows,
+            room: Arc::new(tokio::sync::Semaphore::new(rows)),
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Rows handed to a write and not yet stored.
+    pub fn in_flight(&self) -> usize {
+        self.rows - self.room.available_permits()
+    }
+
+    /// The page size for `windows` windows in flight. Each window holds at most two pages (one
+    /// being written, one queued), so with pages of a `2 × windows`-th of the budget, every
+    /// window can always get room for its next page: no window waits for room another one
+    /// holds while waiting for the store.
+    pub fn page_rows(&self, windows: usize) -> usize {
+        (self.rows / (2 * windows.max(1))).clamp(1, MAX_PAGE_ROWS)
+    }
+}
+
+impl Default for RowBudget {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_ROWS)
+    }
+}
+
 /// What the fetch of a window tells its write.
 enum PageMessage {
-    Page(Vec<AggregateRow>),
+    /// Rows, with the budget's room they take until written.
+    Page(Vec<AggregateRow>, tokio::sync::OwnedSemaphorePermit),
     /// Every page was sent: the write may commit.
     End,
 }
 
-/// The sending end of a window's pages (see [`AggregateSource::stream_rows_by_job`]).
-pub struct PageSender(tokio::sync::mpsc::Sender<PageMessage>);
+/// The sending end of a window's pages (see [`AggregateSource::stream_rows`]).
+pub struct PageSender {
+    channel: tokio::sync::mpsc::Sender<PageMessage>,
+    budget: RowBudget,
+    page_rows: usize,
+    /// Rows handed on so far (the query's size, for `auto` mode's switch to jobs).
+    sent: Arc<std::sync::atomic::AtomicUsize>,
+}
 
 impl PageSender {
-    /// Hands one decoded page to the window's write, waiting while the write is behind.
-    pub async fn send(&self, rows: Vec<AggregateRow>) -> Result<(), SourceError> {
-        self.0
-            .send(PageMessage::Page(rows))
+    /// The most rows a page should hold; [`PageSender::send`] cuts larger ones.
+    pub fn page_rows(&self) -> usize {
+        self.page_rows
+    }
+
+    /// Hands decoded rows to the window's write, a page at a time, each waiting while the write
+    /// is behind and until the engine's [`RowBudget`] has room for it.
+    pub async fn send(&self, mut rows: Vec<AggregateRow>) -> Result<(), SourceError> {
+        while rows.len() > self.page_rows {
+            let rest = rows.split_off(self.page_rows);
+            self.send_page(rows).await?;
+            rows = rest;
+        }
+        self.send_page(rows).await
+    }
+
+    async fn send_page(&self, rows: Vec<AggregateRow>) -> Result<(), SourceError> {
+        let stopped = || SourceError::from("the window's write stopped taking pages");
+        // The queue's slot first, then the room: a window waiting for its write holds no room
+        // beyond the pages it already handed on.
+        let slot = self.channel.reserve().await.map_err(|_| stopped())?;
+        let room = Arc::clone(&self.budget.room)
+            .acquire_many_owned(rows.len() as u32)
             .await
-            .map_err(|_| "the window's write stopped taking pages".into())
+            .map_err(|_| stopped())?;
+        self.sent
+            .fetch_add(rows.len(), std::sync::atomic::Ordering::Relaxed);
+        slot.send(PageMessage::Page(rows, room));
+        Ok(())
     }
 }
 
-/// The receiving end, read on the write's blocking thread: the pages, then the end. A channel
-/// that closes without the end (the fetch failed, or was dropped on a stop) is an error, so the
-/// write rolls back rather than commit part of a window.
+/// The receiving end, read on the write's blocking thread: the pages, then the end. A page's
+/// room in the budget is given back when the write asks for the next one (it has stored the
+/// page by then). A channel that closes without the end (the fetch failed, or was dropped on a
+/// stop) is an error, so the write rolls back rather than commit part of a window.
 fn received_pages(
     mut pages: tokio::sync::mpsc::Receiver<PageMessage>,
 ) -> impl Iterator<Item = warehouse::Result<Vec<AggregateRow>>> {
     let mut ended = false;
+    let mut written: Option<tokio::sync::OwnedSemaphorePermit> = None;
     std::iter::from_fn(move || {
+        drop(written.take());
         if ended {
             return None;
         }
         match pages.blocking_recv() {
-            Some(PageMessage::Page(rows)) => Some(Ok(rows)),
+            Some(PageMessage::Page(rows, room)) => {
+                written = Some(room);
+                Some(Ok(rows))
+            }
             Some(PageMessage::End) => {
                 ended = true;
                 None
@@ -114,6 +217,16 @@ fn received_pages(
 #[derive(Debug, thiserror::Error)]
 #[error("the response is too large for a synchronous query: {0}")]
 pub struct ResponseTooLarge(pub String);
+
+/// An answer that broke off after some of its rows were handed on (a connection cut midway):
+/// the window's write rolls back and the engine fetches the window again, up to
+/// [`WINDOW_ATTEMPTS`] times, since the source cannot resume an answer in the middle.
+#[derive(Debug, thiserror::Error)]
+#[error("the answer broke off midway: {0}")]
+pub struct AnswerInterrupted(pub String);
+
+/// Fetches of one window whose answer broke off midway, before the window fails for this run.
+pub const WINDOW_ATTEMPTS: u32 = 4;
 
 /// Told about progress as windows complete (a progress bar, logs, metrics).
 pub trait Progress: Send + Sync {
@@ -198,6 +311,9 @@ pub struct Engine<Src, St> {
     pub metrics: Arc<SyncMetrics>,
     /// Once set, no new window starts and fetches in flight are abandoned; writes commit.
     pub stop: Stop,
+    /// Rows decoded and not yet written, shared by all windows in flight. An engine syncs one
+    /// dataset at a time (as the runner does): pages are sized for `concurrency` windows.
+    pub budget: RowBudget,
 }
 
 /// Per dataset and run: whether windows go to async jobs now, and the run that writes them.
@@ -248,6 +364,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             job_threshold_rows: 200_000,
             metrics: Arc::new(SyncMetrics::default()),
             stop: Stop::never(),
+            budget: RowBudget::default(),
         }
     }
 
@@ -374,7 +491,13 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                     self.progress.window_written(&spec.name, &window, rows);
                 }
                 Err(WindowError::Store(e)) => return Err(e),
-                Err(WindowError::Fetch(message)) => {
+                // `pull_window` turns `TooLarge` into a job and `Interrupted` into a new fetch
+                // or, at the last attempt, `Fetch`: they can't reach here.
+                Err(
+                    WindowError::Fetch(message)
+                    | WindowError::TooLarge(message)
+                    | WindowError::Interrupted(message),
+                ) => {
                     WindowFailed {
                         dataset: &spec.name,
                         window: &window,
@@ -413,30 +536,67 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 return Err(WindowError::Abandoned);
             }
             if !plan.jobs() {
-                let fetched = tokio::select! {
-                    biased;
-                    () = self.stop.stopped() => return Err(WindowError::Abandoned),
-                    fetched = self.fetch_by_query(spec, window, plan) => fetched,
-                };
-                let fetched = fetched.map_err(|e| WindowError::Fetch(e.to_string()))?;
-                if let Some(rows) = fetched {
-                    // Not raced against the stop: a fetched window is written, whole.
-                    return Ok((self.write(spec, window, rows, plan).await?, false));
+                match self
+                    .stream_window_again(spec, window, plan, Fetch::Query)
+                    .await
+                {
+                    Err(WindowError::TooLarge(why)) => plan.switch_to_jobs(&spec.name, &why),
+                    written => return written.map(|rows| (rows, false)),
                 }
             }
-            Ok((self.stream_by_job(spec, window, plan).await?, true))
+            let rows = self
+                .stream_window_again(spec, window, plan, Fetch::Job)
+                .await?;
+            Ok((rows, true))
         }
         .await;
         (window, outcome)
     }
 
-    /// Fetches a window by async job and writes its pages as they arrive, in one transaction
-    /// that commits only after the last page: a failed or stopped fetch writes nothing.
-    async fn stream_by_job(
+    /// [`Engine::stream_window`], again from the start (a new transaction) while its answer
+    /// breaks off midway, up to [`WINDOW_ATTEMPTS`] fetches.
+    async fn stream_window_again(
         &self,
         spec: &DatasetSpec,
         window: Interval,
         plan: &FetchPlan,
+        how: Fetch,
+    ) -> Result<usize, WindowError> {
+        let mut attempt = 1;
+        loop {
+            match self.stream_window(spec, window, plan, how).await {
+                Err(WindowError::Interrupted(why)) if attempt < WINDOW_ATTEMPTS => {
+                    tracing::info!(
+                        dataset = spec.name,
+                        window = %window,
+                        attempt,
+                        reason = why,
+                        "Fetching the window again: its answer broke off midway."
+                    );
+                    let pause = std::time::Duration::from_millis(250 * u64::from(attempt));
+                    tokio::select! {
+                        biased;
+                        () = self.stop.stopped() => return Err(WindowError::Abandoned),
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                    attempt += 1;
+                }
+                Err(WindowError::Interrupted(why)) => return Err(WindowError::Fetch(why)),
+                outcome => return outcome,
+            }
+        }
+    }
+
+    /// Fetches a window and writes its pages as they arrive, in one transaction that commits
+    /// only after the last page: a failed or stopped fetch writes nothing. In `auto` mode, a
+    /// query answer larger than the job threshold sends the dataset's next windows to jobs, and
+    /// one refused as too large is [`WindowError::TooLarge`] (nothing written), for a job.
+    async fn stream_window(
+        &self,
+        spec: &DatasetSpec,
+        window: Interval,
+        plan: &FetchPlan,
+        how: Fetch,
     ) -> Result<usize, WindowError> {
         let (run_id, lease) = (plan.run_id, plan.lease.clone());
         let (sender, receiver) = tokio::sync::mpsc::channel(PAGES_QUEUED);
@@ -454,10 +614,25 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         });
         let fetch = async {
             let end = sender.clone();
+            let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let pages = PageSender {
+                channel: sender,
+                page_rows: self.budget.page_rows(self.concurrency),
+                budget: self.budget.clone(),
+                sent: Arc::clone(&sent),
+            };
             let (query, table) = (spec.query(window), spec.table_spec());
-            self.source
-                .stream_rows_by_job(query, &table, PageSender(sender))
-                .await?;
+            match how {
+                Fetch::Query => {
+                    self.source.stream_rows(query, &table, pages).await?;
+                    let rows = sent.load(std::sync::atomic::Ordering::Relaxed);
+                    if rows > self.job_threshold_rows {
+                        let why = format!("a window returned {rows} rows");
+                        plan.switch_to_jobs(&spec.name, &why);
+                    }
+                }
+                Fetch::Job => self.source.stream_rows_by_job(query, &table, pages).await?,
+            }
             end.send(PageMessage::End)
                 .await
                 .map_err(|_| SourceError::from("the window's write stopped taking pages"))
@@ -478,65 +653,19 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         match fetched {
             _ if write_failed => written,
             None => Err(WindowError::Abandoned),
+            Some(Err(e))
+                if how == Fetch::Query
+                    && plan.mode == QueryMode::Auto
+                    && e.downcast_ref::<ResponseTooLarge>().is_some() =>
+            {
+                Err(WindowError::TooLarge(e.to_string()))
+            }
+            Some(Err(e)) if e.downcast_ref::<AnswerInterrupted>().is_some() => {
+                Err(WindowError::Interrupted(e.to_string()))
+            }
             Some(Err(e)) => Err(WindowError::Fetch(e.to_string())),
             Some(Ok(())) => written,
         }
-    }
-
-    /// Fetches a window by the synchronous query, switching the plan to jobs on measured cost;
-    /// `None` when the API refused the window as too large, for a job to fetch instead.
-    async fn fetch_by_query(
-        &self,
-        spec: &DatasetSpec,
-        window: Interval,
-        plan: &FetchPlan,
-    ) -> Result<Option<Vec<AggregateRow>>, SourceError> {
-        let (query, table) = (spec.query(window), spec.table_spec());
-        match self.source.fetch_rows(query, &table).await {
-            Ok(rows) => {
-                if rows.len() > self.job_threshold_rows {
-                    plan.switch_to_jobs(
-                        &spec.name,
-                        &format!("a window returned {} rows", rows.len()),
-                    );
-                }
-                Ok(Some(rows))
-            }
-            Err(e)
-                if plan.mode == QueryMode::Auto
-                    && e.downcast_ref::<ResponseTooLarge>().is_some() =>
-            {
-                plan.switch_to_jobs(&spec.name, &e.to_string());
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn write(
-        &self,
-        spec: &DatasetSpec,
-        window: Interval,
-        rows: Vec<AggregateRow>,
-        plan: &FetchPlan,
-    ) -> Result<usize, WindowError> {
-        let store = Arc::clone(&self.store);
-        let dataset = spec.name.clone();
-        let (run_id, lease) = (plan.run_id, plan.lease.clone());
-        let task = tokio::task::spawn_blocking(move || {
-            let write = WindowWrite {
-                dataset: &dataset,
-                window,
-                rows: &rows,
-                settled: true,
-                run_id,
-            };
-            match &lease {
-                Some(lease) => store.write_window_leased(&write, lease),
-                None => store.write_window(&write),
-            }
-        });
-        self.finish_write(spec, task).await
     }
 
     async fn finish_write(
@@ -559,7 +688,19 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
     }
 }
 
+/// How a window is fetched.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    Query,
+    Job,
+}
+
 enum WindowError {
+    /// `auto` mode: the API refused the query as too large; nothing was written, a job fetches
+    /// the window instead.
+    TooLarge(String),
+    /// The answer broke off midway; nothing was written. Fetched again from the start.
+    Interrupted(String),
     /// The window could not be fetched or decoded: skipped this run, retried next run.
     Fetch(String),
     /// The store failed: stop, nothing after it can be trusted.

@@ -6,11 +6,12 @@ use genesys::client::Error as ClientError;
 use genesys::client::GenesysClient;
 use genesys::client::JobKind;
 use genesys::directory::{Queue, User, WrapupCode};
-use warehouse::rows::rows_from_json;
 use warehouse::rows_from_response;
-use warehouse::{AggregateRow, TableSpec};
+use warehouse::{AggregateRow, GroupRows, TableSpec};
 
-use crate::engine::{AggregateSource, DirectorySource, PageSender, ResponseTooLarge, SourceError};
+use crate::engine::{
+    AggregateSource, AnswerInterrupted, DirectorySource, PageSender, ResponseTooLarge, SourceError,
+};
 
 const DIRECTORY_PAGE_SIZE: u32 = 100;
 
@@ -74,15 +75,52 @@ impl AggregateSource for GenesysClient {
         query: AggregationQuery,
         table: &TableSpec,
     ) -> Result<Vec<AggregateRow>, SourceError> {
-        let outcome = self
-            .aggregates_query_decoded(&query, |body| rows_from_json(table, body))
-            .await;
-        match outcome {
-            Err(ClientError::Api { code, message, .. }) if code == TOO_LARGE => {
-                Err(ResponseTooLarge(message).into())
+        let response = self.aggregates_query(&query).await.map_err(too_large)?;
+        Ok(rows_from_response(table, &response)?)
+    }
+
+    async fn stream_rows(
+        &self,
+        query: AggregationQuery,
+        table: &TableSpec,
+        pages: PageSender,
+    ) -> Result<(), SourceError> {
+        let mut groups = self
+            .aggregates_query_groups(&query)
+            .await
+            .map_err(too_large)?;
+        let (mapper, page_rows) = (GroupRows::new(table), pages.page_rows());
+        let mut page = Vec::with_capacity(page_rows);
+        while let Some(group) = groups.next_group().await.map_err(interrupted)? {
+            mapper.append(&group, &mut page)?;
+            if page.len() >= page_rows {
+                let rest = page.split_off(page_rows);
+                pages.send(std::mem::replace(&mut page, rest)).await?;
             }
-            other => Ok(other?),
         }
+        if !page.is_empty() {
+            pages.send(page).await?;
+        }
+        Ok(())
+    }
+}
+
+/// A connection that failed while the answer was being read: the engine fetches the window
+/// again (the client retries a request only until its answer starts).
+fn interrupted(error: ClientError) -> SourceError {
+    match error {
+        ClientError::Transport(e) => AnswerInterrupted(e.to_string()).into(),
+        other => other.into(),
+    }
+}
+
+/// The API's refusal of a synchronous query as too large, as [`ResponseTooLarge`].
+fn too_large(error: ClientError) -> SourceError {
+    match error {
+        ClientError::Api { code, message, .. } if code == TOO_LARGE => {
+            ResponseTooLarge(message).into()
+        }
+        other => other.into(),
     }
 }
 

@@ -32,7 +32,7 @@ pub use keys::{KeyError, KeyInfo, NewKey};
 pub use leases::{Acquired, Lease, LeaseHolder, LeaseToken};
 pub use open::{AnyStore, StoreConfig, open, open_reader};
 pub use reader::{ReadSession, ReadStore};
-pub use rows::{AggregateRow, Value, rows_from_response};
+pub use rows::{AggregateRow, GroupRows, Value, rows_from_response};
 pub use schema::{DatasetDefinition, DatasetKind, NamedTimeZone, TableSpec};
 pub use sqlite::{SqliteReader, SqliteStore};
 

@@ -1,8 +1,9 @@
 //! Aggregate rows as the store keeps them: one per (bucket, group), stats laid out in the
-//! table's column order.
+//! table's column order. The groups come typed from `genesys` (which alone reads the JSON);
+//! this module only maps their values to columns.
 
 use genesys::Interval;
-use genesys::aggregates::{AggregateQueryResponse, StatisticalSummary};
+use genesys::aggregates::{AggregateDataContainer, AggregateQueryResponse, StatisticalSummary};
 
 use crate::schema::{MetricColumn, StatField, TableSpec};
 
@@ -79,14 +80,42 @@ pub fn rows_from_response(
     spec: &TableSpec,
     response: &AggregateQueryResponse,
 ) -> Result<Vec<AggregateRow>, RowError> {
-    let columns = spec.metric_columns();
-    let mut rows = Vec::new();
-    for container in &response.results {
-        let group: Vec<Option<String>> = spec
+    let rows = GroupRows::new(spec);
+    let mut out = Vec::new();
+    for group in &response.results {
+        rows.append(group, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Maps decoded result groups (see `genesys::aggregates::PageDecoder`) to rows of one table:
+/// each bucket of a group is a row, each column from its metric's unqualified stats.
+pub struct GroupRows<'s> {
+    spec: &'s TableSpec,
+    columns: Vec<MetricColumn>,
+}
+
+impl<'s> GroupRows<'s> {
+    pub fn new(spec: &'s TableSpec) -> Self {
+        Self {
+            spec,
+            columns: spec.metric_columns(),
+        }
+    }
+
+    /// Appends the group's rows to `out`, one per bucket.
+    pub fn append(
+        &self,
+        container: &AggregateDataContainer,
+        out: &mut Vec<AggregateRow>,
+    ) -> Result<(), RowError> {
+        let group: Vec<Option<String>> = self
+            .spec
             .dimensions
             .iter()
             .map(|d| container.group.get(d).cloned())
             .collect();
+        out.reserve(container.data.len());
         for bucket in &container.data {
             let stats_of = |metric: &str| {
                 let data = bucket
@@ -95,139 +124,12 @@ pub fn rows_from_response(
                     .find(|m| m.metric == metric && m.qualifier.is_none());
                 data.map(|m| &m.stats)
             };
-            rows.push(bucket_row(&columns, &bucket.interval, &group, stats_of)?);
-        }
-    }
-    Ok(rows)
-}
-
-/// Decodes an aggregates response body straight into rows, one group at a time, so a large page
-/// never exists as a whole typed response: memory is the body plus the rows.
-pub fn rows_from_json(
-    spec: &TableSpec,
-    body: &[u8],
-) -> Result<Vec<AggregateRow>, serde_json::Error> {
-    let columns = spec.metric_columns();
-    let mut rows = Vec::new();
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let sink = PageSink {
-        spec,
-        columns: &columns,
-        rows: &mut rows,
-    };
-    serde::de::DeserializeSeed::deserialize(sink, &mut deserializer)?;
-    deserializer.end()?;
-    Ok(rows)
-}
-
-#[derive(serde::Deserialize)]
-struct BorrowedContainer<'a> {
-    #[serde(borrow, default)]
-    group: std::collections::BTreeMap<&'a str, std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    data: Vec<BorrowedBucket<'a>>,
-}
-
-#[derive(serde::Deserialize)]
-struct BorrowedBucket<'a> {
-    #[serde(borrow)]
-    interval: std::borrow::Cow<'a, str>,
-    #[serde(borrow, default)]
-    metrics: Vec<BorrowedMetric<'a>>,
-}
-
-#[derive(serde::Deserialize)]
-struct BorrowedMetric<'a> {
-    #[serde(borrow)]
-    metric: std::borrow::Cow<'a, str>,
-    #[serde(default)]
-    qualifier: Option<serde::de::IgnoredAny>,
-    stats: StatisticalSummary,
-}
-
-struct PageSink<'s> {
-    spec: &'s TableSpec,
-    columns: &'s [MetricColumn],
-    rows: &'s mut Vec<AggregateRow>,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for PageSink<'_> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for PageSink<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an aggregates response object")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let PageSink {
-            spec,
-            columns,
-            rows,
-        } = self;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "results" {
-                map.next_value_seed(ResultsSink {
-                    spec,
-                    columns,
-                    rows: &mut *rows,
-                })?;
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
-
-struct ResultsSink<'s> {
-    spec: &'s TableSpec,
-    columns: &'s [MetricColumn],
-    rows: &'s mut Vec<AggregateRow>,
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for ResultsSink<'_> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for ResultsSink<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a list of result groups")
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(container) = seq.next_element::<BorrowedContainer<'de>>()? {
-            let group: Vec<Option<String>> = self
-                .spec
-                .dimensions
-                .iter()
-                .map(|d| container.group.get(d.as_str()).map(|v| v.to_string()))
-                .collect();
-            for bucket in &container.data {
-                let stats_of = |metric: &str| {
-                    let data = bucket
-                        .metrics
-                        .iter()
-                        .find(|m| m.metric == metric && m.qualifier.is_none());
-                    data.map(|m| &m.stats)
-                };
-                let row = bucket_row(self.columns, &bucket.interval, &group, stats_of)
-                    .map_err(serde::de::Error::custom)?;
-                self.rows.push(row);
-            }
+            out.push(bucket_row(
+                &self.columns,
+                &bucket.interval,
+                &group,
+                stats_of,
+            )?);
         }
         Ok(())
     }

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use genesys::aggregates::{AggregateQueryResponse, AggregationQuery, AsyncAggregateQueryResponse};
+use genesys::aggregates::{AggregationQuery, AsyncAggregateQueryResponse};
 use genesys::jobs::AsyncQueryResponse;
 use serde::Deserialize;
 
@@ -20,14 +20,71 @@ use crate::state::{AggregateResults, AppState};
 /// Groups per results page when the job's query names no `pageSize`.
 pub const DEFAULT_JOB_PAGE_SIZE: u32 = 100;
 
+/// Bytes of the answer written before they are sent; a few of these are in flight at once.
+const ANSWER_CHUNK_BYTES: usize = 64 * 1024;
+
+/// The answer is computed in its compact form and written to the connection as it is
+/// serialised, so the emulator holds the table, never the response tree or its whole text:
+/// an org of tens of thousands of agents fits in memory.
 pub async fn query(
     State(state): State<Arc<AppState>>,
     GenesysJson(query): GenesysJson<AggregationQuery>,
-) -> Result<Json<AggregateQueryResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let (centre, now) = (state.centre.clone(), state.clock.now());
-    Ok(Json(
-        blocking(move || centre.aggregate(&query, now)).await??,
-    ))
+    let table = blocking(move || centre.aggregate_table(&query, now)).await??;
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChunkWriter {
+            sender,
+            chunk: Vec::with_capacity(ANSWER_CHUNK_BYTES),
+        };
+        // A client that went away ends the writing; there is no one left to tell.
+        let written = serde_json::to_writer(&mut out, &table).map_err(std::io::Error::from);
+        if written.and_then(|()| out.send()).is_err() {
+            tracing::debug!("An aggregates answer was left unsent: the client went away.");
+        }
+    });
+    let chunks = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let chunk = receiver.recv().await?;
+        Some((Ok::<_, std::io::Error>(chunk), receiver))
+    });
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response())
+}
+
+/// Collects serialised bytes into chunks for the connection, waiting while it is behind.
+struct ChunkWriter {
+    sender: tokio::sync::mpsc::Sender<axum::body::Bytes>,
+    chunk: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.chunk.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.chunk, Vec::with_capacity(ANSWER_CHUNK_BYTES));
+        self.sender
+            .blocking_send(full.into())
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client gone"))
+    }
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.chunk.extend_from_slice(bytes);
+        if self.chunk.len() >= ANSWER_CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 pub async fn submit(

@@ -1,9 +1,9 @@
-//! The fast path for aggregates pages: a reader made for this one shape, several times quicker
+//! The fast path for aggregates result groups: a reader made for this one shape, several times quicker
 //! than serde's generic machinery (no visitor layers, stats filled where they lie).
 //!
 //! It is exact or it declines. Whatever it is not sure to read exactly as the serde
 //! implementations would (a duplicate key, a wrong type, a missing field, a number beyond the
-//! plain forms, JSON it does not accept) makes it answer `None`, and the caller parses the page
+//! plain forms, JSON it does not accept) makes it answer `None`, and the caller parses the group
 //! with serde, which has the last word, errors included. The few rare pieces it does not read
 //! itself (escaped strings, unusual numbers, unknown stats values) it hands to `serde_json` on
 //! that piece alone. So a page it accepts is the value serde gives, bit for bit; the
@@ -16,22 +16,16 @@ use super::{
     StatisticalResponse, StatisticalSummary,
 };
 
-/// A page's result groups and cursor.
-pub(super) struct Page {
-    pub results: Vec<AggregateDataContainer>,
-    pub cursor: Option<String>,
-}
-
-/// The page, or `None` when serde must read it.
-pub(super) fn parse(text: &str) -> Option<Page> {
+/// One result group (an element of a page's `results`), or `None` when serde must read it.
+pub(super) fn container(text: &str) -> Option<AggregateDataContainer> {
     let mut reader = Reader {
         text,
         bytes: text.as_bytes(),
         pos: 0,
     };
-    let page = reader.page()?;
+    let container = reader.container()?;
     reader.ws();
-    (reader.pos == reader.bytes.len()).then_some(page)
+    (reader.pos == reader.bytes.len()).then_some(container)
 }
 
 /// Deeper than this, unknown values are left to serde (whose own limit is 128).
@@ -278,31 +272,6 @@ impl<'a> Reader<'a> {
             b'-' | b'0'..=b'9' => self.number().map(drop),
             _ => None,
         }
-    }
-
-    fn page(&mut self) -> Option<Page> {
-        let mut results = None;
-        let mut cursor = None;
-        self.object(|reader, key| {
-            match key {
-                "results" if results.is_none() => {
-                    let mut list = Vec::new();
-                    reader.array(|reader| {
-                        list.push(reader.container()?);
-                        Some(())
-                    })?;
-                    results = Some(list);
-                }
-                "cursor" if cursor.is_none() => cursor = Some(reader.nullable_string()?),
-                "results" | "cursor" => return None,
-                _ => reader.skip_value(1)?,
-            }
-            Some(())
-        })?;
-        Some(Page {
-            results: results.unwrap_or_default(),
-            cursor: cursor.flatten(),
-        })
     }
 
     fn container(&mut self) -> Option<AggregateDataContainer> {

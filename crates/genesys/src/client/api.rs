@@ -8,8 +8,8 @@ use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::aggregates::{
-    AGGREGATES_JOBS_PATH, AGGREGATES_QUERY_PATH, AggregateQueryResponse, AggregationQuery,
-    AsyncAggregateQueryResponse, USERS_AGGREGATES_QUERY_PATH,
+    AGGREGATES_JOBS_PATH, AGGREGATES_QUERY_PATH, AggregateDataContainer, AggregateQueryResponse,
+    AggregationQuery, AsyncAggregateQueryResponse, PageDecoder, USERS_AGGREGATES_QUERY_PATH,
 };
 use crate::details::{
     AsyncConversationQueryResponse, ConversationQuery, ConversationQueryResponse,
@@ -66,24 +66,27 @@ impl GenesysClient {
         &self,
         query: &AggregationQuery,
     ) -> Result<AggregateQueryResponse> {
-        self.aggregates_query_decoded(query, AggregateQueryResponse::from_json)
-            .await
-    }
-
-    /// The aggregates query with the body decoded by `decode` (e.g. straight into rows, never
-    /// holding a whole typed page); a whole body `decode` rejects is an error, not retried.
-    pub async fn aggregates_query_decoded<T>(
-        &self,
-        query: &AggregationQuery,
-        decode: impl Fn(&[u8]) -> std::result::Result<T, serde_json::Error>,
-    ) -> Result<T> {
         self.post_decoded(
             AGGREGATES_QUERY_PATH,
             query,
             "conversation aggregates",
-            decode,
+            AggregateQueryResponse::from_json,
         )
         .await
+    }
+
+    /// The aggregates query, its answer read as it arrives, one result group at a time: memory
+    /// holds a group, not the response. Retried like any request until the answer starts.
+    pub async fn aggregates_query_groups(
+        &self,
+        query: &AggregationQuery,
+    ) -> Result<AggregateGroups> {
+        let (response, correlation_id) = self.post_streamed(AGGREGATES_QUERY_PATH, query).await?;
+        Ok(AggregateGroups {
+            response,
+            correlation_id,
+            decoder: Some(PageDecoder::new()),
+        })
     }
 
     pub async fn users_aggregates_query(
@@ -351,4 +354,40 @@ fn flatten<T: Send + 'static>(pages: PageStream<EntityListing<T>>) -> PageStream
         .map_ok(|page| stream::iter(page.entities.into_iter().map(Ok)))
         .try_flatten()
         .boxed()
+}
+
+/// A synchronous aggregates answer being read: [`AggregateGroups::next_group`] until `None`.
+/// A body cut short or malformed is an error (not retried: its groups may have been used).
+pub struct AggregateGroups {
+    response: reqwest::Response,
+    correlation_id: Option<String>,
+    /// `None` once the body ended.
+    decoder: Option<PageDecoder>,
+}
+
+impl AggregateGroups {
+    /// The next result group, or `None` after the last one of a whole, well-formed body.
+    pub async fn next_group(&mut self) -> Result<Option<AggregateDataContainer>> {
+        loop {
+            let Some(decoder) = self.decoder.as_mut() else {
+                return Ok(None);
+            };
+            let decode_error = |source| Error::Decode {
+                what: "conversation aggregates",
+                endpoint: format!("POST {AGGREGATES_QUERY_PATH}"),
+                correlation_id: self.correlation_id.clone(),
+                source,
+            };
+            if let Some(group) = decoder.next_group().map_err(decode_error)? {
+                return Ok(Some(group));
+            }
+            match self.response.chunk().await.map_err(Error::Transport)? {
+                Some(bytes) => decoder.push(&bytes),
+                None => {
+                    let decoder = self.decoder.take().expect("checked above");
+                    decoder.finish().map_err(decode_error)?;
+                }
+            }
+        }
+    }
 }

@@ -264,6 +264,32 @@ impl GenesysClient {
             .await
     }
 
+    /// POSTs `body` and hands back the 2xx answer with its body unread, for the caller to read
+    /// as it arrives. Retried like any request up to the answer; a failure while reading the
+    /// body is the caller's to handle, since part of it may have been used already.
+    pub(crate) async fn post_streamed<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<(reqwest::Response, Option<String>)> {
+        let body = serde_json::to_vec(body).map_err(|source| Error::Decode {
+            what: "request body",
+            endpoint: path.to_string(),
+            correlation_id: None,
+            source,
+        })?;
+        let call = Call {
+            method: Method::POST,
+            url: self.url(path),
+            path,
+            body: Some(body.into()),
+        };
+        self.execute_with(call, |response, correlation_id| async move {
+            Ok((response, correlation_id))
+        })
+        .await
+    }
+
     pub(crate) async fn delete(&self, path: &str) -> Result<()> {
         let call = Call {
             method: Method::DELETE,
@@ -280,6 +306,30 @@ impl GenesysClient {
         call: Call<'_>,
         decode: impl Fn(&[u8]) -> Result<T, (&'static str, serde_json::Error)>,
     ) -> Result<T> {
+        let endpoint = format!("{} {}", call.method, call.path);
+        let (decode, endpoint) = (&decode, endpoint.as_str());
+        self.execute_with(call, move |response, correlation_id| async move {
+            let bytes = response.bytes().await.map_err(Failure::Transport)?;
+            decode(&bytes).map_err(|(what, source)| Failure::Decode {
+                what,
+                endpoint: endpoint.to_string(),
+                correlation_id,
+                source,
+            })
+        })
+        .await
+    }
+
+    /// The request loop, with `receive` turning a 2xx answer (status and headers in, body not
+    /// read yet) into the value; what it fails with is classified and retried like the rest.
+    async fn execute_with<T, Fut>(
+        &self,
+        call: Call<'_>,
+        receive: impl Fn(reqwest::Response, Option<String>) -> Fut,
+    ) -> Result<T>
+    where
+        Fut: Future<Output = Result<T, Failure>>,
+    {
         let inner = &self.inner;
         let ceiling = inner.config.retry_after_ceiling();
         let mut retries = inner.policy.start();
@@ -288,14 +338,9 @@ impl GenesysClient {
             let token = self.token().await?;
             let attempt = retries.begin_attempt();
             let failure = match self.attempt(&call, &token, attempt).await {
-                Ok((bytes, correlation_id)) => match decode(&bytes) {
+                Ok((response, correlation_id)) => match receive(response, correlation_id).await {
                     Ok(value) => return Ok(value),
-                    Err((what, source)) => Failure::Decode {
-                        what,
-                        endpoint: format!("{} {}", call.method, call.path),
-                        correlation_id,
-                        source,
-                    },
+                    Err(failure) => failure,
                 },
                 Err(failure) => failure,
             };
@@ -376,13 +421,14 @@ impl GenesysClient {
         }
     }
 
-    /// One attempt under the budget; `Ok` holds a 2xx body and its correlation id.
+    /// One attempt under the budget; `Ok` holds a 2xx answer (its body not read yet) and its
+    /// correlation id.
     async fn attempt(
         &self,
         call: &Call<'_>,
         token: &Lease,
         attempt: u32,
-    ) -> Result<(Bytes, Option<String>), Failure> {
+    ) -> Result<(reqwest::Response, Option<String>), Failure> {
         let inner = &self.inner;
         let permit = inner.budget.acquire(&inner.counters).await;
         let mut request = inner
@@ -419,10 +465,10 @@ impl GenesysClient {
         if status.is_success() {
             inner.tokens.accepted(token.generation);
         }
-        let bytes = response.bytes().await.map_err(Failure::Transport)?;
         if status.is_success() {
-            return Ok((bytes, correlation_id));
+            return Ok((response, correlation_id));
         }
+        let bytes = response.bytes().await.map_err(Failure::Transport)?;
         Err(Failure::Status {
             status,
             retry_after: retry::retry_after(&headers),

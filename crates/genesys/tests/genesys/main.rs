@@ -7,3 +7,4 @@ mod client_local;
 mod client_paging;
 mod client_rate;
 mod client_retry;
+mod client_streamed;

@@ -442,3 +442,198 @@ proptest::proptest! {
         }
     }
 }
+
+/// Streams the synchronous query's rows in pages of the engine's page size, noting the most
+/// rows the engine's budget ever had in flight; `too_large` refuses every query as too large.
+struct Streamed {
+    inner: Arc<Emulated>,
+    budget: sync::engine::RowBudget,
+    most_in_flight: Mutex<usize>,
+    too_large: bool,
+    /// The query of this window breaks off after its first page, once.
+    break_once: Mutex<Option<String>>,
+}
+
+impl AggregateSource for Streamed {
+    async fn fetch_rows(
+        &self,
+        query: AggregationQuery,
+        table: &warehouse::TableSpec,
+    ) -> Result<Vec<warehouse::AggregateRow>, SourceError> {
+        self.inner.fetch_rows(query, table).await
+    }
+
+    async fn fetch_rows_by_job(
+        &self,
+        query: AggregationQuery,
+        table: &warehouse::TableSpec,
+    ) -> Result<Vec<warehouse::AggregateRow>, SourceError> {
+        self.inner.fetch_rows_by_job(query, table).await
+    }
+
+    async fn stream_rows(
+        &self,
+        query: AggregationQuery,
+        table: &warehouse::TableSpec,
+        pages: sync::engine::PageSender,
+    ) -> Result<(), SourceError> {
+        if self.too_large {
+            *self.inner.requests.lock().unwrap() += 1;
+            return Err(sync::engine::ResponseTooLarge("over the limit".into()).into());
+        }
+        let breaks = {
+            let mut chosen = self.break_once.lock().unwrap();
+            let breaks = chosen.as_deref() == Some(query.interval.as_str());
+            if breaks {
+                *chosen = None;
+            }
+            breaks
+        };
+        let rows = self.inner.fetch_rows(query, table).await?;
+        for (sent, page) in rows.chunks(pages.page_rows()).enumerate() {
+            if breaks && sent == 1 {
+                let cut = sync::engine::AnswerInterrupted("connection reset".into());
+                return Err(cut.into());
+            }
+            pages.send(page.to_vec()).await?;
+            let in_flight = self.budget.in_flight();
+            let mut most = self.most_in_flight.lock().unwrap();
+            *most = (*most).max(in_flight);
+        }
+        Ok(())
+    }
+}
+
+/// Many windows at once under a budget of a few pages: every window still gets its turn (no
+/// window starves waiting for room another holds while it waits for the store), the rows in
+/// flight never pass the budget, and the store equals a run with room to spare.
+#[tokio::test]
+async fn a_tiny_row_budget_bounds_rows_in_flight_and_every_window_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = at("2024-05-04T12:00:00Z");
+    let mode = Mode::Backfill {
+        from: at("2024-05-01T00:00:00Z"),
+        to: at("2024-05-04T00:00:00Z"),
+    };
+    let spec = spec("2024-05-01");
+    let roomy = dir.path().join("roomy.db");
+    Engine::new(
+        Emulated::new(now),
+        Arc::new(SqliteStore::open(&roomy).unwrap()),
+    )
+    .sync_dataset(&spec, now, mode)
+    .await
+    .unwrap();
+
+    let budget = sync::engine::RowBudget::new(40);
+    let source = Arc::new(Streamed {
+        inner: Emulated::new(now),
+        budget: budget.clone(),
+        most_in_flight: Mutex::new(0),
+        too_large: false,
+        break_once: Mutex::new(None),
+    });
+    let tight = dir.path().join("tight.db");
+    let mut engine = Engine::new(source.clone(), Arc::new(SqliteStore::open(&tight).unwrap()));
+    engine.concurrency = 8;
+    engine.budget = budget.clone();
+    let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.windows_written, report.windows_planned);
+    let most = *source.most_in_flight.lock().unwrap();
+    assert!(most > 0 && most <= 40, "rows in flight peaked at {most}");
+    assert_eq!(budget.in_flight(), 0, "every page's room is given back");
+    assert_eq!(dump(&tight), dump(&roomy));
+}
+
+/// `auto` mode: a window the API refuses as too large writes nothing by query and goes to an
+/// async job, and so do the windows after it; the store equals a run by query.
+#[tokio::test]
+async fn auto_mode_sends_a_window_refused_as_too_large_to_a_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = at("2024-05-04T12:00:00Z");
+    let mode = Mode::Backfill {
+        from: at("2024-05-01T00:00:00Z"),
+        to: at("2024-05-04T00:00:00Z"),
+    };
+    let spec = spec("2024-05-01");
+    let by_query = dir.path().join("query.db");
+    Engine::new(
+        Emulated::new(now),
+        Arc::new(SqliteStore::open(&by_query).unwrap()),
+    )
+    .sync_dataset(&spec, now, mode)
+    .await
+    .unwrap();
+
+    let source = Arc::new(Streamed {
+        inner: Emulated::new(now),
+        budget: sync::engine::RowBudget::default(),
+        most_in_flight: Mutex::new(0),
+        too_large: true,
+        break_once: Mutex::new(None),
+    });
+    let refused = dir.path().join("refused.db");
+    let mut engine = Engine::new(
+        source.clone(),
+        Arc::new(SqliteStore::open(&refused).unwrap()),
+    );
+    engine.concurrency = 1;
+    let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.windows_by_job, report.windows_planned);
+    assert_eq!(
+        *source.inner.requests.lock().unwrap(),
+        1,
+        "one refusal, then jobs"
+    );
+    assert_eq!(dump(&refused), dump(&by_query));
+}
+
+/// An answer that breaks off after a page was handed to the write: that write rolls back and
+/// the window is fetched again from the start, so the store equals a clean run.
+#[tokio::test]
+async fn a_window_whose_answer_breaks_off_is_fetched_again_and_written_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = at("2024-05-04T12:00:00Z");
+    let mode = Mode::Backfill {
+        from: at("2024-05-01T00:00:00Z"),
+        to: at("2024-05-04T00:00:00Z"),
+    };
+    let spec = spec("2024-05-01");
+    let clean = dir.path().join("clean.db");
+    let report = Engine::new(
+        Emulated::new(now),
+        Arc::new(SqliteStore::open(&clean).unwrap()),
+    )
+    .sync_dataset(&spec, now, mode)
+    .await
+    .unwrap();
+    let planned = report.windows_planned;
+
+    let broken = Engine::new(
+        Emulated::new(now),
+        Arc::new(SqliteStore::open(&clean).unwrap()),
+    )
+    .plan(&spec, now, mode)
+    .unwrap()[1];
+    let source = Arc::new(Streamed {
+        inner: Emulated::new(now),
+        budget: sync::engine::RowBudget::new(400),
+        most_in_flight: Mutex::new(0),
+        too_large: false,
+        break_once: Mutex::new(Some(spec.query(broken).interval)),
+    });
+    let path = dir.path().join("broken.db");
+    let mut engine = Engine::new(source.clone(), Arc::new(SqliteStore::open(&path).unwrap()));
+    engine.budget = source.budget.clone();
+    let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+    assert_eq!(report.windows_written, planned);
+    assert_eq!(
+        *source.inner.requests.lock().unwrap(),
+        planned + 1,
+        "the broken window was asked for twice"
+    );
+    assert_eq!(dump(&path), dump(&clean));
+}

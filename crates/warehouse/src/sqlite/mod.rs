@@ -79,9 +79,9 @@ impl SqliteStore {
     fn with_connection(mut connection: Connection) -> Result<Self> {
         // Before anything touches the file: writers in other processes take turns, waiting up
         // to this long for one another instead of failing with "database is locked".
-        connection.busy_timeout(std::time::Duration::from_secs(30))?;
+        connection.busy_timeout(BUSY_TIMEOUT)?;
         set_page_size(&connection)?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
+        use_wal(&connection)?;
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
         // 16 MiB of page cache keeps a window's index pages in memory while it is replaced.
@@ -234,5 +234,26 @@ impl SqliteStore {
         let connection: &mut Connection = &mut connection;
         keys::ensure_schema(connection)?;
         work(connection)
+    }
+}
+
+/// How long a writer waits for another process's write before "database is locked".
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Switches the file to WAL. A new file's switch needs it alone, and SQLite answers "locked" at
+/// once then instead of waiting (the busy timeout does not cover it), as processes that start
+/// together find: so it is tried again, for as long as the busy timeout.
+fn use_wal(connection: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match connection.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            done => return done,
+        }
     }
 }

@@ -352,20 +352,39 @@ fn streaming_decode_equals_the_typed_path() {
     let typed: genesys::aggregates::AggregateQueryResponse =
         serde_json::from_slice(&bytes).unwrap();
     let expected = warehouse::rows_from_response(&spec(), &typed).unwrap();
-    let streamed = warehouse::rows::rows_from_json(&spec(), &bytes).unwrap();
-    assert_eq!(streamed, expected);
-    assert_eq!(streamed.len(), 2);
+    for piece in [1, 7, bytes.len()] {
+        let streamed = streamed_rows(&bytes, piece).unwrap();
+        assert_eq!(streamed, expected, "pieces of {piece} bytes");
+    }
+    assert_eq!(expected.len(), 2);
     assert!(
-        warehouse::rows::rows_from_json(
-            &spec(),
-            b"{\"results\": [{\"group\": {}, \"data\": [{\"interval\": \"nope\"}]}]}"
+        streamed_rows(
+            b"{\"results\": [{\"group\": {}, \"data\": [{\"interval\": \"nope\"}]}]}",
+            16
         )
         .is_err()
     );
-    assert!(
-        warehouse::rows::rows_from_json(&spec(), b"{\"results\": [").is_err(),
-        "truncated"
-    );
+    assert!(streamed_rows(b"{\"results\": [", 4).is_err(), "truncated");
+}
+
+/// A body read as the sync reads a response: `piece` bytes at a time through genesys's decoder,
+/// each group mapped to rows as soon as it is whole.
+fn streamed_rows(
+    body: &[u8],
+    piece: usize,
+) -> Result<Vec<warehouse::AggregateRow>, Box<dyn std::error::Error>> {
+    let spec = spec();
+    let mapper = warehouse::GroupRows::new(&spec);
+    let mut decoder = genesys::aggregates::PageDecoder::new();
+    let mut rows = Vec::new();
+    for chunk in body.chunks(piece) {
+        decoder.push(chunk);
+        while let Some(group) = decoder.next_group()? {
+            mapper.append(&group, &mut rows)?;
+        }
+    }
+    decoder.finish()?;
+    Ok(rows)
 }
 
 /// Every stored row as `(bucket start, queue, media, n_offered)`, in key order.
@@ -912,6 +931,30 @@ proptest! {
                 let may_write = matches!(&latest, Some((l, false)) if l.token == t);
                 prop_assert_eq!(store.write_window_leased(&write, &token).is_ok(), may_write);
             }
+        }
+    }
+}
+
+/// Processes that start together (three backfills at once) open one new store file at the same
+/// instant: each waits for the others' schema instead of failing with "database is locked".
+#[test]
+fn a_new_store_opened_by_several_connections_at_once_opens_for_all() {
+    for round in 0..40 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fresh.db");
+        let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    SqliteStore::open(&path).map(drop)
+                })
+            })
+            .collect();
+        for opener in openers {
+            let opened = opener.join().unwrap();
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
         }
     }
 }
