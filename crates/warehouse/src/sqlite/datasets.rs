@@ -65,11 +65,29 @@ fn stored_dataset(tx: &Transaction<'_>, name: &str) -> Result<Option<StoredDatas
             },
         )
         .optional()?;
-    Ok(row.map(|(definition, dimensions, metrics)| StoredDataset {
-        definition,
-        dimensions: serde_json::from_str(&dimensions).unwrap_or_default(),
-        metrics: serde_json::from_str(&metrics).unwrap_or_default(),
-    }))
+    row.map(|(definition, dimensions, metrics)| {
+        Ok(StoredDataset {
+            definition,
+            dimensions: stored_names(name, "dimensions", &dimensions)?,
+            metrics: stored_names(name, "metrics", &metrics)?,
+        })
+    })
+    .transpose()
+}
+
+/// A dataset's stored column names (a JSON list); one that can't be read is an error naming
+/// the dataset and the column, never an empty list that would quietly drop columns.
+pub(crate) fn stored_names(
+    dataset: &str,
+    column: &'static str,
+    value: &str,
+) -> Result<Vec<String>> {
+    serde_json::from_str(value).map_err(|e| StoreError::CorruptDefinition {
+        dataset: dataset.to_string(),
+        column,
+        value: value.to_string(),
+        reason: e.to_string(),
+    })
 }
 
 fn forget_history(tx: &Transaction<'_>, name: &str) -> Result<()> {

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OptionalExtension, ToSql, params_from_iter};
 
-use super::datasets::{DEFINITION_COLUMNS, definition_from_row};
+use super::datasets::{DEFINITION_COLUMNS, definition_from_row, stored_names};
 use super::days;
 use super::render;
 use super::status::{progress_of, status_of};
@@ -58,8 +58,8 @@ fn info_from_row(c: &Connection, row: DatasetRow, count: RowCount) -> Result<Dat
         RowCount::Skip => None,
     };
     let status = progress_of(c, &name)?;
-    let dimensions: Vec<String> = serde_json::from_str(&dimensions).unwrap_or_default();
-    let metrics: Vec<String> = serde_json::from_str(&metrics).unwrap_or_default();
+    let dimensions = stored_names(&name, "dimensions", &dimensions)?;
+    let metrics = stored_names(&name, "metrics", &metrics)?;
     // They become column names: only catalog names may (the sync checked them; so do we).
     if let Some(bad) = dimensions
         .iter()

@@ -636,6 +636,39 @@ mod legacy_store {
         let err = session.datasets().unwrap_err().to_string();
         assert!(err.contains("granularity `fortnightly`"), "{err}");
     }
+
+    #[test]
+    fn unreadable_stored_column_names_are_an_error_naming_them_not_an_empty_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = unpack(dir.path());
+        let store = SqliteStore::open(&path).unwrap();
+        let spec = SqliteReader::new(&path)
+            .session()
+            .unwrap()
+            .dataset("voice_queues")
+            .unwrap()
+            .unwrap()
+            .spec;
+        Connection::open(&path)
+            .unwrap()
+            .execute("UPDATE datasets SET metrics = 'nOffered,tHandle'", [])
+            .unwrap();
+        let err = SqliteReader::new(&path)
+            .session()
+            .unwrap()
+            .dataset("voice_queues")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("`voice_queues`") && err.contains("metrics `nOffered,tHandle`"),
+            "{err}"
+        );
+        // The writer refuses too, instead of migrating the table as if it had no metrics.
+        let err = warehouse::Store::ensure_dataset(&store, &spec)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metrics `nOffered,tHandle`"), "{err}");
+    }
 }
 
 fn claimant(pid: u32) -> LeaseHolder {
