@@ -191,18 +191,18 @@ fn documented_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz));
     let mut protected = OpenApiRouter::new()
-        .routes(routes!(routes::described::status))
+        .routes(routes!(routes::status::status))
         .routes(routes!(routes::metrics::metrics))
         .routes(routes!(routes::openapi::openapi))
-        .routes(routes!(routes::described::datasets))
+        .routes(routes!(routes::datasets::list))
         .routes(routes!(routes::rows::rows))
-        .routes(routes!(routes::described::report))
+        .routes(routes!(routes::report::report))
         // `/odata` and `/odata/` are one document; the slash form is the one described.
-        .route("/odata", get(routes::described::odata_service_document))
-        .routes(routes!(routes::described::odata_service_document))
-        .routes(routes!(routes::described::odata_metadata))
-        .routes(routes!(routes::described::odata_entity_set_rows))
-        .routes(routes!(routes::described::odata_entity_set_count));
+        .route("/odata", get(odata::routes::service_document))
+        .routes(routes!(odata::routes::service_document))
+        .routes(routes!(odata::routes::metadata))
+        .routes(routes!(odata::routes::entity_set_rows))
+        .routes(routes!(odata::routes::entity_set_count));
     routes::openapi::behind_key(protected.get_openapi_mut());
     (public, protected)
 }

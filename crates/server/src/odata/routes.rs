@@ -7,11 +7,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 use warehouse::ReadSession;
 use warehouse::read::Cell;
 
 use super::query::{Options, SkipToken, query};
 use super::{EntitySet, JSON_MINIMAL, ODATA_VERSION, ODataError, entity_set, entity_sets};
+use crate::routes::openapi::URI_TOO_LONG;
 use crate::state::AppState;
 use warehouse::query::Query;
 
@@ -98,6 +100,12 @@ fn respond(body: Value, extra: &[(&'static str, String)]) -> Response {
     response
 }
 
+/// OData v4 service document (Power BI / Excel "OData Feed": Basic auth, key as password): an entity set per dataset and per directory
+#[utoipa::path(
+    get,
+    path = "/odata/",
+    responses((status = 200, description = "Service document", content_type = "application/json;odata.metadata=minimal"))
+)]
 pub async fn service_document(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -114,6 +122,12 @@ pub async fn service_document(
     ))
 }
 
+/// OData v4 CSDL (EDMX 4.0): one keyed entity type per entity set
+#[utoipa::path(
+    get,
+    path = "/odata/$metadata",
+    responses((status = 200, description = "CSDL XML", content_type = "application/xml"))
+)]
 pub async fn metadata(State(state): State<AppState>) -> Result<Response, ODataError> {
     let sets = read(&state, entity_sets).await?;
     Ok(odata_response(
@@ -265,6 +279,28 @@ fn set_name(path: Result<Path<String>, PathRejection>) -> Result<String, ODataEr
     Ok(name)
 }
 
+/// How many entities of an OData v4 entity set match $filter, as plain text ($top and $skip do not apply)
+#[utoipa::path(
+    get,
+    path = "/odata/{set}/$count",
+    params(
+        ("set" = String, Path, description = "A dataset or directory (queues, users, wrapup_codes)"),
+        ("$filter" = Option<String>, Query, description = ODATA_FILTER),
+        ("$select" = Option<String>, Query, description = ODATA_SELECT),
+        ("$orderby" = Option<String>, Query, description = ODATA_ORDERBY),
+        ("$top" = Option<u64>, Query, description = "Rows at most."),
+        ("$skip" = Option<u64>, Query, description = "Rows skipped first."),
+        ("$count" = Option<bool>, Query, description = "true adds @odata.count."),
+        ("$skiptoken" = Option<String>, Query, description = ODATA_SKIPTOKEN),
+        ("$format" = Option<String>, Query, description = "json (the only format)."),
+    ),
+    responses(
+        (status = 200, description = "The count", body = inline(EntityCount), content_type = "text/plain; charset=utf-8"),
+        (status = 400, description = ODATA_BAD_OPTION),
+        (status = 404, description = ODATA_NO_SET),
+        (status = 414, description = URI_TOO_LONG),
+    )
+)]
 pub async fn entity_set_count(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
@@ -283,6 +319,28 @@ pub async fn entity_set_count(
     ))
 }
 
+/// An OData v4 entity set: $select, $filter, $orderby, $top, $skip, $count, paged by @odata.nextLink (at most 5000 rows a page; Prefer: odata.maxpagesize for fewer)
+#[utoipa::path(
+    get,
+    path = "/odata/{set}",
+    params(
+        ("set" = String, Path, description = "A dataset or directory (queues, users, wrapup_codes)"),
+        ("$filter" = Option<String>, Query, description = ODATA_FILTER),
+        ("$select" = Option<String>, Query, description = ODATA_SELECT),
+        ("$orderby" = Option<String>, Query, description = ODATA_ORDERBY),
+        ("$top" = Option<u64>, Query, description = "Rows at most."),
+        ("$skip" = Option<u64>, Query, description = "Rows skipped first."),
+        ("$count" = Option<bool>, Query, description = "true adds @odata.count."),
+        ("$skiptoken" = Option<String>, Query, description = ODATA_SKIPTOKEN),
+        ("$format" = Option<String>, Query, description = "json (the only format)."),
+    ),
+    responses(
+        (status = 200, description = "A page of entities", content_type = "application/json;odata.metadata=minimal"),
+        (status = 400, description = ODATA_BAD_OPTION),
+        (status = 404, description = ODATA_NO_SET),
+        (status = 414, description = URI_TOO_LONG),
+    )
+)]
 pub async fn entity_set_rows(
     State(state): State<AppState>,
     name: Result<Path<String>, PathRejection>,
@@ -305,6 +363,23 @@ pub async fn entity_set_rows(
         .collect();
     Ok(respond(page_body(&service_root(&headers), page), &applied))
 }
+
+/// What a 400 of an OData entity set means.
+const ODATA_BAD_OPTION: &str =
+    "A query option is invalid: OData error body {\"error\":{\"code\",\"message\",\"target\"}}";
+const ODATA_NO_SET: &str = "No such entity set (OData error body)";
+/// The OData option limits, as `odata::filter` and `odata::query` enforce them (a unit test
+/// holds the numbers to their constants).
+const ODATA_FILTER: &str = "eq ne gt ge lt le, and or not, parentheses, contains/startswith/endswith; at most 32768 bytes, 64 levels of parentheses and not, 500 terms.";
+const ODATA_SELECT: &str = "Comma-separated properties, or *; at most 512.";
+const ODATA_ORDERBY: &str = "Comma-separated `property [asc|desc]`; at most 32.";
+const ODATA_SKIPTOKEN: &str = "Opaque, from @odata.nextLink; at most 8192 bytes.";
+
+/// The body of `GET /odata/{set}/$count`: the count in decimal digits.
+#[derive(ToSchema)]
+#[schema(pattern = "^[0-9]+$")]
+#[expect(dead_code, reason = "describes a body its handler writes as text")]
+struct EntityCount(String);
 
 #[cfg(test)]
 mod tests {
@@ -342,5 +417,31 @@ mod tests {
             root(&[("x-forwarded-proto", "gopher")]),
             "http://bi.example.com/odata"
         );
+    }
+}
+
+#[cfg(test)]
+mod documented_limits {
+    use crate::odata::filter::{MAX_DEPTH, MAX_LENGTH, MAX_TERMS};
+    use crate::odata::query::{MAX_ORDERBY_ITEMS, MAX_SELECT_ITEMS, MAX_SKIPTOKEN_BYTES};
+
+    #[test]
+    fn the_documented_odata_limits_are_the_enforced_ones() {
+        for (text, phrase) in [
+            (super::ODATA_FILTER, format!("at most {MAX_LENGTH} bytes")),
+            (super::ODATA_FILTER, format!("{MAX_DEPTH} levels")),
+            (super::ODATA_FILTER, format!("{MAX_TERMS} terms")),
+            (super::ODATA_SELECT, format!("at most {MAX_SELECT_ITEMS}.")),
+            (
+                super::ODATA_ORDERBY,
+                format!("at most {MAX_ORDERBY_ITEMS}."),
+            ),
+            (
+                super::ODATA_SKIPTOKEN,
+                format!("at most {MAX_SKIPTOKEN_BYTES} bytes"),
+            ),
+        ] {
+            assert!(text.contains(&phrase), "{text} lacks {phrase}");
+        }
     }
 }

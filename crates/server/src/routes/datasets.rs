@@ -1,60 +1,148 @@
-//! `GET /v1/datasets`: every dataset with its columns, bucket shape and freshness.
+//! `GET /v1/datasets`: every dataset with its columns, bucket shape and freshness. The body is
+//! built from the types below, so `/openapi.json` describes exactly what is sent.
 
 use axum::Json;
 use axum::extract::State;
 use genesys::interval::format_instant;
 use jiff::Timestamp;
-use serde_json::{Value, json};
-use warehouse::read::{DatasetInfo, RunInfo, Selection};
+use serde::Serialize;
+use utoipa::ToSchema;
+use warehouse::read::{DatasetInfo, OutputColumn, RunInfo, Selection};
 
 use crate::problem::Problem;
 use crate::state::AppState;
 
-pub fn run_json(run: &RunInfo) -> Value {
-    json!({
-        "id": run.id,
-        "command": run.command,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "status": run.status.as_str(),
-        "windows": run.windows,
-        "rows": run.rows,
-        "requests": run.requests,
-        "error": run.error,
-    })
+/// The body of `GET /v1/datasets`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Datasets {
+    pub datasets: Vec<DatasetEntry>,
 }
 
-fn dataset_json(info: &DatasetInfo, last_run: Option<&RunInfo>, now: Timestamp) -> Value {
-    let columns: Vec<Value> = Selection::all(&info.spec)
-        .columns()
-        .iter()
-        .map(|c| {
-            json!({
-                "name": c.name,
-                "type": c.kind.as_str(),
-                "role": c.role,
-                "source": c.source,
-                "meaning": super::meaning(c),
-            })
-        })
-        .collect();
-    json!({
-        "name": info.spec.name,
-        "granularity": info.spec.definition.granularity.to_string(),
-        "time_zone": info.spec.definition.time_zone.name(),
-        "dimensions": info.spec.dimensions,
-        "metrics": info.spec.metrics,
-        "complete_through": info.complete_through.map(format_instant),
-        "lag_seconds": super::lag_seconds(info.complete_through, now),
-        "last_written_at": info.last_written_at.map(format_instant),
-        "last_run": last_run.map(run_json),
-        "row_count": info.rows,
-        "columns": columns,
-        "links": {"rows": format!("/v1/datasets/{}/rows", info.spec.name)},
-    })
+/// One dataset. Fields are in name order, as the body always spelled them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetEntry {
+    /// Every column a row of the dataset has, with its meaning.
+    pub columns: Vec<DatasetColumn>,
+    /// Everything before this instant is stored and settled.
+    #[schema(format = DateTime)]
+    pub complete_through: Option<String>,
+    /// Genesys dimensions the rows are grouped by.
+    pub dimensions: Vec<String>,
+    /// Bucket length, ISO-8601 (e.g. PT15M).
+    pub granularity: String,
+    /// Seconds from complete_through to now.
+    pub lag_seconds: Option<f64>,
+    /// The store's latest run (of any dataset).
+    pub last_run: Option<Run>,
+    #[schema(format = DateTime)]
+    pub last_written_at: Option<String>,
+    pub links: DatasetLinks,
+    /// Genesys metrics kept.
+    pub metrics: Vec<String>,
+    pub name: String,
+    /// Rows stored.
+    pub row_count: Option<u64>,
+    /// IANA zone the buckets are cut in.
+    pub time_zone: String,
 }
 
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
+/// A column as `/v1/datasets` describes it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetColumn {
+    pub meaning: String,
+    pub name: String,
+    /// How it is made: dimension, name, count, sum, min, max, numerator, denominator, target,
+    /// average or ratio.
+    pub role: &'static str,
+    /// The Genesys dimension or metric it comes from.
+    pub source: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(rename = "type")]
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DatasetLinks {
+    /// The dataset's rows endpoint.
+    pub rows: String,
+}
+
+/// A sync run as the store recorded it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Run {
+    pub command: String,
+    pub error: Option<String>,
+    #[schema(format = DateTime)]
+    pub finished_at: Option<String>,
+    pub id: i64,
+    pub requests: i64,
+    pub rows: i64,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    /// running, ok, partial, failed or interrupted.
+    pub status: &'static str,
+    pub windows: i64,
+}
+
+impl From<&RunInfo> for Run {
+    fn from(run: &RunInfo) -> Self {
+        Run {
+            command: run.command.clone(),
+            error: run.error.clone(),
+            finished_at: run.finished_at.clone(),
+            id: run.id,
+            requests: run.requests,
+            rows: run.rows,
+            started_at: run.started_at.clone(),
+            status: run.status.as_str(),
+            windows: run.windows,
+        }
+    }
+}
+
+impl From<&OutputColumn> for DatasetColumn {
+    fn from(column: &OutputColumn) -> Self {
+        DatasetColumn {
+            meaning: super::meaning(column),
+            name: column.name.clone(),
+            role: column.role,
+            source: column.source.clone(),
+            kind: column.kind.as_str(),
+        }
+    }
+}
+
+fn entry(info: &DatasetInfo, last_run: Option<&RunInfo>, now: Timestamp) -> DatasetEntry {
+    let spec = &info.spec;
+    DatasetEntry {
+        columns: Selection::all(spec)
+            .columns()
+            .iter()
+            .map(Into::into)
+            .collect(),
+        complete_through: info.complete_through.map(format_instant),
+        dimensions: spec.dimensions.clone(),
+        granularity: spec.definition.granularity.to_string(),
+        lag_seconds: super::lag_seconds(info.complete_through, now),
+        last_run: last_run.map(Into::into),
+        last_written_at: info.last_written_at.map(format_instant),
+        links: DatasetLinks {
+            rows: format!("/v1/datasets/{}/rows", spec.name),
+        },
+        metrics: spec.metrics.clone(),
+        name: spec.name.clone(),
+        row_count: info.rows,
+        time_zone: spec.definition.time_zone.name().to_string(),
+    }
+}
+
+/// Every dataset: columns with meanings, granularity, time zone, complete_through, last run, row count
+#[utoipa::path(
+    get,
+    path = "/v1/datasets",
+    responses((status = 200, description = "Datasets", body = Datasets))
+)]
+pub async fn list(State(state): State<AppState>) -> Result<Json<Datasets>, Problem> {
     let (datasets, runs) = state
         .read(|c| {
             let datasets = c.datasets()?;
@@ -63,9 +151,9 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, Problem>
         })
         .await?;
     let now = Timestamp::now();
-    let items: Vec<Value> = datasets
+    let datasets = datasets
         .iter()
-        .map(|d| dataset_json(d, runs.first(), now))
+        .map(|d| entry(d, runs.first(), now))
         .collect();
-    Ok(Json(json!({"datasets": items})))
+    Ok(Json(Datasets { datasets }))
 }

@@ -1,7 +1,6 @@
 //! The HTTP surface, one module per endpoint family.
 
 pub mod datasets;
-pub mod described;
 pub mod health;
 pub mod metrics;
 pub mod openapi;

@@ -8,12 +8,15 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use genesys::interval::format_instant;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 use warehouse::read::{Cell, OutputColumn};
 
 use crate::gzip;
 use crate::params::Params;
+use crate::params::{BAD_PARAMETER_DOC, RangeQuery};
 use crate::problem::Problem;
 use crate::reads::CachedBody;
+use crate::routes::openapi::URI_TOO_LONG;
 use crate::routes::rows::{cached_json, prepare};
 use crate::state::AppState;
 
@@ -78,6 +81,18 @@ fn figures(columns: &[OutputColumn], row: &[Cell], keep: &[&str]) -> Value {
     Value::Object(out)
 }
 
+/// Totals and per-queue figures for a range, with complete_through
+#[utoipa::path(
+    get,
+    path = "/v1/report",
+    params(("dataset" = String, Query), RangeQuery),
+    responses(
+        (status = 200, description = "Report", body = Report),
+        (status = 400, description = BAD_PARAMETER_DOC, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such dataset", body = Problem, content_type = "application/problem+json"),
+        (status = 414, description = URI_TOO_LONG),
+    )
+)]
 pub async fn report(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -159,4 +174,40 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Va
             }))
         })
         .await
+}
+
+/// The body of `GET /v1/report` (built by `report::report`).
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes a body its handler builds as JSON by hand"
+)]
+pub struct Report {
+    dataset: String,
+    from: Option<String>,
+    to: Option<String>,
+    complete_through: Option<String>,
+    /// to <= complete_through: the figures will not change
+    #[schema(rename = "final")]
+    is_final: bool,
+    totals: Figures,
+    groups: Vec<Figures>,
+}
+
+#[derive(ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes a body its handler builds as JSON by hand"
+)]
+struct Figures {
+    offered: Option<i64>,
+    answered: Option<i64>,
+    abandoned: Option<i64>,
+    avg_handle_ms: Option<f64>,
+    avg_talk_ms: Option<f64>,
+    avg_wait_ms: Option<f64>,
+    avg_acw_ms: Option<f64>,
+    service_level: Option<f64>,
+    answer_rate: Option<f64>,
+    abandon_rate: Option<f64>,
 }

@@ -231,6 +231,12 @@ fn page(
     html
 }
 
+/// Status page for people: freshness, lag, last runs, offered vs answered per day
+#[utoipa::path(
+    get,
+    path = "/",
+    responses((status = 200, description = "HTML", content_type = "text/html"))
+)]
 pub async fn status(State(state): State<AppState>) -> Result<Html<String>, Problem> {
     let now = Timestamp::now();
     state
