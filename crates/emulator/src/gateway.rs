@@ -16,6 +16,7 @@ use base64::engine::general_purpose::STANDARD;
 use genesys::auth::TOKEN_PATH;
 use genesys::error_body::ErrorBody;
 
+use crate::connection_abort::ConnectionAbort;
 use crate::error::{ApiError, MAX_BODY_BYTES};
 use crate::events::{
     BearerRejected, FaultInjected, InternalEvent, RateLimited, RequestServed, TokensRevoked,
@@ -23,7 +24,6 @@ use crate::events::{
 use crate::faults::{Decision, Fault};
 use crate::permissions;
 use crate::ratelimit::RateStatus;
-use crate::server::ConnectionAbort;
 use crate::state::AppState;
 
 pub const CORRELATION_HEADER: &str = "ININ-Correlation-Id";

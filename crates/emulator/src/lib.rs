@@ -10,6 +10,7 @@
 
 pub mod clock;
 pub mod config;
+mod connection_abort;
 pub mod error;
 pub mod events;
 pub mod extract;

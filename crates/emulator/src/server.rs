@@ -10,10 +10,11 @@ use std::sync::Arc;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::config::EmulatorConfig;
+use crate::connection_abort::ConnectionAbort;
 use crate::state::AppState;
 use crate::synth::ContactCentre;
 
@@ -195,20 +196,6 @@ impl EmulatorHandle {
 impl Drop for EmulatorHandle {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
-    }
-}
-
-/// Lets a request ask for its own connection to be dropped without a response.
-#[derive(Clone, Debug, Default)]
-pub struct ConnectionAbort(Arc<Notify>);
-
-impl ConnectionAbort {
-    pub fn trigger(&self) {
-        self.0.notify_one();
-    }
-
-    async fn triggered(&self) {
-        self.0.notified().await;
     }
 }
 

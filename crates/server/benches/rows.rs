@@ -44,15 +44,17 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let server = Server::build(ServerConfig {
-            store: path.clone(),
+            store: warehouse::StoreConfig::sqlite(&path),
             listen: "127.0.0.1:0".parse().unwrap(),
         })
         .await
         .unwrap();
         let base = format!("http://127.0.0.1:{}", server.port());
         tokio::spawn(server.run_until_stopped());
-        let admin = warehouse::keys::open_admin(&path).unwrap();
-        let key = warehouse::keys::create(&admin, "bench").unwrap().secret;
+        let admin = warehouse::sqlite::keys::open_admin(&path).unwrap();
+        let key = warehouse::sqlite::keys::create(&admin, "bench")
+            .unwrap()
+            .secret;
         let client = reqwest::Client::new();
         let rows = format!("{base}/v1/datasets/queue_performance/rows");
         timed(

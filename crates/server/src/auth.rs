@@ -65,8 +65,8 @@ pub async fn require_key(State(state): State<AppState>, request: Request, next: 
     let reads = state.reads.clone();
     let presented = key.clone();
     let verdict = tokio::task::spawn_blocking(move || {
-        let connection = reads.connection()?;
-        warehouse::keys::verify(&connection, &presented).map_err(Problem::internal)
+        let session = reads.session()?;
+        session.verify_key(&presented).map_err(Problem::internal)
     })
     .await;
     match verdict {

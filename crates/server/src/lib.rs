@@ -14,56 +14,50 @@ mod gzip;
 pub mod metrics;
 pub mod odata;
 mod params;
-mod parquet_writer;
 pub mod problem;
 mod reads;
 mod rollup;
 pub mod routes;
 mod serve;
 mod state;
-mod text_rows;
 pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use warehouse::read::Reader;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use warehouse::StoreConfig;
 
 pub use problem::Problem;
-pub use routes::openapi::document as openapi_document;
 pub use serve::Limits;
 use state::AppState;
 pub use tls::{TlsError, TlsFiles};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The SQLite store file the sync writes.
-    pub store: PathBuf,
+    /// The store the sync writes (any backend `warehouse` opens).
+    pub store: StoreConfig,
     /// Where to listen; port 0 picks a free one.
     pub listen: SocketAddr,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("opening the store {path}: {source}")]
+    #[error("opening the store {store}: {source}")]
     Store {
-        path: PathBuf,
+        store: StoreConfig,
         source: warehouse::StoreError,
-    },
-    #[error("preparing the API key table in {path}: {source}")]
-    Keys {
-        path: PathBuf,
-        source: warehouse::keys::KeyError,
     },
     #[error(transparent)]
     Tls(#[from] TlsError),
@@ -87,13 +81,8 @@ pub struct Server {
 impl Server {
     /// Opens (and if needed creates) the store, then binds.
     pub async fn build(config: ServerConfig) -> Result<Server, ServerError> {
-        let path = config.store.clone();
-        warehouse::SqliteStore::open(&path).map_err(|source| ServerError::Store {
-            path: path.clone(),
-            source,
-        })?;
-        warehouse::keys::open_admin(&path).map_err(|source| ServerError::Keys {
-            path: path.clone(),
+        let store = warehouse::open_reader(&config.store).map_err(|source| ServerError::Store {
+            store: config.store.clone(),
             source,
         })?;
         let listener =
@@ -110,7 +99,7 @@ impl Server {
                 source,
             })?
             .port();
-        let state = AppState::new(Reader::new(&path));
+        let state = AppState::new(store);
         Ok(Server {
             listener,
             state,
@@ -195,31 +184,49 @@ impl Server {
     }
 }
 
+/// Every route and its OpenAPI operation: those anyone may call, and those behind the API key
+/// (their operations say so: the key's schemes, and its 401).
+fn documented_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let public = OpenApiRouter::with_openapi(routes::openapi::Head::openapi())
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::health::readyz));
+    let mut protected = OpenApiRouter::new()
+        .routes(routes!(routes::described::status))
+        .routes(routes!(routes::metrics::metrics))
+        .routes(routes!(routes::openapi::openapi))
+        .routes(routes!(routes::described::datasets))
+        .routes(routes!(routes::rows::rows))
+        .routes(routes!(routes::described::report))
+        // `/odata` and `/odata/` are one document; the slash form is the one described.
+        .route("/odata", get(routes::described::odata_service_document))
+        .routes(routes!(routes::described::odata_service_document))
+        .routes(routes!(routes::described::odata_metadata))
+        .routes(routes!(routes::described::odata_entity_set_rows))
+        .routes(routes!(routes::described::odata_entity_set_count));
+    routes::openapi::behind_key(protected.get_openapi_mut());
+    (public, protected)
+}
+
+/// The OpenAPI document the server serves at `/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    let (public, protected) = documented_routes();
+    public.merge(protected).into_openapi()
+}
+
 /// The routes behind the request guard (id, time-out, panic catch), counted by `record`
 /// outermost, so that timed-out and panicked answers show in /metrics too.
 fn router(state: AppState, guard: guard::Guard, extra_routes: Option<Router>) -> Router {
-    let protected = Router::new()
-        .route("/", get(routes::status::status))
-        .route("/metrics", get(routes::metrics::metrics))
-        .route("/openapi.json", get(routes::openapi::openapi))
-        .route("/v1/datasets", get(routes::datasets::list))
-        .route("/v1/datasets/{name}/rows", get(routes::rows::rows))
-        .route("/v1/report", get(routes::report::report))
-        .route("/odata", get(odata::routes::service_document))
-        .route("/odata/", get(odata::routes::service_document))
-        .route("/odata/$metadata", get(odata::routes::metadata))
-        .route("/odata/{set}", get(odata::routes::entity_set_rows))
-        .route("/odata/{set}/$count", get(odata::routes::entity_set_count))
+    let (public, protected) = documented_routes();
+    let protected = protected
         .fallback(not_found)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
         ));
-    let app = Router::new()
-        .route("/healthz", get(routes::health::healthz))
-        .route("/readyz", get(routes::health::readyz))
-        .merge(protected)
+    let (app, document) = public.merge(protected).split_for_parts();
+    let app = app
         .fallback(not_found)
+        .layer(Extension(routes::openapi::Document::new(&document)))
         .with_state(state.clone());
     let app = match extra_routes {
         Some(extra) => extra.merge(app),

@@ -22,6 +22,87 @@ pub const MAX_PAIRS: usize = 1_100;
 pub const MAX_VALUE_BYTES: usize = 4 * 1024;
 /// The most names in one list parameter (`group_by`, `metrics`): more than a dataset has.
 pub const MAX_LIST_ITEMS: usize = 256;
+/// The most `filter` values in one request (each is a bound value of an SQL `IN` list):
+/// enough for a dashboard's "these few hundred queues", far below SQLite's 32 766 variables.
+pub const MAX_FILTER_VALUES: usize = 1_000;
+const _: () = assert!(
+    MAX_FILTER_VALUES < MAX_PAIRS,
+    "filter values must fit in a query"
+);
+
+/// What a 400 of a `/v1` data endpoint means, its limits included (a unit test holds the
+/// numbers to the constants above).
+pub const BAD_PARAMETER_DOC: &str = "A parameter is invalid or past a limit (named in `parameter`): query strings hold at most 61440 bytes and 1100 parameters, each value at most 4096 bytes once decoded (UTF-8, no NUL), lists at most 256 names, `filter` at most 1000 values (repeated)";
+
+/// The time range and filter every `/v1` data endpoint reads, as given (checked against the
+/// dataset once it is known).
+#[derive(Debug, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RangeQuery {
+    /// Start (inclusive): an instant (2024-05-01T00:00:00Z) or a date (local midnight in time_zone). Default: the first stored bucket.
+    pub from: Option<String>,
+    /// End (exclusive), same forms. Default: the end of the last stored bucket.
+    pub to: Option<String>,
+    /// IANA time zone for dates in from/to and for calendar buckets. Default: the dataset's.
+    pub time_zone: Option<String>,
+    /// dimension=value; repeatable (values of one dimension are ORed, dimensions ANDed).
+    #[param(required = false, inline)]
+    pub filter: Vec<DimensionValue>,
+}
+
+/// One `filter` value: a dimension (as the client named it) and the value it must have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DimensionValue {
+    pub dimension: String,
+    pub value: String,
+}
+
+impl DimensionValue {
+    fn parse(raw: &str) -> Result<Self, Problem> {
+        let (dimension, value) = raw.split_once('=').ok_or_else(|| {
+            Problem::bad_parameter("filter", format!("`{}` is not dimension=value", shown(raw)))
+        })?;
+        Ok(Self {
+            dimension: dimension.trim().to_string(),
+            value: value.to_string(),
+        })
+    }
+}
+
+/// On the wire a `filter` value is text holding an `=`.
+impl utoipa::PartialSchema for DimensionValue {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some("="))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DimensionValue {}
+
+impl RangeQuery {
+    pub fn read(params: &Params) -> Result<Self, Problem> {
+        let owned = |value: Option<&str>| value.map(str::to_string);
+        let given = params.all("filter");
+        if given.len() > MAX_FILTER_VALUES {
+            return Err(Problem::bad_parameter(
+                "filter",
+                format!(
+                    "is given {} times; the limit is {MAX_FILTER_VALUES} values",
+                    given.len()
+                ),
+            ));
+        }
+        let filter = given.map(DimensionValue::parse).collect::<Result<_, _>>()?;
+        Ok(Self {
+            time_zone: owned(params.one("time_zone")?),
+            from: owned(params.one("from")?),
+            to: owned(params.one("to")?),
+            filter,
+        })
+    }
+}
 
 /// A query string that cannot be read, and the parameter at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -240,6 +321,20 @@ pub fn shown(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_documented_limits_are_the_enforced_ones() {
+        for (limit, words) in [
+            (super::MAX_QUERY_BYTES, "bytes and"),
+            (super::MAX_PAIRS, "parameters"),
+            (super::MAX_VALUE_BYTES, "bytes once"),
+            (super::MAX_LIST_ITEMS, "names"),
+            (super::MAX_FILTER_VALUES, "values"),
+        ] {
+            let phrase = format!("{limit} {words}");
+            assert!(super::BAD_PARAMETER_DOC.contains(&phrase), "{phrase}");
+        }
+    }
+
     use super::*;
 
     fn pairs(raw: &str) -> Vec<(String, String)> {

@@ -8,14 +8,20 @@ use serde::Serialize;
 pub const PROBLEM_JSON: &str = "application/problem+json";
 pub const REALM: &str = "Basic realm=\"genesys-bi\"";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An error, as RFC 9457 problem details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// What went wrong, as a path: `/problems/bad-parameter`, `/problems/unknown-dataset`…
     #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
+    /// The HTTP status, repeated.
     pub status: u16,
+    /// What to change, in words.
     pub detail: String,
+    /// The query parameter at fault, when one input was wrong.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub parameter: Option<String>,
 }
 

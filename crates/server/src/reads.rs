@@ -1,8 +1,7 @@
-//! Reading the store quickly under load. Read-only connections are kept between requests, so
-//! their parsed schema and prepared statements survive. A generation number moves whenever any
-//! other connection commits (the store's `read_session::generation`, asked of one watcher connection),
-//! and the caches are keyed by it, so a cached answer never outlives the data it was made from:
-//! a request that starts after a commit always sees the commit.
+//! Reading the store quickly under load: read sessions come from the store (which pools what
+//! it can), and answers are cached by the store's generation, a number that moves whenever
+//! another process commits, so a cached answer never outlives the data it was made from: a
+//! request that starts after a commit always sees the commit.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -10,15 +9,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use axum::body::Bytes;
 use quick_cache::sync::{Cache, DefaultLifecycle};
 use quick_cache::{DefaultHashBuilder, OptionsBuilder, Weighter};
-use warehouse::read::{Connection, Reader};
+use warehouse::{ReadSession, ReadStore};
 
 use crate::problem::Problem;
 
-/// Idle connections kept open; more may be open while requests run.
-const MAX_IDLE_CONNECTIONS: usize = 16;
-/// How much of the store file pooled connections map (SQLite caps it at its build's limit,
-/// 2 GB by default); the kernel's page cache backs it, not the heap.
-const MAPPED_BYTES: i64 = 1 << 34;
 /// Memory the response cache may hold, bodies and keys together.
 const RESPONSE_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 /// A body larger than this is served but not kept (one answer must not evict all others).
@@ -46,18 +40,12 @@ impl Weighter<ResponseKey, CachedBody> for BodyWeight {
 }
 
 pub struct Reads {
-    reader: Reader,
-    idle: Mutex<Vec<Connection>>,
-    watcher: Mutex<Watcher>,
+    store: Arc<dyn ReadStore>,
+    /// The store's generation last seen (`None`: it could not tell).
+    seen: Mutex<Option<i64>>,
     generation: AtomicU64,
     responses: ResponseCache,
     verified_keys: Cache<(u64, String), ()>,
-}
-
-/// The connection that notices other connections' commits, and what it saw last.
-struct Watcher {
-    connection: Option<Connection>,
-    data_version: Option<i64>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -86,61 +74,38 @@ fn response_cache() -> ResponseCache {
 type ResponseCache = Cache<ResponseKey, CachedBody, BodyWeight>;
 
 impl Reads {
-    pub fn new(reader: Reader) -> Self {
+    pub fn new(store: Arc<dyn ReadStore>) -> Self {
         Self {
-            reader,
-            idle: Mutex::new(Vec::new()),
-            watcher: Mutex::new(Watcher {
-                connection: None,
-                data_version: None,
-            }),
+            store,
+            seen: Mutex::new(None),
             generation: AtomicU64::new(0),
             responses: response_cache(),
             verified_keys: Cache::new(VERIFIED_KEYS),
         }
     }
 
-    /// A read-only connection: an idle one, or a new one. It goes back to the idle ones when
-    /// dropped.
-    pub fn connection(self: &Arc<Self>) -> Result<PooledConnection, Problem> {
-        let idle = lock(&self.idle).pop();
-        let connection = match idle {
-            Some(connection) => connection,
-            None => self.open_mapped()?,
-        };
-        Ok(PooledConnection {
-            reads: Arc::clone(self),
-            connection: Some(connection),
-        })
-    }
-
-    /// A new read-only connection that maps the file into memory: rollups read the same pages
-    /// again and again, and through `read()` each page is copied from the kernel every time.
-    fn open_mapped(&self) -> Result<Connection, Problem> {
-        let connection = self.unmapped_connection()?;
-        warehouse::read_session::map_file(&connection, MAPPED_BYTES)
-            .map_err(|e| Problem::unavailable(format!("the store cannot be mapped: {e}")))?;
-        Ok(connection)
-    }
-
-    /// A new read-only connection without the memory map, for exports: they read each page
-    /// once, and mapped pages would count in the server's resident memory.
-    pub fn unmapped_connection(&self) -> Result<Connection, Problem> {
-        self.reader
-            .connect()
+    /// A session for a request's reads (blocking: call it off the async threads).
+    pub fn session(&self) -> Result<Box<dyn ReadSession>, Problem> {
+        self.store
+            .session()
             .map_err(|e| Problem::unavailable(format!("the store cannot be opened: {e}")))
     }
 
-    /// The store's generation now: it moves when another connection has committed since the
-    /// last look. When the watcher cannot tell, every call is a new generation (nothing cached
+    /// A session for one export, which reads each page once.
+    pub fn export_session(&self) -> Result<Box<dyn ReadSession>, Problem> {
+        self.store
+            .export_session()
+            .map_err(|e| Problem::unavailable(format!("the store cannot be opened: {e}")))
+    }
+
+    /// The store's generation now: it moves when another process has committed since the
+    /// last look. When the store cannot tell, every call is a new generation (nothing cached
     /// is reused), which is slow but never stale.
     pub fn generation(&self) -> u64 {
-        let mut watcher = lock(&self.watcher);
-        let version = watcher.data_version(&self.reader);
-        let changed = match version {
-            Some(version) => watcher.data_version.replace(version) != Some(version),
-            None => true,
-        };
+        let mut seen = lock(&self.seen);
+        let now = self.store.generation();
+        let changed = now.is_none() || *seen != now;
+        *seen = now;
         if changed {
             // Drop what the old generation holds now rather than when it is evicted.
             self.responses.clear();
@@ -182,88 +147,50 @@ impl Reads {
     }
 }
 
-impl Watcher {
-    /// The store's generation on the watcher connection, (re)opened as needed. A new connection
-    /// starts its own count, so the caller sees a change, which is the safe side.
-    fn data_version(&mut self, reader: &Reader) -> Option<i64> {
-        if self.connection.is_none() {
-            self.connection = reader.connect().ok();
-        }
-        let connection = self.connection.as_ref()?;
-        match warehouse::read_session::generation(connection) {
-            Ok(version) => Some(version),
-            Err(_) => {
-                self.connection = None;
-                None
-            }
-        }
-    }
-}
-
-/// A connection on loan from [`Reads`]; returned to the idle ones on drop.
-pub struct PooledConnection {
-    reads: Arc<Reads>,
-    connection: Option<Connection>,
-}
-
-impl std::ops::Deref for PooledConnection {
-    type Target = Connection;
-
-    fn deref(&self) -> &Connection {
-        self.connection.as_ref().expect("present until dropped")
-    }
-}
-
-impl Drop for PooledConnection {
-    fn drop(&mut self) {
-        if let Some(connection) = self.connection.take() {
-            // Work that began a transaction and returned early must not hand it on to the next
-            // request: end it, or close the connection.
-            if !warehouse::read_session::end_transaction(&connection) {
-                return;
-            }
-            let mut idle = lock(&self.reads.idle);
-            if idle.len() < MAX_IDLE_CONNECTIONS {
-                idle.push(connection);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warehouse::{Store, StoreConfig};
 
-    fn reads() -> (tempfile::TempDir, Arc<Reads>) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        warehouse::SqliteStore::open(&path).unwrap();
-        (dir, Arc::new(Reads::new(Reader::new(&path))))
-    }
+    /// A store that answers the generations it is given, in turn.
+    struct Generations(Mutex<Vec<Option<i64>>>);
 
-    #[test]
-    fn a_connection_comes_back_without_the_transaction_its_work_left_open() {
-        let (_dir, reads) = reads();
-        {
-            let connection = reads.connection().unwrap();
-            warehouse::testing::leave_transaction_open(&connection).unwrap();
+    impl ReadStore for Generations {
+        fn session(&self) -> warehouse::Result<Box<dyn ReadSession>> {
+            unreachable!("no reads here")
         }
-        let again = reads.connection().unwrap();
-        assert!(again.is_autocommit());
-        // A transaction can be begun on it again (opening one fails inside another).
-        warehouse::testing::leave_transaction_open(&again).unwrap();
+
+        fn export_session(&self) -> warehouse::Result<Box<dyn ReadSession>> {
+            unreachable!("no reads here")
+        }
+
+        fn generation(&self) -> Option<i64> {
+            lock(&self.0).remove(0)
+        }
     }
 
     #[test]
     fn the_generation_moves_only_when_another_connection_commits() {
-        let (dir, reads) = reads();
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig::sqlite(dir.path().join("s.db"));
+        let reads = Reads::new(warehouse::open_reader(&config).unwrap());
         let first = reads.generation();
         assert_eq!(reads.generation(), first);
         // Another connection commits: the store's own writer records a run.
-        let writer = warehouse::SqliteStore::open(&dir.path().join("s.db")).unwrap();
-        warehouse::Store::start_run(&writer, "test").unwrap();
+        let writer = warehouse::open(&config).unwrap();
+        writer.start_run("test").unwrap();
         let second = reads.generation();
         assert_ne!(second, first);
         assert_eq!(reads.generation(), second);
+    }
+
+    #[test]
+    fn a_store_that_cannot_tell_is_a_new_generation_every_time_and_after() {
+        let answers = [Some(7), Some(7), None, Some(7), Some(7), None, None];
+        let store = Generations(Mutex::new(answers.to_vec()));
+        let reads = Reads::new(Arc::new(store));
+        let seen: Vec<u64> = answers.iter().map(|_| reads.generation()).collect();
+        // The same number before and after "can't tell" is still a change after it.
+        assert_eq!(seen, vec![1, 1, 2, 3, 3, 4, 5]);
     }
 }

@@ -1,11 +1,10 @@
-//! What every handler shares: the store's reads (pooled connections, caches) and the metrics.
+//! What every handler shares: the store's reads (sessions, caches) and the metrics.
 
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use warehouse::read::Connection;
-use warehouse::read::Reader;
+use warehouse::{ReadSession, ReadStore};
 
 use crate::metrics::Metrics;
 use crate::problem::Problem;
@@ -26,16 +25,22 @@ pub struct AppState {
     reads_running: Arc<Semaphore>,
 }
 
+/// Rows per row group for downloads: about 0.5 KiB a row of a wide dataset buffered, so some
+/// tens of MiB per download at most, and row groups large enough for readers to skip by.
+pub const PARQUET_ROW_GROUP_ROWS: usize = 65_536;
+/// Rows read per statement while streaming; with the channel's few slots, this bounds memory.
+pub const STREAM_CHUNK_ROWS: u64 = 2_000;
+
 /// Reads allowed to run at once per core (one computing while another waits on the disk).
 const READS_PER_CORE: usize = 2;
 
 impl AppState {
-    pub fn new(reader: Reader) -> Self {
+    pub fn new(store: Arc<dyn ReadStore>) -> Self {
         Self {
-            reads: Arc::new(Reads::new(reader)),
+            reads: Arc::new(Reads::new(store)),
             metrics: Arc::new(Metrics::default()),
-            parquet_row_group_rows: crate::parquet_writer::ROW_GROUP_ROWS,
-            stream_chunk_rows: crate::routes::rows::STREAM_CHUNK,
+            parquet_row_group_rows: PARQUET_ROW_GROUP_ROWS,
+            stream_chunk_rows: STREAM_CHUNK_ROWS,
             extra_metrics: None,
             reads_running: Arc::new(Semaphore::new(
                 READS_PER_CORE * std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -43,10 +48,10 @@ impl AppState {
         }
     }
 
-    /// Runs blocking store work on a pooled read-only connection, off the async threads.
+    /// Runs blocking store work in a read session, off the async threads.
     pub async fn read<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Connection) -> Result<T, Problem> + Send + 'static,
+        work: impl FnOnce(&dyn ReadSession) -> Result<T, Problem> + Send + 'static,
     ) -> Result<T, Problem> {
         let permit = Arc::clone(&self.reads_running)
             .acquire_owned()
@@ -55,8 +60,8 @@ impl AppState {
         let reads = Arc::clone(&self.reads);
         tokio::task::spawn_blocking(move || {
             let _running = permit;
-            let connection = reads.connection()?;
-            work(&connection)
+            let session = reads.session()?;
+            work(&*session)
         })
         .await?
     }

@@ -11,6 +11,8 @@ use genesys::filter::{Clause, Filter, FilterType, Predicate};
 use jiff::{SignedDuration, Span, Timestamp};
 use serde::Deserialize;
 
+pub use crate::faults::{ConfigError, ConfigFault};
+use crate::iso_duration::parse_duration;
 use crate::plan::{WindowSpan, check_window};
 
 pub const ENV_CONFIG: &str = "GENESYS_BI_CONFIG";
@@ -38,7 +40,7 @@ pub struct Config {
     pub datasets: Vec<DatasetConfig>,
     /// Directory tables kept alongside (`queues`, `users`, `wrapup_codes`).
     #[serde(default = "default_directories")]
-    pub directories: Vec<String>,
+    pub directories: Vec<DirectoryName>,
     /// How often `run` refreshes the directories (ISO-8601, e.g. PT6H); see
     /// [`Config::directories_every`].
     #[serde(default = "default_directories_every")]
@@ -72,10 +74,58 @@ fn default_directories_every() -> String {
     "PT6H".into()
 }
 
-fn default_directories() -> Vec<String> {
-    ["queues", "users", "wrapup_codes"]
-        .map(String::from)
-        .to_vec()
+fn default_directories() -> Vec<DirectoryName> {
+    DirectoryName::ALL.to_vec()
+}
+
+/// A directory table the store keeps beside the datasets, named as the config and the store
+/// name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectoryName {
+    Queues,
+    Users,
+    WrapupCodes,
+}
+
+impl DirectoryName {
+    pub const ALL: [DirectoryName; 3] = [Self::Queues, Self::Users, Self::WrapupCodes];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queues => "queues",
+            Self::Users => "users",
+            Self::WrapupCodes => "wrapup_codes",
+        }
+    }
+
+    /// The Genesys listing this directory is read from.
+    pub fn listing(self) -> genesys::client::DirectoryKind {
+        use genesys::client::DirectoryKind;
+        match self {
+            Self::Queues => DirectoryKind::Queues,
+            Self::Users => DirectoryKind::Users,
+            Self::WrapupCodes => DirectoryKind::WrapupCodes,
+        }
+    }
+}
+
+impl fmt::Display for DirectoryName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a dataset's windows are fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryMode {
+    /// The synchronous query, until one window comes back larger than the job threshold or is
+    /// refused as too large; from then on, async jobs for the rest of the run.
+    #[default]
+    Auto,
+    Query,
+    Job,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -141,7 +191,7 @@ pub struct DatasetConfig {
     /// `auto` (default: the synchronous query, switching to async jobs when a window turns out
     /// too large), `query` or `job`.
     #[serde(default)]
-    pub query_mode: crate::engine::QueryMode,
+    pub query_mode: QueryMode,
 }
 
 fn default_kind() -> DatasetKind {
@@ -193,7 +243,7 @@ fn aggregate_dataset(name: &str, metrics: &[&str], group_by: &[&str]) -> Dataset
         settle: default_settle(),
         backfill_start: default_backfill(),
         window: None,
-        query_mode: crate::engine::QueryMode::default(),
+        query_mode: QueryMode::default(),
     }
 }
 
@@ -211,36 +261,6 @@ pub fn default_datasets() -> Vec<DatasetConfig> {
             &["queueId", "wrapUpCode"],
         ),
     ]
-}
-
-/// One fault in the configuration, located precisely.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigFault {
-    pub dataset: Option<String>,
-    pub field: String,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigFault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.dataset {
-            Some(d) => write!(f, "dataset `{d}`, field `{}`: {}", self.field, self.message),
-            None => write!(f, "field `{}`: {}", self.field, self.message),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("config file {path} is not valid: {message}")]
-    Parse { path: PathBuf, message: String },
-    #[error("config has {} fault(s):\n{}", .0.len(), .0.iter().map(|f| format!("  - {f}")).collect::<Vec<_>>().join("\n"))]
-    Invalid(Vec<ConfigFault>),
 }
 
 /// Where the backfill starts.
@@ -266,7 +286,7 @@ pub struct DatasetSpec {
     pub settle: SignedDuration,
     pub backfill_start: BackfillStart,
     pub window: WindowSpan,
-    pub query_mode: crate::engine::QueryMode,
+    pub query_mode: QueryMode,
 }
 
 impl DatasetSpec {
@@ -362,69 +382,23 @@ impl Config {
     /// exists, else the defaults. Relative paths in a file are taken from the file's folder;
     /// the defaults' from the working directory.
     pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
-        let from_env = std::env::var_os(ENV_CONFIG).map(PathBuf::from);
-        let path = explicit.map(Path::to_path_buf).or(from_env);
-        match path {
-            Some(path) => Self::read(&path),
-            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
-                Self::read(Path::new(DEFAULT_CONFIG_FILE))
-            }
-            None => {
-                let mut config = Self::parse("", Path::new("(defaults)"))?;
-                let here = std::env::current_dir().map_err(|source| ConfigError::Read {
-                    path: PathBuf::from("."),
-                    source,
-                })?;
-                config.resolve_paths_from(&here);
-                Ok(config)
-            }
-        }
+        load_file(explicit)
     }
 
     /// Reads `path`; its relative paths (store, TLS files) are made absolute from its folder, so
     /// the file means the same whatever the working directory.
     pub fn read(path: &Path) -> Result<Config, ConfigError> {
-        let read_error = |source| ConfigError::Read {
-            path: path.into(),
-            source,
-        };
-        let text = std::fs::read_to_string(path).map_err(read_error)?;
-        let mut config = Self::parse(&text, path)?;
-        // The file was just read, so it exists and canonicalizes.
-        let file = std::fs::canonicalize(path).map_err(read_error)?;
-        let folder = file.parent().unwrap_or(Path::new("/")).to_path_buf();
-        config.resolve_paths_from(&folder);
-        config.file = Some(file);
-        Ok(config)
+        read_file(path)
     }
 
     /// Joins every relative path of the config onto `base` (itself made absolute); absolute
     /// paths stay as written. Nothing is canonicalized: the store may not exist yet.
     pub fn resolve_paths_from(&mut self, base: &Path) {
-        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
-        for path in self.paths_mut() {
-            if path.is_relative() {
-                *path = base.join(&*path);
-            }
-        }
-    }
-
-    /// Every file or folder the config names; a new path setting is one line here.
-    fn paths_mut(&mut self) -> impl Iterator<Item = &mut PathBuf> {
-        [
-            Some(&mut self.store.sqlite),
-            self.server.tls_cert.as_mut(),
-            self.server.tls_key.as_mut(),
-        ]
-        .into_iter()
-        .flatten()
+        resolve_paths(ConfigFile::paths_mut(self), base);
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.into(),
-            message: e.to_string(),
-        })
+        parse_file(text, path)
     }
 
     /// How often `run` refreshes the directories.
@@ -459,18 +433,123 @@ impl Config {
         if let Err(message) = self.directories_every() {
             faults.push(fault(None, "directories_every", message));
         }
-        for directory in &self.directories {
-            if !default_directories().contains(directory) {
-                let message = format!(
-                    "unknown directory `{directory}` (expected queues, users or wrapup_codes)"
-                );
-                faults.push(fault(None, "directories", message));
-            }
-        }
         if faults.is_empty() {
             Ok(specs)
         } else {
             Err(ConfigError::Invalid(faults))
+        }
+    }
+}
+
+/// What `serve` reads of the config file: the store and `[server]`. The Genesys connection
+/// and the datasets are the sync's: they are not read, so a fault there never stops serving.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ServingConfig {
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub server: crate::server_settings::ServerSection,
+    /// The file this was read from, absolute; `None` for the built-in defaults.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
+}
+
+impl ServingConfig {
+    /// Found as [`Config::load`] finds the file, with relative paths resolved the same way.
+    pub fn load(explicit: Option<&Path>) -> Result<ServingConfig, ConfigError> {
+        load_file(explicit)
+    }
+}
+
+/// A view of the config file: how it names files, and where it was read from.
+trait ConfigFile: serde::de::DeserializeOwned {
+    /// Every file or folder it names.
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf>;
+    fn set_file(&mut self, file: PathBuf);
+}
+
+impl ConfigFile for Config {
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        store_and_server_paths(&mut self.store, &mut self.server)
+    }
+
+    fn set_file(&mut self, file: PathBuf) {
+        self.file = Some(file);
+    }
+}
+
+impl ConfigFile for ServingConfig {
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        store_and_server_paths(&mut self.store, &mut self.server)
+    }
+
+    fn set_file(&mut self, file: PathBuf) {
+        self.file = Some(file);
+    }
+}
+
+/// Every file or folder the config names (all in `[store]` and `[server]`); a new path
+/// setting is one line here.
+fn store_and_server_paths<'a>(
+    store: &'a mut StoreConfig,
+    server: &'a mut crate::server_settings::ServerSection,
+) -> Vec<&'a mut PathBuf> {
+    [
+        Some(&mut store.sqlite),
+        server.tls_cert.as_mut(),
+        server.tls_key.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn load_file<T: ConfigFile>(explicit: Option<&Path>) -> Result<T, ConfigError> {
+    let from_env = std::env::var_os(ENV_CONFIG).map(PathBuf::from);
+    match explicit.map(Path::to_path_buf).or(from_env) {
+        Some(path) => read_file(&path),
+        None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+            read_file(Path::new(DEFAULT_CONFIG_FILE))
+        }
+        None => {
+            let mut config: T = parse_file("", Path::new("(defaults)"))?;
+            let here = std::env::current_dir().map_err(|source| ConfigError::Read {
+                path: PathBuf::from("."),
+                source,
+            })?;
+            resolve_paths(config.paths_mut(), &here);
+            Ok(config)
+        }
+    }
+}
+
+fn read_file<T: ConfigFile>(path: &Path) -> Result<T, ConfigError> {
+    let read_error = |source| ConfigError::Read {
+        path: path.into(),
+        source,
+    };
+    let text = std::fs::read_to_string(path).map_err(read_error)?;
+    let mut config: T = parse_file(&text, path)?;
+    // The file was just read, so it exists and canonicalizes.
+    let file = std::fs::canonicalize(path).map_err(read_error)?;
+    let folder = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    resolve_paths(config.paths_mut(), &folder);
+    config.set_file(file);
+    Ok(config)
+}
+
+fn parse_file<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: path.into(),
+        message: e.to_string(),
+    })
+}
+
+fn resolve_paths(paths: Vec<&mut PathBuf>, base: &Path) {
+    let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
+    for path in paths {
+        if path.is_relative() {
+            *path = base.join(&*path);
         }
     }
 }
@@ -481,22 +560,6 @@ fn fault(dataset: Option<&str>, field: &str, message: String) -> ConfigFault {
         field: field.into(),
         message,
     }
-}
-
-pub(crate) fn parse_duration(raw: &str) -> Result<SignedDuration, String> {
-    let not_iso = || format!("`{raw}` is not a positive ISO-8601 duration such as PT15M or P1D");
-    if !raw.starts_with('P') {
-        return Err(not_iso());
-    }
-    let span: Span = raw
-        .parse()
-        .map_err(|e: jiff::Error| format!("`{raw}` is not an ISO-8601 duration: {e}"))?;
-    if span.is_negative() {
-        return Err(not_iso());
-    }
-    // Days are 24 hours here: these durations pace the scheduler, they do not cut buckets.
-    span.to_duration(jiff::SpanRelativeTo::days_are_24_hours())
-        .map_err(|e| format!("`{raw}`: {e}"))
 }
 
 fn parse_backfill(raw: &str, tz: &jiff::tz::TimeZone) -> Result<BackfillStart, String> {

@@ -23,7 +23,8 @@ use genesys::aggregates::AggregationQuery;
 use jiff::Timestamp;
 use warehouse::{AggregateRow, DatasetChange, LeaseToken, Store, TableSpec, WindowWrite};
 
-use crate::config::DatasetSpec;
+pub use crate::config::QueryMode;
+use crate::config::{DatasetSpec, DirectoryName};
 use crate::metrics::{SyncEvent, SyncMetrics, WindowAbandoned, WindowFailed, WindowWritten};
 use crate::plan::{PlanRequest, plan_windows};
 use crate::stop::Stop;
@@ -226,18 +227,6 @@ pub struct AnswerInterrupted(pub String);
 
 /// Fetches of one window whose answer broke off midway, before the window fails for this run.
 pub const WINDOW_ATTEMPTS: u32 = 4;
-
-/// How a dataset's windows are fetched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QueryMode {
-    /// The synchronous query, until one window comes back larger than the job threshold or is
-    /// refused as too large; from then on, async jobs for the rest of the run.
-    #[default]
-    Auto,
-    Query,
-    Job,
-}
 
 /// Told about progress as windows complete (a progress bar, logs, metrics).
 pub trait Progress: Send + Sync {
@@ -736,50 +725,47 @@ pub trait DirectorySource: Send + Sync + 'static {
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
     #[error("directory `{directory}`: fetching failed: {message}")]
-    Fetch { directory: String, message: String },
+    Fetch {
+        directory: DirectoryName,
+        message: String,
+    },
     #[error("directory `{directory}`: store: {source}")]
     Store {
-        directory: String,
+        directory: DirectoryName,
         source: warehouse::StoreError,
     },
-    #[error("unknown directory `{0}` (expected queues, users or wrapup_codes)")]
-    Unknown(String),
 }
 
 /// Replaces one directory table with what the source lists now; returns the entity count.
-pub async fn sync_directory<D: DirectorySource, St: Store>(
+pub async fn sync_directory<D: DirectorySource, St: Store + ?Sized>(
     source: &D,
     store: &St,
-    directory: &str,
+    directory: DirectoryName,
 ) -> Result<usize, DirectoryError> {
     let fetch_error = |e: SourceError| DirectoryError::Fetch {
-        directory: directory.to_string(),
+        directory,
         message: e.to_string(),
     };
-    let store_error = |source| DirectoryError::Store {
-        directory: directory.to_string(),
-        source,
-    };
+    let store_error = |source| DirectoryError::Store { directory, source };
     match directory {
-        "queues" => {
+        DirectoryName::Queues => {
             let queues = source.queues().await.map_err(fetch_error)?;
             store
                 .replace_directory(warehouse::Directory::Queues(&queues))
                 .map_err(store_error)
         }
-        "users" => {
+        DirectoryName::Users => {
             let users = source.users().await.map_err(fetch_error)?;
             store
                 .replace_directory(warehouse::Directory::Users(&users))
                 .map_err(store_error)
         }
-        "wrapup_codes" => {
+        DirectoryName::WrapupCodes => {
             let codes = source.wrapup_codes().await.map_err(fetch_error)?;
             store
                 .replace_directory(warehouse::Directory::WrapupCodes(&codes))
                 .map_err(store_error)
         }
-        other => Err(DirectoryError::Unknown(other.to_string())),
     }
 }
 

@@ -7,7 +7,9 @@
 
 pub mod config;
 pub mod engine;
+pub mod faults;
 pub mod genesys_source;
+mod iso_duration;
 pub mod metrics;
 pub mod plan;
 pub mod runner;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::{ConfigError, ConfigFault};
+use crate::faults::{ConfigError, ConfigFault};
 
 /// `[server]` as written in the file; every field has a default.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -132,7 +132,7 @@ impl ServerSection {
         };
         let mut duration = |field: &str, raw: &Option<String>, default: Duration| match raw {
             None => default,
-            Some(raw) => match crate::config::parse_duration(raw) {
+            Some(raw) => match crate::iso_duration::parse_duration(raw) {
                 Ok(d) if !d.is_zero() => d.unsigned_abs(),
                 Ok(_) => {
                     faults.push(fault(field, format!("`{raw}` must be longer than zero")));

@@ -1,18 +1,22 @@
 //! The genesys-bi store: one wide table per aggregates dataset with a `<dataset>_kpi` view and a
 //! `<dataset>__daily` table, directory tables, API keys, and the internal tables that make
-//! loading exactly-once (window log, watermarks, runs, leases, schema version). SQLite, embedded, is
-//! today's only backend; the writer side is the [`Store`] trait.
+//! loading exactly-once (window log, watermarks, runs, leases, schema version). The seam every
+//! other crate sees is two traits: the writer side [`Store`] (the sync and the cli) and the
+//! reader side [`ReadStore`]/[`ReadSession`] (the BI server), opened from a [`StoreConfig`] by
+//! [`open`]. SQLite, embedded (module `sqlite`), is today's only backend.
 //!
 //! Every SQL statement of the product lives in this crate. It must never parse Genesys JSON
 //! (it takes typed records from `genesys`), know HTTP, or depend on `sync` or `server`.
 
 pub mod cells;
 pub mod days;
+mod fnv;
 pub mod keys;
 pub mod leases;
+mod open;
 pub mod query;
 pub mod read;
-pub mod read_session;
+pub mod reader;
 pub mod rows;
 pub mod schema;
 pub mod sqlite;
@@ -24,15 +28,20 @@ use genesys::Interval;
 use genesys::directory::{Queue, User, WrapupCode};
 use jiff::Timestamp;
 
+pub use keys::{KeyError, KeyInfo, NewKey};
 pub use leases::{Acquired, Lease, LeaseHolder, LeaseToken};
+pub use open::{AnyStore, StoreConfig, open, open_reader};
+pub use reader::{ReadSession, ReadStore};
 pub use rows::{AggregateRow, GroupRows, Value, rows_from_response};
 pub use schema::{DatasetDefinition, DatasetKind, NamedTimeZone, TableSpec};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteReader, SqliteStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
+    #[error("API keys: {0}")]
+    Keys(#[from] keys::KeyError),
     /// SQLite refused a statement for its size or shape (see [`QueryTooComplex`]): the request
     /// behind it asked too much, which is the client's to fix, not a failure of the store.
     #[error("{0}")]
@@ -256,6 +265,9 @@ pub enum Directory<'a> {
     WrapupCodes(&'a [WrapupCode]),
 }
 
+/// The writer side of the seam: everything the sync and the cli write (datasets, windows whole
+/// or page by page, watermarks, leases, runs, directories, keys). A backend implements it
+/// (see CONTRIBUTING.md, "Adding a backend"); callers hold it as [`AnyStore`].
 pub trait Store: Send + Sync {
     /// Creates the dataset's table and KPI view, or brings them in line with a changed spec.
     fn ensure_dataset(&self, spec: &TableSpec) -> Result<DatasetChange>;
@@ -302,6 +314,12 @@ pub trait Store: Send + Sync {
     fn start_run(&self, command: &str) -> Result<i64>;
     fn finish_run(&self, run_id: i64, summary: &RunSummary) -> Result<()>;
     fn dataset_status(&self) -> Result<Vec<DatasetStatus>>;
+    /// A new API key for the BI server; its secret is in the answer and nowhere else.
+    fn create_key(&self, name: &str) -> Result<NewKey, KeyError>;
+    /// Every API key, revoked ones too (never their secrets).
+    fn api_keys(&self) -> Result<Vec<KeyInfo>, KeyError>;
+    /// Revokes a key; whether it was live until now.
+    fn revoke_key(&self, id: i64) -> Result<bool, KeyError>;
 }
 
 #[cfg(test)]

@@ -1,51 +1,17 @@
-//! Reads for the BI server, on their own read-only connections (WAL: they never block the
-//! sync's writer). Every statement runs to its end before a read returns (a visitor sees the
-//! rows meanwhile, it does not wait on anyone), so a slow HTTP client never keeps a read
-//! transaction open. Identifiers come only from the store's own
-//! dataset list (validated names, catalog-derived columns); every value is a bound parameter.
-
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+//! What the BI server reads, as values: a dataset as the store knows it, a run, a selection of
+//! a dataset's rows (dimensions kept, metrics, filters, rollup) and the columns it gives, and
+//! a cell copied out. The reads themselves are a [`crate::ReadSession`]'s. Identifiers in a
+//! selection's statement come only from the store's own dataset list (validated names,
+//! catalog-derived columns); every value is a bound parameter.
 
 use genesys::catalog::MetricKind;
-use genesys::interval::format_instant;
 use jiff::Timestamp;
-pub use rusqlite::Connection;
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{OpenFlags, OptionalExtension, params_from_iter};
 
+use crate::Result;
 pub use crate::cells::{CellRef, RowRef};
-use crate::days::{self, DayGrid, day_table};
-use crate::schema::DatasetDefinition;
-use crate::schema::{MetricColumn, StatField, TableSpec, is_valid_identifier, snake_case};
-use crate::sqlite::{DEFINITION_COLUMNS, definition_from_row, quote};
+use crate::days::DayGrid;
+use crate::schema::{MetricColumn, StatField, TableSpec, quote, snake_case};
 pub use crate::statement::{Bound, Statement};
-use crate::{Result, StoreError};
-
-/// Opens read-only connections to one store file.
-#[derive(Debug, Clone)]
-pub struct Reader {
-    path: PathBuf,
-}
-
-impl Reader {
-    pub fn new(path: &Path) -> Self {
-        Self { path: path.into() }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    pub fn connect(&self) -> Result<Connection> {
-        let connection = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        connection.busy_timeout(Duration::from_secs(5))?;
-        Ok(connection)
-    }
-}
 
 /// One dataset as the store knows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,7 +19,8 @@ pub struct DatasetInfo {
     /// Its columns and typed definition (kind, granularity, time zone, filter).
     pub spec: TableSpec,
     pub complete_through: Option<Timestamp>,
-    /// Counted by [`datasets`] (listings); `None` from [`dataset`], which skips the count.
+    /// Counted by [`crate::ReadSession::datasets`] (listings); `None` from
+    /// [`crate::ReadSession::dataset`], which skips the count.
     pub rows: Option<u64>,
     pub last_written_at: Option<Timestamp>,
 }
@@ -69,143 +36,6 @@ pub struct RunInfo {
     pub rows: i64,
     pub requests: i64,
     pub error: Option<String>,
-}
-
-fn instant(value: Option<String>) -> Result<Option<Timestamp>> {
-    value
-        .map(|v| {
-            v.parse()
-                .map_err(|_| StoreError::CorruptInstant { value: v })
-        })
-        .transpose()
-}
-
-/// Whether a dataset read counts the dataset's rows: exact, but a scan of its whole key index,
-/// so only listings do; a query only needs the dataset's shape and watermark.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RowCount {
-    Count,
-    Skip,
-}
-
-fn info_from_row(c: &Connection, row: DatasetRow, count: RowCount) -> Result<DatasetInfo> {
-    let (name, definition, dimensions, metrics) = row;
-    let definition = definition?;
-    if !is_valid_identifier(&name) {
-        return Err(StoreError::InvalidName(name));
-    }
-    let rows = match count {
-        RowCount::Count => Some(crate::sqlite::status_of(c, name.clone())?.rows),
-        RowCount::Skip => None,
-    };
-    let status = crate::sqlite::progress_of(c, &name)?;
-    let dimensions: Vec<String> = serde_json::from_str(&dimensions).unwrap_or_default();
-    let metrics: Vec<String> = serde_json::from_str(&metrics).unwrap_or_default();
-    // They become column names: only catalog names may (the sync checked them; so do we).
-    if let Some(bad) = dimensions
-        .iter()
-        .find(|d| !genesys::catalog::is_dimension(d))
-        .or_else(|| metrics.iter().find(|m| !genesys::catalog::is_metric(m)))
-    {
-        return Err(StoreError::InvalidName(format!("{name}.{bad}")));
-    }
-    let spec = TableSpec {
-        name,
-        dimensions,
-        metrics,
-        definition,
-    };
-    Ok(DatasetInfo {
-        spec,
-        complete_through: status.complete_through,
-        rows,
-        last_written_at: status.last_written_at,
-    })
-}
-
-/// A dataset's name, typed definition (or why it can't be read), dimensions and metrics.
-type DatasetRow = (String, Result<DatasetDefinition>, String, String);
-
-fn dataset_columns() -> String {
-    format!("SELECT name, dimensions, metrics, {DEFINITION_COLUMNS} FROM datasets")
-}
-
-fn dataset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DatasetRow> {
-    let name: String = r.get(0)?;
-    let definition = definition_from_row(&name, r, 3);
-    Ok((name, definition, r.get(1)?, r.get(2)?))
-}
-
-pub fn datasets(c: &Connection) -> Result<Vec<DatasetInfo>> {
-    let raw = c
-        .prepare(&format!("{} ORDER BY name", dataset_columns()))?
-        .query_map([], dataset_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    raw.into_iter()
-        .map(|row| info_from_row(c, row, RowCount::Count))
-        .collect()
-}
-
-pub fn dataset(c: &Connection, name: &str) -> Result<Option<DatasetInfo>> {
-    let raw = c
-        .query_row(
-            &format!("{} WHERE name = ?1", dataset_columns()),
-            [name],
-            dataset_row,
-        )
-        .optional()?;
-    raw.map(|row| info_from_row(c, row, RowCount::Skip))
-        .transpose()
-}
-
-/// The most recent runs, newest first.
-pub fn recent_runs(c: &Connection, limit: usize) -> Result<Vec<RunInfo>> {
-    let mut statement = c.prepare(
-        "SELECT id, command, started_at, finished_at, status, windows, rows, requests, error
-         FROM runs ORDER BY id DESC LIMIT ?1",
-    )?;
-    let runs: Vec<(RunInfo, String)> = statement
-        .query_map([limit as i64], |r| {
-            let run = RunInfo {
-                id: r.get(0)?,
-                command: r.get(1)?,
-                started_at: r.get(2)?,
-                finished_at: r.get(3)?,
-                status: crate::RunStatus::Running,
-                windows: r.get(5)?,
-                rows: r.get(6)?,
-                requests: r.get(7)?,
-                error: r.get(8)?,
-            };
-            Ok((run, r.get(4)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    runs.into_iter()
-        .map(|(run, word)| match crate::RunStatus::parse(&word) {
-            Some(status) => Ok(RunInfo { status, ..run }),
-            None => Err(StoreError::CorruptRunStatus {
-                run: run.id,
-                value: word,
-            }),
-        })
-        .collect()
-}
-
-/// The first bucket start and last bucket end stored, if any row is.
-pub fn extent(c: &Connection, spec: &TableSpec) -> Result<Option<(Timestamp, Timestamp)>> {
-    // Both from the key index: the first bucket's start, and the end of the last bucket (all
-    // rows of a bucket share it). `max(interval_end)` would read every row.
-    let table = quote(&spec.name);
-    let (start, end): (Option<String>, Option<String>) = c.query_row(
-        &format!(
-            "SELECT (SELECT min(interval_start) FROM {table}),
-                    (SELECT max(interval_end) FROM {table}
-                      WHERE interval_start = (SELECT max(interval_start) FROM {table}))"
-        ),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(instant(start)?.zip(instant(end)?))
 }
 
 /// How a column's values are typed in output.
@@ -263,7 +93,7 @@ pub struct Selection {
     /// from their [`OutputColumn::operands`] itself, as exports do.
     pub derived_in_sql: bool,
     /// The dataset's local days, when the store keeps a per-day rollup of it.
-    days: Option<DayGrid>,
+    pub(crate) days: Option<DayGrid>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -415,12 +245,12 @@ impl Selection {
         columns
     }
 
-    fn where_clause(&self, values: &mut Vec<SqlValue>) -> String {
+    fn where_clause(&self, values: &mut Vec<Bound>) -> String {
         let mut clauses = vec!["interval_start >= ?1 AND interval_start < ?2".to_string()];
         for (dimension, wanted) in &self.filters {
             let mut marks = Vec::new();
             for value in wanted {
-                values.push(SqlValue::Text(value.clone()));
+                values.push(Bound::Text(value.clone()));
                 marks.push(format!("?{}", values.len()));
             }
             clauses.push(format!(
@@ -432,22 +262,10 @@ impl Selection {
         clauses.join(" AND ")
     }
 
-    /// The table a segment is read from: a rolled-up segment of whole local days (in the
-    /// dataset's time zone) reads the per-day rollup when the store has one, with the same
-    /// result from one row per day and group.
-    fn table_for(&self, c: &Connection, segment: (Timestamp, Timestamp)) -> Result<String> {
-        if self.rollup
-            && let Some(grid) = &self.days
-            && grid.starts_day(segment.0)
-            && grid.starts_day(segment.1)
-            && days::exists(c, &self.spec.name)?
-        {
-            return Ok(day_table(&self.spec.name));
-        }
-        Ok(self.spec.name.clone())
-    }
-
-    fn sql(&self, table: &str, values: &mut Vec<SqlValue>) -> String {
+    /// The statement reading the selection from `table` (the dataset's, or its per-day
+    /// rollup): `values` holds the segment's bounds (`?1`, `?2`) and gets the filters' values,
+    /// then two placeholders for the limit and offset, last.
+    pub(crate) fn sql(&self, table: &str, values: &mut Vec<Bound>) -> String {
         let columns = self.columns();
         let select: Vec<String> = columns
             .iter()
@@ -481,61 +299,15 @@ impl Selection {
             let keys = keys.join(", ");
             (format!(" GROUP BY {keys}"), format!(" ORDER BY {keys}"))
         };
-        values.push(SqlValue::Null);
+        values.push(Bound::Null);
         let limit = values.len();
-        values.push(SqlValue::Null);
+        values.push(Bound::Null);
         let offset = values.len();
         format!(
             "SELECT {} FROM {} WHERE {where_clause}{group}{order} LIMIT ?{limit} OFFSET ?{offset}",
             select.join(", "),
             quote(table)
         )
-    }
-
-    /// Up to `limit` rows of the segment `[start, end)`, skipping the first `offset`. The
-    /// statement is finished before this returns.
-    pub fn read(
-        &self,
-        c: &Connection,
-        segment: (Timestamp, Timestamp),
-        offset: u64,
-        limit: u64,
-    ) -> Result<Vec<Vec<Cell>>> {
-        let mut rows = Vec::new();
-        self.visit(c, segment, offset, limit, |row| {
-            rows.push(cells(row)?);
-            Ok(())
-        })?;
-        Ok(rows)
-    }
-
-    /// Like [`Selection::read`], but hands each row to `each` as SQLite gives it (no copy of
-    /// its values: what an export does with tens of millions of them); returns how many.
-    pub fn visit(
-        &self,
-        c: &Connection,
-        segment: (Timestamp, Timestamp),
-        offset: u64,
-        limit: u64,
-        mut each: impl FnMut(&RowRef<'_, '_>) -> Result<()>,
-    ) -> Result<u64> {
-        let mut values = vec![
-            SqlValue::Text(format_instant(segment.0)),
-            SqlValue::Text(format_instant(segment.1)),
-        ];
-        let table = self.table_for(c, segment)?;
-        let sql = self.sql(&table, &mut values);
-        let n = values.len();
-        values[n - 2] = SqlValue::Integer(limit.min(i64::MAX as u64) as i64);
-        values[n - 1] = SqlValue::Integer(offset.min(i64::MAX as u64) as i64);
-        let mut statement = c.prepare_cached(&sql)?;
-        let mut rows = statement.query(params_from_iter(values))?;
-        let mut count = 0;
-        while let Some(row) = rows.next()? {
-            each(&RowRef::new(row))?;
-            count += 1;
-        }
-        Ok(count)
     }
 }
 
@@ -641,12 +413,6 @@ impl From<CellRef<'_>> for Cell {
             CellRef::Real(r) => Cell::Real(r),
             CellRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
         }
-    }
-}
-
-impl From<rusqlite::types::ValueRef<'_>> for Cell {
-    fn from(value: rusqlite::types::ValueRef<'_>) -> Self {
-        Cell::from(CellRef::from(value))
     }
 }
 

@@ -384,10 +384,21 @@ pub const RESERVED_NAMES: &[&str] = &[
     "api_keys",
 ];
 
+/// What ends the name of a dataset's per-day rollup table.
+pub const DAY_TABLE_SUFFIX: &str = "__daily";
+
+/// The per-day rollup table of `dataset`.
+pub fn day_table(dataset: &str) -> String {
+    format!("{dataset}{DAY_TABLE_SUFFIX}")
+}
+
+/// An identifier (a validated dataset name or a catalog-derived column) quoted for SQL.
+pub(crate) fn quote(identifier: &str) -> String {
+    format!("\"{identifier}\"")
+}
+
 pub fn is_reserved(name: &str) -> bool {
-    RESERVED_NAMES.contains(&name)
-        || name.ends_with("_kpi")
-        || name.ends_with(crate::days::DAY_TABLE_SUFFIX)
+    RESERVED_NAMES.contains(&name) || name.ends_with("_kpi") || name.ends_with(DAY_TABLE_SUFFIX)
 }
 
 /// Dataset names become SQL identifiers, so only a safe alphabet is accepted.

@@ -78,11 +78,10 @@ pub async fn run(
         let endpoints = client.endpoints();
         (endpoints.login_base.clone(), endpoints.api_base.clone())
     };
-    // Unknown names were refused with the rest of the file.
     let directories: Vec<(&str, DirectoryKind)> = config
         .directories
         .iter()
-        .filter_map(|name| Some((name.as_str(), directory_kind(name)?)))
+        .map(|name| (name.as_str(), name.listing()))
         .collect();
     let targets: Vec<String> = specs
         .iter()
@@ -158,15 +157,6 @@ async fn directory_check(
     match pages.next().await {
         None | Some(Ok(_)) => Outcome::Ok,
         Some(Err(error)) => judge(error, api_host, login_host),
-    }
-}
-
-fn directory_kind(name: &str) -> Option<DirectoryKind> {
-    match name {
-        "queues" => Some(DirectoryKind::Queues),
-        "users" => Some(DirectoryKind::Users),
-        "wrapup_codes" => Some(DirectoryKind::WrapupCodes),
-        _ => None,
     }
 }
 

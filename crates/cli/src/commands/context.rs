@@ -7,7 +7,7 @@ use genesys::client::GenesysClient;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use sync::config::{Config, ConfigError, DatasetSpec};
-use warehouse::SqliteStore;
+use warehouse::{AnyStore, StoreConfig};
 
 use crate::UsageError;
 use crate::cli::ConfigArgs;
@@ -53,15 +53,22 @@ pub async fn connected_client(config: &Config) -> anyhow::Result<GenesysClient> 
     Ok(client)
 }
 
-pub fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
+/// The store the configuration names: the one place the cli opens it (`warehouse` picks the
+/// backend).
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<AnyStore>> {
     let path = &config.store.sqlite;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating the store folder {}", parent.display()))?;
     }
-    let store =
-        SqliteStore::open(path).with_context(|| format!("opening the store {}", path.display()))?;
+    let store = warehouse::open(&store_config(config))
+        .with_context(|| format!("opening the store {}", path.display()))?;
     Ok(Arc::new(store))
+}
+
+/// Where the configuration's store lives.
+pub fn store_config(config: &Config) -> StoreConfig {
+    StoreConfig::sqlite(&config.store.sqlite)
 }
 
 /// An instant (`2024-05-01T00:00:00Z`) or a date (`2024-05-01`, local midnight in `tz`).

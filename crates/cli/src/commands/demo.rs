@@ -14,10 +14,10 @@ use jiff::Timestamp;
 use server::{Server, ServerConfig};
 use sync::config::Config;
 use sync::engine::Mode;
-use warehouse::keys;
+use warehouse::Store;
 
 use super::context::{connected_client, dataset_specs};
-use super::sync::{BarProgress, Pass};
+use super::sync::{BarProgress, pass_with_client};
 use crate::cli::DemoArgs;
 
 /// How often the demo pulls fresh data from its emulator while serving.
@@ -96,7 +96,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // Bind first: a busy port should fail in a second, not after the sync.
     let store = config.store.sqlite.clone();
     let server = Server::build(ServerConfig {
-        store: store.clone(),
+        store: warehouse::StoreConfig::sqlite(&store),
         listen: args.listen,
     })
     .await
@@ -104,7 +104,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let client = connected_client(&config).await?;
     let progress = Arc::new(BarProgress::new(client.clone()));
-    let pass = Pass::with_client(client, &config, 4, progress.clone())?;
+    let pass = pass_with_client(client, &config, 4, progress.clone())?;
     eprintln!(
         "Syncing {} days of {} datasets (paced at 300 requests a minute, like Genesys).",
         args.days,
@@ -117,8 +117,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     progress.finish();
     synced?;
 
-    let key =
-        keys::create(&keys::open_admin(&store)?, "demo").context("creating the demo API key")?;
+    let key = warehouse::open(&warehouse::StoreConfig::sqlite(&store))?
+        .create_key("demo")
+        .context("creating the demo API key")?;
     let listen: SocketAddr = args.listen;
     let url = format!("http://{}:{}", listen.ip(), server.port());
     print_ready(&url, &key.secret, &store);

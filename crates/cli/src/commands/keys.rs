@@ -1,7 +1,6 @@
 //! `genesys-bi keys create|list|revoke`: API keys for the BI server, kept hashed in the store.
 
-use anyhow::Context;
-use warehouse::keys::{self, KeyError};
+use warehouse::{KeyError, Store};
 
 use super::context::{load_config, open_store};
 use crate::UsageError;
@@ -17,13 +16,10 @@ fn usage_or(error: KeyError) -> anyhow::Error {
 pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
     let config = load_config(&args.config)?;
     // Creates the store (and its folder) if needed, so keys can be made before the first sync.
-    open_store(&config)?;
-    let path = &config.store.sqlite;
-    let connection = keys::open_admin(path)
-        .with_context(|| format!("opening the key table in {}", path.display()))?;
+    let store = open_store(&config)?;
     match args.command {
         KeysCommand::Create { name } => {
-            let key = keys::create(&connection, &name).map_err(usage_or)?;
+            let key = store.create_key(&name).map_err(usage_or)?;
             eprintln!(
                 "API key {} `{}` created. It is shown once; keep it somewhere safe:",
                 key.info.id, key.info.name
@@ -32,7 +28,7 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
         }
         KeysCommand::List => {
             println!("id\tname\tprefix\tcreated_at\trevoked_at");
-            for key in keys::list(&connection).map_err(usage_or)? {
+            for key in store.api_keys().map_err(usage_or)? {
                 println!(
                     "{}\t{}\t{}…\t{}\t{}",
                     key.id,
@@ -44,7 +40,7 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Revoke { id } => {
-            if keys::revoke(&connection, id).map_err(usage_or)? {
+            if store.revoke_key(id).map_err(usage_or)? {
                 println!("API key {id} revoked");
             } else {
                 println!("API key {id} was already revoked");

@@ -16,14 +16,14 @@ use server::Server;
 use sync::config::{Config, DatasetSpec};
 use sync::engine::Mode;
 use sync::metrics::{SyncExporter, render_watermark_lag};
-use sync::runner::{self, Busy, ScheduledPasses, Turns, WhenHeld};
+use sync::runner::{self, PassError, ScheduledPasses, Turns, WhenHeld};
 use sync::stop::Stop;
 use tokio::net::TcpListener;
-use warehouse::read::Reader;
+use warehouse::ReadStore;
 
 use super::context::{dataset_specs, load_config};
 use super::shutdown::stop_on_signals;
-use super::sync::{Pass, PassEnd};
+use super::sync::{Pass, PassEnd, connect_pass};
 use crate::UsageError;
 use crate::cli::RunArgs;
 
@@ -50,7 +50,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         ),
         None => None,
     };
-    let pass = Pass::connect(
+    let pass = connect_pass(
         &config,
         args.sync.concurrency,
         Arc::new(sync::engine::Silent),
@@ -82,7 +82,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             println!("GENESYS_BI_METRICS_URL=http://{local}/metrics");
             let export = MetricsExport {
                 sync: pass.exporter(),
-                store: Reader::new(&config.store.sqlite),
+                store: warehouse::open_reader(&super::context::store_config(&config))?,
                 datasets: specs.iter().map(|s| s.name.clone()).collect(),
             };
             Some(serve_metrics(listener, export, stop.clone()))
@@ -120,7 +120,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 
 /// The BI server as `serve` builds it (`[server]`: HTTPS, limits, shutdown), on `--serve`'s address.
 async fn bind_server(config: &Config, listen: SocketAddr) -> anyhow::Result<(Server, SocketAddr)> {
-    let mut settings = super::serve::server_settings(config)?;
+    let mut settings = super::serve::server_settings(&config.server)?;
     settings.listen = listen;
     let server = super::serve::build(&config.store.sqlite, &settings)
         .await
@@ -166,9 +166,9 @@ impl ScheduledPasses for Scheduled<'_> {
         match outcome {
             Ok(end) => end,
             Err(e) => {
-                match e.downcast_ref::<Busy>() {
-                    Some(busy) => println!("{busy}; skipped until its next turn"),
-                    None => eprintln!("{}: {e:#}", spec.name),
+                match e {
+                    PassError::Busy(busy) => println!("{busy}; skipped until its next turn"),
+                    e => eprintln!("{}: {e}", spec.name),
                 }
                 PassEnd::Finished
             }
@@ -180,18 +180,17 @@ impl ScheduledPasses for Scheduled<'_> {
 /// store at scrape time (on a read-only connection, so a scrape never waits on a write).
 struct MetricsExport {
     sync: SyncExporter,
-    store: Reader,
+    store: Arc<dyn ReadStore>,
     datasets: Vec<String>,
 }
 
 impl MetricsExport {
     fn watermarks(&self) -> warehouse::Result<Vec<(String, Option<Timestamp>)>> {
-        let connection = self.store.connect()?;
+        let session = self.store.session()?;
         self.datasets
             .iter()
             .map(|name| {
-                let mark =
-                    warehouse::read::dataset(&connection, name)?.and_then(|d| d.complete_through);
+                let mark = session.dataset(name)?.and_then(|d| d.complete_through);
                 Ok((name.clone(), mark))
             })
             .collect()

@@ -5,16 +5,17 @@ use std::path::Path;
 
 use anyhow::Context;
 use server::{Limits, Server, ServerConfig, TlsFiles};
-use sync::config::Config;
-use sync::server_settings::ServerSettings;
+use sync::config::ServingConfig;
+use sync::server_settings::{ServerSection, ServerSettings};
 
-use super::context::load_config;
 use crate::UsageError;
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = load_config(&args.config)?;
-    let mut settings = server_settings(&config)?;
+    // Only `[store]` and `[server]`: a fault in the datasets is the sync's, not the server's.
+    let config = ServingConfig::load(args.config.config.as_deref())
+        .map_err(|e| UsageError(e.to_string()))?;
+    let mut settings = server_settings(&config.server)?;
     if let Some(listen) = args.listen {
         settings.listen = listen;
     }
@@ -34,9 +35,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// `[server]` of the config, checked; its faults are the user's to fix (exit code 2).
-pub fn server_settings(config: &Config) -> anyhow::Result<ServerSettings> {
-    config
-        .server
+pub fn server_settings(section: &ServerSection) -> anyhow::Result<ServerSettings> {
+    section
         .settings()
         .map_err(|e| UsageError(e.to_string()).into())
 }
@@ -44,7 +44,7 @@ pub fn server_settings(config: &Config) -> anyhow::Result<ServerSettings> {
 /// The BI server on `store`, bound and set up as `settings` say (HTTPS, limits).
 pub async fn build(store: &Path, settings: &ServerSettings) -> anyhow::Result<Server> {
     let server = Server::build(ServerConfig {
-        store: store.to_path_buf(),
+        store: warehouse::StoreConfig::sqlite(store),
         listen: settings.listen,
     })
     .await

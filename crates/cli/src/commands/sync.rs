@@ -9,12 +9,10 @@ use genesys::client::GenesysClient;
 use genesys::interval::format_instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::{SignedDuration, Timestamp};
-use sync::config::DatasetSpec;
-use sync::engine::{DatasetReport, Engine, Mode, Progress, sync_directory};
-use sync::metrics::{RunFinished, RunStatus, SyncEvent, SyncExporter, SyncMetrics};
-use sync::runner::{Turn, Turns, WhenHeld, take_turn};
-use sync::stop::Stop;
-use warehouse::{DatasetChange, RunSummary, SqliteStore, Store};
+use sync::config::{DatasetSpec, DirectoryName};
+use sync::engine::{DatasetReport, Engine, Mode, Progress};
+use sync::runner::{Busy, PassObserver, Turns, WhenHeld};
+use warehouse::{AnyStore, DatasetChange, Store};
 
 use super::context::{connected_client, dataset_specs, load_config, open_store, parse_when};
 use super::shutdown::stop_on_signals;
@@ -65,7 +63,12 @@ pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<()> {
     println!(
         "file is valid: {} datasets, directories [{}]",
         specs.len(),
-        config.directories.join(", ")
+        config
+            .directories
+            .iter()
+            .map(|d| d.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if !args.connect {
         println!("credentials not checked: run with --connect to log in and try each endpoint");
@@ -172,217 +175,65 @@ fn command_instant(instant: Timestamp, tz: &jiff::tz::TimeZone) -> String {
     }
 }
 
-pub(super) struct Pass {
+/// A pass as the commands run it: the Genesys client, the configured store, and what it says
+/// printed on stdout and stderr.
+pub(super) type Pass = sync::runner::Pass<GenesysClient, AnyStore>;
+
+pub(super) use sync::runner::PassEnd;
+
+/// A pass that logs in first, so bad credentials fail fast with a clear hint.
+pub(super) async fn connect_pass(
+    config: &sync::config::Config,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+) -> anyhow::Result<Pass> {
+    pass_with_client(
+        connected_client(config).await?,
+        config,
+        concurrency,
+        progress,
+    )
+}
+
+pub(super) fn pass_with_client(
     client: GenesysClient,
-    store: Arc<SqliteStore>,
-    engine: Engine<GenesysClient, SqliteStore>,
-    turns: Turns,
+    config: &sync::config::Config,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+) -> anyhow::Result<Pass> {
+    let store = open_store(config)?;
+    let mut engine = Engine::new(Arc::new(client), store);
+    engine.concurrency = concurrency;
+    engine.progress = progress;
+    let printer = Printer {
+        config_flag: config_flag(config),
+    };
+    Ok(Pass::new(engine).observed_by(Arc::new(printer)))
+}
+
+/// Prints what a pass did: each dataset's summary (with the command that fills a gap), waits,
+/// and directories.
+struct Printer {
     /// `--config <file>` for the commands the summaries suggest, unless plain `genesys-bi`
     /// finds that file by itself.
     config_flag: String,
 }
 
-pub(super) use sync::runner::PassEnd;
-
-impl Pass {
-    pub(super) async fn connect(
-        config: &sync::config::Config,
-        concurrency: usize,
-        progress: Arc<dyn Progress>,
-    ) -> anyhow::Result<Pass> {
-        Self::with_client(
-            connected_client(config).await?,
-            config,
-            concurrency,
-            progress,
-        )
+impl PassObserver for Printer {
+    fn waiting(&self, busy: &Busy) {
+        eprintln!("{busy}; waiting");
     }
 
-    pub(super) fn with_client(
-        client: GenesysClient,
-        config: &sync::config::Config,
-        concurrency: usize,
-        progress: Arc<dyn Progress>,
-    ) -> anyhow::Result<Pass> {
-        let store = open_store(config)?;
-        let mut engine = Engine::new(Arc::new(client.clone()), Arc::clone(&store));
-        engine.concurrency = concurrency;
-        engine.progress = progress;
-        Ok(Pass {
-            client,
-            store,
-            engine,
-            turns: Turns::default(),
-            config_flag: config_flag(config),
-        })
+    fn also_skipped(&self, busy: &Busy) {
+        eprintln!("{busy}");
     }
 
-    /// How this pass shares datasets with other processes (default: wait for them, 60 s
-    /// leases).
-    pub(super) fn taking_turns(mut self, turns: Turns) -> Self {
-        self.turns = turns;
-        self
+    fn dataset_done(&self, report: &DatasetReport, spec: &DatasetSpec) {
+        print_report(report, spec, &self.config_flag);
     }
 
-    /// Stops starting windows once `stop` is set; see [`sync::engine`] for what happens to the
-    /// windows in flight.
-    pub(super) fn stopping_on(mut self, stop: Stop) -> Self {
-        self.engine.stop = stop;
-        self
-    }
-
-    pub(super) fn stop(&self) -> &Stop {
-        &self.engine.stop
-    }
-
-    /// The client's and the sync's counters, rendered as Prometheus text at each scrape.
-    pub(super) fn exporter(&self) -> SyncExporter {
-        SyncExporter {
-            client: self.client.clone(),
-            metrics: Arc::clone(&self.engine.metrics),
-        }
-    }
-
-    pub(super) fn metrics(&self) -> &SyncMetrics {
-        &self.engine.metrics
-    }
-
-    pub(super) async fn directories(&self, names: &[String]) -> anyhow::Result<()> {
-        for name in names {
-            let count = sync_directory(&self.client, self.store.as_ref(), name).await?;
-            println!("directory {name}: {count} entries");
-        }
-        Ok(())
-    }
-
-    /// The directories, unless a stop comes first: dropping a fetch is harmless, and each
-    /// directory is replaced in one transaction. `false` when stopped.
-    pub(super) async fn directories_unless_stopped(
-        &self,
-        names: &[String],
-    ) -> anyhow::Result<bool> {
-        tokio::select! {
-            biased;
-            () = self.stop().stopped() => Ok(false),
-            done = self.directories(names) => done.map(|()| true),
-        }
-    }
-
-    /// Runs the datasets, each under its lease, records the run, and fails if any window
-    /// failed. A stop ends the run early, recorded as `interrupted`: not a failure. A dataset
-    /// another process holds is waited for, or skipped (see [`Turns`]); with
-    /// [`sync::runner::WhenHeld::Skip`] and nothing else to run, the pass fails with
-    /// [`Busy`]. No run is recorded until a dataset gets its turn.
-    pub(super) async fn datasets(
-        &self,
-        command: &str,
-        specs: &[DatasetSpec],
-        now: Timestamp,
-        mode: Mode,
-    ) -> anyhow::Result<PassEnd> {
-        let mut run: Option<i64> = None;
-        let requests_before = self.client.counters().requests_sent;
-        let mut summary = RunSummary::default();
-        let mut failed = 0;
-        let mut end = PassEnd::Finished;
-        let mut skipped = Vec::new();
-        for (done, spec) in specs.iter().enumerate() {
-            let turn = take_turn(&self.store, &spec.name, &self.turns, self.stop(), |busy| {
-                eprintln!("{busy}; waiting")
-            })
-            .await?;
-            let held = match turn {
-                Turn::Mine(held) => held,
-                Turn::Busy(busy) => {
-                    skipped.push(busy);
-                    continue;
-                }
-                Turn::Stopped => {
-                    end = PassEnd::Stopped {
-                        left: not_started(&specs[done..]),
-                    };
-                    break;
-                }
-            };
-            let run_id = match run {
-                Some(id) => id,
-                None => *run.insert(self.store.start_run(command)?),
-            };
-            let synced = self
-                .engine
-                .sync_dataset_leased(spec, now, mode, Some(run_id), Some(held.token().clone()))
-                .await;
-            held.release().await?;
-            match synced {
-                Ok(report) => {
-                    print_report(&report, spec, &self.config_flag);
-                    summary.windows += report.windows_written as u64;
-                    summary.rows += report.rows_written as u64;
-                    failed += report.failures.len();
-                    let status = dataset_status(&report);
-                    RunFinished {
-                        dataset: &spec.name,
-                        status,
-                    }
-                    .emit(self.metrics());
-                    if status == RunStatus::Interrupted {
-                        let mut left = interrupted(&report);
-                        if done + 1 < specs.len() {
-                            left = format!("{left}; {}", not_started(&specs[done + 1..]));
-                        }
-                        end = PassEnd::Stopped { left };
-                        break;
-                    }
-                }
-                Err(e) => {
-                    RunFinished {
-                        dataset: &spec.name,
-                        status: RunStatus::Failed,
-                    }
-                    .emit(self.metrics());
-                    summary.status = RunStatus::Failed;
-                    summary.error = Some(e.to_string());
-                    summary.requests = self.client.counters().requests_sent - requests_before;
-                    self.store.finish_run(run_id, &summary)?;
-                    return Err(e.into());
-                }
-            }
-        }
-        let Some(run_id) = run else {
-            return match (end, skipped.into_iter().next()) {
-                (PassEnd::Finished, Some(busy)) => Err(busy.into()),
-                (end, _) => Ok(end),
-            };
-        };
-        summary.requests = self.client.counters().requests_sent - requests_before;
-        let status = match (&end, failed) {
-            (PassEnd::Stopped { left }, _) => {
-                summary.error = Some(format!("stopped by a signal; {left}"));
-                RunStatus::Interrupted
-            }
-            (PassEnd::Finished, 0) => RunStatus::Ok,
-            (PassEnd::Finished, _) => {
-                summary.error = Some(format!("{failed} window(s) failed"));
-                RunStatus::Partial
-            }
-        };
-        summary.status = status;
-        self.store.finish_run(run_id, &summary)?;
-        if status == RunStatus::Partial {
-            anyhow::bail!(
-                "{failed} window(s) failed; their watermarks stay before them and the next run retries them"
-            );
-        }
-        let mut skipped = skipped.into_iter();
-        match skipped.next() {
-            Some(busy) => {
-                for other in skipped {
-                    eprintln!("{other}");
-                }
-                Err(busy.into())
-            }
-            None => Ok(end),
-        }
+    fn directory_done(&self, directory: DirectoryName, entries: usize) {
+        println!("directory {directory}: {entries} entries");
     }
 }
 
@@ -399,33 +250,11 @@ pub(super) fn turns(no_wait: bool, lease_ttl_ms: u64) -> Turns {
     }
 }
 
-fn dataset_status(report: &DatasetReport) -> RunStatus {
-    if report.windows_abandoned > 0 {
-        RunStatus::Interrupted
-    } else if report.failures.is_empty() {
-        RunStatus::Ok
-    } else {
-        RunStatus::Partial
-    }
-}
-
-fn not_started(specs: &[DatasetSpec]) -> String {
-    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-    format!("not started: {}", names.join(", "))
-}
-
-fn interrupted(report: &DatasetReport) -> String {
-    format!(
-        "{}: {} of {} windows written, {} abandoned before their write (none half-written)",
-        report.dataset, report.windows_written, report.windows_planned, report.windows_abandoned
-    )
-}
-
 pub async fn sync_once(args: SyncArgs) -> anyhow::Result<()> {
     let config = load_config(&args.config)?;
     let specs = dataset_specs(&config, &args.datasets)?;
     let stop = stop_on_signals()?;
-    let pass = Pass::connect(&config, args.concurrency, Arc::new(sync::engine::Silent))
+    let pass = connect_pass(&config, args.concurrency, Arc::new(sync::engine::Silent))
         .await?
         .stopping_on(stop)
         .taking_turns(turns(args.no_wait, args.lease_ttl_ms));
@@ -531,7 +360,7 @@ pub async fn backfill(args: BackfillArgs) -> anyhow::Result<()> {
     let stop = stop_on_signals()?;
     let client = connected_client(&config).await?;
     let progress = Arc::new(BarProgress::new(client.clone()));
-    let pass = Pass::with_client(client, &config, args.concurrency, progress.clone())?
+    let pass = pass_with_client(client, &config, args.concurrency, progress.clone())?
         .stopping_on(stop)
         .taking_turns(turns(args.no_wait, args.lease_ttl_ms));
     let outcome = pass

@@ -1,6 +1,6 @@
 //! `genesys-bi demo` brings up the whole product: it syncs from its emulator, then serves.
 
-use crate::common::Announced;
+use test_support::cli::Announced;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_serves_synced_data_behind_a_key() {
@@ -9,6 +9,7 @@ async fn the_demo_serves_synced_data_behind_a_key() {
         let path = dir.path().to_path_buf();
         move || {
             Announced::start(
+                crate::BIN,
                 &["demo", "--days", "1", "--listen", "127.0.0.1:0"],
                 Some(&path),
                 "GENESYS_BI_API_KEY",
@@ -95,7 +96,7 @@ async fn the_demo_serves_synced_data_behind_a_key() {
 /// `cd genesys-bi-demo && genesys-bi datasets` (and `keys list`) read the demo's own store.
 fn the_written_config_works_from_inside_its_folder(folder: &std::path::Path) {
     let run = |args: &[&str]| {
-        let output = std::process::Command::new(crate::common::BIN)
+        let output = std::process::Command::new(crate::BIN)
             .args(args)
             .current_dir(folder)
             .env_remove("GENESYS_BI_CONFIG")

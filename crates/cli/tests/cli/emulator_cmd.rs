@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::common::EmulatorProcess;
+use test_support::cli::EmulatorProcess;
 
 const LINES: [&str; 5] = [
     "GENESYS_API_BASE",
@@ -15,7 +15,7 @@ const LINES: [&str; 5] = [
 fn start(extra: &[&str]) -> EmulatorProcess {
     let mut args = vec!["--queues", "3", "--agents", "5", "--wrapup-codes", "2"];
     args.extend_from_slice(extra);
-    EmulatorProcess::start(&args)
+    EmulatorProcess::start(crate::BIN, &args)
 }
 
 #[tokio::test]
@@ -84,7 +84,7 @@ fn custom_credentials_are_announced() {
 
 #[test]
 fn invalid_fault_rates_fail_with_a_clear_error() {
-    let output = Command::new(crate::common::BIN)
+    let output = Command::new(crate::BIN)
         .args(["emulator", "--port", "0", "--fault-rate-reset", "2"])
         .output()
         .expect("the binary runs");
@@ -97,7 +97,7 @@ fn invalid_fault_rates_fail_with_a_clear_error() {
 fn a_busy_port_fails_with_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     let port = taken.local_addr().unwrap().port().to_string();
-    let output = Command::new(crate::common::BIN)
+    let output = Command::new(crate::BIN)
         .args(["emulator", "--port", &port])
         .output()
         .expect("the binary runs");

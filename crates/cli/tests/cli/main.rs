@@ -1,7 +1,9 @@
 //! The `cli` crate's integration tests, one binary: each test binary links the whole
 //! workspace, and linking dominates a build on two cores. Each module is one former binary.
 
-mod common;
+/// The binary under test (only this crate's tests know its path).
+const BIN: &str = env!("CARGO_BIN_EXE_genesys-bi");
+
 mod demo_cmd;
 mod emulator_cmd;
 mod sdk_conformance;

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::common::BIN;
+use crate::BIN;
 
 struct Served(std::process::Child);
 
@@ -217,7 +217,8 @@ fn init_writes_a_config_that_checks_and_never_overwrites_unasked() {
 /// A store filled by `genesys-bi demo --days 1` (its emulator, its sync), and the demo's key.
 fn demo_store(dir: &std::path::Path) -> (std::path::PathBuf, String) {
     let demo_dir = dir.join("demo");
-    let demo = crate::common::Announced::start(
+    let demo = test_support::cli::Announced::start(
+        crate::BIN,
         &[
             "demo",
             "--days",

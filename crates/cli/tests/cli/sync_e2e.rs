@@ -2,7 +2,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{EmulatorProcess, Workspace};
+use test_support::cli::{EmulatorProcess, Workspace};
+use test_support::store::{StoredRow, StoredTable};
 
 const NOW: &str = "2024-05-20T12:00:00Z";
 
@@ -21,7 +22,7 @@ fn emulator(extra: &[&str]) -> EmulatorProcess {
         "5",
     ];
     args.extend_from_slice(extra);
-    EmulatorProcess::start(&args)
+    EmulatorProcess::start(crate::BIN, &args)
 }
 
 const CONFIG: &str = r#"
@@ -73,10 +74,10 @@ fn a_backfill_sends_exactly_the_planned_requests_and_rerunning_it_changes_nothin
     );
     let first = work.dump("queue_performance");
     assert!(first.len() > 5_000, "{} rows", first.len());
-    let windows = work.dump("windows");
+    let windows = work.table("windows");
     assert_eq!(windows.len(), 14);
     assert!(
-        windows.iter().all(|w| w[5] == "Integer(1)"),
+        windows.rows().all(|w| w.integer("run_id") == Some(1)),
         "each window names the run that wrote it: {windows:?}"
     );
     work.run_ok(&BACKFILL);
@@ -487,64 +488,85 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn query_i64(work: &Workspace, sql: &str) -> i64 {
-    let connection = rusqlite::Connection::open(work.store()).expect("store opens");
-    connection
-        .busy_timeout(Duration::from_secs(5))
-        .expect("busy timeout");
-    connection
-        .query_row(sql, [], |r| r.get(0))
-        .unwrap_or_default()
+/// `table` of the work's store as it is now; empty while the store or the table is not made
+/// yet (the process that makes them is being watched).
+fn stored(work: &Workspace, table: &str) -> Option<StoredTable> {
+    StoredTable::read_if_exists(&work.store(), table).expect("the store reads")
 }
 
-fn windows_logged(work: &Workspace) -> i64 {
-    query_i64(
-        work,
-        "SELECT count(*) FROM windows WHERE dataset = 'queue_performance'",
-    )
+/// How many rows of `table` `condition` selects (none while the table is not made yet).
+fn count(work: &Workspace, table: &str, condition: impl Fn(&StoredRow<'_>) -> bool) -> usize {
+    stored(work, table).map_or(0, |t| t.rows().filter(|r| condition(r)).count())
+}
+
+/// The distinct writers of the windows `condition` selects.
+fn writers(work: &Workspace, condition: impl Fn(&StoredRow<'_>) -> bool) -> usize {
+    let windows = stored(work, "windows");
+    let mut writers: Vec<&str> = windows
+        .iter()
+        .flat_map(|t| t.rows())
+        .filter(|r| condition(r))
+        .filter_map(|r| r.text("writer"))
+        .collect();
+    writers.sort_unstable();
+    writers.dedup();
+    writers.len()
+}
+
+fn of_dataset<'a>(name: &'a str) -> impl Fn(&StoredRow<'_>) -> bool + 'a {
+    move |r| r.text("dataset") == Some(name)
+}
+
+fn windows_logged(work: &Workspace) -> usize {
+    count(work, "windows", of_dataset("queue_performance"))
 }
 
 /// Every logged window's rows are in the table, and the watermark covers logged windows only.
 fn assert_store_consistent(work: &Workspace) {
-    let connection = rusqlite::Connection::open(work.store()).expect("store opens");
-    let windows: Vec<(String, String, i64)> = connection
-        .prepare(
-            "SELECT window_start, window_end, rows FROM windows
-             WHERE dataset = 'queue_performance' ORDER BY window_start",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    assert!(!windows.is_empty(), "some windows were written");
-    for (start, end, rows) in &windows {
-        let stored: i64 = connection
-            .query_row(
-                "SELECT count(*) FROM queue_performance WHERE interval_start >= ?1 AND interval_start < ?2",
-                [start, end],
-                |r| r.get(0),
+    let log = work.table("windows");
+    let mut windows: Vec<(&str, &str, i64)> = log
+        .rows()
+        .filter(of_dataset("queue_performance"))
+        .map(|w| {
+            (
+                w.text("window_start").unwrap(),
+                w.text("window_end").unwrap(),
+                w.integer("rows").unwrap(),
             )
-            .unwrap();
-        assert_eq!(stored, *rows, "rows of the logged window {start}/{end}");
+        })
+        .collect();
+    windows.sort();
+    assert!(!windows.is_empty(), "some windows were written");
+    let table = work.table("queue_performance");
+    let starts: Vec<&str> = table
+        .rows()
+        .map(|r| r.text("interval_start").unwrap())
+        .collect();
+    for (start, end, rows) in &windows {
+        let stored = starts
+            .iter()
+            .filter(|s| *start <= **s && **s < *end)
+            .count();
+        assert_eq!(
+            stored as i64, *rows,
+            "rows of the logged window {start}/{end}"
+        );
     }
-    let stray: i64 = connection
-        .query_row(
-            "SELECT count(*) FROM queue_performance AS r WHERE NOT EXISTS (
-                 SELECT 1 FROM windows AS w WHERE w.dataset = 'queue_performance'
-                 AND r.interval_start >= w.window_start AND r.interval_start < w.window_end)",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let stray = starts
+        .iter()
+        .filter(|s| {
+            !windows
+                .iter()
+                .any(|(start, end, _)| start <= *s && *s < end)
+        })
+        .count();
     assert_eq!(stray, 0, "rows outside every logged window");
-    let watermark: String = connection
-        .query_row(
-            "SELECT complete_through FROM watermarks WHERE dataset = 'queue_performance'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let watermarks = work.table("watermarks");
+    let watermark = watermarks
+        .rows()
+        .find(of_dataset("queue_performance"))
+        .and_then(|w| w.text("complete_through"))
+        .expect("a watermark");
     let watermark: jiff::Timestamp = watermark.parse().unwrap();
     // The gap-free prefix of logged windows, from the first.
     let mut covered: jiff::Timestamp = windows[0].0.parse().unwrap();
@@ -597,13 +619,13 @@ fn sigterm_stops_a_run_cleanly_and_a_following_sync_completes_it() {
     );
     assert!(stderr.contains("SIGTERM received"), "{stderr}");
 
-    let runs = work.dump("runs");
+    let runs = work.table("runs");
     assert!(
-        runs.iter().all(|r| r[4] != "Text(\"running\")"),
+        runs.rows().all(|r| r.text("status") != Some("running")),
         "no run is left running: {runs:?}"
     );
     assert!(
-        runs.iter().any(|r| r[4] == "Text(\"interrupted\")"),
+        runs.rows().any(|r| r.text("status") == Some("interrupted")),
         "the stopped run is recorded as interrupted: {runs:?}"
     );
     assert!(
@@ -663,7 +685,7 @@ fn run_serve_is_the_sync_and_the_bi_server_in_one_process_with_their_metrics() {
         .trim()
         .to_string();
 
-    let mut run = crate::common::Announced::spawn(
+    let mut run = test_support::cli::Announced::spawn(
         work.command(&[
             "run",
             "--now",
@@ -678,12 +700,11 @@ fn run_serve_is_the_sync_and_the_bi_server_in_one_process_with_their_metrics() {
     let url = run.var("GENESYS_BI_URL").to_string();
     let metrics_url = run.var("GENESYS_BI_METRICS_URL").to_string();
     wait_until("the first pass", Duration::from_secs(60), || {
-        query_i64(
-            &work,
-            "SELECT count(*) FROM runs WHERE status = 'ok' AND finished_at IS NOT NULL",
-        ) == 1
+        count(&work, "runs", |r| {
+            r.text("status") == Some("ok") && !r.get("finished_at").is_null()
+        }) == 1
     });
-    let stored_rows = query_i64(&work, "SELECT count(*) FROM queue_performance");
+    let stored_rows = count(&work, "queue_performance", |_| true);
     assert!(stored_rows > 5_000, "{stored_rows} rows");
 
     let (status, datasets) = get(&format!("{url}/v1/datasets"), Some(&key));
@@ -773,8 +794,11 @@ fn run_serve_is_the_sync_and_the_bi_server_in_one_process_with_their_metrics() {
             .iter()
             .any(|l| l.starts_with("run stopped between passes"))
     });
-    let runs = work.dump("runs");
-    assert!(runs.iter().all(|r| r[4] != "Text(\"running\")"), "{runs:?}");
+    let runs = work.table("runs");
+    assert!(
+        runs.rows().all(|r| r.text("status") != Some("running")),
+        "{runs:?}"
+    );
 }
 
 /// Ctrl-C (SIGINT) mid-backfill: exit 0 naming what was left, the run recorded as interrupted,
@@ -809,9 +833,9 @@ fn ctrl_c_stops_a_backfill_cleanly_and_running_it_again_finishes_it() {
         "{stdout}"
     );
     assert!(windows_logged(&work) < 14, "stopped before the end");
-    let runs = work.dump("runs");
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0][4], "Text(\"interrupted\")", "{runs:?}");
+    let runs = work.table("runs");
+    let statuses: Vec<_> = runs.rows().map(|r| r.text("status")).collect();
+    assert_eq!(statuses, [Some("interrupted")], "{runs:?}");
     assert_store_consistent(&work);
 
     work.run_ok(&BACKFILL);
@@ -969,12 +993,17 @@ mod leases {
             "{stderr}"
         );
         assert!(written < 14, "stopped mid-backfill");
-        let writers = query_i64(
-            &work,
-            "SELECT count(*) FROM windows WHERE writer LIKE 'pid ' || (SELECT pid FROM leases) || ' %'",
-        );
+        // The lease's holder now: the taker.
+        let leases = work.table("leases");
+        let holder = leases.rows().next().and_then(|l| l.integer("pid"));
+        let holder = holder.map(|pid| format!("pid {pid} "));
+        let by_holder = count(&work, "windows", |w| {
+            holder
+                .as_deref()
+                .is_some_and(|h| w.text("writer").is_some_and(|writer| writer.starts_with(h)))
+        });
         assert_eq!(
-            writers, after_taker,
+            by_holder, after_taker,
             "every window is the taker's, none the stalled holder's"
         );
         assert_store_consistent(&work);
@@ -1026,10 +1055,7 @@ backfill_start = "2024-05-01"
         });
         let second = spawn(&work, &["run", "--now", NOW]);
         wait_until("both datasets written", Duration::from_secs(120), || {
-            query_i64(
-                &work,
-                "SELECT count(*) FROM windows WHERE dataset = 'queue_volume'",
-            ) >= 2
+            count(&work, "windows", of_dataset("queue_volume")) >= 2
         });
         signal(&first, "TERM");
         signal(&second, "TERM");
@@ -1041,14 +1067,7 @@ backfill_start = "2024-05-01"
                 && out2.contains("skipped until its next turn"),
             "the second run left the first's dataset to it: {out2}\n{out1}"
         );
-        let by_dataset = |name: &str| {
-            query_i64(
-                &work,
-                &format!("SELECT count(DISTINCT writer) FROM windows WHERE dataset = '{name}'"),
-            )
-        };
-        assert_eq!(by_dataset("queue_performance"), 1);
-        let writers = query_i64(&work, "SELECT count(DISTINCT writer) FROM windows");
-        assert_eq!(writers, 2, "each run synced one dataset");
+        assert_eq!(writers(&work, of_dataset("queue_performance")), 1);
+        assert_eq!(writers(&work, |_| true), 2, "each run synced one dataset");
     }
 }

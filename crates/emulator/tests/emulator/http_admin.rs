@@ -1,14 +1,15 @@
 //! The `/_emulator/` admin API: clock, counters.
 
-use crate::common::spawn_with;
 use reqwest::StatusCode;
 use serde_json::json;
+use test_support::TestEmulator;
 
 const AVAILABILITY: &str = "/api/v2/analytics/conversations/details/jobs/availability";
 
 #[tokio::test]
 async fn the_clock_can_be_read_set_and_advanced() {
-    let emu = spawn_with(|c| c.data_lag = std::time::Duration::from_secs(3_600)).await;
+    let emu =
+        TestEmulator::spawn_with(|c| c.data_lag = std::time::Duration::from_secs(3_600)).await;
     assert_eq!(
         emu.get_admin("/clock").await,
         json!({"now": "2024-05-10T12:00:00.000Z", "rate": 0.0})
@@ -61,7 +62,7 @@ async fn the_clock_can_be_read_set_and_advanced() {
 
 #[tokio::test]
 async fn counters_count_requests_per_route_and_status_and_reset() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     let token = emu.token().await;
     for _ in 0..3 {
         emu.get(&token, AVAILABILITY).await;
@@ -99,7 +100,7 @@ async fn counters_count_requests_per_route_and_status_and_reset() {
 
 #[tokio::test]
 async fn a_stopped_emulator_refuses_connections() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     let token = emu.token().await;
     let url = emu.url(AVAILABILITY);
     emu.handle.stop().await.expect("clean stop");

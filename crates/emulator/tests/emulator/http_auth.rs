@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use crate::common::{assert_genesys_headers, expect_error, spawn, spawn_with};
 use genesys::auth::{AuthErrorResponse, TokenResponse};
 use reqwest::StatusCode;
 use serde_json::json;
+use test_support::TestEmulator;
+use test_support::emulator::{assert_genesys_headers, expect_error};
 
 const AVAILABILITY: &str = "/api/v2/analytics/conversations/details/jobs/availability";
 
@@ -20,7 +21,7 @@ async fn oauth_error(response: reqwest::Response, status: u16, error: &str) {
 
 #[tokio::test]
 async fn basic_credentials_get_a_bearer_token_that_opens_the_api() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let response = emu.token_response().await;
     assert_genesys_headers(&response);
     let token: TokenResponse = response.json().await.unwrap();
@@ -34,7 +35,7 @@ async fn basic_credentials_get_a_bearer_token_that_opens_the_api() {
 
 #[tokio::test]
 async fn form_credentials_are_accepted_too() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let form = [
         ("grant_type", "client_credentials"),
         ("client_id", emu.handle.client_id()),
@@ -57,7 +58,7 @@ async fn form_credentials_are_accepted_too() {
 
 #[tokio::test]
 async fn bad_credentials_and_grants_get_oauth_errors() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let grant = [("grant_type", "client_credentials")];
     let url = emu.url("/oauth/token");
     let wrong_secret = emu
@@ -130,7 +131,7 @@ async fn bad_credentials_and_grants_get_oauth_errors() {
 
 #[tokio::test]
 async fn api_calls_without_a_valid_bearer_get_401_error_bodies() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let missing = emu.http.get(emu.url(AVAILABILITY)).send().await.unwrap();
     expect_error(missing, 401, "authentication.required").await;
     expect_error(
@@ -151,7 +152,7 @@ async fn api_calls_without_a_valid_bearer_get_401_error_bodies() {
 
 #[tokio::test]
 async fn tokens_expire_after_their_lifetime() {
-    let emu = spawn_with(|c| c.token_lifetime = Duration::from_secs(1)).await;
+    let emu = TestEmulator::spawn_with(|c| c.token_lifetime = Duration::from_secs(1)).await;
     let response = emu.token_response().await;
     let token: TokenResponse = response.json().await.unwrap();
     assert_eq!(token.expires_in, 1);
@@ -172,7 +173,7 @@ async fn tokens_expire_after_their_lifetime() {
 
 #[tokio::test]
 async fn revoked_tokens_are_refused_and_new_ones_work() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let (first, second) = (emu.token().await, emu.token().await);
     let revoked = emu
         .http
@@ -200,7 +201,7 @@ async fn revoked_tokens_are_refused_and_new_ones_work() {
 }
 
 /// A limited client's token, through Basic credentials.
-async fn limited_token(emu: &crate::common::TestEmulator, id: &str, secret: &str) -> String {
+async fn limited_token(emu: &TestEmulator, id: &str, secret: &str) -> String {
     let response = emu
         .http
         .post(emu.url("/oauth/token"))
@@ -215,7 +216,7 @@ async fn limited_token(emu: &crate::common::TestEmulator, id: &str, secret: &str
 
 #[tokio::test]
 async fn a_limited_client_gets_genesys_403s_naming_what_it_lacks() {
-    let emu = spawn_with(|config| {
+    let emu = TestEmulator::spawn_with(|config| {
         config.limited_clients = vec!["queues-only:pw:routing:queue:view".parse().unwrap()];
     })
     .await;

@@ -2,13 +2,13 @@
 
 use std::collections::HashSet;
 
-use crate::common::{TestEmulator, spawn_with};
 use emulator::synth::OrgShape;
 use genesys::directory::{
     EntityListing, QUEUES_PATH, Queue, USERS_PATH, User, WRAPUP_CODES_PATH, WrapupCode,
 };
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
+use test_support::TestEmulator;
 
 /// Follows `nextUri` from the first page; returns the ids seen and the pages read.
 async fn walk<T: DeserializeOwned>(
@@ -62,7 +62,7 @@ async fn every_directory_pages_through_all_entities_exactly_once() {
         wrapup_codes: 7,
         conversations_per_day: 100,
     };
-    let emu = spawn_with(|c| c.org_shape = shape.clone()).await;
+    let emu = TestEmulator::spawn_with(|c| c.org_shape = shape.clone()).await;
     let token = emu.token().await;
     let (queues, pages) = walk::<Queue>(&emu, &token, QUEUES_PATH, |q| q.id.clone()).await;
     assert_each_once(&queues, 9);
@@ -84,7 +84,7 @@ async fn defaults_are_page_size_25_page_1() {
         wrapup_codes: 2,
         conversations_per_day: 100,
     };
-    let emu = spawn_with(|c| c.org_shape = shape.clone()).await;
+    let emu = TestEmulator::spawn_with(|c| c.org_shape = shape.clone()).await;
     let token = emu.token().await;
     let page: EntityListing<User> = emu.get(&token, USERS_PATH).await.json().await.unwrap();
     assert_eq!(

@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{TestEmulator, expect_error, header_u64, spawn_with};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use test_support::TestEmulator;
+use test_support::emulator::{expect_error, header_u64};
 
 const AVAILABILITY: &str = "/api/v2/analytics/conversations/details/jobs/availability";
 
@@ -30,7 +31,7 @@ async fn statuses(emu: &TestEmulator, token: &str, n: usize) -> Vec<u16> {
 }
 
 async fn emulator_with_5xx(seed: u64) -> (TestEmulator, String) {
-    let emu = spawn_with(|c| c.seed = seed).await;
+    let emu = TestEmulator::spawn_with(|c| c.seed = seed).await;
     let token = emu.token().await;
     emu.put_admin(
         "/faults",
@@ -78,7 +79,7 @@ async fn a_fixed_seed_reproduces_the_fault_sequence() {
 
 #[tokio::test]
 async fn injected_5xx_carry_genesys_bodies() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     let token = emu.token().await;
     for (status, code) in [
         (500, "internal.server.error"),
@@ -95,7 +96,7 @@ async fn injected_5xx_carry_genesys_bodies() {
 
 #[tokio::test]
 async fn scripted_faults_hit_exactly_n_requests() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     let token = emu.token().await;
     let script = json!({"scripted": [
         {"path": AVAILABILITY, "status": 503, "count": 3},
@@ -133,7 +134,7 @@ async fn scripted_faults_hit_exactly_n_requests() {
 
 #[tokio::test]
 async fn a_connection_reset_is_a_transport_error() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     let token = emu.token().await;
     emu.put_admin("/faults", &json!({"rates": {"connectionReset": 1.0}}))
         .await;
@@ -160,7 +161,7 @@ async fn a_connection_reset_is_a_transport_error() {
 
 #[tokio::test]
 async fn scripted_resets_and_truncations_hit_exactly_n_requests() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     let token = emu.token().await;
     let script = json!({"scripted": [
         {"path": AVAILABILITY, "effect": "reset", "count": 2},
@@ -195,7 +196,7 @@ async fn scripted_resets_and_truncations_hit_exactly_n_requests() {
 
 #[tokio::test]
 async fn a_truncated_body_fails_to_decode() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     let token = emu.token().await;
     emu.put_admin("/faults", &json!({"rates": {"truncatedBody": 1.0}}))
         .await;
@@ -217,7 +218,7 @@ async fn a_truncated_body_fails_to_decode() {
 
 #[tokio::test]
 async fn slow_replies_are_delayed() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     let token = emu.token().await;
     emu.put_admin(
         "/faults",
@@ -231,7 +232,7 @@ async fn slow_replies_are_delayed() {
 
 #[tokio::test]
 async fn long_retry_after_429s_exceed_three_minutes() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     let token = emu.token().await;
     emu.put_admin(
         "/faults",
@@ -245,7 +246,7 @@ async fn long_retry_after_429s_exceed_three_minutes() {
 
 #[tokio::test]
 async fn token_revocation_faults_force_a_new_token() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     let token = emu.token().await;
     emu.put_admin("/faults", &json!({"rates": {"revokeTokens": 1.0}}))
         .await;
@@ -260,7 +261,7 @@ async fn token_revocation_faults_force_a_new_token() {
 
 #[tokio::test]
 async fn invalid_fault_configs_are_refused() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     for bad in [
         json!({"rates": {"status500": 1.5}}),
         json!({"rates": {"status500": 0.6, "connectionReset": 0.6}}),

@@ -4,12 +4,13 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use crate::common::{TestEmulator, expect_error, spawn_with};
 use genesys::aggregates::{AggregateQueryResponse, AsyncAggregateQueryResponse};
 use genesys::details::{AsyncConversationQueryResponse, DataAvailabilityResponse};
 use genesys::jobs::{AsyncQueryResponse, AsyncQueryStatus, JobState};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use test_support::TestEmulator;
+use test_support::emulator::expect_error;
 
 const AGG_QUERY: &str = "/api/v2/analytics/conversations/aggregates/query";
 const AGG_JOBS: &str = "/api/v2/analytics/conversations/aggregates/jobs";
@@ -108,7 +109,7 @@ async fn walk_aggregate_pages(emu: &TestEmulator, token: &str, id: &str) -> (Vec
 
 #[tokio::test]
 async fn aggregate_job_walks_the_lifecycle_and_pages_every_group_once() {
-    let emu = spawn_with(|c| c.job_delay = Duration::from_millis(1_000)).await;
+    let emu = TestEmulator::spawn_with(|c| c.job_delay = Duration::from_millis(1_000)).await;
     let token = emu.token().await;
     let sync: AggregateQueryResponse = emu
         .post_json(&token, AGG_QUERY, &aggregate_query(None))
@@ -156,7 +157,7 @@ async fn aggregate_job_walks_the_lifecycle_and_pages_every_group_once() {
 
 #[tokio::test]
 async fn aggregate_jobs_default_to_100_groups_per_page_and_refuse_bad_queries_at_once() {
-    let emu = spawn_with(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await;
     let token = emu.token().await;
     let id = submit(&emu, &token, AGG_JOBS, &aggregate_query(None)).await;
     poll_until_settled(&emu, &token, AGG_JOBS, &id).await;
@@ -188,7 +189,7 @@ async fn aggregate_jobs_default_to_100_groups_per_page_and_refuse_bad_queries_at
 
 #[tokio::test]
 async fn deleted_jobs_are_cancelled_and_expired_jobs_gone() {
-    let emu = spawn_with(|c| c.job_expiry = Duration::from_millis(300)).await;
+    let emu = TestEmulator::spawn_with(|c| c.job_expiry = Duration::from_millis(300)).await;
     let token = emu.token().await;
     for jobs in [AGG_JOBS, DETAILS_JOBS] {
         let body = if jobs == AGG_JOBS {
@@ -268,7 +269,7 @@ async fn walk_details_pages(
 
 #[tokio::test]
 async fn details_job_pages_every_conversation_once_and_stops_at_data_availability() {
-    let emu = spawn_with(|c| {
+    let emu = TestEmulator::spawn_with(|c| {
         c.job_delay = Duration::from_millis(1_000);
         c.clock_start = Some("2024-05-06T13:00:00Z".parse().unwrap());
         c.data_lag = Duration::from_secs(3_600);
@@ -329,7 +330,9 @@ async fn details_job_pages_every_conversation_once_and_stops_at_data_availabilit
 
 #[tokio::test]
 async fn details_job_limit_and_bad_queries() {
-    let emu = spawn_with(|c| c.clock_start = Some("2024-05-07T00:00:00Z".parse().unwrap())).await;
+    let emu =
+        TestEmulator::spawn_with(|c| c.clock_start = Some("2024-05-07T00:00:00Z".parse().unwrap()))
+            .await;
     let token = emu.token().await;
     let mut limited = details_query();
     limited["limit"] = json!(5);

@@ -1,9 +1,10 @@
 //! Rate budget, body size, content type and malformed input: always a Genesys error body,
 //! never a 500.
 
-use crate::common::{assert_genesys_headers, expect_error, header_u64, spawn};
 use reqwest::StatusCode;
 use serde_json::json;
+use test_support::TestEmulator;
+use test_support::emulator::{assert_genesys_headers, expect_error, header_u64};
 
 const AVAILABILITY: &str = "/api/v2/analytics/conversations/details/jobs/availability";
 const AGGREGATES: &str = "/api/v2/analytics/conversations/aggregates/query";
@@ -13,7 +14,7 @@ const AGGREGATE_JOBS: &str = "/api/v2/analytics/conversations/aggregates/jobs";
 
 #[tokio::test]
 async fn the_301st_request_in_a_minute_is_429_and_the_headers_count_honestly() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let token = emu.token().await;
     for expected in 1..=300u64 {
         let response = emu.get(&token, AVAILABILITY).await;
@@ -48,7 +49,7 @@ async fn the_301st_request_in_a_minute_is_429_and_the_headers_count_honestly() {
 
 #[tokio::test]
 async fn oversized_bodies_are_413() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let token = emu.token().await;
     let padding = "x".repeat(520_000);
     let response = emu
@@ -64,7 +65,7 @@ async fn oversized_bodies_are_413() {
 
 #[tokio::test]
 async fn non_json_posts_are_415() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let token = emu.token().await;
     for content_type in [
         Some("text/plain"),
@@ -85,7 +86,7 @@ async fn non_json_posts_are_415() {
 
 #[tokio::test]
 async fn malformed_json_is_a_genesys_400_naming_the_problem() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let token = emu.token().await;
     let cases = [
         (r#"{"interval": "#, "EOF"),
@@ -113,7 +114,7 @@ async fn malformed_json_is_a_genesys_400_naming_the_problem() {
 
 #[tokio::test]
 async fn unknown_things_are_404_and_bad_parameters_400() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let token = emu.token().await;
     for path in [
         "/api/v2/analytics/conversations/aggregates/jobs/00000000-0000-0000-0000-000000000000",
@@ -163,7 +164,7 @@ async fn unknown_things_are_404_and_bad_parameters_400() {
 
 #[tokio::test]
 async fn unauthenticated_unknown_paths_still_carry_the_headers() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let response = emu
         .http
         .get(emu.url("/api/v2/whatever"))
@@ -176,7 +177,7 @@ async fn unauthenticated_unknown_paths_still_carry_the_headers() {
 
 #[tokio::test]
 async fn oversized_streamed_bodies_without_a_length_are_413_too() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let token = emu.token().await;
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
         (0..60).map(|_| Ok(vec![b' '; 10_000])).collect();
@@ -196,7 +197,7 @@ async fn oversized_streamed_bodies_without_a_length_are_413_too() {
 
 #[tokio::test]
 async fn concurrent_requests_get_distinct_honest_counts() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let token = emu.token().await;
     let requests = (0..40).map(|_| emu.get(&token, AVAILABILITY));
     let responses = futures_util::future::join_all(requests).await;
@@ -210,7 +211,7 @@ async fn concurrent_requests_get_distinct_honest_counts() {
 
 #[tokio::test]
 async fn undecodable_path_parameters_are_a_genesys_400() {
-    let emu = spawn().await;
+    let emu = TestEmulator::spawn().await;
     let token = emu.token().await;
     let response = emu
         .get(
@@ -225,7 +226,7 @@ async fn undecodable_path_parameters_are_a_genesys_400() {
 /// with a 4xx or, when still valid, a success; never a 5xx.
 #[tokio::test]
 async fn mangled_bodies_never_cause_a_server_error() {
-    let emu = crate::common::spawn_with(|c| c.rate_limit_per_minute = 10_000).await;
+    let emu = TestEmulator::spawn_with(|c| c.rate_limit_per_minute = 10_000).await;
     let token = emu.token().await;
     let aggregate = r#"{"interval":"2024-05-06T08:00:00Z/2024-05-06T09:00:00Z","granularity":"PT30M","groupBy":["queueId"],"filter":{"type":"and","predicates":[{"dimension":"mediaType","value":"voice"}]},"metrics":["nOffered","tHandle"],"pageSize":5}"#;
     let details = r#"{"interval":"2024-05-06T08:00:00Z/2024-05-06T09:00:00Z","order":"asc","orderBy":"conversationStart","paging":{"pageSize":5,"pageNumber":1},"segmentFilters":[{"type":"or","predicates":[{"dimension":"queueId","operator":"exists"}]}]}"#;

@@ -1,7 +1,6 @@
 //! The `emulator` crate's integration tests, one binary: each test binary links the whole
 //! workspace, and linking dominates a build on two cores. Each module is one former binary.
 
-mod common;
 mod http_admin;
 mod http_auth;
 mod http_directories;

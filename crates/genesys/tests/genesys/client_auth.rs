@@ -2,13 +2,15 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{Admin, client_for, config_for, emulator, hour_query};
 use genesys::client::{Error, GenesysClient};
 use secrecy::SecretString;
+use test_support::TestEmulator;
+use test_support::client::{client_for, config_for, hour_query};
+use test_support::emulator::{AGGREGATES, Admin};
 
 #[tokio::test]
 async fn bad_secret_is_an_auth_error_naming_the_settings_without_retrying() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let mut config = config_for(&emu);
     config.client_secret = SecretString::from("wrong-secret-value");
     let client = GenesysClient::new(config).unwrap();
@@ -44,7 +46,7 @@ async fn bad_secret_is_an_auth_error_naming_the_settings_without_retrying() {
 
 #[tokio::test]
 async fn concurrent_first_requests_share_one_login() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = client_for(&emu);
     let tasks: Vec<_> = (0..16)
         .map(|i| {
@@ -61,7 +63,9 @@ async fn concurrent_first_requests_share_one_login() {
 
 #[tokio::test]
 async fn token_is_refreshed_before_it_expires_during_a_long_run() {
-    let emu = emulator(|c| c.token_lifetime = Duration::from_secs(2)).await;
+    let emu = TestEmulator::spawn_with(|c| c.token_lifetime = Duration::from_secs(2))
+        .await
+        .handle;
     let client = client_for(&emu);
     let started = Instant::now();
     let mut queries = 0;
@@ -86,7 +90,7 @@ async fn token_is_refreshed_before_it_expires_during_a_long_run() {
 
 #[tokio::test]
 async fn revoked_token_leads_to_one_relogin_and_a_retry() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = client_for(&emu);
     let admin = Admin::new(&emu);
     let before = client.aggregates_query(&hour_query(10)).await.unwrap();
@@ -98,12 +102,12 @@ async fn revoked_token_leads_to_one_relogin_and_a_retry() {
     assert_eq!(before, after);
     let counters = client.counters();
     assert_eq!((counters.relogins, counters.tokens_refreshed), (1, 2));
-    assert_eq!(admin.served(crate::common::AGGREGATES, 401).await, 1);
+    assert_eq!(admin.served(AGGREGATES, 401).await, 1);
 }
 
 #[tokio::test]
 async fn a_revocation_between_the_relogin_and_the_retry_earns_its_own_relogin() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = client_for(&emu);
     let admin = Admin::new(&emu);
     let before = client.aggregates_query(&hour_query(10)).await.unwrap();
@@ -111,7 +115,7 @@ async fn a_revocation_between_the_relogin_and_the_retry_earns_its_own_relogin() 
     // one its re-login fetched. The second is a fresh revocation, not refused credentials.
     admin
         .set_faults(serde_json::json!({"scripted": [
-            {"path": crate::common::AGGREGATES, "effect": "revokeTokens", "count": 2}
+            {"path": AGGREGATES, "effect": "revokeTokens", "count": 2}
         ]}))
         .await;
     let after = client
@@ -121,12 +125,12 @@ async fn a_revocation_between_the_relogin_and_the_retry_earns_its_own_relogin() 
     assert_eq!(before, after);
     let counters = client.counters();
     assert_eq!((counters.relogins, counters.tokens_refreshed), (2, 3));
-    assert_eq!(admin.served(crate::common::AGGREGATES, 401).await, 2);
+    assert_eq!(admin.served(AGGREGATES, 401).await, 2);
 }
 
 #[tokio::test]
 async fn a_fresh_token_refused_again_is_an_error_naming_the_settings_not_a_loop() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = client_for(&emu);
     let admin = Admin::new(&emu);
     // Every API call finds its token revoked: the login works, the API takes no token of it.
@@ -150,7 +154,7 @@ async fn a_fresh_token_refused_again_is_an_error_naming_the_settings_not_a_loop(
     // One re-login, one retry: the token it fetched was refused too.
     let counters = client.counters();
     assert_eq!((counters.relogins, counters.tokens_refreshed), (1, 2));
-    assert_eq!(admin.served(crate::common::AGGREGATES, 401).await, 2);
+    assert_eq!(admin.served(AGGREGATES, 401).await, 2);
 
     // Credentials that worked before get one more re-login (the refusal may be a fresh
     // revocation), then stop at the second token in a row the API never accepted.
@@ -166,48 +170,29 @@ async fn a_fresh_token_refused_again_is_an_error_naming_the_settings_not_a_loop(
     assert_eq!((counters.relogins, counters.tokens_refreshed), (2, 3));
 }
 
-/// Collects formatted log lines in memory.
-#[derive(Clone, Default)]
-struct LogBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_name_retries_and_correlation_ids_but_never_the_secret() {
     const SECRET: &str = "s3cr3t-never-logged";
-    let logs = LogBuffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("genesys=trace,reqwest=trace")
-        .with_writer({
-            let logs = logs.clone();
-            move || logs.clone()
-        })
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = test_support::logs::CapturedLogs::start("genesys=trace,reqwest=trace");
 
-    let emu = emulator(|c| c.client_secret = SECRET.into()).await;
+    let emu = TestEmulator::spawn_with(|c| c.client_secret = SECRET.into())
+        .await
+        .handle;
     let client = client_for(&emu);
     let admin = Admin::new(&emu);
     client.login().await.unwrap();
     admin.revoke_tokens().await;
     admin
-        .set_faults(serde_json::json!({"scripted": [{"path": crate::common::AGGREGATES, "status": 503, "count": 1}]}))
+        .set_faults(
+            serde_json::json!({"scripted": [{"path": AGGREGATES, "status": 503, "count": 1}]}),
+        )
         .await;
     client
         .aggregates_query(&hour_query(9))
         .await
         .expect("succeeds after a re-login and a retry");
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(
         text.contains("Retrying Genesys request.") && text.contains("correlation_id="),
         "{text}"

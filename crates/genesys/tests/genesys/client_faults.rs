@@ -1,13 +1,15 @@
 //! A fault storm (5xx, 429 bursts, truncated bodies, dropped connections, revoked tokens) must
 //! change nothing in the results: the same pull run fault-free and under faults is identical.
 
-use crate::common::{Admin, config_for, day_query, emulator, hour_query, job_groups};
 use futures_util::{StreamExt, TryStreamExt};
 use genesys::aggregates::AggregateQueryResponse;
 use genesys::client::GenesysClient;
 use genesys::details::{Conversation, ConversationQuery};
 use genesys::directory::{Queue, User};
 use serde_json::json;
+use test_support::TestEmulator;
+use test_support::client::{config_for, day_query, hour_query, job_groups};
+use test_support::emulator::Admin;
 
 #[derive(Debug, PartialEq)]
 struct Pull {
@@ -86,11 +88,12 @@ fn fast_client(emu: &emulator::EmulatorHandle) -> GenesysClient {
 
 #[tokio::test]
 async fn a_fault_storm_changes_nothing_in_the_results() {
-    let emu = emulator(|c| {
+    let emu = TestEmulator::spawn_with(|c| {
         c.rate_limit_per_minute = 100_000;
         c.data_lag = std::time::Duration::ZERO;
     })
-    .await;
+    .await
+    .handle;
     let admin = Admin::new(&emu);
     let calm = pull(&fast_client(&emu)).await;
     assert!(

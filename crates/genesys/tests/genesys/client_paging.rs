@@ -3,11 +3,12 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::common::{client_for, day_query, emulator, job_groups};
 use futures_util::{StreamExt, TryStreamExt};
 use genesys::client::{Error, JobKind};
 use genesys::details::ConversationQuery;
 use genesys::jobs::JobState;
+use test_support::TestEmulator;
+use test_support::client::{client_for, day_query, job_groups};
 
 fn details_query(interval: &str) -> ConversationQuery {
     ConversationQuery {
@@ -19,7 +20,7 @@ fn details_query(interval: &str) -> ConversationQuery {
 
 #[tokio::test]
 async fn aggregates_job_pages_equal_the_sync_query() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = client_for(&emu);
     let mut query = day_query();
     let mut sync = client.aggregates_query(&query).await.unwrap().results;
@@ -44,7 +45,9 @@ async fn aggregates_job_pages_equal_the_sync_query() {
 
 #[tokio::test]
 async fn details_job_and_sync_details_page_through_every_conversation_once() {
-    let emu = emulator(|c| c.data_lag = Duration::ZERO).await;
+    let emu = TestEmulator::spawn_with(|c| c.data_lag = Duration::ZERO)
+        .await
+        .handle;
     let client = client_for(&emu);
     let interval = "2024-05-09T08:00:00.000Z/2024-05-09T10:00:00.000Z";
 
@@ -94,7 +97,7 @@ async fn details_job_and_sync_details_page_through_every_conversation_once() {
 
 #[tokio::test]
 async fn directories_stream_every_entity_exactly_once() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = client_for(&emu);
     let queues: Vec<_> = client.queues(3).try_collect().await.unwrap();
     let users: Vec<_> = client.users(5).try_collect().await.unwrap();
@@ -114,7 +117,9 @@ async fn directories_stream_every_entity_exactly_once() {
 
 #[tokio::test]
 async fn cancelled_and_expired_jobs_are_errors() {
-    let emu = emulator(|c| c.job_expiry = Duration::from_millis(300)).await;
+    let emu = TestEmulator::spawn_with(|c| c.job_expiry = Duration::from_millis(300))
+        .await
+        .handle;
     let client = client_for(&emu);
 
     let cancelled = client.submit_aggregates_job(&day_query()).await.unwrap();
@@ -155,7 +160,7 @@ async fn cancelled_and_expired_jobs_are_errors() {
 
 #[tokio::test]
 async fn bad_query_is_an_api_error_with_the_genesys_message() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = client_for(&emu);
     let mut query = day_query();
     query.metrics = vec!["nAnswered".into()];

@@ -3,13 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{AGGREGATES, Admin, client_for, emulator, hour_query};
 use genesys::client::{Endpoint, Error};
 use serde_json::json;
+use test_support::TestEmulator;
+use test_support::client::{client_for, hour_query};
+use test_support::emulator::{AGGREGATES, Admin};
 
 #[tokio::test]
 async fn retry_after_pauses_the_whole_budget_for_exactly_that_long() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = client_for(&emu);
     client.login().await.unwrap();
     let admin = Admin::new(&emu);
@@ -65,7 +67,7 @@ async fn retry_after_pauses_the_whole_budget_for_exactly_that_long() {
 
 #[tokio::test]
 async fn retry_after_over_the_ceiling_is_a_daily_limit_error_at_once() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = client_for(&emu);
     client.login().await.unwrap();
     Admin::new(&emu)
@@ -100,7 +102,9 @@ async fn retry_after_over_the_ceiling_is_a_daily_limit_error_at_once() {
 /// window to reset instead of running into 429s.
 #[tokio::test]
 async fn sixteen_concurrent_tasks_under_honest_headers_get_no_429() {
-    let emu = emulator(|c| c.rate_limit_per_minute = 120).await;
+    let emu = TestEmulator::spawn_with(|c| c.rate_limit_per_minute = 120)
+        .await
+        .handle;
     let client = client_for(&emu);
     assert_eq!(client.config().requests_per_minute, 300);
     let tasks: Vec<_> = (0..16)

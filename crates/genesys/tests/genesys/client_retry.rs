@@ -1,13 +1,15 @@
 //! Retry bounds against the real emulator: persistent 5xx stop after the configured attempts,
 //! 501 and 4xx are never retried.
 
-use crate::common::{AGGREGATES, Admin, config_for, emulator, hour_query};
 use genesys::client::{Error, GenesysClient};
 use serde_json::json;
+use test_support::TestEmulator;
+use test_support::client::{config_for, hour_query};
+use test_support::emulator::{AGGREGATES, Admin};
 
 #[tokio::test]
 async fn persistent_503_stops_after_max_attempts() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let mut config = config_for(&emu);
     config.max_attempts = 3;
     let client = GenesysClient::new(config).unwrap();
@@ -35,7 +37,7 @@ async fn persistent_503_stops_after_max_attempts() {
 
 #[tokio::test]
 async fn not_implemented_is_not_retried() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = GenesysClient::new(config_for(&emu)).unwrap();
     client.login().await.unwrap();
     let admin = Admin::new(&emu);
@@ -50,7 +52,7 @@ async fn not_implemented_is_not_retried() {
 
 #[tokio::test]
 async fn transient_faults_are_retried_until_success() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = GenesysClient::new(config_for(&emu)).unwrap();
     client.login().await.unwrap();
     let admin = Admin::new(&emu);
@@ -72,7 +74,7 @@ async fn transient_faults_are_retried_until_success() {
 
 #[tokio::test]
 async fn a_body_cut_short_is_retried_until_whole() {
-    let emu = emulator(|_| {}).await;
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
     let client = GenesysClient::new(config_for(&emu)).unwrap();
     client.login().await.unwrap();
     let admin = Admin::new(&emu);

@@ -12,7 +12,8 @@ use genesys::auth::TOKEN_PATH;
 use genesys::client::{ClientConfig, Error, GenesysClient, Region};
 use serde_json::{Value, json};
 
-use crate::common::{client_for, day_query, emulator};
+use test_support::TestEmulator;
+use test_support::client::{client_for, day_query};
 
 async fn all_groups(client: &GenesysClient) -> Result<Vec<AggregateDataContainer>, Error> {
     let mut groups = client.aggregates_query_groups(&day_query()).await?;
@@ -25,7 +26,9 @@ async fn all_groups(client: &GenesysClient) -> Result<Vec<AggregateDataContainer
 
 #[tokio::test]
 async fn a_streamed_answer_has_the_groups_of_the_whole_answer() {
-    let emu = emulator(|c| c.data_lag = Duration::ZERO).await;
+    let emu = TestEmulator::spawn_with(|c| c.data_lag = Duration::ZERO)
+        .await
+        .handle;
     let client = client_for(&emu);
     let whole = client.aggregates_query(&day_query()).await.unwrap().results;
     assert!(

@@ -8,4 +8,3 @@ mod client_paging;
 mod client_rate;
 mod client_retry;
 mod client_streamed;
-mod common;

@@ -14,8 +14,8 @@ pub mod routes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use warehouse::ReadSession;
 use warehouse::query::{Column, KeyPart};
-use warehouse::read::Connection;
 use warehouse::schema::is_valid_identifier;
 
 pub const ODATA_VERSION: &str = "4.0";
@@ -142,9 +142,8 @@ impl EntitySet {
     }
 
     /// A directory table, typed from its declared column types; `id` is its natural key.
-    fn from_directory(c: &Connection, table: &str) -> Result<Self, ODataError> {
-        let columns =
-            warehouse::read_session::table_columns(c, table).map_err(ODataError::internal)?;
+    fn from_directory(c: &dyn ReadSession, table: &str) -> Result<Self, ODataError> {
+        let columns = c.directory_columns(table).map_err(ODataError::internal)?;
         let properties = columns
             .into_iter()
             // Only safe names become identifiers; the store's own schema has no others.
@@ -172,8 +171,9 @@ impl EntitySet {
 }
 
 /// Every entity set: the datasets (by name), then the directories.
-pub fn entity_sets(c: &Connection) -> Result<Vec<EntitySet>, ODataError> {
-    let mut sets: Vec<EntitySet> = warehouse::read::datasets(c)
+pub fn entity_sets(c: &dyn ReadSession) -> Result<Vec<EntitySet>, ODataError> {
+    let mut sets: Vec<EntitySet> = c
+        .datasets()
         .map_err(ODataError::internal)?
         .iter()
         .map(EntitySet::from_dataset)
@@ -185,11 +185,11 @@ pub fn entity_sets(c: &Connection) -> Result<Vec<EntitySet>, ODataError> {
 }
 
 /// One entity set by name, or a 404 naming it.
-pub fn entity_set(c: &Connection, name: &str) -> Result<EntitySet, ODataError> {
+pub fn entity_set(c: &dyn ReadSession, name: &str) -> Result<EntitySet, ODataError> {
     if DIRECTORIES.contains(&name) {
         return EntitySet::from_directory(c, name);
     }
-    let info = warehouse::read::dataset(c, name).map_err(ODataError::internal)?;
+    let info = c.dataset(name).map_err(ODataError::internal)?;
     info.map(|i| EntitySet::from_dataset(&i)).ok_or_else(|| {
         ODataError::new(
             StatusCode::NOT_FOUND,

@@ -7,7 +7,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use warehouse::read::{Cell, Connection};
+use warehouse::ReadSession;
+use warehouse::read::Cell;
 
 use super::query::{Options, SkipToken, query};
 use super::{EntitySet, JSON_MINIMAL, ODATA_VERSION, ODataError, entity_set, entity_sets};
@@ -17,17 +18,17 @@ use warehouse::query::Query;
 /// The most rows one page holds; clients may ask for fewer with `Prefer: odata.maxpagesize`.
 pub const MAX_PAGE_SIZE: u64 = 5_000;
 
-/// Runs store work on a pooled read-only connection, off the async threads.
+/// Runs store work in a read session, off the async threads.
 async fn read<T: Send + 'static>(
     state: &AppState,
-    work: impl FnOnce(&Connection) -> Result<T, ODataError> + Send + 'static,
+    work: impl FnOnce(&dyn ReadSession) -> Result<T, ODataError> + Send + 'static,
 ) -> Result<T, ODataError> {
     let reads = state.reads.clone();
     tokio::task::spawn_blocking(move || {
-        let connection = reads
-            .connection()
+        let session = reads
+            .session()
             .map_err(|problem| ODataError::internal(problem.detail))?;
-        work(&connection)
+        work(&*session)
     })
     .await
     .map_err(ODataError::internal)?
@@ -134,12 +135,12 @@ fn preferred_page_size(headers: &HeaderMap) -> Option<u64> {
         .map(|n| n.min(MAX_PAGE_SIZE))
 }
 
-fn run_rows(c: &Connection, query: &Query) -> Result<Vec<Vec<Cell>>, ODataError> {
-    query.rows(c).map_err(ODataError::statement)
+fn run_rows(c: &dyn ReadSession, query: &Query) -> Result<Vec<Vec<Cell>>, ODataError> {
+    c.query_rows(query).map_err(ODataError::statement)
 }
 
-fn run_count(c: &Connection, query: &Query) -> Result<i64, ODataError> {
-    query.count(c).map_err(ODataError::statement)
+fn run_count(c: &dyn ReadSession, query: &Query) -> Result<i64, ODataError> {
+    c.query_count(query).map_err(ODataError::statement)
 }
 
 /// One page: its rows, whether more follow, and the count if asked.
@@ -152,7 +153,7 @@ struct Page {
 }
 
 fn read_page(
-    c: &Connection,
+    c: &dyn ReadSession,
     name: &str,
     raw: Option<&str>,
     page_size: u64,
@@ -294,7 +295,7 @@ pub async fn entity_set_rows(
     let metrics = state.metrics.clone();
     let page = read(&state, move |c| {
         // One read transaction: `@odata.count` and the page see the same snapshot.
-        warehouse::read_session::in_snapshot(c, |c| read_page(c, &name, raw.as_deref(), page_size))
+        warehouse::reader::in_snapshot(c, |c| read_page(c, &name, raw.as_deref(), page_size))
     })
     .await?;
     metrics.rows_served(&page.set.name, page.rows.len() as u64);

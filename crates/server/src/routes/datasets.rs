@@ -57,8 +57,8 @@ fn dataset_json(info: &DatasetInfo, last_run: Option<&RunInfo>, now: Timestamp) 
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, Problem> {
     let (datasets, runs) = state
         .read(|c| {
-            let datasets = warehouse::read::datasets(c)?;
-            let runs = warehouse::read::recent_runs(c, 1)?;
+            let datasets = c.datasets()?;
+            let runs = c.recent_runs(1)?;
             Ok((datasets, runs))
         })
         .await?;

@@ -9,8 +9,14 @@ use jiff::Timestamp;
 use crate::problem::Problem;
 use crate::state::AppState;
 
+/// Prometheus metrics: requests, latencies, rows served, watermark lag
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    responses((status = 200, description = "Prometheus text", content_type = "text/plain"))
+)]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, Problem> {
-    let datasets = state.read(|c| Ok(warehouse::read::datasets(c)?)).await?;
+    let datasets = state.read(|c| Ok(c.datasets()?)).await?;
     let now = Timestamp::now();
     let lags: Vec<(String, Option<f64>)> = datasets
         .iter()

@@ -1,6 +1,7 @@
 //! The HTTP surface, one module per endpoint family.
 
 pub mod datasets;
+pub mod described;
 pub mod health;
 pub mod metrics;
 pub mod openapi;

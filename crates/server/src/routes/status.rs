@@ -9,8 +9,9 @@ use axum::response::Html;
 use genesys::granularity::Granularity;
 use genesys::interval::format_instant;
 use jiff::{SignedDuration, Timestamp, ToSpan};
+use warehouse::ReadSession;
 use warehouse::RunStatus;
-use warehouse::read::{Cell, Connection, DatasetInfo, RunInfo, Selection};
+use warehouse::read::{Cell, DatasetInfo, RunInfo, Selection};
 
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -37,7 +38,7 @@ fn int(cell: Option<&Cell>) -> i64 {
 
 /// Offered and answered per local day of the first dataset that has both.
 fn daily(
-    c: &Connection,
+    c: &dyn ReadSession,
     datasets: &[DatasetInfo],
     now: Timestamp,
 ) -> Result<Option<(String, Vec<Day>)>, Problem> {
@@ -234,8 +235,8 @@ pub async fn status(State(state): State<AppState>) -> Result<Html<String>, Probl
     let now = Timestamp::now();
     state
         .read(move |c| {
-            let datasets = warehouse::read::datasets(c)?;
-            let runs = warehouse::read::recent_runs(c, 10)?;
+            let datasets = c.datasets()?;
+            let runs = c.recent_runs(10)?;
             let daily = daily(c, &datasets, now)?;
             Ok(Html(page(&datasets, &runs, daily, now)))
         })

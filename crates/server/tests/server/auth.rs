@@ -1,7 +1,8 @@
 //! Every protected path refuses a missing, wrong or revoked key, with a problem body and
 //! `WWW-Authenticate`; health needs no key; Bearer and Basic both work.
 
-use crate::common::{TestApp, assert_problem};
+use test_support::TestApp;
+use test_support::app::assert_problem;
 
 const PROTECTED: &[&str] = &[
     "/",
@@ -111,8 +112,8 @@ async fn bearer_and_basic_work_and_revoking_stops_a_key() {
         .unwrap();
     assert_eq!(basic.status(), 200);
 
-    let admin = warehouse::keys::open_admin(&app.store).unwrap();
-    assert!(warehouse::keys::revoke(&admin, app.key_id).unwrap());
+    let admin = warehouse::sqlite::keys::open_admin(&app.store).unwrap();
+    assert!(warehouse::sqlite::keys::revoke(&admin, app.key_id).unwrap());
     let after = app
         .client
         .get(app.url("/v1/datasets"))

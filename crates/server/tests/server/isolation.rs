@@ -1,10 +1,12 @@
 //! Reads never wait for the sync: while a writer holds an open write transaction, the server
 //! answers from the last committed state (WAL), and sees the write once it commits.
 
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::common::{TestApp, at};
 use genesys::Interval;
+use test_support::TestApp;
+use test_support::app::at;
 use warehouse::{AggregateRow, SqliteStore, Store, TableSpec, Value, WindowWrite};
 
 fn offered(app_body: &serde_json::Value) -> Vec<i64> {
@@ -30,21 +32,33 @@ fn one_queue_store(path: &std::path::Path) -> SqliteStore {
     store
 }
 
+fn window() -> Interval {
+    Interval::new(at("2024-05-01T00:00:00Z"), at("2024-05-01T00:15:00Z"))
+}
+
+/// The window's one row: queue `a` offered `offered`.
+fn offered_row(offered: i64) -> AggregateRow {
+    AggregateRow {
+        interval: window(),
+        group: vec![Some("a".into())],
+        values: vec![Some(Value::Int(offered))],
+    }
+}
+
+fn window_write(rows: &[AggregateRow]) -> WindowWrite<'_> {
+    WindowWrite {
+        dataset: "q",
+        window: window(),
+        rows,
+        settled: true,
+        run_id: None,
+    }
+}
+
 /// Writes (or rewrites) the window with queue `a` offered `offered`.
 fn write_offered(store: &SqliteStore, offered: i64) {
-    let window = Interval::new(at("2024-05-01T00:00:00Z"), at("2024-05-01T00:15:00Z"));
     store
-        .write_window(&WindowWrite {
-            dataset: "q",
-            window,
-            rows: &[AggregateRow {
-                interval: window,
-                group: vec![Some("a".into())],
-                values: vec![Some(Value::Int(offered))],
-            }],
-            settled: true,
-            run_id: None,
-        })
+        .write_window(&window_write(&[offered_row(offered)]))
         .unwrap();
 }
 
@@ -56,10 +70,22 @@ async fn an_open_write_transaction_does_not_block_reads() {
     write_offered(&store, 5);
     let app = TestApp::on(path.clone()).await;
 
-    let writer = rusqlite::Connection::open(&path).unwrap();
-    writer
-        .execute_batch("BEGIN IMMEDIATE; UPDATE q SET n_offered = 9;")
-        .unwrap();
+    // A sync rewriting the window page by page, with 9 offered: its transaction stays open,
+    // the first page written, until the second page is let through (there is none).
+    let (first_page_written, written) = mpsc::channel();
+    let (let_commit, commit) = mpsc::channel::<()>();
+    let writer = std::thread::spawn(move || {
+        let mut pages =
+            std::iter::once(Ok(vec![offered_row(9)])).chain(std::iter::from_fn(move || {
+                first_page_written.send(()).unwrap();
+                commit.recv().unwrap();
+                None
+            }));
+        store
+            .write_window_pages(&window_write(&[]), &mut pages, None)
+            .unwrap();
+    });
+    written.recv().unwrap();
     let started = Instant::now();
     let during = app.get_json("/v1/datasets/q/rows").await;
     assert!(
@@ -67,7 +93,8 @@ async fn an_open_write_transaction_does_not_block_reads() {
         "the read did not wait"
     );
     assert_eq!(offered(&during), [5], "uncommitted data is not served");
-    writer.execute_batch("COMMIT").unwrap();
+    let_commit.send(()).unwrap();
+    writer.join().unwrap();
     let after = app.get_json("/v1/datasets/q/rows").await;
     assert_eq!(offered(&after), [9]);
 }

@@ -1,10 +1,12 @@
 //! OData v4 at `/odata` over real HTTP: the service document and CSDL parse, `$filter` results
-//! equal SQL written by hand against the store, paging via `@odata.nextLink` covers every row
+//! equal the same conditions written by hand in Rust over the rows the store holds, paging via `@odata.nextLink` covers every row
 //! exactly once, `$count`, `$select`, `$orderby`/`$top`/`$skip`, OData 400s, and auth.
 
-use crate::common::{DATASET, TestApp, dataset_edm_type};
 use base64::Engine as _;
 use serde_json::Value;
+use test_support::TestApp;
+use test_support::app::{DATASET, dataset_edm_type};
+use test_support::store::StoredRow;
 
 async fn odata(app: &TestApp, path: &str, page_size: Option<u64>) -> reqwest::Response {
     let mut request = app.client.get(app.url(path)).bearer_auth(&app.key);
@@ -51,30 +53,36 @@ fn ids(rows: &[Value]) -> Vec<i64> {
     ids
 }
 
-fn sql_ids(app: &TestApp, condition: &str) -> Vec<i64> {
-    app.sql()
-        .prepare(&format!(
-            "SELECT rowid FROM {DATASET} WHERE {condition} ORDER BY rowid"
-        ))
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+/// The ids of the stored rows `condition` selects, ascending.
+fn stored_ids(app: &TestApp, condition: impl Fn(&StoredRow<'_>) -> bool) -> Vec<i64> {
+    let table = app.table(DATASET);
+    let mut ids: Vec<i64> = table
+        .rows()
+        .filter(|r| condition(r))
+        .map(|r| r.key())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// SQL's `LIKE '%part%'` for ASCII text: a match that ignores case.
+fn like_contains(text: Option<&str>, part: &str) -> bool {
+    text.is_some_and(|t| t.to_ascii_lowercase().contains(part))
 }
 
 fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+/// The least queue id stored.
 fn some_queue(app: &TestApp) -> String {
-    app.sql()
-        .query_row(
-            &format!("SELECT queue_id FROM {DATASET} WHERE queue_id IS NOT NULL ORDER BY queue_id LIMIT 1"),
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+    let table = app.table(DATASET);
+    table
+        .rows()
+        .filter_map(|r| r.text("queue_id"))
+        .min()
+        .expect("a row with a queue")
+        .to_string()
 }
 
 #[tokio::test]
@@ -173,38 +181,60 @@ async fn metadata_is_csdl_with_a_key_and_typed_properties_per_set() {
 }
 
 #[tokio::test]
-async fn filters_select_the_rows_sql_selects() {
+async fn filters_select_the_rows_their_conditions_select() {
     let app = TestApp::spawn().await;
     let queue = some_queue(&app);
     let prefix = &queue[..2];
-    let cases = [
+    type Condition<'a> = Box<dyn Fn(&StoredRow<'_>) -> bool + 'a>;
+    let start = |r: &StoredRow<'_>| r.text("interval_start").unwrap().to_string();
+    let queue_is = |r: &StoredRow<'_>| r.text("queue_id") == Some(queue.as_str());
+    let offered = |r: &StoredRow<'_>| r.integer("n_offered");
+    let prefixed = |r: &StoredRow<'_>| r.text("queue_id").map(|q| q.starts_with(prefix));
+    let cases: Vec<(String, Condition<'_>)> = vec![
         (
             format!(
                 "queue_id eq '{queue}' and interval_start ge 2024-03-30T00:00:00Z and interval_start lt 2024-03-31T00:00:00Z"
             ),
-            format!(
-                "queue_id = '{queue}' AND interval_start >= '2024-03-30T00:00:00.000Z' AND interval_start < '2024-03-31T00:00:00.000Z'"
-            ),
+            Box::new(|r| {
+                queue_is(r)
+                    && start(r).as_str() >= "2024-03-30T00:00:00.000Z"
+                    && start(r).as_str() < "2024-03-31T00:00:00.000Z"
+            }),
         ),
         (
             "(n_offered gt 5 or media_type eq 'email') and not startswith(queue_id, 'zz')".into(),
-            "(n_offered > 5 OR media_type = 'email') AND (queue_id IS NULL OR substr(queue_id, 1, 2) <> 'zz')".into(),
+            Box::new(|r| {
+                (offered(r).is_some_and(|n| n > 5) || r.text("media_type") == Some("email"))
+                    && r.text("queue_id").is_none_or(|q| !q.starts_with("zz"))
+            }),
         ),
         (
             format!("not (queue_id ne '{queue}') or n_offered le 1"),
-            format!("queue_id = '{queue}' OR n_offered <= 1"),
+            Box::new(|r| queue_is(r) || offered(r).is_some_and(|n| n <= 1)),
         ),
         (
-            format!("startswith(queue_id, '{prefix}') and contains(media_type, 'oi') and n_offered ne null"),
-            format!("substr(queue_id, 1, 2) = '{prefix}' AND media_type LIKE '%oi%' AND n_offered IS NOT NULL"),
+            format!(
+                "startswith(queue_id, '{prefix}') and contains(media_type, 'oi') and n_offered ne null"
+            ),
+            Box::new(|r| {
+                prefixed(r) == Some(true)
+                    && like_contains(r.text("media_type"), "oi")
+                    && offered(r).is_some()
+            }),
         ),
         (
             "not (n_offered gt 3) and interval_end le 2024-03-29T12:00:00+01:00".into(),
-            "(n_offered IS NULL OR n_offered <= 3) AND interval_end <= '2024-03-29T11:00:00.000Z'".into(),
+            Box::new(|r| {
+                offered(r).is_none_or(|n| n <= 3)
+                    && r.text("interval_end").unwrap() <= "2024-03-29T11:00:00.000Z"
+            }),
         ),
         (
             "t_handle_sum_ms ge 100000.5 and media_type ne null".into(),
-            "t_handle_sum_ms >= 100000.5 AND media_type IS NOT NULL".into(),
+            Box::new(|r| {
+                r.number("t_handle_sum_ms").is_some_and(|t| t >= 100000.5)
+                    && r.text("media_type").is_some()
+            }),
         ),
         // As @odata/client's filter builder writes them (regression: both were 400s): a v2-style
         // typed instant and a boolean function compared with a boolean.
@@ -212,18 +242,24 @@ async fn filters_select_the_rows_sql_selects() {
             format!(
                 "interval_start ge datetimeoffset'2024-03-30T00:00:00.000Z' and contains(media_type,'oi') eq true and startswith(queue_id,'{prefix}') ne false"
             ),
-            format!(
-                "interval_start >= '2024-03-30T00:00:00.000Z' AND media_type LIKE '%oi%' AND (queue_id IS NULL OR substr(queue_id, 1, 2) = '{prefix}')"
-            ),
+            Box::new(|r| {
+                start(r).as_str() >= "2024-03-30T00:00:00.000Z"
+                    && like_contains(r.text("media_type"), "oi")
+                    && prefixed(r) != Some(false)
+            }),
         ),
         (
             "endswith(media_type,'ail') eq false and n_offered gt 0".into(),
-            "media_type NOT LIKE '%ail' AND n_offered > 0".into(),
+            Box::new(|r| {
+                r.text("media_type")
+                    .is_some_and(|m| !m.to_ascii_lowercase().ends_with("ail"))
+                    && offered(r).is_some_and(|n| n > 0)
+            }),
         ),
     ];
     for (filter, condition) in cases {
-        let expected = sql_ids(&app, &condition);
-        assert!(!expected.is_empty(), "{condition} selects nothing");
+        let expected = stored_ids(&app, condition);
+        assert!(!expected.is_empty(), "{filter} selects nothing");
         let path = format!("/odata/{DATASET}?$select=id&$filter={}", encode(&filter));
         let (rows, _) = all_pages(&app, &path, 5_000).await;
         assert_eq!(ids(&rows), expected, "{filter}");
@@ -233,10 +269,7 @@ async fn filters_select_the_rows_sql_selects() {
 #[tokio::test]
 async fn next_links_page_through_every_row_exactly_once_with_the_count() {
     let app = TestApp::spawn().await;
-    let total: i64 = app
-        .sql()
-        .query_row(&format!("SELECT count(*) FROM {DATASET}"), [], |r| r.get(0))
-        .unwrap();
+    let total = app.table(DATASET).len() as i64;
     assert!(total > 1_500, "{total} rows");
     let path = format!(
         "/odata/{DATASET}?$count=true&$orderby={}",
@@ -262,7 +295,7 @@ async fn next_links_page_through_every_row_exactly_once_with_the_count() {
     let mut unique = got.clone();
     unique.dedup();
     assert_eq!(unique.len(), got.len(), "a row was served twice");
-    assert_eq!(got, sql_ids(&app, "1"));
+    assert_eq!(got, stored_ids(&app, |_| true));
     // The order asked for holds across page boundaries.
     let keys: Vec<(String, String)> = rows
         .iter()
@@ -282,18 +315,17 @@ async fn next_links_page_through_every_row_exactly_once_with_the_count() {
 }
 
 #[tokio::test]
-async fn top_skip_and_orderby_match_sql_even_across_pages() {
+async fn top_skip_and_orderby_match_the_stored_order_even_across_pages() {
     let app = TestApp::spawn().await;
-    let expected: Vec<i64> = app
-        .sql()
-        .prepare(&format!(
-            "SELECT rowid FROM {DATASET} ORDER BY n_offered DESC, interval_start ASC, rowid LIMIT 1200 OFFSET 15"
-        ))
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    // ORDER BY n_offered DESC (nulls last), interval_start, id; LIMIT 1200 OFFSET 15.
+    let table = app.table(DATASET);
+    let mut rows: Vec<_> = table.rows().collect();
+    rows.sort_by(|a, b| {
+        (b.integer("n_offered").cmp(&a.integer("n_offered")))
+            .then_with(|| a.text("interval_start").cmp(&b.text("interval_start")))
+            .then_with(|| a.key().cmp(&b.key()))
+    });
+    let expected: Vec<i64> = rows.iter().skip(15).take(1200).map(|r| r.key()).collect();
     let path = format!(
         "/odata/{DATASET}?$top=1200&$skip=15&$select=id,n_offered&$orderby={}",
         encode("n_offered desc,interval_start asc")
@@ -313,10 +345,10 @@ async fn top_skip_and_orderby_match_sql_even_across_pages() {
 }
 
 #[tokio::test]
-async fn count_with_a_filter_is_the_sql_count() {
+async fn count_with_a_filter_is_the_stored_count() {
     let app = TestApp::spawn().await;
     let queue = some_queue(&app);
-    let expected = sql_ids(&app, &format!("queue_id = '{queue}'")).len();
+    let expected = stored_ids(&app, |r| r.text("queue_id") == Some(queue.as_str())).len();
     let body = odata_json(
         &app,
         &format!(
@@ -337,7 +369,7 @@ async fn count_with_a_filter_is_the_sql_count() {
 async fn the_count_segment_is_the_filtered_count_as_text() {
     let app = TestApp::spawn().await;
     let queue = some_queue(&app);
-    let expected = sql_ids(&app, &format!("queue_id = '{queue}'")).len();
+    let expected = stored_ids(&app, |r| r.text("queue_id") == Some(queue.as_str())).len();
     let path = format!(
         "/odata/{DATASET}/$count?$top=2&$skip=1&$filter={}",
         encode(&format!("queue_id eq '{queue}'"))
@@ -348,10 +380,7 @@ async fn the_count_segment_is_the_filtered_count_as_text() {
     assert!(content_type(&response).starts_with("text/plain"));
     assert_eq!(response.text().await.unwrap(), expected.to_string());
     let all = odata(&app, "/odata/users/$count", None).await;
-    let stored: i64 = app
-        .sql()
-        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
-        .unwrap();
+    let stored = app.table("users").len() as i64;
     assert_eq!(all.text().await.unwrap(), stored.to_string());
     assert_odata_error(&app, "/odata/nope/$count", 404, "nope").await;
     assert_odata_error(
@@ -366,14 +395,14 @@ async fn the_count_segment_is_the_filtered_count_as_text() {
 #[tokio::test]
 async fn directories_are_entity_sets_too() {
     let app = TestApp::spawn().await;
-    let names: Vec<String> = app
-        .sql()
-        .prepare("SELECT name FROM queues WHERE instr(name, 'a') > 0 ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+    let queues = app.table("queues");
+    let mut named: Vec<(&str, &str)> = queues
+        .rows()
+        .map(|q| (q.text("id").unwrap(), q.text("name").unwrap()))
+        .filter(|(_, name)| name.contains('a'))
         .collect();
+    named.sort();
+    let names: Vec<&str> = named.into_iter().map(|(_, name)| name).collect();
     assert!(!names.is_empty());
     let body = odata_json(
         &app,
@@ -392,10 +421,7 @@ async fn directories_are_entity_sets_too() {
         .collect();
     assert_eq!(got, names);
     let users = odata_json(&app, "/odata/users?$count=true&$top=1", None).await;
-    let stored: i64 = app
-        .sql()
-        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
-        .unwrap();
+    let stored = app.table("users").len() as i64;
     assert_eq!(users["@odata.count"], stored);
 }
 
@@ -477,46 +503,27 @@ fn natural_keys(rows: &[Value]) -> Vec<(String, String, String)> {
 
 #[tokio::test]
 async fn a_sync_rewriting_rows_between_pages_neither_repeats_nor_skips_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("store.db");
-    TestApp::spawn()
-        .await
-        .sql()
-        .execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
-        .unwrap();
-    let app = TestApp::on(copy).await;
-    let sql = app.sql();
-    let expected: Vec<(String, String, String)> = sql
-        .prepare(&format!(
-            "SELECT interval_start, ifnull(queue_id, ''), ifnull(media_type, '') FROM {DATASET} ORDER BY 1, 2, 3"
-        ))
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
+    let app = TestApp::spawn_on_copy().await;
+    let table = app.table(DATASET);
+    let mut expected: Vec<(String, String, String)> = table
+        .rows()
+        .map(|r| {
+            let text = |column| r.text(column).unwrap_or_default().to_string();
+            (text("interval_start"), text("queue_id"), text("media_type"))
+        })
         .collect();
-    let days: Vec<String> = sql
-        .prepare(&format!(
-            "SELECT DISTINCT substr(interval_start, 1, 10) FROM {DATASET} ORDER BY 1"
-        ))
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    expected.sort();
+    let mut days: Vec<String> = expected.iter().map(|k| k.0[..10].to_string()).collect();
+    days.dedup();
     assert!(days.len() >= 3, "{days:?}");
     // A window rewritten as the sync rewrites one: its rows deleted and inserted again, with
     // new row ids (appended at the table's end).
     let rewrite = |day: &str| {
-        sql.execute_batch(&format!(
-            "BEGIN;
-             CREATE TEMP TABLE w AS SELECT * FROM {DATASET} WHERE interval_start LIKE '{day}%';
-             DELETE FROM {DATASET} WHERE interval_start LIKE '{day}%';
-             INSERT INTO {DATASET} SELECT * FROM w;
-             DROP TABLE w;
-             COMMIT;"
-        ))
-        .unwrap();
+        let midnight: jiff::Timestamp = format!("{day}T00:00:00Z").parse().unwrap();
+        let utc_day =
+            genesys::Interval::new(midnight, midnight + jiff::SignedDuration::from_hours(24));
+        let rewritten = test_support::store::rewrite_rows(&app.store, DATASET, utc_day).unwrap();
+        assert!(rewritten > 0, "{day}");
     };
     let page_size = 700;
     let mut rows = Vec::new();

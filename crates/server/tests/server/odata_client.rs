@@ -1,15 +1,16 @@
 //! The OData feed read by real OData v4 client libraries (npm `@odata/client` for queries,
 //! `@odata/metadata` for the CSDL), with Basic auth as Power BI's "OData Feed" sends it:
 //! `tests/node/odata_client.mjs` runs against a `TestApp` and prints what it got, and every
-//! figure is checked here against SQL on the store. Needs `tests/node/node_modules` from
+//! figure is checked here against the rows the store holds. Needs `tests/node/node_modules` from
 //! `scripts/setup-test-env.sh`; without it this test fails, on purpose.
 
 use std::time::Duration;
 
-use crate::common::external::run_node_script;
-use crate::common::{DATASET, TestApp, dataset_edm_type};
-use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
+use test_support::TestApp;
+use test_support::app::{DATASET, dataset_edm_type};
+use test_support::external::run_node_script;
+use test_support::store::{Stored, StoredRow, StoredTable};
 
 const PAGE_SIZE: i64 = 400;
 
@@ -38,27 +39,34 @@ fn text(value: &Value) -> String {
         .to_string()
 }
 
-/// `SELECT rowid … WHERE condition ORDER BY order LIMIT/OFFSET`, with bound values.
-fn sql_ids(app: &TestApp, condition: &str, order: &str, values: &[SqlValue]) -> Vec<i64> {
-    app.sql()
-        .prepare(&format!(
-            "SELECT rowid FROM {DATASET} WHERE {condition} ORDER BY {order}"
-        ))
-        .unwrap()
-        .query_map(rusqlite::params_from_iter(values), |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+/// The ids of the stored rows `condition` selects, in the order they were stored.
+fn stored_ids(table: &StoredTable, condition: impl Fn(&StoredRow<'_>) -> bool) -> Vec<i64> {
+    table
+        .rows()
+        .filter(|r| condition(r))
+        .map(|r| r.key())
         .collect()
 }
 
-fn sql_count(app: &TestApp, condition: &str, values: &[SqlValue]) -> i64 {
-    app.sql()
-        .query_row(
-            &format!("SELECT count(*) FROM {DATASET} WHERE {condition}"),
-            rusqlite::params_from_iter(values),
-            |r| r.get(0),
-        )
-        .unwrap()
+/// What SQLite's `sum(column)` gives over the stored rows: an integer if every value is
+/// one, a real if any is not, nothing if all are null.
+fn stored_sum(table: &StoredTable, column: &str) -> Stored {
+    let values: Vec<&Stored> = table
+        .rows()
+        .map(|r| r.get(column))
+        .filter(|v| !v.is_null())
+        .collect();
+    if values.is_empty() {
+        Stored::Null
+    } else if let Some(integers) = values
+        .iter()
+        .map(|v| v.as_i64())
+        .collect::<Option<Vec<_>>>()
+    {
+        Stored::Integer(integers.iter().sum())
+    } else {
+        Stored::Real(values.iter().map(|v| v.as_f64().expect("a number")).sum())
+    }
 }
 
 /// The entity set as `@odata/metadata` parsed it: (properties as (name, type, nullable), key).
@@ -134,7 +142,8 @@ fn check_metadata(app: &TestApp, out: &Value) {
 
 fn check_full_read(app: &TestApp, full: &Value) {
     assert_eq!(full["set"], DATASET);
-    let total = sql_count(app, "1", &[]);
+    let table = app.table(DATASET);
+    let total = table.len() as i64;
     assert!(total > 3 * PAGE_SIZE, "{total} rows: too few to page");
     assert_eq!(full["rows"], total);
     assert_eq!(full["distinctIds"], total, "a row was served twice");
@@ -155,52 +164,39 @@ fn check_full_read(app: &TestApp, full: &Value) {
             .all(|m| sums.contains_key(*m)),
         "{sums:?}"
     );
-    let c = app.sql();
     for (column, got) in sums {
-        let expected: SqlValue = c
-            .query_row(
-                &format!("SELECT sum(\"{column}\") FROM {DATASET}"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        match expected {
-            SqlValue::Integer(expected) => {
+        match stored_sum(&table, column) {
+            Stored::Integer(expected) => {
                 assert_eq!(got.as_i64(), Some(expected), "sum of {column}")
             }
-            SqlValue::Real(expected) => {
+            Stored::Real(expected) => {
                 let got = got.as_f64().unwrap();
                 assert!(
                     (got - expected).abs() <= 1e-9 * expected.abs().max(1.0),
                     "sum of {column}: {got} != {expected}"
                 );
             }
-            SqlValue::Null => assert_eq!(got.as_i64(), Some(0), "sum of {column}"),
+            Stored::Null => assert_eq!(got.as_i64(), Some(0), "sum of {column}"),
             other => panic!("sum of {column} is {other:?}"),
         }
     }
     for (column, got) in full["nulls"].as_object().unwrap() {
-        let sql = if column == "id" { "rowid" } else { column };
-        let expected = sql_count(app, &format!("\"{sql}\" IS NULL"), &[]);
+        // The id is the row's key, never null.
+        let expected = if column == "id" {
+            0
+        } else {
+            stored_ids(&table, |r| r.get(column).is_null()).len() as i64
+        };
         assert_eq!(got.as_i64(), Some(expected), "nulls in {column}");
     }
-    let (first, last): (String, String) = c
-        .query_row(
-            &format!("SELECT min(interval_start), max(interval_start) FROM {DATASET}"),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!(full["firstIntervalStart"], first);
-    assert_eq!(full["lastIntervalStart"], last);
+    let starts = || table.rows().map(|r| r.text("interval_start").unwrap());
+    assert_eq!(full["firstIntervalStart"], starts().min().unwrap());
+    assert_eq!(full["lastIntervalStart"], starts().max().unwrap());
 }
 
-/// The query's parameters (as the script chose them from the data), as bound SQL values.
-fn bound(query: &Value, names: [&str; 3]) -> Vec<SqlValue> {
-    names
-        .iter()
-        .map(|name| SqlValue::Text(text(&query["parameters"][*name])))
-        .collect()
+/// One of the query's parameters, as the script chose it from the data.
+fn parameter(query: &Value, name: &str) -> String {
+    text(&query["parameters"][name])
 }
 
 /// Rows a filter must select: enough that a wrong filter cannot pass by selecting nothing.
@@ -217,17 +213,32 @@ fn check_queries(app: &TestApp, out: &Value) {
     // The client's filter builder: eq, datetimeoffset'…' ge/lt, contains(…) eq true, with
     // $select, $orderby on two properties, $top 40, $skip 3 and $count.
     let q = &out["builderQuery"];
-    let values = bound(q, ["queue", "from", "to"]);
-    let condition = "queue_id = ?1 AND interval_start >= ?2 AND interval_start < ?3 \
-                     AND instr(media_type, 'oi') > 0";
-    let expected = selective(sql_ids(
-        app,
-        condition,
-        "n_offered DESC, interval_start ASC, rowid LIMIT 40 OFFSET 3",
-        &values,
-    ));
+    let table = app.table(DATASET);
+    let (queue, from, to) = (
+        parameter(q, "queue"),
+        parameter(q, "from"),
+        parameter(q, "to"),
+    );
+    let in_range = |r: &StoredRow<'_>, from: &str, to: &str| {
+        let start = r.text("interval_start").unwrap();
+        start >= from && start < to
+    };
+    let chosen = |r: &StoredRow<'_>| {
+        r.text("queue_id") == Some(queue.as_str())
+            && in_range(r, &from, &to)
+            && r.text("media_type").is_some_and(|m| m.contains("oi"))
+    };
+    // ORDER BY n_offered DESC (nulls last), interval_start, id; LIMIT 40 OFFSET 3.
+    let mut ordered: Vec<StoredRow<'_>> = table.rows().filter(chosen).collect();
+    let count = ordered.len() as i64;
+    ordered.sort_by(|a, b| {
+        (b.integer("n_offered").cmp(&a.integer("n_offered")))
+            .then_with(|| a.text("interval_start").cmp(&b.text("interval_start")))
+            .then_with(|| a.key().cmp(&b.key()))
+    });
+    let expected = selective(ordered.iter().skip(3).take(40).map(|r| r.key()).collect());
     assert_eq!(integers(&q["ids"]), expected, "{}", q["query"]);
-    assert_eq!(q["count"], sql_count(app, condition, &values));
+    assert_eq!(q["count"], count);
     assert_eq!(q["pages"], 1);
     let mut columns = strings(&q["columns"]);
     columns.sort();
@@ -249,33 +260,36 @@ fn check_queries(app: &TestApp, out: &Value) {
 
     // A filter written as OData v4 text: bare DateTimeOffset literals, startswith, or, not.
     let q = &out["textQuery"];
-    let values = bound(q, ["prefix", "from", "to"]);
-    let condition = "substr(queue_id, 1, 2) = ?1 AND interval_start >= ?2 AND interval_start < ?3 \
-                     AND (n_offered > 2 OR media_type = 'email') AND media_type IS NOT 'callback'";
-    let expected = selective(sql_ids(app, condition, "rowid", &values));
+    let (prefix, from, to) = (
+        parameter(q, "prefix"),
+        parameter(q, "from"),
+        parameter(q, "to"),
+    );
+    let expected = selective(stored_ids(&table, |r| {
+        let first_two = |q: &str| q.chars().take(2).collect::<String>();
+        r.text("queue_id").map(first_two) == Some(prefix.clone())
+            && in_range(r, &from, &to)
+            && (r.integer("n_offered").is_some_and(|n| n > 2)
+                || r.text("media_type") == Some("email"))
+            && r.text("media_type") != Some("callback")
+    }));
     assert_eq!(integers(&q["ids"]), expected, "{}", q["filter"]);
     assert_eq!(q["count"], expected.len() as i64);
     assert_eq!(q["typeErrors"], serde_json::json!([]));
 
     // The EntitySet API: count() and query() with $top; and the /$count segment, as text.
     let api = &out["entitySetApi"];
-    let voice = sql_count(app, "media_type = 'voice'", &[]);
+    let voice = stored_ids(&table, |r| r.text("media_type") == Some("voice")).len() as i64;
     assert_eq!(api["voiceCount"], voice);
     assert_eq!(api["segmentCount"], voice.to_string());
-    assert_eq!(
-        integers(&api["firstPageIds"]),
-        sql_ids(app, "1", "rowid LIMIT 5", &[])
-    );
+    let mut first_ids = stored_ids(&table, |_| true);
+    first_ids.truncate(5);
+    assert_eq!(integers(&api["firstPageIds"]), first_ids);
 
     // The directories, first page and $count.
     for directory in ["queues", "users", "wrapup_codes"] {
         let read = &out["others"][directory];
-        let stored: i64 = app
-            .sql()
-            .query_row(&format!("SELECT count(*) FROM {directory}"), [], |r| {
-                r.get(0)
-            })
-            .unwrap();
+        let stored = app.table(directory).len() as i64;
         assert!(stored > 0, "{directory}");
         assert_eq!(read["count"], stored, "{directory}");
         assert_eq!(read["firstPage"], stored.min(PAGE_SIZE), "{directory}");

@@ -5,9 +5,10 @@
 
 use std::process::Command;
 
-use crate::common::external::{repo_root, venv_program};
-use crate::common::{DATASET, TestApp, assert_problem};
 use serde_json::{Map, Value};
+use test_support::TestApp;
+use test_support::app::{DATASET, assert_problem};
+use test_support::external::{repo_root, venv_program};
 
 /// What pyarrow saw in a file.
 struct Read {
@@ -256,31 +257,13 @@ async fn a_result_of_many_row_groups_reads_back_whole_and_in_order() {
 /// has no footer, so it is not mistaken for a whole file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_mid_stream_is_a_failed_transfer_not_a_short_file() {
-    let shared = TestApp::spawn().await;
-    let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("store.db");
-    shared
-        .sql()
-        .execute("VACUUM INTO ?1", [copy.to_str().unwrap()])
-        .unwrap();
+    let app = TestApp::spawn_on_copy_with(|server| server.parquet_row_group_rows(250)).await;
     // The stored days again, four days later, so the rows span two of the server's 2 000-row
     // read chunks; then one bad row among the later ones.
-    let shift =
-        |column: &str| format!("{column} = strftime('%Y-%m-%dT%H:%M:%fZ', {column}, '+4 days')");
-    rusqlite::Connection::open(&copy)
-        .unwrap()
-        .execute_batch(&format!(
-            "CREATE TEMP TABLE later AS SELECT * FROM {DATASET};
-             UPDATE later SET {}, {};
-             INSERT INTO {DATASET} SELECT * FROM later;
-             UPDATE {DATASET} SET interval_start = interval_start || 'x'
-              WHERE rowid = (SELECT rowid FROM {DATASET} WHERE interval_start >= '2024-04-05'
-                             ORDER BY interval_start LIMIT 1);",
-            shift("interval_start"),
-            shift("interval_end")
-        ))
-        .unwrap();
-    let app = TestApp::on_with(copy, |server| server.parquet_row_group_rows(250)).await;
+    let added = test_support::store::append_rows_days_later(&app.store, DATASET, 4).unwrap();
+    assert!(added > 1_000, "{added} rows added");
+    let later: jiff::Timestamp = "2024-04-05T00:00:00Z".parse().unwrap();
+    test_support::store::spoil_first_interval_start(&app.store, DATASET, later).unwrap();
     let mut response = app
         .get(&format!("/v1/datasets/{DATASET}/rows?format=parquet"))
         .await;

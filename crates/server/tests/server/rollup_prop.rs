@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::common::{TestApp, at};
 use genesys::Interval;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use proptest::prelude::*;
+use test_support::TestApp;
+use test_support::app::at;
 use warehouse::{AggregateRow, SqliteStore, Store, TableSpec, Value, WindowWrite};
 
 /// Three London days around each 2024 clock change: 24 h, 23 h, 24 h and 24 h, 25 h, 24 h.

@@ -1,9 +1,34 @@
-//! Rows and rollups over HTTP equal sums computed directly from the store with SQL; CSV and
+//! Rows and rollups over HTTP equal sums computed here from the rows the store holds; CSV and
 //! NDJSON carry the same rows as JSON; bad input is a 400 naming the parameter.
 
-use crate::common::{DATASET, TestApp, assert_problem, at};
+use std::collections::BTreeMap;
+use test_support::TestApp;
+use test_support::app::{DATASET, assert_problem, at};
+
 use jiff::tz::TimeZone;
 use serde_json::Value;
+use test_support::store::{Stored, StoredRow};
+use warehouse::statement::Bound;
+
+/// SQL's `sum`: nothing if every value is missing.
+fn sum(values: impl IntoIterator<Item = Option<i64>>) -> Option<i64> {
+    values.into_iter().flatten().reduce(|a, b| a + b)
+}
+
+/// SQL's `min` and `max`: nothing if every value is missing.
+fn least(values: impl IntoIterator<Item = Option<i64>>) -> Option<i64> {
+    values.into_iter().flatten().min()
+}
+
+fn greatest(values: impl IntoIterator<Item = Option<i64>>) -> Option<i64> {
+    values.into_iter().flatten().max()
+}
+
+/// Whether the row's bucket starts in `[from, to)` (instants as stored text).
+fn starts_within(row: &StoredRow<'_>, from: &str, to: &str) -> bool {
+    let start = row.text("interval_start").unwrap();
+    start >= from && start < to
+}
 
 /// Every page of a JSON rows query, following `next`.
 async fn all_pages(app: &TestApp, first: &str) -> (Vec<Value>, usize) {
@@ -20,7 +45,7 @@ async fn all_pages(app: &TestApp, first: &str) -> (Vec<Value>, usize) {
 }
 
 /// (interval_start, queue_id, media_type, n_offered, t_handle_sum_ms)
-type StoredRow = (
+type Stored5 = (
     String,
     Option<String>,
     Option<String>,
@@ -33,19 +58,21 @@ async fn stored_rows_page_through_every_row_once() {
     let app = TestApp::spawn().await;
     let path = format!("/v1/datasets/{DATASET}/rows?limit=700&metrics=nOffered,tHandle");
     let (rows, pages) = all_pages(&app, &path).await;
-    let expected: Vec<StoredRow> = app
-        .sql()
-        .prepare(
-            "SELECT interval_start, queue_id, media_type, n_offered, t_handle_sum_ms
-             FROM queue_performance ORDER BY interval_start, queue_id, media_type",
-        )
-        .unwrap()
-        .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    let table = app.table(DATASET);
+    let mut expected: Vec<Stored5> = table
+        .rows()
+        .map(|r| {
+            (
+                r.text("interval_start").unwrap().to_string(),
+                r.text("queue_id").map(String::from),
+                r.text("media_type").map(String::from),
+                r.integer("n_offered"),
+                r.integer("t_handle_sum_ms"),
+            )
         })
-        .unwrap()
-        .map(Result::unwrap)
         .collect();
+    // By bucket, queue and media type (nulls first), as the rows are served.
+    expected.sort();
     assert!(expected.len() > 1_500, "{} rows stored", expected.len());
     assert!(pages >= expected.len() / 700, "{pages} pages");
     let got: Vec<_> = rows
@@ -90,7 +117,7 @@ type DayQueue = (
 );
 
 #[tokio::test]
-async fn daily_rollup_in_london_equals_sql_sums_per_local_day() {
+async fn daily_rollup_in_london_equals_the_stored_sums_per_local_day() {
     let app = TestApp::spawn().await;
     let body = app
         .get_json(&format!(
@@ -100,7 +127,7 @@ async fn daily_rollup_in_london_equals_sql_sums_per_local_day() {
     assert!(body["next"].is_null());
     let rows = body["rows"].as_array().unwrap();
     let days = ["2024-03-29", "2024-03-30", "2024-03-31", "2024-04-01"];
-    let sql = app.sql();
+    let table = app.table(DATASET);
     let mut compared = 0;
     for pair in days.windows(2) {
         let (start, end) = (local_day(pair[0]), local_day(pair[1]));
@@ -108,30 +135,27 @@ async fn daily_rollup_in_london_equals_sql_sums_per_local_day() {
             genesys::interval::format_instant(start),
             genesys::interval::format_instant(end),
         );
-        let expected: Vec<DayQueue> = sql
-            .prepare(
-                "SELECT queue_id, sum(n_offered), sum(t_answered_count), sum(t_handle_sum_ms),
-                        sum(t_handle_count), min(t_handle_min_ms), max(t_handle_max_ms),
-                        sum(o_service_level_numerator), sum(o_service_level_denominator)
-                 FROM queue_performance WHERE interval_start >= ?1 AND interval_start < ?2
-                 GROUP BY queue_id ORDER BY queue_id",
-            )
-            .unwrap()
-            .query_map([&s, &e], |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ))
+        // GROUP BY queue_id (the rows without a queue first), summed over the local day.
+        let mut by_queue: BTreeMap<Option<&str>, Vec<StoredRow<'_>>> = BTreeMap::new();
+        for row in table.rows().filter(|r| starts_within(r, &s, &e)) {
+            by_queue.entry(row.text("queue_id")).or_default().push(row);
+        }
+        let expected: Vec<DayQueue> = by_queue
+            .into_iter()
+            .map(|(queue, rows)| {
+                let column = |name: &str| rows.iter().map(|r| r.integer(name)).collect::<Vec<_>>();
+                (
+                    queue.unwrap_or_default().to_string(),
+                    sum(column("n_offered")),
+                    sum(column("t_answered_count")),
+                    sum(column("t_handle_sum_ms")),
+                    sum(column("t_handle_count")),
+                    least(column("t_handle_min_ms")),
+                    greatest(column("t_handle_max_ms")),
+                    sum(column("o_service_level_numerator")),
+                    sum(column("o_service_level_denominator")),
+                )
             })
-            .unwrap()
-            .map(Result::unwrap)
             .collect();
         let got: Vec<DayQueue> = rows
             .iter()
@@ -288,23 +312,37 @@ async fn exports_in_small_chunks_have_the_bytes_of_whole_reads() {
         .records()
         .map(|r| r.unwrap()[column].parse().ok())
         .collect();
-    let in_sql: Vec<Option<f64>> = whole
-        .sql()
-        .prepare(
-            "SELECT 1.0 * t_handle_sum_ms / NULLIF(t_handle_count, 0) FROM queue_performance
-             WHERE interval_start >= '2024-03-30' AND interval_start < '2024-03-31'
-             ORDER BY interval_start, ifnull(queue_id, ''), ifnull(media_type, '')",
-        )
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+    // The ratio as the store's KPI views compute it, row by row in the export's order.
+    let table = whole.table(DATASET);
+    let mut day: Vec<StoredRow<'_>> = table
+        .rows()
+        .filter(|r| starts_within(r, "2024-03-30", "2024-03-31"))
         .collect();
-    assert!(in_sql.iter().any(Option::is_some), "{in_sql:?}");
+    let order = |r: &StoredRow<'_>| {
+        let text = |column| r.text(column).unwrap_or_default().to_string();
+        (text("interval_start"), text("queue_id"), text("media_type"))
+    };
+    day.sort_by_key(order);
+    let bound = |value: &Stored| match value {
+        Stored::Null => Bound::Null,
+        Stored::Integer(i) => Bound::Integer(*i),
+        other => panic!("not an integer: {other:?}"),
+    };
+    let by_the_store: Vec<Option<f64>> = day
+        .iter()
+        .map(|r| {
+            warehouse::testing::kpi_ratio(
+                bound(r.get("t_handle_sum_ms")),
+                bound(r.get("t_handle_count")),
+            )
+            .unwrap()
+        })
+        .collect();
+    assert!(by_the_store.iter().any(Option::is_some), "{by_the_store:?}");
     let bits = |values: &[Option<f64>]| -> Vec<Option<u64>> {
         values.iter().map(|v| v.map(f64::to_bits)).collect()
     };
-    assert_eq!(bits(&ours), bits(&in_sql));
+    assert_eq!(bits(&ours), bits(&by_the_store));
 }
 
 #[tokio::test]
@@ -340,33 +378,31 @@ async fn bad_input_is_a_400_naming_the_parameter() {
 }
 
 #[tokio::test]
-async fn report_figures_equal_sql_sums() {
+async fn report_figures_equal_the_stored_sums() {
     let app = TestApp::spawn().await;
     let body = app
         .get_json("/v1/report?dataset=queue_performance&from=2024-03-30T00:00:00Z&to=2024-03-31T00:00:00Z")
         .await;
-    let sql = app.sql();
-    let expected = |extra: &str, queue: Option<&str>| -> (i64, i64, i64, f64, f64, f64) {
-        let text = format!(
-            "SELECT sum(n_offered), sum(t_answered_count), sum(t_abandon_count),
-                    1.0 * sum(t_handle_sum_ms) / sum(t_handle_count),
-                    1.0 * sum(t_wait_sum_ms) / sum(t_wait_count),
-                    1.0 * sum(o_service_level_numerator) / sum(o_service_level_denominator)
-             FROM queue_performance
-             WHERE interval_start >= '2024-03-30T00:00:00.000Z' AND interval_start < '2024-03-31T00:00:00.000Z' {extra}"
-        );
-        let params: Vec<&str> = queue.into_iter().collect();
-        sql.query_row(&text, rusqlite::params_from_iter(params), |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })
-        .unwrap()
+    let table = app.table(DATASET);
+    // The figures over the day, of one queue or all: sums, and sums divided.
+    let expected = |queue: Option<&str>| -> (i64, i64, i64, f64, f64, f64) {
+        let rows: Vec<StoredRow<'_>> = table
+            .rows()
+            .filter(|r| starts_within(r, "2024-03-30T00:00:00.000Z", "2024-03-31T00:00:00.000Z"))
+            .filter(|r| queue.is_none() || r.text("queue_id") == queue)
+            .collect();
+        let total = |column: &str| sum(rows.iter().map(|r| r.integer(column))).unwrap();
+        let ratio = |numerator: &str, denominator: &str| {
+            total(numerator) as f64 / total(denominator) as f64
+        };
+        (
+            total("n_offered"),
+            total("t_answered_count"),
+            total("t_abandon_count"),
+            ratio("t_handle_sum_ms", "t_handle_count"),
+            ratio("t_wait_sum_ms", "t_wait_count"),
+            ratio("o_service_level_numerator", "o_service_level_denominator"),
+        )
     };
     let check = |figures: &Value, want: (i64, i64, i64, f64, f64, f64)| {
         assert_eq!(figures["offered"], want.0);
@@ -376,13 +412,13 @@ async fn report_figures_equal_sql_sums() {
         assert!((figures["avg_wait_ms"].as_f64().unwrap() - want.4).abs() < 1e-6);
         assert!((figures["service_level"].as_f64().unwrap() - want.5).abs() < 1e-9);
     };
-    check(&body["totals"], expected("", None));
+    check(&body["totals"], expected(None));
     let groups = body["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 6, "one per queue");
     for group in groups {
         let queue = group["queue_id"].as_str().unwrap();
         assert!(group["queue_name"].is_string());
-        check(group, expected("AND queue_id = ?1", Some(queue)));
+        check(group, expected(Some(queue)));
     }
     assert_eq!(body["complete_through"], "2024-04-02T00:00:00.000Z");
     assert_eq!(body["final"], true);
@@ -404,11 +440,7 @@ async fn datasets_describe_columns_and_freshness() {
     assert_eq!(dataset["granularity"], "PT15M");
     assert_eq!(dataset["time_zone"], "Europe/London");
     assert_eq!(dataset["complete_through"], "2024-04-02T00:00:00.000Z");
-    let count: i64 = app
-        .sql()
-        .query_row("SELECT count(*) FROM queue_performance", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(dataset["row_count"], count);
+    assert_eq!(dataset["row_count"], app.table(DATASET).len());
     assert_eq!(dataset["last_run"]["status"], "ok");
     let columns = dataset["columns"].as_array().unwrap();
     let column = |name: &str| columns.iter().find(|c| c["name"] == name).unwrap().clone();
@@ -449,18 +481,29 @@ async fn stored_buckets_grouped_by_fewer_dimensions_sum_the_others() {
         ),
     )
     .await;
-    let expected: Vec<QueueBucket> = app
-        .sql()
-        .prepare(
-            "SELECT interval_start, queue_id, sum(n_offered), max(t_handle_max_ms)
-             FROM queue_performance
-             WHERE interval_start >= '2024-03-30T00:00:00.000Z' AND interval_start < '2024-03-31T00:00:00.000Z'
-             GROUP BY interval_start, queue_id ORDER BY interval_start, queue_id",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .map(Result::unwrap)
+    // GROUP BY interval_start, queue_id over the day: offered summed, the longest handle.
+    let table = app.table(DATASET);
+    let mut buckets: BTreeMap<(String, Option<String>), Vec<StoredRow<'_>>> = BTreeMap::new();
+    for row in table
+        .rows()
+        .filter(|r| starts_within(r, "2024-03-30T00:00:00.000Z", "2024-03-31T00:00:00.000Z"))
+    {
+        let key = (
+            row.text("interval_start").unwrap().to_string(),
+            row.text("queue_id").map(String::from),
+        );
+        buckets.entry(key).or_default().push(row);
+    }
+    let expected: Vec<QueueBucket> = buckets
+        .into_iter()
+        .map(|((start, queue), rows)| {
+            (
+                start,
+                queue,
+                sum(rows.iter().map(|r| r.integer("n_offered"))),
+                greatest(rows.iter().map(|r| r.integer("t_handle_max_ms"))),
+            )
+        })
         .collect();
     let got: Vec<_> = rows
         .iter()
@@ -761,14 +804,18 @@ mod legacy_store {
         let store = unpack_legacy_store(dir.path());
         let app = TestApp::on(store.clone()).await;
 
-        let (kind, granularity, time_zone, filter): (String, String, String, String) = app
-            .sql()
-            .query_row(
-                "SELECT kind, granularity, time_zone, filter FROM datasets WHERE name = 'voice_queues'",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .unwrap();
+        let datasets = app.table("datasets");
+        let stored = datasets
+            .rows()
+            .find(|r| r.text("name") == Some("voice_queues"))
+            .expect("voice_queues is stored");
+        let column = |name: &str| stored.text(name).unwrap().to_string();
+        let (kind, granularity, time_zone, filter) = (
+            column("kind"),
+            column("granularity"),
+            column("time_zone"),
+            column("filter"),
+        );
         assert_eq!(
             (kind.as_str(), granularity.as_str(), time_zone.as_str()),
             ("conversation_aggregates", "PT1H", "Europe/London")
@@ -790,10 +837,7 @@ mod legacy_store {
 
         // A sync with the same configuration carries on: the dataset is unchanged (its
         // fingerprint still matches), the old rows stay and the next day is added.
-        let before: i64 = app
-            .sql()
-            .query_row("SELECT count(*) FROM voice_queues", [], |r| r.get(0))
-            .unwrap();
+        let before = app.table("voice_queues").len();
         let config = std::fs::read_to_string(fixtures().join("legacy-v1.toml")).unwrap();
         let spec = Config::parse(&config, Path::new("legacy-v1.toml"))
             .unwrap()
@@ -827,11 +871,8 @@ mod legacy_store {
         assert!(report.failures.is_empty(), "{:?}", report.failures);
         assert_eq!(report.change, DatasetChange::Unchanged);
         assert!(report.rows_written > 0);
-        let after: i64 = app
-            .sql()
-            .query_row("SELECT count(*) FROM voice_queues", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(after, before + report.rows_written as i64);
+        let after = app.table("voice_queues").len();
+        assert_eq!(after, before + report.rows_written);
         let listing = app.get_json("/v1/datasets").await;
         let dataset = &listing["datasets"][0];
         assert_eq!(dataset["name"], "voice_queues");

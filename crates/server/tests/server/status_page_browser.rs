@@ -11,10 +11,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::common::external::{CHROMIUM, installed, run_node_script};
-use crate::common::{DATASET, TestApp};
 use genesys::interval::format_instant;
 use serde_json::Value;
+use test_support::TestApp;
+use test_support::app::DATASET;
+use test_support::external::{CHROMIUM, installed, run_node_script};
 use warehouse::Store;
 
 /// A failed run's error: long, and with a 200-character word no line break can split.
@@ -28,12 +29,7 @@ fn long_error() -> String {
 
 /// A copy of the shared store with one more run, failed with a long error.
 async fn store_with_a_failed_run(dir: &std::path::Path) -> PathBuf {
-    let shared = TestApp::spawn().await.store;
-    let path = dir.join("store.db");
-    rusqlite::Connection::open(&shared)
-        .unwrap()
-        .execute("VACUUM INTO ?1", [path.to_str().unwrap()])
-        .unwrap();
+    let path = test_support::app::copy_of_shared_store(dir);
     let store = warehouse::SqliteStore::open(&path).unwrap();
     let run = store.start_run("sync").unwrap();
     store
@@ -67,19 +63,20 @@ fn daily_sums(app: &TestApp, date: &str, time_zone: &str) -> (i64, i64) {
     };
     let day: jiff::civil::Date = date.parse().unwrap();
     let (start, end) = (midnight(day), midnight(day.tomorrow().unwrap()));
-    app.sql()
-        .query_row(
-            &format!(
-                "SELECT coalesce(sum(n_offered), 0), coalesce(sum(t_answered_count), 0) \
-                 FROM {DATASET} WHERE interval_start >= ?1 AND interval_start < ?2"
-            ),
-            [
-                format_instant(start.timestamp()),
-                format_instant(end.timestamp()),
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap()
+    let (start, end) = (
+        format_instant(start.timestamp()),
+        format_instant(end.timestamp()),
+    );
+    let table = app.table(DATASET);
+    let day: Vec<_> = table
+        .rows()
+        .filter(|r| {
+            let bucket = r.text("interval_start").unwrap();
+            bucket >= start.as_str() && bucket < end.as_str()
+        })
+        .collect();
+    let total = |column: &str| day.iter().filter_map(|r| r.integer(column)).sum::<i64>();
+    (total("n_offered"), total("t_answered_count"))
 }
 
 fn check_datasets(page: &Value, datasets: &Value) {

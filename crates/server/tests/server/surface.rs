@@ -42,6 +42,26 @@ async fn openapi_matches_its_snapshot_and_names_every_route() {
     }
 }
 
+/// The other direction: every documented path is routed, so none answers the fallback's
+/// "no endpoint" problem (the path parameters filled with a real dataset).
+#[tokio::test]
+async fn every_documented_path_is_routed() {
+    let app = TestApp::spawn().await;
+    let served = app.get_json("/openapi.json").await;
+    let paths = served["paths"].as_object().unwrap();
+    assert!(paths.len() >= 12, "{paths:?}");
+    for path in paths.keys() {
+        let concrete = path.replace("{name}", DATASET).replace("{set}", DATASET);
+        let response = app.get(&concrete).await;
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains("/problems/not-found"),
+            "{path} is documented but not routed: {status} {body}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn metrics_count_requests_rows_and_watermark_lag() {
     let app = TestApp::spawn().await;

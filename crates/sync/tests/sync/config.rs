@@ -355,3 +355,49 @@ fn the_directories_are_refreshed_every_six_hours_unless_configured() {
         assert!(error.contains(bad), "{bad}: {error}");
     }
 }
+
+#[test]
+fn directories_are_read_once_into_their_names_and_an_unknown_one_is_named() {
+    use sync::config::DirectoryName;
+    let config = parse("directories = [\"users\", \"queues\"]").unwrap();
+    assert_eq!(
+        config.directories,
+        [DirectoryName::Users, DirectoryName::Queues]
+    );
+    let err = parse("directories = [\"queues\", \"teams\"]").unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("`teams`") && message.contains("wrapup_codes"),
+        "{message}"
+    );
+}
+
+#[test]
+fn serving_reads_only_the_store_and_the_server_sections() {
+    use sync::config::ServingConfig;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("genesys-bi.toml");
+    // A dataset fault is the sync's to report; the server still starts on this file.
+    std::fs::write(
+        &file,
+        "[store]\nsqlite = \"data/bi.db\"\n[server]\nlisten = \"127.0.0.1:9999\"\n\
+         [[datasets]]\nname = \"broken\"\nmetrics = [\"nOffered\"]\ngranularty = \"PT15M\"\n",
+    )
+    .unwrap();
+    assert!(sync::config::Config::read(&file).is_err());
+    let serving = ServingConfig::load(Some(&file)).unwrap();
+    let folder = std::fs::canonicalize(dir.path()).unwrap();
+    assert_eq!(serving.store.sqlite, folder.join("data/bi.db"));
+    assert_eq!(
+        serving.server.settings().unwrap().listen,
+        "127.0.0.1:9999".parse().unwrap()
+    );
+    assert_eq!(
+        serving.file.as_deref(),
+        Some(folder.join("genesys-bi.toml").as_path())
+    );
+    // Its own sections are still checked.
+    std::fs::write(&file, "[server]\nlisen = \"127.0.0.1:1\"\n").unwrap();
+    let err = ServingConfig::load(Some(&file)).unwrap_err();
+    assert!(err.to_string().contains("lisen"), "{err}");
+}

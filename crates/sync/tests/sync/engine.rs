@@ -7,21 +7,21 @@ use std::sync::{Arc, Mutex};
 use emulator::synth::{ContactCentre, OrgShape};
 use genesys::aggregates::AggregationQuery;
 use jiff::{SignedDuration, Timestamp};
-use rusqlite::Connection;
 use sync::config::Config;
 use sync::engine::{AggregateSource, Engine, Mode, SourceError};
-use warehouse::SqliteStore;
+use warehouse::testing::StoredTable;
+use warehouse::{SqliteStore, Store};
 
 /// Answers like the aggregates endpoint as of a settable virtual now; counts requests.
-struct Emulated {
-    centre: ContactCentre,
+pub(crate) struct Emulated {
+    pub(crate) centre: ContactCentre,
     now: Mutex<Timestamp>,
-    requests: Mutex<usize>,
+    pub(crate) requests: Mutex<usize>,
     jobs: Mutex<usize>,
 }
 
 impl Emulated {
-    fn new(now: Timestamp) -> Arc<Self> {
+    pub(crate) fn new(now: Timestamp) -> Arc<Self> {
         let shape = OrgShape {
             conversations_per_day: 3_000,
             ..OrgShape::default()
@@ -61,6 +61,7 @@ impl AggregateSource for Emulated {
 
 #[tokio::test]
 async fn directories_replace_their_tables() {
+    use sync::config::DirectoryName;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("d.db");
     let store = SqliteStore::open(&path).unwrap();
@@ -72,9 +73,9 @@ async fn directories_replace_their_tables() {
         wrapup_codes: org.wrapup_codes.clone(),
     };
     for (name, expected) in [
-        ("queues", 25),
-        ("users", 200),
-        ("wrapup_codes", org.wrapup_codes.len()),
+        (DirectoryName::Queues, 25),
+        (DirectoryName::Users, 200),
+        (DirectoryName::WrapupCodes, org.wrapup_codes.len()),
     ] {
         assert_eq!(
             sync::engine::sync_directory(&source, &store, name)
@@ -88,22 +89,12 @@ async fn directories_replace_their_tables() {
                 .unwrap(),
             expected
         );
-        let c = Connection::open(&path).unwrap();
-        let n: i64 = c
-            .query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(n as usize, expected, "{name}");
+        let stored = StoredTable::read(&path, name.as_str()).unwrap();
+        assert_eq!(stored.len(), expected, "{name}");
     }
-    let err = sync::engine::sync_directory(&source, &store, "teams")
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "unknown directory `teams` (expected queues, users or wrapup_codes)"
-    );
 }
 
-fn spec(backfill: &str) -> sync::config::DatasetSpec {
+pub(crate) fn spec(backfill: &str) -> sync::config::DatasetSpec {
     let text = format!(
         r#"
         [[datasets]]
@@ -124,31 +115,53 @@ fn spec(backfill: &str) -> sync::config::DatasetSpec {
         .remove(0)
 }
 
+/// (interval_start, queue_id, media_type, n_offered, t_answered_count, t_handle_sum_ms) of
+/// every stored row, sorted; "" for a missing dimension, -1 for a missing figure.
 fn dump(path: &Path) -> Vec<(String, String, String, i64, i64, i64)> {
-    let c = Connection::open(path).unwrap();
-    let mut s = c
-        .prepare(
-            "SELECT interval_start, ifnull(queue_id, ''), ifnull(media_type, ''), ifnull(n_offered, -1),
-                    ifnull(t_answered_count, -1), ifnull(t_handle_sum_ms, -1)
-             FROM queue_performance ORDER BY 1, 2, 3",
-        )
-        .unwrap();
-    s.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-        ))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
+    let table = StoredTable::read(path, "queue_performance").unwrap();
+    let mut rows: Vec<_> = table
+        .rows()
+        .map(|r| {
+            (
+                r.text("interval_start").unwrap().to_string(),
+                r.text("queue_id").unwrap_or_default().to_string(),
+                r.text("media_type").unwrap_or_default().to_string(),
+                r.integer("n_offered").unwrap_or(-1),
+                r.integer("t_answered_count").unwrap_or(-1),
+                r.integer("t_handle_sum_ms").unwrap_or(-1),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
 }
 
-fn at(s: &str) -> Timestamp {
+/// How many stored rows have their bucket in `window`.
+fn rows_within(path: &Path, window: genesys::Interval) -> usize {
+    let (start, end) = (
+        genesys::interval::format_instant(window.start),
+        genesys::interval::format_instant(window.end),
+    );
+    StoredTable::read(path, "queue_performance")
+        .unwrap()
+        .rows()
+        .filter(|r| {
+            let bucket = r.text("interval_start").unwrap();
+            bucket >= start.as_str() && bucket < end.as_str()
+        })
+        .count()
+}
+
+/// The window log's entry for the window starting at `window.start`, if any.
+fn log_entry(store: &SqliteStore, window: genesys::Interval) -> Option<warehouse::WindowRecord> {
+    store
+        .windows("queue_performance")
+        .unwrap()
+        .into_iter()
+        .find(|record| record.window.start == window.start)
+}
+
+pub(crate) fn at(s: &str) -> Timestamp {
     s.parse().unwrap()
 }
 
@@ -363,22 +376,11 @@ async fn a_job_that_breaks_midway_writes_nothing_of_its_window() {
     let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
     assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
     assert_eq!(report.failures[0].0, broken);
-    let c = Connection::open(&path).unwrap();
-    let (rows_in_broken, logged): (i64, i64) = c
-        .query_row(
-            "SELECT (SELECT count(*) FROM queue_performance
-                     WHERE interval_start >= ?1 AND interval_start < ?2),
-                    (SELECT count(*) FROM windows WHERE window_start = ?1)",
-            [
-                genesys::interval::format_instant(broken.start),
-                genesys::interval::format_instant(broken.end),
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let log = SqliteStore::open(&path).unwrap();
+    let (rows_in_broken, logged) = (rows_within(&path, broken), log_entry(&log, broken));
     assert_eq!(
         (rows_in_broken, logged),
-        (0, 0),
+        (0, None),
         "the broken window left rows or a log entry"
     );
     assert!(
@@ -395,20 +397,9 @@ async fn a_job_that_breaks_midway_writes_nothing_of_its_window() {
     *source.empty.lock().unwrap() = true;
     let report = engine.sync_dataset(&spec, now, mode).await.unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
-    let c = Connection::open(&path).unwrap();
-    let (rows_in_empty, logged_rows): (i64, i64) = c
-        .query_row(
-            "SELECT (SELECT count(*) FROM queue_performance
-                     WHERE interval_start >= ?1 AND interval_start < ?2),
-                    (SELECT rows FROM windows WHERE window_start = ?1)",
-            [
-                genesys::interval::format_instant(broken.start),
-                genesys::interval::format_instant(broken.end),
-            ],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!((rows_in_empty, logged_rows), (0, 0));
+    let logged_rows = log_entry(&log, broken).map(|record| record.rows);
+    let rows_in_empty = rows_within(&path, broken);
+    assert_eq!((rows_in_empty, logged_rows), (0, Some(0)));
 }
 
 fn hour(n: i64) -> Timestamp {

@@ -511,7 +511,7 @@ fn new_files_get_large_pages_and_old_ones_keep_theirs() {
     SqliteStore::open(&fresh).unwrap();
     assert_eq!(page_size(&fresh), warehouse::sqlite::PAGE_SIZE);
     let keys_first = dir.path().join("keys-first.db");
-    warehouse::keys::open_admin(&keys_first).unwrap();
+    warehouse::sqlite::keys::open_admin(&keys_first).unwrap();
     assert_eq!(page_size(&keys_first), warehouse::sqlite::PAGE_SIZE);
 
     // A store made before the page size was set: SQLite's 4 KiB default, in WAL mode.
@@ -549,7 +549,7 @@ mod legacy_store {
     use std::path::{Path, PathBuf};
 
     use rusqlite::Connection;
-    use warehouse::{DatasetKind, SqliteStore};
+    use warehouse::{DatasetKind, ReadStore, SqliteReader, SqliteStore};
 
     fn unpack(dir: &Path) -> PathBuf {
         let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/legacy-v1.db.gz");
@@ -576,7 +576,10 @@ mod legacy_store {
         assert_eq!(schema_version(&path), 1);
         SqliteStore::open(&path).unwrap();
         assert_eq!(schema_version(&path), 3);
-        let info = warehouse::read::dataset(&Connection::open(&path).unwrap(), "voice_queues")
+        let info = SqliteReader::new(&path)
+            .session()
+            .unwrap()
+            .dataset("voice_queues")
             .unwrap()
             .unwrap();
         let definition = &info.spec.definition;
@@ -624,14 +627,13 @@ mod legacy_store {
         let c = Connection::open(&path).unwrap();
         c.execute("UPDATE datasets SET granularity = 'fortnightly'", [])
             .unwrap();
-        let err = warehouse::read::dataset(&c, "voice_queues")
-            .unwrap_err()
-            .to_string();
+        let session = SqliteReader::new(&path).session().unwrap();
+        let err = session.dataset("voice_queues").unwrap_err().to_string();
         assert!(
             err.contains("`voice_queues`") && err.contains("granularity"),
             "{err}"
         );
-        let err = warehouse::read::datasets(&c).unwrap_err().to_string();
+        let err = session.datasets().unwrap_err().to_string();
         assert!(err.contains("granularity `fortnightly`"), "{err}");
     }
 }

@@ -370,7 +370,7 @@ fn test_ca() -> TestCa {
 
 async fn bound(store: &Path) -> Server {
     Server::build(ServerConfig {
-        store: store.to_path_buf(),
+        store: warehouse::StoreConfig::sqlite(store),
         listen: "127.0.0.1:0".parse().unwrap(),
     })
     .await

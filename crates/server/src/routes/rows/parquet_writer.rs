@@ -16,10 +16,6 @@ use parquet::file::writer::{SerializedColumnWriter, SerializedFileWriter};
 use parquet::schema::types::Type;
 use warehouse::read::{Cell, ColumnType, OutputColumn};
 
-/// Rows per row group for downloads: about 0.5 KiB a row of a wide dataset buffered, so some
-/// tens of MiB per download at most, and row groups large enough for readers to skip by.
-pub const ROW_GROUP_ROWS: usize = 65_536;
-
 /// Why a file could not be written; the stream is then cut short, never closed as if whole.
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetWriteError {

@@ -1,14 +1,13 @@
-//! Shared by the binary's integration tests: the real `genesys-bi` binary, an emulator process
-//! it talks to, and a scratch folder with a config file.
-
-#![allow(dead_code)] // each test binary uses its own part of this module
+//! For the binary's tests: the real `genesys-bi` binary (its path, which only the cli crate's
+//! tests know, is passed in), an emulator process it talks to, and a scratch folder with a
+//! config file and a store.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_genesys-bi");
+use warehouse::testing::{Stored, StoredTable};
 
 /// A `genesys-bi` process that announces `KEY=VALUE` lines on stdout; killed on drop.
 pub struct Announced {
@@ -22,9 +21,9 @@ pub struct Announced {
 }
 
 impl Announced {
-    /// Starts `genesys-bi args…` in `dir` and reads stdout until a line starts with `last_key=`.
-    pub fn start(args: &[&str], dir: Option<&Path>, last_key: &str) -> Self {
-        let mut command = Command::new(BIN);
+    /// Starts `bin args…` in `dir` and reads stdout until a line starts with `last_key=`.
+    pub fn start(bin: &str, args: &[&str], dir: Option<&Path>, last_key: &str) -> Self {
+        let mut command = Command::new(bin);
         command.args(args);
         if let Some(dir) = dir {
             command.current_dir(dir);
@@ -102,15 +101,18 @@ impl Drop for Announced {
 
 /// `genesys-bi emulator --port 0 …` with the lines it announced.
 pub struct EmulatorProcess {
+    bin: String,
     process: Announced,
 }
 
 impl EmulatorProcess {
-    pub fn start(extra: &[&str]) -> Self {
+    /// `bin emulator --port 0 extra…`, `bin` being the `genesys-bi` binary under test.
+    pub fn start(bin: &str, extra: &[&str]) -> Self {
         let mut args = vec!["emulator", "--port", "0"];
         args.extend_from_slice(extra);
         Self {
-            process: Announced::start(&args, None, "GENESYS_EMULATOR_ADMIN"),
+            bin: bin.to_string(),
+            process: Announced::start(bin, &args, None, "GENESYS_EMULATOR_ADMIN"),
         }
     }
 
@@ -133,9 +135,11 @@ impl EmulatorProcess {
     }
 }
 
-/// A scratch folder holding `genesys-bi.toml` and the store, with the emulator's credentials.
+/// A scratch folder holding `genesys-bi.toml` and the store, with the emulator's credentials;
+/// its commands run the binary that runs the emulator.
 pub struct Workspace {
     pub dir: tempfile::TempDir,
+    bin: String,
     env: Vec<(String, String)>,
 }
 
@@ -152,7 +156,11 @@ impl Workspace {
         .iter()
         .map(|k| (k.to_string(), emulator.var(k).to_string()))
         .collect();
-        Self { dir, env }
+        Self {
+            dir,
+            bin: emulator.bin.clone(),
+            env,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -164,7 +172,7 @@ impl Workspace {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(BIN);
+        let mut command = Command::new(&self.bin);
         command
             .args(args)
             .current_dir(self.path())
@@ -187,25 +195,14 @@ impl Workspace {
         output
     }
 
-    /// Every row of a table, as text, in a stable order.
-    pub fn dump(&self, table: &str) -> Vec<Vec<String>> {
-        let connection = rusqlite::Connection::open(self.store()).expect("store opens");
-        let mut statement = connection
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2, 3, 4"))
-            .expect("query");
-        let columns = statement.column_count();
-        statement
-            .query_map([], |row| {
-                (0..columns)
-                    .map(|i| {
-                        row.get::<_, rusqlite::types::Value>(i)
-                            .map(|v| format!("{v:?}"))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .expect("rows")
-            .map(Result::unwrap)
-            .collect()
+    /// Every row of a table of the store as it holds them now.
+    pub fn table(&self, table: &str) -> StoredTable {
+        StoredTable::read(&self.store(), table).expect("the store holds the table")
+    }
+
+    /// Every row of a table, sorted: equal for two stores holding the same rows.
+    pub fn dump(&self, table: &str) -> Vec<Vec<Stored>> {
+        self.table(table).sorted_values()
     }
 }
 

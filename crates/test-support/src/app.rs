@@ -1,8 +1,7 @@
-//! `TestApp`: a temp store filled through the real sync engine (the emulator's synthetic
-//! contact centre, in process) and the real warehouse, the server on 127.0.0.1 port 0, and a
-//! live API key.
-
-#![allow(dead_code)] // each test binary uses its own part of this module
+//! `TestApp`: the BI server on 127.0.0.1 port 0 over a store, with a live API key. The shared
+//! store is filled once per test binary through the real sync engine, from the emulator's
+//! synthetic contact centre (in process: the server never talks to Genesys), into the real
+//! warehouse; a test that changes a store gets its own copy.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -14,8 +13,7 @@ use server::{Server, ServerConfig};
 use sync::config::Config;
 use sync::engine::{Engine, FixedDirectories, InProcess, Mode};
 use warehouse::SqliteStore;
-
-pub mod external;
+use warehouse::testing::StoredTable;
 
 pub const DATASET: &str = "queue_performance";
 /// Backfilled range: includes the Europe/London spring-forward day (31 March 2024, 23 h).
@@ -72,7 +70,7 @@ async fn fill(path: &Path) {
         .await
         .unwrap();
     assert!(report.failures.is_empty(), "{:?}", report.failures);
-    for directory in ["queues", "users", "wrapup_codes"] {
+    for directory in sync::config::DirectoryName::ALL {
         sync::engine::sync_directory(&directories, store.as_ref(), directory)
             .await
             .unwrap();
@@ -94,7 +92,7 @@ async fn fill(path: &Path) {
 }
 
 /// One filled store per test binary (filling is the slow part); servers only read it.
-fn shared_store() -> &'static Path {
+pub fn shared_store() -> &'static Path {
     static STORE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, path) = STORE.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
@@ -112,9 +110,19 @@ fn shared_store() -> &'static Path {
     path
 }
 
+/// A copy of the shared store at `dir/store.db`, for a test that changes it.
+pub fn copy_of_shared_store(dir: &Path) -> PathBuf {
+    let copy = dir.join("store.db");
+    warehouse::testing::copy_store(shared_store(), &copy).unwrap();
+    copy
+}
+
 pub struct TestApp {
     pub address: String,
+    /// The store the server reads.
     pub store: PathBuf,
+    /// The folder of a store this app owns (a copy), removed with it.
+    owned: Option<tempfile::TempDir>,
     pub key: String,
     pub key_id: i64,
     pub client: reqwest::Client,
@@ -131,6 +139,20 @@ impl TestApp {
         Self::on_with(shared_store().to_path_buf(), configure).await
     }
 
+    /// A server on its own copy of the shared, filled store, which the test may change.
+    pub async fn spawn_on_copy() -> TestApp {
+        Self::spawn_on_copy_with(|server| server).await
+    }
+
+    /// A server on its own copy of the shared, filled store, set up by `configure`.
+    pub async fn spawn_on_copy_with(configure: impl FnOnce(Server) -> Server) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let store = copy_of_shared_store(dir.path());
+        let mut app = Self::on_with(store, configure).await;
+        app.owned = Some(dir);
+        app
+    }
+
     /// A server on any store file (created if missing).
     pub async fn on(store: PathBuf) -> TestApp {
         Self::on_with(store, |server| server).await
@@ -138,9 +160,10 @@ impl TestApp {
 
     /// A server on any store file, set up by `configure`.
     pub async fn on_with(store: PathBuf, configure: impl FnOnce(Server) -> Server) -> TestApp {
+        crate::logs::init();
         let server = configure(
             Server::build(ServerConfig {
-                store: store.clone(),
+                store: warehouse::StoreConfig::sqlite(&store),
                 listen: "127.0.0.1:0".parse().unwrap(),
             })
             .await
@@ -148,11 +171,12 @@ impl TestApp {
         );
         let address = format!("http://127.0.0.1:{}", server.port());
         tokio::spawn(server.run_until_stopped());
-        let connection = warehouse::keys::open_admin(&store).unwrap();
-        let key = warehouse::keys::create(&connection, "tests").unwrap();
+        let connection = warehouse::sqlite::keys::open_admin(&store).unwrap();
+        let key = warehouse::sqlite::keys::create(&connection, "tests").unwrap();
         TestApp {
             address,
             store,
+            owned: None,
             key: key.secret,
             key_id: key.info.id,
             client: reqwest::Client::new(),
@@ -178,18 +202,17 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
-    pub fn sql(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(&self.store).unwrap()
+    /// Every row of `table` as the store holds it now.
+    pub fn table(&self, table: &str) -> StoredTable {
+        StoredTable::read(&self.store, table).unwrap()
     }
 
     /// A table's columns as the store declares them: (name, declared type), in order.
     pub fn table_columns(&self, table: &str) -> Vec<(String, String)> {
-        self.sql()
-            .prepare("SELECT name, type FROM pragma_table_info(?1) ORDER BY cid")
-            .unwrap()
-            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
+        self.table(table)
+            .columns()
+            .iter()
+            .map(|c| (c.name.clone(), c.declared.clone()))
             .collect()
     }
 }

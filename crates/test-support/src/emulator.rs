@@ -1,5 +1,5 @@
-//! Shared by the `http_*` tests: a real emulator on 127.0.0.1 port 0 and a reqwest client.
-#![allow(dead_code)] // each test binary uses a different subset
+//! A real emulator on 127.0.0.1 port 0 with its clock frozen at [`NOW`], a reqwest client for
+//! it, its admin API, and the checks every Genesys answer must pass (headers, error bodies).
 
 use std::time::Duration;
 
@@ -7,34 +7,43 @@ use emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use genesys::auth::TokenResponse;
 use genesys::error_body::ErrorBody;
 use reqwest::{Response, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+/// The emulator's frozen clock in these tests.
+pub const NOW: &str = "2024-05-10T12:00:00Z";
+/// The conversation aggregates endpoint, as the admin counters name it.
+pub const AGGREGATES: &str = "/api/v2/analytics/conversations/aggregates/query";
+
+/// A running emulator and an HTTP client for it; the emulator stops when this is dropped.
 pub struct TestEmulator {
     pub handle: EmulatorHandle,
     pub http: reqwest::Client,
 }
 
-pub async fn spawn() -> TestEmulator {
-    spawn_with(|_| {}).await
-}
-
-pub async fn spawn_with(tweak: impl FnOnce(&mut EmulatorConfig)) -> TestEmulator {
-    let mut config = EmulatorConfig::for_tests();
-    config.clock_start = Some("2024-05-10T12:00:00Z".parse().unwrap());
-    config.clock_rate = 0.0;
-    tweak(&mut config);
-    let handle = Emulator::build(config)
-        .await
-        .expect("emulator builds")
-        .spawn();
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    TestEmulator { handle, http }
-}
-
 impl TestEmulator {
+    /// The emulator of `EmulatorConfig::for_tests`, its clock frozen at [`NOW`].
+    pub async fn spawn() -> TestEmulator {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like [`TestEmulator::spawn`], with the configuration changed by `tweak` first.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut EmulatorConfig)) -> TestEmulator {
+        crate::logs::init();
+        let mut config = EmulatorConfig::for_tests();
+        config.clock_start = Some(NOW.parse().unwrap());
+        config.clock_rate = 0.0;
+        tweak(&mut config);
+        let handle = Emulator::build(config)
+            .await
+            .expect("emulator builds")
+            .spawn();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        TestEmulator { handle, http }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.handle.base_url(), path)
     }
@@ -163,4 +172,56 @@ pub fn header_u64(response: &Response, name: &str) -> u64 {
         .unwrap()
         .parse()
         .unwrap()
+}
+
+/// The emulator's admin API (`/_emulator/…`): counters, faults, token revocation.
+pub struct Admin {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Admin {
+    pub fn new(emu: &EmulatorHandle) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: emu.admin_url().to_string(),
+        }
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Value {
+        let response = request.send().await.expect("admin request sent");
+        assert!(
+            response.status().is_success(),
+            "admin answered {}",
+            response.status()
+        );
+        response.json().await.expect("admin JSON")
+    }
+
+    pub async fn counters(&self) -> Value {
+        self.send(self.http.get(format!("{}/counters", self.base)))
+            .await
+    }
+
+    pub async fn set_faults(&self, faults: Value) -> Value {
+        self.send(self.http.put(format!("{}/faults", self.base)).json(&faults))
+            .await
+    }
+
+    pub async fn clear_faults(&self) {
+        self.set_faults(json!({"rates": {}, "scripted": []})).await;
+    }
+
+    pub async fn revoke_tokens(&self) -> Value {
+        self.send(self.http.post(format!("{}/revoke-tokens", self.base)))
+            .await
+    }
+
+    /// How many requests to `route` were answered with `status`.
+    pub async fn served(&self, route: &str, status: u16) -> u64 {
+        let counters = self.counters().await;
+        counters["requests"][route][status.to_string()]
+            .as_u64()
+            .unwrap_or(0)
+    }
 }

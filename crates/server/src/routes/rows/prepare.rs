@@ -1,0 +1,123 @@
+//! A rows (or report) request resolved against its dataset: the selection, the time range in
+//! the asked time zone, and the segments (stored or rolled-up buckets) it is read in.
+
+use genesys::granularity::Granularity;
+use jiff::Timestamp;
+use warehouse::ReadSession;
+use warehouse::read::{DatasetInfo, Selection};
+
+use super::query::{ShapeQuery, selection};
+use crate::params::{Params, RangeQuery, parse_time_zone, parse_when};
+use crate::problem::Problem;
+use crate::rollup::{self, Segments};
+
+/// Everything a rows request resolved to, checked against the dataset.
+pub struct Prepared {
+    pub info: DatasetInfo,
+    pub selection: Selection,
+    pub segments: Segments,
+    pub granularity: Option<String>,
+    pub time_zone: String,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// The stored rows' bounds (first bucket start, last bucket end), if any rows are stored.
+    pub extent: Option<(Timestamp, Timestamp)>,
+}
+
+impl Prepared {
+    /// The segments that can hold rows: those overlapping the stored extent. A range reaching
+    /// far past the stored data (`from=1970-01-01` in PT12H is ~40 000 segments) must not cost
+    /// one query per empty segment.
+    pub(super) fn occupied(&self) -> std::ops::Range<usize> {
+        let Some((first, last)) = self.extent else {
+            return 0..0;
+        };
+        let n = self.segments.len();
+        let start = count_leading(n, |i| self.segments.bounds(i).1 <= first);
+        let end = count_leading(n, |i| self.segments.bounds(i).0 < last);
+        start..end.max(start)
+    }
+}
+
+/// How many of `0..n` satisfy `holds`, for a predicate true on a prefix (binary search).
+fn count_leading(n: usize, holds: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (0, n);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if holds(middle) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    low
+}
+
+/// Resolves a rows (or report) request against the dataset; runs on a store connection.
+pub fn prepare(c: &dyn ReadSession, name: &str, params: &Params) -> Result<Prepared, Problem> {
+    let info = c
+        .dataset(name)?
+        .ok_or_else(|| Problem::unknown_dataset(name))?;
+    let shape = ShapeQuery::read(params)?;
+    let range = RangeQuery::read(params)?;
+    let mut selection = selection(&info, &shape, &range.filter)?;
+    let stored_tz = &info.spec.definition.time_zone;
+    let time_zone = match &range.time_zone {
+        Some(raw) => parse_time_zone("time_zone", raw)?,
+        None => stored_tz.clone(),
+    };
+    let tz = time_zone.zone().clone();
+    let from = range
+        .from
+        .as_deref()
+        .map(|raw| parse_when("from", raw, &tz))
+        .transpose()?;
+    let to = range
+        .to
+        .as_deref()
+        .map(|raw| parse_when("to", raw, &tz))
+        .transpose()?;
+    let extent = c.extent(&info.spec)?;
+    let (start, end) = match (from.or(extent.map(|e| e.0)), to.or(extent.map(|e| e.1))) {
+        (Some(start), Some(end)) => (start, end),
+        // Nothing stored and no range asked: no rows.
+        _ => (Timestamp::UNIX_EPOCH, Timestamp::UNIX_EPOCH),
+    };
+    if from.is_some() && to.is_some() && end <= start {
+        return Err(Problem::bad_parameter("to", "must be later than `from`"));
+    }
+    let requested = shape
+        .granularity
+        .as_deref()
+        .map(|raw| {
+            raw.parse::<Granularity>()
+                .map_err(|e| Problem::bad_parameter("granularity", e.to_string()))
+        })
+        .transpose()?;
+    let stored = &info.spec.definition.granularity;
+    let rollup_to = match &requested {
+        None => None,
+        Some(r) => rollup::needs_rollup(stored, stored_tz, r, &time_zone)
+            .map_err(|e| Problem::bad_parameter("granularity", e))?
+            .then_some(*r),
+    };
+    let segments = if end <= start {
+        rollup::stored(start, start)?
+    } else {
+        match &rollup_to {
+            Some(g) => rollup::rolled_up(start, end, g, &tz)?,
+            None => rollup::stored(start, end)?,
+        }
+    };
+    selection.rollup = segments.rollup;
+    Ok(Prepared {
+        granularity: Some(requested.unwrap_or(*stored).to_string()),
+        time_zone: time_zone.name().to_string(),
+        info,
+        selection,
+        segments,
+        from,
+        to,
+        extent,
+    })
+}

@@ -1,0 +1,334 @@
+//! One pass over datasets: each under its lease, the whole pass recorded as one run with a
+//! typed status, and the directories refreshed on request.
+
+use std::sync::Arc;
+
+use genesys::client::GenesysClient;
+use jiff::Timestamp;
+use warehouse::{RunStatus, RunSummary, Store, StoreError};
+
+use super::schedule::PassEnd;
+use super::turns::{Busy, Turn, Turns, take_turn};
+use crate::config::{DatasetSpec, DirectoryName};
+use crate::engine::{
+    AggregateSource, DatasetReport, DirectoryError, DirectorySource, Engine, Mode, SyncError,
+    sync_directory,
+};
+use crate::metrics::{RunFinished, SyncEvent, SyncExporter, SyncMetrics};
+use crate::stop::Stop;
+
+/// Requests sent so far, for the run's record.
+pub trait CountsRequests {
+    fn requests_sent(&self) -> u64;
+}
+
+impl CountsRequests for GenesysClient {
+    fn requests_sent(&self) -> u64 {
+        self.counters().requests_sent
+    }
+}
+
+/// Told what a pass did, for the commands to print; the pass itself only records and counts.
+pub trait PassObserver: Send + Sync {
+    /// Another process holds the dataset, and the pass waits for it (said once per wait).
+    fn waiting(&self, _busy: &Busy) {}
+    /// A dataset's pass ended (written, partial or interrupted).
+    fn dataset_done(&self, _report: &DatasetReport, _spec: &DatasetSpec) {}
+    /// Another held dataset was skipped too (the first one skipped is the pass's error).
+    fn also_skipped(&self, _busy: &Busy) {}
+    /// A directory was replaced with `entries` entities.
+    fn directory_done(&self, _directory: DirectoryName, _entries: usize) {}
+}
+
+/// Tells nobody.
+pub struct Quiet;
+impl PassObserver for Quiet {}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// Another process holds a dataset and the pass does not wait (`run`, `--no-wait`).
+    #[error("{0}")]
+    Busy(#[from] Busy),
+    #[error(
+        "{failed} window(s) failed; their watermarks stay before them and the next run retries them"
+    )]
+    WindowsFailed { failed: usize },
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error("recording the run: {0}")]
+    Run(#[from] StoreError),
+}
+
+/// Syncs datasets with an [`Engine`], taking turns with other processes.
+pub struct Pass<Src, St> {
+    engine: Engine<Src, St>,
+    turns: Turns,
+    observer: Arc<dyn PassObserver>,
+}
+
+impl<Src, St> Pass<Src, St>
+where
+    Src: AggregateSource + DirectorySource + CountsRequests,
+    St: Store + 'static,
+{
+    /// Waits for datasets other processes hold (60 s leases) and tells nobody, until told
+    /// otherwise.
+    pub fn new(engine: Engine<Src, St>) -> Self {
+        Self {
+            engine,
+            turns: Turns::default(),
+            observer: Arc::new(Quiet),
+        }
+    }
+
+    /// How this pass shares datasets with other processes.
+    pub fn taking_turns(mut self, turns: Turns) -> Self {
+        self.turns = turns;
+        self
+    }
+
+    pub fn observed_by(mut self, observer: Arc<dyn PassObserver>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Stops starting windows once `stop` is set; see [`crate::engine`] for what happens to the
+    /// windows in flight.
+    pub fn stopping_on(mut self, stop: Stop) -> Self {
+        self.engine.stop = stop;
+        self
+    }
+
+    pub fn stop(&self) -> &Stop {
+        &self.engine.stop
+    }
+
+    pub fn metrics(&self) -> &Arc<SyncMetrics> {
+        &self.engine.metrics
+    }
+
+    /// Replaces each directory's table with what the source lists now.
+    pub async fn directories(&self, names: &[DirectoryName]) -> Result<(), PassError> {
+        for &name in names {
+            let count = sync_directory(
+                self.engine.source.as_ref(),
+                self.engine.store.as_ref(),
+                name,
+            )
+            .await?;
+            self.observer.directory_done(name, count);
+        }
+        Ok(())
+    }
+
+    /// The directories, unless a stop comes first: dropping a fetch is harmless, and each
+    /// directory is replaced in one transaction. `false` when stopped.
+    pub async fn directories_unless_stopped(
+        &self,
+        names: &[DirectoryName],
+    ) -> Result<bool, PassError> {
+        tokio::select! {
+            biased;
+            () = self.stop().stopped() => Ok(false),
+            done = self.directories(names) => done.map(|()| true),
+        }
+    }
+
+    /// Runs the datasets, each under its lease, records the run as `command`, and fails if any
+    /// window failed. A stop ends the run early, recorded as `interrupted`: not a failure. A
+    /// dataset another process holds is waited for, or skipped (see [`Turns`]); with
+    /// [`super::WhenHeld::Skip`], the pass fails with [`PassError::Busy`] after running the
+    /// others. No run is recorded until a dataset gets its turn.
+    pub async fn datasets(
+        &self,
+        command: &str,
+        specs: &[DatasetSpec],
+        now: Timestamp,
+        mode: Mode,
+    ) -> Result<PassEnd, PassError> {
+        let mut record = RunRecord::new(self.engine.source.requests_sent());
+        let mut skipped = Vec::new();
+        for (done, spec) in specs.iter().enumerate() {
+            let turn = take_turn(
+                &self.engine.store,
+                &spec.name,
+                &self.turns,
+                self.stop(),
+                |b| self.observer.waiting(b),
+            )
+            .await?;
+            let held = match turn {
+                Turn::Mine(held) => held,
+                Turn::Busy(busy) => {
+                    skipped.push(busy);
+                    continue;
+                }
+                Turn::Stopped => {
+                    record.end = PassEnd::Stopped {
+                        left: not_started(&specs[done..]),
+                    };
+                    break;
+                }
+            };
+            let run_id = record.started(self.engine.store.as_ref(), command)?;
+            let synced = self
+                .engine
+                .sync_dataset_leased(spec, now, mode, Some(run_id), Some(held.token().clone()))
+                .await;
+            held.release().await?;
+            let report = match synced {
+                Ok(report) => report,
+                Err(e) => {
+                    self.finished(&spec.name, RunStatus::Failed);
+                    record.summary.error = Some(e.to_string());
+                    record.finish(self, RunStatus::Failed)?;
+                    return Err(e.into());
+                }
+            };
+            self.observer.dataset_done(&report, spec);
+            record.add(&report);
+            let status = dataset_status(&report);
+            self.finished(&spec.name, status);
+            if status == RunStatus::Interrupted {
+                let mut left = interrupted(&report);
+                if done + 1 < specs.len() {
+                    left = format!("{left}; {}", not_started(&specs[done + 1..]));
+                }
+                record.end = PassEnd::Stopped { left };
+                break;
+            }
+        }
+        let ran = record.id.is_some();
+        let end = record.close(self)??;
+        let mut skipped = skipped.into_iter();
+        match skipped.next() {
+            // A pass stopped before any dataset got its turn has nothing to say about them.
+            Some(_) if !ran && end != PassEnd::Finished => Ok(end),
+            // The first is the error; the others are told.
+            Some(busy) => {
+                for other in skipped {
+                    self.observer.also_skipped(&other);
+                }
+                Err(busy.into())
+            }
+            None => Ok(end),
+        }
+    }
+
+    fn finished(&self, dataset: &str, status: RunStatus) {
+        RunFinished { dataset, status }.emit(self.metrics());
+    }
+}
+
+impl<St> Pass<GenesysClient, St> {
+    /// The client's and the sync's counters, rendered as Prometheus text at each scrape.
+    pub fn exporter(&self) -> SyncExporter {
+        SyncExporter {
+            client: self.engine.source.as_ref().clone(),
+            metrics: Arc::clone(&self.engine.metrics),
+        }
+    }
+}
+
+/// The run a pass records: started when the first dataset gets its turn, finished once.
+struct RunRecord {
+    id: Option<i64>,
+    requests_before: u64,
+    summary: RunSummary,
+    failed_windows: usize,
+    end: PassEnd,
+}
+
+impl RunRecord {
+    fn new(requests_before: u64) -> Self {
+        Self {
+            id: None,
+            requests_before,
+            summary: RunSummary::default(),
+            failed_windows: 0,
+            end: PassEnd::Finished,
+        }
+    }
+
+    fn started<St: Store + ?Sized>(
+        &mut self,
+        store: &St,
+        command: &str,
+    ) -> Result<i64, StoreError> {
+        match self.id {
+            Some(id) => Ok(id),
+            None => Ok(*self.id.insert(store.start_run(command)?)),
+        }
+    }
+
+    fn add(&mut self, report: &DatasetReport) {
+        self.summary.windows += report.windows_written as u64;
+        self.summary.rows += report.rows_written as u64;
+        self.failed_windows += report.failures.len();
+    }
+
+    fn finish<Src, St>(&mut self, pass: &Pass<Src, St>, status: RunStatus) -> Result<(), PassError>
+    where
+        Src: CountsRequests,
+        St: Store,
+    {
+        let Some(id) = self.id else { return Ok(()) };
+        self.summary.status = status;
+        self.summary.requests = pass.engine.source.requests_sent() - self.requests_before;
+        pass.engine.store.finish_run(id, &self.summary)?;
+        Ok(())
+    }
+
+    /// Records how the pass ended; a pass with failed windows is an error once recorded.
+    fn close<Src, St>(
+        mut self,
+        pass: &Pass<Src, St>,
+    ) -> Result<Result<PassEnd, PassError>, PassError>
+    where
+        Src: CountsRequests,
+        St: Store,
+    {
+        let status = match (&self.end, self.failed_windows) {
+            (PassEnd::Stopped { left }, _) => {
+                self.summary.error = Some(format!("stopped by a signal; {left}"));
+                RunStatus::Interrupted
+            }
+            (PassEnd::Finished, 0) => RunStatus::Ok,
+            (PassEnd::Finished, failed) => {
+                self.summary.error = Some(format!("{failed} window(s) failed"));
+                RunStatus::Partial
+            }
+        };
+        self.finish(pass, status)?;
+        Ok(match status {
+            RunStatus::Partial => Err(PassError::WindowsFailed {
+                failed: self.failed_windows,
+            }),
+            _ => Ok(self.end),
+        })
+    }
+}
+
+fn dataset_status(report: &DatasetReport) -> RunStatus {
+    if report.windows_abandoned > 0 {
+        RunStatus::Interrupted
+    } else if report.failures.is_empty() {
+        RunStatus::Ok
+    } else {
+        RunStatus::Partial
+    }
+}
+
+fn not_started(specs: &[DatasetSpec]) -> String {
+    let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+    format!("not started: {}", names.join(", "))
+}
+
+fn interrupted(report: &DatasetReport) -> String {
+    format!(
+        "{}: {} of {} windows written, {} abandoned before their write (none half-written)",
+        report.dataset, report.windows_written, report.windows_planned, report.windows_abandoned
+    )
+}

@@ -1,0 +1,201 @@
+//! Writing a window: its rows replaced, its days rolled up again, the window log and its
+//! writer, and the watermark moved, all in one transaction (the lease's fencing check first).
+
+use genesys::Interval;
+use genesys::interval::format_instant;
+use jiff::Timestamp;
+use rusqlite::{Connection, Transaction, params};
+
+use super::datasets::dataset_spec;
+use super::days::{self, DayGrid};
+use super::ddl::column_names;
+use super::insert::{check_row, in_key_order, insert_by_bucket};
+use super::watermarks::advance_watermark;
+use super::{SqliteStore, leases, now_text, parse_instant, write_transaction};
+use crate::leases::{LeaseHolder, LeaseToken};
+use crate::rows::AggregateRow;
+use crate::schema::{TableSpec, quote};
+use crate::{Result, WindowOutcome, WindowRecord, WindowWrite};
+
+fn replace_rows(tx: &Transaction<'_>, spec: &TableSpec, write: &WindowWrite<'_>) -> Result<usize> {
+    let table = quote(&spec.name);
+    let (start, end) = (
+        format_instant(write.window.start),
+        format_instant(write.window.end),
+    );
+    tx.execute(
+        &format!("DELETE FROM {table} WHERE interval_start >= ?1 AND interval_start < ?2"),
+        params![start, end],
+    )?;
+    let width = (spec.dimensions.len(), spec.metric_columns().len());
+    let names = column_names(spec);
+    for row in write.rows {
+        check_row(spec, write, row, width)?;
+    }
+    let rows = in_key_order(write.rows);
+    insert_by_bucket(tx, &table, &names, &rows)?;
+    if let Some(grid) = DayGrid::of(spec) {
+        days::refresh(tx, spec, &names, &grid, write.window, &rows)?;
+    }
+    Ok(write.rows.len())
+}
+
+/// Replaces the window's rows with `pages`, inserted one page at a time as they arrive, so no
+/// more than a page is held in memory; the window's days are then summed by SQLite from the
+/// rows written. Any error (a bad row, a page that did not arrive) leaves the transaction to
+/// roll back: nothing of the window is written.
+fn replace_rows_by_page(
+    tx: &Transaction<'_>,
+    spec: &TableSpec,
+    write: &WindowWrite<'_>,
+    pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
+) -> Result<usize> {
+    let table = quote(&spec.name);
+    tx.execute(
+        &format!("DELETE FROM {table} WHERE interval_start >= ?1 AND interval_start < ?2"),
+        params![
+            format_instant(write.window.start),
+            format_instant(write.window.end)
+        ],
+    )?;
+    let width = (spec.dimensions.len(), spec.metric_columns().len());
+    let names = column_names(spec);
+    let mut written = 0;
+    for page in pages {
+        let page = page?;
+        for row in &page {
+            check_row(spec, write, row, width)?;
+        }
+        insert_by_bucket(tx, &table, &names, &in_key_order(&page))?;
+        written += page.len();
+    }
+    if let Some(grid) = DayGrid::of(spec) {
+        days::refresh_from_table(tx, spec, &grid, write.window)?;
+    }
+    Ok(written)
+}
+
+fn log_window_rows(tx: &Transaction<'_>, write: &WindowWrite<'_>, rows: usize) -> Result<()> {
+    tx.execute(
+        "INSERT INTO windows (dataset, window_start, window_end, rows, settled, run_id, written_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (dataset, window_start) DO UPDATE SET window_end = excluded.window_end, rows = excluded.rows,
+             settled = excluded.settled, run_id = excluded.run_id, written_at = excluded.written_at",
+        params![
+            write.dataset,
+            format_instant(write.window.start),
+            format_instant(write.window.end),
+            rows as i64,
+            write.settled,
+            write.run_id,
+            now_text()
+        ],
+    )?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// One window in one transaction; under a lease, the fencing check comes first, inside it.
+    pub(crate) fn write_window_in(
+        &self,
+        write: &WindowWrite<'_>,
+        lease: Option<&LeaseToken>,
+    ) -> Result<WindowOutcome> {
+        self.write_window_with(write, lease, |tx, spec| replace_rows(tx, spec, write))
+    }
+
+    /// One window in one transaction: the fencing check first, then `rows` writes the rows
+    /// (returning how many), then the log, the writer and the watermark.
+    fn write_window_with(
+        &self,
+        write: &WindowWrite<'_>,
+        lease: Option<&LeaseToken>,
+        rows: impl FnOnce(&Transaction<'_>, &TableSpec) -> Result<usize>,
+    ) -> Result<WindowOutcome> {
+        self.with_writer(|c| {
+            let tx = write_transaction(c)?;
+            let writer = match lease {
+                Some(lease) => Some(leases::check(&tx, lease, Timestamp::now())?),
+                None => None,
+            };
+            let spec = dataset_spec(&tx, write.dataset)?;
+            let rows_written = rows(&tx, &spec)?;
+            log_window_rows(&tx, write, rows_written)?;
+            record_writer(&tx, write, lease, writer)?;
+            let complete_through = advance_watermark(&tx, write.dataset)?;
+            tx.commit()?;
+            Ok(WindowOutcome {
+                rows_written,
+                complete_through,
+            })
+        })
+    }
+}
+
+/// The window log's note of who wrote the window under which lease (none without one).
+fn record_writer(
+    tx: &Transaction<'_>,
+    write: &WindowWrite<'_>,
+    lease: Option<&LeaseToken>,
+    writer: Option<LeaseHolder>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE windows SET lease_token = ?3, writer = ?4 WHERE dataset = ?1 AND window_start = ?2",
+        params![
+            write.dataset,
+            format_instant(write.window.start),
+            lease.map(|l| l.token),
+            writer.map(|w| w.to_string())
+        ],
+    )?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// The rows arrive as `pages` and are written as they come.
+    pub(crate) fn write_window_by_page(
+        &self,
+        write: &WindowWrite<'_>,
+        pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
+        lease: Option<&LeaseToken>,
+    ) -> Result<WindowOutcome> {
+        // The first page (an async job's wait comes before it) is awaited before the writer is
+        // taken, so other writes are not held up while a job runs.
+        let first = pages.next();
+        let mut none = std::iter::empty();
+        let rest: &mut dyn Iterator<Item = _> = if first.is_some() { pages } else { &mut none };
+        let mut pages = first.into_iter().chain(rest);
+        self.write_window_with(write, lease, |tx, spec| {
+            replace_rows_by_page(tx, spec, write, &mut pages)
+        })
+    }
+}
+
+/// The window log of a dataset, oldest window first.
+pub(crate) fn logged(c: &Connection, dataset: &str) -> Result<Vec<WindowRecord>> {
+    let mut statement = c.prepare(
+        "SELECT window_start, window_end, rows, settled, written_at FROM windows
+         WHERE dataset = ?1 ORDER BY window_start",
+    )?;
+    let raw = statement
+        .query_map([dataset], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, bool>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raw.into_iter()
+        .map(|(start, end, rows, settled, written_at)| {
+            Ok(WindowRecord {
+                window: Interval::new(parse_instant(start)?, parse_instant(end)?),
+                rows: rows as u64,
+                settled,
+                written_at: parse_instant(written_at)?,
+            })
+        })
+        .collect()
+}
