@@ -45,6 +45,11 @@ pub struct Config {
     /// [`Config::directories_every`].
     #[serde(default = "default_directories_every")]
     pub directories_every: String,
+    /// Rows fetched but not yet written, at most, shared by every window a pass has in flight:
+    /// what bounds the sync's memory whatever the size of the org (see
+    /// [`crate::engine::RowBudget`]).
+    #[serde(default = "default_rows_in_flight")]
+    pub rows_in_flight: usize,
     /// The file this was read from, absolute; `None` for the built-in defaults.
     #[serde(skip)]
     pub file: Option<PathBuf>,
@@ -68,6 +73,10 @@ impl Default for StoreConfig {
 
 fn default_sqlite_path() -> PathBuf {
     PathBuf::from("genesys-bi.db")
+}
+
+fn default_rows_in_flight() -> usize {
+    crate::engine::RowBudget::DEFAULT_ROWS
 }
 
 fn default_directories_every() -> String {
@@ -429,6 +438,13 @@ impl Config {
                 Ok(spec) => specs.push(spec),
                 Err(mut found) => faults.append(&mut found),
             }
+        }
+        if self.rows_in_flight == 0 {
+            faults.push(fault(
+                None,
+                "rows_in_flight",
+                "must be at least 1 (it bounds the rows held between fetch and write)".into(),
+            ));
         }
         if let Err(message) = self.directories_every() {
             faults.push(fault(None, "directories_every", message));

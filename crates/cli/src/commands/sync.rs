@@ -10,7 +10,7 @@ use genesys::interval::format_instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::{SignedDuration, Timestamp};
 use sync::config::{DatasetSpec, DirectoryName};
-use sync::engine::{DatasetReport, Engine, Mode, Progress};
+use sync::engine::{DatasetReport, Engine, Mode, Progress, RowBudget};
 use sync::runner::{Busy, PassObserver, Turns, WhenHeld};
 use warehouse::{AnyStore, DatasetChange, Store};
 
@@ -205,6 +205,7 @@ pub(super) fn pass_with_client(
     let mut engine = Engine::new(Arc::new(client), store);
     engine.concurrency = concurrency;
     engine.progress = progress;
+    engine.budget = RowBudget::new(config.rows_in_flight);
     let printer = Printer {
         config_flag: config_flag(config),
     };

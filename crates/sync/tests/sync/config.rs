@@ -333,7 +333,27 @@ fn the_template_as_written_is_the_built_in_defaults() {
     let uncommented = parse(&directories_line).unwrap();
     assert_eq!(uncommented.directories, defaults.directories);
     assert_eq!(uncommented.directories_every, defaults.directories_every);
+    assert_eq!(uncommented.rows_in_flight, defaults.rows_in_flight);
     assert_eq!(uncommented.store.sqlite, defaults.store.sqlite);
+}
+
+#[test]
+fn rows_in_flight_bounds_the_sync_and_zero_is_a_fault_naming_it() {
+    let defaults = parse("").unwrap();
+    assert_eq!(
+        defaults.rows_in_flight,
+        sync::engine::RowBudget::DEFAULT_ROWS
+    );
+    assert_eq!(parse("rows_in_flight = 8000").unwrap().rows_in_flight, 8000);
+    let err = parse("rows_in_flight = 0")
+        .unwrap()
+        .dataset_specs()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("field `rows_in_flight`: must be at least 1"),
+        "{err}"
+    );
 }
 
 #[test]
