@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use genesys::interval::format_instant;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 use utoipa::ToSchema;
 use warehouse::read::{Cell, OutputColumn};
 
@@ -34,51 +34,115 @@ const METRICS: &[&str] = &[
 /// Queues (or other groups) reported at most.
 const MAX_GROUPS: u64 = 10_000;
 
-/// (figure, column of the rolled-up row it is read from)
-const FIGURES: &[(&str, &str)] = &[
-    ("offered", "n_offered"),
-    ("answered", "t_answered_count"),
-    ("abandoned", "t_abandon_count"),
-    ("avg_handle_ms", "t_handle_avg_ms"),
-    ("avg_talk_ms", "t_talk_avg_ms"),
-    ("avg_wait_ms", "t_wait_avg_ms"),
-    ("avg_acw_ms", "t_acw_avg_ms"),
-    ("service_level", "o_service_level_ratio"),
-    ("service_level_numerator", "o_service_level_numerator"),
-    ("service_level_denominator", "o_service_level_denominator"),
-];
+/// The body of `GET /v1/report`. Fields are in name order, as the body always spelled them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Report {
+    #[schema(format = DateTime)]
+    pub complete_through: Option<String>,
+    pub dataset: String,
+    /// to <= complete_through: the figures will not change.
+    #[serde(rename = "final")]
+    #[schema(rename = "final")]
+    pub is_final: bool,
+    /// The range's start (inclusive), whole stored buckets.
+    #[schema(format = DateTime)]
+    pub from: Option<String>,
+    /// One per queue, when the dataset is grouped by queue.
+    pub groups: Vec<Figures>,
+    /// The range's end (exclusive).
+    #[schema(format = DateTime)]
+    pub to: Option<String>,
+    pub totals: Figures,
+}
 
-fn figures(columns: &[OutputColumn], row: &[Cell], keep: &[&str]) -> Value {
-    let cell = |name: &str| {
-        columns
-            .iter()
-            .position(|c| c.name == name)
-            .and_then(|i| row.get(i))
-    };
-    let mut out = Map::new();
-    for name in keep {
-        if let Some(value) = cell(name) {
-            out.insert(name.to_string(), json!(value));
+/// The contact-centre figures of a range, summed before any average or ratio is taken.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Figures {
+    /// abandoned / offered.
+    pub abandon_rate: Option<f64>,
+    pub abandoned: Option<i64>,
+    /// answered / offered.
+    pub answer_rate: Option<f64>,
+    pub answered: Option<i64>,
+    pub avg_acw_ms: Option<f64>,
+    pub avg_handle_ms: Option<f64>,
+    pub avg_talk_ms: Option<f64>,
+    pub avg_wait_ms: Option<f64>,
+    pub offered: Option<i64>,
+    /// A group's queue (absent from the totals; null for conversations without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub queue_id: Option<Option<String>>,
+    /// The queue's name from the directory, when it is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub queue_name: Option<Option<String>>,
+    pub service_level: Option<f64>,
+    pub service_level_denominator: Option<i64>,
+    pub service_level_numerator: Option<i64>,
+}
+
+/// A rolled-up row's cells, found by column name.
+struct Named<'a> {
+    columns: &'a [OutputColumn],
+    row: &'a [Cell],
+}
+
+impl Named<'_> {
+    fn cell(&self, name: &str) -> Option<&Cell> {
+        let i = self.columns.iter().position(|c| c.name == name)?;
+        self.row.get(i)
+    }
+
+    fn integer(&self, name: &str) -> Option<i64> {
+        match self.cell(name)? {
+            Cell::Integer(i) => Some(*i),
+            _ => None,
         }
     }
-    for (figure, column) in FIGURES {
-        out.insert(
-            figure.to_string(),
-            cell(column).map_or(Value::Null, |v| json!(v)),
-        );
+
+    fn real(&self, name: &str) -> Option<f64> {
+        match self.cell(name)? {
+            Cell::Real(r) => Some(*r),
+            Cell::Integer(i) => Some(*i as f64),
+            _ => None,
+        }
     }
-    let number = |name: &str| match cell(name) {
-        Some(Cell::Integer(i)) => Some(*i as f64),
-        Some(Cell::Real(r)) => Some(*r),
-        _ => None,
-    };
-    let rate = |part: &str| match (number(part), number("n_offered")) {
-        (Some(p), Some(o)) if o > 0.0 => json!(p / o),
-        _ => Value::Null,
-    };
-    out.insert("answer_rate".into(), rate("t_answered_count"));
-    out.insert("abandon_rate".into(), rate("t_abandon_count"));
-    Value::Object(out)
+
+    fn text(&self, name: &str) -> Option<String> {
+        match self.cell(name)? {
+            Cell::Text(t) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    /// `part` / offered, when anything was offered.
+    fn rate(&self, part: &str) -> Option<f64> {
+        match (self.real(part), self.real("n_offered")) {
+            (Some(p), Some(offered)) if offered > 0.0 => Some(p / offered),
+            _ => None,
+        }
+    }
+}
+
+fn figures(columns: &[OutputColumn], row: &[Cell], with_queue: bool) -> Figures {
+    let named = Named { columns, row };
+    Figures {
+        abandon_rate: named.rate("t_abandon_count"),
+        abandoned: named.integer("t_abandon_count"),
+        answer_rate: named.rate("t_answered_count"),
+        answered: named.integer("t_answered_count"),
+        avg_acw_ms: named.real("t_acw_avg_ms"),
+        avg_handle_ms: named.real("t_handle_avg_ms"),
+        avg_talk_ms: named.real("t_talk_avg_ms"),
+        avg_wait_ms: named.real("t_wait_avg_ms"),
+        offered: named.integer("n_offered"),
+        queue_id: with_queue.then(|| named.text("queue_id")),
+        queue_name: with_queue.then(|| named.text("queue_name")),
+        service_level: named.real("o_service_level_ratio"),
+        service_level_denominator: named.integer("o_service_level_denominator"),
+        service_level_numerator: named.integer("o_service_level_numerator"),
+    }
 }
 
 /// Totals and per-queue figures for a range, with complete_through
@@ -108,7 +172,9 @@ pub async fn report(
     let (_, response) = cached_json(&reads, key, gzip::accepts_gzip(&headers), || async move {
         let body = compute(&state, dataset, params).await?;
         Ok(CachedBody {
-            body: Bytes::from(body.to_string()),
+            body: Bytes::from(
+                serde_json::to_vec(&body).map_err(|e| Problem::internal(e.to_string()))?,
+            ),
             rows: 0,
         })
     })
@@ -116,7 +182,7 @@ pub async fn report(
     Ok(response)
 }
 
-async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Value, Problem> {
+async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Report, Problem> {
     state
         .read(move |c| {
             let mut prepared = prepare(c, &dataset, &params)?;
@@ -152,7 +218,7 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Va
                 prepared.selection.dimensions = vec!["queueId".into()];
                 let columns = prepared.selection.columns();
                 for row in read_all(&prepared.selection)? {
-                    groups.push(figures(&columns, &row, &["queue_id", "queue_name"]));
+                    groups.push(figures(&columns, &row, true));
                 }
             }
             let complete_through = prepared.info.complete_through;
@@ -160,54 +226,17 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Va
                 (Some(mark), Some(end)) => end <= mark,
                 _ => false,
             };
-            Ok(json!({
-                "dataset": spec.name,
-                "from": start.map(format_instant),
-                "to": end.map(format_instant),
-                "complete_through": complete_through.map(format_instant),
-                "final": is_final,
-                "totals": totals.first().map_or_else(
-                    || figures(&[], &[], &[]),
-                    |row| figures(&total_columns, row, &[]),
-                ),
-                "groups": groups,
-            }))
+            Ok(Report {
+                complete_through: complete_through.map(format_instant),
+                dataset: spec.name,
+                is_final,
+                from: start.map(format_instant),
+                groups,
+                to: end.map(format_instant),
+                totals: totals
+                    .first()
+                    .map_or_else(Figures::default, |row| figures(&total_columns, row, false)),
+            })
         })
         .await
-}
-
-/// The body of `GET /v1/report` (built by `report::report`).
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes a body its handler builds as JSON by hand"
-)]
-pub struct Report {
-    dataset: String,
-    from: Option<String>,
-    to: Option<String>,
-    complete_through: Option<String>,
-    /// to <= complete_through: the figures will not change
-    #[schema(rename = "final")]
-    is_final: bool,
-    totals: Figures,
-    groups: Vec<Figures>,
-}
-
-#[derive(ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes a body its handler builds as JSON by hand"
-)]
-struct Figures {
-    offered: Option<i64>,
-    answered: Option<i64>,
-    abandoned: Option<i64>,
-    avg_handle_ms: Option<f64>,
-    avg_talk_ms: Option<f64>,
-    avg_wait_ms: Option<f64>,
-    avg_acw_ms: Option<f64>,
-    service_level: Option<f64>,
-    answer_rate: Option<f64>,
-    abandon_rate: Option<f64>,
 }
