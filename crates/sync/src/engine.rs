@@ -25,7 +25,10 @@ use warehouse::{AggregateRow, DatasetChange, LeaseToken, Store, TableSpec, Windo
 
 pub use crate::config::QueryMode;
 use crate::config::{DatasetSpec, DirectoryName};
-use crate::metrics::{SyncEvent, SyncMetrics, WindowAbandoned, WindowFailed, WindowWritten};
+use crate::metrics::{
+    SwitchedToJobs, SyncEvent, SyncMetrics, WindowAbandoned, WindowFailed, WindowRefetched,
+    WindowWritten,
+};
 use crate::plan::{PlanRequest, plan_windows};
 use crate::stop::Stop;
 
@@ -339,17 +342,17 @@ impl FetchPlan {
         self.use_jobs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    fn switch_to_jobs(&self, dataset: &str, why: &str) {
+    fn switch_to_jobs(&self, dataset: &str, why: &str, metrics: &SyncMetrics) {
         if self.mode == QueryMode::Auto
             && !self
                 .use_jobs
                 .swap(true, std::sync::atomic::Ordering::Relaxed)
         {
-            tracing::info!(
+            SwitchedToJobs {
                 dataset,
-                reason = why,
-                "Switching the dataset's windows to async aggregate jobs."
-            );
+                reason: why,
+            }
+            .emit(metrics);
         }
     }
 }
@@ -540,7 +543,9 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                     .stream_window_again(spec, window, plan, Fetch::Query)
                     .await
                 {
-                    Err(WindowError::TooLarge(why)) => plan.switch_to_jobs(&spec.name, &why),
+                    Err(WindowError::TooLarge(why)) => {
+                        plan.switch_to_jobs(&spec.name, &why, &self.metrics)
+                    }
                     written => return written.map(|rows| (rows, false)),
                 }
             }
@@ -566,13 +571,13 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         loop {
             match self.stream_window(spec, window, plan, how).await {
                 Err(WindowError::Interrupted(why)) if attempt < WINDOW_ATTEMPTS => {
-                    tracing::info!(
-                        dataset = spec.name,
-                        window = %window,
+                    WindowRefetched {
+                        dataset: &spec.name,
+                        window: &window,
                         attempt,
-                        reason = why,
-                        "Fetching the window again: its answer broke off midway."
-                    );
+                        reason: &why,
+                    }
+                    .emit(&self.metrics);
                     let pause = std::time::Duration::from_millis(250 * u64::from(attempt));
                     tokio::select! {
                         biased;
@@ -628,7 +633,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                     let rows = sent.load(std::sync::atomic::Ordering::Relaxed);
                     if rows > self.job_threshold_rows {
                         let why = format!("a window returned {rows} rows");
-                        plan.switch_to_jobs(&spec.name, &why);
+                        plan.switch_to_jobs(&spec.name, &why, &self.metrics);
                     }
                 }
                 Fetch::Job => self.source.stream_rows_by_job(query, &table, pages).await?,

@@ -20,6 +20,8 @@ struct DatasetCounts {
     rows_written: u64,
     windows_failed: u64,
     windows_abandoned: u64,
+    windows_refetched: u64,
+    switches_to_jobs: u64,
     last_run: Option<(RunStatus, Timestamp)>,
 }
 
@@ -54,7 +56,7 @@ impl SyncMetrics {
     /// Appends the sync's series (windows, rows, last run per dataset).
     pub fn render(&self, out: &mut String) {
         let datasets = self.snapshot();
-        let series: [Series; 4] = [
+        let series: [Series; 6] = [
             (
                 "genesys_bi_sync_windows_written_total",
                 "Windows written to the store (each in one transaction).",
@@ -74,6 +76,16 @@ impl SyncMetrics {
                 "genesys_bi_sync_windows_abandoned_total",
                 "Windows left unwritten because the process was asked to stop.",
                 |c| c.windows_abandoned,
+            ),
+            (
+                "genesys_bi_sync_windows_refetched_total",
+                "Windows fetched again from the start because their answer broke off midway (a cut connection).",
+                |c| c.windows_refetched,
+            ),
+            (
+                "genesys_bi_sync_switches_to_jobs_total",
+                "Passes in `auto` mode that moved the rest of their windows to async aggregate jobs.",
+                |c| c.switches_to_jobs,
             ),
         ];
         for (name, help, value) in series {
@@ -168,6 +180,46 @@ impl SyncEvent for WindowAbandoned<'_> {
     fn emit(self, metrics: &SyncMetrics) {
         tracing::debug!(dataset = self.dataset, window = %self.window, "Stopping: window abandoned before its write.");
         metrics.count(self.dataset, |c| c.windows_abandoned += 1);
+    }
+}
+
+/// A window's answer broke off midway: its write rolled back, and it is fetched again.
+pub struct WindowRefetched<'a> {
+    pub dataset: &'a str,
+    pub window: &'a Interval,
+    /// The fetch that broke off (1 for the first).
+    pub attempt: u32,
+    pub reason: &'a str,
+}
+
+impl SyncEvent for WindowRefetched<'_> {
+    fn emit(self, metrics: &SyncMetrics) {
+        tracing::info!(
+            dataset = self.dataset,
+            window = %self.window,
+            attempt = self.attempt,
+            reason = self.reason,
+            "Fetching the window again: its answer broke off midway."
+        );
+        metrics.count(self.dataset, |c| c.windows_refetched += 1);
+    }
+}
+
+/// `auto` mode found a window too large for the synchronous query: the rest of the pass goes
+/// through async aggregate jobs.
+pub struct SwitchedToJobs<'a> {
+    pub dataset: &'a str,
+    pub reason: &'a str,
+}
+
+impl SyncEvent for SwitchedToJobs<'_> {
+    fn emit(self, metrics: &SyncMetrics) {
+        tracing::info!(
+            dataset = self.dataset,
+            reason = self.reason,
+            "Switching the dataset's windows to async aggregate jobs."
+        );
+        metrics.count(self.dataset, |c| c.switches_to_jobs += 1);
     }
 }
 
@@ -340,6 +392,18 @@ mod tests {
             error: "boom",
         }
         .emit(&metrics);
+        WindowRefetched {
+            dataset: "queue_performance",
+            window: &window,
+            attempt: 1,
+            reason: "connection reset",
+        }
+        .emit(&metrics);
+        SwitchedToJobs {
+            dataset: "agent_performance",
+            reason: "a window returned 250000 rows",
+        }
+        .emit(&metrics);
         RunFinished {
             dataset: "queue_performance",
             status: RunStatus::Partial,
@@ -352,6 +416,9 @@ mod tests {
             "genesys_bi_sync_rows_written_total{dataset=\"queue_performance\"} 42",
             "genesys_bi_sync_windows_failed_total{dataset=\"queue_performance\"} 1",
             "genesys_bi_sync_windows_abandoned_total{dataset=\"queue_performance\"} 0",
+            "genesys_bi_sync_windows_refetched_total{dataset=\"queue_performance\"} 1",
+            "genesys_bi_sync_switches_to_jobs_total{dataset=\"agent_performance\"} 1",
+            "genesys_bi_sync_switches_to_jobs_total{dataset=\"queue_performance\"} 0",
             "genesys_bi_sync_last_run_status{dataset=\"queue_performance\",status=\"partial\"} 1",
             "genesys_bi_sync_last_run_status{dataset=\"queue_performance\",status=\"ok\"} 0",
         ] {
