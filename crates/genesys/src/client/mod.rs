@@ -248,20 +248,25 @@ impl GenesysClient {
         what: &'static str,
         decode: impl Fn(&[u8]) -> std::result::Result<T, serde_json::Error>,
     ) -> Result<T> {
+        let call = self.post_call(path, body)?;
+        self.execute(call, |bytes| decode(bytes).map_err(|e| (what, e)))
+            .await
+    }
+
+    /// A POST of `body` as JSON, serialized once for every attempt.
+    fn post_call<'a, B: Serialize>(&self, path: &'a str, body: &B) -> Result<Call<'a>> {
         let body = serde_json::to_vec(body).map_err(|source| Error::Decode {
             what: "request body",
             endpoint: path.to_string(),
             correlation_id: None,
             source,
         })?;
-        let call = Call {
+        Ok(Call {
             method: Method::POST,
             url: self.url(path),
             path,
             body: Some(body.into()),
-        };
-        self.execute(call, |bytes| decode(bytes).map_err(|e| (what, e)))
-            .await
+        })
     }
 
     /// POSTs `body` and hands back the 2xx answer with its body unread, for the caller to read
@@ -272,18 +277,7 @@ impl GenesysClient {
         path: &str,
         body: &B,
     ) -> Result<(reqwest::Response, Option<String>)> {
-        let body = serde_json::to_vec(body).map_err(|source| Error::Decode {
-            what: "request body",
-            endpoint: path.to_string(),
-            correlation_id: None,
-            source,
-        })?;
-        let call = Call {
-            method: Method::POST,
-            url: self.url(path),
-            path,
-            body: Some(body.into()),
-        };
+        let call = self.post_call(path, body)?;
         self.execute_with(call, |response, correlation_id| async move {
             Ok((response, correlation_id))
         })

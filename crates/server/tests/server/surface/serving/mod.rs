@@ -4,7 +4,6 @@
 //! made here and a client that verifies it.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -12,6 +11,8 @@ use axum::routing::get;
 use server::{Limits, Server, ServerConfig, TlsFiles};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use test_support::logs::CapturedLogs;
 
 use crate::common::{DATASET, TestApp, assert_problem};
 
@@ -41,50 +42,10 @@ fn limits(configure: impl FnOnce(&mut Limits)) -> Limits {
     limits
 }
 
-/// The log lines written while the guard lives (this thread only: `#[tokio::test]` runs the
-/// server's tasks on the test's thread).
-struct CapturedLog {
-    lines: Arc<Mutex<Vec<u8>>>,
-    _guard: tracing::subscriber::DefaultGuard,
-}
-
-impl CapturedLog {
-    fn start() -> Self {
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        // `genesys-bi`'s default filter: warnings and errors only.
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::WARN)
-            .with_ansi(false)
-            .with_writer(move || SharedBuffer(sink.clone()))
-            .finish();
-        Self {
-            lines,
-            _guard: tracing::subscriber::set_default(subscriber),
-        }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.lines.lock().unwrap()).into_owned()
-    }
-}
-
-struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for SharedBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_panicking_handler_answers_500_with_the_request_id_and_the_server_lives_on() {
-    let log = CapturedLog::start();
+    // `genesys-bi`'s default filter: warnings and errors only.
+    let log = CapturedLogs::start("warn");
     let app = TestApp::spawn_with(|s| s.extra_routes(hostile_routes())).await;
     let response = app
         .client
