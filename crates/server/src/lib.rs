@@ -197,14 +197,22 @@ fn documented_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(routes::datasets::list))
         .routes(routes!(routes::rows::rows))
         .routes(routes!(routes::report::report))
+        .merge(odata_routes());
+    routes::openapi::behind_key(protected.get_openapi_mut());
+    (public, protected)
+}
+
+/// The OData feed. Its answers are compressed as they are sent when the client accepts gzip (the
+/// `/v1` handlers compress their own, cached, answers).
+fn odata_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         // `/odata` and `/odata/` are one document; the slash form is the one described.
         .route("/odata", get(odata::routes::service_document))
         .routes(routes!(odata::routes::service_document))
         .routes(routes!(odata::routes::metadata))
         .routes(routes!(odata::routes::entity_set_rows))
-        .routes(routes!(odata::routes::entity_set_count));
-    routes::openapi::behind_key(protected.get_openapi_mut());
-    (public, protected)
+        .routes(routes!(odata::routes::entity_set_count))
+        .layer(middleware::from_fn(gzip::when_asked))
 }
 
 /// The OpenAPI document the server serves at `/openapi.json`.

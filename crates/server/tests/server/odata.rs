@@ -797,3 +797,58 @@ mod limits {
         assert_alive(&app).await;
     }
 }
+
+/// As Power BI and Excel ask (`Accept-Encoding: gzip, deflate`), with Basic auth, undecoded.
+async fn odata_as_power_bi(app: &TestApp, path: &str, accept: Option<&str>) -> reqwest::Response {
+    let client = reqwest::Client::builder().no_gzip().build().unwrap();
+    let mut request = client
+        .get(app.url(path))
+        .basic_auth("power-bi", Some(&app.key));
+    if let Some(accept) = accept {
+        request = request.header("accept-encoding", accept);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn feeds_are_gzipped_when_the_client_accepts_it_and_read_the_same() {
+    use std::io::Read;
+    let app = TestApp::spawn().await;
+    let page = format!("/odata/{DATASET}?$top=5000");
+    for path in ["/odata/", "/odata/$metadata", page.as_str(), "/odata/queues"] {
+        let plain = odata_as_power_bi(&app, path, None).await;
+        assert_eq!(plain.status(), 200, "{path}");
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+        assert_eq!(plain.headers()["vary"], "accept-encoding");
+        let plain = plain.bytes().await.unwrap();
+
+        let zipped = odata_as_power_bi(&app, path, Some("gzip, deflate")).await;
+        assert_eq!(zipped.status(), 200, "{path}");
+        assert_eq!(zipped.headers()["content-encoding"], "gzip", "{path}");
+        assert_eq!(zipped.headers()["odata-version"], "4.0");
+        let zipped = zipped.bytes().await.unwrap();
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&zipped[..])
+            .read_to_end(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, plain, "{path}");
+        eprintln!(
+            "{path}: {} bytes, {} gzipped ({:.1}x smaller)",
+            plain.len(),
+            zipped.len(),
+            plain.len() as f64 / zipped.len() as f64
+        );
+        if path == page {
+            // A page of quarter hours is repetitive text: it shrinks several times over.
+            assert!(zipped.len() * 5 < plain.len(), "{path}: {}", zipped.len());
+        }
+
+        let refused = odata_as_power_bi(&app, path, Some("gzip;q=0, identity")).await;
+        assert!(refused.headers().get("content-encoding").is_none());
+        assert_eq!(refused.bytes().await.unwrap(), plain, "{path}");
+    }
+    // An error is compressed too, and still reads as OData's error body.
+    let zipped = odata_as_power_bi(&app, "/odata/no_such_set", Some("gzip")).await;
+    assert_eq!(zipped.status(), 404);
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+}
