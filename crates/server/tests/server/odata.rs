@@ -815,7 +815,12 @@ async fn feeds_are_gzipped_when_the_client_accepts_it_and_read_the_same() {
     use std::io::Read;
     let app = TestApp::spawn().await;
     let page = format!("/odata/{DATASET}?$top=5000");
-    for path in ["/odata/", "/odata/$metadata", page.as_str(), "/odata/queues"] {
+    for path in [
+        "/odata/",
+        "/odata/$metadata",
+        page.as_str(),
+        "/odata/queues",
+    ] {
         let plain = odata_as_power_bi(&app, path, None).await;
         assert_eq!(plain.status(), 200, "{path}");
         assert!(plain.headers().get("content-encoding").is_none(), "{path}");

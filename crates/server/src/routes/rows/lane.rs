@@ -33,6 +33,7 @@ impl Lane {
     pub(super) fn run(&self, index: usize, sender: &PieceSender) {
         if let Err(error) = self.produce(index, sender) {
             tracing::error!(error = %error, "Streaming rows failed; the response is cut short.");
+            // A failed send means the client is gone: there is no one left to cut short.
             let _ = sender.blocking_send(Err(error));
         }
     }
