@@ -201,7 +201,7 @@ where
             }
         }
         let ran = record.id.is_some();
-        let end = record.close(self)??;
+        let end = record.close(self)?;
         let mut skipped = skipped.into_iter();
         match skipped.next() {
             // A pass stopped before any dataset got its turn has nothing to say about them.
@@ -282,10 +282,7 @@ impl RunRecord {
     }
 
     /// Records how the pass ended; a pass with failed windows is an error once recorded.
-    fn close<Src, St>(
-        mut self,
-        pass: &Pass<Src, St>,
-    ) -> Result<Result<PassEnd, PassError>, PassError>
+    fn close<Src, St>(mut self, pass: &Pass<Src, St>) -> Result<PassEnd, PassError>
     where
         Src: CountsRequests,
         St: Store,
@@ -302,12 +299,12 @@ impl RunRecord {
             }
         };
         self.finish(pass, status)?;
-        Ok(match status {
+        match status {
             RunStatus::Partial => Err(PassError::WindowsFailed {
                 failed: self.failed_windows,
             }),
             _ => Ok(self.end),
-        })
+        }
     }
 }
 

@@ -85,14 +85,15 @@ impl CountsRequests for Source {
     }
 }
 
-/// What the pass told: dataset reports and directories, in order.
+/// What the pass told, in order, and the dataset reports it was given.
 #[derive(Default)]
-struct Told(Mutex<Vec<String>>);
+struct Told(Mutex<Vec<String>>, Mutex<Vec<DatasetReport>>);
 
 impl PassObserver for Told {
     fn dataset_done(&self, report: &DatasetReport, _spec: &DatasetSpec) {
         let line = format!("{}: {} windows", report.dataset, report.windows_written);
         self.0.lock().unwrap().push(line);
+        self.1.lock().unwrap().push(report.clone());
     }
     fn directory_done(&self, directory: DirectoryName, entries: usize) {
         self.0
@@ -170,15 +171,12 @@ async fn a_pass_records_one_run_with_its_totals_and_the_requests_it_sent() {
         ("backfill", RunStatus::Ok)
     );
     assert!(run.finished_at.is_some() && run.error.is_none(), "{run:?}");
+    let reports = told.1.lock().unwrap().clone();
     let told = told.0.lock().unwrap().clone();
-    let windows: i64 = told[2]
-        .rsplit_once(": ")
-        .unwrap()
-        .1
-        .trim_end_matches(" windows")
-        .parse()
-        .unwrap();
+    assert_eq!((told.len(), reports.len()), (3, 1), "{told:?}");
+    let windows = reports[0].windows_written as i64;
     assert_eq!(run.windows, windows);
+    assert_eq!(run.rows, reports[0].rows_written as i64);
     assert!(windows >= 2 && run.rows > 0, "{run:?}");
     // The directories are not the run's requests here (the fixed source sends none).
     assert_eq!(run.requests, windows);
