@@ -18,7 +18,7 @@ pub use excel::odc;
 pub use origin::origin;
 pub use powerbi::pbids;
 
-/// Which OData feed of a dataset a connection reads (named as [`Feed::as_str`] says).
+/// Which OData feed of a dataset a connection file points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Feed {
