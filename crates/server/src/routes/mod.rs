@@ -1,5 +1,6 @@
 //! The HTTP surface, one module per endpoint family.
 
+pub mod connect;
 pub mod datasets;
 pub mod health;
 pub mod metrics;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod common;
+mod connect;
 mod fuzz;
 mod isolation;
 mod odata;
