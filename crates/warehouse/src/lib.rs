@@ -12,6 +12,7 @@ pub mod cells;
 pub mod days;
 mod fnv;
 pub mod keys;
+pub mod kpi;
 pub mod leases;
 mod open;
 pub mod query;
@@ -50,6 +51,15 @@ pub enum StoreError {
         "dataset name `{0}` must be lowercase letters, digits and _, start with a letter, and not be a reserved name"
     )]
     InvalidName(String),
+    /// Two datasets whose KPI feeds would share a name (`a`'s daily one and `a_daily`'s).
+    #[error(
+        "dataset `{dataset}` can't be kept beside dataset `{other}`: both would have a KPI feed named `{feed}`; rename one of them"
+    )]
+    KpiNameClash {
+        dataset: String,
+        other: String,
+        feed: String,
+    },
     #[error("dataset `{0}` is not known to the store")]
     UnknownDataset(String),
     #[error("row for {interval} has {got} values, but dataset `{dataset}` has {expected} columns")]
