@@ -10,6 +10,7 @@ mod kpi_relations;
 mod kpi_store;
 mod odata;
 mod odata_client;
+mod odata_client_kpi;
 mod odata_python;
 mod parquet;
 mod rollup_prop;
