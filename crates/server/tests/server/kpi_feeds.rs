@@ -245,6 +245,11 @@ fn figure(expected: &Expected, sums: &BTreeMap<String, Option<i64>>) -> Value {
     }
 }
 
+/// A row's dimension values.
+type Group = Vec<Option<String>>;
+/// Stored columns' sums, by column.
+type Sums = BTreeMap<String, Option<i64>>;
+
 /// SQL's `sum`: null when every value is null.
 fn add(total: Option<i64>, value: Option<i64>) -> Option<i64> {
     match (total, value) {
@@ -282,8 +287,7 @@ async fn check_against_stored(
             .map(|(c, _)| r.text(c).map(String::from))
             .collect()
     };
-    let mut days: BTreeMap<(String, Vec<Option<String>>), BTreeMap<String, Option<i64>>> =
-        BTreeMap::new();
+    let mut days: BTreeMap<(String, Group), Sums> = BTreeMap::new();
     for r in table.rows() {
         let date = london_date(r.text("interval_start").unwrap());
         let sums = days.entry((date, group_of(&r))).or_default();

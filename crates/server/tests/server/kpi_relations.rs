@@ -13,8 +13,11 @@ use crate::kpi_store::kpi_store;
 
 const EDM: &str = "http://docs.oasis-open.org/odata/ns/edm";
 
-/// (set, [(navigation, target, property)]) the metadata must declare.
-const STAR: &[(&str, &[(&str, &str, &str)])] = &[
+/// A navigation property: (name, target set, property holding the target's id).
+type Navigation = (&'static str, &'static str, &'static str);
+
+/// (set, navigation properties) the metadata must declare.
+const STAR: &[(&str, &[Navigation])] = &[
     ("queue_performance", &[("queue", "queues", "queue_id")]),
     ("queue_performance_kpi", &[("queue", "queues", "queue_id")]),
     (
