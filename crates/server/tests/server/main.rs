@@ -8,6 +8,7 @@ mod isolation;
 mod kpi_feeds;
 mod kpi_relations;
 mod kpi_store;
+mod kpi_v1;
 mod odata;
 mod odata_client;
 mod odata_client_kpi;
