@@ -1,6 +1,8 @@
 //! OData v4 (read-only) at `/odata`, for Power BI and Excel "OData Feed": a service document,
-//! CSDL `$metadata`, and entity sets (one per dataset and per directory) with `$select`,
-//! `$filter`, `$orderby`, `$top`, `$skip`, `$count` and server-driven paging.
+//! CSDL `$metadata` (every property described, relationships to the directories declared), and
+//! entity sets (one per dataset, per KPI feed of a dataset — `<dataset>_kpi`,
+//! `<dataset>_daily_kpi` — and per directory) with `$select`, `$filter`, `$orderby`, `$top`,
+//! `$skip`, `$count`, `$expand` and server-driven paging.
 //!
 //! Nothing a client sends reaches SQL as text: property names are looked up in the entity
 //! type's own list (built from the store's validated dataset specs and directory tables), and
