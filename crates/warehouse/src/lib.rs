@@ -1,9 +1,9 @@
 //! The genesys-bi store: one wide table per aggregates dataset with a `<dataset>_kpi` view and a
 //! `<dataset>__daily` table with its `<dataset>_daily_kpi` view (the KPI feeds, [`kpi`]),
 //! directory tables, API keys, and the internal tables that make loading exactly-once (window
-//! log, watermarks, runs, leases, schema version). The seam every other crate sees is two traits: the writer side [`Store`] (the sync and the cli) and the
-//! reader side [`ReadStore`]/[`ReadSession`] (the BI server), opened from a [`StoreConfig`] by
-//! [`open`]. SQLite, embedded (module `sqlite`), is today's only backend.
+//! log, watermarks, runs, leases, schema version). The seam every other crate sees is two
+//! traits: the writer side [`Store`] (the sync and the cli) and the reader side
+//! [`ReadStore`]/[`ReadSession`] (the BI server), opened from a [`StoreConfig`] by [`open`]. SQLite, embedded (module `sqlite`), is today's only backend.
 //!
 //! Every SQL statement of the product lives in this crate. It must never parse Genesys JSON
 //! (it takes typed records from `genesys`), know HTTP, or depend on `sync` or `server`.
