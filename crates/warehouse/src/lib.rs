@@ -3,7 +3,8 @@
 //! directory tables, API keys, and the internal tables that make loading exactly-once (window
 //! log, watermarks, runs, leases, schema version). The seam every other crate sees is two
 //! traits: the writer side [`Store`] (the sync and the cli) and the reader side
-//! [`ReadStore`]/[`ReadSession`] (the BI server), opened from a [`StoreConfig`] by [`open`]. SQLite, embedded (module `sqlite`), is today's only backend.
+//! [`ReadStore`]/[`ReadSession`] (the BI server), opened from a [`StoreConfig`] by [`open`].
+//! SQLite, embedded (module `sqlite`), is today's only backend.
 //!
 //! Every SQL statement of the product lives in this crate. It must never parse Genesys JSON
 //! (it takes typed records from `genesys`), know HTTP, or depend on `sync` or `server`.
