@@ -220,9 +220,17 @@ async fn a_date_filter_selects_that_local_day() {
     )
     .await;
     assert_eq!(later.len(), expected.len());
-    // A date is not compared with a number or a string property.
-    let response = app
-        .get("/odata/queue_performance_daily_kpi?$filter=offered%20eq%202024-03-31")
-        .await;
-    assert_eq!(response.status(), 400);
+    // A date is not compared with a number property, and must be a date.
+    for (filter, says) in [
+        ("offered%20eq%202024-03-31", "cannot be compared"),
+        ("date%20eq%202024-02-30", "is not a Date"),
+    ] {
+        let path = format!("/odata/queue_performance_daily_kpi?$filter={filter}");
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 400, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["target"], "$filter");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    }
 }
