@@ -2,9 +2,12 @@
 //! per local day with its date, the upgrade that gives an existing store both, and the dataset
 //! names that would make two feeds share a name.
 
+use std::collections::BTreeMap;
+
 use genesys::Interval;
 use genesys::directory::Queue;
 use genesys::granularity::ms_to_timestamp;
+use proptest::prelude::*;
 use rusqlite::Connection;
 use warehouse::{
     AggregateRow, DatasetDefinition, Directory, SqliteStore, Store, StoreError, TableSpec, Value,
@@ -337,5 +340,105 @@ fn a_dataset_and_its_daily_namesake_are_refused_together() {
             store.ensure_dataset(&named),
             Err(StoreError::InvalidName(_))
         ));
+    }
+}
+
+/// A row of hour `k` for queue `queue` (2: none) with `offered` conversations, its handle
+/// stats missing when `no_handle`.
+fn sparse_row(k: i64, queue: u8, offered: i64, no_handle: bool) -> AggregateRow {
+    let mut r = row(k, [Some("q1"), Some("q22"), None][queue as usize]);
+    let answered = offered / 2;
+    let int = |v: i64| Some(Value::Int(v));
+    r.values[0] = int(offered);
+    r.values[1] = int(answered);
+    for (i, v) in [(5, answered), (6, 1_999 * answered + k)] {
+        r.values[i] = if no_handle { None } else { int(v) };
+    }
+    r
+}
+
+/// (offered, answered, answer_rate, avg_handle_s) per (date, queue), summed here as SQL sums
+/// (null when every value is null) and divided as the feed's formulas say.
+type Figures = (Option<i64>, Option<i64>, Option<f64>, Option<f64>);
+
+fn expected_figures(rows: &[AggregateRow]) -> BTreeMap<(String, Option<String>), Figures> {
+    let tz = jiff::tz::TimeZone::get("Europe/London").unwrap();
+    let mut sums: BTreeMap<(String, Option<String>), [Option<i64>; 4]> = BTreeMap::new();
+    for r in rows {
+        let date = r
+            .interval
+            .start
+            .to_zoned_datetime(tz.clone())
+            .date()
+            .to_string();
+        let s = sums.entry((date, r.group[0].clone())).or_default();
+        for (slot, column) in [0, 1, 6, 5].into_iter().enumerate() {
+            if let Some(Value::Int(v)) = r.values[column] {
+                s[slot] = Some(s[slot].unwrap_or(0) + v);
+            }
+        }
+    }
+    let ratio = |n: Option<i64>, d: Option<i64>| match (n, d) {
+        (Some(n), Some(d)) if d != 0 => Some(1.0 * n as f64 / d as f64),
+        _ => None,
+    };
+    sums.into_iter()
+        .map(|(key, s)| {
+            let handle = ratio(s[2], s[3]).map(|ms| ms / 1000.0);
+            (key, (s[0], s[1], ratio(s[1], s[0]), handle))
+        })
+        .collect()
+}
+
+fn daily_figures(path: &std::path::Path) -> BTreeMap<(String, Option<String>), Figures> {
+    let c = Connection::open(path).unwrap();
+    c.prepare(
+        "SELECT date, queue_id, offered, answered, answer_rate, avg_handle_s FROM queue_performance_daily_kpi",
+    )
+    .unwrap()
+    .query_map([], |r| {
+        Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Whatever rows a window holds (queues missing, nothing offered, handle stats missing),
+    /// written whole or page by page, each local day's KPI row holds the figures of the sums of
+    /// that day's rows, dated by the day in the dataset's zone.
+    #[test]
+    fn daily_kpi_rows_are_the_figures_of_each_days_sums(
+        picks in proptest::collection::btree_map((0i64..71, 0u8..3), (0i64..6, any::<bool>()), 1..60),
+        page in proptest::option::of(1usize..40),
+    ) {
+        let rows: Vec<AggregateRow> = picks
+            .iter()
+            .map(|(&(k, queue), &(offered, no_handle))| sparse_row(k, queue, offered, no_handle))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store.ensure_dataset(&spec()).unwrap();
+        let window = Interval::new(ms_to_timestamp(BASE), ms_to_timestamp(BASE + 71 * HOUR));
+        let write = WindowWrite {
+            dataset: "queue_performance",
+            window,
+            rows: &rows,
+            settled: true,
+            run_id: None,
+        };
+        match page {
+            None => store.write_window(&write).map(|_| ()),
+            Some(size) => {
+                let mut pages = rows.chunks(size).map(|p| Ok(p.to_vec()));
+                store.write_window_pages(&WindowWrite { rows: &[], ..write }, &mut pages, None).map(|_| ())
+            }
+        }
+        .unwrap();
+        prop_assert_eq!(daily_figures(&path), expected_figures(&rows));
     }
 }
