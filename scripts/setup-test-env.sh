@@ -80,6 +80,8 @@ else
         || die "schemathesis does not run after installation"
     "$venv/bin/python" -c 'import pyarrow.parquet' \
         || die "pyarrow.parquet does not import after installation"
+    "$venv/bin/python" -c 'from odata import ODataService' \
+        || die "python-odata does not import after installation"
     printf '%s\n' "$wanted" >"$stamp"
     say "done: $("$venv/bin/python" --version), $("${pip_cmd[@]}" show purecloudplatformclientv2 2>/dev/null | grep -i '^version' || echo 'SDK installed')"
 fi
