@@ -46,11 +46,7 @@ pub(crate) fn create_kpi_view(tx: &Transaction<'_>, spec: &TableSpec) -> Result<
         .prepare_cached("SELECT type FROM sqlite_master WHERE name = ?1 AND type <> 'view'")?
         .query_row([&view], |r| r.get(0))
         .optional()?;
-    let namesake = tx
-        .prepare_cached("SELECT 1 FROM datasets WHERE name = ?1")?
-        .query_row([format!("{}_daily", spec.name)], |_| Ok(()))
-        .optional()?;
-    if taken.is_some() || namesake.is_some() {
+    if taken.is_some() || has_daily_namesake(tx, spec)? {
         return Ok(());
     }
     tx.execute_batch(&format!(
@@ -62,13 +58,19 @@ pub(crate) fn create_kpi_view(tx: &Transaction<'_>, spec: &TableSpec) -> Result<
     Ok(())
 }
 
-/// Drops the `<dataset>_daily_kpi` view (before its table's columns change).
-pub(crate) fn drop_kpi_view(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
-    let namesake = tx
+/// Whether the store holds a dataset `<dataset>_daily`, whose `_kpi` view has the name this
+/// dataset's daily view would have.
+fn has_daily_namesake(tx: &Transaction<'_>, spec: &TableSpec) -> Result<bool> {
+    let found = tx
         .prepare_cached("SELECT 1 FROM datasets WHERE name = ?1")?
         .query_row([format!("{}_daily", spec.name)], |_| Ok(()))
         .optional()?;
-    if namesake.is_none() {
+    Ok(found.is_some())
+}
+
+/// Drops the `<dataset>_daily_kpi` view (before its table's columns change).
+pub(crate) fn drop_kpi_view(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
+    if !has_daily_namesake(tx, spec)? {
         tx.execute_batch(&format!(
             "DROP VIEW IF EXISTS {};",
             quote(&spec.daily_kpi_view_name())
