@@ -2,7 +2,8 @@
 # Installs what the tests outside Rust need, each part idempotent and quick when up to date:
 # - <repo>/.venv with the pinned Python test requirements (tests/sdk/requirements.txt for the SDK
 #   conformance tests, tests/fuzz/requirements.txt for the schemathesis OpenAPI fuzzing,
-#   tests/parquet/requirements.txt for pyarrow, the reader of the server's Parquet downloads);
+#   tests/parquet/requirements.txt for pyarrow, the reader of the server's Parquet downloads,
+#   tests/odata/requirements.txt for python-odata, the second OData client);
 # - Debian's chromium (/usr/bin/chromium), with apt-get, for the headless status page test;
 # - tests/node/node_modules by `npm ci` from tests/node/package-lock.json (@odata/client and
 #   @odata/metadata for the OData client test, playwright-core to drive chromium).
@@ -14,7 +15,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo/.venv"
-requirements=("$repo/tests/sdk/requirements.txt" "$repo/tests/fuzz/requirements.txt" "$repo/tests/parquet/requirements.txt")
+requirements=("$repo/tests/sdk/requirements.txt" "$repo/tests/fuzz/requirements.txt" "$repo/tests/parquet/requirements.txt" "$repo/tests/odata/requirements.txt")
 stamp="$venv/.requirements.sha256"
 python="${PYTHON:-python3}"
 
@@ -43,7 +44,7 @@ fi
 
 wanted="$(wanted_stamp)"
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
-    say "venv up to date ($venv matches tests/sdk, tests/fuzz and tests/parquet requirements)"
+    say "venv up to date ($venv matches tests/sdk, tests/fuzz, tests/parquet and tests/odata requirements)"
 else
     # Debian's python3 lacks ensurepip unless python3-venv is installed; then the venv is made
     # without pip and the system pip installs into it (pip >= 22.3 knows --python).
@@ -67,7 +68,7 @@ else
         pip_cmd=("$python" -m pip --python "$venv/bin/python")
     fi
 
-    say "installing pinned requirements from tests/sdk, tests/fuzz and tests/parquet"
+    say "installing pinned requirements from tests/sdk, tests/fuzz, tests/parquet and tests/odata"
     requirement_args=()
     for file in "${requirements[@]}"; do
         requirement_args+=(-r "$file")
@@ -79,6 +80,8 @@ else
         || die "schemathesis does not run after installation"
     "$venv/bin/python" -c 'import pyarrow.parquet' \
         || die "pyarrow.parquet does not import after installation"
+    "$venv/bin/python" -c 'from odata import ODataService' \
+        || die "python-odata does not import after installation"
     printf '%s\n' "$wanted" >"$stamp"
     say "done: $("$venv/bin/python" --version), $("${pip_cmd[@]}" show purecloudplatformclientv2 2>/dev/null | grep -i '^version' || echo 'SDK installed')"
 fi
