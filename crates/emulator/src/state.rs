@@ -27,6 +27,12 @@ pub struct DetailsResults {
     pub data_availability: Timestamp,
 }
 
+/// A users aggregates job's results: the table, paged by `page_size` users.
+pub struct UserAggregateResults {
+    pub table: crate::synth::agents::UserAggregateTable,
+    pub page_size: usize,
+}
+
 pub struct AppState {
     pub config: EmulatorConfig,
     pub clock: VirtualClock,
@@ -37,6 +43,7 @@ pub struct AppState {
     pub counters: Counters,
     pub aggregate_jobs: Arc<JobStore<AggregateResults>>,
     pub details_jobs: Arc<JobStore<DetailsResults>>,
+    pub user_aggregate_jobs: Arc<JobStore<UserAggregateResults>>,
 }
 
 impl AppState {
@@ -54,6 +61,7 @@ impl AppState {
             counters: Counters::default(),
             aggregate_jobs: Arc::new(JobStore::new(config.job_delay, config.job_expiry)),
             details_jobs: Arc::new(JobStore::new(config.job_delay, config.job_expiry)),
+            user_aggregate_jobs: Arc::new(JobStore::new(config.job_delay, config.job_expiry)),
             config,
         }
     }

@@ -27,6 +27,7 @@ use genesys::details::{Conversation, ConversationQuery, ConversationQueryRespons
 use genesys::directory::{Queue, User, WrapupCode};
 use jiff::Timestamp;
 
+pub mod agents;
 mod aggregate;
 mod codes;
 mod details;
@@ -105,6 +106,8 @@ pub struct ContactCentre {
 
 /// What the engines read: the org model, its vocabulary and the conversation generator.
 struct World {
+    seed: u64,
+    presences: agents::Presences,
     model: OrgModel,
     vocab: Vocabulary,
     generator: Generator,
@@ -113,6 +116,10 @@ struct World {
 }
 
 impl World {
+    fn roster(&self) -> &agents::Roster {
+        &self.generator.roster
+    }
+
     #[inline]
     fn target_ppm(&self, queue: u16, media: Media) -> u32 {
         self.target_ppm
@@ -132,6 +139,8 @@ impl ContactCentre {
             })
             .collect();
         let world = World {
+            seed,
+            presences: agents::Presences::new(seed),
             vocab: Vocabulary::new(seed, &model),
             generator: Generator::new(seed, &model, shape.conversations_per_day),
             target_ppm,
@@ -195,6 +204,74 @@ impl ContactCentre {
             now.as_millisecond(),
             available_until.as_millisecond(),
         )
+    }
+
+    /// The organisation presences (`GET /api/v2/presencedefinitions`).
+    pub fn presence_definitions(&self) -> Vec<agents::LegacyPresence> {
+        self.world.presences.legacy_entities()
+    }
+
+    /// The organisation presence id of an activity.
+    pub fn presence_id(&self, activity: agents::Activity) -> &str {
+        self.world.presences.id(activity)
+    }
+
+    /// `POST …/users/aggregates/query` as of virtual `now`.
+    pub fn users_aggregate(
+        &self,
+        query: &agents::UserAggregationQuery,
+        now: Timestamp,
+    ) -> Result<agents::UserAggregateTable, QueryError> {
+        let plan = agents::aggregate::plan(query, &self.world)?;
+        Ok(agents::aggregate::run(
+            &self.world,
+            &plan,
+            now.as_millisecond(),
+        ))
+    }
+
+    /// Validation alone (a users aggregates job refuses a bad query at once).
+    pub fn validate_users_aggregate(
+        &self,
+        query: &agents::UserAggregationQuery,
+    ) -> Result<(), QueryError> {
+        agents::aggregate::plan(query, &self.world).map(|_| ())
+    }
+
+    /// Every agent's presence and routing status over `[from, to)` as of `now` (spans cut at
+    /// `from`; the one in force at `now` open), with the agent sessions that made them.
+    pub fn agent_timelines(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        now: Timestamp,
+    ) -> Vec<agents::AgentTimeline> {
+        let (from, to, now) = (
+            from.as_millisecond(),
+            to.as_millisecond(),
+            now.as_millisecond(),
+        );
+        let all: Vec<u16> = (0..self.world.model.agents.len() as u16).collect();
+        let sessions = agents::timeline::handlings(&self.world, &all, from, to, now);
+        all.iter()
+            .zip(sessions)
+            .map(|(a, hs)| {
+                agents::timeline::timeline(
+                    self.world.roster(),
+                    self.world.seed,
+                    *a,
+                    hs,
+                    from,
+                    to,
+                    now,
+                )
+            })
+            .collect()
+    }
+
+    /// What the roster alone has agent `agent` (org order) doing at `at`.
+    pub fn rostered_activity(&self, agent: u16, at: Timestamp) -> agents::Activity {
+        self.world.roster().activity_at(agent, at.as_millisecond())
     }
 
     /// Number of conversations starting in the UTC slot holding `at` (for benchmarks and tests).

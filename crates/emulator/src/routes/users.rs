@@ -1,0 +1,139 @@
+//! Users aggregates (the query and its async jobs) and the presence definitions they refer to.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use genesys::directory::EntityListing;
+use genesys::jobs::AsyncQueryResponse;
+use serde::Deserialize;
+
+use super::blocking;
+use super::directory::{PageParams, listing};
+use crate::error::ApiError;
+use crate::extract::{GenesysJson, GenesysPath, GenesysQuery};
+use crate::jobs::{decode_cursor, encode_cursor, results_unavailable, unknown_job};
+use crate::state::{AppState, UserAggregateResults};
+use crate::synth::agents::{LegacyPresence, UserAggregationQuery};
+
+pub const USERS_AGGREGATES_QUERY_PATH: &str = "/api/v2/analytics/users/aggregates/query";
+pub const USERS_AGGREGATES_JOBS_PATH: &str = "/api/v2/analytics/users/aggregates/jobs";
+pub const PRESENCE_DEFINITIONS_PATH: &str = "/api/v2/presencedefinitions";
+
+/// Users per results page when the job names no `pageSize`.
+pub const DEFAULT_JOB_PAGE_SIZE: u32 = 100;
+
+pub async fn query(
+    State(state): State<Arc<AppState>>,
+    GenesysJson(query): GenesysJson<UserAggregationQuery>,
+) -> Result<Response, ApiError> {
+    let (centre, now) = (state.centre.clone(), state.clock.now());
+    let body = blocking(move || {
+        let table = centre.users_aggregate(&query, now)?;
+        serde_json::to_vec(&table).map_err(|e| crate::synth::QueryError {
+            status: 500,
+            code: "internal.server.error",
+            message: format!("The answer could not be written: {e}"),
+        })
+    })
+    .await??;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
+}
+
+pub async fn submit(
+    State(state): State<Arc<AppState>>,
+    GenesysJson(query): GenesysJson<UserAggregationQuery>,
+) -> Result<Response, ApiError> {
+    if query.page_size == Some(0) {
+        return Err(ApiError::bad_request("pageSize must be at least 1."));
+    }
+    let centre = state.centre.clone();
+    let validated = query.clone();
+    blocking(move || centre.validate_users_aggregate(&validated)).await??;
+    let now = state.clock.now();
+    let job_id = state.user_aggregate_jobs.submit(now);
+    let (centre, jobs, id) = (
+        state.centre.clone(),
+        state.user_aggregate_jobs.clone(),
+        job_id.clone(),
+    );
+    let page_size = query.page_size.unwrap_or(DEFAULT_JOB_PAGE_SIZE) as usize;
+    tokio::spawn(async move {
+        let outcome = match blocking(move || centre.users_aggregate(&query, now)).await {
+            Ok(Ok(table)) => Ok(UserAggregateResults { table, page_size }),
+            Ok(Err(e)) => Err(e.message),
+            Err(e) => Err(e.body.message),
+        };
+        jobs.complete(&id, outcome);
+    });
+    Ok((StatusCode::ACCEPTED, Json(AsyncQueryResponse { job_id })).into_response())
+}
+
+pub async fn status(
+    State(state): State<Arc<AppState>>,
+    GenesysPath(id): GenesysPath<String>,
+) -> Result<Response, ApiError> {
+    super::job_status(&state.user_aggregate_jobs, &id)
+}
+
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    GenesysPath(id): GenesysPath<String>,
+) -> Result<StatusCode, ApiError> {
+    super::cancel_job(&state.user_aggregate_jobs, &id)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ResultsParams {
+    cursor: Option<String>,
+}
+
+/// A results page: `pageSize` users with their buckets, the mappings of those users, and a
+/// `cursor` unless it is the last page.
+pub async fn results(
+    State(state): State<Arc<AppState>>,
+    GenesysPath(id): GenesysPath<String>,
+    GenesysQuery(params): GenesysQuery<ResultsParams>,
+) -> Result<Response, ApiError> {
+    let view = state
+        .user_aggregate_jobs
+        .view(&id, Instant::now())
+        .ok_or_else(|| unknown_job(&id))?;
+    let done = view
+        .results
+        .ok_or_else(|| results_unavailable(&view.status))?;
+    let groups = done.table.group_count();
+    let offset = decode_cursor(&id, params.cursor.as_deref(), groups)?;
+    let size = done.page_size.max(1);
+    let next = (offset.saturating_add(size) < groups).then(|| offset + size);
+    let page = done
+        .table
+        .page(offset, size, next.map(|n| encode_cursor(&id, n)));
+    let body = serde_json::to_vec(&page)
+        .map_err(|e| ApiError::internal(format!("The page could not be written: {e}")))?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
+}
+
+/// The legacy, paged listing of organisation presences (no permission needed, as documented).
+pub async fn presence_definitions(
+    State(state): State<Arc<AppState>>,
+    GenesysQuery(params): GenesysQuery<PageParams>,
+) -> Result<Json<EntityListing<LegacyPresence>>, ApiError> {
+    listing(
+        &state.centre.presence_definitions(),
+        PRESENCE_DEFINITIONS_PATH,
+        &params,
+    )
+    .map(Json)
+}
