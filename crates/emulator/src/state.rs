@@ -33,6 +33,12 @@ pub struct UserAggregateResults {
     pub page_size: usize,
 }
 
+/// A users details job's results: one detail per record, and the datalake date they were cut at.
+pub struct UserDetailsResults {
+    pub details: Vec<crate::synth::agents::UserDetail>,
+    pub data_availability: Timestamp,
+}
+
 pub struct AppState {
     pub config: EmulatorConfig,
     pub clock: VirtualClock,
@@ -44,6 +50,7 @@ pub struct AppState {
     pub aggregate_jobs: Arc<JobStore<AggregateResults>>,
     pub details_jobs: Arc<JobStore<DetailsResults>>,
     pub user_aggregate_jobs: Arc<JobStore<UserAggregateResults>>,
+    pub user_details_jobs: Arc<JobStore<UserDetailsResults>>,
 }
 
 impl AppState {
@@ -62,6 +69,7 @@ impl AppState {
             aggregate_jobs: Arc::new(JobStore::new(config.job_delay, config.job_expiry)),
             details_jobs: Arc::new(JobStore::new(config.job_delay, config.job_expiry)),
             user_aggregate_jobs: Arc::new(JobStore::new(config.job_delay, config.job_expiry)),
+            user_details_jobs: Arc::new(JobStore::new(config.job_delay, config.job_expiry)),
             config,
         }
     }

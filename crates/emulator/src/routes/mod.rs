@@ -57,6 +57,20 @@ pub fn router(state: Arc<AppState>) -> Router {
             &format!("{}/{{id}}/results", users::USERS_AGGREGATES_JOBS_PATH),
             get(users::results),
         )
+        .route(users::USERS_DETAILS_QUERY_PATH, post(users::details_query))
+        .route(users::USERS_DETAILS_JOBS_PATH, post(users::details_submit))
+        .route(
+            users::USERS_DETAILS_AVAILABILITY_PATH,
+            get(users::details_availability),
+        )
+        .route(
+            &format!("{}/{{id}}", users::USERS_DETAILS_JOBS_PATH),
+            get(users::details_status).delete(users::details_cancel),
+        )
+        .route(
+            &format!("{}/{{id}}/results", users::USERS_DETAILS_JOBS_PATH),
+            get(users::details_results),
+        )
         .route(
             users::PRESENCE_DEFINITIONS_PATH,
             get(users::presence_definitions),

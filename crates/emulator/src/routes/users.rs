@@ -7,7 +7,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use genesys::details::DataAvailabilityResponse;
 use genesys::directory::EntityListing;
+use genesys::interval::format_instant;
 use genesys::jobs::AsyncQueryResponse;
 use serde::Deserialize;
 
@@ -16,11 +18,18 @@ use super::directory::{PageParams, listing};
 use crate::error::ApiError;
 use crate::extract::{GenesysJson, GenesysPath, GenesysQuery};
 use crate::jobs::{decode_cursor, encode_cursor, results_unavailable, unknown_job};
-use crate::state::{AppState, UserAggregateResults};
-use crate::synth::agents::{LegacyPresence, UserAggregationQuery};
+use crate::state::{AppState, UserAggregateResults, UserDetailsResults};
+use crate::synth::agents::{
+    LegacyPresence, UserAggregationQuery, UserDetail, UserDetailsJobPage, UserDetailsQuery,
+    UserDetailsQueryResponse,
+};
 
 pub const USERS_AGGREGATES_QUERY_PATH: &str = "/api/v2/analytics/users/aggregates/query";
 pub const USERS_AGGREGATES_JOBS_PATH: &str = "/api/v2/analytics/users/aggregates/jobs";
+pub const USERS_DETAILS_QUERY_PATH: &str = "/api/v2/analytics/users/details/query";
+pub const USERS_DETAILS_JOBS_PATH: &str = "/api/v2/analytics/users/details/jobs";
+pub const USERS_DETAILS_AVAILABILITY_PATH: &str =
+    "/api/v2/analytics/users/details/jobs/availability";
 pub const PRESENCE_DEFINITIONS_PATH: &str = "/api/v2/presencedefinitions";
 
 /// Users per results page when the job names no `pageSize`.
@@ -136,4 +145,117 @@ pub async fn presence_definitions(
         &params,
     )
     .map(Json)
+}
+
+/// Records per users details job page when the request names no `pageSize`, and the most it may.
+pub const DEFAULT_DETAILS_PAGE_SIZE: usize = 100;
+pub const MAX_DETAILS_PAGE_SIZE: usize = 1000;
+
+pub async fn details_query(
+    State(state): State<Arc<AppState>>,
+    GenesysJson(query): GenesysJson<UserDetailsQuery>,
+) -> Result<Json<UserDetailsQueryResponse>, ApiError> {
+    let (centre, now) = (state.centre.clone(), state.clock.now());
+    Ok(Json(
+        blocking(move || centre.users_details_query(&query, now)).await??,
+    ))
+}
+
+pub async fn details_submit(
+    State(state): State<Arc<AppState>>,
+    GenesysJson(query): GenesysJson<UserDetailsQuery>,
+) -> Result<Response, ApiError> {
+    let available = state.data_availability();
+    state.centre.validate_users_details(&query)?;
+    let job_id = state.user_details_jobs.submit(state.clock.now());
+    let (centre, jobs, id) = (
+        state.centre.clone(),
+        state.user_details_jobs.clone(),
+        job_id.clone(),
+    );
+    tokio::spawn(async move {
+        let outcome = match blocking(move || centre.users_details_job(&query, available)).await {
+            Ok(Ok(details)) => Ok(UserDetailsResults {
+                details,
+                data_availability: available,
+            }),
+            Ok(Err(e)) => Err(e.message),
+            Err(e) => Err(e.body.message),
+        };
+        jobs.complete(&id, outcome);
+    });
+    Ok((StatusCode::ACCEPTED, Json(AsyncQueryResponse { job_id })).into_response())
+}
+
+pub async fn details_status(
+    State(state): State<Arc<AppState>>,
+    GenesysPath(id): GenesysPath<String>,
+) -> Result<Response, ApiError> {
+    super::job_status(&state.user_details_jobs, &id)
+}
+
+pub async fn details_cancel(
+    State(state): State<Arc<AppState>>,
+    GenesysPath(id): GenesysPath<String>,
+) -> Result<StatusCode, ApiError> {
+    super::cancel_job(&state.user_details_jobs, &id)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DetailsResultsParams {
+    cursor: Option<String>,
+    page_size: Option<usize>,
+}
+
+/// A results page: `pageSize` records, grouped by user, with the datalake date.
+pub async fn details_results(
+    State(state): State<Arc<AppState>>,
+    GenesysPath(id): GenesysPath<String>,
+    GenesysQuery(params): GenesysQuery<DetailsResultsParams>,
+) -> Result<Json<UserDetailsJobPage>, ApiError> {
+    let size = params.page_size.unwrap_or(DEFAULT_DETAILS_PAGE_SIZE);
+    if !(1..=MAX_DETAILS_PAGE_SIZE).contains(&size) {
+        return Err(ApiError::bad_request(format!(
+            "pageSize must be between 1 and {MAX_DETAILS_PAGE_SIZE}, not {size}."
+        )));
+    }
+    let view = state
+        .user_details_jobs
+        .view(&id, Instant::now())
+        .ok_or_else(|| unknown_job(&id))?;
+    let done = view
+        .results
+        .ok_or_else(|| results_unavailable(&view.status))?;
+    let offset = decode_cursor(&id, params.cursor.as_deref(), done.details.len())?;
+    let end = offset.saturating_add(size).min(done.details.len());
+    Ok(Json(UserDetailsJobPage {
+        user_details: regroup(&done.details[offset..end]),
+        cursor: (end < done.details.len()).then(|| encode_cursor(&id, end)),
+        data_availability_date: format_instant(done.data_availability),
+    }))
+}
+
+/// One detail per user (first appearance first) from one-record details.
+fn regroup(records: &[UserDetail]) -> Vec<UserDetail> {
+    let mut out: Vec<UserDetail> = Vec::new();
+    for r in records {
+        match out.iter_mut().find(|d| d.user_id == r.user_id) {
+            Some(d) => {
+                d.primary_presence
+                    .extend(r.primary_presence.iter().cloned());
+                d.routing_status.extend(r.routing_status.iter().cloned());
+            }
+            None => out.push(r.clone()),
+        }
+    }
+    out
+}
+
+pub async fn details_availability(
+    State(state): State<Arc<AppState>>,
+) -> Json<DataAvailabilityResponse> {
+    Json(DataAvailabilityResponse {
+        data_availability_date: format_instant(state.data_availability()),
+    })
 }

@@ -108,6 +108,7 @@ pub struct ContactCentre {
 struct World {
     seed: u64,
     presences: agents::Presences,
+    session_days: agents::timeline::SessionDays,
     model: OrgModel,
     vocab: Vocabulary,
     generator: Generator,
@@ -141,6 +142,7 @@ impl ContactCentre {
         let world = World {
             seed,
             presences: agents::Presences::new(seed),
+            session_days: Default::default(),
             vocab: Vocabulary::new(seed, &model),
             generator: Generator::new(seed, &model, shape.conversations_per_day),
             target_ppm,
@@ -209,6 +211,33 @@ impl ContactCentre {
     /// The organisation presences (`GET /api/v2/presencedefinitions`).
     pub fn presence_definitions(&self) -> Vec<agents::LegacyPresence> {
         self.world.presences.legacy_entities()
+    }
+
+    /// `POST …/users/details/query` as of virtual `now`.
+    pub fn users_details_query(
+        &self,
+        query: &agents::UserDetailsQuery,
+        now: Timestamp,
+    ) -> Result<agents::UserDetailsQueryResponse, QueryError> {
+        agents::details::query(&self.world, query, now.as_millisecond())
+    }
+
+    /// A users details job: each record overlapping the interval once (one `UserDetail` per
+    /// record, in order), as of `available_until` (the datalake's `dataAvailabilityDate`).
+    pub fn users_details_job(
+        &self,
+        query: &agents::UserDetailsQuery,
+        available_until: Timestamp,
+    ) -> Result<Vec<agents::UserDetail>, QueryError> {
+        agents::details::job(&self.world, query, available_until.as_millisecond())
+    }
+
+    /// Validation alone (a users details job refuses a bad query at once).
+    pub fn validate_users_details(
+        &self,
+        query: &agents::UserDetailsQuery,
+    ) -> Result<(), QueryError> {
+        agents::details::validate(query)
     }
 
     /// The organisation presence id of an activity.

@@ -13,3 +13,4 @@ mod synth_agents;
 mod synth_aggregates;
 mod synth_org;
 mod synth_queries;
+mod synth_users_details;

@@ -137,3 +137,51 @@ async fn an_invalid_users_dimension_has_the_recorded_error_envelope() {
     let tail = real["message"].as_str().unwrap().split_once(']').unwrap().1;
     assert!(message.ends_with(tail), "{message}");
 }
+
+#[tokio::test]
+async fn users_details_have_the_recorded_shape_and_empty_envelope() {
+    let emu = TestEmulator::spawn().await;
+    let token = emu.token().await;
+    let path = "/api/v2/analytics/users/details/query";
+    let query = json!({
+        "interval": "2024-05-08T00:00:00.000Z/2024-05-08T06:00:00.000Z",
+        "paging": {"pageSize": 100, "pageNumber": 1},
+    });
+    let ours: Value = emu
+        .post_json(&token, path, &query)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        shape(&ours),
+        shape(&recorded("users-details-1.json")),
+        "\nours: {ours:#}"
+    );
+    // A user with presence records only has no routingStatus key (recorded): keep only a
+    // routing status this user does not have in that window (it made no outbound call).
+    let presence_only = json!({
+        "interval": "2024-05-08T00:00:00.000Z/2024-05-08T06:00:00.000Z",
+        "routingStatusFilters": [{"type": "and", "predicates": [{"dimension": "routingStatus", "value": "COMMUNICATING"}]}],
+        "userFilters": [{"type": "or", "predicates": [{"dimension": "userId", "value": ours["userDetails"][0]["userId"]}]}],
+    });
+    let ours: Value = emu
+        .post_json(&token, path, &presence_only)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        shape(&ours),
+        shape(&recorded("users-details-2.json")),
+        "\nours: {ours:#}"
+    );
+    let future = json!({"interval": "2024-05-11T00:00:00.000Z/2024-05-11T06:00:00.000Z"});
+    let ours: Value = emu
+        .post_json(&token, path, &future)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ours, recorded("users-details-3.json"));
+}

@@ -21,11 +21,15 @@
 //! presence IDLE (automatic inactivity) never occurs; every org presence is active.
 
 pub mod aggregate;
+pub mod aggregate_table;
+pub mod details;
 pub mod presence;
 pub mod roster;
 pub mod timeline;
 
-pub use aggregate::{UserAggregateTable, UserAggregationQuery};
+pub use aggregate::UserAggregationQuery;
+pub use aggregate_table::UserAggregateTable;
+pub use details::{UserDetail, UserDetailsJobPage, UserDetailsQuery, UserDetailsQueryResponse};
 pub use presence::{Activity, LegacyPresence, Presences, RoutingStatus, SystemPresence};
 pub use roster::Roster;
 pub use timeline::{AgentTimeline, Handling, Span};

@@ -1,12 +1,15 @@
 //! An agent's presence and routing status over a window, derived from its roster and the agent
 //! sessions the generated conversations give it, as of the virtual "now".
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
 use super::presence::{Activity, RoutingStatus};
-use super::roster::Roster;
+use super::roster::{DAY_MS, Roster};
 use crate::synth::World;
 use crate::synth::codes::{Disconnect, Purpose};
 use crate::synth::ids::hash;
-use crate::synth::model::{MAX_SPAN_MS, SLOT_MS, SlotData, slot_of};
+use crate::synth::model::{MAX_SPAN_MS, SlotData, slot_of};
 
 /// How long before a called-in conversation the agent goes on queue: none, or the past would
 /// change when a call that does not exist yet at "now" is later offered.
@@ -70,6 +73,72 @@ impl Union {
     }
 }
 
+/// Days of agent sessions kept between queries (about 1 MB a day for the default org).
+const CACHED_DAYS: usize = 16;
+
+/// The agent sessions that start on each UTC day, kept for the last few days asked for: a users
+/// details query reads days around its interval (a record's true start and end), and the next
+/// query usually reads the same days. Stored uncut; "now" is applied as they are read.
+#[derive(Default)]
+pub struct SessionDays {
+    days: Mutex<VecDeque<(i64, DaySessions)>>,
+}
+
+/// One UTC day's agent sessions: (agent code, session), whole.
+type DaySessions = Arc<Vec<(u16, Handling)>>;
+
+impl SessionDays {
+    fn get(&self, world: &World, day: i64) -> DaySessions {
+        let lock = || self.days.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, found)) = lock().iter().find(|(d, _)| *d == day) {
+            return found.clone();
+        }
+        let built = Arc::new(sessions_starting_on(world, day));
+        let mut days = lock();
+        if !days.iter().any(|(d, _)| *d == day) {
+            days.push_back((day, built.clone()));
+            if days.len() > CACHED_DAYS {
+                days.pop_front();
+            }
+        }
+        built
+    }
+}
+
+/// Every agent session starting on UTC day `day`, whole (no "now").
+fn sessions_starting_on(world: &World, day: i64) -> Vec<(u16, Handling)> {
+    let (from, to) = (day * DAY_MS, (day + 1) * DAY_MS);
+    let mut out = Vec::new();
+    let mut data = SlotData::default();
+    let mut spans: Vec<(i64, i64)> = Vec::new();
+    for slot in slot_of(from - MAX_SPAN_MS)..slot_of(to) {
+        world.generator.generate(&world.model, slot, &mut data);
+        spans.clear();
+        spans.resize(data.sessions.len(), (i64::MAX, i64::MIN));
+        for g in &data.segments {
+            let span = &mut spans[g.session as usize];
+            span.0 = span.0.min(g.start_ms);
+            span.1 = span.1.max(g.end_ms);
+        }
+        for (s, (start, end)) in data.sessions.iter().zip(&spans) {
+            if s.purpose != Purpose::Agent || *start < from || *start >= to {
+                continue;
+            }
+            let missed = s.disconnect == Disconnect::NoAnswerTransfer;
+            out.push((
+                s.user,
+                Handling {
+                    start: *start,
+                    end: *end,
+                    routed: s.routed,
+                    missed_at: missed.then_some(s.disconnect_at),
+                },
+            ));
+        }
+    }
+    out
+}
+
 /// The agent sessions of `agents` (by agent code) that may touch `[from, to)`, as of `now`.
 pub(in crate::synth) fn handlings(
     world: &World,
@@ -83,35 +152,22 @@ pub(in crate::synth) fn handlings(
         wanted[*a as usize] = k;
     }
     let mut out = vec![Vec::new(); agents.len()];
-    let mut data = SlotData::default();
-    let mut spans: Vec<(i64, i64)> = Vec::new();
-    let first = slot_of(from - MAX_SPAN_MS - MAX_NOT_RESPONDING_MS);
-    let last = slot_of(to.min(now + 1) - 1);
-    for slot in first..=last {
-        if slot * SLOT_MS > now {
-            break;
-        }
-        world.generator.generate(&world.model, slot, &mut data);
-        spans.clear();
-        spans.resize(data.sessions.len(), (i64::MAX, i64::MIN));
-        for g in &data.segments {
-            let span = &mut spans[g.session as usize];
-            span.0 = span.0.min(g.start_ms);
-            span.1 = span.1.max(g.end_ms);
-        }
-        for (s, (start, end)) in data.sessions.iter().zip(&spans) {
-            if s.purpose != Purpose::Agent || *start > now || *start >= to {
-                continue;
-            }
-            let Some(k) = wanted.get(s.user as usize).filter(|k| **k != usize::MAX) else {
+    let reach = from - MAX_NOT_RESPONDING_MS;
+    let first_day = (reach - MAX_SPAN_MS).div_euclid(DAY_MS);
+    let last_day = (to.min(now + 1) - 1).div_euclid(DAY_MS);
+    for day in first_day..=last_day {
+        for (agent, h) in world.session_days.get(world, day).iter() {
+            let Some(k) = wanted.get(*agent as usize).filter(|k| **k != usize::MAX) else {
                 continue;
             };
-            let missed = s.disconnect == Disconnect::NoAnswerTransfer && s.disconnect_at <= now;
+            if h.start > now || h.start >= to || h.end < reach {
+                continue;
+            }
             out[*k].push(Handling {
-                start: *start,
-                end: (*end).min(now),
-                routed: s.routed,
-                missed_at: missed.then_some(s.disconnect_at),
+                start: h.start,
+                end: h.end.min(now),
+                routed: h.routed,
+                missed_at: h.missed_at.filter(|at| *at <= now),
             });
         }
     }
