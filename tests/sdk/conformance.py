@@ -22,7 +22,7 @@ from checks.context import Context
 from checks.details import details_availability, details_job, details_query, details_vs_aggregates
 from checks.directories import directories
 from checks.faults import faults
-from checks.users import presence_definitions, users_aggregates_job, users_aggregates_query
+from checks.users import presence_definitions, users_aggregates_job, users_aggregates_query, users_details
 from sdk_support import Report
 
 
@@ -63,6 +63,7 @@ def main(argv: list[str]) -> int:
             ("presence definitions", presence_definitions),
             ("users aggregates query", users_aggregates_query),
             ("users aggregates job", users_aggregates_job),
+            ("users details", users_details),
         ):
             report.step(name, lambda step=step: step(report, ctx))
     print(report.summary())

@@ -8,7 +8,7 @@ import PureCloudPlatformClientV2 as sdk
 
 from checks.context import INTERVAL, Context
 from checks.jobs import check_deleted, fetch_cursor_pages, wait_for_job
-from sdk_support import Report, deserialize
+from sdk_support import Report, deserialize, roundtrip_mismatches
 
 USERS_METRICS = ["tSystemPresence", "tOrganizationPresence", "tAgentRoutingStatus"]
 SYSTEM_PRESENCES = {"AVAILABLE", "AWAY", "BUSY", "OFFLINE", "IDLE", "ON_QUEUE", "MEAL", "TRAINING", "MEETING", "BREAK"}
@@ -77,3 +77,47 @@ def users_aggregates_job(report: Report, ctx: Context) -> None:
                  f"{len(paged)} paged groups vs {len(sync)} sync")
     analytics.delete_analytics_users_aggregates_job(job_id)
     check_deleted(report, "users aggregates job", lambda: analytics.get_analytics_users_aggregates_job(job_id))
+
+
+def record_keys(details: list[dict]) -> set[tuple]:
+    """(userId, kind, status, startTime, endTime) of every record listed."""
+    keys = set()
+    for d in details:
+        for p in d.get("primaryPresence", []):
+            keys.add((d["userId"], "presence", p["organizationPresenceId"], p["startTime"], p.get("endTime")))
+        for r in d.get("routingStatus", []):
+            keys.add((d["userId"], "routing", r["routingStatus"], r["startTime"], r.get("endTime")))
+    return keys
+
+
+def users_details(report: Report, ctx: Context) -> None:
+    """The query page by page and the job by cursor: both keep every field in the SDK models, and
+    the query's records (deduplicated) are the job's records stored on the days it reads."""
+    analytics = ctx.analytics()
+    available = analytics.get_analytics_users_details_jobs_availability()
+    report.faithful("users details availability", ctx.last_json(), available)
+    query_records: set[tuple] = set()
+    problems: list[str] = []
+    for page_number in range(1, 200):
+        body = deserialize({"interval": INTERVAL, "order": "asc", "paging": {"pageSize": 100, "pageNumber": page_number}},
+                           "UserDetailsQuery")
+        response = analytics.post_analytics_users_details_query(body)
+        raw = ctx.last_json()
+        problems += roundtrip_mismatches(raw, response)
+        if "userDetails" not in raw:
+            break
+        query_records |= record_keys(raw["userDetails"])
+    report.check("users details query: every page keeps every field and value in the SDK model", not problems, "; ".join(problems[:5]))
+    report.check("users details query: there are records", bool(query_records))
+    body = deserialize({"interval": INTERVAL, "order": "asc"}, "AsyncUserDetailsQuery")
+    job_id = analytics.post_analytics_users_details_jobs(body).job_id
+    wait_for_job(report, ctx, "users details job", lambda: analytics.get_analytics_users_details_job(job_id))
+    pages = fetch_cursor_pages(report, ctx, "users details job results",
+                               lambda cursor: analytics.get_analytics_users_details_job_results(job_id, cursor=cursor, page_size=500))
+    job_records = set().union(*(record_keys(p.get("userDetails", [])) for p in pages))
+    report.check("users details: the query's records are all in the job", query_records <= job_records,
+                 f"{len(query_records - job_records)} query records missing from the job")
+    users = {k[0] for k in job_records}
+    report.check("users details: every userId is in /users", not ctx.user_ids or users <= ctx.user_ids)
+    analytics.delete_analytics_users_details_job(job_id)
+    check_deleted(report, "users details job", lambda: analytics.get_analytics_users_details_job(job_id))
