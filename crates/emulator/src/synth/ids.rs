@@ -31,6 +31,8 @@ pub enum IdKind {
     Participant = 7,
     Session = 8,
     Presence = 9,
+    Edge = 10,
+    Flow = 11,
 }
 
 /// A version-4-shaped UUID derived from the seed, a kind and two indices.

@@ -39,6 +39,7 @@ mod model;
 mod org;
 mod query;
 mod table;
+mod voice;
 
 use codes::Media;
 use dims::Vocabulary;
@@ -156,6 +157,10 @@ impl ContactCentre {
 
     pub fn org(&self) -> &Org {
         &self.org
+    }
+
+    fn seed(&self) -> u64 {
+        self.world.seed
     }
 
     /// `POST …/aggregates/query` as of virtual `now`: metrics emitted at or before `now` only.

@@ -185,3 +185,111 @@ async fn users_details_have_the_recorded_shape_and_empty_envelope() {
         .unwrap();
     assert_eq!(ours, recorded("users-details-3.json"));
 }
+
+/// The fields of `shape` (an object) that `real` also has, with the same shapes; and the names
+/// `ours` has that `real` lacks.
+fn unknown_keys(ours: &Shape, real: &Shape) -> Vec<String> {
+    let (Shape::Object(ours), Shape::Object(real)) = (ours, real) else {
+        panic!("not objects: {ours:?} / {real:?}");
+    };
+    let mut unknown = Vec::new();
+    for (k, v) in ours {
+        match real.get(k) {
+            None => unknown.push(k.clone()),
+            Some(r) if matches!((v, r), (Shape::Object(_), Shape::Object(_))) => {
+                unknown.extend(unknown_keys(v, r).into_iter().map(|u| format!("{k}.{u}")));
+            }
+            Some(r) if matches!((v, r), (Shape::Array(_), Shape::Array(_))) => {
+                if let (Shape::Array(Some(a)), Shape::Array(Some(b))) = (v, r) {
+                    if matches!((&**a, &**b), (Shape::Object(_), Shape::Object(_))) {
+                        unknown
+                            .extend(unknown_keys(a, b).into_iter().map(|u| format!("{k}[].{u}")));
+                    } else {
+                        assert_eq!(a, b, "{k}[]");
+                    }
+                }
+            }
+            Some(r) => assert_eq!(v, r, "{k}: number kind or type differs"),
+        }
+    }
+    unknown
+}
+
+#[tokio::test]
+async fn voice_details_carry_the_recorded_flow_quality_and_edge_fields() {
+    let emu = TestEmulator::spawn().await;
+    let token = emu.token().await;
+    let query = json!({
+        "interval": "2024-05-08T08:00:00.000Z/2024-05-08T12:00:00.000Z",
+        "paging": {"pageSize": 100, "pageNumber": 1},
+    });
+    let ours: Value = emu
+        .post_json(
+            &token,
+            "/api/v2/analytics/conversations/details/query",
+            &query,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let real = recorded("details-query-1.json");
+    let ivr_real = &real["conversations"][0]["participants"][1]["sessions"][0];
+    let conversations = ours["conversations"].as_array().unwrap();
+    let mut flows = 0;
+    for c in conversations {
+        let mut lowest = f64::MAX;
+        for p in c["participants"].as_array().unwrap() {
+            for s in p["sessions"].as_array().unwrap() {
+                for g in s["segments"].as_array().unwrap() {
+                    assert_eq!(g["conference"], false, "every segment says conference");
+                }
+                if s["mediaType"] != "voice" {
+                    assert!(s.get("mediaEndpointStats").is_none() && s.get("flow").is_none());
+                    continue;
+                }
+                assert_eq!(s["provider"], "Edge");
+                assert!(s["edgeId"].is_string());
+                if p["purpose"] == "customer" {
+                    assert_eq!(s["recording"], true);
+                }
+                let stats = s["mediaEndpointStats"].as_array().unwrap();
+                let unknown = unknown_keys(
+                    &shape(&stats[0]),
+                    &shape(&ivr_real["mediaEndpointStats"][0]),
+                )
+                .into_iter()
+                .filter(|k| k != "discardedPackets")
+                .collect::<Vec<_>>();
+                assert!(
+                    unknown.is_empty(),
+                    "mediaEndpointStats keys not recorded: {unknown:?}"
+                );
+                lowest = lowest.min(stats[0]["minMos"].as_f64().unwrap());
+                if p["purpose"] == "ivr" {
+                    flows += 1;
+                    let flow = &s["flow"];
+                    assert!(
+                        unknown_keys(&shape(flow), &shape(&ivr_real["flow"])).is_empty(),
+                        "{flow}"
+                    );
+                    for key in ["flowName", "flowType", "entryReason", "exitReason"] {
+                        assert!(flow[key].is_string(), "flow lacks {key}: {flow}");
+                    }
+                    if flow["exitReason"] == "TRANSFER" {
+                        assert!(flow["transferTargetName"].is_string());
+                    }
+                }
+            }
+        }
+        if lowest < f64::MAX {
+            assert_eq!(c["mediaStatsMinConversationMos"].as_f64(), Some(lowest));
+            assert!(c["mediaStatsMinConversationMos"].is_f64());
+        }
+    }
+    assert!(
+        flows > 0,
+        "no IVR flow in {} conversations",
+        conversations.len()
+    );
+}
