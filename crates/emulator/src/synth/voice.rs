@@ -162,7 +162,7 @@ fn endpoint_stat(key: u64, start: &str, end: &str) -> (Value, f64, f64) {
     let r_factor = 60.0 + (mos - 3.6) * 25.0 + (hash(&[key, 2]) % 1000) as f64 / 1000.0;
     let mut stat = Map::new();
     stat.insert("codecs".into(), json!(["audio/opus"]));
-    let discarded = hash(&[key, 3]) % 4 == 0;
+    let discarded = hash(&[key, 3]).is_multiple_of(4);
     if discarded {
         stat.insert("discardedPackets".into(), json!(hash(&[key, 4]) % 12 + 1));
     }
