@@ -13,8 +13,8 @@ use genesys::directory::{QUEUES_PATH, WRAPUP_CODES_PATH};
 
 use crate::error::ApiError;
 use crate::routes::users::{
-    USERS_AGGREGATES_JOBS_PATH, USERS_AGGREGATES_QUERY_PATH, USERS_DETAILS_JOBS_PATH,
-    USERS_DETAILS_QUERY_PATH,
+    PRESENCE_DEFINITIONS_V2_PATH, USERS_AGGREGATES_JOBS_PATH, USERS_AGGREGATES_QUERY_PATH,
+    USERS_DETAILS_JOBS_PATH, USERS_DETAILS_QUERY_PATH,
 };
 
 pub const CONVERSATION_AGGREGATE_VIEW: &str = "analytics:conversationAggregate:view";
@@ -22,6 +22,7 @@ pub const CONVERSATION_DETAIL_VIEW: &str = "analytics:conversationDetail:view";
 pub const AGENT_CONVERSATION_DETAIL_VIEW: &str = "analytics:agentConversationDetail:view";
 pub const USER_AGGREGATE_VIEW: &str = "analytics:userAggregate:view";
 pub const USER_DETAIL_VIEW: &str = "analytics:userDetail:view";
+pub const PRESENCE_DEFINITION_VIEW: &str = "presence:presenceDefinition:view";
 pub const QUEUE_VIEW: &str = "routing:queue:view";
 pub const WRAPUP_CODE_VIEW: &str = "routing:wrapupCode:view";
 
@@ -113,6 +114,7 @@ pub fn required(route: &str) -> Option<Requirement> {
         r if r == USERS_DETAILS_QUERY_PATH || under(USERS_DETAILS_JOBS_PATH) => {
             Requirement::All(&[USER_DETAIL_VIEW])
         }
+        r if r == PRESENCE_DEFINITIONS_V2_PATH => Requirement::All(&[PRESENCE_DEFINITION_VIEW]),
         r if r == QUEUES_PATH => Requirement::All(&[QUEUE_VIEW]),
         r if r == WRAPUP_CODES_PATH => Requirement::All(&[WRAPUP_CODE_VIEW]),
         _ => return None,

@@ -121,3 +121,12 @@ def users_details(report: Report, ctx: Context) -> None:
     report.check("users details: every userId is in /users", not ctx.user_ids or users <= ctx.user_ids)
     analytics.delete_analytics_users_details_job(job_id)
     check_deleted(report, "users details job", lambda: analytics.get_analytics_users_details_job(job_id))
+
+
+def presence_definitions_v2(report: Report, ctx: Context) -> None:
+    listing = sdk.PresenceApi(ctx.api_client).get_presence_definitions()
+    raw = ctx.last_json()
+    report.faithful("presence definitions (v2)", raw, listing)
+    ids = {e["id"] for e in raw.get("entities") or []}
+    report.check("presence definitions (v2): the same ids as the legacy listing", ids == ctx.presence_ids,
+                 f"{len(ids ^ ctx.presence_ids)} ids differ")

@@ -75,6 +75,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             users::PRESENCE_DEFINITIONS_PATH,
             get(users::presence_definitions),
         )
+        .route(
+            users::PRESENCE_DEFINITIONS_V2_PATH,
+            get(users::presence_definitions_v2),
+        )
         .route(QUEUES_PATH, get(directory::queues))
         .route(USERS_PATH, get(directory::users))
         .route(WRAPUP_CODES_PATH, get(directory::wrapup_codes))

@@ -20,8 +20,8 @@ use crate::extract::{GenesysJson, GenesysPath, GenesysQuery};
 use crate::jobs::{decode_cursor, encode_cursor, results_unavailable, unknown_job};
 use crate::state::{AppState, UserAggregateResults, UserDetailsResults};
 use crate::synth::agents::{
-    LegacyPresence, UserAggregationQuery, UserDetail, UserDetailsJobPage, UserDetailsQuery,
-    UserDetailsQueryResponse,
+    LegacyPresence, PresenceDefinition, UserAggregationQuery, UserDetail, UserDetailsJobPage,
+    UserDetailsQuery, UserDetailsQueryResponse,
 };
 
 pub const USERS_AGGREGATES_QUERY_PATH: &str = "/api/v2/analytics/users/aggregates/query";
@@ -31,6 +31,7 @@ pub const USERS_DETAILS_JOBS_PATH: &str = "/api/v2/analytics/users/details/jobs"
 pub const USERS_DETAILS_AVAILABILITY_PATH: &str =
     "/api/v2/analytics/users/details/jobs/availability";
 pub const PRESENCE_DEFINITIONS_PATH: &str = "/api/v2/presencedefinitions";
+pub const PRESENCE_DEFINITIONS_V2_PATH: &str = "/api/v2/presence/definitions";
 
 /// Users per results page when the job names no `pageSize`.
 pub const DEFAULT_JOB_PAGE_SIZE: u32 = 100;
@@ -258,4 +259,52 @@ pub async fn details_availability(
     Json(DataAvailabilityResponse {
         data_availability_date: format_instant(state.data_availability()),
     })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionParams {
+    deactivated: Option<String>,
+    #[serde(rename = "divisionId")]
+    _division_id: Option<String>,
+    #[serde(rename = "localeCode")]
+    _locale_code: Option<String>,
+}
+
+/// `OrganizationPresenceDefinitionEntityListing`: unpaged, the active definitions by default.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DefinitionListing {
+    total: usize,
+    entities: Vec<PresenceDefinition>,
+    self_uri: String,
+}
+
+/// The newer presence definitions listing (`type` System/User, `OnQueue` spelling). Every
+/// synthetic definition is active, so `deactivated=true` lists none.
+pub async fn presence_definitions_v2(
+    State(state): State<Arc<AppState>>,
+    GenesysQuery(params): GenesysQuery<DefinitionParams>,
+) -> Result<Json<DefinitionListing>, ApiError> {
+    let deactivated = match params.deactivated.as_deref().map(str::to_ascii_lowercase) {
+        None => false,
+        Some(v) if v == "false" => false,
+        Some(v) if v == "true" => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "deactivated must be TRUE or FALSE, not `{other}`."
+            )));
+        }
+    };
+    let entities: Vec<PresenceDefinition> = state
+        .centre
+        .presence_definitions_v2()
+        .into_iter()
+        .filter(|d| d.deactivated == deactivated)
+        .collect();
+    Ok(Json(DefinitionListing {
+        total: entities.len(),
+        entities,
+        self_uri: PRESENCE_DEFINITIONS_V2_PATH.to_string(),
+    }))
 }

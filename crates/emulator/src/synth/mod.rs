@@ -245,6 +245,11 @@ impl ContactCentre {
         agents::details::validate(query)
     }
 
+    /// The presence definitions (`GET /api/v2/presence/definitions`).
+    pub fn presence_definitions_v2(&self) -> Vec<agents::PresenceDefinition> {
+        self.world.presences.definitions()
+    }
+
     /// The organisation presence id of an activity.
     pub fn presence_id(&self, activity: agents::Activity) -> &str {
         self.world.presences.id(activity)

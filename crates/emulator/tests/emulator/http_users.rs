@@ -213,6 +213,65 @@ async fn users_aggregates_need_their_permission_and_presence_definitions_none() 
     .await;
     let listing = emu.get(&token, PRESENCES).await;
     assert_eq!(listing.status(), StatusCode::OK);
+    let newer = expect_error(
+        emu.get(&token, PRESENCE_DEFINITIONS).await,
+        403,
+        "missing.permissions",
+    )
+    .await;
+    assert!(
+        newer
+            .message
+            .ends_with(": presence:presenceDefinition:view"),
+        "{}",
+        newer.message
+    );
+}
+
+const PRESENCE_DEFINITIONS: &str = "/api/v2/presence/definitions";
+
+#[tokio::test]
+async fn the_newer_presence_definitions_list_the_same_ids_typed_and_unpaged() {
+    let emu = TestEmulator::spawn().await;
+    let token = emu.token().await;
+    let legacy: Value = emu.get(&token, PRESENCES).await.json().await.unwrap();
+    let newer: Value = emu
+        .get(&token, PRESENCE_DEFINITIONS)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let keys: Vec<&String> = newer.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["entities", "selfUri", "total"], "no paging fields");
+    let entities = newer["entities"].as_array().unwrap();
+    assert_eq!(newer["total"], entities.len());
+    for e in entities {
+        let twin = legacy["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == e["id"])
+            .expect("the same ids in both listings");
+        let kind = if twin["primary"] == true {
+            "System"
+        } else {
+            "User"
+        };
+        assert_eq!(e["type"], kind);
+        let spelled = twin["systemPresence"].as_str().unwrap().replace(' ', "");
+        assert_eq!(
+            e["systemPresence"],
+            spelled.as_str(),
+            "`On Queue` is `OnQueue` here"
+        );
+    }
+    let deactivated: Value = emu
+        .get(&token, &format!("{PRESENCE_DEFINITIONS}?deactivated=TRUE"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(deactivated["total"], 0);
 }
 
 #[tokio::test]

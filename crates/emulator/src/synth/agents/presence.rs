@@ -58,6 +58,14 @@ impl SystemPresence {
         Self::ALL.into_iter().find(|p| p.as_str() == wire)
     }
 
+    /// The `/presence/definitions` spelling: `OnQueue`.
+    pub fn definition_label(self) -> &'static str {
+        match self {
+            Self::OnQueue => "OnQueue",
+            other => other.legacy_label(),
+        }
+    }
+
     /// The legacy `/presencedefinitions` spelling: `On Queue`.
     pub fn legacy_label(self) -> &'static str {
         match self {
@@ -223,6 +231,38 @@ impl Presences {
             })
             .collect()
     }
+}
+
+impl Presences {
+    /// The `GET /api/v2/presence/definitions` entities: system (primary) and user-defined ones.
+    pub fn definitions(&self) -> Vec<PresenceDefinition> {
+        Activity::ALL
+            .iter()
+            .map(|a| PresenceDefinition {
+                id: self.id(*a).to_string(),
+                name: a.label().to_string(),
+                kind: if a.is_primary() { "System" } else { "User" }.to_string(),
+                language_labels: [("en_US".to_string(), a.label().to_string())].into(),
+                system_presence: a.system().definition_label().to_string(),
+                deactivated: false,
+                self_uri: format!("/api/v2/presence/definitions/{}", self.id(*a)),
+            })
+            .collect()
+    }
+}
+
+/// `OrganizationPresenceDefinition`, as `/api/v2/presence/definitions` returns it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceDefinition {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub language_labels: std::collections::BTreeMap<String, String>,
+    pub system_presence: String,
+    pub deactivated: bool,
+    pub self_uri: String,
 }
 
 /// `OrganizationPresence` as the legacy listing returns it.
