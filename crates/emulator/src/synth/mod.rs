@@ -14,7 +14,10 @@
 //!   small integer codes (`dims`, the one list of carried dimensions) and keeps compact cells;
 //!   strings are written only for the response (`table`).
 //! - `details`: the same generated conversations as detail records, as of `now`: open segments
-//!   have no `segmentEnd`, wrap-up codes and disconnect types appear once known.
+//!   have no `segmentEnd`, wrap-up codes and disconnect types appear once known; `voice` adds
+//!   what the voice platform records (edge, call quality, the IVR flow block).
+//! - `agents`: each agent's day (roster, presences, routing statuses) derived on demand and
+//!   consistent with the conversations routed to it; users aggregates and users details over it.
 //!
 //! Modelling choices a reader should know: `tAnswered` (agent session) and `tWait`/`tAcd`
 //! (acd session) all measure queue entry → answer; every abandon emits `tAbandon`, those under
