@@ -27,11 +27,10 @@ pub async fn run(args: ConnectArgs) -> anyhow::Result<()> {
     };
     let datasets = stored_datasets(&config.store.sqlite).await?;
     let dataset = chosen(&datasets, args.dataset.as_deref())?;
-    let kind = dataset.spec.definition.kind;
     let feed = match args.feed {
-        None => Feed::default_for(kind),
+        None => Feed::default_for(&dataset.spec),
         Some(feed) => feed
-            .check(&dataset.spec.name, kind)
+            .check(&dataset.spec)
             .map_err(|message| UsageError(format!("--feed: {message}")))?,
     };
     let target = FeedTarget {

@@ -12,7 +12,9 @@ mod excel;
 mod origin;
 mod powerbi;
 
-use warehouse::schema::DatasetKind;
+use warehouse::days::DayGrid;
+use warehouse::kpi;
+use warehouse::schema::{DatasetKind, TableSpec};
 
 pub use excel::odc;
 pub use origin::origin;
@@ -50,35 +52,39 @@ impl Feed {
     /// The OData entity set of this feed of `dataset`: the one place these names are made.
     pub fn entity_set(self, dataset: &str) -> String {
         match self {
-            Feed::DailyKpi => format!("{dataset}_daily_kpi"),
-            Feed::Kpi => format!("{dataset}_kpi"),
+            Feed::DailyKpi => kpi::daily_kpi_name(dataset),
+            Feed::Kpi => kpi::kpi_name(dataset),
             Feed::Rows => dataset.to_string(),
         }
     }
 
-    /// The feeds a dataset of this kind has: KPI feeds are computed for conversation
-    /// aggregates only; every dataset has its rows.
-    pub fn offered(kind: DatasetKind) -> &'static [Feed] {
-        match kind {
-            DatasetKind::ConversationAggregates => &Feed::ALL,
+    /// The feeds a dataset has: KPI feeds are computed for conversation aggregates only, the
+    /// daily one only where the store keeps a per-day table (buckets shorter than a day);
+    /// every dataset has its rows.
+    pub fn offered(spec: &TableSpec) -> &'static [Feed] {
+        match spec.definition.kind {
+            DatasetKind::ConversationAggregates if DayGrid::of(spec).is_some() => &Feed::ALL,
+            DatasetKind::ConversationAggregates => &[Feed::Kpi, Feed::Rows],
             _ => &[Feed::Rows],
         }
     }
 
     /// The feed a connection reads unless told otherwise: the first one the dataset has.
-    pub fn default_for(kind: DatasetKind) -> Feed {
-        Feed::offered(kind)[0]
+    pub fn default_for(spec: &TableSpec) -> Feed {
+        Feed::offered(spec)[0]
     }
 
-    /// This feed of a dataset of `kind`, or a sentence saying which feeds it has.
-    pub fn check(self, dataset: &str, kind: DatasetKind) -> Result<Feed, String> {
-        let offered = Feed::offered(kind);
+    /// This feed of the dataset, or a sentence saying which feeds it has.
+    pub fn check(self, spec: &TableSpec) -> Result<Feed, String> {
+        let offered = Feed::offered(spec);
         if offered.contains(&self) {
             return Ok(self);
         }
         let names: Vec<&str> = offered.iter().map(|f| f.as_str()).collect();
         Err(format!(
-            "dataset `{dataset}` ({kind}) has no `{}` feed; it has: {}",
+            "dataset `{}` ({}) has no `{}` feed; it has: {}",
+            spec.name,
+            spec.definition.kind,
             self.as_str(),
             names.join(", ")
         ))
@@ -141,22 +147,38 @@ mod tests {
         assert_eq!(names, ["q_daily_kpi", "q_kpi", "q"]);
     }
 
+    fn spec(name: &str, kind: DatasetKind, granularity: &str) -> TableSpec {
+        let mut definition =
+            warehouse::DatasetDefinition::conversation_aggregates(granularity, "UTC");
+        definition.kind = kind;
+        TableSpec {
+            name: name.into(),
+            dimensions: vec!["queueId".into()],
+            metrics: vec!["nOffered".into()],
+            definition,
+        }
+    }
+
     #[test]
     fn aggregates_default_to_the_daily_kpi_feed_and_others_to_their_rows() {
         let aggregates = DatasetKind::ConversationAggregates;
-        assert_eq!(Feed::default_for(aggregates), Feed::DailyKpi);
-        assert_eq!(
-            Feed::default_for(DatasetKind::ConversationDetails),
-            Feed::Rows
+        let quarter_hours = spec("q", aggregates, "PT15M");
+        assert_eq!(Feed::default_for(&quarter_hours), Feed::DailyKpi);
+        assert_eq!(Feed::Kpi.check(&quarter_hours), Ok(Feed::Kpi));
+        let days = spec("d", aggregates, "P1D");
+        assert_eq!(Feed::default_for(&days), Feed::Kpi);
+        let refused = Feed::DailyKpi.check(&days).unwrap_err();
+        assert!(
+            refused.contains("`d`") && refused.contains("kpi, rows"),
+            "{refused}"
         );
-        let refused = Feed::Kpi
-            .check("calls", DatasetKind::ConversationDetails)
-            .unwrap_err();
+        let details = spec("calls", DatasetKind::ConversationDetails, "PT15M");
+        assert_eq!(Feed::default_for(&details), Feed::Rows);
+        let refused = Feed::Kpi.check(&details).unwrap_err();
         assert!(
             refused.contains("`calls`") && refused.contains("rows"),
             "{refused}"
         );
-        assert_eq!(Feed::Kpi.check("q", aggregates), Ok(Feed::Kpi));
     }
 
     #[test]

@@ -56,11 +56,10 @@ async fn target(
         .read(move |c| Ok(c.dataset(&looked_up)?))
         .await?
         .ok_or_else(|| Problem::unknown_dataset(&name))?;
-    let kind = info.spec.definition.kind;
     let feed = match asked {
-        None => Feed::default_for(kind),
+        None => Feed::default_for(&info.spec),
         Some(feed) => feed
-            .check(&name, kind)
+            .check(&info.spec)
             .map_err(|message| Problem::bad_parameter("feed", message))?,
     };
     Ok(FeedTarget {

@@ -164,7 +164,7 @@ fn lag_text(seconds: f64) -> String {
 /// feed (named in the tooltip). The browser already holds the key it sent for this page.
 fn connect_links(dataset: &DatasetInfo) -> String {
     let name = &dataset.spec.name;
-    let feed = Feed::default_for(dataset.spec.definition.kind).entity_set(name);
+    let feed = Feed::default_for(&dataset.spec).entity_set(name);
     let link = |tool: &str, label: &str, extension: &str| {
         format!(
             "<a href=\"/v1/connect/{}/{tool}\" download=\"{}.{extension}\" title=\"the OData feed {}\" data-connect=\"{tool}\">Open in {label}</a>",
