@@ -125,7 +125,7 @@ fn chosen<'a>(datasets: &'a [DatasetInfo], asked: Option<&str>) -> anyhow::Resul
         Some(name) => datasets.iter().find(|d| d.spec.name == name),
         None => datasets
             .iter()
-            .find(|d| Feed::default_for(d.spec.definition.kind) == Feed::DailyKpi)
+            .find(|d| Feed::default_for(&d.spec) == Feed::DailyKpi)
             .or(datasets.first()),
     };
     found.ok_or_else(|| {
