@@ -17,6 +17,7 @@ mod open;
 pub mod query;
 pub mod read;
 pub mod reader;
+mod render;
 pub mod rows;
 pub mod schema;
 pub mod sqlite;
