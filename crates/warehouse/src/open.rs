@@ -9,6 +9,7 @@ use jiff::Timestamp;
 
 use crate::keys::{KeyError, KeyInfo, NewKey};
 use crate::leases::{Acquired, Lease, LeaseHolder, LeaseToken};
+use crate::postgres::{PostgresConfig, PostgresStore};
 use crate::reader::ReadStore;
 use crate::rows::AggregateRow;
 use crate::schema::TableSpec;
@@ -24,6 +25,8 @@ use crate::{
 pub enum StoreConfig {
     /// An embedded SQLite file (created if missing).
     Sqlite(PathBuf),
+    /// A schema in a PostgreSQL database (created if missing and the role may).
+    Postgres(PostgresConfig),
 }
 
 impl StoreConfig {
@@ -35,6 +38,7 @@ impl StoreConfig {
     pub fn file(&self) -> Option<&Path> {
         match self {
             StoreConfig::Sqlite(path) => Some(path),
+            StoreConfig::Postgres(_) => None,
         }
     }
 }
@@ -44,6 +48,7 @@ impl std::fmt::Display for StoreConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreConfig::Sqlite(path) => write!(f, "{}", path.display()),
+            StoreConfig::Postgres(config) => write!(f, "{config}"),
         }
     }
 }
@@ -57,6 +62,7 @@ pub fn open(config: &StoreConfig) -> Result<AnyStore> {
             store.api_keys()?; // makes the key table, so read-only readers find one
             Ok(AnyStore::new(store))
         }
+        StoreConfig::Postgres(config) => Ok(AnyStore::new(PostgresStore::open(config)?)),
     }
 }
 
@@ -65,6 +71,12 @@ pub fn open_reader(config: &StoreConfig) -> Result<Arc<dyn ReadStore>> {
     drop(open(config)?);
     match config {
         StoreConfig::Sqlite(path) => Ok(Arc::new(SqliteReader::new(path))),
+        // The read side is its own piece of work (#12); until it lands, serving says so.
+        StoreConfig::Postgres(config) => Err(crate::StoreError::Postgres(
+            crate::PostgresError::Statement(format!(
+                "serving from PostgreSQL ({config}) is not built yet; the sync can write to it"
+            )),
+        )),
     }
 }
 
