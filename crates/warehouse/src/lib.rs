@@ -24,6 +24,7 @@ pub mod rows;
 pub mod schema;
 pub mod sqlite;
 pub mod statement;
+pub mod store_copy;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -34,7 +35,7 @@ use jiff::Timestamp;
 pub use keys::{KeyError, KeyInfo, NewKey};
 pub use leases::{Acquired, Lease, LeaseHolder, LeaseToken};
 pub use open::{AnyStore, StoreConfig, open, open_reader};
-pub use postgres::{PostgresConfig, PostgresError, PostgresStore};
+pub use postgres::{PostgresConfig, PostgresError, PostgresReader, PostgresStore};
 pub use reader::{ReadSession, ReadStore};
 pub use rows::{AggregateRow, GroupRows, Value, rows_from_response};
 pub use schema::{DatasetDefinition, DatasetKind, NamedTimeZone, TableSpec};

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 
 use crate::keys::{KeyError, KeyInfo, NewKey};
 use crate::leases::{Acquired, Lease, LeaseHolder, LeaseToken};
-use crate::postgres::{PostgresConfig, PostgresStore};
+use crate::postgres::{PostgresConfig, PostgresReader, PostgresStore};
 use crate::reader::ReadStore;
 use crate::rows::AggregateRow;
 use crate::schema::TableSpec;
@@ -66,17 +66,16 @@ pub fn open(config: &StoreConfig) -> Result<AnyStore> {
     }
 }
 
-/// Opens the store for the BI server's reads, after [`open`] has made and migrated it.
+/// Opens the store for the BI server's reads. SQLite's is made and migrated first (by the
+/// same process); a PostgreSQL store is read as it is: a read replica must not write, so the
+/// sync (or `store copy`) makes and migrates it.
 pub fn open_reader(config: &StoreConfig) -> Result<Arc<dyn ReadStore>> {
-    drop(open(config)?);
     match config {
-        StoreConfig::Sqlite(path) => Ok(Arc::new(SqliteReader::new(path))),
-        // The read side is its own piece of work (#12); until it lands, serving says so.
-        StoreConfig::Postgres(config) => Err(crate::StoreError::Postgres(
-            crate::PostgresError::Statement(format!(
-                "serving from PostgreSQL ({config}) is not built yet; the sync can write to it"
-            )),
-        )),
+        StoreConfig::Sqlite(path) => {
+            drop(open(config)?);
+            Ok(Arc::new(SqliteReader::new(path)))
+        }
+        StoreConfig::Postgres(config) => Ok(Arc::new(PostgresReader::new(config)?)),
     }
 }
 

@@ -5,9 +5,9 @@
 //! one concern; this one holds the pool, the runtime and the [`Store`] impl.
 
 pub mod config;
-mod connect;
+pub(crate) mod connect;
 mod copy;
-mod datasets;
+pub(crate) mod datasets;
 mod days;
 mod ddl;
 mod directories;
@@ -16,6 +16,11 @@ pub mod instant;
 pub mod keys;
 mod leases;
 pub mod migrations;
+pub(crate) mod read;
+mod read_catalog;
+pub(crate) mod read_rows;
+mod render;
+mod render_bind;
 mod runs;
 mod status;
 mod watermarks;
@@ -27,6 +32,7 @@ use jiff::Timestamp;
 
 pub use config::{ConfigError, DEFAULT_SCHEMA, PostgresConfig, SslMode};
 pub use error::PostgresError;
+pub use read::{PostgresReader, PostgresSession};
 
 use crate::keys::{KeyError, KeyInfo, NewKey};
 use crate::leases::{Acquired, Lease, LeaseHolder, LeaseToken};

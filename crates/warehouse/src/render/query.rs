@@ -33,7 +33,7 @@ impl Renderer<'_> {
         }
     }
 
-    /// A column in ORDER BY: the table's own, never an output column of the same name.
+    /// A column in ORDER BY: the (quoted) table's own, never an output column of that name.
     fn sort_column(&self, table: &str, column: &Column) -> String {
         match column {
             Column::RowId => self.dialect.row_id().into(),
@@ -210,20 +210,21 @@ pub(crate) fn rows(dialect: &dyn Dialect, query: &Query) -> Statement {
         .map(|(c, name)| format!("{} AS \"{name}\"", r.output_column(c)))
         .collect();
     columns.extend(query.resume_key.iter().map(|p| r.output_key_part(p)));
+    let table = format!("\"{}\"", query.table);
     let order: Vec<String> = match &query.order {
         Order::ByKey => query
             .resume_key
             .iter()
             .map(|part| match part {
-                KeyPart::Column(c) => r.sort_column(&query.table, c),
+                KeyPart::Column(c) => r.sort_column(&table, c),
                 KeyPart::TextOrEmpty(_) => r.key_part(part),
             })
             .map(|k| dialect.sort(&k, false))
             .collect(),
         Order::By(by, tie) => by
             .iter()
-            .map(|(c, descending)| dialect.sort(&r.sort_column(&query.table, c), *descending))
-            .chain([dialect.sort(&r.sort_column(&query.table, tie), false)])
+            .map(|(c, descending)| dialect.sort(&r.sort_column(&table, c), *descending))
+            .chain([dialect.sort(&r.sort_column(&table, tie), false)])
             .collect(),
     };
     let limit_mark = r.bind(Bound::Integer(query.limit.min(i64::MAX as u64) as i64));
