@@ -8,4 +8,5 @@ mod demo_cmd;
 mod emulator_cmd;
 mod sdk_conformance;
 mod serve_cmd;
+mod store_copy_cmd;
 mod sync_e2e;
