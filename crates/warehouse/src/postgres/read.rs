@@ -252,7 +252,9 @@ impl ReadSession for PostgresSession {
         values[n - 1] = Bound::Integer(offset.min(i64::MAX as u64) as i64);
         let statement = Statement { sql, values };
         if limit <= FETCH_ROWS {
-            return self.run(|c| visit_all(c, &statement, each));
+            let client: &deadpool_postgres::ClientWrapper =
+                self.client.as_ref().expect("present until dropped");
+            return visit_all(client, &statement, each).map_err(|fail| self.shared.error(fail));
         }
         let cursor = format!(
             "genesys_bi_rows_{}",

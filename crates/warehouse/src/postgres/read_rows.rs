@@ -2,6 +2,7 @@
 //! driver's row, and statements whose rows reach a visitor in batches from a server-side
 //! cursor, so an export of any size holds one batch at a time.
 
+use deadpool_postgres::ClientWrapper;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row};
 
@@ -117,13 +118,19 @@ pub(crate) fn visit_by_cursor(
     Ok(count)
 }
 
-/// Hands each row of `statement` (a page the caller bounds) to `each`; returns how many.
+/// Hands each row of `statement` (a page the caller bounds) to `each`; returns how many. The
+/// statement stays prepared on the connection: a rollup reads one segment after another with
+/// the same statement.
 pub(crate) fn visit_all(
-    client: &Client,
+    client: &ClientWrapper,
     statement: &Statement,
     each: &mut Visitor<'_>,
 ) -> Result<u64, Fail> {
-    let rows = all_rows(client, statement)?;
+    let parameters = parameters(&statement.values);
+    let rows = block_on(async {
+        let prepared = client.prepare_cached(&statement.sql).await?;
+        client.query(&prepared, &parameters).await
+    })?;
     for row in &rows {
         each(&RowRef::postgres(row))?;
     }

@@ -144,7 +144,7 @@ impl Renderer<'_> {
         }
     }
 
-    fn from_where(&mut self, query: &Query, after: bool) -> String {
+    fn table_and_conditions(&mut self, query: &Query, after: bool) -> String {
         let mut conditions = Vec::new();
         if let Some(filter) = &query.filter {
             conditions.push(format!("({})", self.predicate(filter)));
@@ -190,7 +190,7 @@ pub(crate) fn count(dialect: &dyn Dialect, query: &Query) -> Statement {
         dialect,
         values: Vec::new(),
     };
-    let rest = renderer.from_where(query, false);
+    let rest = renderer.table_and_conditions(query, false);
     Statement {
         sql: format!("SELECT count(*) {rest}"),
         values: renderer.values,
@@ -203,7 +203,7 @@ pub(crate) fn rows(dialect: &dyn Dialect, query: &Query) -> Statement {
         dialect,
         values: Vec::new(),
     };
-    let from_where = r.from_where(query, true);
+    let from_where = r.table_and_conditions(query, true);
     let mut columns: Vec<String> = query
         .select
         .iter()
