@@ -62,7 +62,7 @@ impl TestPostgres {
     }
 
     pub fn store_config(&self) -> StoreConfig {
-        StoreConfig::Postgres(self.config.clone())
+        StoreConfig::postgres(self.config.clone())
     }
 
     /// The store in this schema, opened (and its tables made).

@@ -26,12 +26,16 @@ pub enum StoreConfig {
     /// An embedded SQLite file (created if missing).
     Sqlite(PathBuf),
     /// A schema in a PostgreSQL database (created if missing and the role may).
-    Postgres(PostgresConfig),
+    Postgres(Box<PostgresConfig>),
 }
 
 impl StoreConfig {
     pub fn sqlite(path: impl Into<PathBuf>) -> Self {
         StoreConfig::Sqlite(path.into())
+    }
+
+    pub fn postgres(config: PostgresConfig) -> Self {
+        StoreConfig::Postgres(Box::new(config))
     }
 
     /// The store's file, for a backend that keeps one.

@@ -70,8 +70,9 @@ pub(crate) fn pool(config: &PostgresConfig) -> Result<Pool> {
         config.connection().clone(),
         tls,
         ManagerConfig {
-            // A connection returned after a failed write may be mid-transaction: checked.
-            recycling_method: RecyclingMethod::Verified,
+            // A failed write's rollback is already queued on its connection when it returns
+            // (see `windows::write`); a closed connection is still replaced.
+            recycling_method: RecyclingMethod::Fast,
         },
     );
     Pool::builder(manager)

@@ -17,7 +17,7 @@ pub struct Instant(pub Timestamp);
 
 impl ToSql for Instant {
     fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
-        let us = i64::try_from(self.0.as_microsecond())? - POSTGRES_EPOCH_US;
+        let us = self.0.as_microsecond() - POSTGRES_EPOCH_US;
         out.extend_from_slice(&us.to_be_bytes());
         Ok(IsNull::No)
     }

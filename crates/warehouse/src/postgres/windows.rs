@@ -22,7 +22,7 @@ type Pages<'p> = dyn Iterator<Item = Result<Vec<AggregateRow>>> + 'p;
 
 /// Writes the window from `pages`, no more than a page in memory. Any error (a bad row, a page
 /// that did not arrive, a lost lease) rolls the transaction back: nothing of the window is
-/// written, and the connection is closed rather than pooled.
+/// written.
 pub(crate) fn write(
     store: &PostgresStore,
     write: &WindowWrite<'_>,
@@ -40,17 +40,15 @@ pub(crate) fn write(
     // taken, so the pool is not held while a job runs.
     let first = pages.next();
     let mut client = store.run(|| connect::client(&store.pool))?;
-    let outcome = write_on(
+    // On an error the dropped `COPY` sends CopyFail and the dropped transaction ROLLBACK,
+    // in order, before anything the connection is next asked: it goes back to the pool clean.
+    write_on(
         store,
         &mut client,
         write,
         first.into_iter().chain(pages),
         lease,
-    );
-    if outcome.is_err() {
-        drop(deadpool_postgres::Object::take(client));
-    }
-    outcome
+    )
 }
 
 fn write_on(
@@ -63,6 +61,14 @@ fn write_on(
     let transaction = store.run(|| async { Ok(client.transaction().await?) })?;
     let tx: &tokio_postgres::Transaction<'_> = &transaction;
     let (writer, spec) = store.run(|| async {
+        // One window write per dataset at a time, as SQLite's single writer has it: two
+        // writers replacing the same window would otherwise both find it empty and collide
+        // on its key. (Under leases there is one writer per dataset anyway.)
+        tx.execute(
+            "SELECT 1 FROM datasets WHERE name = $1 FOR UPDATE",
+            &[&write.dataset],
+        )
+        .await?;
         let writer = match lease {
             Some(lease) => Some(leases::check(tx, lease).await?),
             None => None,

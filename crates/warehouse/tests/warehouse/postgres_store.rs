@@ -88,8 +88,8 @@ fn a_new_schema_is_made_and_a_window_written_once() {
 #[test]
 fn an_unreachable_server_names_host_and_port() {
     let pg = TestPostgres::schema();
-    let url = format!("postgres://nobody@127.0.0.1:1/db");
-    let config = warehouse::PostgresConfig::parse(&url, pg.name(), Some("x"), None).unwrap();
+    let url = "postgres://nobody@127.0.0.1:1/db";
+    let config = warehouse::PostgresConfig::parse(url, pg.name(), Some("x"), None).unwrap();
     let error = PostgresStore::open(&config).err().unwrap().to_string();
     assert!(
         error.contains("127.0.0.1:1") && error.contains("unreachable"),
