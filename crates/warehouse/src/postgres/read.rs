@@ -9,7 +9,7 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
-use deadpool_postgres::{Object, Pool};
+use deadpool_postgres::{ClientWrapper, Object, Pool};
 use genesys::interval::format_instant;
 use jiff::Timestamp;
 
@@ -72,11 +72,58 @@ impl Shared {
         fail.into_store(&self.config)
     }
 
-    /// A pooled connection; connecting (when the pool has none idle) runs on the runtime.
-    fn connection(&self) -> Result<Object> {
-        self.runtime
+    /// A pooled connection; connecting (when the pool has none idle) runs on the runtime. A
+    /// new one is made read only first.
+    fn pooled(&self) -> Result<Object> {
+        let client = self
+            .runtime
             .block_on_anywhere(|| connect::client(&self.pool))
-            .map_err(|fail| self.error(fail))
+            .map_err(|fail| self.error(fail))?;
+        if Object::metrics(&client).recycle_count == 0 {
+            read_only(&client).map_err(|fail| self.error(fail))?;
+        }
+        Ok(client)
+    }
+
+    /// A connection of its own, outside the shared pool (in a pool of one, made for it), read
+    /// only.
+    fn own(&self) -> Result<Connection> {
+        let pool = connect::pool(&self.config)?;
+        let client = self
+            .runtime
+            .block_on_anywhere(|| connect::client(&pool))
+            .map_err(|fail| self.error(fail))?;
+        read_only(&client).map_err(|fail| self.error(fail))?;
+        Ok(Connection::Own(client))
+    }
+}
+
+/// Every transaction of the connection's session read only: a reader never writes, whatever
+/// role it connects as (a replica's may be allowed to).
+fn read_only(client: &tokio_postgres::Client) -> Result<(), Fail> {
+    Ok(block_on(client.batch_execute(
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+    ))?)
+}
+
+/// Sessions beyond this many wait for one to end; PostgreSQL's own default allows 100
+/// connections in all, which the sync and other replicas share.
+const POOL_SIZE: usize = 16;
+
+/// A session's connection: pooled, or an export's own (its pool of one may go: the
+/// connection stays until the session drops it).
+enum Connection {
+    Pooled(Object),
+    Own(Object),
+}
+
+impl std::ops::Deref for Connection {
+    type Target = ClientWrapper;
+
+    fn deref(&self) -> &ClientWrapper {
+        match self {
+            Connection::Pooled(object) | Connection::Own(object) => object,
+        }
     }
 }
 
@@ -90,36 +137,40 @@ pub struct PostgresReader {
 impl PostgresReader {
     /// Reads the store `config` names, as it is: nothing is created or migrated.
     pub fn new(config: &PostgresConfig) -> Result<Self> {
+        let pool = connect::pool(config)?;
+        pool.resize(POOL_SIZE);
         Ok(Self {
             shared: Arc::new(Shared {
                 runtime: OwnRuntime::new()?,
-                pool: connect::pool(config)?,
+                pool,
                 config: config.clone(),
             }),
             watcher: Mutex::new(None),
         })
     }
 
-    fn open_session(&self) -> Result<PostgresSession> {
-        let client = self.shared.connection()?;
-        Ok(PostgresSession {
+    fn open_session(&self, connection: Connection) -> PostgresSession {
+        PostgresSession {
             shared: Arc::clone(&self.shared),
-            client: Some(client),
+            client: Some(connection),
             snapshot: Flag::new(false),
             cursors: Flag::new(0),
-        })
+        }
     }
 }
 
 impl ReadStore for PostgresReader {
     fn session(&self) -> Result<Box<dyn ReadSession>> {
-        Ok(Box::new(self.open_session()?))
+        let connection = Connection::Pooled(self.shared.pooled()?);
+        Ok(Box::new(self.open_session(connection)))
     }
 
-    /// The same pooled connections: PostgreSQL keeps no pages in the server's memory, and the
-    /// export's rows come from a cursor a batch at a time.
+    /// A connection of its own, not pooled: an export is long (opening is not), and its
+    /// lanes must never wait for one another's turn at the pool. Its rows come from a cursor,
+    /// a batch at a time.
     fn export_session(&self) -> Result<Box<dyn ReadSession>> {
-        Ok(Box::new(self.open_session()?))
+        let connection = self.shared.own()?;
+        Ok(Box::new(self.open_session(connection)))
     }
 
     /// The generation row every write transaction bumps (one read by primary key). A failed
@@ -127,7 +178,7 @@ impl ReadStore for PostgresReader {
     fn generation(&self) -> Option<i64> {
         let mut watcher = self.watcher.lock().unwrap_or_else(PoisonError::into_inner);
         if watcher.is_none() {
-            *watcher = self.shared.connection().ok();
+            *watcher = self.shared.pooled().ok();
         }
         let read = block_on(watcher.as_ref()?.query_one(GENERATION_SQL, &[]));
         match read {
@@ -143,7 +194,7 @@ impl ReadStore for PostgresReader {
 /// A pooled connection on loan; back to the pool on drop, outside any transaction.
 pub struct PostgresSession {
     shared: Arc<Shared>,
-    client: Option<Object>,
+    client: Option<Connection>,
     /// Inside [`ReadSession::begin_snapshot`]'s transaction.
     snapshot: Flag<bool>,
     /// Cursors declared, for a name no open one has.
@@ -154,7 +205,7 @@ pub struct PostgresSession {
 const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 impl PostgresSession {
-    fn c(&self) -> &tokio_postgres::Client {
+    fn c(&self) -> &ClientWrapper {
         self.client.as_ref().expect("present until dropped")
     }
 
@@ -208,8 +259,11 @@ impl Drop for PostgresSession {
         };
         // Work that began a snapshot and returned early must not hand it on to the next
         // request: end it, or close the connection instead of pooling it.
-        if self.snapshot.get() && block_on(client.batch_execute("ROLLBACK")).is_err() {
-            drop(Object::take(client));
+        if self.snapshot.get()
+            && block_on(client.batch_execute("ROLLBACK")).is_err()
+            && let Connection::Pooled(object) = client
+        {
+            drop(Object::take(object));
         }
     }
 }
@@ -252,9 +306,7 @@ impl ReadSession for PostgresSession {
         values[n - 1] = Bound::Integer(offset.min(i64::MAX as u64) as i64);
         let statement = Statement { sql, values };
         if limit <= FETCH_ROWS {
-            let client: &deadpool_postgres::ClientWrapper =
-                self.client.as_ref().expect("present until dropped");
-            return visit_all(client, &statement, each).map_err(|fail| self.shared.error(fail));
+            return visit_all(self.c(), &statement, each).map_err(|fail| self.shared.error(fail));
         }
         let cursor = format!(
             "genesys_bi_rows_{}",
