@@ -18,6 +18,8 @@ mod leases;
 pub mod migrations;
 mod runs;
 mod status;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod watermarks;
 mod windows;
 
