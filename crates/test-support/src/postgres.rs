@@ -9,6 +9,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use warehouse::testing::Stored;
 use warehouse::{PostgresConfig, PostgresStore, StoreConfig};
 
 /// The variable `scripts/postgres.sh` exports: the server's URL, with its password.
@@ -69,6 +70,69 @@ impl TestPostgres {
     pub fn open(&self) -> PostgresStore {
         PostgresStore::open(&self.config)
             .unwrap_or_else(|e| panic!("opening the test's PostgreSQL store: {e}"))
+    }
+}
+
+impl TestPostgres {
+    /// The server's URL as `user` would write it, without a password
+    /// (`postgres://user@127.0.0.1:port/postgres`).
+    pub fn url_for(&self, user: &str) -> String {
+        let (_, place) = self
+            .url
+            .rsplit_once('@')
+            .expect("the test server's URL names its user");
+        format!("postgres://{user}@{place}")
+    }
+
+    /// The server's URL without its password (`[store] postgres = …`; the password then comes
+    /// from [`Self::password`] in the environment).
+    pub fn url_without_password(&self) -> String {
+        self.url_for("postgres")
+    }
+
+    /// The server's password, as `GENESYS_BI_POSTGRES_PASSWORD` would hold it.
+    pub fn password(&self) -> String {
+        let (user_info, _) = self.url.rsplit_once('@').expect("a user in the URL");
+        let (_, password) = user_info
+            .rsplit_once(':')
+            .expect("the test server's URL holds its password");
+        password.to_string()
+    }
+
+    /// Every row of a table of this schema, as `Workspace::dump` gives SQLite's: equal for two
+    /// stores holding the same rows.
+    pub fn dump(&self, table: &str) -> Vec<Vec<Stored>> {
+        warehouse::postgres::testing::sorted_values(&self.config, table)
+            .unwrap_or_else(|e| panic!("reading {table} from PostgreSQL: {e}"))
+    }
+
+    /// A new login role with a password and PostgreSQL's default privileges only (it may
+    /// connect, not create a schema); dropped with the value.
+    pub fn role_without_privileges(&self) -> TestRole {
+        let name = format!("{}_role", self.name());
+        let password = format!("pw-{}", fastrand_suffix());
+        warehouse::postgres::testing::create_role(&self.config, &name, &password)
+            .unwrap_or_else(|e| panic!("creating role {name}: {e}"));
+        TestRole {
+            name,
+            password,
+            admin: self.config.clone(),
+        }
+    }
+}
+
+/// A login role of a test's own (cluster-wide, so named after the test's schema).
+pub struct TestRole {
+    pub name: String,
+    pub password: String,
+    admin: PostgresConfig,
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        if let Err(e) = warehouse::postgres::testing::drop_role(&self.admin, &self.name) {
+            eprintln!("dropping test role {}: {e}", self.name);
+        }
     }
 }
 

@@ -52,25 +52,33 @@ impl FromStr for SslMode {
     }
 }
 
-/// A value of the `[store]` PostgreSQL settings that can't be used; names the setting.
+/// A value of the `[store]` PostgreSQL settings that can't be used; [`ConfigError::field`]
+/// names the setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("postgres: the URL must start with postgres:// or postgresql://, not `{0}`")]
+    #[error("the URL must start with postgres:// or postgresql://, not `{0}`")]
     Scheme(String),
-    #[error("postgres: the URL can't be read: {0}")]
+    #[error("the URL can't be read: {0}")]
     Url(String),
-    #[error("postgres: the URL names no host")]
+    #[error("the URL names no host")]
     NoHost,
-    #[error("postgres: the URL names no user (postgres://user@host:5432/database)")]
+    #[error("the URL names no user (postgres://user@host:5432/database)")]
     NoUser,
-    #[error(
-        "sslmode: `{0}` is not one genesys-bi supports (disable, prefer, require, verify-full)"
-    )]
+    #[error("`{0}` is not one genesys-bi supports (disable, prefer, require, verify-full)")]
     SslMode(String),
-    #[error(
-        "schema: `{0}` must be lowercase letters, digits and _, starting with a letter (at most 48)"
-    )]
+    #[error("`{0}` must be lowercase letters, digits and _, starting with a letter (at most 48)")]
     Schema(String),
+}
+
+impl ConfigError {
+    /// The `[store]` setting at fault: `postgres`, `sslmode` or `schema`.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ConfigError::SslMode(_) => "sslmode",
+            ConfigError::Schema(_) => "schema",
+            _ => "postgres",
+        }
+    }
 }
 
 /// A PostgreSQL store's connection settings, parsed.
@@ -268,15 +276,16 @@ mod tests {
 
     #[test]
     fn each_fault_names_its_setting() {
-        let fault = |url: &str| parse(url).unwrap_err().to_string();
-        assert!(fault("mysql://a@b/c").starts_with("postgres: the URL must start"));
-        assert!(fault("postgres://a@b/c?sslmode=verify-ca").starts_with("sslmode:"));
-        assert!(fault("postgres://b/c").contains("no user"));
-        assert!(
-            PostgresConfig::parse("postgres://a@b/c", "Bad-Name", None, None)
-                .unwrap_err()
-                .to_string()
-                .starts_with("schema:")
-        );
+        let fault = |url: &str| {
+            let e = parse(url).unwrap_err();
+            (e.field(), e.to_string())
+        };
+        let (field, message) = fault("mysql://a@b/c");
+        assert_eq!(field, "postgres");
+        assert!(message.contains("`mysql://`"), "{message}");
+        assert_eq!(fault("postgres://a@b/c?sslmode=verify-ca").0, "sslmode");
+        assert!(fault("postgres://b/c").1.contains("no user"));
+        let e = PostgresConfig::parse("postgres://a@b/c", "Bad-Name", None, None).unwrap_err();
+        assert_eq!(e.field(), "schema");
     }
 }

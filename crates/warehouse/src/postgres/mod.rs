@@ -23,6 +23,8 @@ mod render;
 mod render_bind;
 mod runs;
 mod status;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod watermarks;
 mod windows;
 
