@@ -157,9 +157,6 @@ pub struct DemoArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    #[command(flatten)]
-    pub config: ConfigArgs,
-
     #[command(subcommand)]
     pub command: StoreCommand,
 }
@@ -172,6 +169,9 @@ pub enum StoreCommand {
     /// destination has are left alone. The password comes from GENESYS_BI_POSTGRES_PASSWORD
     /// or PGPASSWORD (or the URL).
     Copy {
+        #[command(flatten)]
+        config: ConfigArgs,
+
         /// The destination database: postgres://user@host:5432/database[?sslmode=require].
         #[arg(long, value_name = "URL")]
         to: String,

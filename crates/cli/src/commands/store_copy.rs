@@ -16,8 +16,8 @@ fn password_from_environment() -> Option<String> {
 }
 
 pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
-    let config = load_config(&args.config)?;
-    let StoreCommand::Copy { to, schema } = args.command;
+    let StoreCommand::Copy { config, to, schema } = args.command;
+    let config = load_config(&config)?;
     let source = config.store.sqlite.clone();
     if !source.is_file() {
         return Err(UsageError(format!(

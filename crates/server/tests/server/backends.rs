@@ -143,3 +143,85 @@ async fn a_csv_export_is_the_same_bytes() {
     ))
     .await;
 }
+
+/// A store of `buckets` quarter hours of `queues` queues (one row each, some values missing).
+fn many_rows_store(path: &std::path::Path, buckets: i64, queues: usize) {
+    use genesys::Interval;
+    use jiff::SignedDuration;
+    use warehouse::{AggregateRow, Store, TableSpec, Value, WindowWrite};
+    let store = warehouse::SqliteStore::open(path).unwrap();
+    let spec = TableSpec {
+        name: "many".into(),
+        dimensions: vec!["queueId".into()],
+        metrics: vec!["nOffered".into(), "tHandle".into()],
+        definition: warehouse::DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
+    };
+    store.ensure_dataset(&spec).unwrap();
+    let start: jiff::Timestamp = "2024-03-30T00:00:00Z".parse().unwrap();
+    let end = start + SignedDuration::from_mins(15 * buckets);
+    let mut rows = Vec::new();
+    for bucket in 0..buckets {
+        let s = start + SignedDuration::from_mins(15 * bucket);
+        for queue in 0..queues {
+            let n = bucket * 7 + queue as i64;
+            let some = |v: i64| (n % 5 != 0).then_some(Value::Int(v));
+            rows.push(AggregateRow {
+                interval: Interval::new(s, s + SignedDuration::from_mins(15)),
+                group: vec![(queue != 0 || bucket % 3 != 0).then(|| format!("q-{queue:02}"))],
+                values: vec![
+                    some(n % 13),
+                    some(n % 3),
+                    some(n * 1_000),
+                    some(n),
+                    some(n + 9),
+                ],
+            });
+        }
+    }
+    store
+        .write_window(&WindowWrite {
+            dataset: "many",
+            window: Interval::new(start, end),
+            rows: &rows,
+            settled: true,
+            run_id: None,
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_read_of_more_rows_than_a_cursor_batch_gives_every_row_as_sqlite_does() {
+    use warehouse::read::Selection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.db");
+    // 7,680 rows, a missing queue among them: several batches of the PostgreSQL cursor.
+    many_rows_store(&path, 4 * 96, 20);
+    let apps = [
+        Backend::Sqlite.run(TestApp::on(path.clone())).await,
+        Backend::Postgres.run(TestApp::on(path.clone())).await,
+    ];
+    let segment = (
+        "2024-03-29T00:00:00Z".parse().unwrap(),
+        "2024-04-05T00:00:00Z".parse().unwrap(),
+    );
+    let mut read = Vec::new();
+    for app in &apps {
+        let store = warehouse::open_reader(&app.config).unwrap();
+        let session = store.export_session().unwrap();
+        let spec = session.dataset("many").unwrap().expect("copied").spec;
+        // Everything as stored, and a rollup by queue of the whole segment.
+        let stored = Selection::all(&spec)
+            .read(&*session, segment, 0, u64::MAX)
+            .unwrap();
+        let mut by_queue = Selection::all(&spec);
+        by_queue.rollup = true;
+        let rolled = by_queue.read(&*session, segment, 0, u64::MAX).unwrap();
+        read.push((stored, rolled));
+    }
+    assert_eq!(read[0].0.len(), 4 * 96 * 20);
+    assert_eq!(read[0].1.len(), 21, "20 queues and the missing one");
+    assert!(read[0] == read[1], "PostgreSQL read other rows than SQLite");
+    // And over HTTP, in the server's own chunks.
+    let path = "/v1/datasets/many/rows?format=csv&from=2024-03-29&to=2024-04-05";
+    assert_eq!(body(&apps[0], path).await, body(&apps[1], path).await);
+}

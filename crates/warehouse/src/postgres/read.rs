@@ -285,8 +285,8 @@ impl ReadSession for PostgresSession {
         self.run(|c| catalog::extent(c, spec))
     }
 
-    /// A page of at most [`FETCH_ROWS`] rows in one statement; more (an export) from a
-    /// cursor, a batch at a time.
+    /// At most [`FETCH_ROWS`] rows (a page, an export's chunk) in one prepared statement;
+    /// more from a cursor, a batch at a time.
     fn visit_selection(
         &self,
         selection: &Selection,
@@ -312,7 +312,7 @@ impl ReadSession for PostgresSession {
             "genesys_bi_rows_{}",
             self.cursors.replace(self.cursors.get() + 1)
         );
-        self.in_transaction(|c| visit_by_cursor(c, &cursor, &statement, each))
+        self.in_transaction(|c| visit_by_cursor(c, &cursor, &statement, limit, each))
     }
 
     fn query_rows(&self, query: &Query) -> Result<Vec<Vec<Cell>>> {

@@ -15,8 +15,9 @@ use crate::reader::Visitor;
 use crate::statement::Statement;
 use crate::{Result, StoreError};
 
-/// Rows fetched from a cursor at a time: what a long read holds in memory.
-pub(crate) const FETCH_ROWS: u64 = 1_000;
+/// Rows fetched from a cursor at a time: what a long read holds in memory. A read of no more
+/// (a page, or a chunk of the server's exports, 2,000 rows) is one prepared statement.
+pub(crate) const FETCH_ROWS: u64 = 2_048;
 
 fn unreadable(row: &Row, index: usize, reason: impl std::fmt::Display) -> StoreError {
     let column = row
@@ -90,6 +91,7 @@ pub(crate) fn visit_by_cursor(
     client: &Client,
     cursor: &str,
     statement: &Statement,
+    limit: u64,
     each: &mut Visitor<'_>,
 ) -> Result<u64, Fail> {
     let parameters = parameters(&statement.values);
@@ -110,7 +112,8 @@ pub(crate) fn visit_by_cursor(
             each(&RowRef::postgres(row))?;
         }
         count += batch.len() as u64;
-        if (batch.len() as u64) < FETCH_ROWS {
+        // A short batch is the last; so is the one that reaches the statement's limit.
+        if (batch.len() as u64) < FETCH_ROWS || count >= limit {
             break;
         }
     }
