@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test, as CI does: installs what the tests need (a Python venv with the
 # official Genesys SDK and schemathesis under .venv, Debian's chromium, tests/node's npm
-# packages), then fmt, clippy and the whole test suite.
+# packages), then fmt, clippy and the whole test suite, with one throwaway PostgreSQL server
+# for the run (scripts/postgres.sh) that the PostgreSQL tests make their schemas on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +21,5 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo build (the binary the CLI tests run)"
 cargo build --workspace --locked
 
-step "cargo test (every crate, every test)"
-cargo test --workspace --locked --no-fail-fast
+step "cargo test (every crate, every test; one throwaway PostgreSQL server for the run)"
+scripts/postgres.sh cargo test --workspace --locked --no-fail-fast

@@ -94,6 +94,10 @@ pub enum Command {
     /// password; Grafana takes it from its environment). The URL comes from `[server]`
     /// (address, HTTPS) unless --url names the address BI machines use.
     Connect(ConnectArgs),
+
+    /// The store itself: `store copy --to postgres://…` copies the configured SQLite store
+    /// into PostgreSQL, keeping its history and API keys.
+    Store(StoreArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -218,6 +222,33 @@ pub struct DemoArgs {
     /// Seed of the synthetic contact centre.
     #[arg(long, default_value_t = emulator::config::DEFAULT_SEED)]
     pub seed: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    #[command(subcommand)]
+    pub command: StoreCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum StoreCommand {
+    /// Copy the configured SQLite store into a PostgreSQL schema: every dataset's rows and
+    /// per-day rollup, the directories, watermarks, window log, runs and API keys (the same
+    /// keys keep working). Running it again replaces what it copied; datasets only the
+    /// destination has are left alone. The password comes from GENESYS_BI_POSTGRES_PASSWORD
+    /// or PGPASSWORD (or the URL).
+    Copy {
+        #[command(flatten)]
+        config: ConfigArgs,
+
+        /// The destination database: postgres://user@host:5432/database[?sslmode=require].
+        #[arg(long, value_name = "URL")]
+        to: String,
+
+        /// The schema the store lives in (created if missing and the role may).
+        #[arg(long, default_value = warehouse::postgres::DEFAULT_SCHEMA)]
+        schema: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -58,17 +58,72 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// Path of the embedded SQLite file.
+    /// Path of the embedded SQLite file (the store unless `postgres` is set).
     #[serde(default = "default_sqlite_path")]
     pub sqlite: PathBuf,
+    /// A PostgreSQL database instead (`postgres://user@host:5432/db`); the password comes
+    /// from `GENESYS_BI_POSTGRES_PASSWORD` or `PGPASSWORD`, never from this file's text.
+    #[serde(default)]
+    pub postgres: Option<String>,
+    /// The PostgreSQL schema the store's tables live in (created if missing and allowed).
+    #[serde(default = "default_schema")]
+    pub schema: String,
+    /// TLS to PostgreSQL: `disable`, `prefer` (the default), `require` or `verify-full`; wins
+    /// over an `sslmode` in the URL.
+    #[serde(default)]
+    pub sslmode: Option<String>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         Self {
             sqlite: default_sqlite_path(),
+            postgres: None,
+            schema: default_schema(),
+            sslmode: None,
         }
     }
+}
+
+/// Where the PostgreSQL password is looked for, in order.
+pub const POSTGRES_PASSWORD_VARIABLES: [&str; 2] = ["GENESYS_BI_POSTGRES_PASSWORD", "PGPASSWORD"];
+
+impl StoreConfig {
+    /// The store these settings name, parsed once: PostgreSQL when `postgres` is set (its
+    /// password from the first of [`POSTGRES_PASSWORD_VARIABLES`] that `env` has), else the
+    /// SQLite file. A fault names its `store.` field.
+    pub fn store(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<warehouse::StoreConfig, ConfigError> {
+        let Some(url) = &self.postgres else {
+            return Ok(warehouse::StoreConfig::sqlite(&self.sqlite));
+        };
+        let in_field = |e: warehouse::postgres::ConfigError| {
+            ConfigError::Invalid(vec![fault(
+                None,
+                &format!("store.{}", e.field()),
+                e.to_string(),
+            )])
+        };
+        let ssl_mode = self
+            .sslmode
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(in_field)?;
+        let password = POSTGRES_PASSWORD_VARIABLES
+            .iter()
+            .find_map(|name| env(name).filter(|p| !p.is_empty()));
+        let config =
+            warehouse::PostgresConfig::parse(url, &self.schema, password.as_deref(), ssl_mode)
+                .map_err(in_field)?;
+        Ok(warehouse::StoreConfig::postgres(config))
+    }
+}
+
+fn default_schema() -> String {
+    warehouse::postgres::DEFAULT_SCHEMA.to_string()
 }
 
 fn default_sqlite_path() -> PathBuf {

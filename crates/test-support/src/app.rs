@@ -2,9 +2,16 @@
 //! store is filled once per test binary through the real sync engine, from the emulator's
 //! synthetic contact centre (in process: the server never talks to Genesys), into the real
 //! warehouse; a test that changes a store gets its own copy.
+//!
+//! Every store exists on both backends: a test written with [`crate::backend_tests!`] runs
+//! its body once on SQLite and once on PostgreSQL, where the server reads a schema that the
+//! SQLite store was copied into (`warehouse::store_copy`; the shared one once per test
+//! binary), so both answer from the same rows.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+
+use crate::postgres::TestPostgres;
 
 use emulator::synth::{ContactCentre, OrgShape};
 use genesys::aggregates::AggregationQuery;
@@ -117,12 +124,86 @@ pub fn copy_of_shared_store(dir: &Path) -> PathBuf {
     copy
 }
 
+/// Which store a test's servers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+tokio::task_local! {
+    static BACKEND: Backend;
+}
+
+impl Backend {
+    pub const ALL: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
+    /// The backend of the test running (SQLite outside [`Backend::run`]).
+    pub fn current() -> Backend {
+        BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite)
+    }
+
+    /// Runs a test body with `self` as the backend its [`TestApp`]s serve from.
+    pub async fn run<T>(self, body: impl Future<Output = T>) -> T {
+        BACKEND.scope(self, body).await
+    }
+}
+
+/// Writes each test once and runs it on both backends, as `<name>::sqlite` and
+/// `<name>::postgres`: the same body, its [`TestApp`]s serving from that backend.
+#[macro_export]
+macro_rules! backend_tests {
+    ($(
+        #[tokio::test $( ( $($args:tt)* ) )?]
+        $(#[$meta:meta])*
+        async fn $name:ident() $body:block
+    )*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test $( ( $($args)* ) )?]
+            $(#[$meta])*
+            async fn sqlite() {
+                $crate::app::Backend::Sqlite.run(async move $body).await
+            }
+
+            #[tokio::test $( ( $($args)* ) )?]
+            $(#[$meta])*
+            async fn postgres() {
+                $crate::app::Backend::Postgres.run(async move $body).await
+            }
+        }
+    )*};
+}
+
+/// The shared store copied into a PostgreSQL schema, once per test binary.
+fn shared_postgres() -> &'static TestPostgres {
+    static SHARED: OnceLock<TestPostgres> = OnceLock::new();
+    SHARED.get_or_init(|| postgres_copy_of(shared_store()))
+}
+
+/// A schema of its own holding a copy of the SQLite store at `path`.
+fn postgres_copy_of(path: &Path) -> TestPostgres {
+    let schema = TestPostgres::schema();
+    warehouse::store_copy::sqlite_to_postgres(path, schema.config())
+        .unwrap_or_else(|e| panic!("copying {} into PostgreSQL: {e}", path.display()));
+    schema
+}
+
 pub struct TestApp {
     pub address: String,
-    /// The store the server reads.
+    /// The SQLite store the server reads, or (on PostgreSQL) the one its schema was copied
+    /// from: what tests read expected values from.
     pub store: PathBuf,
+    /// The backend the server reads.
+    pub backend: Backend,
+    /// The store the server reads, as configured.
+    pub config: warehouse::StoreConfig,
     /// The folder of a store this app owns (a copy), removed with it.
     owned: Option<tempfile::TempDir>,
+    /// The app's own PostgreSQL schema, dropped with it.
+    _schema: Option<TestPostgres>,
     pub key: String,
     pub key_id: i64,
     pub client: reqwest::Client,
@@ -131,12 +212,19 @@ pub struct TestApp {
 impl TestApp {
     /// A server on the shared, filled store.
     pub async fn spawn() -> TestApp {
-        Self::on(shared_store().to_path_buf()).await
+        Self::spawn_with(|server| server).await
     }
 
     /// A server on the shared, filled store, set up by `configure`.
     pub async fn spawn_with(configure: impl FnOnce(Server) -> Server) -> TestApp {
-        Self::on_with(shared_store().to_path_buf(), configure).await
+        let path = shared_store().to_path_buf();
+        match Backend::current() {
+            Backend::Sqlite => Self::on_with(path, configure).await,
+            Backend::Postgres => {
+                let config = shared_postgres().store_config();
+                Self::serve(path, config, Backend::Postgres, None, configure).await
+            }
+        }
     }
 
     /// A server on its own copy of the shared, filled store, which the test may change.
@@ -153,17 +241,46 @@ impl TestApp {
         app
     }
 
-    /// A server on any store file (created if missing).
+    /// A server on any store file (created if missing); on PostgreSQL, on a schema of its
+    /// own that the file is copied into now.
     pub async fn on(store: PathBuf) -> TestApp {
         Self::on_with(store, |server| server).await
     }
 
-    /// A server on any store file, set up by `configure`.
+    /// A server on any store file, set up by `configure` (on PostgreSQL, on a copy of it).
     pub async fn on_with(store: PathBuf, configure: impl FnOnce(Server) -> Server) -> TestApp {
+        match Backend::current() {
+            Backend::Sqlite => {
+                let config = warehouse::StoreConfig::sqlite(&store);
+                Self::serve(store, config, Backend::Sqlite, None, configure).await
+            }
+            Backend::Postgres => {
+                drop(warehouse::SqliteStore::open(&store).unwrap());
+                let schema = postgres_copy_of(&store);
+                let config = schema.store_config();
+                Self::serve(store, config, Backend::Postgres, Some(schema), configure).await
+            }
+        }
+    }
+
+    async fn serve(
+        store: PathBuf,
+        config: warehouse::StoreConfig,
+        backend: Backend,
+        schema: Option<TestPostgres>,
+        configure: impl FnOnce(Server) -> Server,
+    ) -> TestApp {
         crate::logs::init();
+        let key = {
+            use warehouse::Store;
+            warehouse::open(&config)
+                .unwrap()
+                .create_key("tests")
+                .unwrap()
+        };
         let server = configure(
             Server::build(ServerConfig {
-                store: warehouse::StoreConfig::sqlite(&store),
+                store: config.clone(),
                 listen: "127.0.0.1:0".parse().unwrap(),
             })
             .await
@@ -171,16 +288,23 @@ impl TestApp {
         );
         let address = format!("http://127.0.0.1:{}", server.port());
         tokio::spawn(server.run_until_stopped());
-        let connection = warehouse::sqlite::keys::open_admin(&store).unwrap();
-        let key = warehouse::sqlite::keys::create(&connection, "tests").unwrap();
         TestApp {
             address,
             store,
+            backend,
+            config,
             owned: None,
+            _schema: schema,
             key: key.secret,
             key_id: key.info.id,
             client: reqwest::Client::new(),
         }
+    }
+
+    /// The writer side of the store the server reads (keys, runs): what another process
+    /// changing it would hold.
+    pub fn writer(&self) -> warehouse::AnyStore {
+        warehouse::open(&self.config).unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {

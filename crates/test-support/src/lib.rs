@@ -18,6 +18,8 @@ pub mod client;
 pub mod app;
 #[cfg(feature = "app")]
 pub mod cli;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 
 pub use emulator::TestEmulator;
 

@@ -32,27 +32,47 @@ impl<'a> From<rusqlite::types::ValueRef<'a>> for CellRef<'a> {
 
 /// The statement's current row. Valid only while the visitor it was handed to runs.
 pub struct RowRef<'r, 's> {
-    row: &'r rusqlite::Row<'s>,
+    row: Backend<'r, 's>,
+}
+
+/// The row as its backend holds it.
+enum Backend<'r, 's> {
+    Sqlite(&'r rusqlite::Row<'s>),
+    Postgres(&'r tokio_postgres::Row),
 }
 
 impl<'r, 's> RowRef<'r, 's> {
     pub(crate) fn new(row: &'r rusqlite::Row<'s>) -> Self {
-        Self { row }
+        Self {
+            row: Backend::Sqlite(row),
+        }
+    }
+
+    pub(crate) fn postgres(row: &'r tokio_postgres::Row) -> Self {
+        Self {
+            row: Backend::Postgres(row),
+        }
     }
 
     /// How many cells the row has.
     #[inline]
     pub fn width(&self) -> usize {
-        self.row.as_ref().column_count()
+        match self.row {
+            Backend::Sqlite(row) => row.as_ref().column_count(),
+            Backend::Postgres(row) => row.len(),
+        }
     }
 
     /// The cell at `index` (from 0); an index past the row's width is an error.
     #[inline]
     pub fn cell(&self, index: usize) -> Result<CellRef<'r>, StoreError> {
-        self.row
-            .get_ref(index)
-            .map(CellRef::from)
-            .map_err(StoreError::from)
+        match self.row {
+            Backend::Sqlite(row) => row
+                .get_ref(index)
+                .map(CellRef::from)
+                .map_err(StoreError::from),
+            Backend::Postgres(row) => crate::postgres::read_rows::cell(row, index),
+        }
     }
 
     /// The error of asking for a cell the row does not have.

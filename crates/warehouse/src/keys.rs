@@ -15,6 +15,9 @@ pub enum KeyError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the operating system's random source failed: {0}")]
     Random(String),
+    /// A store other than SQLite failed (PostgreSQL: unreachable, refused, …).
+    #[error("{0}")]
+    Store(Box<crate::StoreError>),
     #[error("no API key with id {0}")]
     UnknownKey(i64),
     #[error("a key name must be 1 to 100 printable characters")]

@@ -7,6 +7,7 @@
 //! either relation holds the sums of its bucket or day, and a reader rolling rows up further
 //! sums the same stored columns. Averages are in seconds, rates and service level fractions.
 
+use crate::render::Dialect;
 use crate::schema::TableSpec;
 
 /// What ends the name of a dataset's KPI relation at its stored granularity.
@@ -36,6 +37,20 @@ pub fn clashing_name<'a>(
         .into_iter()
         .find(|other| *other == longer || Some(*other) == shorter)
         .map(str::to_string)
+}
+
+/// The refusal of `dataset`, whose KPI feeds would share a name with dataset `other`'s.
+pub(crate) fn name_clash(dataset: &str, other: String) -> crate::StoreError {
+    let base = if other.len() < dataset.len() {
+        other.as_str()
+    } else {
+        dataset
+    };
+    crate::StoreError::KpiNameClash {
+        feed: daily_kpi_name(base),
+        dataset: dataset.to_string(),
+        other,
+    }
 }
 
 /// How a figure is made from a row's stored columns.
@@ -71,23 +86,24 @@ impl Formula {
         matches!(self, Formula::Count(_))
     }
 
-    /// The formula as SQL, each operand read by `operand` (quoted as stored, or summed).
+    /// The formula as SQLite's SQL, each operand read by `operand` (quoted as stored, or
+    /// summed).
     pub fn sql(&self, operand: impl Fn(&str) -> String) -> String {
+        self.render(&crate::sqlite::render::Sqlite, operand)
+    }
+
+    /// The formula as SQL of dialect `d`: each ratio a quotient in double precision, so every
+    /// backend gives the same doubles (the division by 1000 last, as `/v1/report` does).
+    pub(crate) fn render(&self, d: &dyn Dialect, operand: impl Fn(&str) -> String) -> String {
         match self {
             Formula::Count(column) => operand(column),
             Formula::Ratio {
                 numerator,
                 denominator,
-            } => format!(
-                "1.0 * {} / NULLIF({}, 0)",
-                operand(numerator),
-                operand(denominator)
-            ),
-            Formula::Seconds { sum_ms, count } => format!(
-                "1.0 * {} / NULLIF({}, 0) / 1000.0",
-                operand(sum_ms),
-                operand(count)
-            ),
+            } => d.quotient(&operand(numerator), &operand(denominator)),
+            Formula::Seconds { sum_ms, count } => {
+                format!("{} / 1000.0", d.quotient(&operand(sum_ms), &operand(count)))
+            }
         }
     }
 

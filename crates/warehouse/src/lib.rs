@@ -4,7 +4,8 @@
 //! log, watermarks, runs, leases, schema version). The seam every other crate sees is two
 //! traits: the writer side [`Store`] (the sync and the cli) and the reader side
 //! [`ReadStore`]/[`ReadSession`] (the BI server), opened from a [`StoreConfig`] by [`open`].
-//! SQLite, embedded (module `sqlite`), is today's only backend.
+//! SQLite, embedded (module `sqlite`), is the default backend; PostgreSQL (module `postgres`)
+//! the one for teams and several replicas.
 //!
 //! Every SQL statement of the product lives in this crate. It must never parse Genesys JSON
 //! (it takes typed records from `genesys`), know HTTP, or depend on `sync` or `server`.
@@ -16,14 +17,17 @@ pub mod keys;
 pub mod kpi;
 pub mod leases;
 mod open;
+pub mod postgres;
 pub mod query;
 pub mod read;
 mod read_kpi;
 pub mod reader;
+mod render;
 pub mod rows;
 pub mod schema;
 pub mod sqlite;
 pub mod statement;
+pub mod store_copy;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -34,6 +38,7 @@ use jiff::Timestamp;
 pub use keys::{KeyError, KeyInfo, NewKey};
 pub use leases::{Acquired, Lease, LeaseHolder, LeaseToken};
 pub use open::{AnyStore, StoreConfig, open, open_reader};
+pub use postgres::{PostgresConfig, PostgresError, PostgresReader, PostgresStore};
 pub use read_kpi::KpiFeed;
 pub use reader::{ReadSession, ReadStore};
 pub use rows::{AggregateRow, GroupRows, Value, rows_from_response};
@@ -44,6 +49,8 @@ pub use sqlite::{SqliteReader, SqliteStore};
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] postgres::PostgresError),
     #[error("API keys: {0}")]
     Keys(#[from] keys::KeyError),
     /// SQLite refused a statement for its size or shape (see [`QueryTooComplex`]): the request

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 
 use crate::keys::{KeyError, KeyInfo, NewKey};
 use crate::leases::{Acquired, Lease, LeaseHolder, LeaseToken};
+use crate::postgres::{PostgresConfig, PostgresReader, PostgresStore};
 use crate::reader::ReadStore;
 use crate::rows::AggregateRow;
 use crate::schema::TableSpec;
@@ -24,6 +25,8 @@ use crate::{
 pub enum StoreConfig {
     /// An embedded SQLite file (created if missing).
     Sqlite(PathBuf),
+    /// A schema in a PostgreSQL database (created if missing and the role may).
+    Postgres(Box<PostgresConfig>),
 }
 
 impl StoreConfig {
@@ -31,10 +34,15 @@ impl StoreConfig {
         StoreConfig::Sqlite(path.into())
     }
 
+    pub fn postgres(config: PostgresConfig) -> Self {
+        StoreConfig::Postgres(Box::new(config))
+    }
+
     /// The store's file, for a backend that keeps one.
     pub fn file(&self) -> Option<&Path> {
         match self {
             StoreConfig::Sqlite(path) => Some(path),
+            StoreConfig::Postgres(_) => None,
         }
     }
 }
@@ -44,6 +52,7 @@ impl std::fmt::Display for StoreConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreConfig::Sqlite(path) => write!(f, "{}", path.display()),
+            StoreConfig::Postgres(config) => write!(f, "{config}"),
         }
     }
 }
@@ -57,14 +66,20 @@ pub fn open(config: &StoreConfig) -> Result<AnyStore> {
             store.api_keys()?; // makes the key table, so read-only readers find one
             Ok(AnyStore::new(store))
         }
+        StoreConfig::Postgres(config) => Ok(AnyStore::new(PostgresStore::open(config)?)),
     }
 }
 
-/// Opens the store for the BI server's reads, after [`open`] has made and migrated it.
+/// Opens the store for the BI server's reads. SQLite's is made and migrated first (by the
+/// same process); a PostgreSQL store is read as it is: a read replica must not write, so the
+/// sync (or `store copy`) makes and migrates it.
 pub fn open_reader(config: &StoreConfig) -> Result<Arc<dyn ReadStore>> {
-    drop(open(config)?);
     match config {
-        StoreConfig::Sqlite(path) => Ok(Arc::new(SqliteReader::new(path))),
+        StoreConfig::Sqlite(path) => {
+            drop(open(config)?);
+            Ok(Arc::new(SqliteReader::new(path)))
+        }
+        StoreConfig::Postgres(config) => Ok(Arc::new(PostgresReader::new(config)?)),
     }
 }
 

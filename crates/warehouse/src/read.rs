@@ -10,7 +10,8 @@ use jiff::Timestamp;
 use crate::Result;
 pub use crate::cells::{CellRef, RowRef};
 use crate::days::DayGrid;
-use crate::schema::{MetricColumn, StatField, TableSpec, quote, snake_case};
+use crate::render::selection::Expr;
+use crate::schema::{MetricColumn, StatField, TableSpec, snake_case};
 pub use crate::statement::{Bound, Statement};
 
 /// One dataset as the store knows it.
@@ -73,7 +74,7 @@ pub struct OutputColumn {
     pub operands: Option<(usize, usize)>,
     /// What it means, when the column says it itself (a KPI feed's columns, `crate::kpi`).
     pub description: Option<String>,
-    pub(crate) sql: String,
+    pub(crate) expr: Expr,
 }
 
 /// What to read from one dataset: all chosen names are checked against the dataset first.
@@ -178,16 +179,16 @@ impl Selection {
         let mut columns = Vec::new();
         let identity = self.identity();
         let (start, end) = if self.rollup {
-            ("?1".to_string(), "?2".to_string())
+            (Expr::SegmentBound(1), Expr::SegmentBound(2))
         } else if identity {
-            ("interval_start".to_string(), "interval_end".to_string())
-        } else {
             (
-                "interval_start".to_string(),
-                "max(interval_end)".to_string(),
+                Expr::Instant("interval_start"),
+                Expr::Instant("interval_end"),
             )
+        } else {
+            (Expr::Instant("interval_start"), Expr::LastEnd)
         };
-        for (name, sql) in [("interval_start", start), ("interval_end", end)] {
+        for (name, expr) in [("interval_start", start), ("interval_end", end)] {
             columns.push(OutputColumn {
                 name: name.into(),
                 kind: ColumnType::Timestamp,
@@ -195,7 +196,7 @@ impl Selection {
                 role: "interval",
                 operands: None,
                 description: None,
-                sql,
+                expr,
             });
         }
         for dimension in self.kept_dimensions() {
@@ -207,7 +208,7 @@ impl Selection {
                 role: "dimension",
                 operands: None,
                 description: None,
-                sql: quote(&column),
+                expr: Expr::Text(column.clone()),
             });
             if self.names
                 && let Some(table) = directory_of(&dimension)
@@ -219,7 +220,10 @@ impl Selection {
                     role: "name",
                     operands: None,
                     description: None,
-                    sql: format!("(SELECT name FROM {table} WHERE id = {})", quote(&column)),
+                    expr: Expr::DirectoryName {
+                        table,
+                        column: column.clone(),
+                    },
                 });
             }
         }
@@ -234,10 +238,10 @@ impl Selection {
                 StatField::Max => "max",
                 StatField::Target => "target",
             };
-            let function = column.field.rollup().sql_function();
+            let integer = column.sql_type == "INTEGER";
             columns.push(OutputColumn {
                 name: column.column.clone(),
-                kind: if column.sql_type == "INTEGER" {
+                kind: if integer {
                     ColumnType::Integer
                 } else {
                     ColumnType::Real
@@ -246,81 +250,16 @@ impl Selection {
                 role,
                 operands: None,
                 description: None,
-                sql: if identity {
-                    quote(&column.column)
-                } else {
-                    format!("{function}({})", quote(&column.column))
+                expr: Expr::Metric {
+                    column: column.column.clone(),
+                    rollup: (!identity).then(|| column.field.rollup()),
+                    integer,
                 },
             });
         }
         let derived = derived_columns(&metric_columns, identity, &columns);
         columns.extend(derived);
         columns
-    }
-
-    fn where_clause(&self, values: &mut Vec<Bound>) -> String {
-        let mut clauses = vec!["interval_start >= ?1 AND interval_start < ?2".to_string()];
-        for (dimension, wanted) in &self.filters {
-            let mut marks = Vec::new();
-            for value in wanted {
-                values.push(Bound::Text(value.clone()));
-                marks.push(format!("?{}", values.len()));
-            }
-            clauses.push(format!(
-                "{} IN ({})",
-                quote(&snake_case(dimension)),
-                marks.join(", ")
-            ));
-        }
-        clauses.join(" AND ")
-    }
-
-    /// The statement reading the selection from `table` (the dataset's, or its per-day
-    /// rollup): `values` holds the segment's bounds (`?1`, `?2`) and gets the filters' values,
-    /// then two placeholders for the limit and offset, last.
-    pub(crate) fn sql(&self, table: &str, values: &mut Vec<Bound>) -> String {
-        let columns = self.columns();
-        let select: Vec<String> = columns
-            .iter()
-            .filter(|c| self.derived_in_sql || c.operands.is_none())
-            .map(|c| format!("{} AS {}", c.sql, quote(&c.name)))
-            .collect();
-        let where_clause = self.where_clause(values);
-        let mut keys: Vec<String> = if self.rollup {
-            Vec::new()
-        } else {
-            vec!["interval_start".into()]
-        };
-        keys.extend(self.kept_dimensions().iter().map(|d| quote(&snake_case(d))));
-        let (group, order) = if self.identity() {
-            // The order of the table's unique key index (`ifnull(dimension, '')`), so SQLite
-            // walks the index instead of sorting.
-            let mut index_order = vec!["interval_start".to_string()];
-            index_order.extend(
-                self.spec
-                    .dimension_columns()
-                    .iter()
-                    .map(|c| format!("ifnull({}, '')", quote(c))),
-            );
-            (
-                String::new(),
-                format!(" ORDER BY {}", index_order.join(", ")),
-            )
-        } else if keys.is_empty() {
-            (" HAVING count(*) > 0".to_string(), String::new())
-        } else {
-            let keys = keys.join(", ");
-            (format!(" GROUP BY {keys}"), format!(" ORDER BY {keys}"))
-        };
-        values.push(Bound::Null);
-        let limit = values.len();
-        values.push(Bound::Null);
-        let offset = values.len();
-        format!(
-            "SELECT {} FROM {} WHERE {where_clause}{group}{order} LIMIT ?{limit} OFFSET ?{offset}",
-            select.join(", "),
-            quote(table)
-        )
     }
 }
 
@@ -343,12 +282,10 @@ fn derived_columns(
         let at = |c: &MetricColumn| output.iter().position(|o| o.name == c.column);
         at(numerator).zip(at(denominator))
     };
-    let total = |column: &str| {
-        if identity {
-            quote(column)
-        } else {
-            format!("sum({})", quote(column))
-        }
+    let quotient = |numerator: &MetricColumn, denominator: &MetricColumn| Expr::Quotient {
+        numerator: numerator.column.clone(),
+        denominator: denominator.column.clone(),
+        summed: !identity,
     };
     let find = |metric: &str, field: StatField| {
         columns
@@ -375,11 +312,7 @@ fn derived_columns(
                 role: "average",
                 operands: operands(sum, count),
                 description: None,
-                sql: format!(
-                    "1.0 * {} / NULLIF({}, 0)",
-                    total(&sum.column),
-                    total(&count.column)
-                ),
+                expr: quotient(sum, count),
             });
         }
         if let (Some(numerator), Some(denominator)) = (
@@ -393,11 +326,7 @@ fn derived_columns(
                 role: "ratio",
                 operands: operands(numerator, denominator),
                 description: None,
-                sql: format!(
-                    "1.0 * {} / NULLIF({}, 0)",
-                    total(&numerator.column),
-                    total(&denominator.column)
-                ),
+                expr: quotient(numerator, denominator),
             });
         }
     }

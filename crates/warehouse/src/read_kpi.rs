@@ -5,7 +5,8 @@
 
 use crate::kpi;
 use crate::read::{ColumnType, OutputColumn, Selection};
-use crate::schema::{quote, snake_case};
+use crate::render::selection::Expr;
+use crate::schema::snake_case;
 
 /// Which KPI feed of a dataset a selection reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +17,7 @@ pub enum KpiFeed {
     Days,
 }
 
-fn column(name: &str, kind: ColumnType, role: &'static str, sql: String) -> OutputColumn {
+fn column(name: &str, kind: ColumnType, role: &'static str, expr: Expr) -> OutputColumn {
     OutputColumn {
         name: name.to_string(),
         kind,
@@ -24,38 +25,34 @@ fn column(name: &str, kind: ColumnType, role: &'static str, sql: String) -> Outp
         role,
         operands: None,
         description: None,
-        sql,
+        expr,
     }
 }
 
 impl Selection {
     pub(crate) fn kpi_columns(&self, feed: KpiFeed) -> Vec<OutputColumn> {
         let identity = self.identity();
-        let operand = |c: &str| {
-            if identity {
-                quote(c)
-            } else {
-                format!("sum({})", quote(c))
-            }
-        };
         let (start, end) = if self.rollup {
-            ("?1".to_string(), "?2".to_string())
+            (Expr::SegmentBound(1), Expr::SegmentBound(2))
         } else if identity {
-            ("interval_start".to_string(), "interval_end".to_string())
-        } else {
             (
-                "interval_start".to_string(),
-                "max(interval_end)".to_string(),
+                Expr::Instant("interval_start"),
+                Expr::Instant("interval_end"),
             )
+        } else {
+            (Expr::Instant("interval_start"), Expr::LastEnd)
         };
         let mut columns = vec![
             column("interval_start", ColumnType::Timestamp, "interval", start),
             column("interval_end", ColumnType::Timestamp, "interval", end),
         ];
         if feed == KpiFeed::Days {
-            // Every row of a day's group has the day's date.
-            let sql = if identity { "date" } else { "max(date)" };
-            let mut date = column("date", ColumnType::Text, "date", sql.into());
+            let mut date = column(
+                "date",
+                ColumnType::Text,
+                "date",
+                Expr::DayDate { grouped: !identity },
+            );
             date.description = Some(format!(
                 "The local day, in {} (the dataset's time zone).",
                 self.spec.definition.time_zone
@@ -65,16 +62,15 @@ impl Selection {
         let names = kpi::name_columns(&self.spec);
         for dimension in self.kept_dimensions() {
             let id = snake_case(&dimension);
-            let mut kept = column(&id, ColumnType::Text, "dimension", quote(&id));
+            let mut kept = column(&id, ColumnType::Text, "dimension", Expr::Text(id.clone()));
             kept.source = Some(dimension.clone());
             columns.push(kept);
             if let Some(name) = names.iter().find(|n| n.id_column == id) {
-                let sql = format!(
-                    "(SELECT name FROM {} WHERE id = {})",
-                    name.directory,
-                    quote(&id)
-                );
-                let mut named = column(&name.name, ColumnType::Text, "name", sql);
+                let expr = Expr::DirectoryName {
+                    table: name.directory,
+                    column: id.clone(),
+                };
+                let mut named = column(&name.name, ColumnType::Text, "name", expr);
                 named.source = Some(dimension.clone());
                 columns.push(named);
             }
@@ -85,7 +81,11 @@ impl Selection {
             } else {
                 ColumnType::Real
             };
-            let mut out = column(&figure.name, kind, "kpi", figure.formula.sql(operand));
+            let expr = Expr::Figure {
+                formula: figure.formula,
+                summed: !identity,
+            };
+            let mut out = column(&figure.name, kind, "kpi", expr);
             out.description = Some(figure.meaning);
             columns.push(out);
         }

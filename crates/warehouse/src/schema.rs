@@ -388,6 +388,8 @@ pub const RESERVED_NAMES: &[&str] = &[
     "users",
     "wrapup_codes",
     "api_keys",
+    "leases",
+    "generation",
 ];
 
 /// What ends the name of a dataset's per-day rollup table.

@@ -70,9 +70,12 @@ fn probe_settings(mut settings: ClientConfig) -> ClientConfig {
 
 pub async fn run(
     config: &Config,
+    store: &warehouse::StoreConfig,
     settings: ClientConfig,
     specs: &[DatasetSpec],
 ) -> anyhow::Result<()> {
+    println!("connection checks (one request each, no retries):");
+    let store_failed = !check_store(store).await;
     let client = GenesysClient::new(probe_settings(settings))?;
     let (login_host, api_host) = {
         let endpoints = client.endpoints();
@@ -92,7 +95,6 @@ pub async fn run(
                 .map(|(name, _)| format!("directory {name}")),
         )
         .collect();
-    println!("connection checks (one request each, no retries):");
     if let Err(error) = client.login().await {
         println!("  login: {}", judge(error, &login_host, &login_host));
         for target in &targets {
@@ -115,9 +117,11 @@ pub async fn run(
     let failed = outcomes
         .iter()
         .filter(|outcome| !matches!(outcome, Outcome::Ok))
-        .count();
+        .count()
+        + usize::from(store_failed);
     if failed > 0 {
-        anyhow::bail!("{failed} of {} connection checks failed", outcomes.len());
+        let checks = outcomes.len() + usize::from(is_server(store));
+        anyhow::bail!("{failed} of {checks} connection checks failed");
     }
     println!("connection is good: {} checks passed", outcomes.len());
     Ok(())
@@ -208,4 +212,34 @@ fn source_chain(error: &(dyn StdError + 'static)) -> String {
         next = cause.source();
     }
     line
+}
+
+fn is_server(store: &warehouse::StoreConfig) -> bool {
+    store.file().is_none()
+}
+
+/// A database server's store: connect, create the schema if missing (or say which privilege
+/// that takes), bring its tables up to date, and say what went wrong if anything did (host and
+/// port unreachable, password refused, database or privilege missing). An SQLite file is not
+/// checked: opening it would create it. Whether it passed.
+async fn check_store(store: &warehouse::StoreConfig) -> bool {
+    if !is_server(store) {
+        return true;
+    }
+    let opening = store.clone();
+    let opened = tokio::task::spawn_blocking(move || warehouse::open(&opening).map(drop)).await;
+    match opened {
+        Ok(Ok(())) => {
+            println!("  store {store}: ok (schema ready)");
+            true
+        }
+        Ok(Err(error)) => {
+            println!("  store {store}: {error}");
+            false
+        }
+        Err(panic) => {
+            println!("  store {store}: the check stopped: {panic}");
+            false
+        }
+    }
 }

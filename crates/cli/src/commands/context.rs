@@ -54,21 +54,30 @@ pub async fn connected_client(config: &Config) -> anyhow::Result<GenesysClient> 
 }
 
 /// The store the configuration names: the one place the cli opens it (`warehouse` picks the
-/// backend).
+/// backend). A PostgreSQL store that refuses the password, lacks a database or a privilege is
+/// the user's to fix (exit code 2, naming `store.postgres`); an unreachable one is not.
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<AnyStore>> {
-    let path = &config.store.sqlite;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+    let store = store_config(config)?;
+    let folder = (store.file().and_then(|f| f.parent())).filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = folder {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("creating the store folder {}", parent.display()))?;
     }
-    let store = warehouse::open(&store_config(config))
-        .with_context(|| format!("opening the store {}", path.display()))?;
-    Ok(Arc::new(store))
+    match warehouse::open(&store) {
+        Ok(opened) => Ok(Arc::new(opened)),
+        Err(warehouse::StoreError::Postgres(e)) if !e.is_transient() => {
+            Err(UsageError(format!("field `store.postgres`: {e}")).into())
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!("opening the store {store}"))),
+    }
 }
 
-/// Where the configuration's store lives.
-pub fn store_config(config: &Config) -> StoreConfig {
-    StoreConfig::sqlite(&config.store.sqlite)
+/// Where the configuration's store lives (a PostgreSQL password from the environment).
+pub fn store_config(config: &Config) -> anyhow::Result<StoreConfig> {
+    config
+        .store
+        .store(|name| std::env::var(name).ok())
+        .map_err(usage)
 }
 
 /// An instant (`2024-05-01T00:00:00Z`) or a date (`2024-05-01`, local midnight in `tz`).

@@ -12,6 +12,7 @@ mod query;
 mod run;
 mod serve;
 mod shutdown;
+mod store_copy;
 mod sync;
 
 use crate::cli::Command;
@@ -30,6 +31,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Keys(args) => keys::run(args).await,
         Command::Connect(args) => connect::run(args).await,
+        Command::Store(args) => store_copy::run(args).await,
         Command::Catalog(args) => {
             let mut out = std::io::stdout().lock();
             crate::catalog_cmd::print(&args, &mut out)?;

@@ -82,7 +82,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             println!("GENESYS_BI_METRICS_URL=http://{local}/metrics");
             let export = MetricsExport {
                 sync: pass.exporter(),
-                store: warehouse::open_reader(&super::context::store_config(&config))?,
+                store: warehouse::open_reader(&super::context::store_config(&config)?)?,
                 datasets: specs.iter().map(|s| s.name.clone()).collect(),
             };
             Some(serve_metrics(listener, export, stop.clone()))
@@ -122,7 +122,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 async fn bind_server(config: &Config, listen: SocketAddr) -> anyhow::Result<(Server, SocketAddr)> {
     let mut settings = super::serve::server_settings(&config.server)?;
     settings.listen = listen;
-    let server = super::serve::build(&config.store.sqlite, &settings)
+    let store = super::context::store_config(config)?;
+    let server = super::serve::build(&store, &settings)
         .await
         .context("--serve")?;
     Ok((server, listen))

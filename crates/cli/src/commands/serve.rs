@@ -1,7 +1,6 @@
 //! `genesys-bi serve`: the BI server on the configured store, until Ctrl-C or SIGTERM.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use anyhow::Context;
 use server::{Limits, Server, ServerConfig, TlsFiles};
@@ -22,13 +21,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         settings.tls = Some(sync::server_settings::TlsFiles { cert, key });
     }
-    let server = build(&config.store.sqlite, &settings).await?;
+    let store = (config.store)
+        .store(|name| std::env::var(name).ok())
+        .map_err(|e| UsageError(e.to_string()))?;
+    let server = build(&store, &settings).await?;
     let url = url(&server, settings.listen);
     // Machine-readable, like the emulator's banner: tests and scripts read the URL from it.
-    println!(
-        "genesys-bi serving {} on {url}",
-        config.store.sqlite.display()
-    );
+    println!("genesys-bi serving {store} on {url}");
     println!("GENESYS_BI_URL={url}");
     server.run_until(stopped()).await.context("serving")?;
     Ok(())
@@ -42,9 +41,12 @@ pub fn server_settings(section: &ServerSection) -> anyhow::Result<ServerSettings
 }
 
 /// The BI server on `store`, bound and set up as `settings` say (HTTPS, limits).
-pub async fn build(store: &Path, settings: &ServerSettings) -> anyhow::Result<Server> {
+pub async fn build(
+    store: &warehouse::StoreConfig,
+    settings: &ServerSettings,
+) -> anyhow::Result<Server> {
     let server = Server::build(ServerConfig {
-        store: warehouse::StoreConfig::sqlite(store),
+        store: store.clone(),
         listen: settings.listen,
     })
     .await

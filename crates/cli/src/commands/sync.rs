@@ -14,14 +14,17 @@ use sync::engine::{DatasetReport, Engine, Mode, Progress, RowBudget};
 use sync::runner::{Busy, PassObserver, Turns, WhenHeld};
 use warehouse::{AnyStore, DatasetChange, Store};
 
-use super::context::{connected_client, dataset_specs, load_config, open_store, parse_when};
+use super::context::{
+    connected_client, dataset_specs, load_config, open_store, parse_when, store_config,
+};
 use super::shutdown::stop_on_signals;
 use crate::UsageError;
 use crate::cli::{BackfillArgs, CheckConfigArgs, ConfigArgs, SyncArgs};
 
 pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<()> {
     let config = load_config(&args.config)?;
-    print_paths(&config);
+    let store = store_config(&config)?;
+    print_paths(&config, &store);
     let specs = dataset_specs(&config, &[])?;
     for spec in &specs {
         println!(
@@ -74,16 +77,19 @@ pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<()> {
         println!("credentials not checked: run with --connect to log in and try each endpoint");
         return Ok(());
     }
-    super::connect_check::run(&config, client, &specs).await
+    super::connect_check::run(&config, &store, client, &specs).await
 }
 
 /// Which file was read and the absolute paths it resolved, before anything can fail.
-fn print_paths(config: &sync::config::Config) {
+fn print_paths(config: &sync::config::Config, store: &warehouse::StoreConfig) {
     match &config.file {
         Some(file) => println!("config: {}", file.display()),
         None => println!("config: no file found; built-in defaults"),
     }
-    println!("store: sqlite {}", config.store.sqlite.display());
+    match store {
+        warehouse::StoreConfig::Sqlite(path) => println!("store: sqlite {}", path.display()),
+        other => println!("store: postgres {other}"),
+    }
     if let Some(cert) = &config.server.tls_cert {
         println!("server: tls_cert {}", cert.display());
     }

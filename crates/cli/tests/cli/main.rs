@@ -7,6 +7,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_genesys-bi");
 mod connect_cmd;
 mod demo_cmd;
 mod emulator_cmd;
+mod postgres_cmd;
 mod sdk_conformance;
 mod serve_cmd;
+mod store_copy_cmd;
 mod sync_e2e;

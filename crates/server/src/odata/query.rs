@@ -4,10 +4,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use warehouse::query::{Column, Order, Query};
+use warehouse::query::{Column, KeyPart, Order, Query};
 
 use super::expand::{self, Expand};
-use super::{EntitySet, ODataError, Property, filter};
+use super::{EdmType, EntitySet, ODataError, Property, filter};
 use crate::params::{decode_query, shown};
 
 /// The most properties `$select` may name: more than any entity type has (a dataset has its
@@ -84,12 +84,36 @@ impl SkipToken {
         }
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| invalid())?;
         let token: SkipToken = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        // A key exactly when the query is in the set's own order, as its nextLink was made.
+        // A key exactly when the query is in the set's own order, as its nextLink was made,
+        // each value of its part's type (a store with typed columns compares them typed).
         match (&token.after, by_key) {
-            (Some(key), true) if key.len() == set.resume_key.len() => Ok(token),
+            (Some(key), true)
+                if key.len() == set.resume_key.len()
+                    && set
+                        .resume_key
+                        .iter()
+                        .zip(key)
+                        .all(|(part, value)| key_value_fits(set, part, value)) =>
+            {
+                Ok(token)
+            }
             (None, false) => Ok(token),
             _ => Err(invalid()),
         }
+    }
+}
+
+/// Whether `value` can be a value of the resume key's `part` (as a nextLink writes it).
+fn key_value_fits(set: &EntitySet, part: &KeyPart, value: &str) -> bool {
+    let KeyPart::Column(Column::Named(name)) = part else {
+        return true;
+    };
+    match set.property(name).map(|p| p.kind) {
+        Some(EdmType::DateTimeOffset) => value.parse::<jiff::Timestamp>().is_ok(),
+        Some(EdmType::Int64) => value.parse::<i64>().is_ok(),
+        Some(EdmType::Double) => value.parse::<f64>().is_ok(),
+        Some(EdmType::Date) => value.parse::<jiff::civil::Date>().is_ok(),
+        Some(EdmType::String) | None => true,
     }
 }
 

@@ -20,6 +20,7 @@ const PROTECTED: &[&str] = &[
     "/odata/queues",
 ];
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn health_needs_no_key() {
     let app = TestApp::spawn().await;
@@ -27,6 +28,7 @@ async fn health_needs_no_key() {
         let response = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
     }
+}
 }
 
 /// OData clients get OData's error body (with the same `WWW-Authenticate`).
@@ -45,6 +47,7 @@ async fn assert_odata_unauthorized(response: reqwest::Response) -> serde_json::V
     body
 }
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn every_protected_path_refuses_bad_keys() {
     let app = TestApp::spawn().await;
@@ -84,14 +87,18 @@ async fn every_protected_path_refuses_bad_keys() {
         }
     }
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn unknown_paths_are_404_problems() {
     let app = TestApp::spawn().await;
     let body = assert_problem(app.get("/no/such/path").await, 404).await;
     assert!(body["detail"].as_str().unwrap().contains("/no/such/path"));
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn bearer_and_basic_work_and_revoking_stops_a_key() {
     let app = TestApp::spawn().await;
@@ -112,8 +119,8 @@ async fn bearer_and_basic_work_and_revoking_stops_a_key() {
         .unwrap();
     assert_eq!(basic.status(), 200);
 
-    let admin = warehouse::sqlite::keys::open_admin(&app.store).unwrap();
-    assert!(warehouse::sqlite::keys::revoke(&admin, app.key_id).unwrap());
+    use warehouse::Store;
+    assert!(app.writer().revoke_key(app.key_id).unwrap());
     let after = app
         .client
         .get(app.url("/v1/datasets"))
@@ -122,4 +129,5 @@ async fn bearer_and_basic_work_and_revoking_stops_a_key() {
         .await
         .unwrap();
     assert_problem(after, 401).await;
+}
 }

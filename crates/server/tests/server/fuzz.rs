@@ -34,6 +34,7 @@ const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_co
     response_headers_conformance,response_schema_conformance,negative_data_rejection,\
     missing_required_header,unsupported_method,ignored_auth";
 
+test_support::backend_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_server_error_nor_schema_mismatch() {
     let schemathesis = venv_schemathesis();
@@ -73,6 +74,7 @@ async fn schemathesis_finds_no_server_error_nor_schema_mismatch() {
     // Shown with `--nocapture`: the operations, phases and case counts.
     println!("{}", run.stdout);
 }
+}
 
 fn venv_schemathesis() -> PathBuf {
     venv_program("schemathesis", "schemathesis")
@@ -108,6 +110,8 @@ mod hostile {
     use proptest::prelude::*;
     use proptest::test_runner::{Config, FileFailurePersistence};
 
+    use test_support::app::Backend;
+
     use crate::common::{DATASET, TestApp};
 
     /// Cases per test when `FUZZ_CASES` is not set: a few seconds each in a debug build.
@@ -125,17 +129,18 @@ mod hostile {
         }
     }
 
-    /// One runtime and one server for every case (and every test) of this module.
-    fn target() -> &'static (tokio::runtime::Runtime, TestApp) {
-        static TARGET: OnceLock<(tokio::runtime::Runtime, TestApp)> = OnceLock::new();
+    /// One runtime and one server per backend for every case (and every test) of this
+    /// module: each case is sent to both.
+    fn target() -> &'static (tokio::runtime::Runtime, [TestApp; 2]) {
+        static TARGET: OnceLock<(tokio::runtime::Runtime, [TestApp; 2])> = OnceLock::new();
         TARGET.get_or_init(|| {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()
                 .build()
                 .unwrap();
-            let app = runtime.block_on(TestApp::spawn());
-            (runtime, app)
+            let apps = Backend::ALL.map(|backend| runtime.block_on(backend.run(TestApp::spawn())));
+            (runtime, apps)
         })
     }
 
@@ -290,9 +295,23 @@ mod hostile {
     /// GETs `path`; the answer must be a 2xx or 4xx with a body that reads to its end, and
     /// the server must still answer `/healthz` after it.
     fn survives(path: &str, prefer: Option<String>) -> Result<(), TestCaseError> {
-        let (runtime, app) = target();
+        let (runtime, apps) = target();
+        apps.iter()
+            .try_for_each(|app| survives_on(runtime, app, path, prefer.clone()))
+    }
+
+    fn survives_on(
+        runtime: &tokio::runtime::Runtime,
+        app: &TestApp,
+        path: &str,
+        prefer: Option<String>,
+    ) -> Result<(), TestCaseError> {
         let path = &path[..path.len().min(MAX_TARGET)];
-        let shown: String = path.chars().take(200).collect();
+        let shown = format!(
+            "{:?} {}",
+            app.backend,
+            path.chars().take(200).collect::<String>()
+        );
         runtime.block_on(async {
             let mut request = app.client.get(app.url(path)).bearer_auth(&app.key);
             if let Some(prefer) = prefer {

@@ -116,6 +116,7 @@ pub async fn report_groups(
         .collect()
 }
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn the_queue_daily_kpi_feed_equals_the_report_for_each_day() {
     let app = app().await;
@@ -148,7 +149,9 @@ async fn the_queue_daily_kpi_feed_equals_the_report_for_each_day() {
     }
     assert!(compared >= 10, "only {compared} rows compared");
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn the_queue_kpi_feed_equals_the_report_for_each_bucket() {
     let app = app().await;
@@ -190,6 +193,7 @@ async fn the_queue_kpi_feed_equals_the_report_for_each_bucket() {
             }
         }
     }
+}
 }
 
 /// How a feed's figure is made from the stored columns, written out here independently.
@@ -353,6 +357,7 @@ async fn check_against_stored(
     }
 }
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn the_agent_and_wrapup_feeds_equal_sums_of_the_stored_rows() {
     let app = app().await;
@@ -376,4 +381,5 @@ async fn the_agent_and_wrapup_feeds_equal_sums_of_the_stored_rows() {
         WRAPUP_FIGURES,
     )
     .await;
+}
 }

@@ -38,6 +38,7 @@ const STAR: &[(&str, &[Navigation])] = &[
     ("queues", &[]),
 ];
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn metadata_declares_the_star_and_describes_every_property() {
     let app = TestApp::on(kpi_store().to_path_buf()).await;
@@ -134,7 +135,9 @@ async fn metadata_declares_the_star_and_describes_every_property() {
         assert!(names.contains(set), "{set} missing from {names:?}");
     }
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn expand_brings_each_rows_directory_entity() {
     let app = TestApp::on(kpi_store().to_path_buf()).await;
@@ -201,7 +204,9 @@ async fn expand_brings_each_rows_directory_entity() {
         .await;
     assert_eq!(response.status(), 400);
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn a_date_filter_selects_that_local_day() {
     let app = TestApp::on(kpi_store().to_path_buf()).await;
@@ -233,4 +238,5 @@ async fn a_date_filter_selects_that_local_day() {
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(says), "{message}");
     }
+}
 }

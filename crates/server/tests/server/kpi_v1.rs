@@ -24,6 +24,7 @@ async fn v1_rows(app: &TestApp, first: &str) -> (Value, Vec<Value>) {
     (head, rows)
 }
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn the_daily_feed_over_v1_equals_the_report_for_each_day() {
     let app = TestApp::on(kpi_store().to_path_buf()).await;
@@ -73,7 +74,9 @@ async fn the_daily_feed_over_v1_equals_the_report_for_each_day() {
     }
     assert_eq!(lines.count(), rows.len());
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn a_feed_rolled_up_over_a_dimension_is_computed_from_sums() {
     let app = TestApp::on(kpi_store().to_path_buf()).await;
@@ -106,7 +109,9 @@ async fn a_feed_rolled_up_over_a_dimension_is_computed_from_sums() {
         }
     }
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn feeds_are_listed_with_meanings_and_refuse_what_does_not_apply() {
     let app = TestApp::on(kpi_store().to_path_buf()).await;
@@ -173,4 +178,5 @@ async fn feeds_are_listed_with_meanings_and_refuse_what_does_not_apply() {
         assert_eq!(problem["parameter"], parameter, "{path}: {problem}");
     }
     assert_problem(app.get("/v1/datasets/nothing_kpi/rows").await, 404).await;
+}
 }

@@ -2,6 +2,7 @@
 //! workspace, and linking dominates a build on two cores. Each module is one former binary.
 
 mod auth;
+mod backends;
 mod common;
 mod connect;
 mod fuzz;

@@ -95,6 +95,7 @@ fn some_queue(app: &TestApp) -> String {
         .to_string()
 }
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn service_document_lists_datasets_and_directories() {
     let app = TestApp::spawn().await;
@@ -119,7 +120,9 @@ async fn service_document_lists_datasets_and_directories() {
         assert_eq!(names, ENTITY_SETS);
     }
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn metadata_is_csdl_with_a_key_and_typed_properties_per_set() {
     let app = TestApp::spawn().await;
@@ -189,7 +192,9 @@ async fn metadata_is_csdl_with_a_key_and_typed_properties_per_set() {
     }
     assert_eq!(type_of("id"), "Edm.Int64");
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn filters_select_the_rows_their_conditions_select() {
     let app = TestApp::spawn().await;
@@ -275,7 +280,9 @@ async fn filters_select_the_rows_their_conditions_select() {
         assert_eq!(ids(&rows), expected, "{filter}");
     }
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn next_links_page_through_every_row_exactly_once_with_the_count() {
     let app = TestApp::spawn().await;
@@ -323,7 +330,9 @@ async fn next_links_page_through_every_row_exactly_once_with_the_count() {
         );
     }
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn top_skip_and_orderby_match_the_stored_order_even_across_pages() {
     let app = TestApp::spawn().await;
@@ -353,7 +362,9 @@ async fn top_skip_and_orderby_match_the_stored_order_even_across_pages() {
             .ends_with(&format!("#{DATASET}(id,n_offered)"))
     );
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn count_with_a_filter_is_the_stored_count() {
     let app = TestApp::spawn().await;
@@ -372,10 +383,12 @@ async fn count_with_a_filter_is_the_stored_count() {
     assert_eq!(body["value"].as_array().unwrap().len(), 3);
     assert!(body.get("@odata.nextLink").is_none(), "$top is met");
 }
+}
 
+test_support::backend_tests! {
+#[tokio::test]
 /// Power Query folds `Table.RowCount` of an OData feed into `GET …/{set}/$count` (regression:
 /// it was a 404): plain text, `$filter` applied, `$top`/`$skip` not.
-#[tokio::test]
 async fn the_count_segment_is_the_filtered_count_as_text() {
     let app = TestApp::spawn().await;
     let queue = some_queue(&app);
@@ -401,7 +414,9 @@ async fn the_count_segment_is_the_filtered_count_as_text() {
     )
     .await;
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn directories_are_entity_sets_too() {
     let app = TestApp::spawn().await;
@@ -434,6 +449,7 @@ async fn directories_are_entity_sets_too() {
     let stored = app.table("users").len() as i64;
     assert_eq!(users["@odata.count"], stored);
 }
+}
 
 async fn assert_odata_error(app: &TestApp, path: &str, status: u16, names: &str) {
     let response = odata(app, path, None).await;
@@ -446,6 +462,7 @@ async fn assert_odata_error(app: &TestApp, path: &str, status: u16, names: &str)
     assert!(message.contains(names), "{path}: {message}");
 }
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn bad_options_are_400s_naming_the_option() {
     let app = TestApp::spawn().await;
@@ -492,6 +509,7 @@ async fn bad_options_are_400s_naming_the_option() {
         )
         .await;
     }
+}
 }
 
 /// (interval_start, queue_id, media_type) of each row served.
@@ -556,6 +574,7 @@ async fn a_sync_rewriting_rows_between_pages_neither_repeats_nor_skips_one() {
     assert_eq!(natural_keys(&rows), expected);
 }
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn the_key_is_required_and_basic_with_the_key_as_password_works() {
     let app = TestApp::spawn().await;
@@ -586,6 +605,7 @@ async fn the_key_is_required_and_basic_with_the_key_as_password_works() {
     assert_eq!(basic.status(), 200);
     let body: Value = basic.json().await.unwrap();
     assert_eq!(body["value"].as_array().unwrap().len(), 1);
+}
 }
 
 mod limits {
@@ -626,6 +646,7 @@ mod limits {
         format!("$filter={}", encode(text))
     }
 
+    test_support::backend_tests! {
     #[tokio::test]
     async fn thousands_of_nested_parentheses_are_a_400_not_a_crash() {
         let app = TestApp::spawn().await;
@@ -639,7 +660,9 @@ mod limits {
             assert_alive(&app).await;
         }
     }
+    }
 
+    test_support::backend_tests! {
     #[tokio::test]
     async fn a_long_chain_of_nots_is_a_400_naming_the_filter() {
         let app = TestApp::spawn().await;
@@ -647,6 +670,7 @@ mod limits {
         let message = refused(&app, "", &filter(&nots)).await;
         assert!(message.starts_with("$filter"), "{message}");
         assert_alive(&app).await;
+    }
     }
 
     fn nested(depth: usize) -> String {
@@ -661,6 +685,7 @@ mod limits {
             .join(" or ")
     }
 
+    test_support::backend_tests! {
     #[tokio::test]
     async fn each_filter_limit_accepts_its_limit_and_refuses_one_more() {
         use server::odata::filter::{MAX_DEPTH, MAX_LENGTH, MAX_TERMS};
@@ -688,7 +713,9 @@ mod limits {
         );
         assert_alive(&app).await;
     }
+    }
 
+    test_support::backend_tests! {
     #[tokio::test]
     async fn list_token_and_number_limits_accept_the_limit_and_refuse_past_it() {
         use server::odata::query::{MAX_ORDERBY_ITEMS, MAX_SELECT_ITEMS, MAX_SKIPTOKEN_BYTES};
@@ -741,7 +768,9 @@ mod limits {
         }
         assert_alive(&app).await;
     }
+    }
 
+    test_support::backend_tests! {
     #[tokio::test]
     async fn bad_bytes_and_repeated_options_are_400s_naming_the_option() {
         let app = TestApp::spawn().await;
@@ -765,7 +794,9 @@ mod limits {
         }
         assert_alive(&app).await;
     }
+    }
 
+    test_support::backend_tests! {
     #[tokio::test]
     async fn a_set_name_that_is_not_text_is_a_400() {
         let app = TestApp::spawn().await;
@@ -777,7 +808,9 @@ mod limits {
             assert_eq!(body["error"]["target"], "set", "{body}");
         }
     }
+    }
 
+    test_support::backend_tests! {
     #[tokio::test]
     async fn a_query_too_long_or_with_too_many_parameters_is_a_400() {
         use server::routes::rows::{MAX_PAIRS, MAX_QUERY_BYTES};
@@ -806,6 +839,7 @@ mod limits {
         );
         assert_alive(&app).await;
     }
+    }
 }
 
 /// As Power BI and Excel ask (`Accept-Encoding: gzip, deflate`), with Basic auth, undecoded.
@@ -820,6 +854,7 @@ async fn odata_as_power_bi(app: &TestApp, path: &str, accept: Option<&str>) -> r
     request.send().await.unwrap()
 }
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn feeds_are_gzipped_when_the_client_accepts_it_and_read_the_same() {
     use std::io::Read;
@@ -866,4 +901,5 @@ async fn feeds_are_gzipped_when_the_client_accepts_it_and_read_the_same() {
     let zipped = odata_as_power_bi(&app, "/odata/no_such_set", Some("gzip")).await;
     assert_eq!(zipped.status(), 404);
     assert_eq!(zipped.headers()["content-encoding"], "gzip");
+}
 }

@@ -297,6 +297,7 @@ fn check_queries(app: &TestApp, out: &Value) {
     }
 }
 
+test_support::backend_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_odata_client_reads_exactly_what_the_store_holds() {
     let app = TestApp::spawn().await;
@@ -355,4 +356,5 @@ async fn a_real_odata_client_reads_exactly_what_the_store_holds() {
             );
         }
     }
+}
 }

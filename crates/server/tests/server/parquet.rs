@@ -182,6 +182,7 @@ fn type_of<'a>(read: &'a Read, column: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no column `{column}` in {:?}", read.schema))
 }
 
+test_support::backend_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stored_rows_read_back_typed_and_equal_to_ndjson() {
     let app = TestApp::spawn().await;
@@ -195,7 +196,9 @@ async fn stored_rows_read_back_typed_and_equal_to_ndjson() {
     assert_eq!(type_of(&read, "t_handle_avg_ms"), "double");
     assert_eq!(read.row_groups.len(), 1, "one row group below 65 536 rows");
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daily_london_rollup_by_queue_reads_back_equal_to_ndjson() {
     let app = TestApp::spawn().await;
@@ -218,7 +221,9 @@ async fn daily_london_rollup_by_queue_reads_back_equal_to_ndjson() {
     };
     assert!(read.rows.iter().any(|row| day(row) == 23));
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_and_a_metric_subset_read_back_equal_to_ndjson() {
     let app = TestApp::spawn().await;
@@ -240,7 +245,9 @@ async fn names_and_a_metric_subset_read_back_equal_to_ndjson() {
         "every queue has a name"
     );
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_result_of_many_row_groups_reads_back_whole_and_in_order() {
     // The raw dataset has some 1 800 rows: 7 full row groups and a partial last one.
@@ -250,6 +257,7 @@ async fn a_result_of_many_row_groups_reads_back_whole_and_in_order() {
     assert!(full.len() >= 3, "row groups: {:?}", read.row_groups);
     assert!(full.iter().all(|&n| n == 250), "{:?}", read.row_groups);
     assert!((1..=250).contains(last), "{:?}", read.row_groups);
+}
 }
 
 /// A store failing mid-download (here a row whose bucket start is no instant, after the first
@@ -293,6 +301,7 @@ async fn a_failure_mid_stream_is_a_failed_transfer_not_a_short_file() {
     assert!(!received.ends_with(b"PAR1"), "no footer after a failure");
 }
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn bad_input_is_still_a_problem_not_a_broken_file() {
     let app = TestApp::spawn().await;
@@ -310,4 +319,5 @@ async fn bad_input_is_still_a_problem_not_a_broken_file() {
     }
     let response = app.get("/v1/datasets/nope/rows?format=parquet").await;
     assert_problem(response, 404).await;
+}
 }

@@ -53,6 +53,7 @@ type Stored5 = (
     Option<i64>,
 );
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn stored_rows_page_through_every_row_once() {
     let app = TestApp::spawn().await;
@@ -94,6 +95,7 @@ async fn stored_rows_page_through_every_row_once() {
     );
     assert!(rows[0].get("t_handle_avg_ms").is_some());
 }
+}
 
 fn local_day(date: &str) -> jiff::Timestamp {
     let tz = TimeZone::get("Europe/London").unwrap();
@@ -116,6 +118,7 @@ type DayQueue = (
     Option<i64>,
 );
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn daily_rollup_in_london_equals_the_stored_sums_per_local_day() {
     let app = TestApp::spawn().await;
@@ -197,6 +200,7 @@ async fn daily_rollup_in_london_equals_the_stored_sums_per_local_day() {
         "a 23-hour day"
     );
 }
+}
 
 fn same_cell(csv: &str, json: &Value) -> bool {
     match json {
@@ -211,6 +215,7 @@ fn same_cell(csv: &str, json: &Value) -> bool {
     }
 }
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn csv_and_ndjson_carry_the_json_rows() {
     let app = TestApp::spawn().await;
@@ -267,11 +272,13 @@ async fn csv_and_ndjson_carry_the_json_rows() {
         .collect();
     assert_eq!(lines, json_rows);
 }
+}
 
+test_support::backend_tests! {
+#[tokio::test]
 /// An export cut into chunks of a few rows (each chunk resumes at its last row's bucket) has the
 /// bytes of one read whole, for stored rows, grouped rows and rollups, in both text formats;
 /// and its averages and ratios (derived outside SQLite) equal the JSON page's.
-#[tokio::test]
 async fn exports_in_small_chunks_have_the_bytes_of_whole_reads() {
     let whole = TestApp::spawn().await;
     let chunked = TestApp::spawn_with(|server| server.stream_chunk_rows(7)).await;
@@ -344,7 +351,9 @@ async fn exports_in_small_chunks_have_the_bytes_of_whole_reads() {
     };
     assert_eq!(bits(&ours), bits(&by_the_store));
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn bad_input_is_a_400_naming_the_parameter() {
     let app = TestApp::spawn().await;
@@ -376,7 +385,9 @@ async fn bad_input_is_a_400_naming_the_parameter() {
     assert_problem(app.get("/v1/report?dataset=nope").await, 404).await;
     assert_problem(app.get("/v1/datasets/x%22%3B%20drop/rows").await, 404).await;
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn report_figures_equal_the_stored_sums() {
     let app = TestApp::spawn().await;
@@ -430,7 +441,9 @@ async fn report_figures_equal_the_stored_sums() {
         "a range past the watermark is not final"
     );
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn datasets_describe_columns_and_freshness() {
     let app = TestApp::spawn().await;
@@ -467,10 +480,12 @@ async fn datasets_describe_columns_and_freshness() {
         "2024-04-02T00:00:00Z"
     );
 }
+}
 
 /// (interval_start, queue_id, offered, longest handle)
 type QueueBucket = (String, Option<String>, Option<i64>, Option<i64>);
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn stored_buckets_grouped_by_fewer_dimensions_sum_the_others() {
     let app = TestApp::spawn().await;
@@ -520,11 +535,13 @@ async fn stored_buckets_grouped_by_fewer_dimensions_sum_the_others() {
     assert!(expected.len() > 96, "{}", expected.len());
     assert_eq!(got, expected);
 }
+}
 
+test_support::backend_tests! {
+#[tokio::test]
 /// Found by schemathesis (a 10 s request): a range reaching decades before and after the
 /// stored data, rolled up to PT12H, has ~44 000 buckets, nearly all empty, that must be skipped, not
 /// queried one by one. Paged in small pages, it yields exactly the rows of the stored range.
-#[tokio::test]
 async fn a_range_far_wider_than_the_store_pages_the_same_rows() {
     let app = TestApp::spawn().await;
     let query = "granularity=PT12H&time_zone=Etc/GMT%2B12&group_by=mediaType&metrics=nOffered";
@@ -535,6 +552,7 @@ async fn a_range_far_wider_than_the_store_pages_the_same_rows() {
     assert!(narrow_rows.len() > 7, "{} rows", narrow_rows.len());
     assert!(pages >= narrow_rows.len() / 7, "{pages} pages");
     assert_eq!(wide_rows, narrow_rows);
+}
 }
 
 /// The raw response to `path` with `Accept-Encoding` as given (no transparent decoding).
@@ -556,6 +574,7 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn json_answers_are_gzipped_for_clients_that_accept_it() {
     let app = TestApp::spawn().await;
@@ -592,6 +611,7 @@ async fn json_answers_are_gzipped_for_clients_that_accept_it() {
     let json = app.get_json(&paths[0]).await;
     assert!(!json["rows"].as_array().unwrap().is_empty());
 }
+}
 
 mod limits {
     //! Every `/v1` parameter has limits; past them, a 400 problem naming the parameter.
@@ -622,6 +642,7 @@ mod limits {
         vec![format!("{name}={value}"); n].join("&")
     }
 
+    test_support::backend_tests! {
     #[tokio::test]
     async fn filter_values_lists_and_value_lengths_accept_the_limit_and_refuse_past_it() {
         let app = TestApp::spawn().await;
@@ -690,7 +711,9 @@ mod limits {
         }
         ok(&app, "/healthz").await;
     }
+    }
 
+    test_support::backend_tests! {
     #[tokio::test]
     async fn the_query_string_and_its_parameter_count_are_limited() {
         let app = TestApp::spawn().await;
@@ -723,7 +746,9 @@ mod limits {
         let (parameter, _) = refused(&app, &report).await;
         assert_eq!(parameter, "filter");
     }
+    }
 
+    test_support::backend_tests! {
     #[tokio::test]
     async fn bad_bytes_huge_numbers_and_repeats_are_400s_naming_the_parameter() {
         let app = TestApp::spawn().await;
@@ -758,6 +783,7 @@ mod limits {
             assert!(detail.len() < 300, "{detail}");
         }
         ok(&app, "/healthz").await;
+    }
     }
 }
 

@@ -7,8 +7,9 @@ use crate::common::{DATASET, TestApp};
 
 const SNAPSHOT: &str = "tests/snapshots/openapi.json";
 
-/// The served document must equal the committed snapshot; `UPDATE_SNAPSHOTS=1` rewrites it.
+test_support::backend_tests! {
 #[tokio::test]
+/// The served document must equal the committed snapshot; `UPDATE_SNAPSHOTS=1` rewrites it.
 async fn openapi_matches_its_snapshot_and_names_every_route() {
     let app = TestApp::spawn().await;
     let served = app.get_json("/openapi.json").await;
@@ -41,10 +42,12 @@ async fn openapi_matches_its_snapshot_and_names_every_route() {
         assert!(paths.contains_key(route), "{route} is not described");
     }
 }
+}
 
+test_support::backend_tests! {
+#[tokio::test]
 /// The other direction: every documented path is routed, so none answers the fallback's
 /// "no endpoint" problem (the path parameters filled with a real dataset).
-#[tokio::test]
 async fn every_documented_path_is_routed() {
     let app = TestApp::spawn().await;
     let served = app.get_json("/openapi.json").await;
@@ -61,7 +64,9 @@ async fn every_documented_path_is_routed() {
         );
     }
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn metrics_count_requests_rows_and_watermark_lag() {
     let app = TestApp::spawn().await;
@@ -87,9 +92,11 @@ async fn metrics_count_requests_rows_and_watermark_lag() {
         "genesys_bi_http_request_duration_seconds_count{route=\"/v1/datasets/{name}/rows\"} 1"
     ));
 }
+}
 
-/// Another part of the process (the sync, in `run --serve`) adds its series at each scrape.
+test_support::backend_tests! {
 #[tokio::test]
+/// Another part of the process (the sync, in `run --serve`) adds its series at each scrape.
 async fn metrics_append_the_extra_series_rendered_at_scrape_time() {
     let scrapes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counted = std::sync::Arc::clone(&scrapes);
@@ -114,7 +121,9 @@ async fn metrics_append_the_extra_series_rendered_at_scrape_time() {
         );
     }
 }
+}
 
+test_support::backend_tests! {
 #[tokio::test]
 async fn status_page_shows_freshness_runs_and_a_chart() {
     let app = TestApp::spawn().await;
@@ -140,4 +149,5 @@ async fn status_page_shows_freshness_runs_and_a_chart() {
         "one offered bar per day"
     );
     assert!(!html.contains("<script"));
+}
 }

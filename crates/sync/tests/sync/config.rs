@@ -335,6 +335,68 @@ fn the_template_as_written_is_the_built_in_defaults() {
     assert_eq!(uncommented.directories_every, defaults.directories_every);
     assert_eq!(uncommented.rows_in_flight, defaults.rows_in_flight);
     assert_eq!(uncommented.store.sqlite, defaults.store.sqlite);
+    assert_eq!(uncommented.store.schema, defaults.store.schema);
+    assert!(
+        uncommented.store.store(|_| None).is_ok(),
+        "the template's PostgreSQL example parses"
+    );
+}
+
+/// `[store] postgres = …`: parsed once, its password from the environment (never shown), each
+/// fault naming its `store.` field.
+#[test]
+fn a_postgres_store_is_parsed_with_its_password_from_the_environment() {
+    let config =
+        parse("[store]\npostgres = \"postgres://bi@db.example:6543/analytics?sslmode=require\"\n")
+            .unwrap();
+    let env = |name: &str| match name {
+        "GENESYS_BI_POSTGRES_PASSWORD" => Some("first-choice-secret".to_string()),
+        "PGPASSWORD" => Some("second-choice".to_string()),
+        _ => None,
+    };
+    let warehouse::StoreConfig::Postgres(store) = config.store.store(env).unwrap() else {
+        panic!("a PostgreSQL store");
+    };
+    assert_eq!(
+        store.to_string(),
+        "postgres://bi@db.example:6543/analytics (schema genesys_bi)"
+    );
+    assert_eq!(store.ssl_mode(), warehouse::postgres::SslMode::Require);
+    assert!(store.has_password());
+    assert!(!format!("{store:?}").contains("secret"));
+    let only_pg = |name: &str| (name == "PGPASSWORD").then(|| "pw".to_string());
+    let fallback = config.store.store(only_pg).unwrap();
+    let without = config.store.store(|_| None).unwrap();
+    assert_ne!(
+        fallback, without,
+        "PGPASSWORD is used when it is the only one"
+    );
+    let sqlite = parse("").unwrap().store.store(env).unwrap();
+    assert_eq!(sqlite.file(), Some(Path::new("genesys-bi.db")));
+}
+
+#[test]
+fn a_bad_postgres_setting_is_one_fault_naming_its_field() {
+    for (store, field) in [
+        ("postgres = \"mysql://bi@db/analytics\"", "store.postgres"),
+        ("postgres = \"postgres://db/analytics\"", "store.postgres"),
+        (
+            "postgres = \"postgres://bi@db/a\"\nsslmode = \"verify-ca\"",
+            "store.sslmode",
+        ),
+        (
+            "postgres = \"postgres://bi@db/a\"\nschema = \"Genesys BI\"",
+            "store.schema",
+        ),
+    ] {
+        let config = parse(&format!("[store]\n{store}\n")).unwrap();
+        let error = config.store.store(|_| None).unwrap_err().to_string();
+        assert!(
+            error.contains(&format!("field `{field}`")),
+            "{store}: {error}"
+        );
+        assert!(error.contains("1 fault"), "{error}");
+    }
 }
 
 #[test]

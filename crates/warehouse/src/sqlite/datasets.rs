@@ -188,18 +188,7 @@ fn check_kpi_names(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
         .collect::<rusqlite::Result<_>>()?;
     match kpi::clashing_name(&spec.name, known.iter().map(String::as_str)) {
         None => Ok(()),
-        Some(other) => {
-            let base = if other.len() < spec.name.len() {
-                &other
-            } else {
-                &spec.name
-            };
-            Err(StoreError::KpiNameClash {
-                dataset: spec.name.clone(),
-                feed: kpi::daily_kpi_name(base),
-                other,
-            })
-        }
+        Some(other) => Err(kpi::name_clash(&spec.name, other)),
     }
 }
 

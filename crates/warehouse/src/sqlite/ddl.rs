@@ -4,7 +4,6 @@
 use rusqlite::Transaction;
 
 use crate::Result;
-use crate::kpi;
 use crate::schema::{TableSpec, quote};
 
 /// The table's columns, quoted, in table order: the interval bounds, dimensions, metric columns.
@@ -64,31 +63,10 @@ pub(crate) fn drop_table(tx: &Transaction<'_>, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The `SELECT` list of a KPI view over `table` (aliased `t`): the row id, `leading` columns,
-/// the bucket bounds, each dimension with its directory name beside it, then the figures.
+/// The `SELECT` list of a KPI view over `table` (aliased `t`), `leading` columns after the
+/// row id (`render::kpi_view`).
 pub(crate) fn kpi_select(spec: &TableSpec, leading: &[&str]) -> String {
-    let names = kpi::name_columns(spec);
-    let mut select = vec!["t.rowid AS id".to_string()];
-    select.extend(leading.iter().map(|c| c.to_string()));
-    select.extend(["interval_start".to_string(), "interval_end".to_string()]);
-    for column in spec.dimension_columns() {
-        select.push(format!("t.{}", quote(&column)));
-        if let Some(name) = names.iter().find(|n| n.id_column == column) {
-            // A null id (no queue) finds no name, so its name stays null too.
-            select.push(format!(
-                "(SELECT name FROM {} WHERE id = t.{}) AS {}",
-                name.directory,
-                quote(&column),
-                quote(&name.name)
-            ));
-        }
-    }
-    select.extend(
-        kpi::figures(spec)
-            .iter()
-            .map(|f| format!("{} AS {}", f.formula.sql(quote), quote(&f.name))),
-    );
-    select.join(", ")
+    crate::render::kpi_view::kpi_select(&crate::sqlite::render::Sqlite, spec, leading)
 }
 
 pub(crate) fn create_kpi_view(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {

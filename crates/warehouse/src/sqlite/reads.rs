@@ -201,7 +201,7 @@ pub(crate) fn visit_selection(
         Bound::Text(format_instant(segment.1)),
     ];
     let table = table_for(c, selection, segment)?;
-    let sql = selection.sql(&table, &mut values);
+    let sql = selection.sql(&render::Sqlite, &table, &mut values);
     let n = values.len();
     values[n - 2] = Bound::Integer(limit.min(i64::MAX as u64) as i64);
     values[n - 1] = Bound::Integer(offset.min(i64::MAX as u64) as i64);

@@ -1,183 +1,107 @@
-//! A store-neutral [`Query`] as SQLite statements: the predicate with every literal a bound
-//! value, the page resumed after its key, the count of what the filter matches.
+//! SQLite's spelling of the store-neutral reads (see `crate::render`): `?n` placeholders,
+//! `IS` for null-safe equality, 1 and 0 for truth, instants kept as their stored text (whose
+//! text order is time order), `ifnull` as the unique index has it.
 
-use genesys::interval::format_instant;
-
-use crate::query::{Column, Comparison, KeyPart, Literal, Order, Predicate, Query, Term, TextTest};
+use crate::query::{Query, TextTest};
+use crate::render::{self, Dialect};
 use crate::statement::{Bound, Statement};
 
-fn column(column: &Column) -> String {
-    match column {
-        Column::RowId => "rowid".into(),
-        Column::Named(name) => format!("\"{name}\""),
-    }
-}
+/// The SQLite dialect.
+pub(crate) struct Sqlite;
 
-fn key_part(part: &KeyPart) -> String {
-    match part {
-        KeyPart::Column(c) => column(c),
-        KeyPart::TextOrEmpty(name) => format!("ifnull(\"{name}\", '')"),
+impl Dialect for Sqlite {
+    fn mark(&self, n: usize, _: &Bound) -> String {
+        format!("?{n}")
     }
-}
 
-fn bind(values: &mut Vec<Bound>, value: Bound) -> String {
-    values.push(value);
-    format!("?{}", values.len())
-}
-
-fn literal(value: &Literal) -> Bound {
-    match value {
-        Literal::Text(t) => Bound::Text(t.clone()),
-        Literal::Integer(i) => Bound::Integer(*i),
-        Literal::Real(r) => Bound::Real(*r),
-        // Stored instants are fixed-width UTC text, so text order is time order.
-        Literal::Instant(t) => Bound::Text(format_instant(*t)),
+    fn untyped_mark(&self, n: usize) -> String {
+        format!("?{n}")
     }
-}
 
-fn term(values: &mut Vec<Bound>, t: &Term) -> String {
-    match t {
-        Term::Column(c) => column(c),
-        Term::Null => "NULL".into(),
-        Term::Literal(l) => bind(values, literal(l)),
+    /// Stored instants are fixed-width UTC text, so text order is time order.
+    fn instant(&self, mark: &str) -> String {
+        mark.into()
     }
-}
 
-/// `IS` / `IS NOT` give OData's null semantics (`null eq null` is true).
-fn comparison(op: Comparison) -> &'static str {
-    match op {
-        Comparison::Eq => "IS",
-        Comparison::Ne => "IS NOT",
-        Comparison::Gt => ">",
-        Comparison::Ge => ">=",
-        Comparison::Lt => "<",
-        Comparison::Le => "<=",
+    fn instant_text(&self, expression: &str) -> String {
+        expression.into()
     }
-}
 
-/// `a OR b OR c` in one pair of parentheses: flat, so a long chain costs SQLite's parser
-/// no nesting (its tree is as deep as the chain either way).
-fn chain(values: &mut Vec<Bound>, terms: &[Predicate], operator: &str) -> String {
-    let mut parts: Vec<String> = terms.iter().map(|t| predicate(values, t)).collect();
-    if parts.len() == 1 {
-        return parts.pop().expect("one term");
+    fn text_value(&self, mark: &str) -> String {
+        mark.into()
     }
-    format!("({})", parts.join(operator))
+
+    fn text_or_empty(&self, quoted: &str) -> String {
+        format!("ifnull({quoted}, '')")
+    }
+
+    fn row_id(&self) -> &'static str {
+        "rowid"
+    }
+
+    /// SQLite's `sum` of integers is an integer already.
+    fn integer_aggregate(&self, function: &str, quoted: &str) -> String {
+        format!("{function}({quoted})")
+    }
+
+    fn quotient(&self, numerator: &str, denominator: &str) -> String {
+        format!("1.0 * {numerator} / NULLIF({denominator}, 0)")
+    }
+
+    /// SQLite sorts nulls first ascending and last descending, as callers expect.
+    fn sort(&self, expression: &str, descending: bool) -> String {
+        if descending {
+            format!("{expression} DESC")
+        } else {
+            expression.into()
+        }
+    }
+
+    fn truth(&self, value: bool) -> &'static str {
+        if value { "1" } else { "0" }
+    }
+
+    /// `IS` / `IS NOT` give OData's null semantics (`null eq null` is true).
+    fn same(&self, equal: bool) -> &'static str {
+        if equal { "IS" } else { "IS NOT" }
+    }
+
+    /// instr/substr compare case-sensitively, as OData does (LIKE would not, and would need
+    /// its wildcards escaped).
+    fn text_test(&self, test: TextTest, property: &str, n: &str) -> String {
+        match test {
+            TextTest::Contains => format!("instr({property}, {n}) > 0"),
+            TextTest::StartsWith => format!("instr({property}, {n}) = 1"),
+            TextTest::EndsWith => format!(
+                "(length({n}) = 0 AND {property} IS NOT NULL OR substr({property}, -length({n})) = {n})"
+            ),
+        }
+    }
+
+    /// An output column never shadows a table's in SQLite's ORDER BY here: the names agree.
+    fn input_column(&self, _table: &str, quoted: &str) -> String {
+        quoted.into()
+    }
+
+    fn output_column(&self, quoted: &str, _name: &str) -> String {
+        quoted.into()
+    }
 }
 
 /// The predicate as a condition, its values pushed onto `values` in placeholder order.
-pub fn predicate(values: &mut Vec<Bound>, p: &Predicate) -> String {
-    match p {
-        Predicate::Constant(true) => "1".into(),
-        Predicate::Constant(false) => "0".into(),
-        Predicate::Any(terms) => chain(values, terms, " OR "),
-        Predicate::All(terms) => chain(values, terms, " AND "),
-        // `IS NOT 1` is true for false and unknown, where SQL's NOT keeps unknown. AND and
-        // OR need no such care: they are true in SQL exactly when they are in OData.
-        Predicate::Not(inner) => format!("(({}) IS NOT 1)", predicate(values, inner)),
-        Predicate::Compare(left, op, right) => {
-            let l = term(values, left);
-            let r = term(values, right);
-            format!("{l} {} {r}", comparison(*op))
-        }
-        Predicate::Text(test, c, text) => {
-            let property = column(c);
-            let n = bind(values, Bound::Text(text.clone()));
-            // instr/substr compare case-sensitively, as OData does (LIKE would not, and
-            // would need its wildcards escaped).
-            match test {
-                TextTest::Contains => format!("instr({property}, {n}) > 0"),
-                TextTest::StartsWith => format!("instr({property}, {n}) = 1"),
-                TextTest::EndsWith => format!(
-                    "(length({n}) = 0 AND {property} IS NOT NULL OR substr({property}, -length({n})) = {n})"
-                ),
-            }
-        }
-        Predicate::Is {
-            predicate: inner,
-            equal,
-            value,
-        } => format!(
-            "(({}) {} {})",
-            predicate(values, inner),
-            if *equal { "IS" } else { "IS NOT" },
-            u8::from(*value)
-        ),
-    }
-}
-
-fn from_where(query: &Query, after: bool) -> Statement {
-    let mut values = Vec::new();
-    let mut conditions = Vec::new();
-    if let Some(filter) = &query.filter {
-        conditions.push(format!("({})", predicate(&mut values, filter)));
-    }
-    if let Some(key) = query.after.as_ref().filter(|_| after) {
-        let marks: Vec<String> = key
-            .iter()
-            .map(|v| bind(&mut values, Bound::Text(v.clone())))
-            .collect();
-        conditions.push(format!(
-            "({}) > ({})",
-            resume_key(query).join(", "),
-            marks.join(", ")
-        ));
-    }
-    let mut sql = format!("FROM \"{}\"", query.table);
-    if !conditions.is_empty() {
-        sql.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
-    }
-    Statement { sql, values }
-}
-
-fn resume_key(query: &Query) -> Vec<String> {
-    query.resume_key.iter().map(key_part).collect()
+#[cfg(any(test, feature = "testing"))]
+pub fn predicate(values: &mut Vec<Bound>, p: &crate::query::Predicate) -> String {
+    render::query::predicate(&Sqlite, values, p)
 }
 
 /// `SELECT count(*)` of the rows the filter matches.
 pub fn count(query: &Query) -> Statement {
-    let rest = from_where(query, false);
-    Statement {
-        sql: format!("SELECT count(*) {}", rest.sql),
-        values: rest.values,
-    }
+    render::query::count(&Sqlite, query)
 }
 
 /// The page: selected columns, then the resume key's.
 pub fn rows(query: &Query) -> Statement {
-    let Statement { sql, mut values } = from_where(query, true);
-    let mut columns: Vec<String> = query
-        .select
-        .iter()
-        .map(|(c, name)| format!("{} AS \"{name}\"", column(c)))
-        .collect();
-    columns.extend(resume_key(query));
-    let order = match &query.order {
-        Order::ByKey => resume_key(query),
-        Order::By(by, tie) => by
-            .iter()
-            .map(|(c, descending)| {
-                format!("{} {}", column(c), if *descending { "DESC" } else { "ASC" })
-            })
-            .chain([column(tie)])
-            .collect(),
-    };
-    let limit_mark = bind(
-        &mut values,
-        Bound::Integer(query.limit.min(i64::MAX as u64) as i64),
-    );
-    let offset_mark = bind(
-        &mut values,
-        Bound::Integer(query.offset.min(i64::MAX as u64) as i64),
-    );
-    Statement {
-        sql: format!(
-            "SELECT {} {sql} ORDER BY {} LIMIT {limit_mark} OFFSET {offset_mark}",
-            columns.join(", "),
-            order.join(", ")
-        ),
-        values,
-    }
+    render::query::rows(&Sqlite, query)
 }
 
 #[cfg(test)]

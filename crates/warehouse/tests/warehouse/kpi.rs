@@ -8,6 +8,8 @@ use genesys::Interval;
 use genesys::directory::Queue;
 use genesys::granularity::ms_to_timestamp;
 use proptest::prelude::*;
+
+use crate::backends::{on_both_backends, sqlite_texts};
 use rusqlite::Connection;
 use warehouse::{
     AggregateRow, DatasetDefinition, Directory, SqliteStore, Store, StoreError, TableSpec, Value,
@@ -70,8 +72,8 @@ fn rows() -> Vec<AggregateRow> {
         .collect()
 }
 
-fn store_with_rows(path: &std::path::Path) -> SqliteStore {
-    let store = SqliteStore::open(path).unwrap();
+/// The dataset, its queues' names and three local days of rows.
+fn fill(store: &dyn Store) {
     store.ensure_dataset(&spec()).unwrap();
     let queue = |id: &str, name: &str| Queue {
         id: id.into(),
@@ -94,6 +96,11 @@ fn store_with_rows(path: &std::path::Path) -> SqliteStore {
             run_id: None,
         })
         .unwrap();
+}
+
+fn store_with_rows(path: &std::path::Path) -> SqliteStore {
+    let store = SqliteStore::open(path).unwrap();
+    fill(&store);
     store
 }
 
@@ -152,35 +159,32 @@ fn expected_days() -> Vec<Day> {
     days
 }
 
-fn daily_kpi(c: &Connection) -> Vec<Day> {
-    c.prepare(
-        "SELECT date, queue_id, queue_name, offered, answered, answer_rate, avg_handle_s, service_level
-         FROM queue_performance_daily_kpi ORDER BY date, ifnull(queue_id, '')",
-    )
-    .unwrap()
-    .query_map([], |r| {
-        Ok(Day {
-            date: r.get(0)?,
-            queue: r.get(1)?,
-            name: r.get(2)?,
-            offered: r.get(3)?,
-            answered: r.get(4)?,
-            answer_rate: r.get(5)?,
-            avg_handle_s: r.get(6)?,
-            service_level: r.get(7)?,
+const DAILY_KPI: &str =
+    "SELECT date, queue_id, queue_name, offered, answered, answer_rate, avg_handle_s, service_level
+     FROM queue_performance_daily_kpi ORDER BY date, coalesce(queue_id, '')";
+
+/// The daily KPI view's rows, each value as text ([`TestStore::rows`]).
+fn daily_kpi(rows: Vec<Vec<Option<String>>>) -> Vec<Day> {
+    let number = |v: &Option<String>| v.as_deref().unwrap().parse::<f64>().unwrap();
+    rows.into_iter()
+        .map(|r| Day {
+            date: r[0].clone().unwrap(),
+            queue: r[1].clone(),
+            name: r[2].clone(),
+            offered: r[3].as_deref().unwrap().parse().unwrap(),
+            answered: r[4].as_deref().unwrap().parse().unwrap(),
+            answer_rate: number(&r[5]),
+            avg_handle_s: number(&r[6]),
+            service_level: number(&r[7]),
         })
-    })
-    .unwrap()
-    .collect::<rusqlite::Result<_>>()
-    .unwrap()
+        .collect()
 }
 
-#[test]
-fn the_daily_kpi_view_holds_each_local_days_figures_from_its_sums_with_names() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.db");
-    let store = store_with_rows(&path);
-    // A window of part of a day again: SQLite sums that day (the whole ones were summed in Rust).
+on_both_backends! {
+fn the_daily_kpi_view_holds_each_local_days_figures_from_its_sums_with_names(t) {
+    let store = &t.store;
+    fill(store);
+    // A window of part of a day again: the store sums that day (the whole ones were summed in Rust).
     let part: Vec<AggregateRow> = rows()
         .into_iter()
         .filter(|r| (30..33).contains(&((r.interval.start.as_millisecond() - BASE) / HOUR)))
@@ -197,8 +201,7 @@ fn the_daily_kpi_view_holds_each_local_days_figures_from_its_sums_with_names() {
             run_id: None,
         })
         .unwrap();
-    let c = Connection::open(&path).unwrap();
-    let days = daily_kpi(&c);
+    let days = daily_kpi(t.rows(DAILY_KPI));
     let dates: Vec<&str> = days.iter().map(|d| d.date.as_str()).collect();
     assert_eq!(
         dates,
@@ -216,54 +219,43 @@ fn the_daily_kpi_view_holds_each_local_days_figures_from_its_sums_with_names() {
     );
     assert_eq!(days, expected_days());
     // The 31st is 23 hours long in London.
-    let (start, end): (String, String) = c
-        .query_row(
-            "SELECT interval_start, interval_end FROM queue_performance_daily_kpi WHERE date = '2024-03-31' LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let bounds = t.rows(
+        "SELECT interval_start, interval_end FROM queue_performance_daily_kpi WHERE date = '2024-03-31' LIMIT 1",
+    );
     assert_eq!(
-        (start.as_str(), end.as_str()),
-        ("2024-03-31T00:00:00.000Z", "2024-03-31T23:00:00.000Z")
+        bounds,
+        [[
+            Some("2024-03-31T00:00:00.000Z".to_string()),
+            Some("2024-03-31T23:00:00.000Z".to_string())
+        ]]
     );
 }
 
-#[test]
-fn the_kpi_view_has_names_beside_ids_and_keeps_a_null_id_null() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.db");
-    let _store = store_with_rows(&path);
-    let c = Connection::open(&path).unwrap();
-    let names: Vec<(Option<String>, Option<String>, i64)> = c
-        .prepare(
-            "SELECT queue_id, queue_name, count(*) FROM queue_performance_kpi
-             GROUP BY queue_id, queue_name ORDER BY queue_id",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+fn the_kpi_view_has_names_beside_ids_and_keeps_a_null_id_null(t) {
+    fill(&t.store);
+    let text = |v: &str| Some(v.to_string());
+    let names = t.rows(
+        "SELECT queue_id, queue_name, count(*) FROM queue_performance_kpi
+         GROUP BY queue_id, queue_name ORDER BY coalesce(queue_id, '')",
+    );
     assert_eq!(
         names,
         [
-            (None, None, 71),
-            (Some("q1".into()), Some("Sales".into()), 71),
-            (Some("q22".into()), Some("Support".into()), 71)
+            [None, None, text("71")],
+            [text("q1"), text("Sales"), text("71")],
+            [text("q22"), text("Support"), text("71")]
         ]
     );
     // Its id is the stored row's, and each row's figures are that row's.
-    let mismatched: i64 = c
-        .query_row(
-            "SELECT count(*) FROM queue_performance_kpi k JOIN queue_performance t ON t.rowid = k.id
-             WHERE k.offered IS NOT t.n_offered
-                OR k.avg_handle_s IS NOT 1.0 * t.t_handle_sum_ms / t.t_handle_count / 1000.0",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let mismatched = t.integer(
+        "SELECT count(*) FROM queue_performance_kpi k JOIN queue_performance t ON t.rowid = k.id
+         WHERE k.offered IS DISTINCT FROM t.n_offered
+            OR abs(k.avg_handle_s - 1.0 * t.t_handle_sum_ms / t.t_handle_count / 1000.0) > 1e-9",
+    );
     assert_eq!(mismatched, 0);
+    let rows = t.integer("SELECT count(*) FROM queue_performance_kpi");
+    assert_eq!(rows, 3 * 71);
+}
 }
 
 /// Takes a store back to version 3: no `date` column, no daily view, views without names.
@@ -293,7 +285,7 @@ fn an_existing_store_gets_the_feeds_when_it_opens() {
         .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, 4);
-    assert_eq!(daily_kpi(&c), expected_days());
+    assert_eq!(daily_kpi(sqlite_texts(&c, DAILY_KPI)), expected_days());
     let named: i64 = c
         .query_row(
             "SELECT count(*) FROM queue_performance_kpi WHERE queue_name = 'Support'",

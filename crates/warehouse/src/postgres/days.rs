@@ -1,0 +1,130 @@
+//! The per-day rollup table `<dataset>__daily` in PostgreSQL (what it holds: `crate::days`):
+//! created, dropped, filled, and rewritten for the days a window overlaps, all by PostgreSQL
+//! in one `INSERT … SELECT` over the days' bounds.
+
+use genesys::Interval;
+use tokio_postgres::GenericClient;
+
+use super::Fail;
+use super::ddl::{create_day_table, table_exists};
+use super::instant::Instant;
+use crate::days::DayGrid;
+use crate::schema::{TableSpec, day_table, quote};
+
+/// Brings the per-day table in line with the dataset: created and filled from the stored rows
+/// when the dataset has days to roll up and the table is missing, dropped when it has none.
+pub(crate) async fn ensure(tx: &impl GenericClient, spec: &TableSpec) -> Result<(), Fail> {
+    let exists = table_exists(tx, &day_table(&spec.name)).await?;
+    match (DayGrid::of(spec), exists) {
+        (Some(grid), false) => {
+            create_day_table(tx, spec).await?;
+            fill(tx, spec, &grid).await
+        }
+        (None, true) => {
+            tx.batch_execute(&format!(
+                "DROP VIEW IF EXISTS {}; DROP TABLE {};",
+                quote(&spec.daily_kpi_view_name()),
+                quote(&day_table(&spec.name))
+            ))
+            .await?;
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Sums every stored day into the (empty) per-day table.
+async fn fill(tx: &impl GenericClient, spec: &TableSpec, grid: &DayGrid) -> Result<(), Fail> {
+    let row = tx
+        .query_one(
+            &format!(
+                "SELECT min(interval_start), max(interval_start) FROM {}",
+                quote(&spec.name)
+            ),
+            &[],
+        )
+        .await?;
+    let (Some(Instant(first)), Some(Instant(last))) = (
+        row.get::<_, Option<Instant>>(0),
+        row.get::<_, Option<Instant>>(1),
+    ) else {
+        return Ok(());
+    };
+    let last_day = grid.day_of(last)?;
+    refresh(tx, spec, grid, Interval::new(first, last_day.end)).await
+}
+
+/// Rewrites the days `window` overlaps from the rows stored in the dataset's table, once the
+/// window's rows are in it.
+pub(crate) async fn refresh(
+    tx: &impl GenericClient,
+    spec: &TableSpec,
+    grid: &DayGrid,
+    window: Interval,
+) -> Result<(), Fail> {
+    let days = grid.days(window)?;
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return Ok(());
+    };
+    let table = quote(&day_table(&spec.name));
+    tx.execute(
+        &format!("DELETE FROM {table} WHERE interval_start >= $1 AND interval_start < $2"),
+        &[&Instant(first.start), &Instant(last.end)],
+    )
+    .await?;
+    let starts: Vec<Instant> = days.iter().map(|d| Instant(d.start)).collect();
+    let ends: Vec<Instant> = days.iter().map(|d| Instant(d.end)).collect();
+    let dates: Vec<String> = days
+        .iter()
+        .map(|d| grid.date_of(d.start).to_string())
+        .collect();
+    tx.execute(&sum_days_sql(spec), &[&starts, &ends, &dates])
+        .await?;
+    Ok(())
+}
+
+/// `INSERT … SELECT` of the days given as three arrays ($1 starts, $2 ends, $3 local dates),
+/// rolled up by day and group. A day without rows makes no row. `sum(bigint)` is `numeric`,
+/// cast back to the column's `bigint` on insert (an overflow fails the write, as SQLite's
+/// `sum` does).
+fn sum_days_sql(spec: &TableSpec) -> String {
+    let dimensions: Vec<String> = spec.dimension_columns().iter().map(|c| quote(c)).collect();
+    let mut names = vec![
+        "interval_start".to_string(),
+        "interval_end".to_string(),
+        "date".to_string(),
+    ];
+    names.extend(dimensions.iter().cloned());
+    let mut select = vec![
+        "day.day_start".to_string(),
+        "day.day_end".to_string(),
+        "day.day_date".to_string(),
+    ];
+    select.extend(dimensions.iter().map(|d| format!("t.{d}")));
+    for column in spec.metric_columns() {
+        names.push(quote(&column.column));
+        select.push(format!(
+            "{}(t.{})",
+            column.field.rollup().sql_function(),
+            quote(&column.column)
+        ));
+    }
+    let mut group = vec![
+        "day.day_start".to_string(),
+        "day.day_end".to_string(),
+        "day.day_date".to_string(),
+    ];
+    group.extend(dimensions.iter().map(|d| format!("t.{d}")));
+    format!(
+        "INSERT INTO {day_table} ({names})
+         SELECT {select}
+         FROM unnest($1::timestamptz[], $2::timestamptz[], $3::text[]) AS day (day_start, day_end, day_date)
+         JOIN {table} AS t ON t.interval_start >= day.day_start AND t.interval_start < day.day_end
+         GROUP BY {group}",
+        day_table = quote(&day_table(&spec.name)),
+        table = quote(&spec.name),
+        names = names.join(", "),
+        select = select.join(", "),
+        group = group.join(", "),
+    )
+}

@@ -1,0 +1,142 @@
+//! The PostgreSQL store against the test run's throwaway server: schema, migrations, a first
+//! window. (The store-level suite runs on both backends in `store_suite`.)
+
+use genesys::Interval;
+use genesys::granularity::ms_to_timestamp;
+use test_support::postgres::TestPostgres;
+use warehouse::{
+    AggregateRow, DatasetChange, DatasetDefinition, PostgresStore, Store, TableSpec, Value,
+    WindowWrite,
+};
+
+const HOUR: i64 = 3_600_000;
+const BASE: i64 = 1_714_521_600_000; // 2024-05-01T00:00:00Z
+
+fn spec() -> TableSpec {
+    TableSpec {
+        name: "queue_performance".into(),
+        dimensions: vec!["queueId".into(), "mediaType".into()],
+        metrics: vec!["nOffered".into(), "tHandle".into(), "oServiceLevel".into()],
+        definition: DatasetDefinition::conversation_aggregates("PT1H", "UTC"),
+    }
+}
+
+fn hour(k: i64) -> Interval {
+    Interval::new(
+        ms_to_timestamp(BASE + k * HOUR),
+        ms_to_timestamp(BASE + (k + 1) * HOUR),
+    )
+}
+
+fn row(k: i64, queue: &str) -> AggregateRow {
+    let int = |v: i64| Some(Value::Int(v));
+    AggregateRow {
+        interval: hour(k),
+        group: vec![Some(queue.into()), None],
+        values: vec![
+            int(5),
+            int(2),
+            int(4000),
+            int(1000),
+            int(3000),
+            int(3),
+            int(5),
+            Some(Value::Real(0.8)),
+        ],
+    }
+}
+
+#[test]
+fn a_new_schema_is_made_and_a_window_written_once() {
+    let pg = TestPostgres::schema();
+    let store = pg.open();
+    assert_eq!(
+        store.ensure_dataset(&spec()).unwrap(),
+        DatasetChange::Created
+    );
+    assert_eq!(
+        store.ensure_dataset(&spec()).unwrap(),
+        DatasetChange::Unchanged
+    );
+    // A second process opening the same schema finds it made.
+    let again = PostgresStore::open(pg.config()).unwrap();
+    let before = again.generation().unwrap();
+    let start = ms_to_timestamp(BASE);
+    store
+        .initialize_watermark("queue_performance", start)
+        .unwrap();
+    let rows = [row(0, "q1"), row(0, "q2"), row(1, "q1")];
+    let write = WindowWrite {
+        dataset: "queue_performance",
+        window: Interval::new(start, ms_to_timestamp(BASE + 2 * HOUR)),
+        rows: &rows,
+        settled: true,
+        run_id: None,
+    };
+    let outcome = store.write_window(&write).unwrap();
+    assert_eq!(outcome.rows_written, 3);
+    assert_eq!(outcome.complete_through, Some(write.window.end));
+    // Written again, the window replaces its rows.
+    store.write_window(&write).unwrap();
+    let status = again.dataset_status().unwrap();
+    assert_eq!(status[0].rows, 3);
+    assert_eq!(status[0].windows, 1);
+    assert!(again.generation().unwrap() >= before + 2);
+    assert_eq!(again.windows("queue_performance").unwrap()[0].rows, 3);
+}
+
+#[test]
+fn an_unreachable_server_names_host_and_port() {
+    let pg = TestPostgres::schema();
+    let url = "postgres://nobody@127.0.0.1:1/db";
+    let config = warehouse::PostgresConfig::parse(url, pg.name(), Some("x"), None).unwrap();
+    let error = PostgresStore::open(&config).err().unwrap().to_string();
+    assert!(
+        error.contains("127.0.0.1:1") && error.contains("unreachable"),
+        "{error}"
+    );
+}
+
+/// A store that never had an API key has no `api_keys` table: its copy carries the rest, and
+/// the daily KPI view of the copy holds the local dates SQLite's does.
+#[test]
+fn a_store_without_keys_copies_with_its_daily_kpi_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let sqlite = warehouse::SqliteStore::open(&path).unwrap();
+    let daily = TableSpec {
+        definition: DatasetDefinition::conversation_aggregates("PT1H", "Asia/Kolkata"),
+        ..spec()
+    };
+    sqlite.ensure_dataset(&daily).unwrap();
+    let rows: Vec<AggregateRow> = (0..30).map(|k| row(k, "q1")).collect();
+    sqlite
+        .write_window(&WindowWrite {
+            dataset: "queue_performance",
+            window: Interval::new(ms_to_timestamp(BASE), ms_to_timestamp(BASE + 30 * HOUR)),
+            rows: &rows,
+            settled: true,
+            run_id: None,
+        })
+        .unwrap();
+    drop(sqlite);
+    let pg = TestPostgres::schema();
+    let report = warehouse::store_copy::sqlite_to_postgres(&path, pg.config()).unwrap();
+    assert!(
+        report.tables.iter().all(|(table, _)| table != "api_keys"),
+        "{report:?}"
+    );
+    let rows_of = |table: &str| {
+        report
+            .tables
+            .iter()
+            .find(|(t, _)| t == table)
+            .map(|(_, n)| *n)
+    };
+    assert_eq!(rows_of("queue_performance"), Some(30));
+    // 2024-05-01T00:00Z is 05:30 in Kolkata: 30 hours touch the 1st and the 2nd there.
+    assert_eq!(rows_of("queue_performance__daily"), Some(2));
+    let days = pg.dump("queue_performance__daily");
+    let dates: Vec<Option<&str>> = days.iter().map(|r| r.last().unwrap().as_str()).collect();
+    assert_eq!(dates, [Some("2024-05-01"), Some("2024-05-02")]);
+}
