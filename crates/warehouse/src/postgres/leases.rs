@@ -95,9 +95,36 @@ pub(crate) async fn acquire(
     }))
 }
 
-/// Refuses unless `lease` is the dataset's lease in force now: the fencing check. The row
-/// stays share-locked until the transaction ends, so no one takes the lease over while the
-/// window it guards is being written.
+/// `lease` if it is the dataset's lease in force now, with the database's time; else the
+/// refusal naming who holds the dataset now.
+fn in_force(lease: &LeaseToken, row: Option<Row>) -> Result<(Lease, i64), Fail> {
+    let current = row.and_then(|row| {
+        let (stored, now) = lease_of(&lease.dataset, &row);
+        stored
+            .filter(|l| l.expires.as_millisecond() > now)
+            .map(|l| (l, now))
+    });
+    match current {
+        Some((current, now)) if current.token == lease.token => Ok((current, now)),
+        current => Err(Fail::Store(StoreError::LeaseLost {
+            dataset: lease.dataset.clone(),
+            token: lease.token,
+            now_held_by: current.map(|(l, _)| l.holder.to_string()),
+        })),
+    }
+}
+
+/// How long `lease` has left, in milliseconds, refused unless it is in force. Locks nothing:
+/// a write checks this first, so its renewals go on while it runs.
+pub(crate) async fn time_left(c: &impl GenericClient, lease: &LeaseToken) -> Result<i64, Fail> {
+    let row = c.query_opt(&select(""), &[&lease.dataset]).await?;
+    let (current, now) = in_force(lease, row)?;
+    Ok(current.expires.as_millisecond() - now)
+}
+
+/// Refuses unless `lease` is the dataset's lease in force now: the fencing check, the last
+/// step of a window's write before its commit. The row stays share-locked until the commit,
+/// so no one takes the lease over between the check and the commit.
 pub(crate) async fn check(
     tx: &impl GenericClient,
     lease: &LeaseToken,
@@ -105,18 +132,37 @@ pub(crate) async fn check(
     let row = tx
         .query_opt(&select("FOR SHARE"), &[&lease.dataset])
         .await?;
-    let current = row.and_then(|row| {
-        let (lease, now) = lease_of(&lease.dataset, &row);
-        lease.filter(|l| l.expires.as_millisecond() > now)
-    });
-    match current {
-        Some(current) if current.token == lease.token => Ok(current.holder),
-        current => Err(Fail::Store(StoreError::LeaseLost {
-            dataset: lease.dataset.clone(),
-            token: lease.token,
-            now_held_by: current.map(|l| l.holder.to_string()),
-        })),
-    }
+    Ok(in_force(lease, row)?.0.holder)
+}
+
+/// The `application_name` a leased write's transaction carries, so the next holder of the
+/// dataset's lease can find it ([`end_writes_before`]). PostgreSQL keeps 63 bytes of it: a
+/// dataset name past 45 characters is cut, and its writes are not found (they then hold the
+/// next holder up until the server's idle limit ends them, see `windows::bound_by`).
+pub(crate) fn write_marker(lease: &LeaseToken) -> String {
+    format!("genesys-bi:{}:{}", lease.token, lease.dataset)
+}
+
+/// Ends the sessions still writing `lease.dataset` under an older lease: a holder frozen past
+/// its lease (a paused VM, SIGSTOP) mid-transaction holds the dataset's locks, and every
+/// write to the dataset would wait until it woke. Only sessions of the same role, the ones a
+/// role may end; returns how many were ended.
+pub(crate) async fn end_writes_before(
+    c: &impl GenericClient,
+    lease: &LeaseToken,
+) -> Result<u64, Fail> {
+    let ended = c
+        .query(
+            r"SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = current_database() AND usename = current_user
+                AND pid <> pg_backend_pid()
+                AND split_part(application_name, ':', 3) = $1
+                AND CASE WHEN application_name ~ '^genesys-bi:[0-9]{1,18}:'
+                         THEN split_part(application_name, ':', 2)::bigint END < $2",
+            &[&lease.dataset, &lease.token],
+        )
+        .await?;
+    Ok(ended.iter().filter(|r| r.get::<_, bool>(0)).count() as u64)
 }
 
 pub(crate) async fn renew(

@@ -229,7 +229,12 @@ impl Store for PostgresStore {
         claimant: &LeaseHolder,
         ttl: std::time::Duration,
     ) -> Result<Acquired> {
-        self.in_transaction(async |tx| leases::acquire(tx, dataset, claimant, ttl).await)
+        let acquired =
+            self.in_transaction(async |tx| leases::acquire(tx, dataset, claimant, ttl).await)?;
+        if let Acquired::Granted(lease) = &acquired {
+            self.with_client(async |c| leases::end_writes_before(c, lease).await)?;
+        }
+        Ok(acquired)
     }
 
     fn renew_lease(&self, lease: &LeaseToken, ttl: std::time::Duration) -> Result<()> {

@@ -42,13 +42,33 @@ pub(crate) fn write(
     let mut client = store.run(|| connect::client(&store.pool))?;
     // On an error the dropped `COPY` sends CopyFail and the dropped transaction ROLLBACK,
     // in order, before anything the connection is next asked: it goes back to the pool clean.
-    write_on(
+    let written = write_on(
         store,
         &mut client,
         write,
         first.into_iter().chain(pages),
         lease,
-    )
+    );
+    drop(client);
+    match (written, lease) {
+        (Err(failed), Some(lease)) if !matches!(failed, StoreError::LeaseLost { .. }) => {
+            Err(lost_lease(store, lease).unwrap_or(failed))
+        }
+        (written, _) => written,
+    }
+}
+
+/// Why a leased write failed, if it was the lease: a write frozen past its lease finds its
+/// session ended by the server (`bound_by`), and says the lease moved on, not that the
+/// connection closed.
+fn lost_lease(store: &PostgresStore, lease: &LeaseToken) -> Option<StoreError> {
+    let checked = store.run(|| async {
+        let client = connect::client(&store.pool).await?;
+        leases::time_left(&**client, lease).await
+    });
+    checked
+        .err()
+        .filter(|e| matches!(e, StoreError::LeaseLost { .. }))
 }
 
 fn write_on(
@@ -60,7 +80,11 @@ fn write_on(
 ) -> Result<WindowOutcome> {
     let transaction = store.run(|| async { Ok(client.transaction().await?) })?;
     let tx: &tokio_postgres::Transaction<'_> = &transaction;
-    let (writer, spec) = store.run(|| async {
+    let spec = store.run(|| async {
+        // Before any lock is taken, so whatever the write holds is bounded by its lease.
+        if let Some(lease) = lease {
+            bound_by(tx, lease).await?;
+        }
         // One window write per dataset at a time, as SQLite's single writer has it: two
         // writers replacing the same window would otherwise both find it empty and collide
         // on its key. (Under leases there is one writer per dataset anyway.)
@@ -69,10 +93,6 @@ fn write_on(
             &[&write.dataset],
         )
         .await?;
-        let writer = match lease {
-            Some(lease) => Some(leases::check(tx, lease).await?),
-            None => None,
-        };
         let spec = dataset_spec(tx, write.dataset).await?;
         tx.execute(
             &format!(
@@ -82,7 +102,7 @@ fn write_on(
             &[&Instant(write.window.start), &Instant(write.window.end)],
         )
         .await?;
-        Ok((writer, spec))
+        Ok(spec)
     })?;
     let (sql, types) = copy::statement(&spec);
     let sink = store.run(|| async { Ok(tx.copy_in(&sql).await?) })?;
@@ -105,6 +125,10 @@ fn write_on(
         if let Some(grid) = DayGrid::of(&spec) {
             days::refresh(tx, &spec, &grid, write.window).await?;
         }
+        let writer = match lease {
+            Some(lease) => Some(leases::check(tx, lease).await?),
+            None => None,
+        };
         log_window(tx, write, rows_written, lease, writer).await?;
         let mark = watermarks::advance(tx, write.dataset).await?;
         bump_generation(tx).await?;
@@ -116,6 +140,29 @@ fn write_on(
         complete_through,
     })
 }
+
+/// Fences a leased write in time as well, so a writer frozen mid-write (a paused VM, SIGSTOP)
+/// can't hold the dataset's locks past its lease: the transaction is marked with its lease
+/// (the next holder ends it when it takes the lease over, `leases::end_writes_before`), and
+/// the server ends it once it has sat idle past what the lease had left. The lease itself is
+/// checked again before the commit.
+async fn bound_by(tx: &impl GenericClient, lease: &LeaseToken) -> Result<(), Fail> {
+    tx.batch_execute(&format!(
+        "SET LOCAL application_name = '{}'",
+        leases::write_marker(lease).replace('\'', "''")
+    ))
+    .await?;
+    let left = leases::time_left(tx, lease).await?;
+    tx.batch_execute(&format!(
+        "SET LOCAL idle_in_transaction_session_timeout = {}",
+        left.max(MIN_IDLE_MS)
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The least idle time a leased write is given, however little its lease had left.
+const MIN_IDLE_MS: i64 = 1_000;
 
 /// The window log's entry, with who wrote it under which lease (none without one).
 async fn log_window(
