@@ -8,6 +8,7 @@ mod connect_cmd;
 mod demo_cmd;
 mod emulator_cmd;
 mod postgres_cmd;
+mod postgres_replicas;
 mod sdk_conformance;
 mod serve_cmd;
 mod store_copy_cmd;

@@ -6,9 +6,9 @@
 use test_support::cli::{EmulatorProcess, Workspace};
 use test_support::postgres::TestPostgres;
 
-const NOW: &str = "2024-05-20T12:00:00Z";
+pub(crate) const NOW: &str = "2024-05-20T12:00:00Z";
 
-fn emulator() -> EmulatorProcess {
+pub(crate) fn emulator() -> EmulatorProcess {
     EmulatorProcess::start(
         crate::BIN,
         &[
@@ -35,7 +35,7 @@ time_zone = "Europe/London"
 backfill_start = "2024-05-01"
 "#;
 
-const BACKFILL: [&str; 9] = [
+pub(crate) const BACKFILL: [&str; 9] = [
     "backfill",
     "--dataset",
     "queue_performance",
@@ -48,7 +48,7 @@ const BACKFILL: [&str; 9] = [
 ];
 
 /// The config of a PostgreSQL store at `url`, in the test's own schema.
-fn postgres_config(pg: &TestPostgres, url: &str) -> String {
+pub(crate) fn postgres_config(pg: &TestPostgres, url: &str) -> String {
     format!(
         "[store]\npostgres = \"{url}\"\nschema = \"{}\"\n{DATASET}",
         pg.name()
