@@ -12,7 +12,6 @@ mod export;
 mod lane;
 mod merge;
 mod page;
-mod parquet_writer;
 mod prepare;
 mod query;
 mod text_rows;

@@ -1,5 +1,6 @@
-//! Rows as a Parquet file, written one row group at a time so that a download of any size holds
-//! at most one row group in memory. Uses parquet's low-level column writers (no arrow).
+//! Rows as a Parquet file, written one row group at a time so that a file of any size holds at
+//! most one row group in memory. Uses parquet's low-level column writers (no arrow). The one
+//! encoder of the product: the server's Parquet downloads and the lake's files both use it.
 //!
 //! Column types follow [`ColumnType`]: bucket bounds are `INT64 TIMESTAMP(MILLIS, UTC)`
 //! (required), dimensions and names `BYTE_ARRAY STRING`, integral metrics `INT64` and
@@ -14,7 +15,7 @@ use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::{SerializedColumnWriter, SerializedFileWriter};
 use parquet::schema::types::Type;
-use warehouse::read::{Cell, ColumnType, OutputColumn};
+use crate::read::{Cell, ColumnType, OutputColumn};
 
 /// Why a file could not be written; the stream is then cut short, never closed as if whole.
 #[derive(Debug, thiserror::Error)]
@@ -245,18 +246,18 @@ impl ParquetWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Bytes;
+    use bytes::Bytes;
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::Field;
-    use warehouse::TableSpec;
-    use warehouse::read::Selection;
+    use crate::TableSpec;
+    use crate::read::Selection;
 
     fn columns() -> Vec<OutputColumn> {
         let spec = TableSpec {
             name: "t".into(),
             dimensions: vec!["queueId".into()],
             metrics: vec!["nOffered".into(), "tHandle".into()],
-            definition: warehouse::DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
+            definition: crate::DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
         };
         Selection::all(&spec).columns()
     }
