@@ -84,6 +84,10 @@ pub enum Command {
 
     /// Create, list and revoke the BI server's API keys (stored hashed in the store).
     Keys(KeysArgs),
+
+    /// The Parquet lake of `[lake]` (which `sync` and `run` keep current): `verify` checks it
+    /// against the store, `export` (re)writes a range of a dataset's history into it.
+    Lake(crate::commands::lake::LakeArgs),
 }
 
 #[derive(Debug, Clone, Args)]

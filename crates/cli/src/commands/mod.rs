@@ -6,6 +6,7 @@ mod demo;
 mod emulator;
 mod init;
 mod keys;
+pub mod lake;
 mod query;
 mod run;
 mod serve;
@@ -27,6 +28,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Datasets(args) => sync::datasets(args).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Keys(args) => keys::run(args).await,
+        Command::Lake(args) => lake::run(args).await,
         Command::Catalog(args) => {
             let mut out = std::io::stdout().lock();
             crate::catalog_cmd::print(&args, &mut out)?;
