@@ -87,12 +87,8 @@ pub(crate) fn encode_window(
     let mut files = Vec::new();
     let mut open: Option<OpenDay> = None;
     let mut failure: Option<ParquetWriteError> = None;
-    selection.visit(
-        session,
-        (window.start, window.end),
-        0,
-        u64::MAX,
-        |row| {
+    selection
+        .visit(session, (window.start, window.end), 0, u64::MAX, |row| {
             let date = local_date(row.cell(0)?, zone)?;
             if open.as_ref().is_some_and(|day| day.date != date) {
                 match open.take().map(OpenDay::finish) {
@@ -118,12 +114,11 @@ pub(crate) fn encode_window(
                 day.flush().map_err(|e| stop(&mut failure, e))?;
             }
             Ok(())
-        },
-    )
-    .map_err(|e| match failure.take() {
-        Some(encoding) => EncodeError::Parquet(encoding),
-        None => EncodeError::Store(e),
-    })?;
+        })
+        .map_err(|e| match failure.take() {
+            Some(encoding) => EncodeError::Parquet(encoding),
+            None => EncodeError::Store(e),
+        })?;
     if let Some(day) = open {
         files.push(day.finish()?);
     }

@@ -22,10 +22,7 @@ pub fn partition(date: Date) -> String {
 }
 
 pub fn part_name(window_start: Timestamp) -> String {
-    format!(
-        "part-{}.parquet",
-        window_start.strftime("%Y%m%dT%H%M%SZ")
-    )
+    format!("part-{}.parquet", window_start.strftime("%Y%m%dT%H%M%SZ"))
 }
 
 /// `<dataset>/_genesys_bi/manifest.json`.

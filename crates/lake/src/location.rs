@@ -69,8 +69,13 @@ impl LakeLocation {
         })
     }
 
-    /// The object store at the lake's root (its prefix already applied).
-    pub fn open(&self) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
+    /// The object store at the lake's root (its prefix already applied). S3 settings come
+    /// from the `AWS_*` environment variables, then `s3_settings` (`aws_access_key_id`,
+    /// `aws_region`, …: object_store's names), which override them.
+    pub fn open(
+        &self,
+        s3_settings: &[(&str, &str)],
+    ) -> Result<Arc<dyn ObjectStore>, object_store::Error> {
         match self {
             LakeLocation::Local(folder) => {
                 std::fs::create_dir_all(folder).map_err(|source| object_store::Error::Generic {
@@ -87,6 +92,9 @@ impl LakeLocation {
                 endpoint,
             } => {
                 let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+                for (key, value) in s3_settings {
+                    builder = builder.with_config(key.parse()?, *value);
+                }
                 if let Some(endpoint) = endpoint {
                     builder = builder
                         .with_endpoint(endpoint)

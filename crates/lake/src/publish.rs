@@ -16,11 +16,11 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use warehouse::{ReadStore, Store, TableSpec, WindowRecord};
 
+use crate::LakeError;
 use crate::encode::{DayFile, encode_window};
 use crate::layout::{dataset_prefix, is_part_file, part_path, staging_path};
 use crate::location::LakeLocation;
 use crate::manifest::{self, Manifest, PublishedFile, PublishedWindow, Stored};
-use crate::LakeError;
 
 /// The lake of one configuration: where it is, and the store it publishes from.
 pub struct Lake {
@@ -68,10 +68,23 @@ impl Lake {
         reader: Arc<dyn ReadStore>,
         datasets: Option<Vec<String>>,
     ) -> Result<Self, LakeError> {
-        let objects = location.open().map_err(|source| LakeError::Storage {
-            location: location.to_string(),
-            source,
-        })?;
+        Self::open_with(location, reader, datasets, &[])
+    }
+
+    /// Like [`Lake::open`], with S3 settings over the environment's (see
+    /// [`LakeLocation::open`]).
+    pub fn open_with(
+        location: LakeLocation,
+        reader: Arc<dyn ReadStore>,
+        datasets: Option<Vec<String>>,
+        s3_settings: &[(&str, &str)],
+    ) -> Result<Self, LakeError> {
+        let objects = location
+            .open(s3_settings)
+            .map_err(|source| LakeError::Storage {
+                location: location.to_string(),
+                source,
+            })?;
         Ok(Self {
             location,
             objects,
@@ -151,9 +164,10 @@ impl Lake {
     ) -> Result<PublishReport, LakeError> {
         let view = self.view(store, dataset).await?;
         let mut stored = manifest::load(self.objects(), dataset, self.storage_error()).await?;
-        let mut manifest = stored.manifest.clone().unwrap_or_else(|| {
-            Manifest::empty(dataset, view.spec.definition.time_zone.name())
-        });
+        let mut manifest = stored
+            .manifest
+            .clone()
+            .unwrap_or_else(|| Manifest::empty(dataset, view.spec.definition.time_zone.name()));
         let token = fencing.unwrap_or(manifest.fencing_token);
         if manifest.fencing_token > token {
             return Err(LakeError::Fenced {
@@ -190,7 +204,9 @@ impl Lake {
             report.bytes += done.bytes;
             progress(&done);
         }
-        report.removed += self.drop_unstored(&mut stored, &mut manifest, &view).await?;
+        report.removed += self
+            .drop_unstored(&mut stored, &mut manifest, &view)
+            .await?;
         report.removed += self.sweep(&manifest).await?;
         if stored.manifest.as_ref() != Some(&manifest) {
             self.save(&mut stored, &mut manifest, &view).await?;

@@ -76,7 +76,9 @@ impl Lake {
             problems: Vec::new(),
         };
         for record in &windows {
-            let listed = manifest.as_ref().and_then(|m| m.window(record.window.start));
+            let listed = manifest
+                .as_ref()
+                .and_then(|m| m.window(record.window.start));
             match listed {
                 None => report.problems.push(Problem::Unpublished(record.window)),
                 Some(_) if !is_current(record, manifest.as_ref()) => {

@@ -46,8 +46,7 @@ impl Config {
             return Ok(None);
         };
         let mut faults = Vec::new();
-        let location = match lake::LakeLocation::parse(&section.path, section.endpoint.as_deref())
-        {
+        let location = match lake::LakeLocation::parse(&section.path, section.endpoint.as_deref()) {
             Ok(lake::LakeLocation::Local(folder)) => {
                 let base = self
                     .file
@@ -74,7 +73,10 @@ impl Config {
                 let known: Vec<&str> = self.datasets.iter().map(|d| d.name.as_str()).collect();
                 faults.push(lake_fault(
                     "lake.datasets",
-                    format!("`{name}` is not a dataset of this file (it has: {})", known.join(", ")),
+                    format!(
+                        "`{name}` is not a dataset of this file (it has: {})",
+                        known.join(", ")
+                    ),
                 ));
             }
         }
@@ -132,7 +134,10 @@ mod tests {
         let error = parse("path = \"gs://x\"\ndatasets = [\"nope\"]").unwrap_err();
         let said = error.to_string();
         assert!(said.contains("field `lake.path`"), "{said}");
-        assert!(said.contains("field `lake.datasets`: `nope` is not a dataset"), "{said}");
+        assert!(
+            said.contains("field `lake.datasets`: `nope` is not a dataset"),
+            "{said}"
+        );
         let error = parse("path = \"/srv/lake\"\nendpoint = \"http://x\"").unwrap_err();
         assert!(error.to_string().contains("lake.endpoint"), "{error}");
         let text = "[lake]\npath = \"/srv/lake\"\nformat = \"csv\"";

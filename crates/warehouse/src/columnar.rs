@@ -9,13 +9,13 @@
 
 use std::sync::Arc;
 
+use crate::read::{Cell, ColumnType, OutputColumn};
 use parquet::basic::{Compression, LogicalType, Repetition, TimeUnit, Type as PhysicalType};
 use parquet::data_type::{ByteArray, ByteArrayType, DataType, DoubleType, Int64Type};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::{SerializedColumnWriter, SerializedFileWriter};
 use parquet::schema::types::Type;
-use crate::read::{Cell, ColumnType, OutputColumn};
 
 /// Why a file could not be written; the stream is then cut short, never closed as if whole.
 #[derive(Debug, thiserror::Error)]
@@ -246,11 +246,11 @@ impl ParquetWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::TableSpec;
+    use crate::read::Selection;
     use bytes::Bytes;
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::Field;
-    use crate::TableSpec;
-    use crate::read::Selection;
 
     fn columns() -> Vec<OutputColumn> {
         let spec = TableSpec {

@@ -62,7 +62,9 @@ pub async fn run(args: LakeArgs) -> anyhow::Result<()> {
             let from = parse_when("from", &from, spec.time_zone.zone())?;
             let to = parse_when("to", &to, spec.time_zone.zone())?;
             if to <= from {
-                return Err(UsageError(format!("--to ({to}) must be after --from ({from})")).into());
+                return Err(
+                    UsageError(format!("--to ({to}) must be after --from ({from})")).into(),
+                );
             }
             if !lake.includes(&dataset) {
                 return Err(UsageError(format!("`[lake] datasets` leaves out `{dataset}`")).into());
@@ -130,24 +132,36 @@ async fn export(
     dataset: &str,
     range: genesys::Interval,
 ) -> anyhow::Result<()> {
-    let turn = take_turn(&store, dataset, &Turns::default(), &sync::stop::Stop::never(), |busy| {
-        eprintln!("{busy}; waiting")
-    })
+    let turn = take_turn(
+        &store,
+        dataset,
+        &Turns::default(),
+        &sync::stop::Stop::never(),
+        |busy| eprintln!("{busy}; waiting"),
+    )
     .await?;
     let Turn::Mine(held) = turn else {
         anyhow::bail!("dataset `{dataset}`: no turn was given");
     };
     let writer = Arc::clone(&store) as Arc<dyn Store>;
-    let windows = lake.pending(Arc::clone(&writer), dataset, Some(range)).await?;
+    let windows = lake
+        .pending(Arc::clone(&writer), dataset, Some(range))
+        .await?;
     let bar = bar(dataset, windows.len());
     let rows = std::sync::atomic::AtomicU64::new(0);
     let exported = lake
-        .export(writer, dataset, range, Some(held.token().token), &|published| {
-            let total = rows.fetch_add(published.rows, std::sync::atomic::Ordering::Relaxed)
-                + published.rows;
-            bar.inc(1);
-            bar.set_message(format!("{total} rows"));
-        })
+        .export(
+            writer,
+            dataset,
+            range,
+            Some(held.token().token),
+            &|published| {
+                let total = rows.fetch_add(published.rows, std::sync::atomic::Ordering::Relaxed)
+                    + published.rows;
+                bar.inc(1);
+                bar.set_message(format!("{total} rows"));
+            },
+        )
         .await;
     bar.finish_and_clear();
     held.release().await?;

@@ -60,8 +60,13 @@ pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<()> {
         },
         server.listen
     );
-    if let Some(lake) = config.lake_config().map_err(|e| UsageError(e.to_string()))? {
-        let only = lake.datasets.map_or("every dataset".into(), |d| d.join(", "));
+    if let Some(lake) = config
+        .lake_config()
+        .map_err(|e| UsageError(e.to_string()))?
+    {
+        let only = lake
+            .datasets
+            .map_or("every dataset".into(), |d| d.join(", "));
         println!("lake: {:?} at {} ({only})", lake.format, lake.location);
     }
     println!(

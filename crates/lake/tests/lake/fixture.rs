@@ -13,8 +13,7 @@ use lake::{Lake, LakeLocation, Manifest};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use warehouse::{
-    AggregateRow, DatasetDefinition, SqliteStore, Store, StoreConfig, TableSpec, Value,
-    WindowWrite,
+    AggregateRow, DatasetDefinition, SqliteStore, Store, StoreConfig, TableSpec, Value, WindowWrite,
 };
 
 pub const DATASET: &str = "queue_performance";
@@ -37,7 +36,10 @@ pub fn spec() -> TableSpec {
 
 pub fn window(index: i64) -> Interval {
     let start = at(FROM) + jiff::SignedDuration::from_hours(index * WINDOW_HOURS);
-    Interval::new(start, start + jiff::SignedDuration::from_hours(WINDOW_HOURS))
+    Interval::new(
+        start,
+        start + jiff::SignedDuration::from_hours(WINDOW_HOURS),
+    )
 }
 
 /// The window's rows: every quarter hour, three queues by two media, `scale` times the offers.
@@ -118,8 +120,12 @@ impl Fixture {
     }
 
     pub fn lake_at(&self, location: LakeLocation) -> Lake {
+        self.lake_with(location, &[])
+    }
+
+    pub fn lake_with(&self, location: LakeLocation, s3_settings: &[(&str, &str)]) -> Lake {
         let reader = warehouse::open_reader(&self.config).unwrap();
-        Lake::open(location, reader, None).unwrap()
+        Lake::open_with(location, reader, None, s3_settings).unwrap()
     }
 
     pub fn writer(&self) -> Arc<dyn Store> {
@@ -159,7 +165,11 @@ pub fn data_files(folder: &Path) -> Vec<PathBuf> {
     };
     for partition in partitions {
         let partition = partition.unwrap().path();
-        let name = partition.file_name().unwrap().to_string_lossy().into_owned();
+        let name = partition
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if name.starts_with('_') || name.starts_with('.') {
             continue;
         }

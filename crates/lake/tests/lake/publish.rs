@@ -53,10 +53,7 @@ async fn a_window_the_store_wrote_again_is_published_again_and_its_vacated_day_r
         .filter(|row| row.interval.start < at("2024-03-31T23:00:00Z"))
         .collect();
     fixture.write(straddling, &before_midnight);
-    let pending = lake
-        .pending(fixture.writer(), DATASET, None)
-        .await
-        .unwrap();
+    let pending = lake.pending(fixture.writer(), DATASET, None).await.unwrap();
     assert_eq!(pending, [straddling]);
 
     let report = lake
@@ -111,7 +108,17 @@ async fn a_writer_with_an_older_lease_publishes_nothing() {
         .catch_up(fixture.writer(), DATASET, Some(6), &no_progress)
         .await
         .unwrap_err();
-    assert!(matches!(error, lake::LakeError::Fenced { found: 7, mine: 6, .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            lake::LakeError::Fenced {
+                found: 7,
+                mine: 6,
+                ..
+            }
+        ),
+        "{error}"
+    );
     assert!(error.to_string().contains("token 7"), "{error}");
     assert_ne!(read_lake(&fixture.folder()).day_sums, fixture.day_sums());
 }

@@ -45,9 +45,17 @@ async fn missing_foreign_damaged_and_outdated_files_are_each_reported() {
     let said: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
     assert_eq!(report.problems.len(), 4, "{said:#?}");
     assert!(matches!(report.problems[0], Problem::Outdated(w) if w == window(4)));
-    assert!(said.iter().any(|p| p.contains("part-20240330T000000Z.parquet is in the manifest but missing")));
-    assert!(said.iter().any(|p| p.contains("part-20240330T060000Z.parquet can't be read as Parquet")));
-    assert!(said.iter().any(|p| p.contains("part-20200101T000000Z.parquet is a data file no manifest entry names")));
+    assert!(
+        said.iter()
+            .any(|p| p.contains("part-20240330T000000Z.parquet is in the manifest but missing"))
+    );
+    assert!(
+        said.iter()
+            .any(|p| p.contains("part-20240330T060000Z.parquet can't be read as Parquet"))
+    );
+    assert!(said.iter().any(|p| {
+        p.contains("part-20200101T000000Z.parquet is a data file no manifest entry names")
+    }));
 
     // An export of the whole range repairs every one of them.
     let all = genesys::Interval::new(window(0).start, window(WINDOWS - 1).end);
