@@ -6,6 +6,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_genesys-bi");
 
 mod demo_cmd;
 mod emulator_cmd;
+mod lake_cmd;
 mod sdk_conformance;
 mod serve_cmd;
 mod sync_e2e;
