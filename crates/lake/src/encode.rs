@@ -134,13 +134,14 @@ fn stop(kept: &mut Option<ParquetWriteError>, error: ParquetWriteError) -> Store
 
 /// The local date of a bucket start as the store gives it (UTC text).
 fn local_date(cell: CellRef<'_>, zone: &TimeZone) -> Result<Date, StoreError> {
+    let corrupt = |value: String| StoreError::CorruptInstant { value };
     let text = match cell {
-        CellRef::Text(text) => std::str::from_utf8(text).unwrap_or_default(),
-        _ => "",
+        CellRef::Text(text) => {
+            std::str::from_utf8(text).map_err(|_| corrupt(String::from_utf8_lossy(text).into()))?
+        }
+        other => return Err(corrupt(format!("{other:?}"))),
     };
-    let instant: jiff::Timestamp = text.parse().map_err(|_| StoreError::CorruptInstant {
-        value: text.to_string(),
-    })?;
+    let instant: jiff::Timestamp = text.parse().map_err(|_| corrupt(text.to_string()))?;
     Ok(instant.to_zoned_datetime(zone.clone()).date())
 }
 

@@ -16,7 +16,7 @@ use crate::engine::{
     AggregateSource, DatasetReport, DirectoryError, DirectorySource, Engine, Mode, SyncError,
     sync_directory,
 };
-use crate::metrics::{RunFinished, SyncEvent, SyncExporter, SyncMetrics};
+use crate::metrics::{LakePublished, RunFinished, SyncEvent, SyncExporter, SyncMetrics};
 use crate::stop::Stop;
 
 /// Requests sent so far, for the run's record.
@@ -262,13 +262,13 @@ where
                 dataset: report.dataset.clone(),
                 source,
             })?;
-        tracing::info!(
-            dataset = %report.dataset,
-            windows = published.windows,
-            rows = published.rows,
-            lake = %lake.location(),
-            "Published the dataset's new windows to the lake."
-        );
+        LakePublished {
+            dataset: &report.dataset,
+            windows: published.windows,
+            rows: published.rows,
+            lake: &lake.location().to_string(),
+        }
+        .emit(self.metrics());
         self.observer.published(&published);
         Ok(report)
     }
