@@ -242,7 +242,7 @@ where
 
     /// Publishes what the dataset's sync committed (every window the lake lacks or holds older,
     /// so a pass killed before its publish is caught up by the next), under the pass's lease.
-    /// A stopped pass leaves it to the next one.
+    /// A stopped pass (before or during the publish) leaves it to the next one.
     async fn publish(
         &self,
         report: DatasetReport,
@@ -255,13 +255,17 @@ where
             return Ok(report);
         }
         let store = Arc::clone(&self.engine.store) as Arc<dyn Store>;
-        let published = lake
-            .catch_up(store, &report.dataset, Some(lease.token), &|_| {})
-            .await
-            .map_err(|source| PassError::Lake {
-                dataset: report.dataset.clone(),
-                source,
-            })?;
+        // A stop drops the publish wherever it is: each file lands whole or not at all, and the
+        // manifest names only what landed, so the next pass picks up where this one stopped.
+        let published = tokio::select! {
+            biased;
+            () = self.stop().stopped() => return Ok(report),
+            published = lake.catch_up(store, &report.dataset, Some(lease.token), &|_| {}) => published,
+        }
+        .map_err(|source| PassError::Lake {
+            dataset: report.dataset.clone(),
+            source,
+        })?;
         LakePublished {
             dataset: &report.dataset,
             windows: published.windows,
