@@ -10,6 +10,7 @@
 //! token of the lease it was published under). Names starting with `_` are hidden from every
 //! engine's partition discovery, so the manifest and staged files are never read as data.
 
+mod cleanup;
 mod encode;
 mod layout;
 mod location;

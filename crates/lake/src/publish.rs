@@ -6,10 +6,8 @@
 //! lake with each window's rows in it at most once per reader, and the next catch-up finishes
 //! the job, since the manifest only names what was fully written.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use futures_util::TryStreamExt;
 use genesys::Interval;
 use jiff::Timestamp;
 use object_store::path::Path;
@@ -18,7 +16,7 @@ use warehouse::{ReadStore, Store, TableSpec, WindowRecord};
 
 use crate::LakeError;
 use crate::encode::{DayFile, encode_window};
-use crate::layout::{dataset_prefix, is_part_file, part_path, staging_path};
+use crate::layout::{part_path, staging_path};
 use crate::location::LakeLocation;
 use crate::manifest::{self, Manifest, PublishedFile, PublishedWindow, Stored};
 
@@ -55,10 +53,10 @@ pub struct PublishReport {
 }
 
 /// What the store says about a dataset, read once per publish.
-struct StoreView {
-    spec: TableSpec,
-    windows: Vec<WindowRecord>,
-    watermark: Option<Timestamp>,
+pub(crate) struct StoreView {
+    pub spec: TableSpec,
+    pub windows: Vec<WindowRecord>,
+    pub watermark: Option<Timestamp>,
 }
 
 impl Lake {
@@ -295,80 +293,7 @@ impl Lake {
         Ok(())
     }
 
-    /// Removes the files of the window's previous publish that the new one did not replace.
-    async fn remove_replaced(
-        &self,
-        old: Option<&PublishedWindow>,
-        new: &PublishedWindow,
-    ) -> Result<usize, LakeError> {
-        let kept: BTreeSet<&str> = new.files.iter().map(|f| f.path.as_str()).collect();
-        let gone = old
-            .into_iter()
-            .flat_map(|w| &w.files)
-            .filter(|f| !kept.contains(f.path.as_str()))
-            .map(|f| Path::from(f.path.as_str()));
-        self.remove(gone).await
-    }
-
-    /// Drops from the lake the windows the store no longer has (a dataset rebuilt).
-    async fn drop_unstored(
-        &self,
-        stored: &mut Stored,
-        manifest: &mut Manifest,
-        view: &StoreView,
-    ) -> Result<usize, LakeError> {
-        let starts: BTreeSet<Timestamp> = view.windows.iter().map(|r| r.window.start).collect();
-        let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut manifest.windows)
-            .into_iter()
-            .partition(|w| starts.contains(&w.start));
-        manifest.windows = kept;
-        if dropped.is_empty() {
-            return Ok(0);
-        }
-        // The manifest first: a file it no longer names is swept later if this stops here.
-        self.save(stored, manifest, view).await?;
-        let files = dropped
-            .iter()
-            .flat_map(|w| &w.files)
-            .map(|f| Path::from(f.path.as_str()));
-        self.remove(files).await
-    }
-
-    /// Removes the dataset's data files no manifest entry names.
-    async fn sweep(&self, manifest: &Manifest) -> Result<usize, LakeError> {
-        let named: BTreeSet<&str> = manifest
-            .windows
-            .iter()
-            .flat_map(|w| &w.files)
-            .map(|f| f.path.as_str())
-            .collect();
-        let listed: Vec<_> = self
-            .objects
-            .list(Some(&dataset_prefix(&manifest.dataset)))
-            .try_collect()
-            .await
-            .map_err(self.storage_error())?;
-        let orphans = listed
-            .into_iter()
-            .map(|meta| meta.location)
-            .filter(|path| is_part_file(&manifest.dataset, path))
-            .filter(|path| !named.contains(path.as_ref()));
-        self.remove(orphans).await
-    }
-
-    async fn remove(&self, paths: impl Iterator<Item = Path>) -> Result<usize, LakeError> {
-        let mut removed = 0;
-        for path in paths {
-            match self.objects.delete(&path).await {
-                // Already gone (a previous attempt removed it): what was wanted.
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => removed += 1,
-                Err(e) => return Err(self.storage_error()(e)),
-            }
-        }
-        Ok(removed)
-    }
-
-    async fn save(
+    pub(crate) async fn save(
         &self,
         stored: &mut Stored,
         manifest: &mut Manifest,
