@@ -7,15 +7,15 @@ use genesys::Interval;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use warehouse::columnar::{ParquetWriteError, ParquetWriter};
-use warehouse::read::{Cell, CellRef, Selection};
+use warehouse::read::{CellRef, Selection};
 use warehouse::{ReadSession, StoreError, TableSpec};
 
 /// The most cells a row group gathers before it is written (some 64 MB of values): a million
 /// rows of a narrow dataset, fewer of a wide one, so memory stays bounded whatever the width.
 const ROW_GROUP_CELLS: usize = 8_000_000;
 const ROW_GROUP_ROWS: usize = 1_000_000;
-/// Rows handed to the encoder at a time.
-const CHUNK_ROWS: usize = 4_096;
+/// Rows between collections of the encoder's completed row groups.
+const CHUNK_ROWS: u64 = 4_096;
 
 /// One day's file of a window, encoded.
 pub(crate) struct DayFile {
@@ -48,14 +48,14 @@ pub(crate) fn row_group_rows(columns: usize) -> usize {
 struct OpenDay {
     date: Date,
     writer: ParquetWriter,
-    pending: Vec<Vec<Cell>>,
     rows: u64,
     parts: Vec<Bytes>,
 }
 
 impl OpenDay {
-    fn flush(&mut self) -> Result<(), ParquetWriteError> {
-        let bytes = self.writer.push(std::mem::take(&mut self.pending))?;
+    /// Takes the row groups the rows so far completed.
+    fn collect(&mut self) -> Result<(), ParquetWriteError> {
+        let bytes = self.writer.written()?;
         if !bytes.is_empty() {
             self.parts.push(Bytes::from(bytes));
         }
@@ -63,13 +63,34 @@ impl OpenDay {
     }
 
     fn finish(mut self) -> Result<DayFile, ParquetWriteError> {
-        self.flush()?;
+        self.collect()?;
         self.parts.push(Bytes::from(self.writer.finish()?));
         Ok(DayFile {
             date: self.date,
             rows: self.rows,
             parts: self.parts,
         })
+    }
+}
+
+/// The local date of the bucket starts seen last (rows of one bucket come together).
+struct Dates {
+    zone: TimeZone,
+    last: Option<(Vec<u8>, Date)>,
+}
+
+impl Dates {
+    fn of(&mut self, cell: CellRef<'_>) -> Result<Date, StoreError> {
+        if let (Some((text, date)), CellRef::Text(start)) = (&self.last, cell)
+            && text.as_slice() == start
+        {
+            return Ok(*date);
+        }
+        let date = local_date(cell, &self.zone)?;
+        if let CellRef::Text(start) = cell {
+            self.last = Some((start.to_vec(), date));
+        }
+        Ok(date)
     }
 }
 
@@ -87,9 +108,13 @@ pub(crate) fn encode_window(
     let mut files = Vec::new();
     let mut open: Option<OpenDay> = None;
     let mut failure: Option<ParquetWriteError> = None;
+    let mut dates = Dates {
+        zone: zone.clone(),
+        last: None,
+    };
     selection
         .visit(session, (window.start, window.end), 0, u64::MAX, |row| {
-            let date = local_date(row.cell(0)?, zone)?;
+            let date = dates.of(row.cell(0)?)?;
             if open.as_ref().is_some_and(|day| day.date != date) {
                 match open.take().map(OpenDay::finish) {
                     Some(Ok(file)) => files.push(file),
@@ -103,15 +128,16 @@ pub(crate) fn encode_window(
                     date,
                     writer: ParquetWriter::new(&columns, group_rows)
                         .map_err(|e| stop(&mut failure, e))?,
-                    pending: Vec::with_capacity(CHUNK_ROWS),
                     rows: 0,
                     parts: Vec::new(),
                 }),
             };
-            day.pending.push(warehouse::read::cells(row)?);
+            day.writer
+                .push_row(row)
+                .map_err(|e| stop(&mut failure, e))?;
             day.rows += 1;
-            if day.pending.len() == CHUNK_ROWS {
-                day.flush().map_err(|e| stop(&mut failure, e))?;
+            if day.rows.is_multiple_of(CHUNK_ROWS) {
+                day.collect().map_err(|e| stop(&mut failure, e))?;
             }
             Ok(())
         })

@@ -34,7 +34,7 @@ pub enum LakeError {
     #[error("encoding Parquet for dataset `{dataset}`: {source}")]
     Encode {
         dataset: String,
-        source: warehouse::columnar::ParquetWriteError,
+        source: Box<warehouse::columnar::ParquetWriteError>,
     },
     #[error("the lake at {location}: {source}")]
     Storage {

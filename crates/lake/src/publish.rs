@@ -244,7 +244,7 @@ impl Lake {
                 crate::encode::EncodeError::Store(e) => LakeError::Store(e),
                 crate::encode::EncodeError::Parquet(source) => LakeError::Encode {
                     dataset: table.name.clone(),
-                    source,
+                    source: Box::new(source),
                 },
             })
         })
