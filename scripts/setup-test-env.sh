@@ -3,6 +3,7 @@
 # - <repo>/.venv with the pinned Python test requirements (tests/sdk/requirements.txt for the SDK
 #   conformance tests, tests/fuzz/requirements.txt for the schemathesis OpenAPI fuzzing,
 #   tests/parquet/requirements.txt for pyarrow, the reader of the server's Parquet downloads,
+#   tests/odata/requirements.txt for python-odata, the second OData client,
 #   tests/lake/requirements.txt for pyspark and moto's S3 server, the lake's readers and store);
 # - Debian's Java 17 runtime, with apt-get, only when there is no `java` (pyspark runs on it);
 # - Debian's chromium (/usr/bin/chromium), with apt-get, for the headless status page test;
@@ -16,7 +17,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo/.venv"
-requirements=("$repo/tests/sdk/requirements.txt" "$repo/tests/fuzz/requirements.txt" "$repo/tests/parquet/requirements.txt" "$repo/tests/lake/requirements.txt")
+requirements=("$repo/tests/sdk/requirements.txt" "$repo/tests/fuzz/requirements.txt" "$repo/tests/parquet/requirements.txt" "$repo/tests/odata/requirements.txt" "$repo/tests/lake/requirements.txt")
 stamp="$venv/.requirements.sha256"
 python="${PYTHON:-python3}"
 
@@ -45,7 +46,7 @@ fi
 
 wanted="$(wanted_stamp)"
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
-    say "venv up to date ($venv matches tests/sdk, tests/fuzz, tests/parquet and tests/lake requirements)"
+    say "venv up to date ($venv matches tests/sdk, tests/fuzz, tests/parquet, tests/odata and tests/lake requirements)"
 else
     # Debian's python3 lacks ensurepip unless python3-venv is installed; then the venv is made
     # without pip and the system pip installs into it (pip >= 22.3 knows --python).
@@ -69,7 +70,7 @@ else
         pip_cmd=("$python" -m pip --python "$venv/bin/python")
     fi
 
-    say "installing pinned requirements from tests/sdk, tests/fuzz, tests/parquet and tests/lake"
+    say "installing pinned requirements from tests/sdk, tests/fuzz, tests/parquet, tests/odata and tests/lake"
     requirement_args=()
     for file in "${requirements[@]}"; do
         requirement_args+=(-r "$file")
@@ -83,6 +84,8 @@ else
         || die "pyarrow.parquet does not import after installation"
     "$venv/bin/python" -c 'import pyspark, moto' \
         || die "pyspark or moto does not import after installation"
+    "$venv/bin/python" -c 'from odata import ODataService' \
+        || die "python-odata does not import after installation"
     printf '%s\n' "$wanted" >"$stamp"
     say "done: $("$venv/bin/python" --version), $("${pip_cmd[@]}" show purecloudplatformclientv2 2>/dev/null | grep -i '^version' || echo 'SDK installed')"
 fi

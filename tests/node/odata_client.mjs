@@ -8,10 +8,11 @@
 // --set names the dataset to read (default: the first with queue_id, media_type, n_offered);
 // --page-size sends `Prefer: odata.maxpagesize=N` (default: the server's page size).
 //
-// Prints one JSON document on stdout: the entity sets and their properties as the metadata
-// library parsed them, a full read of one dataset (every page, by following @odata.nextLink)
+// Prints one JSON document on stdout: the entity sets, their properties (with descriptions) and
+// navigation properties as the metadata library parsed them, a full read of one dataset (every page, by following @odata.nextLink)
 // with its row count and sums, filtered/ordered/paged queries with the parameters they used,
-// counts, what a wrong key gets, and every HTTP exchange (status, content type, OData-Version).
+// counts, the dataset's daily KPI feed read with $expand=queue, what a wrong key gets, and every
+// HTTP exchange (status, content type, OData-Version).
 // The Rust test crates/server/tests/odata_client.rs checks these figures against the store.
 //
 // Two gaps of the libraries are bridged here, and only these:
@@ -136,6 +137,16 @@ async function readMetadata() {
         type: p.type,
         // The library keeps the attribute text; absent means nullable (CSDL default).
         nullable: p.nullable === undefined ? true : String(p.nullable) === "true",
+        description:
+          (p.annotations ?? []).find((a) => a.term === "Core.Description")?.string ?? null,
+      })),
+      navigation: (type.navigationProperties ?? []).map((n) => ({
+        name: n.name,
+        type: n.type,
+        constraints: (n.referentialConstraints ?? []).map((c) => ({
+          property: c.property,
+          referencedProperty: c.referencedProperty,
+        })),
       })),
     };
   });
@@ -157,6 +168,10 @@ function typeError(property, value) {
       return Number.isInteger(value) ? null : `not an integer: ${JSON.stringify(value)}`;
     case "Edm.Double":
       return typeof value === "number" ? null : `not a number: ${JSON.stringify(value)}`;
+    case "Edm.Date":
+      return typeof value === "string" && /^\d{4}-\d\d-\d\d$/.test(value)
+        ? null
+        : `not a Date: ${JSON.stringify(value)}`;
     case "Edm.DateTimeOffset":
       return typeof value === "string" && INSTANT.test(value) && !Number.isNaN(Date.parse(value))
         ? null
@@ -191,6 +206,7 @@ async function readAll(set, params, entitySet) {
       if (entitySet && typeErrors.length < 20) {
         for (const [name, value] of Object.entries(row)) {
           if (name.includes("@")) continue; // instance annotations
+          if (entitySet.navigation.some((n) => n.name === name)) continue; // expanded
           const property = entitySet.properties.find((p) => p.name === name);
           const error = property ? typeError(property, value) : "not a property in $metadata";
           if (error) typeErrors.push(`${set}.${name}: ${error}`);
@@ -311,7 +327,29 @@ async function main() {
     params: odata.newOptions().filter(odata.newFilter().property("media_type").eq("voice")),
   });
 
-  // 5. A wrong key: the client must see the refusal.
+  // 5. A KPI feed per local day with its queue expanded (the navigation property the
+  //    metadata declares), every page.
+  const daily = `${setName}_daily_kpi`;
+  const dailySet = metadata.entitySets.find((s) => s.name === daily);
+  let expanded = null;
+  if (dailySet) {
+    const read = await readAll(daily, odata.newOptions().expand("queue").count(true), dailySet);
+    expanded = {
+      set: daily,
+      count: read.pages[0].count,
+      pages: read.pages.length,
+      rows: read.rows.map((r) => ({
+        id: r.id,
+        date: r.date,
+        queue_id: r.queue_id,
+        queue_name: r.queue_name,
+        queue: r.queue,
+      })),
+      typeErrors: read.typeErrors,
+    };
+  }
+
+  // 6. A wrong key: the client must see the refusal.
   const exchangesBefore = exchanges.length;
   let wrongKey;
   try {
@@ -367,6 +405,7 @@ async function main() {
       typeErrors: text.typeErrors,
     },
     entitySetApi: { voiceCount, segmentCount, firstPageIds: ids(firstPage ?? []) },
+    expanded,
     wrongKey,
     exchanges,
   };

@@ -22,6 +22,8 @@ from checks.context import Context
 from checks.details import details_availability, details_job, details_query, details_vs_aggregates
 from checks.directories import directories
 from checks.faults import faults
+from checks.users import (presence_definitions, presence_definitions_v2, users_aggregates_job, users_aggregates_query,
+                          users_details)
 from sdk_support import Report
 
 
@@ -59,6 +61,11 @@ def main(argv: list[str]) -> int:
             ("details job", details_job),
             ("details vs aggregates", details_vs_aggregates),
             ("details query", details_query),
+            ("presence definitions", presence_definitions),
+            ("presence definitions (v2)", presence_definitions_v2),
+            ("users aggregates query", users_aggregates_query),
+            ("users aggregates job", users_aggregates_job),
+            ("users details", users_details),
         ):
             report.step(name, lambda step=step: step(report, ctx))
     print(report.summary())

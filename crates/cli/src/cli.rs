@@ -88,6 +88,75 @@ pub enum Command {
     /// The Parquet lake of `[lake]` (which `sync` and `run` keep current): `verify` checks it
     /// against the store, `export` (re)writes a range of a dataset's history into it.
     Lake(crate::commands::lake::LakeArgs),
+
+    /// Connect a BI tool to a dataset's OData feed: the Power BI data source file (.pbids),
+    /// the Excel connection file (.odc) or the Grafana Infinity data source (YAML), printed or
+    /// written to --out, and the exact steps in the tool (for Tableau, the steps alone).
+    ///
+    /// The files are the ones the server's status page links. They hold no key: the tools ask
+    /// for one when they first read the feed (Basic: any user name, the API key as the
+    /// password; Grafana takes it from its environment). The URL comes from `[server]`
+    /// (address, HTTPS) unless --url names the address BI machines use.
+    Connect(ConnectArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+
+    /// The BI tool.
+    #[arg(long, value_enum)]
+    pub tool: Tool,
+
+    /// The dataset. Default: the first with KPI feeds in the store, else the first.
+    #[arg(long, value_name = "NAME")]
+    pub dataset: Option<String>,
+
+    /// The feed: daily_kpi (per local day, with names: the default for aggregates datasets),
+    /// kpi (per stored bucket) or rows (the stored sums and counts).
+    #[arg(long, value_name = "FEED", value_parser = parse_feed)]
+    pub feed: Option<server::connect::Feed>,
+
+    /// The server's address as BI machines reach it, e.g. https://bi.example.com (a reverse
+    /// proxy's, or a name instead of the listening IP). Default: from `[server]`.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Write the connection file here; the steps go to stdout. Without it, the file goes to
+    /// stdout and the steps to stderr.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+}
+
+/// The BI tools `connect` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Tool {
+    Powerbi,
+    Excel,
+    Tableau,
+    Grafana,
+}
+
+impl Tool {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Powerbi => "powerbi",
+            Tool::Excel => "excel",
+            Tool::Tableau => "tableau",
+            Tool::Grafana => "grafana",
+        }
+    }
+}
+
+fn parse_feed(text: &str) -> Result<server::connect::Feed, String> {
+    server::connect::Feed::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = server::connect::Feed::ALL
+            .iter()
+            .map(|f| f.as_str())
+            .collect();
+        format!("accepted: {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, Clone, Args)]

@@ -70,6 +70,16 @@ impl VirtualClock {
         };
     }
 
+    /// Jumps to an instant and sets the rate at once: no real time passes in between, so a
+    /// frozen clock shows exactly `instant`.
+    pub fn set_with_rate(&self, instant: Timestamp, rate: f64) {
+        *self.lock() = ClockState {
+            virtual_anchor: instant,
+            real_anchor: Instant::now(),
+            rate: rate.max(0.0),
+        };
+    }
+
     pub fn set_rate(&self, rate: f64) {
         let mut state = self.lock();
         *state = ClockState {
@@ -112,6 +122,16 @@ mod tests {
         );
         clock.set(t);
         assert_eq!(clock.now(), t);
+    }
+
+    #[test]
+    fn setting_an_instant_and_a_zero_rate_together_freezes_exactly_there() {
+        let t: Timestamp = "2024-05-01T00:00:00Z".parse().unwrap();
+        let clock = VirtualClock::starting_at(t, 1_000.0);
+        let frozen: Timestamp = "2024-05-02T12:00:00Z".parse().unwrap();
+        clock.set_with_rate(frozen, 0.0);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!((clock.now(), clock.rate()), (frozen, 0.0));
     }
 
     #[test]

@@ -124,13 +124,35 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.body.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, Json(*self.body)).into_response();
+        let mut response = (status, Json(WireError::of(&self.body))).into_response();
         if let Some(secs) = self.retry_after_secs {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+/// An `ErrorBody` as Genesys writes it: `details` and `errors` are always there, empty or not
+/// (every recorded error has them).
+#[derive(serde::Serialize)]
+pub(crate) struct WireError<'a> {
+    #[serde(flatten)]
+    body: &'a ErrorBody,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<Vec<()>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<Vec<()>>,
+}
+
+impl<'a> WireError<'a> {
+    pub(crate) fn of(body: &'a ErrorBody) -> Self {
+        Self {
+            details: body.details.is_empty().then(Vec::new),
+            errors: body.errors.is_empty().then(Vec::new),
+            body,
+        }
     }
 }
 

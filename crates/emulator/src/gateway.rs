@@ -248,7 +248,7 @@ async fn with_context_id(response: Response, correlation: &str) -> Response {
         .filter(|error| !error.code.is_empty())
         .and_then(|mut error| {
             error.context_id = Some(correlation.to_string());
-            serde_json::to_vec(&error).ok()
+            serde_json::to_vec(&crate::error::WireError::of(&error)).ok()
         });
     match patched {
         Some(json) => {

@@ -12,10 +12,17 @@ use genesys::details::{DETAILS_AVAILABILITY_PATH, DETAILS_JOBS_PATH, DETAILS_QUE
 use genesys::directory::{QUEUES_PATH, WRAPUP_CODES_PATH};
 
 use crate::error::ApiError;
+use crate::routes::users::{
+    PRESENCE_DEFINITIONS_V2_PATH, USERS_AGGREGATES_JOBS_PATH, USERS_AGGREGATES_QUERY_PATH,
+    USERS_DETAILS_JOBS_PATH, USERS_DETAILS_QUERY_PATH,
+};
 
 pub const CONVERSATION_AGGREGATE_VIEW: &str = "analytics:conversationAggregate:view";
 pub const CONVERSATION_DETAIL_VIEW: &str = "analytics:conversationDetail:view";
 pub const AGENT_CONVERSATION_DETAIL_VIEW: &str = "analytics:agentConversationDetail:view";
+pub const USER_AGGREGATE_VIEW: &str = "analytics:userAggregate:view";
+pub const USER_DETAIL_VIEW: &str = "analytics:userDetail:view";
+pub const PRESENCE_DEFINITION_VIEW: &str = "presence:presenceDefinition:view";
 pub const QUEUE_VIEW: &str = "routing:queue:view";
 pub const WRAPUP_CODE_VIEW: &str = "routing:wrapupCode:view";
 
@@ -101,6 +108,13 @@ pub fn required(route: &str) -> Option<Requirement> {
         }
         r if r == DETAILS_AVAILABILITY_PATH => Requirement::All(&[CONVERSATION_DETAIL_VIEW]),
         r if r == DETAILS_QUERY_PATH || under(DETAILS_JOBS_PATH) => DETAILS,
+        r if r == USERS_AGGREGATES_QUERY_PATH || under(USERS_AGGREGATES_JOBS_PATH) => {
+            Requirement::All(&[USER_AGGREGATE_VIEW])
+        }
+        r if r == USERS_DETAILS_QUERY_PATH || under(USERS_DETAILS_JOBS_PATH) => {
+            Requirement::All(&[USER_DETAIL_VIEW])
+        }
+        r if r == PRESENCE_DEFINITIONS_V2_PATH => Requirement::All(&[PRESENCE_DEFINITION_VIEW]),
         r if r == QUEUES_PATH => Requirement::All(&[QUEUE_VIEW]),
         r if r == WRAPUP_CODES_PATH => Requirement::All(&[WRAPUP_CODE_VIEW]),
         _ => return None,

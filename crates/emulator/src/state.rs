@@ -27,6 +27,18 @@ pub struct DetailsResults {
     pub data_availability: Timestamp,
 }
 
+/// A users aggregates job's results: the table, paged by `page_size` users.
+pub struct UserAggregateResults {
+    pub table: crate::synth::agents::UserAggregateTable,
+    pub page_size: usize,
+}
+
+/// A users details job's results: one detail per record, and the datalake date they were cut at.
+pub struct UserDetailsResults {
+    pub details: Vec<crate::synth::agents::UserDetail>,
+    pub data_availability: Timestamp,
+}
+
 pub struct AppState {
     pub config: EmulatorConfig,
     pub clock: VirtualClock,
@@ -37,6 +49,8 @@ pub struct AppState {
     pub counters: Counters,
     pub aggregate_jobs: Arc<JobStore<AggregateResults>>,
     pub details_jobs: Arc<JobStore<DetailsResults>>,
+    pub user_aggregate_jobs: Arc<JobStore<UserAggregateResults>>,
+    pub user_details_jobs: Arc<JobStore<UserDetailsResults>>,
 }
 
 impl AppState {
@@ -54,6 +68,8 @@ impl AppState {
             counters: Counters::default(),
             aggregate_jobs: Arc::new(JobStore::new(config.job_delay, config.job_expiry)),
             details_jobs: Arc::new(JobStore::new(config.job_delay, config.job_expiry)),
+            user_aggregate_jobs: Arc::new(JobStore::new(config.job_delay, config.job_expiry)),
+            user_details_jobs: Arc::new(JobStore::new(config.job_delay, config.job_expiry)),
             config,
         }
     }

@@ -8,6 +8,7 @@
 //! and asks `warehouse` for the rows; only its unit tests use SQLite, to check arithmetic.
 
 mod auth;
+pub mod connect;
 mod derived;
 mod guard;
 mod gzip;
@@ -129,6 +130,7 @@ impl Server {
     /// now, so a bad file fails start-up with its name.
     pub fn tls(mut self, files: &TlsFiles) -> Result<Self, ServerError> {
         self.tls = Some(tls::acceptor(files)?);
+        self.state.scheme = "https";
         Ok(self)
     }
 
@@ -197,6 +199,8 @@ fn documented_routes() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(routes!(routes::datasets::list))
         .routes(routes!(routes::rows::rows))
         .routes(routes!(routes::report::report))
+        .routes(routes!(routes::connect::powerbi))
+        .routes(routes!(routes::connect::excel))
         .merge(odata_routes());
     routes::openapi::behind_key(protected.get_openapi_mut());
     (public, protected)

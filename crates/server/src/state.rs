@@ -20,6 +20,8 @@ pub struct AppState {
     pub stream_chunk_rows: u64,
     /// Appended to `/metrics` (the sync's series when it runs in the same process).
     pub extra_metrics: Option<crate::metrics::ExtraMetrics>,
+    /// `https` when this server speaks TLS itself, else `http` (connection files name it).
+    pub scheme: &'static str,
     /// Reads running at once: they are CPU work, so more than a few per core only interleave
     /// (every one finishes late) and each holds a connection's cache and a body in memory.
     reads_running: Arc<Semaphore>,
@@ -42,6 +44,7 @@ impl AppState {
             parquet_row_group_rows: PARQUET_ROW_GROUP_ROWS,
             stream_chunk_rows: STREAM_CHUNK_ROWS,
             extra_metrics: None,
+            scheme: "http",
             reads_running: Arc::new(Semaphore::new(
                 READS_PER_CORE * std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),

@@ -438,6 +438,16 @@ impl Config {
                 ));
                 continue;
             }
+            let earlier = self.datasets[..i].iter().map(|d| d.name.as_str());
+            if let Some(other) = warehouse::kpi::clashing_name(&dataset.name, earlier) {
+                let message = format!(
+                    "can't be kept beside dataset `{other}`: both would have a KPI feed named `{}`; rename one of them",
+                    warehouse::kpi::daily_kpi_name(
+                        dataset.name.strip_suffix("_daily").unwrap_or(&dataset.name)
+                    )
+                );
+                faults.push(fault(Some(&dataset.name), "name", message));
+            }
             match check_dataset(dataset) {
                 Ok(spec) => specs.push(spec),
                 Err(mut found) => faults.append(&mut found),
@@ -649,7 +659,7 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
         ));
     } else if warehouse::schema::is_reserved(name) {
         let message = format!(
-            "`{name}` is the name of one of the store's own tables or views; choose another"
+            "`{name}` is the name of one of the store's own tables or views (names ending in _kpi or _daily_kpi are the KPI feeds of other datasets); choose another"
         );
         faults.push(fault(Some(name), "name", message));
     }

@@ -61,6 +61,11 @@ impl DayGrid {
         Ok(Interval::new(start.timestamp(), end.timestamp()))
     }
 
+    /// The local date of the day holding `at` (`2024-05-01`), as the per-day table's `date`.
+    pub fn date_of(&self, at: Timestamp) -> jiff::civil::Date {
+        at.to_zoned_datetime(self.tz.clone()).date()
+    }
+
     /// Whether a local day starts at `at`.
     pub fn starts_day(&self, at: Timestamp) -> bool {
         self.day_of(at).is_ok_and(|day| day.start == at)

@@ -1,9 +1,10 @@
 //! The genesys-bi store: one wide table per aggregates dataset with a `<dataset>_kpi` view and a
-//! `<dataset>__daily` table, directory tables, API keys, and the internal tables that make
-//! loading exactly-once (window log, watermarks, runs, leases, schema version). The seam every
-//! other crate sees is two traits: the writer side [`Store`] (the sync and the cli) and the
-//! reader side [`ReadStore`]/[`ReadSession`] (the BI server), opened from a [`StoreConfig`] by
-//! [`open`]. SQLite, embedded (module `sqlite`), is today's only backend.
+//! `<dataset>__daily` table with its `<dataset>_daily_kpi` view (the KPI feeds, [`kpi`]),
+//! directory tables, API keys, and the internal tables that make loading exactly-once (window
+//! log, watermarks, runs, leases, schema version). The seam every other crate sees is two
+//! traits: the writer side [`Store`] (the sync and the cli) and the reader side
+//! [`ReadStore`]/[`ReadSession`] (the BI server), opened from a [`StoreConfig`] by [`open`].
+//! SQLite, embedded (module `sqlite`), is today's only backend.
 //!
 //! Every SQL statement of the product lives in this crate. It must never parse Genesys JSON
 //! (it takes typed records from `genesys`), know HTTP, or depend on `sync` or `server`.
@@ -13,10 +14,12 @@ pub mod columnar;
 pub mod days;
 mod fnv;
 pub mod keys;
+pub mod kpi;
 pub mod leases;
 mod open;
 pub mod query;
 pub mod read;
+mod read_kpi;
 pub mod reader;
 pub mod rows;
 pub mod schema;
@@ -32,6 +35,7 @@ use jiff::Timestamp;
 pub use keys::{KeyError, KeyInfo, NewKey};
 pub use leases::{Acquired, Lease, LeaseHolder, LeaseToken};
 pub use open::{AnyStore, StoreConfig, open, open_reader};
+pub use read_kpi::KpiFeed;
 pub use reader::{ReadSession, ReadStore};
 pub use rows::{AggregateRow, GroupRows, Value, rows_from_response};
 pub use schema::{DatasetDefinition, DatasetKind, NamedTimeZone, TableSpec};
@@ -51,6 +55,15 @@ pub enum StoreError {
         "dataset name `{0}` must be lowercase letters, digits and _, start with a letter, and not be a reserved name"
     )]
     InvalidName(String),
+    /// Two datasets whose KPI feeds would share a name (`a`'s daily one and `a_daily`'s).
+    #[error(
+        "dataset `{dataset}` can't be kept beside dataset `{other}`: both would have a KPI feed named `{feed}`; rename one of them"
+    )]
+    KpiNameClash {
+        dataset: String,
+        other: String,
+        feed: String,
+    },
     #[error("dataset `{0}` is not known to the store")]
     UnknownDataset(String),
     #[error("row for {interval} has {got} values, but dataset `{dataset}` has {expected} columns")]

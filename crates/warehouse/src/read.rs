@@ -71,7 +71,9 @@ pub struct OutputColumn {
     /// For an average or ratio: the indices of its numerator and denominator columns in the
     /// same column list (it is `1.0 * numerator / NULLIF(denominator, 0)`).
     pub operands: Option<(usize, usize)>,
-    sql: String,
+    /// What it means, when the column says it itself (a KPI feed's columns, `crate::kpi`).
+    pub description: Option<String>,
+    pub(crate) sql: String,
 }
 
 /// What to read from one dataset: all chosen names are checked against the dataset first.
@@ -94,6 +96,9 @@ pub struct Selection {
     pub derived_in_sql: bool,
     /// The dataset's local days, when the store keeps a per-day rollup of it.
     pub(crate) days: Option<DayGrid>,
+    /// Read as one of the dataset's KPI feeds: its figures (`crate::kpi`) instead of its
+    /// stats columns, names always beside the ids. `metrics` then does not apply.
+    pub kpi: Option<crate::read_kpi::KpiFeed>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -123,6 +128,7 @@ impl Selection {
             rollup: false,
             derived_in_sql: true,
             days: DayGrid::of(spec),
+            kpi: None,
         }
     }
 
@@ -150,7 +156,7 @@ impl Selection {
     }
 
     /// Dimensions in table order (stable output whatever order they were asked in).
-    fn kept_dimensions(&self) -> Vec<String> {
+    pub(crate) fn kept_dimensions(&self) -> Vec<String> {
         self.spec
             .dimensions
             .iter()
@@ -161,11 +167,14 @@ impl Selection {
 
     /// Stored buckets with every dimension kept: each row is its own group, so rows are read
     /// straight off the table in key-index order, with no grouping or sorting.
-    fn identity(&self) -> bool {
+    pub(crate) fn identity(&self) -> bool {
         !self.rollup && self.kept_dimensions().len() == self.spec.dimensions.len()
     }
 
     pub fn columns(&self) -> Vec<OutputColumn> {
+        if let Some(feed) = self.kpi {
+            return self.kpi_columns(feed);
+        }
         let mut columns = Vec::new();
         let identity = self.identity();
         let (start, end) = if self.rollup {
@@ -185,6 +194,7 @@ impl Selection {
                 source: None,
                 role: "interval",
                 operands: None,
+                description: None,
                 sql,
             });
         }
@@ -196,6 +206,7 @@ impl Selection {
                 source: Some(dimension.clone()),
                 role: "dimension",
                 operands: None,
+                description: None,
                 sql: quote(&column),
             });
             if self.names
@@ -207,6 +218,7 @@ impl Selection {
                     source: Some(dimension.clone()),
                     role: "name",
                     operands: None,
+                    description: None,
                     sql: format!("(SELECT name FROM {table} WHERE id = {})", quote(&column)),
                 });
             }
@@ -233,6 +245,7 @@ impl Selection {
                 source: Some(column.metric.clone()),
                 role,
                 operands: None,
+                description: None,
                 sql: if identity {
                     quote(&column.column)
                 } else {
@@ -361,6 +374,7 @@ fn derived_columns(
                 source: Some(metric.to_string()),
                 role: "average",
                 operands: operands(sum, count),
+                description: None,
                 sql: format!(
                     "1.0 * {} / NULLIF({}, 0)",
                     total(&sum.column),
@@ -378,6 +392,7 @@ fn derived_columns(
                 source: Some(metric.to_string()),
                 role: "ratio",
                 operands: operands(numerator, denominator),
+                description: None,
                 sql: format!(
                     "1.0 * {} / NULLIF({}, 0)",
                     total(&numerator.column),

@@ -366,12 +366,18 @@ impl TableSpec {
     }
 
     pub fn kpi_view_name(&self) -> String {
-        format!("{}_kpi", self.name)
+        crate::kpi::kpi_name(&self.name)
+    }
+
+    /// The per-local-day KPI view, over the per-day table (only a dataset stored in buckets
+    /// shorter than a day has one).
+    pub fn daily_kpi_view_name(&self) -> String {
+        crate::kpi::daily_kpi_name(&self.name)
     }
 }
 
-/// The store's own tables (and every `_kpi` view and `__daily` table name) are not available as
-/// dataset names.
+/// The store's own tables (and every `_kpi` and `_daily_kpi` view and `__daily` table name) are
+/// not available as dataset names.
 pub const RESERVED_NAMES: &[&str] = &[
     "datasets",
     "windows",
@@ -398,7 +404,10 @@ pub(crate) fn quote(identifier: &str) -> String {
 }
 
 pub fn is_reserved(name: &str) -> bool {
-    RESERVED_NAMES.contains(&name) || name.ends_with("_kpi") || name.ends_with(DAY_TABLE_SUFFIX)
+    // `_daily_kpi` ends with `_kpi` too.
+    RESERVED_NAMES.contains(&name)
+        || name.ends_with(crate::kpi::KPI_SUFFIX)
+        || name.ends_with(DAY_TABLE_SUFFIX)
 }
 
 /// Dataset names become SQL identifiers, so only a safe alphabet is accepted.
@@ -516,6 +525,7 @@ mod tests {
         assert!(!is_valid_identifier("1abc"));
         assert!(is_reserved("queue_performance__daily"));
         assert!(is_reserved("queue_performance_kpi"));
+        assert!(is_reserved("queue_performance_daily_kpi"));
         assert!(!is_reserved("queue_daily"));
     }
 }

@@ -42,6 +42,8 @@ class Context:
     details_queue: str | None = None
     job_conversations: list[dict] | None = None
     data_availability: Any = None
+    presence_ids: set[str] = field(default_factory=set)
+    users_results: list[dict] | None = None
 
     def analytics(self) -> sdk.AnalyticsApi:
         return sdk.AnalyticsApi(self.api_client)

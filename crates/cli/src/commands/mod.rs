@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+mod connect;
 mod connect_check;
+mod connect_guides;
 mod context;
 mod demo;
 mod emulator;
@@ -29,6 +31,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::Keys(args) => keys::run(args).await,
         Command::Lake(args) => lake::run(args).await,
+        Command::Connect(args) => connect::run(args).await,
         Command::Catalog(args) => {
             let mut out = std::io::stdout().lock();
             crate::catalog_cmd::print(&args, &mut out)?;

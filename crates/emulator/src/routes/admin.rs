@@ -87,11 +87,11 @@ async fn put_clock(
             })
         })
         .transpose()?;
-    if let Some(now) = now {
-        state.clock.set(now);
-    }
-    if let Some(rate) = update.rate {
-        state.clock.set_rate(rate);
+    match (now, update.rate) {
+        (Some(now), Some(rate)) => state.clock.set_with_rate(now, rate),
+        (Some(now), None) => state.clock.set(now),
+        (None, Some(rate)) => state.clock.set_rate(rate),
+        (None, None) => {}
     }
     if let Some(by) = advance {
         state.clock.advance(by);

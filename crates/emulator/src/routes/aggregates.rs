@@ -32,6 +32,12 @@ pub async fn query(
 ) -> Result<Response, ApiError> {
     let (centre, now) = (state.centre.clone(), state.clock.now());
     let table = blocking(move || centre.aggregate_table(&query, now)).await??;
+    Ok(stream_json(table))
+}
+
+/// Sends `answer` as JSON written chunk by chunk while it is serialised (off the async
+/// workers): the emulator never holds the whole text.
+pub fn stream_json<T: serde::Serialize + Send + 'static>(answer: T) -> Response {
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
     tokio::task::spawn_blocking(move || {
         let mut out = ChunkWriter {
@@ -39,20 +45,20 @@ pub async fn query(
             chunk: Vec::with_capacity(ANSWER_CHUNK_BYTES),
         };
         // A client that went away ends the writing; there is no one left to tell.
-        let written = serde_json::to_writer(&mut out, &table).map_err(std::io::Error::from);
+        let written = serde_json::to_writer(&mut out, &answer).map_err(std::io::Error::from);
         if written.and_then(|()| out.send()).is_err() {
-            tracing::debug!("An aggregates answer was left unsent: the client went away.");
+            tracing::debug!("An answer was left unsent: the client went away.");
         }
     });
     let chunks = futures_util::stream::unfold(receiver, |mut receiver| async move {
         let chunk = receiver.recv().await?;
         Some((Ok::<_, std::io::Error>(chunk), receiver))
     });
-    Ok((
+    (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         axum::body::Body::from_stream(chunks),
     )
-        .into_response())
+        .into_response()
 }
 
 /// Collects serialised bytes into chunks for the connection, waiting while it is behind.

@@ -8,13 +8,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use genesys::details::{
-    AsyncConversationQueryResponse, ConversationQuery, ConversationQueryResponse,
-    DataAvailabilityResponse,
-};
+use genesys::details::{ConversationQuery, ConversationQueryResponse, DataAvailabilityResponse};
 use genesys::interval::format_instant;
 use genesys::jobs::AsyncQueryResponse;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::blocking;
 use crate::error::ApiError;
@@ -29,11 +27,27 @@ pub const MAX_RESULTS_PAGE_SIZE: u32 = 10_000;
 pub async fn query(
     State(state): State<Arc<AppState>>,
     GenesysJson(query): GenesysJson<ConversationQuery>,
-) -> Result<Json<ConversationQueryResponse>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let (centre, now) = (state.centre.clone(), state.clock.now());
-    Ok(Json(
-        blocking(move || centre.details_query(&query, now)).await??,
-    ))
+    let answer = blocking(move || {
+        centre.details_query(&query, now).map(|response| {
+            let ConversationQueryResponse {
+                conversations,
+                total_hits,
+            } = response;
+            let mut body = Map::new();
+            if let Some(conversations) = conversations {
+                let records = conversations.iter().map(|c| centre.detail_json(c));
+                body.insert("conversations".into(), Value::Array(records.collect()));
+            }
+            if let Some(total) = total_hits {
+                body.insert("totalHits".into(), Value::from(total));
+            }
+            Value::Object(body)
+        })
+    })
+    .await??;
+    Ok(Json(answer))
 }
 
 /// Computes the job's conversations before answering, so a bad query is refused with 400 at once
@@ -94,7 +108,7 @@ pub async fn results(
     State(state): State<Arc<AppState>>,
     GenesysPath(id): GenesysPath<String>,
     GenesysQuery(params): GenesysQuery<ResultsParams>,
-) -> Result<Json<AsyncConversationQueryResponse>, ApiError> {
+) -> Result<Json<Value>, ApiError> {
     let size = params.page_size.unwrap_or(DEFAULT_RESULTS_PAGE_SIZE);
     if !(1..=MAX_RESULTS_PAGE_SIZE).contains(&size) {
         return Err(ApiError::bad_request(format!(
@@ -110,9 +124,17 @@ pub async fn results(
         .ok_or_else(|| results_unavailable(&view.status))?;
     let offset = decode_cursor(&id, params.cursor.as_deref(), done.conversations.len())?;
     let (conversations, next) = page(&done.conversations, offset, size as usize);
-    Ok(Json(AsyncConversationQueryResponse {
-        conversations: (!conversations.is_empty()).then_some(conversations),
-        cursor: next.map(|n| encode_cursor(&id, n)),
-        data_availability_date: Some(format_instant(done.data_availability)),
-    }))
+    let mut body = Map::new();
+    if !conversations.is_empty() {
+        let records = conversations.iter().map(|c| state.centre.detail_json(c));
+        body.insert("conversations".into(), Value::Array(records.collect()));
+    }
+    if let Some(next) = next {
+        body.insert("cursor".into(), Value::from(encode_cursor(&id, next)));
+    }
+    body.insert(
+        "dataAvailabilityDate".into(),
+        Value::from(format_instant(done.data_availability)),
+    );
+    Ok(Json(Value::Object(body)))
 }

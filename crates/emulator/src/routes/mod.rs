@@ -6,6 +6,7 @@ pub mod aggregates;
 pub mod auth;
 pub mod details;
 pub mod directory;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -45,6 +46,38 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(
             &format!("{DETAILS_JOBS_PATH}/{{id}}/results"),
             get(details::results),
+        )
+        .route(users::USERS_AGGREGATES_QUERY_PATH, post(users::query))
+        .route(users::USERS_AGGREGATES_JOBS_PATH, post(users::submit))
+        .route(
+            &format!("{}/{{id}}", users::USERS_AGGREGATES_JOBS_PATH),
+            get(users::status).delete(users::cancel),
+        )
+        .route(
+            &format!("{}/{{id}}/results", users::USERS_AGGREGATES_JOBS_PATH),
+            get(users::results),
+        )
+        .route(users::USERS_DETAILS_QUERY_PATH, post(users::details_query))
+        .route(users::USERS_DETAILS_JOBS_PATH, post(users::details_submit))
+        .route(
+            users::USERS_DETAILS_AVAILABILITY_PATH,
+            get(users::details_availability),
+        )
+        .route(
+            &format!("{}/{{id}}", users::USERS_DETAILS_JOBS_PATH),
+            get(users::details_status).delete(users::details_cancel),
+        )
+        .route(
+            &format!("{}/{{id}}/results", users::USERS_DETAILS_JOBS_PATH),
+            get(users::details_results),
+        )
+        .route(
+            users::PRESENCE_DEFINITIONS_PATH,
+            get(users::presence_definitions),
+        )
+        .route(
+            users::PRESENCE_DEFINITIONS_V2_PATH,
+            get(users::presence_definitions_v2),
         )
         .route(QUEUES_PATH, get(directory::queues))
         .route(USERS_PATH, get(directory::users))

@@ -263,7 +263,8 @@ fn segment(vocab: &Vocabulary, s: &SessRec, g: &super::model::SegRec, now: i64) 
         wrap_up_code: wrapup.then(|| vocab.wrapup_ids[s.wrapup as usize].clone()),
         disconnect_type: (g.disconnects && ended).then(|| s.disconnect.as_str().to_string()),
         requested_routing_skill_ids: Vec::new(),
-        conference: None,
+        // Recorded segments always carry it; the synthetic org holds no conferences.
+        conference: Some(false),
     }
 }
 

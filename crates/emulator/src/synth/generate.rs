@@ -3,6 +3,7 @@
 //! transfers, after-call work) written as sessions, segments and emissions at the instant each
 //! metric happens.
 
+use super::agents::Roster;
 use super::codes::{Direction, Disconnect, Media, Metric, Purpose, SegmentType};
 use super::ids::hash;
 use super::model::{
@@ -78,6 +79,8 @@ pub struct Generator {
     /// Per queue: other queues of the same division, for transfers.
     transfer_targets: Vec<Vec<u16>>,
     wrapups: u16,
+    /// Who is on queue when: routing only reaches members the roster has on queue.
+    pub(super) roster: Roster,
 }
 
 impl Generator {
@@ -111,6 +114,7 @@ impl Generator {
             queue_cumulative,
             transfer_targets,
             wrapups: org.wrapups.len() as u16,
+            roster: Roster::new(seed, org.queues.len()),
         }
     }
 
@@ -372,8 +376,9 @@ impl<'a> ConvBuilder<'a> {
             return left;
         }
         let members = &self.org.queues[queue as usize].members;
-        let first_agent = members[self.rng.usize(..members.len())];
         let mut alert_start = t + queue_ms;
+        let draw = self.rng.usize(..members.len());
+        let first_agent = self.on_queue_member(queue, draw, alert_start, None);
         let mut agent = first_agent;
         if self.rng.u32(0..100) < 7 {
             alert_start = self.missed_alert(queue, first_agent, alert_start, p.alert_timeout);
@@ -383,7 +388,8 @@ impl<'a> ConvBuilder<'a> {
             agent = if others == 0 {
                 first_agent
             } else {
-                members[(position + 1 + self.rng.usize(..others)) % members.len()]
+                let draw = (position + 1 + self.rng.usize(..others)) % members.len();
+                self.on_queue_member(queue, draw, alert_start, Some(first_agent))
             };
         }
         let alert_ms = clamp_ms(
@@ -450,6 +456,17 @@ impl<'a> ConvBuilder<'a> {
                 talk_end
             }
         }
+    }
+
+    /// The member routing reaches at `t`: the drawn one if the roster has it on queue, else the
+    /// next one on queue in member order (never `except`). When no member is on queue the drawn
+    /// one is called in: its day then shows it going on queue for this conversation.
+    fn on_queue_member(&self, queue: u16, draw: usize, t: i64, except: Option<u16>) -> u16 {
+        let members = &self.org.queues[queue as usize].members;
+        (0..members.len())
+            .map(|k| members[(draw + k) % members.len()])
+            .find(|m| Some(*m) != except && self.generator.roster.on_queue_at(*m, t))
+            .unwrap_or(members[draw])
     }
 
     /// An agent is alerted and does not answer (timeout) or declines; returns when it ends.
@@ -550,7 +567,8 @@ impl<'a> ConvBuilder<'a> {
     /// An agent dials a customer on behalf of a queue.
     fn outbound(&mut self) {
         let members = &self.org.queues[self.queue as usize].members;
-        let agent = members[self.rng.usize(..members.len())];
+        let draw = self.rng.usize(..members.len());
+        let agent = self.on_queue_member(self.queue, draw, self.start, None);
         let s = self.session(Purpose::Agent, Direction::Outbound, self.queue, agent);
         let start = self.start;
         self.out.convs[self.conv as usize].first_queue_at = start;

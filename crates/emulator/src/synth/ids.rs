@@ -30,6 +30,9 @@ pub enum IdKind {
     Conversation = 6,
     Participant = 7,
     Session = 8,
+    Presence = 9,
+    Edge = 10,
+    Flow = 11,
 }
 
 /// A version-4-shaped UUID derived from the seed, a kind and two indices.

@@ -14,7 +14,10 @@
 //!   small integer codes (`dims`, the one list of carried dimensions) and keeps compact cells;
 //!   strings are written only for the response (`table`).
 //! - `details`: the same generated conversations as detail records, as of `now`: open segments
-//!   have no `segmentEnd`, wrap-up codes and disconnect types appear once known.
+//!   have no `segmentEnd`, wrap-up codes and disconnect types appear once known; `voice` adds
+//!   what the voice platform records (edge, call quality, the IVR flow block).
+//! - `agents`: each agent's day (roster, presences, routing statuses) derived on demand and
+//!   consistent with the conversations routed to it; users aggregates and users details over it.
 //!
 //! Modelling choices a reader should know: `tAnswered` (agent session) and `tWait`/`tAcd`
 //! (acd session) all measure queue entry → answer; every abandon emits `tAbandon`, those under
@@ -27,6 +30,7 @@ use genesys::details::{Conversation, ConversationQuery, ConversationQueryRespons
 use genesys::directory::{Queue, User, WrapupCode};
 use jiff::Timestamp;
 
+pub mod agents;
 mod aggregate;
 mod codes;
 mod details;
@@ -38,6 +42,7 @@ mod model;
 mod org;
 mod query;
 mod table;
+mod voice;
 
 use codes::Media;
 use dims::Vocabulary;
@@ -105,6 +110,9 @@ pub struct ContactCentre {
 
 /// What the engines read: the org model, its vocabulary and the conversation generator.
 struct World {
+    seed: u64,
+    presences: agents::Presences,
+    session_days: agents::timeline::SessionDays,
     model: OrgModel,
     vocab: Vocabulary,
     generator: Generator,
@@ -113,6 +121,10 @@ struct World {
 }
 
 impl World {
+    fn roster(&self) -> &agents::Roster {
+        &self.generator.roster
+    }
+
     #[inline]
     fn target_ppm(&self, queue: u16, media: Media) -> u32 {
         self.target_ppm
@@ -132,6 +144,9 @@ impl ContactCentre {
             })
             .collect();
         let world = World {
+            seed,
+            presences: agents::Presences::new(seed),
+            session_days: Default::default(),
             vocab: Vocabulary::new(seed, &model),
             generator: Generator::new(seed, &model, shape.conversations_per_day),
             target_ppm,
@@ -145,6 +160,10 @@ impl ContactCentre {
 
     pub fn org(&self) -> &Org {
         &self.org
+    }
+
+    fn seed(&self) -> u64 {
+        self.world.seed
     }
 
     /// `POST …/aggregates/query` as of virtual `now`: metrics emitted at or before `now` only.
@@ -195,6 +214,106 @@ impl ContactCentre {
             now.as_millisecond(),
             available_until.as_millisecond(),
         )
+    }
+
+    /// The organisation presences (`GET /api/v2/presencedefinitions`).
+    pub fn presence_definitions(&self) -> Vec<agents::LegacyPresence> {
+        self.world.presences.legacy_entities()
+    }
+
+    /// `POST …/users/details/query` as of virtual `now`.
+    pub fn users_details_query(
+        &self,
+        query: &agents::UserDetailsQuery,
+        now: Timestamp,
+    ) -> Result<agents::UserDetailsQueryResponse, QueryError> {
+        agents::details::query(&self.world, query, now.as_millisecond())
+    }
+
+    /// A users details job: each record overlapping the interval once (one `UserDetail` per
+    /// record, in order), as of `available_until` (the datalake's `dataAvailabilityDate`).
+    pub fn users_details_job(
+        &self,
+        query: &agents::UserDetailsQuery,
+        available_until: Timestamp,
+    ) -> Result<Vec<agents::UserDetail>, QueryError> {
+        agents::details::job(&self.world, query, available_until.as_millisecond())
+    }
+
+    /// Validation alone (a users details job refuses a bad query at once).
+    pub fn validate_users_details(
+        &self,
+        query: &agents::UserDetailsQuery,
+    ) -> Result<(), QueryError> {
+        agents::details::validate(query)
+    }
+
+    /// The presence definitions (`GET /api/v2/presence/definitions`).
+    pub fn presence_definitions_v2(&self) -> Vec<agents::PresenceDefinition> {
+        self.world.presences.definitions()
+    }
+
+    /// The organisation presence id of an activity.
+    pub fn presence_id(&self, activity: agents::Activity) -> &str {
+        self.world.presences.id(activity)
+    }
+
+    /// `POST …/users/aggregates/query` as of virtual `now`.
+    pub fn users_aggregate(
+        &self,
+        query: &agents::UserAggregationQuery,
+        now: Timestamp,
+    ) -> Result<agents::UserAggregateTable, QueryError> {
+        let plan = agents::aggregate::plan(query, &self.world)?;
+        Ok(agents::aggregate::run(
+            &self.world,
+            &plan,
+            now.as_millisecond(),
+        ))
+    }
+
+    /// Validation alone (a users aggregates job refuses a bad query at once).
+    pub fn validate_users_aggregate(
+        &self,
+        query: &agents::UserAggregationQuery,
+    ) -> Result<(), QueryError> {
+        agents::aggregate::plan(query, &self.world).map(|_| ())
+    }
+
+    /// Every agent's presence and routing status over `[from, to)` as of `now` (spans cut at
+    /// `from`; the one in force at `now` open), with the agent sessions that made them.
+    pub fn agent_timelines(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        now: Timestamp,
+    ) -> Vec<agents::AgentTimeline> {
+        let (from, to, now) = (
+            from.as_millisecond(),
+            to.as_millisecond(),
+            now.as_millisecond(),
+        );
+        let all: Vec<u16> = (0..self.world.model.agents.len() as u16).collect();
+        let sessions = agents::timeline::handlings(&self.world, &all, from, to, now);
+        all.iter()
+            .zip(sessions)
+            .map(|(a, hs)| {
+                agents::timeline::timeline(
+                    self.world.roster(),
+                    self.world.seed,
+                    *a,
+                    hs,
+                    from,
+                    to,
+                    now,
+                )
+            })
+            .collect()
+    }
+
+    /// What the roster alone has agent `agent` (org order) doing at `at`.
+    pub fn rostered_activity(&self, agent: u16, at: Timestamp) -> agents::Activity {
+        self.world.roster().activity_at(agent, at.as_millisecond())
     }
 
     /// Number of conversations starting in the UTC slot holding `at` (for benchmarks and tests).

@@ -1,8 +1,8 @@
 //! `$filter` → a store-neutral [`Predicate`] (typed literals, resolved columns) that the
 //! warehouse renders for its store. The grammar is the OData v4 subset
 //! BI tools send: `eq ne gt ge lt le`, `and or not`, parentheses, `contains`, `startswith`,
-//! `endswith` (alone, or compared with `true`/`false`), and string, number, boolean, `null` and
-//! DateTimeOffset literals. Properties are resolved against the entity type; anything else is a
+//! `endswith` (alone, or compared with `true`/`false`), and string, number, boolean, `null`,
+//! DateTimeOffset and Date literals. Properties are resolved against the entity type; anything else is a
 //! parse error naming the problem.
 //!
 //! Two spellings from older clients are accepted too, because real OData v4 clients still send
@@ -156,6 +156,8 @@ enum Operand {
     Integer(i64),
     Real(f64),
     Instant(Timestamp),
+    /// An Edm.Date literal (`2024-05-01`), compared with a Date property as its text.
+    Date(jiff::civil::Date),
 }
 
 struct Parser<'a> {
@@ -338,6 +340,7 @@ impl Parser<'_> {
         Ok(match self.next()? {
             Token::Str(s) => Operand::Text(s),
             Token::Instant(raw) => Operand::Instant(parse_instant(&raw)?),
+            Token::Number(raw) if is_date(&raw) => Operand::Date(parse_date(&raw)?),
             Token::Number(raw) => parse_number(&raw)?,
             Token::Ident(word) => match word.as_str() {
                 "null" => Operand::Null,
@@ -401,6 +404,10 @@ impl Parser<'_> {
             Operand::Instant(t) => match other {
                 Some(EdmType::DateTimeOffset) => Term::Literal(Literal::Instant(*t)),
                 _ => return Err(mismatch("a DateTimeOffset")),
+            },
+            Operand::Date(d) => match other {
+                Some(EdmType::Date) => Term::Literal(Literal::Text(d.to_string())),
+                _ => return Err(mismatch("a Date")),
             },
         })
     }
@@ -495,6 +502,17 @@ impl Parser<'_> {
     }
 }
 
+/// `2024-05-01`: an Edm.Date literal (a number never has a `-` after its first digit).
+fn is_date(word: &str) -> bool {
+    let b = word.as_bytes();
+    b.len() == 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-'
+}
+
+fn parse_date(raw: &str) -> Result<jiff::civil::Date, FilterError> {
+    raw.parse()
+        .map_err(|_| FilterError(format!("`{}` is not a Date like 2024-05-01", shown(raw))))
+}
+
 fn parse_instant(raw: &str) -> Result<Timestamp, FilterError> {
     let instant: Timestamp = raw.parse().map_err(|_| {
         FilterError(format!(
@@ -543,6 +561,7 @@ mod tests {
                 Property::column("n_offered", EdmType::Int64, true),
             ],
             resume_key: vec![KeyPart::Column(Column::Named("id".into()))],
+            navigation: Vec::new(),
         }
     }
 
@@ -904,6 +923,7 @@ mod tests {
                     Property::column("n", EdmType::Int64, true),
                 ],
                 resume_key: vec![KeyPart::Column(Column::Named("id".into()))],
+                navigation: Vec::new(),
             };
             let predicate = parse(&odata(&e), &set).unwrap();
             let table = ScratchTable::new(&["s", "n"]).unwrap();

@@ -1,12 +1,17 @@
 //! OData v4 (read-only) at `/odata`, for Power BI and Excel "OData Feed": a service document,
-//! CSDL `$metadata`, and entity sets (one per dataset and per directory) with `$select`,
-//! `$filter`, `$orderby`, `$top`, `$skip`, `$count` and server-driven paging.
+//! CSDL `$metadata` (every property described, relationships to the directories declared), and
+//! entity sets (one per dataset, per KPI feed of a dataset — `<dataset>_kpi`,
+//! `<dataset>_daily_kpi` — and per directory) with `$select`, `$filter`, `$orderby`, `$top`,
+//! `$skip`, `$count`, `$expand` and server-driven paging.
 //!
 //! Nothing a client sends reaches SQL as text: property names are looked up in the entity
 //! type's own list (built from the store's validated dataset specs and directory tables), and
 //! every value is a bound parameter.
 
+mod describe;
+pub mod expand;
 pub mod filter;
+mod kpi;
 pub mod metadata;
 pub mod query;
 pub mod routes;
@@ -31,6 +36,8 @@ pub enum EdmType {
     Int64,
     Double,
     DateTimeOffset,
+    /// A calendar date (`2024-05-01`), stored as that text.
+    Date,
 }
 
 impl EdmType {
@@ -40,6 +47,7 @@ impl EdmType {
             EdmType::Int64 => "Edm.Int64",
             EdmType::Double => "Edm.Double",
             EdmType::DateTimeOffset => "Edm.DateTimeOffset",
+            EdmType::Date => "Edm.Date",
         }
     }
 
@@ -54,6 +62,8 @@ pub struct Property {
     pub name: String,
     pub kind: EdmType,
     pub nullable: bool,
+    /// What it means, for `$metadata`'s `Core.Description`.
+    pub description: Option<String>,
     stored: Column,
 }
 
@@ -63,7 +73,15 @@ impl Property {
             name: name.to_string(),
             kind,
             nullable,
+            description: None,
             stored: Column::Named(name.to_string()),
+        }
+    }
+
+    fn described(self, description: impl Into<String>) -> Self {
+        Self {
+            description: Some(description.into()),
+            ..self
         }
     }
 
@@ -84,6 +102,8 @@ pub struct EntitySet {
     /// The SQL expressions (trusted) of the table's unique order, matching its unique index:
     /// pages without `$orderby` follow it and resume after the last row served.
     pub resume_key: Vec<KeyPart>,
+    /// Its relationships to the directory sets (a fact set's `queue_id` → `queues`, …).
+    pub navigation: Vec<expand::Navigation>,
 }
 
 impl EntitySet {
@@ -107,6 +127,7 @@ impl EntitySet {
             name: "id".into(),
             kind: EdmType::Int64,
             nullable: false,
+            description: Some(describe::ROW_ID.into()),
             stored: Column::RowId,
         }];
         for bound in ["interval_start", "interval_end"] {
@@ -123,6 +144,7 @@ impl EntitySet {
             };
             properties.push(Property::column(&column.column, kind, true));
         }
+        describe::dataset_columns(spec, &mut properties);
         // The dataset's unique key index: bucket start, then each dimension with a missing
         // value as ''. A window rewritten between two pages keeps each bucket and group where
         // it was in this order, while its row ids change.
@@ -138,6 +160,7 @@ impl EntitySet {
             key: "id".into(),
             properties,
             resume_key,
+            navigation: expand::navigation(spec),
         }
     }
 
@@ -154,7 +177,10 @@ impl EntitySet {
                     "REAL" => EdmType::Double,
                     _ => EdmType::String,
                 };
-                Property::column(&column.name, kind, !column.not_null && !column.primary_key)
+                let property =
+                    Property::column(&column.name, kind, !column.not_null && !column.primary_key);
+                let description = describe::directory_column(table, &column.name);
+                property.described(description)
             })
             .collect::<Vec<_>>();
         if !properties.iter().any(|p| p.name == "id") {
@@ -166,18 +192,22 @@ impl EntitySet {
             key: "id".into(),
             properties,
             resume_key: vec![KeyPart::Column(Column::Named("id".into()))],
+            navigation: Vec::new(),
         })
     }
 }
 
-/// Every entity set: the datasets (by name), then the directories.
+/// Every entity set: the datasets (by name), each followed by its KPI sets, then the
+/// directories.
 pub fn entity_sets(c: &dyn ReadSession) -> Result<Vec<EntitySet>, ODataError> {
-    let mut sets: Vec<EntitySet> = c
-        .datasets()
-        .map_err(ODataError::internal)?
-        .iter()
-        .map(EntitySet::from_dataset)
-        .collect();
+    let mut sets = Vec::new();
+    for info in c.datasets().map_err(ODataError::internal)? {
+        sets.push(EntitySet::from_dataset(&info));
+        sets.push(kpi::kpi_set(&info));
+        if kpi::has_daily_kpi(c, &info)? {
+            sets.push(kpi::daily_kpi_set(&info));
+        }
+    }
     for table in DIRECTORIES {
         sets.push(EntitySet::from_directory(c, table)?);
     }
@@ -189,14 +219,26 @@ pub fn entity_set(c: &dyn ReadSession, name: &str) -> Result<EntitySet, ODataErr
     if DIRECTORIES.contains(&name) {
         return EntitySet::from_directory(c, name);
     }
-    let info = c.dataset(name).map_err(ODataError::internal)?;
-    info.map(|i| EntitySet::from_dataset(&i)).ok_or_else(|| {
-        ODataError::new(
-            StatusCode::NOT_FOUND,
-            "UnknownEntitySet",
-            format!("there is no entity set `{name}`; GET /odata/ lists them"),
-        )
-    })
+    let dataset = |name: &str| c.dataset(name).map_err(ODataError::internal);
+    if let Some(info) = dataset(name)? {
+        return Ok(EntitySet::from_dataset(&info));
+    }
+    if let Some(base) = name.strip_suffix(warehouse::kpi::DAILY_KPI_SUFFIX)
+        && let Some(info) = dataset(base)?
+        && kpi::has_daily_kpi(c, &info)?
+    {
+        return Ok(kpi::daily_kpi_set(&info));
+    }
+    if let Some(base) = name.strip_suffix(warehouse::kpi::KPI_SUFFIX)
+        && let Some(info) = dataset(base)?
+    {
+        return Ok(kpi::kpi_set(&info));
+    }
+    Err(ODataError::new(
+        StatusCode::NOT_FOUND,
+        "UnknownEntitySet",
+        format!("there is no entity set `{name}`; GET /odata/ lists them"),
+    ))
 }
 
 /// An OData error: `{"error":{"code","message","target"}}` with `OData-Version: 4.0`.

@@ -1,11 +1,12 @@
 //! System query options (`$select`, `$filter`, `$orderby`, `$top`, `$skip`, `$count`,
-//! `$skiptoken`, `$format`) and the store-neutral query they become. Custom options (no `$`) are
+//! `$skiptoken`, `$format`, `$expand`) and the store-neutral query they become. Custom options (no `$`) are
 //! ignored, as OData allows; unknown system options are refused.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use warehouse::query::{Order, Query};
+use warehouse::query::{Column, Order, Query};
 
+use super::expand::{self, Expand};
 use super::{EntitySet, ODataError, Property, filter};
 use crate::params::{decode_query, shown};
 
@@ -27,6 +28,7 @@ const OPTIONS: &[&str] = &[
     "$count",
     "$skiptoken",
     "$format",
+    "$expand",
 ];
 
 /// The options of one request, checked against its entity set.
@@ -42,6 +44,8 @@ pub struct Options {
     pub count: bool,
     /// Where the previous page ended.
     pub skiptoken: Option<SkipToken>,
+    /// The navigation properties whose related entities each row carries.
+    pub expand: Vec<Expand>,
     /// Every option as sent (custom ones included), to rebuild the next page's link.
     pub raw: Vec<(String, String)>,
 }
@@ -206,6 +210,7 @@ impl Options {
                 "$skip" => options.skip = whole(option, value)?,
                 // Read once every other option is: whether it carries a key depends on them.
                 "$skiptoken" => {}
+                "$expand" => options.expand = expand::parse(value, set)?,
                 "$count" => {
                     options.count = match value.as_str() {
                         "true" => true,
@@ -257,8 +262,9 @@ impl Options {
 
 /// The page the options ask for: at most `limit` rows, in `$orderby` order then key order from
 /// row `offset`, or, without `$orderby`, in the entity set's own order after the skiptoken's
-/// key (skipping `offset` rows on the first page only). Each row ends with its resume key's
-/// values, after the selected properties. Its count ignores the page.
+/// key (skipping `offset` rows on the first page only). Each row holds the selected
+/// properties, then the id of each expanded navigation, then its resume key's values. Its
+/// count ignores the page.
 pub fn query(
     set: &EntitySet,
     options: &Options,
@@ -275,11 +281,23 @@ pub fn query(
         .as_ref()
         .and_then(|t| t.after.clone())
         .filter(|_| options.resumes_by_key());
-    let select = options
+    let mut select: Vec<_> = options
         .selected(set)
         .iter()
         .map(|p| (p.stored().clone(), p.name.clone()))
         .collect();
+    // The expanded navigations' ids, after the selected properties (see `expand::related`).
+    for (i, expanded) in options.expand.iter().enumerate() {
+        let navigation = set
+            .navigation
+            .iter()
+            .find(|n| n.name == expanded.navigation)
+            .expect("$expand names only the set's navigation properties");
+        select.push((
+            Column::Named(navigation.property.clone()),
+            format!("expanded_{i}"),
+        ));
+    }
     let order = if options.resumes_by_key() {
         Order::ByKey
     } else {

@@ -162,6 +162,8 @@ struct Page {
     set: EntitySet,
     options: Options,
     rows: Vec<Vec<Cell>>,
+    /// Per row, the related entity of each `$expand` item (or null).
+    expanded: Vec<Vec<Value>>,
     next_skiptoken: Option<SkipToken>,
     count: Option<i64>,
 }
@@ -201,6 +203,11 @@ fn read_page(
     for row in &mut rows {
         row.truncate(row.len().saturating_sub(key_width));
     }
+    let selected = options.selected(&set).len();
+    let expanded = super::expand::related(c, &set, &options.expand, &rows, selected)?;
+    for row in &mut rows {
+        row.truncate(selected);
+    }
     let count = if options.count {
         Some(run_count(c, &query(&set, &options, 0, 0)?)?)
     } else {
@@ -215,6 +222,7 @@ fn read_page(
         set,
         options,
         rows,
+        expanded,
         count,
     })
 }
@@ -230,9 +238,19 @@ fn next_link(root: &str, page: &Page, skiptoken: &SkipToken) -> String {
 
 fn page_body(root: &str, page: Page) -> Value {
     let selected = page.options.selected(&page.set);
-    let context = match &page.options.select {
-        Some(names) => format!("{root}/$metadata#{}({})", page.set.name, names.join(",")),
-        None => format!("{root}/$metadata#{}", page.set.name),
+    let mut shape: Vec<String> = page.options.select.clone().unwrap_or_default();
+    shape.extend(page.options.expand.iter().map(|e| {
+        let select = e
+            .select
+            .as_ref()
+            .map(|names| names.join(","))
+            .unwrap_or_default();
+        format!("{}({select})", e.navigation)
+    }));
+    let context = if shape.is_empty() {
+        format!("{root}/$metadata#{}", page.set.name)
+    } else {
+        format!("{root}/$metadata#{}({})", page.set.name, shape.join(","))
     };
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(context));
@@ -246,8 +264,9 @@ fn page_body(root: &str, page: Page) -> Value {
     let value: Vec<Value> = page
         .rows
         .into_iter()
-        .map(|row| {
-            let object: Map<String, Value> = selected
+        .zip(page.expanded)
+        .map(|(row, related)| {
+            let mut object: Map<String, Value> = selected
                 .iter()
                 .zip(row)
                 .map(|(p, cell)| {
@@ -255,6 +274,9 @@ fn page_body(root: &str, page: Page) -> Value {
                     (p.name.clone(), value)
                 })
                 .collect();
+            for (expand, entity) in page.options.expand.iter().zip(related) {
+                object.insert(expand.navigation.clone(), entity);
+            }
             Value::Object(object)
         })
         .collect();
@@ -284,7 +306,7 @@ fn set_name(path: Result<Path<String>, PathRejection>) -> Result<String, ODataEr
     get,
     path = "/odata/{set}/$count",
     params(
-        ("set" = String, Path, description = "A dataset or directory (queues, users, wrapup_codes)"),
+        ("set" = String, Path, description = "A dataset, its KPI feeds (<dataset>_kpi, <dataset>_daily_kpi) or a directory (queues, users, wrapup_codes)"),
         ("$filter" = Option<String>, Query, description = ODATA_FILTER),
         ("$select" = Option<String>, Query, description = ODATA_SELECT),
         ("$orderby" = Option<String>, Query, description = ODATA_ORDERBY),
@@ -293,6 +315,7 @@ fn set_name(path: Result<Path<String>, PathRejection>) -> Result<String, ODataEr
         ("$count" = Option<bool>, Query, description = "true adds @odata.count."),
         ("$skiptoken" = Option<String>, Query, description = ODATA_SKIPTOKEN),
         ("$format" = Option<String>, Query, description = "json (the only format)."),
+        ("$expand" = Option<String>, Query, description = ODATA_EXPAND),
     ),
     responses(
         (status = 200, description = "The count", body = inline(EntityCount), content_type = "text/plain; charset=utf-8"),
@@ -319,12 +342,12 @@ pub async fn entity_set_count(
     ))
 }
 
-/// An OData v4 entity set: $select, $filter, $orderby, $top, $skip, $count, paged by @odata.nextLink (at most 5000 rows a page; Prefer: odata.maxpagesize for fewer)
+/// An OData v4 entity set: $select, $filter, $orderby, $top, $skip, $count, $expand, paged by @odata.nextLink (at most 5000 rows a page; Prefer: odata.maxpagesize for fewer)
 #[utoipa::path(
     get,
     path = "/odata/{set}",
     params(
-        ("set" = String, Path, description = "A dataset or directory (queues, users, wrapup_codes)"),
+        ("set" = String, Path, description = "A dataset, its KPI feeds (<dataset>_kpi, <dataset>_daily_kpi) or a directory (queues, users, wrapup_codes)"),
         ("$filter" = Option<String>, Query, description = ODATA_FILTER),
         ("$select" = Option<String>, Query, description = ODATA_SELECT),
         ("$orderby" = Option<String>, Query, description = ODATA_ORDERBY),
@@ -333,6 +356,7 @@ pub async fn entity_set_count(
         ("$count" = Option<bool>, Query, description = "true adds @odata.count."),
         ("$skiptoken" = Option<String>, Query, description = ODATA_SKIPTOKEN),
         ("$format" = Option<String>, Query, description = "json (the only format)."),
+        ("$expand" = Option<String>, Query, description = ODATA_EXPAND),
     ),
     responses(
         (status = 200, description = "A page of entities", content_type = "application/json;odata.metadata=minimal"),
@@ -373,6 +397,7 @@ const ODATA_NO_SET: &str = "No such entity set (OData error body)";
 const ODATA_FILTER: &str = "eq ne gt ge lt le, and or not, parentheses, contains/startswith/endswith; at most 32768 bytes, 64 levels of parentheses and not, 500 terms.";
 const ODATA_SELECT: &str = "Comma-separated properties, or *; at most 512.";
 const ODATA_ORDERBY: &str = "Comma-separated `property [asc|desc]`; at most 32.";
+const ODATA_EXPAND: &str = "Comma-separated navigation properties to a directory (queue, user, wrapup_code), each optionally with ($select=…).";
 const ODATA_SKIPTOKEN: &str = "Opaque, from @odata.nextLink; at most 8192 bytes.";
 
 /// The body of `GET /odata/{set}/$count`: the count in decimal digits.

@@ -7,7 +7,10 @@ use genesys::interval::format_instant;
 use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
+use warehouse::KpiFeed;
 use warehouse::read::{DatasetInfo, OutputColumn, RunInfo, Selection};
+
+use super::rows;
 
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -37,7 +40,10 @@ pub struct DatasetEntry {
     #[schema(format = DateTime)]
     pub last_written_at: Option<String>,
     pub links: DatasetLinks,
-    /// Genesys metrics kept.
+    /// For a KPI feed (`<dataset>_kpi`, `<dataset>_daily_kpi`): the dataset whose stored sums
+    /// its figures are computed from.
+    pub feed_of: Option<String>,
+    /// Genesys metrics kept (for a KPI feed, its dataset's, which its figures are made from).
     pub metrics: Vec<String>,
     pub name: String,
     /// Rows stored.
@@ -52,7 +58,7 @@ pub struct DatasetColumn {
     pub meaning: String,
     pub name: String,
     /// How it is made: dimension, name, count, sum, min, max, numerator, denominator, target,
-    /// average or ratio.
+    /// average or ratio; in a KPI feed also date and kpi (a figure, its formula in `meaning`).
     pub role: &'static str,
     /// The Genesys dimension or metric it comes from.
     pub source: Option<String>,
@@ -112,31 +118,49 @@ impl From<&OutputColumn> for DatasetColumn {
     }
 }
 
-fn entry(info: &DatasetInfo, last_run: Option<&RunInfo>, now: Timestamp) -> DatasetEntry {
+fn entry(
+    info: &DatasetInfo,
+    feed: Option<KpiFeed>,
+    last_run: Option<&RunInfo>,
+    now: Timestamp,
+) -> DatasetEntry {
     let spec = &info.spec;
+    let mut selection = Selection::all(spec);
+    selection.kpi = feed;
+    let (name, granularity, row_count) = match feed {
+        None => (
+            spec.name.clone(),
+            spec.definition.granularity.to_string(),
+            info.rows,
+        ),
+        // One row per stored row.
+        Some(KpiFeed::Buckets) => (
+            spec.kpi_view_name(),
+            spec.definition.granularity.to_string(),
+            info.rows,
+        ),
+        Some(KpiFeed::Days) => (spec.daily_kpi_view_name(), "P1D".to_string(), None),
+    };
     DatasetEntry {
-        columns: Selection::all(spec)
-            .columns()
-            .iter()
-            .map(Into::into)
-            .collect(),
+        columns: selection.columns().iter().map(Into::into).collect(),
         complete_through: info.complete_through.map(format_instant),
         dimensions: spec.dimensions.clone(),
-        granularity: spec.definition.granularity.to_string(),
+        feed_of: feed.map(|_| spec.name.clone()),
+        granularity,
         lag_seconds: super::lag_seconds(info.complete_through, now),
         last_run: last_run.map(Into::into),
         last_written_at: info.last_written_at.map(format_instant),
         links: DatasetLinks {
-            rows: format!("/v1/datasets/{}/rows", spec.name),
+            rows: format!("/v1/datasets/{name}/rows"),
         },
         metrics: spec.metrics.clone(),
-        name: spec.name.clone(),
-        row_count: info.rows,
+        name,
+        row_count,
         time_zone: spec.definition.time_zone.name().to_string(),
     }
 }
 
-/// Every dataset: columns with meanings, granularity, time zone, complete_through, last run, row count
+/// Every dataset, each followed by its KPI feeds (<dataset>_kpi, <dataset>_daily_kpi): columns with meanings, granularity, time zone, complete_through, last run, row count
 #[utoipa::path(
     get,
     path = "/v1/datasets",
@@ -145,15 +169,25 @@ fn entry(info: &DatasetInfo, last_run: Option<&RunInfo>, now: Timestamp) -> Data
 pub async fn list(State(state): State<AppState>) -> Result<Json<Datasets>, Problem> {
     let (datasets, runs) = state
         .read(|c| {
-            let datasets = c.datasets()?;
+            let mut datasets = Vec::new();
+            for info in c.datasets()? {
+                let days = rows::feeds::has_days(c, &info)?;
+                datasets.push((info, days));
+            }
             let runs = c.recent_runs(1)?;
             Ok((datasets, runs))
         })
         .await?;
     let now = Timestamp::now();
-    let datasets = datasets
-        .iter()
-        .map(|d| entry(d, runs.first(), now))
-        .collect();
+    let mut entries = Vec::new();
+    for (info, days) in &datasets {
+        // Each dataset, then its KPI feeds.
+        entries.push(entry(info, None, runs.first(), now));
+        entries.push(entry(info, Some(KpiFeed::Buckets), runs.first(), now));
+        if *days {
+            entries.push(entry(info, Some(KpiFeed::Days), runs.first(), now));
+        }
+    }
+    let datasets = entries;
     Ok(Json(Datasets { datasets }))
 }

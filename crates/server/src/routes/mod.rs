@@ -1,5 +1,6 @@
 //! The HTTP surface, one module per endpoint family.
 
+pub mod connect;
 pub mod datasets;
 pub mod health;
 pub mod metrics;
@@ -15,6 +16,9 @@ pub fn lag_seconds(mark: Option<jiff::Timestamp>, now: jiff::Timestamp) -> Optio
 
 /// A column's meaning for people, from the catalog.
 pub fn meaning(column: &warehouse::read::OutputColumn) -> String {
+    if let Some(description) = &column.description {
+        return description.clone();
+    }
     let Some(source) = column.source.as_deref() else {
         return match column.name.as_str() {
             "interval_start" => "Bucket start (inclusive), UTC".into(),

@@ -186,6 +186,15 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Re
     state
         .read(move |c| {
             let mut prepared = prepare(c, &dataset, &params)?;
+            if prepared.selection.kpi.is_some() {
+                return Err(Problem::bad_parameter(
+                    "dataset",
+                    format!(
+                        "`{dataset}` is a KPI feed; the report sums a dataset's stats (dataset={})",
+                        prepared.info.spec.name
+                    ),
+                ));
+            }
             let spec = prepared.info.spec.clone();
             prepared.selection.metrics = METRICS
                 .iter()

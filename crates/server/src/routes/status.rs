@@ -13,6 +13,7 @@ use warehouse::ReadSession;
 use warehouse::RunStatus;
 use warehouse::read::{Cell, DatasetInfo, RunInfo, Selection};
 
+use crate::connect::Feed;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -159,6 +160,27 @@ fn lag_text(seconds: f64) -> String {
     }
 }
 
+/// "Open in Power BI" and "Open in Excel": the dataset's connection files, for its default
+/// feed (named in the tooltip). The browser already holds the key it sent for this page.
+fn connect_links(dataset: &DatasetInfo) -> String {
+    let name = &dataset.spec.name;
+    let feed = Feed::default_for(&dataset.spec).entity_set(name);
+    let link = |tool: &str, label: &str, extension: &str| {
+        format!(
+            "<a href=\"/v1/connect/{}/{tool}\" download=\"{}.{extension}\" title=\"the OData feed {}\" data-connect=\"{tool}\">Open in {label}</a>",
+            escape(name),
+            escape(&feed),
+            escape(&feed),
+        )
+    };
+    // One above the other: the table already fills a laptop's width.
+    format!(
+        "{}<br>{}",
+        link("powerbi", "Power BI", "pbids"),
+        link("excel", "Excel", "odc")
+    )
+}
+
 fn page(
     datasets: &[DatasetInfo],
     runs: &[RunInfo],
@@ -178,7 +200,7 @@ fn page(
          svg{max-width:100%;height:auto}</style>\
          </head><body><h1>genesys-bi status</h1><h2>Datasets</h2><table id=\"datasets\"><tr><th>dataset</th>\
          <th>granularity</th><th>time zone</th><th>complete through</th><th>lag</th><th>rows</th>\
-         <th>last written</th></tr>",
+         <th>last written</th><th>open in</th></tr>",
     );
     for d in datasets {
         let lag = super::lag_seconds(d.complete_through, now)
@@ -186,7 +208,7 @@ fn page(
             .unwrap_or_else(|| "-".into());
         let _ = write!(
             html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"ts\">{}</td><td class=\"num\">{lag}</td><td class=\"num\">{}</td><td class=\"ts\">{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"ts\">{}</td><td class=\"num\">{lag}</td><td class=\"num\">{}</td><td class=\"ts\">{}</td><td>{}</td></tr>",
             escape(&d.spec.name),
             escape(&d.spec.definition.granularity.to_string()),
             escape(d.spec.definition.time_zone.name()),
@@ -197,6 +219,7 @@ fn page(
             d.last_written_at
                 .map(format_instant)
                 .unwrap_or_else(|| "-".into()),
+            connect_links(d),
         );
     }
     html.push_str("</table><h2>Last runs</h2><table id=\"runs\"><tr><th>run</th><th>command</th><th>started</th><th>status</th><th>windows</th><th>rows</th><th>error</th></tr>");

@@ -3,10 +3,17 @@
 
 mod auth;
 mod common;
+mod connect;
 mod fuzz;
 mod isolation;
+mod kpi_feeds;
+mod kpi_relations;
+mod kpi_store;
+mod kpi_v1;
 mod odata;
 mod odata_client;
+mod odata_client_kpi;
+mod odata_python;
 mod parquet;
 mod rollup_prop;
 mod rows;

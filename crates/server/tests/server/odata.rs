@@ -8,6 +8,16 @@ use test_support::TestApp;
 use test_support::app::{DATASET, dataset_edm_type};
 use test_support::store::StoredRow;
 
+/// The entity sets of the shared store: its dataset, the dataset's KPI feeds, the directories.
+pub const ENTITY_SETS: [&str; 6] = [
+    DATASET,
+    "queue_performance_kpi",
+    "queue_performance_daily_kpi",
+    "queues",
+    "users",
+    "wrapup_codes",
+];
+
 async fn odata(app: &TestApp, path: &str, page_size: Option<u64>) -> reqwest::Response {
     let mut request = app.client.get(app.url(path)).bearer_auth(&app.key);
     if let Some(n) = page_size {
@@ -106,7 +116,7 @@ async fn service_document_lists_datasets_and_directories() {
                 s["name"].as_str().unwrap()
             })
             .collect();
-        assert_eq!(names, [DATASET, "queues", "users", "wrapup_codes"]);
+        assert_eq!(names, ENTITY_SETS);
     }
 }
 
@@ -135,8 +145,8 @@ async fn metadata_is_csdl_with_a_key_and_typed_properties_per_set() {
         .descendants()
         .filter(|n| n.has_tag_name("EntitySet"))
         .collect();
-    assert_eq!(types.len(), 4);
-    assert_eq!(sets.len(), 4);
+    assert_eq!(types.len(), ENTITY_SETS.len());
+    assert_eq!(sets.len(), ENTITY_SETS.len());
     for entity in &types {
         let name = entity.attribute("Name").unwrap();
         let key = entity

@@ -101,7 +101,7 @@ fn check_metadata(app: &TestApp, out: &Value) {
         .iter()
         .map(|s| text(&s["name"]))
         .collect();
-    assert_eq!(names, [DATASET, "queues", "users", "wrapup_codes"]);
+    assert_eq!(names, crate::odata::ENTITY_SETS);
     assert_eq!(strings(&out["serviceDocument"]), names);
 
     // The dataset: a synthetic key `id`, then exactly the table's columns, typed from the store.
@@ -318,6 +318,8 @@ async fn a_real_odata_client_reads_exactly_what_the_store_holds() {
     check_metadata(&app, &out);
     check_full_read(&app, &out["full"]);
     check_queries(&app, &out);
+    crate::odata_client_kpi::check_relations(&out);
+    crate::odata_client_kpi::check_expanded(&app, &out);
 
     // A wrong key is refused, with the Basic challenge a BI tool answers with its prompt.
     let wrong = &out["wrongKey"];

@@ -425,3 +425,35 @@ fn serving_reads_only_the_store_and_the_server_sections() {
     let err = ServingConfig::load(Some(&file)).unwrap_err();
     assert!(err.to_string().contains("lisen"), "{err}");
 }
+
+#[test]
+fn kpi_feed_names_are_refused_naming_the_dataset() {
+    let config = parse(
+        r#"
+        [[datasets]]
+        name = "voice"
+        metrics = ["nOffered"]
+
+        [[datasets]]
+        name = "voice_daily"
+        metrics = ["nOffered"]
+
+        [[datasets]]
+        name = "voice_daily_kpi"
+        metrics = ["nOffered"]
+        "#,
+    )
+    .unwrap();
+    let ConfigError::Invalid(faults) = config.dataset_specs().unwrap_err() else {
+        panic!("expected faults")
+    };
+    let text: Vec<String> = faults.iter().map(ToString::to_string).collect();
+    let expect = [
+        "dataset `voice_daily`, field `name`: can't be kept beside dataset `voice`: both would have a KPI feed named `voice_daily_kpi`; rename one of them",
+        "dataset `voice_daily_kpi`, field `name`: `voice_daily_kpi` is the name of one of the store's own tables or views (names ending in _kpi or _daily_kpi are the KPI feeds of other datasets); choose another",
+    ];
+    for e in expect {
+        assert!(text.iter().any(|t| t == e), "missing `{e}` in {text:#?}");
+    }
+    assert_eq!(text.len(), 2, "{text:#?}");
+}

@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::ddl::{create_kpi_view, create_table, drop_table};
 use super::{days, now_text};
+use crate::kpi;
 use crate::schema::{DatasetDefinition, TableSpec, day_table, quote};
 use crate::{DatasetChange, Result, StoreError};
 
@@ -141,7 +142,9 @@ fn migrate_metrics(
         quote(&spec.kpi_view_name())
     ))?;
     let mut tables = vec![table];
-    if days::exists(tx, &spec.name)? {
+    let has_days = days::exists(tx, &spec.name)?;
+    if has_days {
+        days::drop_kpi_view(tx, spec)?;
         tables.push(quote(&day_table(&spec.name)));
     }
     for table in &tables {
@@ -168,16 +171,43 @@ fn migrate_metrics(
         }
     }
     create_kpi_view(tx, spec)?;
+    if has_days {
+        days::create_kpi_view(tx, spec)?;
+    }
     if !added.is_empty() {
         forget_history(tx, &spec.name)?;
     }
     Ok(DatasetChange::Migrated { added, dropped })
 }
 
+/// Refuses a dataset whose KPI feeds would share a name with another dataset's.
+fn check_kpi_names(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
+    let known: Vec<String> = tx
+        .prepare_cached("SELECT name FROM datasets WHERE name <> ?1")?
+        .query_map([&spec.name], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    match kpi::clashing_name(&spec.name, known.iter().map(String::as_str)) {
+        None => Ok(()),
+        Some(other) => {
+            let base = if other.len() < spec.name.len() {
+                &other
+            } else {
+                &spec.name
+            };
+            Err(StoreError::KpiNameClash {
+                dataset: spec.name.clone(),
+                feed: kpi::daily_kpi_name(base),
+                other,
+            })
+        }
+    }
+}
+
 pub(crate) fn ensure(tx: &Transaction<'_>, spec: &TableSpec) -> Result<DatasetChange> {
+    check_kpi_names(tx, spec)?;
     let change = match stored_dataset(tx, &spec.name)? {
         None => {
-            days::drop(tx, &spec.name)?;
+            days::drop(tx, spec)?;
             drop_table(tx, &spec.name)?;
             create_table(tx, spec)?;
             DatasetChange::Created
@@ -205,7 +235,7 @@ pub(crate) fn ensure(tx: &Transaction<'_>, spec: &TableSpec) -> Result<DatasetCh
                     spec.definition.fingerprint()
                 )
             };
-            days::drop(tx, &spec.name)?;
+            days::drop(tx, spec)?;
             drop_table(tx, &spec.name)?;
             create_table(tx, spec)?;
             forget_history(tx, &spec.name)?;

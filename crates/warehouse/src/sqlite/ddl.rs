@@ -1,8 +1,10 @@
-//! The DDL of a dataset: its wide table, unique key index and `<dataset>_kpi` view.
+//! The DDL of a dataset: its wide table, unique key index and `<dataset>_kpi` view (its
+//! figures are `crate::kpi`'s).
 
 use rusqlite::Transaction;
 
 use crate::Result;
+use crate::kpi;
 use crate::schema::{TableSpec, quote};
 
 /// The table's columns, quoted, in table order: the interval bounds, dimensions, metric columns.
@@ -62,56 +64,37 @@ pub(crate) fn drop_table(tx: &Transaction<'_>, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The figures people read, derived from sums and counts (never an average of averages).
-fn kpi_expressions(spec: &TableSpec) -> Vec<String> {
-    let has = |m: &str| spec.metrics.iter().any(|x| x == m);
-    let mut out = Vec::new();
-    if has("nOffered") {
-        out.push("n_offered AS offered".to_string());
-    }
-    if has("tAnswered") {
-        out.push("t_answered_count AS answered".to_string());
-    }
-    if has("tAbandon") {
-        out.push("t_abandon_count AS abandoned".to_string());
-    }
-    if has("nOffered") && has("tAnswered") {
-        out.push("1.0 * t_answered_count / NULLIF(n_offered, 0) AS answer_rate".to_string());
-    }
-    if has("nOffered") && has("tAbandon") {
-        out.push("1.0 * t_abandon_count / NULLIF(n_offered, 0) AS abandon_rate".to_string());
-    }
-    let averages = [
-        ("tAnswered", "t_answered", "avg_speed_of_answer_s"),
-        ("tHandle", "t_handle", "avg_handle_s"),
-        ("tTalk", "t_talk", "avg_talk_s"),
-        ("tHeld", "t_held", "avg_hold_s"),
-        ("tAcw", "t_acw", "avg_acw_s"),
-        ("tWait", "t_wait", "avg_wait_s"),
-        ("tAbandon", "t_abandon", "avg_abandon_wait_s"),
-    ];
-    for (metric, column, alias) in averages {
-        if has(metric) {
-            out.push(format!(
-                "{column}_sum_ms / 1000.0 / NULLIF({column}_count, 0) AS {alias}"
+/// The `SELECT` list of a KPI view over `table` (aliased `t`): the row id, `leading` columns,
+/// the bucket bounds, each dimension with its directory name beside it, then the figures.
+pub(crate) fn kpi_select(spec: &TableSpec, leading: &[&str]) -> String {
+    let names = kpi::name_columns(spec);
+    let mut select = vec!["t.rowid AS id".to_string()];
+    select.extend(leading.iter().map(|c| c.to_string()));
+    select.extend(["interval_start".to_string(), "interval_end".to_string()]);
+    for column in spec.dimension_columns() {
+        select.push(format!("t.{}", quote(&column)));
+        if let Some(name) = names.iter().find(|n| n.id_column == column) {
+            // A null id (no queue) finds no name, so its name stays null too.
+            select.push(format!(
+                "(SELECT name FROM {} WHERE id = t.{}) AS {}",
+                name.directory,
+                quote(&column),
+                quote(&name.name)
             ));
         }
     }
-    if has("oServiceLevel") {
-        out.push(
-            "1.0 * o_service_level_numerator / NULLIF(o_service_level_denominator, 0) AS service_level".to_string(),
-        );
-    }
-    out
+    select.extend(
+        kpi::figures(spec)
+            .iter()
+            .map(|f| format!("{} AS {}", f.formula.sql(quote), quote(&f.name))),
+    );
+    select.join(", ")
 }
 
 pub(crate) fn create_kpi_view(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
-    let mut select = vec!["interval_start".to_string(), "interval_end".to_string()];
-    select.extend(spec.dimension_columns().iter().map(|c| quote(c)));
-    select.extend(kpi_expressions(spec));
     tx.execute_batch(&format!(
-        "DROP VIEW IF EXISTS {view}; CREATE VIEW {view} AS SELECT {} FROM {};",
-        select.join(", "),
+        "DROP VIEW IF EXISTS {view}; CREATE VIEW {view} AS SELECT {} FROM {} AS t;",
+        kpi_select(spec, &[]),
         quote(&spec.name),
         view = quote(&spec.kpi_view_name()),
     ))?;

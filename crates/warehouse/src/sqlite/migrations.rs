@@ -3,8 +3,9 @@
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::datasets::write_definition;
-use super::leases;
+use super::datasets::{dataset_spec, write_definition};
+use super::ddl::create_kpi_view;
+use super::{days, leases};
 use crate::schema::DatasetDefinition;
 use crate::{Result, StoreError};
 
@@ -12,7 +13,8 @@ use crate::{Result, StoreError};
 const BASE_VERSION: i64 = 1;
 
 /// Schema upgrades in order: the first takes a version-1 store to version 2, and so on.
-const UPGRADES: &[fn(&Transaction<'_>) -> Result<()>] = &[typed_definitions, lease_table];
+const UPGRADES: &[fn(&Transaction<'_>) -> Result<()>] =
+    &[typed_definitions, lease_table, kpi_feeds];
 
 const SCHEMA_VERSION: i64 = BASE_VERSION + UPGRADES.len() as i64;
 
@@ -134,4 +136,22 @@ fn typed_definitions(tx: &Transaction<'_>) -> Result<()> {
 /// Version 3: the `leases` table, and the window log's `lease_token` and `writer`.
 fn lease_table(tx: &Transaction<'_>) -> Result<()> {
     leases::migrate(tx)
+}
+
+/// Version 4: the KPI feeds. Each `<dataset>_kpi` view gains the row id and the directory
+/// names beside the ids; each per-day table its `date` column and a `<dataset>_daily_kpi` view.
+/// The stored rows are not changed.
+fn kpi_feeds(tx: &Transaction<'_>) -> Result<()> {
+    let names: Vec<String> = tx
+        .prepare("SELECT name FROM datasets ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for name in names {
+        let spec = dataset_spec(tx, &name)?;
+        create_kpi_view(tx, &spec)?;
+        if days::exists(tx, &name)? {
+            days::add_dates(tx, &spec)?;
+        }
+    }
+    Ok(())
 }

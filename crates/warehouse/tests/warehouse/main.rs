@@ -2,4 +2,5 @@
 //! workspace, and linking dominates a build on two cores. Each module is one former binary.
 
 mod days;
+mod kpi;
 mod sqlite_store;

@@ -575,7 +575,7 @@ mod legacy_store {
         let path = unpack(dir.path());
         assert_eq!(schema_version(&path), 1);
         SqliteStore::open(&path).unwrap();
-        assert_eq!(schema_version(&path), 3);
+        assert_eq!(schema_version(&path), 4);
         let info = SqliteReader::new(&path)
             .session()
             .unwrap()
@@ -589,7 +589,7 @@ mod legacy_store {
         assert!(definition.filter.is_some());
         // Opening again is a no-op.
         SqliteStore::open(&path).unwrap();
-        assert_eq!(schema_version(&path), 3);
+        assert_eq!(schema_version(&path), 4);
     }
 
     #[test]

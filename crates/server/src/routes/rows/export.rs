@@ -64,7 +64,7 @@ pub(super) async fn stream(
         }
         _ => None,
     };
-    let dataset = prepared.info.spec.name.clone();
+    let dataset = prepared.name.clone();
     let segments = prepared.occupied().len();
     let lane = Lane {
         prepared: Arc::new(prepared),

@@ -9,6 +9,7 @@ mod cache;
 mod cursor;
 mod encoder;
 mod export;
+pub mod feeds;
 mod lane;
 mod merge;
 mod page;

@@ -169,7 +169,7 @@ fn page(prepared: &Prepared, next: Option<String>) -> RowsPage {
     RowsPage {
         columns: columns.iter().map(Column::of).collect(),
         complete_through: prepared.info.complete_through.map(format_instant),
-        dataset: prepared.info.spec.name.clone(),
+        dataset: prepared.name.clone(),
         from: prepared.from.map(format_instant),
         granularity: prepared.granularity.clone(),
         next,

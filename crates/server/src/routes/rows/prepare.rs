@@ -3,9 +3,11 @@
 
 use genesys::granularity::Granularity;
 use jiff::Timestamp;
+use warehouse::KpiFeed;
 use warehouse::ReadSession;
 use warehouse::read::{DatasetInfo, Selection};
 
+use super::feeds;
 use super::query::{ShapeQuery, selection};
 use crate::params::{Params, RangeQuery, parse_time_zone, parse_when};
 use crate::problem::Problem;
@@ -13,6 +15,8 @@ use crate::rollup::{self, Segments};
 
 /// Everything a rows request resolved to, checked against the dataset.
 pub struct Prepared {
+    /// What the request named: the dataset, or one of its KPI feeds.
+    pub name: String,
     pub info: DatasetInfo,
     pub selection: Selection,
     pub segments: Segments,
@@ -55,12 +59,24 @@ fn count_leading(n: usize, holds: impl Fn(usize) -> bool) -> usize {
 
 /// Resolves a rows (or report) request against the dataset; runs on a store connection.
 pub fn prepare(c: &dyn ReadSession, name: &str, params: &Params) -> Result<Prepared, Problem> {
-    let info = c
-        .dataset(name)?
-        .ok_or_else(|| Problem::unknown_dataset(name))?;
+    let (info, feed) = feeds::resolve(c, name)?.ok_or_else(|| Problem::unknown_dataset(name))?;
     let shape = ShapeQuery::read(params)?;
     let range = RangeQuery::read(params)?;
+    if feed.is_some() && shape.metrics.is_some() {
+        return Err(Problem::bad_parameter(
+            "metrics",
+            format!(
+                "a KPI feed has its own figures; `metrics` chooses stats of a dataset (read /v1/datasets/{}/rows)",
+                info.spec.name
+            ),
+        ));
+    }
+    let days = match feed {
+        Some(KpiFeed::Days) => Some(daily_feed_checks(&info, &shape, &range)?),
+        _ => None,
+    };
     let mut selection = selection(&info, &shape, &range.filter)?;
+    selection.kpi = feed;
     let stored_tz = &info.spec.definition.time_zone;
     let time_zone = match &range.time_zone {
         Some(raw) => parse_time_zone("time_zone", raw)?,
@@ -77,18 +93,34 @@ pub fn prepare(c: &dyn ReadSession, name: &str, params: &Params) -> Result<Prepa
         .as_deref()
         .map(|raw| parse_when("to", raw, &tz))
         .transpose()?;
+    // A daily feed reads whole local days.
+    let (from, to) = match &days {
+        Some(grid) => (
+            from.map(|at| feeds::day_start(grid, at)).transpose()?,
+            to.map(|at| feeds::day_end(grid, at)).transpose()?,
+        ),
+        None => (from, to),
+    };
     let extent = c.extent(&info.spec)?;
     let (start, end) = match (from.or(extent.map(|e| e.0)), to.or(extent.map(|e| e.1))) {
-        (Some(start), Some(end)) => (start, end),
+        // The stored extent starts at its first bucket, which need not start a day.
+        (Some(start), Some(end)) => match &days {
+            Some(grid) if start < end => {
+                (feeds::day_start(grid, start)?, feeds::day_end(grid, end)?)
+            }
+            _ => (start, end),
+        },
         // Nothing stored and no range asked: no rows.
         _ => (Timestamp::UNIX_EPOCH, Timestamp::UNIX_EPOCH),
     };
     if from.is_some() && to.is_some() && end <= start {
         return Err(Problem::bad_parameter("to", "must be later than `from`"));
     }
-    let requested = shape
-        .granularity
-        .as_deref()
+    let granularity = match &days {
+        Some(_) => Some("P1D"),
+        None => shape.granularity.as_deref(),
+    };
+    let requested = granularity
         .map(|raw| {
             raw.parse::<Granularity>()
                 .map_err(|e| Problem::bad_parameter("granularity", e.to_string()))
@@ -111,6 +143,7 @@ pub fn prepare(c: &dyn ReadSession, name: &str, params: &Params) -> Result<Prepa
     };
     selection.rollup = segments.rollup;
     Ok(Prepared {
+        name: name.to_string(),
         granularity: Some(requested.unwrap_or(*stored).to_string()),
         time_zone: time_zone.name().to_string(),
         info,
@@ -120,4 +153,34 @@ pub fn prepare(c: &dyn ReadSession, name: &str, params: &Params) -> Result<Prepa
         to,
         extent,
     })
+}
+
+/// A daily feed's days are the dataset's: any other granularity or time zone is refused,
+/// naming the parameter. Returns the days.
+fn daily_feed_checks(
+    info: &DatasetInfo,
+    shape: &ShapeQuery,
+    range: &RangeQuery,
+) -> Result<warehouse::days::DayGrid, Problem> {
+    if let Some(asked) = shape.granularity.as_deref().filter(|g| *g != "P1D") {
+        return Err(Problem::bad_parameter(
+            "granularity",
+            format!(
+                "`{}`: a daily KPI feed has one row per local day; read /v1/datasets/{}_kpi/rows to roll up otherwise",
+                crate::params::shown(asked),
+                info.spec.name
+            ),
+        ));
+    }
+    let zone = info.spec.definition.time_zone.name();
+    if let Some(asked) = range.time_zone.as_deref().filter(|z| *z != zone) {
+        return Err(Problem::bad_parameter(
+            "time_zone",
+            format!(
+                "`{}`: a daily KPI feed's days are the dataset's, in {zone}",
+                crate::params::shown(asked)
+            ),
+        ));
+    }
+    feeds::grid(info)
 }

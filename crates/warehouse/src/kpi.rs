@@ -1,0 +1,400 @@
+//! The KPI feeds, in one place: `<dataset>_kpi` (the stored buckets) and `<dataset>_daily_kpi`
+//! (one row per local day and group, from the `<dataset>__daily` table), their columns, what
+//! each means and the formula that makes it. Every backend's DDL renders its views from here,
+//! and the BI server describes them from here, so a figure is defined once.
+//!
+//! Every figure is computed from sums and counts (never an average of averages): a row of
+//! either relation holds the sums of its bucket or day, and a reader rolling rows up further
+//! sums the same stored columns. Averages are in seconds, rates and service level fractions.
+
+use crate::schema::TableSpec;
+
+/// What ends the name of a dataset's KPI relation at its stored granularity.
+pub const KPI_SUFFIX: &str = "_kpi";
+/// What ends the name of a dataset's per-local-day KPI relation.
+pub const DAILY_KPI_SUFFIX: &str = "_daily_kpi";
+
+/// `<dataset>_kpi`.
+pub fn kpi_name(dataset: &str) -> String {
+    format!("{dataset}{KPI_SUFFIX}")
+}
+
+/// `<dataset>_daily_kpi`.
+pub fn daily_kpi_name(dataset: &str) -> String {
+    format!("{dataset}{DAILY_KPI_SUFFIX}")
+}
+
+/// Two datasets whose KPI relations would share a name: `a`'s daily one and `a_daily`'s
+/// (`a_daily_kpi` both). Returns the other name `dataset` clashes with, if `known` holds it.
+pub fn clashing_name<'a>(
+    dataset: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let longer = format!("{dataset}_daily");
+    let shorter = dataset.strip_suffix("_daily");
+    known
+        .into_iter()
+        .find(|other| *other == longer || Some(*other) == shorter)
+        .map(str::to_string)
+}
+
+/// How a figure is made from a row's stored columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Formula {
+    /// A count, as stored: `column`.
+    Count(String),
+    /// A fraction: `1.0 * numerator / NULLIF(denominator, 0)` (null when nothing was counted).
+    Ratio {
+        numerator: String,
+        denominator: String,
+    },
+    /// An average in seconds: `1.0 * sum_ms / NULLIF(count, 0) / 1000.0`. Divided by 1000 last,
+    /// so it is exactly `/v1/report`'s `avg_*_ms` (sum / count) divided by 1000.
+    Seconds { sum_ms: String, count: String },
+}
+
+impl Formula {
+    /// The stored columns it reads, in order.
+    pub fn operands(&self) -> Vec<&str> {
+        match self {
+            Formula::Count(column) => vec![column],
+            Formula::Ratio {
+                numerator,
+                denominator,
+            } => vec![numerator, denominator],
+            Formula::Seconds { sum_ms, count } => vec![sum_ms, count],
+        }
+    }
+
+    /// Whether the figure is a whole number (a count) rather than a real.
+    pub fn is_integer(&self) -> bool {
+        matches!(self, Formula::Count(_))
+    }
+
+    /// The formula as SQL, each operand read by `operand` (quoted as stored, or summed).
+    pub fn sql(&self, operand: impl Fn(&str) -> String) -> String {
+        match self {
+            Formula::Count(column) => operand(column),
+            Formula::Ratio {
+                numerator,
+                denominator,
+            } => format!(
+                "1.0 * {} / NULLIF({}, 0)",
+                operand(numerator),
+                operand(denominator)
+            ),
+            Formula::Seconds { sum_ms, count } => format!(
+                "1.0 * {} / NULLIF({}, 0) / 1000.0",
+                operand(sum_ms),
+                operand(count)
+            ),
+        }
+    }
+
+    /// The formula for people: `t_handle_sum_ms / t_handle_count / 1000`.
+    pub fn text(&self) -> String {
+        match self {
+            Formula::Count(column) => column.clone(),
+            Formula::Ratio {
+                numerator,
+                denominator,
+            } => format!("{numerator} / {denominator}"),
+            Formula::Seconds { sum_ms, count } => format!("{sum_ms} / {count} / 1000"),
+        }
+    }
+}
+
+/// One figure of a KPI relation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figure {
+    pub name: String,
+    pub formula: Formula,
+    /// What it means, with its formula: the column's description in `$metadata`.
+    pub meaning: String,
+}
+
+/// The name column a dimension gets from its directory, beside its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameColumn {
+    /// The dimension's column (`queue_id`).
+    pub id_column: String,
+    /// The name's column (`queue_name`).
+    pub name: String,
+    /// The directory table whose `name` it is, by `id`.
+    pub directory: &'static str,
+    /// What the directory holds, for its meaning (`queue`).
+    pub noun: &'static str,
+}
+
+/// The directory a dimension's ids are kept in, and what it holds.
+pub fn directory_of(dimension: &str) -> Option<(&'static str, &'static str)> {
+    match dimension {
+        "queueId" => Some(("queues", "queue")),
+        "userId" => Some(("users", "agent")),
+        "wrapUpCode" => Some(("wrapup_codes", "wrap-up code")),
+        _ => None,
+    }
+}
+
+/// The name column of a dimension column (`queue_id` → `queue_name`, `wrap_up_code` →
+/// `wrap_up_code_name`).
+pub fn name_column(id_column: &str) -> String {
+    format!("{}_name", id_column.trim_end_matches("_id"))
+}
+
+/// The dataset's dimensions that have a directory, with their name columns, in table order.
+pub fn name_columns(spec: &TableSpec) -> Vec<NameColumn> {
+    spec.dimensions
+        .iter()
+        .zip(spec.dimension_columns())
+        .filter_map(|(dimension, column)| {
+            let (directory, noun) = directory_of(dimension)?;
+            Some(NameColumn {
+                name: name_column(&column),
+                id_column: column,
+                directory,
+                noun,
+            })
+        })
+        .collect()
+}
+
+/// The counts: (metric, stored column, figure, meaning).
+const COUNTS: &[(&str, &str, &str, &str)] = &[
+    ("nOffered", "n_offered", "offered", "Conversations offered"),
+    (
+        "nConnected",
+        "n_connected",
+        "connected",
+        "Conversations connected",
+    ),
+    (
+        "tAnswered",
+        "t_answered_count",
+        "answered",
+        "Conversations answered",
+    ),
+    (
+        "tAbandon",
+        "t_abandon_count",
+        "abandoned",
+        "Conversations abandoned while waiting",
+    ),
+    (
+        "tHandle",
+        "t_handle_count",
+        "handled",
+        "Conversations handled",
+    ),
+    (
+        "nTransferred",
+        "n_transferred",
+        "transferred",
+        "Conversations transferred",
+    ),
+];
+
+/// The averages: (metric, column stem, figure, meaning).
+const AVERAGES: &[(&str, &str, &str, &str)] = &[
+    (
+        "tAnswered",
+        "t_answered",
+        "avg_speed_of_answer_s",
+        "Average speed of answer, in seconds",
+    ),
+    (
+        "tHandle",
+        "t_handle",
+        "avg_handle_s",
+        "Average handle time (talk, hold and after-call work), in seconds",
+    ),
+    (
+        "tTalk",
+        "t_talk",
+        "avg_talk_s",
+        "Average talk time, in seconds",
+    ),
+    (
+        "tHeld",
+        "t_held",
+        "avg_hold_s",
+        "Average hold time, in seconds",
+    ),
+    (
+        "tAcw",
+        "t_acw",
+        "avg_acw_s",
+        "Average after-call work, in seconds",
+    ),
+    (
+        "tWait",
+        "t_wait",
+        "avg_wait_s",
+        "Average wait in queue, in seconds",
+    ),
+    (
+        "tAlert",
+        "t_alert",
+        "avg_alert_s",
+        "Average time alerting before answer, in seconds",
+    ),
+    (
+        "tAbandon",
+        "t_abandon",
+        "avg_abandon_wait_s",
+        "Average wait before abandoning, in seconds",
+    ),
+];
+
+/// The figures a dataset's KPI relations hold, in column order: counts, rates, averages,
+/// service level; each only when the dataset keeps the metrics it is made from.
+pub fn figures(spec: &TableSpec) -> Vec<Figure> {
+    let has = |metric: &str| spec.metrics.iter().any(|m| m == metric);
+    let mut out = Vec::new();
+    let mut push = |name: &str, formula: Formula, meaning: &str| {
+        let meaning = format!("{meaning} ({}).", formula.text());
+        out.push(Figure {
+            name: name.to_string(),
+            formula,
+            meaning,
+        });
+    };
+    for (metric, column, name, meaning) in COUNTS {
+        if has(metric) {
+            push(name, Formula::Count(column.to_string()), meaning);
+        }
+    }
+    let rates = [
+        (
+            "tAnswered",
+            "t_answered_count",
+            "answer_rate",
+            "Share of offered conversations answered",
+        ),
+        (
+            "tAbandon",
+            "t_abandon_count",
+            "abandon_rate",
+            "Share of offered conversations abandoned",
+        ),
+    ];
+    for (metric, numerator, name, meaning) in rates {
+        if has("nOffered") && has(metric) {
+            let formula = Formula::Ratio {
+                numerator: numerator.into(),
+                denominator: "n_offered".into(),
+            };
+            push(name, formula, &format!("{meaning}, a fraction from 0 to 1"));
+        }
+    }
+    for (metric, stem, name, meaning) in AVERAGES {
+        if has(metric) {
+            let formula = Formula::Seconds {
+                sum_ms: format!("{stem}_sum_ms"),
+                count: format!("{stem}_count"),
+            };
+            push(name, formula, meaning);
+        }
+    }
+    if has("oServiceLevel") {
+        let formula = Formula::Ratio {
+            numerator: "o_service_level_numerator".into(),
+            denominator: "o_service_level_denominator".into(),
+        };
+        push(
+            "service_level",
+            formula,
+            "Service level: share of conversations answered within the queue's target, a fraction from 0 to 1",
+        );
+    }
+    out
+}
+
+/// The meanings of the columns every KPI relation has besides its figures.
+pub mod meaning {
+    pub const ID: &str = "Row id (a row of the dataset's stored buckets, or of its per-day table).";
+    pub const DATE: &str = "The local day, in the dataset's time zone.";
+    pub const INTERVAL_START: &str = "Start of the bucket (inclusive), UTC.";
+    pub const INTERVAL_END: &str = "End of the bucket (exclusive), UTC.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::DatasetDefinition;
+
+    fn spec(metrics: &[&str], dimensions: &[&str]) -> TableSpec {
+        TableSpec {
+            name: "q".into(),
+            dimensions: dimensions.iter().map(|d| d.to_string()).collect(),
+            metrics: metrics.iter().map(|m| m.to_string()).collect(),
+            definition: DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
+        }
+    }
+
+    #[test]
+    fn figures_need_every_metric_they_are_made_from() {
+        let names = |s: &TableSpec| figures(s).into_iter().map(|f| f.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(&spec(
+                &["nOffered", "tAnswered", "tHandle", "oServiceLevel"],
+                &[]
+            )),
+            [
+                "offered",
+                "answered",
+                "handled",
+                "answer_rate",
+                "avg_speed_of_answer_s",
+                "avg_handle_s",
+                "service_level"
+            ]
+        );
+        // No offered count: no rates.
+        assert_eq!(
+            names(&spec(&["tAnswered"], &[])),
+            ["answered", "avg_speed_of_answer_s"]
+        );
+    }
+
+    #[test]
+    fn formulas_read_sums_and_say_so() {
+        let handle = figures(&spec(&["tHandle"], &[])).pop().unwrap();
+        assert_eq!(
+            handle.formula.sql(|c| format!("sum({c})")),
+            "1.0 * sum(t_handle_sum_ms) / NULLIF(sum(t_handle_count), 0) / 1000.0"
+        );
+        assert!(
+            handle
+                .meaning
+                .ends_with("(t_handle_sum_ms / t_handle_count / 1000).")
+        );
+    }
+
+    #[test]
+    fn names_sit_beside_the_dimensions_that_have_a_directory() {
+        let columns = name_columns(&spec(
+            &[],
+            &["queueId", "mediaType", "userId", "wrapUpCode"],
+        ));
+        let pairs: Vec<_> = columns
+            .iter()
+            .map(|c| (c.id_column.as_str(), c.name.as_str(), c.directory))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("queue_id", "queue_name", "queues"),
+                ("user_id", "user_name", "users"),
+                ("wrap_up_code", "wrap_up_code_name", "wrapup_codes")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dataset_and_its_daily_namesake_clash() {
+        assert_eq!(clashing_name("a", ["b", "a_daily"]), Some("a_daily".into()));
+        assert_eq!(clashing_name("a_daily", ["a"]), Some("a".into()));
+        assert_eq!(clashing_name("a", ["a_dailyx", "daily"]), None);
+    }
+}
