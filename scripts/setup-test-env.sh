@@ -3,7 +3,9 @@
 # - <repo>/.venv with the pinned Python test requirements (tests/sdk/requirements.txt for the SDK
 #   conformance tests, tests/fuzz/requirements.txt for the schemathesis OpenAPI fuzzing,
 #   tests/parquet/requirements.txt for pyarrow, the reader of the server's Parquet downloads,
-#   tests/odata/requirements.txt for python-odata, the second OData client);
+#   tests/odata/requirements.txt for python-odata, the second OData client,
+#   tests/lake/requirements.txt for pyspark and moto's S3 server, the lake's readers and store);
+# - Debian's Java 17 runtime, with apt-get, only when there is no `java` (pyspark runs on it);
 # - Debian's chromium (/usr/bin/chromium), with apt-get, for the headless status page test;
 # - tests/node/node_modules by `npm ci` from tests/node/package-lock.json (@odata/client and
 #   @odata/metadata for the OData client test, playwright-core to drive chromium).
@@ -15,7 +17,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo/.venv"
-requirements=("$repo/tests/sdk/requirements.txt" "$repo/tests/fuzz/requirements.txt" "$repo/tests/parquet/requirements.txt" "$repo/tests/odata/requirements.txt")
+requirements=("$repo/tests/sdk/requirements.txt" "$repo/tests/fuzz/requirements.txt" "$repo/tests/parquet/requirements.txt" "$repo/tests/odata/requirements.txt" "$repo/tests/lake/requirements.txt")
 stamp="$venv/.requirements.sha256"
 python="${PYTHON:-python3}"
 
@@ -44,7 +46,7 @@ fi
 
 wanted="$(wanted_stamp)"
 if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
-    say "venv up to date ($venv matches tests/sdk, tests/fuzz, tests/parquet and tests/odata requirements)"
+    say "venv up to date ($venv matches tests/sdk, tests/fuzz, tests/parquet, tests/odata and tests/lake requirements)"
 else
     # Debian's python3 lacks ensurepip unless python3-venv is installed; then the venv is made
     # without pip and the system pip installs into it (pip >= 22.3 knows --python).
@@ -68,7 +70,7 @@ else
         pip_cmd=("$python" -m pip --python "$venv/bin/python")
     fi
 
-    say "installing pinned requirements from tests/sdk, tests/fuzz, tests/parquet and tests/odata"
+    say "installing pinned requirements from tests/sdk, tests/fuzz, tests/parquet, tests/odata and tests/lake"
     requirement_args=()
     for file in "${requirements[@]}"; do
         requirement_args+=(-r "$file")
@@ -80,6 +82,8 @@ else
         || die "schemathesis does not run after installation"
     "$venv/bin/python" -c 'import pyarrow.parquet' \
         || die "pyarrow.parquet does not import after installation"
+    "$venv/bin/python" -c 'import pyspark, moto' \
+        || die "pyspark or moto does not import after installation"
     "$venv/bin/python" -c 'from odata import ODataService' \
         || die "python-odata does not import after installation"
     printf '%s\n' "$wanted" >"$stamp"
@@ -125,6 +129,32 @@ else
     say "installed $("$chromium" --version 2>/dev/null || echo chromium) in $((SECONDS - chromium_started)) s"
 fi
 
+# Java for pyspark (the lake's Spark reader): Debian's Java 17 runtime, only when no `java` is
+# on the PATH (any Java 17+ will do).
+if command -v java >/dev/null 2>&1; then
+    say "java present ($(java -version 2>&1 | head -n 1))"
+else
+    command -v apt-get >/dev/null 2>&1 \
+        || die "java is missing and there is no apt-get to install it; install a Java 17+ runtime"
+    java_root=()
+    if [[ "$(id -u)" -ne 0 ]]; then
+        command -v sudo >/dev/null 2>&1 \
+            || die "java is missing; installing it needs root: run this script as root or install sudo"
+        if [[ -t 0 ]]; then java_root=(sudo); else java_root=(sudo -n); fi
+    fi
+    java_started=$SECONDS
+    say "installing Debian's openjdk-17-jre-headless with apt-get"
+    java_get() { "${java_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "$@"; }
+    if ! java_get install -y -q --no-install-recommends openjdk-17-jre-headless >/dev/null; then
+        say "apt-get install failed; refreshing the package lists and retrying"
+        java_get update -q >/dev/null || die "apt-get update failed; cannot install java"
+        java_get install -y -q --no-install-recommends openjdk-17-jre-headless >/dev/null \
+            || die "apt-get install openjdk-17-jre-headless failed (see above)"
+    fi
+    command -v java >/dev/null 2>&1 || die "openjdk-17-jre-headless did not provide java"
+    say "installed $(java -version 2>&1 | head -n 1) in $((SECONDS - java_started)) s"
+fi
+
 # tests/node/node_modules from the committed package-lock.json (`npm ci`: exactly the locked
 # versions). A stamp in node_modules records the lock file and node version it was made from.
 node_dir="$repo/tests/node"
@@ -151,4 +181,4 @@ else
     say "npm ci done in $((SECONDS - npm_started)) s"
 fi
 
-say "ready: .venv, $chromium, tests/node/node_modules"
+say "ready: .venv, $chromium, java, tests/node/node_modules"

@@ -21,5 +21,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo build (the binary the CLI tests run)"
 cargo build --workspace --locked
 
+step "S3 server for the lake tests (moto, once per run)"
+# shellcheck source=scripts/moto.sh
+source scripts/moto.sh
+
 step "cargo test (every crate, every test; one throwaway PostgreSQL server for the run)"
 scripts/postgres.sh cargo test --workspace --locked --no-fail-fast

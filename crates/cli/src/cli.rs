@@ -85,6 +85,10 @@ pub enum Command {
     /// Create, list and revoke the BI server's API keys (stored hashed in the store).
     Keys(KeysArgs),
 
+    /// The Parquet lake of `[lake]` (which `sync` and `run` keep current): `verify` checks it
+    /// against the store, `export` (re)writes a range of a dataset's history into it.
+    Lake(crate::commands::lake::LakeArgs),
+
     /// Connect a BI tool to a dataset's OData feed: the Power BI data source file (.pbids),
     /// the Excel connection file (.odc) or the Grafana Infinity data source (YAML), printed or
     /// written to --out, and the exact steps in the tool (for Tableau, the steps alone).

@@ -50,6 +50,10 @@ pub struct Config {
     /// [`crate::engine::RowBudget`]).
     #[serde(default = "default_rows_in_flight")]
     pub rows_in_flight: usize,
+    /// Where committed windows are published as Parquet; none without `[lake]` (see
+    /// [`crate::lake_config`]).
+    #[serde(default)]
+    pub lake: Option<crate::lake_config::LakeSection>,
     /// The file this was read from, absolute; `None` for the built-in defaults.
     #[serde(skip)]
     pub file: Option<PathBuf>,

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod faults;
 pub mod genesys_source;
 mod iso_duration;
+pub mod lake_config;
 pub mod metrics;
 pub mod plan;
 pub mod runner;

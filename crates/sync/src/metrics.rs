@@ -22,6 +22,8 @@ struct DatasetCounts {
     windows_abandoned: u64,
     windows_refetched: u64,
     switches_to_jobs: u64,
+    lake_windows_published: u64,
+    lake_rows_published: u64,
     last_run: Option<(RunStatus, Timestamp)>,
 }
 
@@ -56,7 +58,7 @@ impl SyncMetrics {
     /// Appends the sync's series (windows, rows, last run per dataset).
     pub fn render(&self, out: &mut String) {
         let datasets = self.snapshot();
-        let series: [Series; 6] = [
+        let series: [Series; 8] = [
             (
                 "genesys_bi_sync_windows_written_total",
                 "Windows written to the store (each in one transaction).",
@@ -86,6 +88,16 @@ impl SyncMetrics {
                 "genesys_bi_sync_switches_to_jobs_total",
                 "Passes in `auto` mode that moved the rest of their windows to async aggregate jobs.",
                 |c| c.switches_to_jobs,
+            ),
+            (
+                "genesys_bi_lake_windows_published_total",
+                "Windows published to the Parquet lake after the store committed them.",
+                |c| c.lake_windows_published,
+            ),
+            (
+                "genesys_bi_lake_rows_published_total",
+                "Rows in those windows' Parquet files.",
+                |c| c.lake_rows_published,
             ),
         ];
         for (name, help, value) in series {
@@ -207,6 +219,31 @@ impl SyncEvent for WindowRefetched<'_> {
 
 /// `auto` mode found a window too large for the synchronous query: the rest of the pass goes
 /// through async aggregate jobs.
+/// A dataset's new windows published to the lake (once per dataset and pass).
+pub struct LakePublished<'a> {
+    pub dataset: &'a str,
+    pub windows: usize,
+    pub rows: u64,
+    /// Where the lake is, as messages name it (never a credential).
+    pub lake: &'a str,
+}
+
+impl SyncEvent for LakePublished<'_> {
+    fn emit(self, metrics: &SyncMetrics) {
+        tracing::info!(
+            dataset = self.dataset,
+            windows = self.windows,
+            rows = self.rows,
+            lake = self.lake,
+            "Published the dataset's new windows to the lake."
+        );
+        metrics.count(self.dataset, |c| {
+            c.lake_windows_published += self.windows as u64;
+            c.lake_rows_published += self.rows;
+        });
+    }
+}
+
 pub struct SwitchedToJobs<'a> {
     pub dataset: &'a str,
     pub reason: &'a str,
@@ -409,6 +446,13 @@ mod tests {
             status: RunStatus::Partial,
         }
         .emit(&metrics);
+        LakePublished {
+            dataset: "queue_performance",
+            windows: 3,
+            rows: 40,
+            lake: "s3://bi/genesys",
+        }
+        .emit(&metrics);
         let mut out = String::new();
         metrics.render(&mut out);
         for line in [
@@ -419,6 +463,8 @@ mod tests {
             "genesys_bi_sync_windows_refetched_total{dataset=\"queue_performance\"} 1",
             "genesys_bi_sync_switches_to_jobs_total{dataset=\"agent_performance\"} 1",
             "genesys_bi_sync_switches_to_jobs_total{dataset=\"queue_performance\"} 0",
+            "genesys_bi_lake_windows_published_total{dataset=\"queue_performance\"} 3",
+            "genesys_bi_lake_rows_published_total{dataset=\"queue_performance\"} 40",
             "genesys_bi_sync_last_run_status{dataset=\"queue_performance\",status=\"partial\"} 1",
             "genesys_bi_sync_last_run_status{dataset=\"queue_performance\",status=\"ok\"} 0",
         ] {

@@ -11,6 +11,7 @@
 //! (it takes typed records from `genesys`), know HTTP, or depend on `sync` or `server`.
 
 pub mod cells;
+pub mod columnar;
 pub mod days;
 mod fnv;
 pub mod keys;

@@ -373,6 +373,16 @@ impl serde::Serialize for Cell {
 }
 
 impl Cell {
+    /// The cell as a store row would hand it.
+    pub fn as_cell_ref(&self) -> CellRef<'_> {
+        match self {
+            Cell::Null => CellRef::Null,
+            Cell::Integer(i) => CellRef::Integer(*i),
+            Cell::Real(r) => CellRef::Real(*r),
+            Cell::Text(t) => CellRef::Text(t.as_bytes()),
+        }
+    }
+
     /// The text form CSV uses: empty for null.
     pub fn to_text(&self) -> String {
         match self {

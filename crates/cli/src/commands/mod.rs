@@ -8,6 +8,7 @@ mod demo;
 mod emulator;
 mod init;
 mod keys;
+pub mod lake;
 mod query;
 mod run;
 mod serve;
@@ -30,6 +31,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Datasets(args) => sync::datasets(args).await,
         Command::Serve(args) => serve::run(args).await,
         Command::Keys(args) => keys::run(args).await,
+        Command::Lake(args) => lake::run(args).await,
         Command::Connect(args) => connect::run(args).await,
         Command::Store(args) => store_copy::run(args).await,
         Command::Catalog(args) => {

@@ -63,6 +63,15 @@ pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<()> {
         },
         server.listen
     );
+    if let Some(lake) = config
+        .lake_config()
+        .map_err(|e| UsageError(e.to_string()))?
+    {
+        let only = lake
+            .datasets
+            .map_or("every dataset".into(), |d| d.join(", "));
+        println!("lake: {:?} at {} ({only})", lake.format, lake.location);
+    }
     println!(
         "file is valid: {} datasets, directories [{}]",
         specs.len(),
@@ -215,7 +224,9 @@ pub(super) fn pass_with_client(
     let printer = Printer {
         config_flag: config_flag(config),
     };
-    Ok(Pass::new(engine).observed_by(Arc::new(printer)))
+    Ok(Pass::new(engine)
+        .observed_by(Arc::new(printer))
+        .publishing_to(super::lake::open_lake(config)?))
 }
 
 /// Prints what a pass did: each dataset's summary (with the command that fills a gap), waits,
@@ -241,6 +252,13 @@ impl PassObserver for Printer {
 
     fn directory_done(&self, directory: DirectoryName, entries: usize) {
         println!("directory {directory}: {entries} entries");
+    }
+
+    fn published(&self, report: &lake::PublishReport) {
+        println!(
+            "lake {}: {} windows published ({} rows, {} files)",
+            report.dataset, report.windows, report.rows, report.files
+        );
     }
 }
 

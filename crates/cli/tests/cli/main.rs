@@ -7,6 +7,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_genesys-bi");
 mod connect_cmd;
 mod demo_cmd;
 mod emulator_cmd;
+mod lake_cmd;
 mod postgres_bi_reader;
 mod postgres_cmd;
 mod postgres_replicas;

@@ -1,5 +1,7 @@
 //! One pass over datasets: each under its lease, the whole pass recorded as one run with a
-//! typed status, and the directories refreshed on request.
+//! typed status, and the directories refreshed on request. With a lake, each dataset's
+//! committed windows are published to it after its sync, still under its lease (the engine's
+//! exactly-once writes are untouched: the lake reads what the store committed).
 
 use std::sync::Arc;
 
@@ -14,7 +16,7 @@ use crate::engine::{
     AggregateSource, DatasetReport, DirectoryError, DirectorySource, Engine, Mode, SyncError,
     sync_directory,
 };
-use crate::metrics::{RunFinished, SyncEvent, SyncExporter, SyncMetrics};
+use crate::metrics::{LakePublished, RunFinished, SyncEvent, SyncExporter, SyncMetrics};
 use crate::stop::Stop;
 
 /// Requests sent so far, for the run's record.
@@ -38,6 +40,8 @@ pub trait PassObserver: Send + Sync {
     fn also_skipped(&self, _busy: &Busy) {}
     /// A directory was replaced with `entries` entities.
     fn directory_done(&self, _directory: DirectoryName, _entries: usize) {}
+    /// A dataset's windows were published to the lake.
+    fn published(&self, _report: &lake::PublishReport) {}
 }
 
 /// Tells nobody.
@@ -59,6 +63,12 @@ pub enum PassError {
     Directory(#[from] DirectoryError),
     #[error("recording the run: {0}")]
     Run(#[from] StoreError),
+    /// The store has the windows; the lake does not yet: the next pass publishes them.
+    #[error("dataset `{dataset}`: publishing to the lake: {source}")]
+    Lake {
+        dataset: String,
+        source: lake::LakeError,
+    },
 }
 
 /// Syncs datasets with an [`Engine`], taking turns with other processes.
@@ -66,6 +76,7 @@ pub struct Pass<Src, St> {
     engine: Engine<Src, St>,
     turns: Turns,
     observer: Arc<dyn PassObserver>,
+    lake: Option<Arc<lake::Lake>>,
 }
 
 impl<Src, St> Pass<Src, St>
@@ -80,7 +91,14 @@ where
             engine,
             turns: Turns::default(),
             observer: Arc::new(Quiet),
+            lake: None,
         }
+    }
+
+    /// Publishes each dataset the lake takes after its sync (see [`lake::Lake::catch_up`]).
+    pub fn publishing_to(mut self, lake: Option<Arc<lake::Lake>>) -> Self {
+        self.lake = lake;
+        self
     }
 
     /// How this pass shares datasets with other processes.
@@ -176,7 +194,12 @@ where
             let synced = self
                 .engine
                 .sync_dataset_leased(spec, now, mode, Some(run_id), Some(held.token().clone()))
-                .await;
+                .await
+                .map_err(PassError::from);
+            let synced = match synced {
+                Ok(report) => self.publish(report, held.token()).await,
+                Err(e) => Err(e),
+            };
             held.release().await?;
             let report = match synced {
                 Ok(report) => report,
@@ -184,7 +207,7 @@ where
                     self.finished(&spec.name, RunStatus::Failed);
                     record.summary.error = Some(e.to_string());
                     record.finish(self, RunStatus::Failed)?;
-                    return Err(e.into());
+                    return Err(e);
                 }
             };
             self.observer.dataset_done(&report, spec);
@@ -215,6 +238,43 @@ where
             }
             None => Ok(end),
         }
+    }
+
+    /// Publishes what the dataset's sync committed (every window the lake lacks or holds older,
+    /// so a pass killed before its publish is caught up by the next), under the pass's lease.
+    /// A stopped pass (before or during the publish) leaves it to the next one.
+    async fn publish(
+        &self,
+        report: DatasetReport,
+        lease: &warehouse::LeaseToken,
+    ) -> Result<DatasetReport, PassError> {
+        let Some(lake) = &self.lake else {
+            return Ok(report);
+        };
+        if !lake.includes(&report.dataset) || dataset_status(&report) == RunStatus::Interrupted {
+            return Ok(report);
+        }
+        let store = Arc::clone(&self.engine.store) as Arc<dyn Store>;
+        // A stop drops the publish wherever it is: each file lands whole or not at all, and the
+        // manifest names only what landed, so the next pass picks up where this one stopped.
+        let published = tokio::select! {
+            biased;
+            () = self.stop().stopped() => return Ok(report),
+            published = lake.catch_up(store, &report.dataset, Some(lease.token), &|_| {}) => published,
+        }
+        .map_err(|source| PassError::Lake {
+            dataset: report.dataset.clone(),
+            source,
+        })?;
+        LakePublished {
+            dataset: &report.dataset,
+            windows: published.windows,
+            rows: published.rows,
+            lake: &lake.location().to_string(),
+        }
+        .emit(self.metrics());
+        self.observer.published(&published);
+        Ok(report)
     }
 
     fn finished(&self, dataset: &str, status: RunStatus) {

@@ -231,6 +231,10 @@ fn the_template_with_every_option_uncommented_parses_and_validates() {
     assert_eq!(specs.len(), 1, "the example replaces the defaults");
     let example = &config.datasets[0];
     assert!(example.window.is_some() && !example.filter.is_empty());
+    assert!(
+        config.lake_config().unwrap().is_some(),
+        "[lake] is in the template"
+    );
     let server = config.server.settings().unwrap();
     assert!(server.tls.is_some());
     let section = &config.server;

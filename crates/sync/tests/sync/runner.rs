@@ -245,3 +245,42 @@ async fn a_dataset_another_process_holds_is_skipped_as_busy_and_no_run_is_record
     assert!(fixture.runs().is_empty());
     assert!(told.0.lock().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_pass_with_a_lake_publishes_what_it_committed_under_each_lease_it_took() {
+    let fixture = Fixture::new();
+    let folder = tempfile::tempdir().unwrap();
+    let reader = warehouse::open_reader(&warehouse::StoreConfig::sqlite(&fixture.path)).unwrap();
+    let location = lake::LakeLocation::Local(folder.path().to_path_buf());
+    let lake = Arc::new(lake::Lake::open(location, reader, None).unwrap());
+    let manifest = || -> lake::Manifest {
+        let path = folder
+            .path()
+            .join("queue_performance/_genesys_bi/manifest.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    for pass_number in 1..=2 {
+        let told = Arc::new(Told::default());
+        let pass = fixture
+            .pass(Source::new(None), &told)
+            .publishing_to(Some(Arc::clone(&lake)));
+        pass.datasets(
+            "sync",
+            &[spec("2024-05-01")],
+            at("2024-05-03T00:00:00Z"),
+            two_days(),
+        )
+        .await
+        .unwrap();
+        let published = manifest();
+        let stored = fixture.store.windows("queue_performance").unwrap();
+        assert_eq!(published.windows.len(), stored.len());
+        assert!(published.windows.iter().all(|w| w.rows > 0));
+        // Each pass takes a new lease, with a greater token: the lake names the latest.
+        assert_eq!(published.fencing_token, pass_number);
+        assert_eq!(
+            published.complete_through,
+            fixture.store.watermark("queue_performance").unwrap()
+        );
+    }
+}

@@ -2,9 +2,9 @@
 //! Parquet body out.
 
 use warehouse::StoreError;
+use warehouse::columnar::ParquetWriter;
 use warehouse::read::{Cell, OutputColumn, RowRef};
 
-use super::parquet_writer::ParquetWriter;
 use super::query::Format;
 use super::text_rows::{CsvRows, NdjsonRows};
 

@@ -13,7 +13,6 @@ pub mod feeds;
 mod lane;
 mod merge;
 mod page;
-mod parquet_writer;
 mod prepare;
 mod query;
 mod text_rows;

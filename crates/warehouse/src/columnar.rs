@@ -1,5 +1,6 @@
-//! Rows as a Parquet file, written one row group at a time so that a download of any size holds
-//! at most one row group in memory. Uses parquet's low-level column writers (no arrow).
+//! Rows as a Parquet file, written one row group at a time so that a file of any size holds at
+//! most one row group in memory. Uses parquet's low-level column writers (no arrow). The one
+//! encoder of the product: the server's Parquet downloads and the lake's files both use it.
 //!
 //! Column types follow [`ColumnType`]: bucket bounds are `INT64 TIMESTAMP(MILLIS, UTC)`
 //! (required), dimensions and names `BYTE_ARRAY STRING`, integral metrics `INT64` and
@@ -8,13 +9,14 @@
 
 use std::sync::Arc;
 
+use crate::StoreError;
+use crate::read::{Cell, CellRef, ColumnType, OutputColumn, RowRef};
 use parquet::basic::{Compression, LogicalType, Repetition, TimeUnit, Type as PhysicalType};
 use parquet::data_type::{ByteArray, ByteArrayType, DataType, DoubleType, Int64Type};
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::{SerializedColumnWriter, SerializedFileWriter};
 use parquet::schema::types::Type;
-use warehouse::read::{Cell, ColumnType, OutputColumn};
 
 /// Why a file could not be written; the stream is then cut short, never closed as if whole.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,8 @@ pub enum ParquetWriteError {
     Parquet(#[from] ParquetError),
     #[error("writing Parquet: {0}")]
     Io(#[from] std::io::Error),
+    #[error("reading the row: {0}")]
+    Store(#[from] StoreError),
 }
 
 /// The values of one column of the row group being gathered.
@@ -43,6 +47,8 @@ struct ColumnBuffer {
     values: Values,
     /// 1 for a value, 0 for a null (optional columns only).
     definitions: Vec<i16>,
+    /// The last instant's text and value (timestamp columns).
+    last_instant: Option<(Vec<u8>, i64)>,
 }
 
 impl ColumnBuffer {
@@ -57,41 +63,57 @@ impl ColumnBuffer {
             name: column.name.clone(),
             values,
             definitions: Vec::new(),
+            last_instant: None,
         }
     }
 
-    fn push(&mut self, cell: Cell) -> Result<(), ParquetWriteError> {
+    fn push(&mut self, cell: CellRef<'_>) -> Result<(), ParquetWriteError> {
         let invalid = |problem: String| ParquetWriteError::Value {
             column: self.name.clone(),
             problem,
         };
         let present = match (&mut self.values, cell) {
-            (Values::Timestamps(values), Cell::Text(text)) => {
-                let instant: jiff::Timestamp = text
-                    .parse()
-                    .map_err(|e| invalid(format!("`{text}` is not an instant: {e}")))?;
-                values.push(instant.as_millisecond());
+            (Values::Timestamps(values), CellRef::Text(text)) => {
+                let millis = match &self.last_instant {
+                    // Rows of one bucket share its bounds: parse each text once.
+                    Some((last, millis)) if last.as_slice() == text => *millis,
+                    _ => {
+                        let shown = String::from_utf8_lossy(text);
+                        let instant: jiff::Timestamp = shown
+                            .parse()
+                            .map_err(|e| invalid(format!("`{shown}` is not an instant: {e}")))?;
+                        let millis = instant.as_millisecond();
+                        self.last_instant = Some((text.to_vec(), millis));
+                        millis
+                    }
+                };
+                values.push(millis);
                 return Ok(());
             }
             (Values::Timestamps(_), other) => {
                 return Err(invalid(format!("{other:?} is not an instant")));
             }
-            (_, Cell::Null) => false,
-            (Values::Integers(values), Cell::Integer(i)) => {
+            (_, CellRef::Null | CellRef::Blob(_)) => false,
+            (Values::Integers(values), CellRef::Integer(i)) => {
                 values.push(i);
                 true
             }
-            (Values::Reals(values), Cell::Real(r)) if r.is_finite() => {
+            (Values::Reals(values), CellRef::Real(r)) if r.is_finite() => {
                 values.push(r);
                 true
             }
-            (Values::Reals(_), Cell::Real(_)) => false,
-            (Values::Reals(values), Cell::Integer(i)) => {
+            (Values::Reals(_), CellRef::Real(_)) => false,
+            (Values::Reals(values), CellRef::Integer(i)) => {
                 values.push(i as f64);
                 true
             }
-            (Values::Texts(values), cell) => {
-                values.push(ByteArray::from(cell.to_text().into_bytes()));
+            (Values::Texts(values), CellRef::Text(text)) => {
+                let text = String::from_utf8_lossy(text).into_owned();
+                values.push(ByteArray::from(text.into_bytes()));
+                true
+            }
+            (Values::Texts(values), other) => {
+                values.push(ByteArray::from(Cell::from(other).to_text().into_bytes()));
                 true
             }
             (Values::Integers(_), other) => {
@@ -195,21 +217,46 @@ impl ParquetWriter {
     /// the last call, to send on.
     pub fn push(&mut self, rows: Vec<Vec<Cell>>) -> Result<Vec<u8>, ParquetWriteError> {
         for row in rows {
-            if row.len() != self.columns.len() {
-                return Err(ParquetWriteError::Width {
-                    got: row.len(),
-                    want: self.columns.len(),
-                });
+            self.check_width(row.len())?;
+            for (buffer, cell) in self.columns.iter_mut().zip(&row) {
+                buffer.push(cell.as_cell_ref())?;
             }
-            for (buffer, cell) in self.columns.iter_mut().zip(row) {
-                buffer.push(cell)?;
-            }
-            self.pending += 1;
-            if self.pending == self.row_group_rows {
-                self.write_row_group()?;
-            }
+            self.row_added()?;
         }
         self.take_bytes()
+    }
+
+    /// Adds one row as the store hands it, with no copy of its values; the bytes it completes
+    /// wait for [`ParquetWriter::written`].
+    pub fn push_row(&mut self, row: &RowRef<'_, '_>) -> Result<(), ParquetWriteError> {
+        self.check_width(row.width())?;
+        for (index, buffer) in self.columns.iter_mut().enumerate() {
+            buffer.push(row.cell(index)?)?;
+        }
+        self.row_added()
+    }
+
+    /// The bytes written since the last call (row groups completed), to send on.
+    pub fn written(&mut self) -> Result<Vec<u8>, ParquetWriteError> {
+        self.take_bytes()
+    }
+
+    fn check_width(&self, got: usize) -> Result<(), ParquetWriteError> {
+        if got != self.columns.len() {
+            return Err(ParquetWriteError::Width {
+                got,
+                want: self.columns.len(),
+            });
+        }
+        Ok(())
+    }
+
+    fn row_added(&mut self) -> Result<(), ParquetWriteError> {
+        self.pending += 1;
+        if self.pending == self.row_group_rows {
+            self.write_row_group()?;
+        }
+        Ok(())
     }
 
     /// Writes the last row group and the footer; returns the remaining bytes.
@@ -245,18 +292,18 @@ impl ParquetWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Bytes;
+    use crate::TableSpec;
+    use crate::read::Selection;
+    use bytes::Bytes;
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::Field;
-    use warehouse::TableSpec;
-    use warehouse::read::Selection;
 
     fn columns() -> Vec<OutputColumn> {
         let spec = TableSpec {
             name: "t".into(),
             dimensions: vec!["queueId".into()],
             metrics: vec!["nOffered".into(), "tHandle".into()],
-            definition: warehouse::DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
+            definition: crate::DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
         };
         Selection::all(&spec).columns()
     }
@@ -324,6 +371,43 @@ mod tests {
             assert_eq!(fields[6], Field::Null);
             assert_eq!(fields[8], Field::Double(i as f64 / 2.0));
         }
+    }
+
+    /// The store's row, as a read hands it to a visitor.
+    fn with_store_row(cells: &[Cell], each: impl FnOnce(&RowRef<'_, '_>)) {
+        use rusqlite::types::Value;
+        let values: Vec<Value> = cells
+            .iter()
+            .map(|cell| match cell {
+                Cell::Null => Value::Null,
+                Cell::Integer(i) => Value::Integer(*i),
+                Cell::Real(r) => Value::Real(*r),
+                Cell::Text(t) => Value::Text(t.clone()),
+            })
+            .collect();
+        let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
+        let connection = rusqlite::Connection::open_in_memory().unwrap();
+        let mut statement = connection
+            .prepare(&format!("SELECT {}", marks.join(", ")))
+            .unwrap();
+        let mut rows = statement.query(rusqlite::params_from_iter(values)).unwrap();
+        each(&RowRef::new(rows.next().unwrap().unwrap()));
+    }
+
+    #[test]
+    fn rows_pushed_as_the_store_hands_them_make_the_same_file_as_copied_cells() {
+        let columns = columns();
+        let rows: Vec<_> = (0..40).map(row).collect();
+        let mut copied = ParquetWriter::new(&columns, 16).unwrap();
+        let mut expected = copied.push(rows.clone()).unwrap();
+        expected.extend(copied.finish().unwrap());
+        let mut borrowed = ParquetWriter::new(&columns, 16).unwrap();
+        for cells in &rows {
+            with_store_row(cells, |row| borrowed.push_row(row).unwrap());
+        }
+        let mut file = borrowed.written().unwrap();
+        file.extend(borrowed.finish().unwrap());
+        assert_eq!(file, expected);
     }
 
     #[test]
