@@ -67,7 +67,8 @@ pub enum PassError {
     #[error("dataset `{dataset}`: publishing to the lake: {source}")]
     Lake {
         dataset: String,
-        source: lake::LakeError,
+        // Boxed: a lake error holds a store error, and this enum travels in every Result.
+        source: Box<lake::LakeError>,
     },
 }
 
@@ -264,7 +265,7 @@ where
         }
         .map_err(|source| PassError::Lake {
             dataset: report.dataset.clone(),
-            source,
+            source: Box::new(source),
         })?;
         LakePublished {
             dataset: &report.dataset,
