@@ -46,16 +46,40 @@ fn config(pg: &TestPostgres) -> String {
     )
 }
 
-fn spawn(work: &Workspace, pg: &TestPostgres, args: &[&str]) -> Child {
-    work.command(args)
-        .env("GENESYS_BI_POSTGRES_PASSWORD", pg.password())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("genesys-bi starts")
+/// A running `genesys-bi`, its stderr going to a file: a pipe nobody reads while the test
+/// waits would fill and stall the process it is meant to watch.
+struct Replica {
+    child: Child,
+    log: std::path::PathBuf,
 }
 
-fn signal(child: &Child, name: &str) {
+impl Replica {
+    /// Waits for the process to end: whether it succeeded, and what it said on stderr.
+    fn finish(mut self) -> (bool, String) {
+        let status = self.child.wait().unwrap();
+        (
+            status.success(),
+            std::fs::read_to_string(&self.log).unwrap_or_default(),
+        )
+    }
+}
+
+fn spawn(work: &Workspace, pg: &TestPostgres, args: &[&str]) -> Replica {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let log = work.path().join(format!("replica-{n}.stderr"));
+    let child = work
+        .command(args)
+        .env("GENESYS_BI_POSTGRES_PASSWORD", pg.password())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("genesys-bi starts");
+    Replica { child, log }
+}
+
+fn signal(replica: &Replica, name: &str) {
+    let child = &replica.child;
     let status = Command::new("kill")
         .args([&format!("-{name}"), &child.id().to_string()])
         .status()
@@ -111,18 +135,19 @@ fn three_replicas_killed_at_random_end_equal_to_a_clean_run() {
 
     let pg = TestPostgres::schema();
     let work = Workspace::new(&emulator, &config(&pg));
-    let mut replicas: Vec<Child> = (0..3).map(|_| spawn(&work, &pg, &RUN)).collect();
+    let mut replicas: Vec<Replica> = (0..3).map(|_| spawn(&work, &pg, &RUN)).collect();
     let mut rng = fastrand::Rng::with_seed(12);
     let chaos = Instant::now();
     let mut kills = 0;
     while chaos.elapsed() < Duration::from_secs(25) {
         std::thread::sleep(Duration::from_millis(rng.u64(700..2_000)));
         let victim = rng.usize(..replicas.len());
-        if let Some(status) = replicas[victim].try_wait().unwrap() {
-            panic!("a replica exited by itself: {status}");
+        if let Some(status) = replicas[victim].child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(&replicas[victim].log).unwrap_or_default();
+            panic!("a replica exited by itself: {status}: {log}");
         }
-        replicas[victim].kill().unwrap(); // SIGKILL: its leases are never released
-        replicas[victim].wait().unwrap();
+        replicas[victim].child.kill().unwrap(); // SIGKILL: its leases are never released
+        replicas[victim].child.wait().unwrap();
         kills += 1;
         replicas[victim] = spawn(&work, &pg, &RUN);
     }
@@ -130,8 +155,7 @@ fn three_replicas_killed_at_random_end_equal_to_a_clean_run() {
         signal(replica, "TERM");
     }
     for replica in replicas {
-        let output = replica.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let (_, stderr) = replica.finish();
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     let written_by_replicas = pg.dump("windows").len();
@@ -167,21 +191,26 @@ fn a_replica_stopped_past_its_lease_is_fenced_off() {
         "--now",
         NOW,
         "--lease-ttl-ms",
-        "1500",
+        "3000",
     ];
-    let holder = spawn(&work, &pg, &backfill);
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut holder = spawn(&work, &pg, &backfill);
+    let deadline = Instant::now() + Duration::from_secs(120);
     let logged = || {
         let windows = warehouse::postgres::testing::sorted_values(pg.config(), "windows");
         windows.map(|w| w.len()).unwrap_or(0)
     };
     while logged() < 2 {
+        if let Some(status) = holder.child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(&holder.log).unwrap_or_default();
+            panic!("the holder ended before writing twice: {status}: {log}");
+        }
         assert!(Instant::now() < deadline, "the holder never wrote");
         std::thread::sleep(Duration::from_millis(100));
     }
     signal(&holder, "STOP");
     let before = pg.dump("windows");
-    std::thread::sleep(Duration::from_millis(3_000));
+    // Past the holder's 3 s lease, which it can't renew while stopped.
+    std::thread::sleep(Duration::from_millis(4_500));
     let mut taker: Vec<&str> = backfill[..9].to_vec();
     taker.extend(["--no-wait", "--lease-ttl-ms", "60000"]);
     let output = work
@@ -195,9 +224,8 @@ fn a_replica_stopped_past_its_lease_is_fenced_off() {
         String::from_utf8_lossy(&output.stderr)
     );
     signal(&holder, "CONT");
-    let output = holder.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{stderr}");
+    let (succeeded, stderr) = holder.finish();
+    assert!(!succeeded, "{stderr}");
     assert!(
         stderr.contains("expired or passed to another writer"),
         "{stderr}"

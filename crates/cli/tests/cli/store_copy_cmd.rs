@@ -106,11 +106,11 @@ fn a_bad_destination_is_one_line_naming_to_and_exit_2() {
     for (url, says) in [
         (
             "mysql://bi@db/warehouse",
-            "--to: postgres: the URL must start with postgres://",
+            "--to: the URL must start with postgres://",
         ),
         (
             "postgres://db.example/warehouse",
-            "--to: postgres: the URL names no user",
+            "--to: the URL names no user",
         ),
     ] {
         let output = genesys_bi(dir.path(), &["store", "copy", "--to", url]);
