@@ -2,95 +2,16 @@
 //! readers, stores made by older releases). The store-level suite both backends pass is
 //! `store_suite`.
 
-use genesys::Interval;
-use genesys::granularity::ms_to_timestamp;
-use jiff::Timestamp;
 use rusqlite::Connection;
 
-use warehouse::{
-    Acquired, AggregateRow, LeaseHolder, LeaseToken, SqliteStore, Store, TableSpec, Value,
-    WindowWrite,
-};
+use warehouse::{SqliteStore, Store, WindowWrite};
 
-const HOUR: i64 = 3_600_000;
-const BASE: i64 = 1_714_521_600_000; // 2024-05-01T00:00:00Z
-
-fn spec() -> TableSpec {
-    TableSpec {
-        name: "queue_performance".into(),
-        dimensions: vec!["queueId".into(), "mediaType".into()],
-        metrics: vec![
-            "nOffered".into(),
-            "tAnswered".into(),
-            "tHandle".into(),
-            "oServiceLevel".into(),
-        ],
-        definition: warehouse::DatasetDefinition::conversation_aggregates("PT1H", "UTC"),
-    }
-}
-
-fn hour(k: i64) -> Interval {
-    Interval::new(
-        ms_to_timestamp(BASE + k * HOUR),
-        ms_to_timestamp(BASE + (k + 1) * HOUR),
-    )
-}
-
-fn window(from: i64, to: i64) -> Interval {
-    Interval::new(
-        ms_to_timestamp(BASE + from * HOUR),
-        ms_to_timestamp(BASE + to * HOUR),
-    )
-}
-
-fn row(k: i64, queue: &str, offered: i64) -> AggregateRow {
-    let answered = offered - 1;
-    let int = |v: i64| Some(Value::Int(v));
-    AggregateRow {
-        interval: hour(k),
-        group: vec![Some(queue.into()), Some("voice".into())],
-        values: vec![
-            int(offered),
-            // tAnswered: count, sum, min, max
-            int(answered),
-            int(1000 * answered),
-            int(10),
-            int(20),
-            // tHandle: count, sum, min, max
-            int(2),
-            int(4000),
-            int(1000),
-            int(3000),
-            // oServiceLevel: numerator, denominator, target
-            int(offered - 2),
-            int(offered),
-            Some(Value::Real(0.8)),
-        ],
-    }
-}
+use crate::store_suite::{MINUTE, claimant, granted, hour, row, spec, window, write};
 
 fn temp_store() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("store.db")).unwrap();
     (dir, store)
-}
-
-fn write(
-    store: &SqliteStore,
-    w: Interval,
-    rows: &[AggregateRow],
-    settled: bool,
-) -> Option<Timestamp> {
-    store
-        .write_window(&WindowWrite {
-            dataset: "queue_performance",
-            window: w,
-            rows,
-            settled,
-            run_id: None,
-        })
-        .unwrap()
-        .complete_through
 }
 
 fn count_rows(dir: &tempfile::TempDir, sql: &str) -> i64 {
@@ -339,22 +260,6 @@ mod legacy_store {
             .unwrap_err()
             .to_string();
         assert!(err.contains("metrics `nOffered,tHandle`"), "{err}");
-    }
-}
-
-const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
-
-fn claimant(pid: u32) -> LeaseHolder {
-    LeaseHolder {
-        pid,
-        host: "host-a".into(),
-    }
-}
-
-fn granted(acquired: Acquired) -> LeaseToken {
-    match acquired {
-        Acquired::Granted(token) => token,
-        Acquired::HeldBy(lease) => panic!("expected the lease, but {} holds it", lease.holder),
     }
 }
 

@@ -19,7 +19,7 @@ use warehouse::{
 const HOUR: i64 = 3_600_000;
 const BASE: i64 = 1_714_521_600_000; // 2024-05-01T00:00:00Z
 
-fn spec() -> TableSpec {
+pub(crate) fn spec() -> TableSpec {
     TableSpec {
         name: "queue_performance".into(),
         dimensions: vec!["queueId".into(), "mediaType".into()],
@@ -33,21 +33,21 @@ fn spec() -> TableSpec {
     }
 }
 
-fn hour(k: i64) -> Interval {
+pub(crate) fn hour(k: i64) -> Interval {
     Interval::new(
         ms_to_timestamp(BASE + k * HOUR),
         ms_to_timestamp(BASE + (k + 1) * HOUR),
     )
 }
 
-fn window(from: i64, to: i64) -> Interval {
+pub(crate) fn window(from: i64, to: i64) -> Interval {
     Interval::new(
         ms_to_timestamp(BASE + from * HOUR),
         ms_to_timestamp(BASE + to * HOUR),
     )
 }
 
-fn row(k: i64, queue: &str, offered: i64) -> AggregateRow {
+pub(crate) fn row(k: i64, queue: &str, offered: i64) -> AggregateRow {
     let answered = offered - 1;
     let int = |v: i64| Some(Value::Int(v));
     AggregateRow {
@@ -73,7 +73,7 @@ fn row(k: i64, queue: &str, offered: i64) -> AggregateRow {
     }
 }
 
-fn write(
+pub(crate) fn write(
     store: &dyn Store,
     w: Interval,
     rows: &[AggregateRow],
@@ -91,21 +91,21 @@ fn write(
         .complete_through
 }
 
-fn claimant(pid: u32) -> LeaseHolder {
+pub(crate) fn claimant(pid: u32) -> LeaseHolder {
     LeaseHolder {
         pid,
         host: "host-a".into(),
     }
 }
 
-fn granted(acquired: Acquired) -> LeaseToken {
+pub(crate) fn granted(acquired: Acquired) -> LeaseToken {
     match acquired {
         Acquired::Granted(token) => token,
         Acquired::HeldBy(lease) => panic!("expected the lease, but {} holds it", lease.holder),
     }
 }
 
-const MINUTE: Duration = Duration::from_secs(60);
+pub(crate) const MINUTE: Duration = Duration::from_secs(60);
 
 /// Every stored row as `(bucket start, queue, media, n_offered)`, in key order.
 fn stored(t: &TestStore) -> Vec<Vec<Option<String>>> {
