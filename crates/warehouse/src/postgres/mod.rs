@@ -108,8 +108,10 @@ impl PostgresStore {
         store.run(|| async {
             let mut client = connect::client(&store.pool).await?;
             let tx = client.transaction().await?;
-            connect::ensure_schema(&*tx, config).await?;
+            // The lock first: processes opening a new store at once would otherwise both find
+            // the schema missing, and the second CREATE SCHEMA fail on its name.
             connect::ddl_lock(&*tx, config).await?;
+            connect::ensure_schema(&*tx, config).await?;
             migrations::migrate(&*tx).await?;
             tx.commit().await?;
             Ok(())

@@ -140,3 +140,26 @@ fn a_store_without_keys_copies_with_its_daily_kpi_rows() {
     let dates: Vec<Option<&str>> = days.iter().map(|r| r.last().unwrap().as_str()).collect();
     assert_eq!(dates, [Some("2024-05-01"), Some("2024-05-02")]);
 }
+
+/// Replicas that start together open one new schema at the same instant: each waits for the
+/// others' schema and tables instead of failing on the schema's name.
+#[test]
+fn a_new_schema_opened_by_several_at_once_opens_for_all() {
+    for round in 0..10 {
+        let pg = TestPostgres::schema();
+        let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let (config, start) = (pg.config().clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    PostgresStore::open(&config).map(drop)
+                })
+            })
+            .collect();
+        for opener in openers {
+            let opened = opener.join().unwrap();
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
+        }
+    }
+}
