@@ -12,8 +12,9 @@ use jiff::civil::Date;
 use lake::{Lake, LakeLocation, Manifest};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
+use test_support::postgres::TestPostgres;
 use warehouse::{
-    AggregateRow, DatasetDefinition, SqliteStore, Store, StoreConfig, TableSpec, Value, WindowWrite,
+    AggregateRow, DatasetDefinition, Store, StoreConfig, TableSpec, Value, WindowWrite,
 };
 
 pub const DATASET: &str = "queue_performance";
@@ -76,22 +77,39 @@ pub fn rows(window: Interval, scale: i64) -> Vec<AggregateRow> {
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub config: StoreConfig,
+    /// The schema of a fixture on PostgreSQL, dropped with it (after the store).
+    _schema: Option<TestPostgres>,
 }
 
 impl Fixture {
-    /// A store with every window written once.
+    /// An SQLite store with every window written once.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.db");
-        let store = Arc::new(SqliteStore::open(&path).unwrap());
+        let config = StoreConfig::sqlite(dir.path().join("store.db"));
+        Self::filled(dir, config, None)
+    }
+
+    /// The same store in a PostgreSQL schema of its own (the test run's throwaway server).
+    pub fn on_postgres() -> Self {
+        let schema = TestPostgres::schema();
+        Self::filled(
+            tempfile::tempdir().unwrap(),
+            schema.store_config(),
+            Some(schema),
+        )
+    }
+
+    fn filled(dir: tempfile::TempDir, config: StoreConfig, schema: Option<TestPostgres>) -> Self {
+        let store: Arc<dyn Store> = Arc::new(warehouse::open(&config).unwrap());
         store.ensure_dataset(&spec()).unwrap();
         store.initialize_watermark(DATASET, at(FROM)).unwrap();
         let fixture = Self {
             dir,
             store,
-            config: StoreConfig::sqlite(path),
+            config,
+            _schema: schema,
         };
         for index in 0..WINDOWS {
             fixture.write(window(index), &rows(window(index), 1));
@@ -129,10 +147,10 @@ impl Fixture {
     }
 
     pub fn writer(&self) -> Arc<dyn Store> {
-        Arc::clone(&self.store) as Arc<dyn Store>
+        Arc::clone(&self.store)
     }
 
-    /// The store's day table: offers per local day.
+    /// The store's day table: offers per local day (an SQLite fixture's).
     pub fn day_sums(&self) -> BTreeMap<Date, i64> {
         let table = warehouse::testing::StoredTable::read(
             self.config.file().unwrap(),

@@ -1,5 +1,7 @@
 //! Publishing to a folder: day partitions, the manifest, catching up, republishing, fencing.
 
+use std::path::PathBuf;
+
 use crate::fixture::*;
 
 #[tokio::test]
@@ -139,4 +141,38 @@ async fn the_lake_watermark_stops_at_the_first_window_not_yet_published() {
         .unwrap();
     let manifest = manifest(&fixture.folder());
     assert_eq!(manifest.complete_through, Some(window(1).end));
+}
+
+/// The lake reads the store through the store seam: published from a PostgreSQL store holding
+/// the same windows, its files are byte for byte the ones published from SQLite.
+#[tokio::test]
+async fn a_lake_published_from_postgresql_is_byte_for_byte_the_one_from_sqlite() {
+    let sqlite = Fixture::new();
+    let postgres = Fixture::on_postgres();
+    for fixture in [&sqlite, &postgres] {
+        let report = fixture
+            .lake()
+            .catch_up(fixture.writer(), DATASET, Some(1), &no_progress)
+            .await
+            .unwrap();
+        assert_eq!(report.windows, WINDOWS as usize);
+    }
+    let files = |fixture: &Fixture| -> Vec<(PathBuf, Vec<u8>)> {
+        let folder = fixture.folder();
+        data_files(&folder)
+            .into_iter()
+            .map(|path| {
+                let bytes = std::fs::read(folder.join(&path)).unwrap();
+                (path, bytes)
+            })
+            .collect()
+    };
+    let (expected, published) = (files(&sqlite), files(&postgres));
+    let names =
+        |files: &[(PathBuf, Vec<u8>)]| files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&published), names(&expected));
+    for ((path, want), (_, got)) in expected.iter().zip(&published) {
+        assert!(want == got, "{} differs", path.display());
+    }
+    assert_eq!(read_lake(&postgres.folder()).day_sums, sqlite.day_sums());
 }
