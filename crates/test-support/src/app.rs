@@ -98,23 +98,35 @@ async fn fill(path: &Path) {
         .unwrap();
 }
 
-/// One filled store per test binary (filling is the slow part); servers only read it.
-pub fn shared_store() -> &'static Path {
-    static STORE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = STORE.get_or_init(|| {
+/// A store file made once in `slot` for the test binary, filled by `fill` (on a runtime of its
+/// own, so a test on any runtime may ask for it first); tests then only read it.
+pub fn filled_once<Fut>(
+    slot: &'static OnceLock<(tempfile::TempDir, PathBuf)>,
+    fill: impl FnOnce(PathBuf) -> Fut + Send + 'static,
+) -> &'static Path
+where
+    Fut: Future<Output = ()>,
+{
+    let (_, path) = slot.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
         let fill_path = path.clone();
         std::thread::spawn(move || {
             tokio::runtime::Runtime::new()
                 .unwrap()
-                .block_on(fill(&fill_path))
+                .block_on(fill(fill_path))
         })
         .join()
         .unwrap();
         (dir, path)
     });
     path
+}
+
+/// One filled store per test binary (filling is the slow part); servers only read it.
+pub fn shared_store() -> &'static Path {
+    static STORE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    filled_once(&STORE, |path| async move { fill(&path).await })
 }
 
 /// A copy of the shared store at `dir/store.db`, for a test that changes it.

@@ -92,18 +92,5 @@ async fn fill(path: &Path) {
 /// The filled store (made on first use).
 pub fn kpi_store() -> &'static Path {
     static STORE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = STORE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store.db");
-        let fill_path = path.clone();
-        std::thread::spawn(move || {
-            tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(fill(&fill_path))
-        })
-        .join()
-        .unwrap();
-        (dir, path)
-    });
-    path
+    test_support::app::filled_once(&STORE, |path| async move { fill(&path).await })
 }
