@@ -44,6 +44,14 @@ fn mashup(target: &FeedTarget) -> String {
     )
 }
 
+/// The `CommandText` of the connection (`CommandType` SQL), verbatim as Excel's "Export
+/// Connection File" writes it for a Power Query query. Not a query of the store: Excel runs it
+/// against its own Mashup provider, which answers with the rows of the workbook query
+/// `query`, whose formula reads the OData feed; the store is only ever read by the server.
+fn mashup_command(query: &str) -> String {
+    format!("SELECT * FROM [{query}]")
+}
+
 /// The `.odc` of `target`.
 pub fn odc(target: &FeedTarget) -> String {
     let query = target.entity_set();
@@ -55,7 +63,7 @@ pub fn odc(target: &FeedTarget) -> String {
     let connection_string = xml_escape(&format!(
         "Provider=Microsoft.Mashup.OleDb.1;Data Source=$Workbook$;Location={query};Extended Properties=\"\""
     ));
-    let command_text = xml_escape(&format!("SELECT * FROM [{query}]"));
+    let command_text = xml_escape(&mashup_command(&query));
     let mashup = xml_escape(&mashup(target));
     format!(
         r#"<html xmlns:o="{OFFICE_NAMESPACE}" xmlns="http://www.w3.org/TR/REC-html40">
