@@ -156,6 +156,19 @@ fn percent_decode(raw: &str) -> Vec<u8> {
     out
 }
 
+/// A path segment as handlers take it: UTF-8 once percent-decoded, and without a NUL, as
+/// query values are ([`decode_query`]): no stored name holds one, and PostgreSQL's text can't
+/// even be asked for one. The error says why, after the segment's name.
+pub fn path_text(
+    path: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<String, &'static str> {
+    let axum::extract::Path(text) = path.map_err(|_| "is not UTF-8 text once percent-decoded")?;
+    if text.contains('\0') {
+        return Err("holds a NUL character");
+    }
+    Ok(text)
+}
+
 /// The pairs of a query string, decoded, in order; refused if too long, with too many pairs,
 /// or with a name or value that is not UTF-8 or holds a NUL (where lenient decoding would
 /// quietly turn bytes into U+FFFD and query for text nobody sent).

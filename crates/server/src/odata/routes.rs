@@ -292,13 +292,8 @@ fn page_body(root: &str, page: Page) -> Value {
 /// apply to the count, as OData says.
 /// The entity set named in the path, or a 400 when it is not text.
 fn set_name(path: Result<Path<String>, PathRejection>) -> Result<String, ODataError> {
-    let Path(name) = path.map_err(|_| {
-        ODataError::bad_option(
-            "set",
-            "the entity set name is not UTF-8 text once percent-decoded",
-        )
-    })?;
-    Ok(name)
+    crate::params::path_text(path)
+        .map_err(|why| ODataError::bad_option("set", format!("the entity set name {why}")))
 }
 
 /// How many entities of an OData v4 entity set match $filter, as plain text ($top and $skip do not apply)

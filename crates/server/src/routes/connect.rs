@@ -34,12 +34,8 @@ async fn target(
     raw: Option<&str>,
     headers: &HeaderMap,
 ) -> Result<FeedTarget, Problem> {
-    let Path(name) = name.map_err(|_| {
-        Problem::bad_parameter(
-            "name",
-            "the dataset name is not UTF-8 text once percent-decoded",
-        )
-    })?;
+    let name = crate::params::path_text(name)
+        .map_err(|why| Problem::bad_parameter("name", format!("the dataset name {why}")))?;
     let params = Params::parse(raw, PARAMETERS)?;
     let asked = match params.one("feed")? {
         None => None,

@@ -903,3 +903,20 @@ async fn feeds_are_gzipped_when_the_client_accepts_it_and_read_the_same() {
     assert_eq!(zipped.headers()["content-encoding"], "gzip");
 }
 }
+
+test_support::backend_tests! {
+#[tokio::test]
+async fn a_name_holding_a_nul_is_a_400_naming_it_on_either_store() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/odata/%00",
+        "/odata/queue%00performance/$count",
+        "/v1/datasets/%00/rows",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 400, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("holds a NUL character"), "{path}: {body}");
+    }
+}
+}

@@ -62,12 +62,8 @@ pub async fn rows(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let Path(name) = name.map_err(|_| {
-        Problem::bad_parameter(
-            "name",
-            "the dataset name is not UTF-8 text once percent-decoded",
-        )
-    })?;
+    let name = crate::params::path_text(name)
+        .map_err(|why| Problem::bad_parameter("name", format!("the dataset name {why}")))?;
     let params = Params::parse(raw.as_deref(), PARAMETERS)?;
     let paging = PagingQuery::read(&params)?;
     match paging.format {
