@@ -436,7 +436,8 @@ pub struct EmulatorArgs {
     /// (repeatable): `ID:SECRET:PERMISSION,PERMISSION…`, e.g.
     /// `reader:pw:routing:queue:view,routing:wrapupCode:view`. Endpoints answer 403
     /// `missing.permissions` naming what it lacks: `analytics:conversationAggregate:view`
-    /// (aggregates query and jobs), `analytics:conversationDetail:view` (details),
+    /// (aggregates query and jobs), `analytics:userAggregate:view` (users aggregates query and
+    /// jobs), `analytics:conversationDetail:view` (details),
     /// `routing:queue:view` and `routing:wrapupCode:view` (directories; the user list needs
     /// none). The default client holds every permission.
     #[arg(long = "limited-client", value_name = "ID:SECRET:PERMISSIONS")]

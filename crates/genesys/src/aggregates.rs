@@ -22,6 +22,51 @@ pub const AGGREGATES_JOBS_PATH: &str = "/api/v2/analytics/conversations/aggregat
 /// metrics `tAgentRoutingStatus`, `tOrganizationPresence`, `tSystemPresence` with a `qualifier`
 /// per status, groupBy `userId` (genesys-api.md §4).
 pub const USERS_AGGREGATES_QUERY_PATH: &str = "/api/v2/analytics/users/aggregates/query";
+/// The users aggregates' async jobs (preview in the SDK; genesys-users-and-details-api.md §1.1).
+pub const USERS_AGGREGATES_JOBS_PATH: &str = "/api/v2/analytics/users/aggregates/jobs";
+
+/// Which aggregates API a query goes to: both take [`AggregationQuery`] and answer
+/// [`AggregateQueryResponse`] (users entries carry a `qualifier` per presence or status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AggregatesFamily {
+    Conversations,
+    Users,
+}
+
+impl AggregatesFamily {
+    pub fn query_path(self) -> &'static str {
+        match self {
+            AggregatesFamily::Conversations => AGGREGATES_QUERY_PATH,
+            AggregatesFamily::Users => USERS_AGGREGATES_QUERY_PATH,
+        }
+    }
+
+    pub fn jobs_path(self) -> &'static str {
+        match self {
+            AggregatesFamily::Conversations => AGGREGATES_JOBS_PATH,
+            AggregatesFamily::Users => USERS_AGGREGATES_JOBS_PATH,
+        }
+    }
+
+    /// What its answers are, for messages.
+    pub fn what(self) -> &'static str {
+        match self {
+            AggregatesFamily::Conversations => "conversation aggregates",
+            AggregatesFamily::Users => "user aggregates",
+        }
+    }
+
+    /// Checks a query against this family's catalog before any request.
+    pub fn validate(
+        self,
+        query: &AggregationQuery,
+    ) -> Result<(), crate::query::QueryValidationError> {
+        match self {
+            AggregatesFamily::Conversations => crate::query::validate(query),
+            AggregatesFamily::Users => crate::query::validate_users(query),
+        }
+    }
+}
 
 /// The request body (`ConversationAggregationQuery`; with `page_size` it is the async job body;
 /// `UserAggregationQuery` is the same shape with fewer fields used).

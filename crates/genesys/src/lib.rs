@@ -16,6 +16,7 @@ pub mod granularity;
 pub mod interval;
 pub mod jobs;
 pub mod query;
+pub mod users_catalog;
 
 pub use granularity::Granularity;
 pub use interval::Interval;

@@ -6,6 +6,7 @@ use crate::catalog::{self, dimension_info, metric_info};
 use crate::filter::{Filter, Predicate};
 use crate::granularity::{Granularity, time_zone};
 use crate::interval::Interval;
+use crate::users_catalog;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryValidationError {
@@ -36,6 +37,13 @@ pub enum QueryValidationError {
     Granularity(String),
     #[error("timeZone: {0}")]
     TimeZone(String),
+    #[error(
+        "metrics: `{name}` is a conversation metric; users aggregates take {}",
+        crate::users_catalog::USERS_METRICS.join(", ")
+    )]
+    ConversationMetricInUsers { name: String },
+    #[error("{field}: users aggregates group and filter by userId only, not `{name}`")]
+    NotAUsersDimension { field: &'static str, name: String },
 }
 
 fn hint(suggestions: &[&str]) -> String {
@@ -48,6 +56,17 @@ fn hint(suggestions: &[&str]) -> String {
 
 /// Checks every name and value of a query against the catalog.
 pub fn validate(query: &AggregationQuery) -> Result<(), QueryValidationError> {
+    validate_timing(query)?;
+    validate_metrics(&query.metrics)?;
+    validate_group_by(&query.group_by)?;
+    if let Some(filter) = &query.filter {
+        validate_filter(filter)?;
+    }
+    Ok(())
+}
+
+/// The interval, granularity and time zone every aggregates query has.
+fn validate_timing(query: &AggregationQuery) -> Result<(), QueryValidationError> {
     query
         .interval
         .parse::<Interval>()
@@ -58,10 +77,47 @@ pub fn validate(query: &AggregationQuery) -> Result<(), QueryValidationError> {
     }
     time_zone(query.time_zone.as_deref())
         .map_err(|e| QueryValidationError::TimeZone(e.to_string()))?;
-    validate_metrics(&query.metrics)?;
-    validate_group_by(&query.group_by)?;
-    if let Some(filter) = &query.filter {
-        validate_filter(filter)?;
+    Ok(())
+}
+
+/// Validates a users-aggregates query (`UserAggregationQuery`): the users metrics, and userId
+/// as the only dimension (genesys-users-and-details-api.md §1.2).
+pub fn validate_users(query: &AggregationQuery) -> Result<(), QueryValidationError> {
+    validate_timing(query)?;
+    if query.metrics.is_empty() {
+        return Err(QueryValidationError::NoMetrics);
+    }
+    if let Some(name) = query
+        .metrics
+        .iter()
+        .find(|m| !users_catalog::is_users_metric(m))
+    {
+        if metric_info(name).is_some() {
+            return Err(QueryValidationError::ConversationMetricInUsers { name: name.clone() });
+        }
+        return Err(QueryValidationError::UnknownMetric {
+            name: name.clone(),
+            suggestions: users_catalog::suggest_users_metric(name),
+        });
+    }
+    let not_user = |field: &'static str, name: &str| QueryValidationError::NotAUsersDimension {
+        field,
+        name: name.to_string(),
+    };
+    for (i, name) in query.group_by.iter().enumerate() {
+        if name != users_catalog::USER_ID {
+            return Err(not_user("groupBy", name));
+        }
+        if query.group_by[..i].contains(name) {
+            return Err(QueryValidationError::DuplicateGroupBy(name.clone()));
+        }
+    }
+    for predicate in query.filter.iter().flat_map(|f| f.all_predicates()) {
+        validate_predicate(predicate)?;
+        let name = predicate.dimension.as_deref().unwrap_or_default();
+        if name != users_catalog::USER_ID {
+            return Err(not_user("filter", name));
+        }
     }
     Ok(())
 }
@@ -301,5 +357,52 @@ mod tests {
                 .to_string()
                 .starts_with("interval:")
         );
+    }
+
+    #[test]
+    fn users_queries_take_users_metrics_and_user_ids_only() {
+        let query = |metrics: &[&str], group_by: &[&str]| AggregationQuery {
+            interval: "2024-05-01T00:00:00Z/2024-05-02T00:00:00Z".into(),
+            granularity: Some("PT15M".into()),
+            metrics: metrics.iter().map(|m| m.to_string()).collect(),
+            group_by: group_by.iter().map(|d| d.to_string()).collect(),
+            ..AggregationQuery::default()
+        };
+        validate_users(&query(
+            &["tSystemPresence", "tAgentRoutingStatus"],
+            &["userId"],
+        ))
+        .unwrap();
+        let e = validate_users(&query(&["tSystemPresense"], &["userId"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "metrics: unknown metric `tSystemPresense` (did you mean `tSystemPresence`?)"
+        );
+        let e = validate_users(&query(&["nOffered"], &[])).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("metrics: `nOffered` is a conversation metric; users aggregates take tAgentRoutingStatus"),
+            "{e}"
+        );
+        let e = validate_users(&query(&["tSystemPresence"], &["queueId"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "groupBy: users aggregates group and filter by userId only, not `queueId`"
+        );
+        let mut filtered = query(&["tSystemPresence"], &["userId"]);
+        filtered.filter = Some(Filter::and(vec![Predicate::dimension_matches(
+            "mediaType",
+            "voice",
+        )]));
+        assert!(
+            validate_users(&filtered)
+                .unwrap_err()
+                .to_string()
+                .starts_with("filter: ")
+        );
+        let e = validate_users(&query(&[], &[])).unwrap_err();
+        assert_eq!(e, QueryValidationError::NoMetrics);
+        // And the conversation metrics' validator refuses the users metrics.
+        assert!(validate(&query(&["tSystemPresence"], &[])).is_err());
     }
 }

@@ -6,8 +6,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use genesys::Granularity;
-use genesys::aggregates::AggregationQuery;
+use genesys::aggregates::{AggregatesFamily, AggregationQuery};
 use genesys::filter::{Clause, Filter, FilterType, Predicate};
+use genesys::users_catalog;
 use jiff::{SignedDuration, Span, Timestamp};
 use serde::Deserialize;
 
@@ -205,6 +206,14 @@ pub enum DatasetKind {
 }
 
 impl DatasetKind {
+    /// The aggregates API its rows come from (details datasets don't sync yet).
+    pub fn family(self) -> AggregatesFamily {
+        match self {
+            DatasetKind::Users => AggregatesFamily::Users,
+            DatasetKind::Aggregates | DatasetKind::Details => AggregatesFamily::Conversations,
+        }
+    }
+
     /// The kind the store records for a dataset configured as this.
     pub fn stored(self) -> warehouse::DatasetKind {
         match self {
@@ -296,6 +305,10 @@ const AGENT_METRICS: &[&str] = &[
     "nTransferred",
 ];
 const WRAPUP_METRICS: &[&str] = &["tHandle", "tAcw", "tTalk"];
+const AGENT_STATUS_METRICS: &[&str] = &[
+    users_catalog::SYSTEM_PRESENCE,
+    users_catalog::AGENT_ROUTING_STATUS,
+];
 
 fn aggregate_dataset(name: &str, metrics: &[&str], group_by: &[&str]) -> DatasetConfig {
     DatasetConfig {
@@ -328,6 +341,18 @@ pub fn default_datasets() -> Vec<DatasetConfig> {
             WRAPUP_METRICS,
             &["queueId", "wrapUpCode"],
         ),
+        DatasetConfig {
+            kind: DatasetKind::Users,
+            ..aggregate_dataset("agent_status", AGENT_STATUS_METRICS, &["userId"])
+        },
+        DatasetConfig {
+            kind: DatasetKind::Users,
+            ..aggregate_dataset(
+                "agent_org_presence",
+                &[users_catalog::ORGANIZATION_PRESENCE],
+                &["userId"],
+            )
+        },
     ]
 }
 
@@ -374,9 +399,20 @@ impl DatasetSpec {
     /// The store's view of this dataset; `definition` captures everything that changes what a
     /// row means, so changing it rebuilds the table.
     pub fn table_spec(&self) -> warehouse::TableSpec {
+        // A users metric kept one row per qualifier gets the qualifier's dimension column.
+        let qualifier_dimensions = self
+            .metrics
+            .iter()
+            .filter_map(|m| users_catalog::qualifier_dimension(m))
+            .map(str::to_string);
         warehouse::TableSpec {
             name: self.name.clone(),
-            dimensions: self.group_by.clone(),
+            dimensions: self
+                .group_by
+                .iter()
+                .cloned()
+                .chain(qualifier_dimensions)
+                .collect(),
             metrics: self.metrics.clone(),
             definition: warehouse::DatasetDefinition {
                 kind: self.kind.stored(),
@@ -703,6 +739,26 @@ fn query_fault(name: &str, error: genesys::query::QueryValidationError) -> Confi
     fault(Some(name), field, message.to_string())
 }
 
+/// A users metric whose qualifiers are rows (`tOrganizationPresence`: one row per presence)
+/// can't share a table with metrics whose qualifiers are columns.
+fn rows_metric_alone(name: &str, metrics: &[String]) -> Option<ConfigFault> {
+    let rows_metric = metrics
+        .iter()
+        .find(|m| users_catalog::qualifier_dimension(m).is_some())?;
+    (metrics.len() > 1).then(|| {
+        let message = format!(
+            "{rows_metric} needs a dataset of its own: its presences are org-specific ids, stored one row per presence, not as columns beside {}",
+            metrics
+                .iter()
+                .filter(|m| *m != rows_metric)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        fault(Some(name), "metrics", message)
+    })
+}
+
 fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
     let mut faults = Vec::new();
     let name = d.name.as_str();
@@ -718,15 +774,17 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
         );
         faults.push(fault(Some(name), "name", message));
     }
-    if d.kind != DatasetKind::Aggregates {
-        faults.push(fault(
-            Some(name),
-            "kind",
-            format!(
-                "{:?} datasets are not supported yet; use aggregates",
-                d.kind
-            ),
-        ));
+    let family = match d.kind {
+        DatasetKind::Aggregates => Some(AggregatesFamily::Conversations),
+        DatasetKind::Users => Some(AggregatesFamily::Users),
+        DatasetKind::Details => {
+            let message = "details datasets are not supported yet; use aggregates or users";
+            faults.push(fault(Some(name), "kind", message.into()));
+            None
+        }
+    };
+    if d.kind == DatasetKind::Users {
+        faults.extend(rows_metric_alone(name, &d.metrics));
     }
     let filter = build_filter(&d.filter);
     let probe = AggregationQuery {
@@ -738,7 +796,7 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
         metrics: d.metrics.clone(),
         ..AggregationQuery::default()
     };
-    if let Err(e) = genesys::query::validate(&probe) {
+    if let Some(Err(e)) = family.map(|f| f.validate(&probe)) {
         faults.push(query_fault(name, e));
     }
     let mut duration = |field: &str, raw: &str| {

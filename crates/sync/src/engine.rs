@@ -26,8 +26,8 @@ use warehouse::{AggregateRow, DatasetChange, LeaseToken, Store, TableSpec, Windo
 pub use crate::config::QueryMode;
 use crate::config::{DatasetSpec, DirectoryName};
 use crate::metrics::{
-    SwitchedToJobs, SyncEvent, SyncMetrics, WindowAbandoned, WindowFailed, WindowRefetched,
-    WindowWritten,
+    DatasetSkipped, SwitchedToJobs, SyncEvent, SyncMetrics, WindowAbandoned, WindowFailed,
+    WindowRefetched, WindowWritten,
 };
 use crate::plan::{PlanRequest, plan_windows};
 use crate::stop::Stop;
@@ -221,6 +221,13 @@ fn received_pages(
 #[error("the response is too large for a synchronous query: {0}")]
 pub struct ResponseTooLarge(pub String);
 
+/// The API refused the dataset's requests for a permission the OAuth client's role lacks: no
+/// window of it can be fetched until the role changes, so the dataset is skipped (the others
+/// sync) instead of failing each window.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PermissionMissing(pub String);
+
 /// An answer that broke off after some of its rows were handed on (a connection cut midway):
 /// the window's write rolls back and the engine fetches the window again, up to
 /// [`WINDOW_ATTEMPTS`] times, since the source cannot resume an answer in the middle.
@@ -267,6 +274,8 @@ pub struct DatasetReport {
     /// the next window already stored (or the end of the range). A window that failed, or a
     /// range left out before a backfill's `from`.
     pub gap: Option<Interval>,
+    /// Why the dataset was skipped (the API refused it a permission), if it was.
+    pub skipped: Option<String>,
 }
 
 /// The first stretch after `watermark`, up to `reach`, that no stored window covers.
@@ -323,6 +332,8 @@ pub struct Engine<Src, St> {
 struct FetchPlan {
     mode: QueryMode,
     use_jobs: std::sync::atomic::AtomicBool,
+    /// Set once a window is refused a permission: the dataset's other windows are not fetched.
+    forbidden: std::sync::atomic::AtomicBool,
     run_id: Option<i64>,
     /// Every window is written under this lease, when there is one (see [`crate::runner`]).
     lease: Option<LeaseToken>,
@@ -333,6 +344,7 @@ impl FetchPlan {
         Self {
             mode,
             use_jobs: std::sync::atomic::AtomicBool::new(mode == QueryMode::Job),
+            forbidden: std::sync::atomic::AtomicBool::new(false),
             run_id,
             lease,
         }
@@ -474,6 +486,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             complete_through: None,
             gap: None,
             windows_abandoned: 0,
+            skipped: None,
         };
         let plan = FetchPlan::new(spec.query_mode, run_id, lease);
         let mut results = futures_util::stream::iter(windows)
@@ -510,6 +523,17 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                     self.progress.window_failed(&spec.name, &window, &message);
                     report.failures.push((window, message));
                 }
+                Err(WindowError::Forbidden(reason)) => {
+                    if report.skipped.is_none() {
+                        DatasetSkipped {
+                            dataset: &spec.name,
+                            reason: &reason,
+                        }
+                        .emit(&self.metrics);
+                        report.skipped = Some(reason);
+                    }
+                }
+                Err(WindowError::Skipped) => {}
                 Err(WindowError::Abandoned) => {
                     WindowAbandoned {
                         dataset: &spec.name,
@@ -538,6 +562,9 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             if self.stop.is_stopped() {
                 return Err(WindowError::Abandoned);
             }
+            if plan.forbidden.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(WindowError::Skipped);
+            }
             if !plan.jobs() {
                 match self
                     .stream_window_again(spec, window, plan, Fetch::Query)
@@ -555,6 +582,10 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             Ok((rows, true))
         }
         .await;
+        if matches!(outcome, Err(WindowError::Forbidden(_))) {
+            plan.forbidden
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         (window, outcome)
     }
 
@@ -665,6 +696,9 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             {
                 Err(WindowError::TooLarge(e.to_string()))
             }
+            Some(Err(e)) if e.downcast_ref::<PermissionMissing>().is_some() => {
+                Err(WindowError::Forbidden(e.to_string()))
+            }
             Some(Err(e)) if e.downcast_ref::<AnswerInterrupted>().is_some() => {
                 Err(WindowError::Interrupted(e.to_string()))
             }
@@ -712,6 +746,10 @@ enum WindowError {
     Store(SyncError),
     /// A stop was asked for before the window's rows were fetched: nothing of it was written.
     Abandoned,
+    /// The API refused a permission the dataset needs: the dataset is skipped.
+    Forbidden(String),
+    /// Not fetched: another window of the dataset was refused a permission.
+    Skipped,
 }
 
 /// Where directory entities come from.

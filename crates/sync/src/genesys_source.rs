@@ -1,16 +1,17 @@
 //! The real source: the Genesys client, with its shared rate budget, retries and token cache.
 
 use futures_util::TryStreamExt;
-use genesys::aggregates::{AggregateQueryResponse, AggregationQuery};
+use genesys::aggregates::{AggregateQueryResponse, AggregatesFamily, AggregationQuery};
 use genesys::client::Error as ClientError;
 use genesys::client::GenesysClient;
 use genesys::client::JobKind;
 use genesys::directory::{Queue, User, WrapupCode};
 use warehouse::rows_from_response;
-use warehouse::{AggregateRow, GroupRows, TableSpec};
+use warehouse::{AggregateRow, DatasetKind, GroupRows, TableSpec};
 
 use crate::engine::{
-    AggregateSource, AnswerInterrupted, DirectorySource, PageSender, ResponseTooLarge, SourceError,
+    AggregateSource, AnswerInterrupted, DirectorySource, PageSender, PermissionMissing,
+    ResponseTooLarge, SourceError,
 };
 
 const DIRECTORY_PAGE_SIZE: u32 = 100;
@@ -24,10 +25,14 @@ impl AggregateSource for GenesysClient {
         query: AggregationQuery,
         table: &TableSpec,
     ) -> Result<Vec<AggregateRow>, SourceError> {
-        let job_id = self.submit_aggregates_job(&query).await?;
+        let family = family_of(table);
+        let job_id = self
+            .submit_family_job(family, &query)
+            .await
+            .map_err(refused)?;
         let rows = async {
-            self.wait_for_job(JobKind::Aggregates, &job_id).await?;
-            let mut pages = self.aggregates_job_pages(&job_id);
+            self.wait_for_job(family.into(), &job_id).await?;
+            let mut pages = self.family_job_pages(family, &job_id);
             let mut rows = Vec::new();
             while let Some(page) = pages.try_next().await? {
                 let page = AggregateQueryResponse {
@@ -39,7 +44,7 @@ impl AggregateSource for GenesysClient {
         }
         .await;
         // Results stay on the server until they expire; free them now, whatever happened.
-        if let Err(e) = self.delete_job(JobKind::Aggregates, &job_id).await {
+        if let Err(e) = self.delete_job(JobKind::from(family), &job_id).await {
             tracing::debug!(job_id, error = %e, "Could not delete a finished aggregates job.");
         }
         rows
@@ -51,10 +56,14 @@ impl AggregateSource for GenesysClient {
         table: &TableSpec,
         sink: PageSender,
     ) -> Result<(), SourceError> {
-        let job_id = self.submit_aggregates_job(&query).await?;
+        let family = family_of(table);
+        let job_id = self
+            .submit_family_job(family, &query)
+            .await
+            .map_err(refused)?;
         let sent = async {
-            self.wait_for_job(JobKind::Aggregates, &job_id).await?;
-            let mut pages = self.aggregates_job_pages(&job_id);
+            self.wait_for_job(family.into(), &job_id).await?;
+            let mut pages = self.family_job_pages(family, &job_id);
             while let Some(page) = pages.try_next().await? {
                 let page = AggregateQueryResponse {
                     results: page.results,
@@ -64,7 +73,7 @@ impl AggregateSource for GenesysClient {
             Ok::<_, SourceError>(())
         }
         .await;
-        if let Err(e) = self.delete_job(JobKind::Aggregates, &job_id).await {
+        if let Err(e) = self.delete_job(JobKind::from(family), &job_id).await {
             tracing::debug!(job_id, error = %e, "Could not delete a finished aggregates job.");
         }
         sent
@@ -75,7 +84,10 @@ impl AggregateSource for GenesysClient {
         query: AggregationQuery,
         table: &TableSpec,
     ) -> Result<Vec<AggregateRow>, SourceError> {
-        let response = self.aggregates_query(&query).await.map_err(too_large)?;
+        let response = self
+            .family_query(family_of(table), &query)
+            .await
+            .map_err(too_large)?;
         Ok(rows_from_response(table, &response)?)
     }
 
@@ -86,7 +98,7 @@ impl AggregateSource for GenesysClient {
         pages: PageSender,
     ) -> Result<(), SourceError> {
         let mut groups = self
-            .aggregates_query_groups(&query)
+            .family_query_groups(family_of(table), &query)
             .await
             .map_err(too_large)?;
         let (mapper, page_rows) = (GroupRows::new(table), pages.page_rows());
@@ -105,6 +117,14 @@ impl AggregateSource for GenesysClient {
     }
 }
 
+/// The API a dataset's rows come from, by the kind the store records for it.
+fn family_of(table: &TableSpec) -> AggregatesFamily {
+    match table.definition.kind {
+        DatasetKind::UsersAggregates => AggregatesFamily::Users,
+        _ => AggregatesFamily::Conversations,
+    }
+}
+
 /// A connection that failed while the answer was being read: the engine fetches the window
 /// again (the client retries a request only until its answer starts).
 fn interrupted(error: ClientError) -> SourceError {
@@ -120,6 +140,23 @@ fn too_large(error: ClientError) -> SourceError {
         ClientError::Api { code, message, .. } if code == TOO_LARGE => {
             ResponseTooLarge(message).into()
         }
+        other => refused(other),
+    }
+}
+
+/// A 403 (the OAuth client's role lacks a permission the endpoint needs), as
+/// [`PermissionMissing`]: Genesys' own message names the permission.
+fn refused(error: ClientError) -> SourceError {
+    match error {
+        ClientError::Api {
+            status: 403,
+            code,
+            message,
+            ..
+        } => PermissionMissing(format!(
+            "Genesys refused it (HTTP 403 {code}): {message}; grant the OAuth client's role that permission (README: Connecting a real org)"
+        ))
+        .into(),
         other => other.into(),
     }
 }

@@ -21,6 +21,7 @@ struct DatasetCounts {
     windows_failed: u64,
     windows_abandoned: u64,
     windows_refetched: u64,
+    skips_for_permission: u64,
     switches_to_jobs: u64,
     lake_windows_published: u64,
     lake_rows_published: u64,
@@ -58,7 +59,7 @@ impl SyncMetrics {
     /// Appends the sync's series (windows, rows, last run per dataset).
     pub fn render(&self, out: &mut String) {
         let datasets = self.snapshot();
-        let series: [Series; 8] = [
+        let series: [Series; 9] = [
             (
                 "genesys_bi_sync_windows_written_total",
                 "Windows written to the store (each in one transaction).",
@@ -83,6 +84,11 @@ impl SyncMetrics {
                 "genesys_bi_sync_windows_refetched_total",
                 "Windows fetched again from the start because their answer broke off midway (a cut connection).",
                 |c| c.windows_refetched,
+            ),
+            (
+                "genesys_bi_sync_skips_for_permission_total",
+                "Passes that skipped the dataset because the API refused a permission its endpoint needs (the OAuth client's role lacks it).",
+                |c| c.skips_for_permission,
             ),
             (
                 "genesys_bi_sync_switches_to_jobs_total",
@@ -192,6 +198,23 @@ impl SyncEvent for WindowAbandoned<'_> {
     fn emit(self, metrics: &SyncMetrics) {
         tracing::debug!(dataset = self.dataset, window = %self.window, "Stopping: window abandoned before its write.");
         metrics.count(self.dataset, |c| c.windows_abandoned += 1);
+    }
+}
+
+/// The API refused the dataset a permission: the pass skips it and syncs the others.
+pub struct DatasetSkipped<'a> {
+    pub dataset: &'a str,
+    pub reason: &'a str,
+}
+
+impl SyncEvent for DatasetSkipped<'_> {
+    fn emit(self, metrics: &SyncMetrics) {
+        tracing::warn!(
+            dataset = self.dataset,
+            reason = self.reason,
+            "Skipping the dataset: the OAuth client's role lacks a permission it needs."
+        );
+        metrics.count(self.dataset, |c| c.skips_for_permission += 1);
     }
 }
 

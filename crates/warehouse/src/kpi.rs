@@ -66,6 +66,34 @@ pub enum Formula {
     /// An average in seconds: `1.0 * sum_ms / NULLIF(count, 0) / 1000.0`. Divided by 1000 last,
     /// so it is exactly `/v1/report`'s `avg_*_ms` (sum / count) divided by 1000.
     Seconds { sum_ms: String, count: String },
+    /// Milliseconds in hours: `(a + b …) / 3600000.0`, an absent column counting as none (the
+    /// users aggregates leave out a status an agent was never in).
+    Hours(Vec<String>),
+    /// A share of time: `(part …) / NULLIF(whole …, 0)`, absent columns counting as none.
+    Share {
+        part: Vec<String>,
+        whole: Vec<String>,
+    },
+}
+
+/// Milliseconds in an hour.
+const HOUR_MS: &str = "3600000";
+
+/// Columns of milliseconds added up, an absent one as zero, parenthesised for any operator.
+fn total(d_operand: &dyn Fn(&str) -> String, columns: &[String]) -> String {
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|c| format!("coalesce({}, 0)", d_operand(c)))
+        .collect();
+    format!("({})", parts.join(" + "))
+}
+
+/// The same sum for people: `a + b`, parenthesised when there are several.
+fn total_text(columns: &[String]) -> String {
+    match columns {
+        [one] => one.clone(),
+        many => format!("({})", many.join(" + ")),
+    }
 }
 
 impl Formula {
@@ -78,6 +106,10 @@ impl Formula {
                 denominator,
             } => vec![numerator, denominator],
             Formula::Seconds { sum_ms, count } => vec![sum_ms, count],
+            Formula::Hours(columns) => columns.iter().map(String::as_str).collect(),
+            Formula::Share { part, whole } => {
+                part.iter().chain(whole).map(String::as_str).collect()
+            }
         }
     }
 
@@ -104,6 +136,10 @@ impl Formula {
             Formula::Seconds { sum_ms, count } => {
                 format!("{} / 1000.0", d.quotient(&operand(sum_ms), &operand(count)))
             }
+            Formula::Hours(columns) => d.quotient(&total(&operand, columns), HOUR_MS),
+            Formula::Share { part, whole } => {
+                d.quotient(&total(&operand, part), &total(&operand, whole))
+            }
         }
     }
 
@@ -116,6 +152,10 @@ impl Formula {
                 denominator,
             } => format!("{numerator} / {denominator}"),
             Formula::Seconds { sum_ms, count } => format!("{sum_ms} / {count} / 1000"),
+            Formula::Hours(columns) => format!("{} / {HOUR_MS}", total_text(columns)),
+            Formula::Share { part, whole } => {
+                format!("{} / {}", total_text(part), total_text(whole))
+            }
         }
     }
 }
@@ -127,6 +167,18 @@ pub struct Figure {
     pub formula: Formula,
     /// What it means, with its formula: the column's description in `$metadata`.
     pub meaning: String,
+}
+
+impl Figure {
+    /// A figure whose meaning ends with its formula: `meaning (formula).`
+    fn new(name: &str, formula: Formula, meaning: &str) -> Self {
+        let meaning = format!("{meaning} ({}).", formula.text());
+        Self {
+            name: name.to_string(),
+            formula,
+            meaning,
+        }
+    }
 }
 
 /// The name column a dimension gets from its directory, beside its id.
@@ -263,17 +315,12 @@ const AVERAGES: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// The figures a dataset's KPI relations hold, in column order: counts, rates, averages,
-/// service level; each only when the dataset keeps the metrics it is made from.
+/// service level, agent time; each only when the dataset keeps the metrics it is made from.
 pub fn figures(spec: &TableSpec) -> Vec<Figure> {
     let has = |metric: &str| spec.metrics.iter().any(|m| m == metric);
     let mut out = Vec::new();
     let mut push = |name: &str, formula: Formula, meaning: &str| {
-        let meaning = format!("{meaning} ({}).", formula.text());
-        out.push(Figure {
-            name: name.to_string(),
-            formula,
-            meaning,
-        });
+        out.push(Figure::new(name, formula, meaning));
     };
     for (metric, column, name, meaning) in COUNTS {
         if has(metric) {
@@ -321,6 +368,72 @@ pub fn figures(spec: &TableSpec) -> Vec<Figure> {
             "service_level",
             formula,
             "Service level: share of conversations answered within the queue's target, a fraction from 0 to 1",
+        );
+    }
+    out.extend(agent_figures(spec));
+    out
+}
+
+/// An agent's time, from the users aggregates' presence and routing status columns: hours in
+/// each, and the shares contact centres run on. Each from summed milliseconds.
+fn agent_figures(spec: &TableSpec) -> Vec<Figure> {
+    use genesys::users_catalog::{AGENT_ROUTING_STATUS, SYSTEM_PRESENCE, SYSTEM_PRESENCES};
+    let has = |metric: &str| spec.metrics.iter().any(|m| m == metric);
+    let presence = |q: &str| genesys::users_catalog::qualifier_column("system_presence", q);
+    let routing = |q: &str| genesys::users_catalog::qualifier_column("routing_status", q);
+    let logged_in: Vec<String> = SYSTEM_PRESENCES
+        .iter()
+        .filter(|q| **q != "OFFLINE")
+        .map(|q| presence(q))
+        .collect();
+    let mut out = Vec::new();
+    let mut push = |name: &str, formula: Formula, meaning: &str| {
+        out.push(Figure::new(name, formula, meaning));
+    };
+    if has(SYSTEM_PRESENCE) {
+        push(
+            "logged_in_hours",
+            Formula::Hours(logged_in.clone()),
+            "Hours logged in: in any system presence but Offline",
+        );
+        push(
+            "on_queue_hours",
+            Formula::Hours(vec![presence("ON_QUEUE")]),
+            "Hours on queue (system presence On Queue)",
+        );
+        push(
+            "utilization",
+            Formula::Share {
+                part: vec![presence("ON_QUEUE")],
+                whole: logged_in,
+            },
+            "Utilisation: share of logged-in time on queue, a fraction from 0 to 1",
+        );
+    }
+    if has(AGENT_ROUTING_STATUS) {
+        let (interacting, idle) = (routing("INTERACTING"), routing("IDLE"));
+        push(
+            "interacting_hours",
+            Formula::Hours(vec![interacting.clone()]),
+            "Hours interacting (routing status Interacting: handling conversations)",
+        );
+        push(
+            "idle_hours",
+            Formula::Hours(vec![idle.clone()]),
+            "Hours idle on queue, waiting for a conversation (routing status Idle)",
+        );
+        push(
+            "not_responding_hours",
+            Formula::Hours(vec![routing("NOT_RESPONDING")]),
+            "Hours not responding: alerted and did not answer (routing status Not Responding)",
+        );
+        push(
+            "occupancy",
+            Formula::Share {
+                part: vec![interacting.clone()],
+                whole: vec![interacting, idle],
+            },
+            "Occupancy: share of routable time spent interacting, a fraction from 0 to 1",
         );
     }
     out
@@ -385,6 +498,46 @@ mod tests {
                 .meaning
                 .ends_with("(t_handle_sum_ms / t_handle_count / 1000).")
         );
+    }
+
+    #[test]
+    fn agent_time_figures_add_milliseconds_and_count_absent_statuses_as_none() {
+        let figures = figures(&spec(
+            &["tSystemPresence", "tAgentRoutingStatus"],
+            &["userId"],
+        ));
+        let names: Vec<_> = figures.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "logged_in_hours",
+                "on_queue_hours",
+                "utilization",
+                "interacting_hours",
+                "idle_hours",
+                "not_responding_hours",
+                "occupancy"
+            ]
+        );
+        let occupancy = &figures[6];
+        assert_eq!(
+            occupancy.formula.sql(|c| format!("sum({c})")),
+            "1.0 * (coalesce(sum(routing_status_interacting_ms), 0)) / NULLIF((coalesce(sum(routing_status_interacting_ms), 0) + coalesce(sum(routing_status_idle_ms), 0)), 0)"
+        );
+        assert!(occupancy.meaning.ends_with(
+            "(routing_status_interacting_ms / (routing_status_interacting_ms + routing_status_idle_ms))."
+        ));
+        assert_eq!(
+            figures[1].formula.sql(|c| c.to_string()),
+            "1.0 * (coalesce(system_presence_on_queue_ms, 0)) / NULLIF(3600000, 0)"
+        );
+        assert!(
+            !figures[0]
+                .formula
+                .operands()
+                .contains(&"system_presence_offline_ms")
+        );
+        assert_eq!(figures[0].formula.operands().len(), 9);
     }
 
     #[test]

@@ -207,7 +207,8 @@ impl Selection {
                 source: Some(dimension.clone()),
                 role: "dimension",
                 operands: None,
-                description: None,
+                description: genesys::users_catalog::metric_of_qualifier_dimension(&dimension)
+                    .map(|m| format!("The presence definition id of the {m} entry the row holds")),
                 expr: Expr::Text(column.clone()),
             });
             if self.names
@@ -249,7 +250,7 @@ impl Selection {
                 source: Some(column.metric.clone()),
                 role,
                 operands: None,
-                description: None,
+                description: crate::schema::users_column_meaning(column),
                 expr: Expr::Metric {
                     column: column.column.clone(),
                     rollup: (!identity).then(|| column.field.rollup()),

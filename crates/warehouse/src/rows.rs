@@ -47,16 +47,21 @@ fn field_value(stats: &StatisticalSummary, column: &MetricColumn) -> Option<Valu
         StatField::Max => number(stats.max),
         StatField::Numerator => number(stats.numerator),
         StatField::Denominator => number(stats.denominator),
+        // Real orgs answer oServiceTarget with `{current}` (shared/fixtures/genesys-recorded,
+        // SOURCES.md); the SDK's `target` is kept for a server that sends that instead.
+        StatField::Target if column.metric == "oServiceTarget" => {
+            stats.current.or(stats.target).map(Value::Real)
+        }
         StatField::Target => stats.target.map(Value::Real),
     }
 }
 
-/// One bucket of one group as a row: each column from its metric's unqualified stats.
+/// One bucket of one group as a row: each column from the stats `stats_of` finds for it.
 fn bucket_row<'m>(
     columns: &[MetricColumn],
     interval: &str,
     group: &[Option<String>],
-    stats_of: impl Fn(&str) -> Option<&'m StatisticalSummary>,
+    stats_of: impl Fn(&MetricColumn) -> Option<&'m StatisticalSummary>,
 ) -> Result<AggregateRow, RowError> {
     let interval: Interval = interval
         .parse()
@@ -66,7 +71,7 @@ fn bucket_row<'m>(
         })?;
     let values = columns
         .iter()
-        .map(|c| stats_of(&c.metric).and_then(|stats| field_value(stats, c)))
+        .map(|c| stats_of(c).and_then(|stats| field_value(stats, c)))
         .collect();
     Ok(AggregateRow {
         interval,
@@ -89,7 +94,8 @@ pub fn rows_from_response(
 }
 
 /// Maps decoded result groups (see `genesys::aggregates::PageDecoder`) to rows of one table:
-/// each bucket of a group is a row, each column from its metric's unqualified stats.
+/// each bucket of a group is a row, each column from its metric's entry with the column's
+/// qualifier; where a dimension holds a metric's qualifiers, each qualified entry is a row.
 pub struct GroupRows<'s> {
     spec: &'s TableSpec,
     columns: Vec<MetricColumn>,
@@ -115,13 +121,15 @@ impl<'s> GroupRows<'s> {
             .iter()
             .map(|d| container.group.get(d).cloned())
             .collect();
+        if let Some((at, metric)) = self.spec.qualifier_dimension() {
+            return self.append_qualified_rows(container, group, at, metric, out);
+        }
         out.reserve(container.data.len());
         for bucket in &container.data {
-            let stats_of = |metric: &str| {
-                let data = bucket
-                    .metrics
-                    .iter()
-                    .find(|m| m.metric == metric && m.qualifier.is_none());
+            let stats_of = |column: &MetricColumn| {
+                let data = bucket.metrics.iter().find(|m| {
+                    m.metric == column.metric.as_str() && m.qualifier.as_deref() == column.qualifier
+                });
                 data.map(|m| &m.stats)
             };
             out.push(bucket_row(
@@ -132,5 +140,73 @@ impl<'s> GroupRows<'s> {
             )?);
         }
         Ok(())
+    }
+
+    /// One row per qualified entry of `metric` in each bucket, its qualifier in dimension `at`.
+    fn append_qualified_rows(
+        &self,
+        container: &AggregateDataContainer,
+        mut group: Vec<Option<String>>,
+        at: usize,
+        metric: &str,
+        out: &mut Vec<AggregateRow>,
+    ) -> Result<(), RowError> {
+        for bucket in &container.data {
+            let entries = bucket.metrics.iter().filter(|m| m.metric == metric);
+            for entry in entries {
+                group[at] = entry.qualifier.clone();
+                let stats_of = |column: &MetricColumn| {
+                    (column.metric.as_str() == metric).then_some(&entry.stats)
+                };
+                out.push(bucket_row(
+                    &self.columns,
+                    &bucket.interval,
+                    &group,
+                    stats_of,
+                )?);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::DatasetDefinition;
+
+    /// The recorded real answer's voice group (shared/fixtures/genesys-recorded,
+    /// aggregates-query-1.json): `oServiceTarget` carries `{current}`, `oServiceLevel` its
+    /// `{ratio, numerator, denominator, target}`.
+    const RECORDED: &str = r#"{"results":[{"group":{"mediaType":"voice","queueId":"q"},
+        "data":[{"interval":"2025-03-01T00:00:00.000Z/2025-03-12T23:59:59.999Z","metrics":[
+        {"metric":"oServiceTarget","stats":{"current":0.8}},
+        {"metric":"oServiceLevel","stats":{"ratio":0.5,"numerator":1,"denominator":2,"target":0.8}}]}]}]}"#;
+
+    #[test]
+    fn the_service_target_is_read_from_current_as_real_orgs_send_it() {
+        let spec = TableSpec {
+            name: "q".into(),
+            dimensions: vec!["queueId".into()],
+            metrics: vec!["oServiceTarget".into(), "oServiceLevel".into()],
+            definition: DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
+        };
+        let response = AggregateQueryResponse::from_json(RECORDED.as_bytes()).unwrap();
+        let rows = rows_from_response(&spec, &response).unwrap();
+        let columns: Vec<_> = spec
+            .metric_columns()
+            .into_iter()
+            .map(|c| c.column)
+            .collect();
+        assert_eq!(columns[0], "o_service_target_target");
+        assert_eq!(
+            rows[0].values,
+            [
+                Some(Value::Real(0.8)),
+                Some(Value::Int(1)),
+                Some(Value::Int(2)),
+                Some(Value::Real(0.8))
+            ]
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use genesys::catalog::MetricKind;
 use genesys::filter::Filter;
 use genesys::granularity::Granularity;
+use genesys::users_catalog::{self, Qualifiers};
 use jiff::tz::TimeZone;
 
 use crate::StoreError;
@@ -290,6 +291,9 @@ impl Rollup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricColumn {
     pub metric: String,
+    /// The metric entry's `qualifier` the column holds (users aggregates' presences and
+    /// statuses); `None` for the unqualified entry, and for a metric whose qualifiers are rows.
+    pub qualifier: Option<&'static str>,
     pub field: StatField,
     pub column: String,
     pub sql_type: &'static str,
@@ -340,7 +344,37 @@ fn column_name(metric: &str, field: StatField) -> String {
     format!("{base}_{suffix}")
 }
 
+/// A users metric's columns: milliseconds (the entries' `sum`, the only stat Genesys sends for
+/// them) per qualifier, or one column when its qualifiers are rows.
+fn users_metric_columns(metric: &users_catalog::UsersMetric) -> Vec<MetricColumn> {
+    let column = |qualifier, column| MetricColumn {
+        metric: metric.name.to_string(),
+        qualifier,
+        field: StatField::Sum,
+        column,
+        sql_type: "INTEGER",
+    };
+    match metric.qualifiers {
+        Qualifiers::Columns { stem, values } => values
+            .iter()
+            .map(|q| column(Some(*q), users_catalog::qualifier_column(stem, q)))
+            .collect(),
+        Qualifiers::Rows { .. } => {
+            let stem = snake_case(metric.name.trim_start_matches('t'));
+            vec![column(None, format!("{}_ms", stem.trim_start_matches('_')))]
+        }
+    }
+}
+
 impl TableSpec {
+    /// The position of the dimension that holds a metric's qualifiers (users aggregates'
+    /// `organizationPresenceId`): each qualified entry of a bucket is then a row of its own.
+    pub fn qualifier_dimension(&self) -> Option<(usize, &'static str)> {
+        self.dimensions.iter().enumerate().find_map(|(at, d)| {
+            users_catalog::metric_of_qualifier_dimension(d).map(|metric| (at, metric))
+        })
+    }
+
     pub fn dimension_columns(&self) -> Vec<String> {
         self.dimensions.iter().map(|d| snake_case(d)).collect()
     }
@@ -348,6 +382,10 @@ impl TableSpec {
     pub fn metric_columns(&self) -> Vec<MetricColumn> {
         let mut columns = Vec::new();
         for metric in &self.metrics {
+            if let Some(users) = users_catalog::users_metric_info(metric) {
+                columns.extend(users_metric_columns(users));
+                continue;
+            }
             for &field in stat_fields(metric) {
                 let sql_type = match field {
                     StatField::Count | StatField::Numerator | StatField::Denominator => "INTEGER",
@@ -356,6 +394,7 @@ impl TableSpec {
                 };
                 columns.push(MetricColumn {
                     metric: metric.clone(),
+                    qualifier: None,
                     field,
                     column: column_name(metric, field),
                     sql_type,
@@ -374,6 +413,34 @@ impl TableSpec {
     pub fn daily_kpi_view_name(&self) -> String {
         crate::kpi::daily_kpi_name(&self.name)
     }
+}
+
+/// Whether a stored metric name is one of the catalogs' (conversation or users aggregates):
+/// stored names become column names, so only those may.
+pub fn is_known_metric(name: &str) -> bool {
+    genesys::catalog::is_metric(name) || users_catalog::is_users_metric(name)
+}
+
+/// Whether a stored dimension name is the catalog's, or the column a users metric's qualifiers
+/// are kept in (`organizationPresenceId`).
+pub fn is_known_dimension(name: &str) -> bool {
+    genesys::catalog::is_dimension(name)
+        || users_catalog::metric_of_qualifier_dimension(name).is_some()
+}
+
+/// What a users metric's column holds, for people (`$metadata`, `/v1/datasets`).
+pub fn users_column_meaning(column: &MetricColumn) -> Option<String> {
+    let metric = users_catalog::users_metric_info(&column.metric)?;
+    let what = match column.metric.as_str() {
+        users_catalog::SYSTEM_PRESENCE => "system presence",
+        users_catalog::AGENT_ROUTING_STATUS => "routing status",
+        _ => return Some(format!("{} (sum of the bucket, ms)", metric.meaning)),
+    };
+    let qualifier = column.qualifier?;
+    Some(format!(
+        "Milliseconds in {what} {qualifier} (the {} entry's sum)",
+        column.metric
+    ))
 }
 
 /// The store's own tables (and every `_kpi` and `_daily_kpi` view and `__daily` table name) are
@@ -450,6 +517,45 @@ mod tests {
                 "o_service_level_denominator",
                 "o_service_level_target"
             ]
+        );
+    }
+
+    #[test]
+    fn users_metrics_are_milliseconds_per_qualifier() {
+        let spec = TableSpec {
+            name: "agent_status".into(),
+            dimensions: vec!["userId".into()],
+            metrics: vec!["tSystemPresence".into(), "tAgentRoutingStatus".into()],
+            definition: DatasetDefinition::conversation_aggregates("PT15M", "UTC"),
+        };
+        let columns = spec.metric_columns();
+        assert_eq!(columns.len(), 15);
+        assert_eq!(columns[0].column, "system_presence_available_ms");
+        assert_eq!(columns[0].qualifier, Some("AVAILABLE"));
+        assert_eq!(columns[5].column, "system_presence_on_queue_ms");
+        assert_eq!(columns[12].column, "routing_status_interacting_ms");
+        assert!(
+            columns
+                .iter()
+                .all(|c| c.field == StatField::Sum && c.sql_type == "INTEGER")
+        );
+        assert_eq!(spec.qualifier_dimension(), None);
+        let narrow = TableSpec {
+            dimensions: vec!["userId".into(), "organizationPresenceId".into()],
+            metrics: vec!["tOrganizationPresence".into()],
+            ..spec
+        };
+        let columns = narrow.metric_columns();
+        assert_eq!(columns.len(), 1);
+        assert_eq!(columns[0].column, "organization_presence_ms");
+        assert_eq!(columns[0].qualifier, None);
+        assert_eq!(
+            narrow.dimension_columns(),
+            ["user_id", "organization_presence_id"]
+        );
+        assert_eq!(
+            narrow.qualifier_dimension(),
+            Some((1, "tOrganizationPresence"))
         );
     }
 

@@ -145,7 +145,7 @@ async fn dataset_check(
     };
     let mut query = spec.query(Interval::new(start, end));
     query.granularity = None;
-    match client.aggregates_query(&query).await {
+    match client.family_query(spec.kind.family(), &query).await {
         Ok(_) => Outcome::Ok,
         Err(error) => judge(error, api_host, login_host),
     }

@@ -123,6 +123,10 @@ fn describe_change(change: &DatasetChange) -> String {
 }
 
 fn print_report(report: &DatasetReport, spec: &DatasetSpec, config_flag: &str) {
+    if let Some(reason) = &report.skipped {
+        eprintln!("{}: skipped, the others sync: {reason}", report.dataset);
+        return;
+    }
     let through = report
         .complete_through
         .map(format_instant)

@@ -4,6 +4,7 @@
 /// The binary under test (only this crate's tests know its path).
 const BIN: &str = env!("CARGO_BIN_EXE_genesys-bi");
 
+mod agent_status_cmd;
 mod connect_cmd;
 mod demo_cmd;
 mod emulator_cmd;

@@ -284,9 +284,17 @@ fn check_config_connect_names_the_missing_permission() {
         dataset.contains("missing permission analytics:conversationAggregate:view"),
         "{dataset}"
     );
+    let users = stdout
+        .lines()
+        .find(|l| l.starts_with("  dataset agent_status:"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        users.contains("missing permission analytics:userAggregate:view"),
+        "{users}"
+    );
     assert!(stdout.contains("directory queues: ok"), "{stdout}");
     assert!(
-        stderr.contains("3 of 6 connection checks failed"),
+        stderr.contains("5 of 8 connection checks failed"),
         "{stderr}"
     );
 }

@@ -22,18 +22,7 @@ enum Shape {
     Object(BTreeMap<String, Shape>),
 }
 
-const DATA_KEYS: &[&str] = &[
-    "AVAILABLE",
-    "AWAY",
-    "BUSY",
-    "OFFLINE",
-    "IDLE",
-    "ON_QUEUE",
-    "MEAL",
-    "TRAINING",
-    "MEETING",
-    "BREAK",
-];
+const DATA_KEYS: &[&str] = &genesys::users_catalog::SYSTEM_PRESENCES;
 
 fn shape(v: &Value) -> Shape {
     match v {

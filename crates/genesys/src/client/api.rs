@@ -8,8 +8,8 @@ use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 
 use crate::aggregates::{
-    AGGREGATES_JOBS_PATH, AGGREGATES_QUERY_PATH, AggregateDataContainer, AggregateQueryResponse,
-    AggregationQuery, AsyncAggregateQueryResponse, PageDecoder, USERS_AGGREGATES_QUERY_PATH,
+    AGGREGATES_JOBS_PATH, AggregateDataContainer, AggregateQueryResponse, AggregatesFamily,
+    AggregationQuery, AsyncAggregateQueryResponse, PageDecoder, USERS_AGGREGATES_JOBS_PATH,
 };
 use crate::details::{
     AsyncConversationQueryResponse, ConversationQuery, ConversationQueryResponse,
@@ -27,10 +27,11 @@ use super::error::{Error, Result};
 /// A stream of pages (or entities) owning everything it needs; `Unpin`, so `.next().await` works.
 pub type PageStream<T> = BoxStream<'static, Result<T>>;
 
-/// The two async job families.
+/// The async job families.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
     Aggregates,
+    UsersAggregates,
     Details,
 }
 
@@ -38,7 +39,17 @@ impl JobKind {
     fn base(self) -> &'static str {
         match self {
             JobKind::Aggregates => AGGREGATES_JOBS_PATH,
+            JobKind::UsersAggregates => USERS_AGGREGATES_JOBS_PATH,
             JobKind::Details => DETAILS_JOBS_PATH,
+        }
+    }
+}
+
+impl From<AggregatesFamily> for JobKind {
+    fn from(family: AggregatesFamily) -> Self {
+        match family {
+            AggregatesFamily::Conversations => JobKind::Aggregates,
+            AggregatesFamily::Users => JobKind::UsersAggregates,
         }
     }
 }
@@ -66,40 +77,55 @@ impl GenesysClient {
         &self,
         query: &AggregationQuery,
     ) -> Result<AggregateQueryResponse> {
-        self.post_decoded(
-            AGGREGATES_QUERY_PATH,
-            query,
-            "conversation aggregates",
-            AggregateQueryResponse::from_json,
-        )
-        .await
-    }
-
-    /// The aggregates query, its answer read as it arrives, one result group at a time: memory
-    /// holds a group, not the response. Retried like any request until the answer starts.
-    pub async fn aggregates_query_groups(
-        &self,
-        query: &AggregationQuery,
-    ) -> Result<AggregateGroups> {
-        let (response, correlation_id) = self.post_streamed(AGGREGATES_QUERY_PATH, query).await?;
-        Ok(AggregateGroups {
-            response,
-            correlation_id,
-            decoder: Some(PageDecoder::new()),
-        })
+        self.family_query(AggregatesFamily::Conversations, query)
+            .await
     }
 
     pub async fn users_aggregates_query(
         &self,
         query: &AggregationQuery,
     ) -> Result<AggregateQueryResponse> {
+        self.family_query(AggregatesFamily::Users, query).await
+    }
+
+    /// The synchronous query of either aggregates family, its answer decoded whole.
+    pub async fn family_query(
+        &self,
+        family: AggregatesFamily,
+        query: &AggregationQuery,
+    ) -> Result<AggregateQueryResponse> {
         self.post_decoded(
-            USERS_AGGREGATES_QUERY_PATH,
+            family.query_path(),
             query,
-            "user aggregates",
+            family.what(),
             AggregateQueryResponse::from_json,
         )
         .await
+    }
+
+    /// The conversation aggregates query, read as it arrives (see [`Self::family_query_groups`]).
+    pub async fn aggregates_query_groups(
+        &self,
+        query: &AggregationQuery,
+    ) -> Result<AggregateGroups> {
+        self.family_query_groups(AggregatesFamily::Conversations, query)
+            .await
+    }
+
+    /// An aggregates query, its answer read as it arrives, one result group at a time: memory
+    /// holds a group, not the response. Retried like any request until the answer starts.
+    pub async fn family_query_groups(
+        &self,
+        family: AggregatesFamily,
+        query: &AggregationQuery,
+    ) -> Result<AggregateGroups> {
+        let (response, correlation_id) = self.post_streamed(family.query_path(), query).await?;
+        Ok(AggregateGroups {
+            response,
+            correlation_id,
+            family,
+            decoder: Some(PageDecoder::new()),
+        })
     }
 
     /// One page of the synchronous details query, as the query's `paging` says.
@@ -148,9 +174,21 @@ impl GenesysClient {
     }
 
     pub async fn submit_aggregates_job(&self, query: &AggregationQuery) -> Result<String> {
-        let accepted: AsyncQueryResponse = self
-            .post_json(AGGREGATES_JOBS_PATH, query, "aggregates job")
-            .await?;
+        self.submit_family_job(AggregatesFamily::Conversations, query)
+            .await
+    }
+
+    /// Submits an async aggregates job of either family; its id.
+    pub async fn submit_family_job(
+        &self,
+        family: AggregatesFamily,
+        query: &AggregationQuery,
+    ) -> Result<String> {
+        let what = match family {
+            AggregatesFamily::Conversations => "aggregates job",
+            AggregatesFamily::Users => "user aggregates job",
+        };
+        let accepted: AsyncQueryResponse = self.post_json(family.jobs_path(), query, what).await?;
         Ok(accepted.job_id)
     }
 
@@ -221,11 +259,24 @@ impl GenesysClient {
 
     /// The results of a FULFILLED aggregates job, page by page (cursor paging).
     pub fn aggregates_job_pages(&self, job_id: &str) -> PageStream<AsyncAggregateQueryResponse> {
-        let path = format!("{AGGREGATES_JOBS_PATH}/{job_id}/results");
+        self.family_job_pages(AggregatesFamily::Conversations, job_id)
+    }
+
+    /// The results of a FULFILLED aggregates job of either family, page by page.
+    pub fn family_job_pages(
+        &self,
+        family: AggregatesFamily,
+        job_id: &str,
+    ) -> PageStream<AsyncAggregateQueryResponse> {
+        let path = format!("{}/{job_id}/results", family.jobs_path());
+        let what = match family {
+            AggregatesFamily::Conversations => "aggregates job results",
+            AggregatesFamily::Users => "user aggregates job results",
+        };
         self.cursor_pages(
             path,
             None,
-            "aggregates job results",
+            what,
             AsyncAggregateQueryResponse::from_json,
             |page: &AsyncAggregateQueryResponse| page.cursor.clone(),
         )
@@ -361,6 +412,7 @@ fn flatten<T: Send + 'static>(pages: PageStream<EntityListing<T>>) -> PageStream
 pub struct AggregateGroups {
     response: reqwest::Response,
     correlation_id: Option<String>,
+    family: AggregatesFamily,
     /// `None` once the body ended.
     decoder: Option<PageDecoder>,
 }
@@ -373,8 +425,8 @@ impl AggregateGroups {
                 return Ok(None);
             };
             let decode_error = |source| Error::Decode {
-                what: "conversation aggregates",
-                endpoint: format!("POST {AGGREGATES_QUERY_PATH}"),
+                what: self.family.what(),
+                endpoint: format!("POST {}", self.family.query_path()),
                 correlation_id: self.correlation_id.clone(),
                 source,
             };

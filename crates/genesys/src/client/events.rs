@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 
-use crate::aggregates::{AGGREGATES_JOBS_PATH, AGGREGATES_QUERY_PATH, USERS_AGGREGATES_QUERY_PATH};
+use crate::aggregates::{
+    AGGREGATES_JOBS_PATH, AGGREGATES_QUERY_PATH, USERS_AGGREGATES_JOBS_PATH,
+    USERS_AGGREGATES_QUERY_PATH,
+};
 use crate::auth::TOKEN_PATH;
 use crate::details::{DETAILS_AVAILABILITY_PATH, DETAILS_JOBS_PATH, DETAILS_QUERY_PATH};
 use crate::directory::{QUEUES_PATH, USERS_PATH, WRAPUP_CODES_PATH};
@@ -21,6 +24,7 @@ pub enum Endpoint {
     AggregatesQuery,
     AggregatesJobs,
     UsersAggregatesQuery,
+    UsersAggregatesJobs,
     DetailsQuery,
     DetailsJobs,
     DetailsAvailability,
@@ -31,11 +35,12 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    const PATHS: [(&'static str, Endpoint); 10] = [
+    const PATHS: [(&'static str, Endpoint); 11] = [
         (TOKEN_PATH, Endpoint::Token),
         (AGGREGATES_QUERY_PATH, Endpoint::AggregatesQuery),
         (AGGREGATES_JOBS_PATH, Endpoint::AggregatesJobs),
         (USERS_AGGREGATES_QUERY_PATH, Endpoint::UsersAggregatesQuery),
+        (USERS_AGGREGATES_JOBS_PATH, Endpoint::UsersAggregatesJobs),
         (DETAILS_QUERY_PATH, Endpoint::DetailsQuery),
         (DETAILS_JOBS_PATH, Endpoint::DetailsJobs),
         (DETAILS_AVAILABILITY_PATH, Endpoint::DetailsAvailability),
@@ -71,6 +76,7 @@ impl Endpoint {
             Endpoint::AggregatesQuery => "aggregates_query",
             Endpoint::AggregatesJobs => "aggregates_jobs",
             Endpoint::UsersAggregatesQuery => "users_aggregates_query",
+            Endpoint::UsersAggregatesJobs => "users_aggregates_jobs",
             Endpoint::DetailsQuery => "details_query",
             Endpoint::DetailsJobs => "details_jobs",
             Endpoint::DetailsAvailability => "details_availability",

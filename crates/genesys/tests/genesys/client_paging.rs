@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt};
+use genesys::aggregates::AggregatesFamily;
 use genesys::client::{Error, JobKind};
 use genesys::details::ConversationQuery;
 use genesys::jobs::JobState;
@@ -41,6 +42,46 @@ async fn aggregates_job_pages_equal_the_sync_query() {
             && pages.iter().rev().skip(1).all(|p| p.cursor.is_some())
     );
     assert_eq!(job_groups(&client, &query).await, sync);
+}
+
+#[tokio::test]
+async fn users_aggregates_job_pages_equal_the_sync_query_qualifiers_and_all() {
+    let emu = TestEmulator::spawn_with(|_| {}).await.handle;
+    let client = client_for(&emu);
+    let family = AggregatesFamily::Users;
+    let mut query = day_query();
+    query.group_by = vec!["userId".into()];
+    query.filter = None;
+    query.metrics = vec!["tSystemPresence".into(), "tAgentRoutingStatus".into()];
+    family.validate(&query).unwrap();
+    let mut sync = client.family_query(family, &query).await.unwrap().results;
+    sync.sort_by(|a, b| a.group.cmp(&b.group));
+    assert!(sync.len() > 10, "a group per agent: {}", sync.len());
+    let qualified = sync[0].data[0]
+        .metrics
+        .iter()
+        .all(|m| m.qualifier.is_some());
+    assert!(qualified, "every users entry names its status");
+
+    query.page_size = Some(7);
+    let job_id = client.submit_family_job(family, &query).await.unwrap();
+    client
+        .wait_for_job(JobKind::UsersAggregates, &job_id)
+        .await
+        .unwrap();
+    let pages: Vec<_> = client
+        .family_job_pages(family, &job_id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), sync.len().div_ceil(7), "7 agents per page");
+    let mut paged: Vec<_> = pages.into_iter().flat_map(|p| p.results).collect();
+    paged.sort_by(|a, b| a.group.cmp(&b.group));
+    assert_eq!(paged, sync);
+    client
+        .delete_job(JobKind::UsersAggregates, &job_id)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -372,7 +372,7 @@ impl RunRecord {
 fn dataset_status(report: &DatasetReport) -> RunStatus {
     if report.windows_abandoned > 0 {
         RunStatus::Interrupted
-    } else if report.failures.is_empty() {
+    } else if report.failures.is_empty() && report.skipped.is_none() {
         RunStatus::Ok
     } else {
         RunStatus::Partial

@@ -17,7 +17,9 @@ fn the_defaults_are_valid() {
         [
             "queue_performance",
             "agent_performance",
-            "wrapup_performance"
+            "wrapup_performance",
+            "agent_status",
+            "agent_org_presence"
         ]
     );
     assert_eq!(specs[0].metrics.len(), 12);
@@ -25,6 +27,69 @@ fn the_defaults_are_valid() {
         specs[0].table_spec().dimension_columns(),
         ["queue_id", "media_type"]
     );
+    let status = specs[3].table_spec();
+    assert_eq!(
+        status.definition.kind,
+        warehouse::DatasetKind::UsersAggregates
+    );
+    assert_eq!(status.dimension_columns(), ["user_id"]);
+    assert_eq!(status.metric_columns().len(), 15);
+    let presence = specs[4].table_spec();
+    assert_eq!(
+        presence.dimension_columns(),
+        ["user_id", "organization_presence_id"]
+    );
+    // The request groups by userId only: the presence id is each entry's qualifier.
+    let window = "2024-05-01T00:00:00Z/2024-05-02T00:00:00Z".parse().unwrap();
+    assert_eq!(specs[4].query(window).group_by, ["userId"]);
+}
+
+#[test]
+fn users_datasets_are_checked_against_the_users_catalog() {
+    let err = parse(
+        r#"
+        [[datasets]]
+        name = "status"
+        kind = "users"
+        metrics = ["tSystemPresense", "tAgentRoutingStatus"]
+        group_by = ["userId"]
+
+        [[datasets]]
+        name = "by_queue"
+        kind = "users"
+        metrics = ["tSystemPresence"]
+        group_by = ["queueId"]
+
+        [[datasets]]
+        name = "mixed"
+        kind = "users"
+        metrics = ["tOrganizationPresence", "tSystemPresence"]
+        group_by = ["userId"]
+
+        [[datasets]]
+        name = "offered"
+        kind = "users"
+        metrics = ["nOffered"]
+
+        [[datasets]]
+        name = "details"
+        kind = "details"
+        metrics = ["nOffered"]
+        "#,
+    )
+    .unwrap()
+    .dataset_specs()
+    .unwrap_err()
+    .to_string();
+    for expected in [
+        "dataset `status`, field `metrics`: unknown metric `tSystemPresense` (did you mean `tSystemPresence`?)",
+        "dataset `by_queue`, field `group_by`: users aggregates group and filter by userId only, not `queueId`",
+        "dataset `mixed`, field `metrics`: tOrganizationPresence needs a dataset of its own",
+        "dataset `offered`, field `metrics`: `nOffered` is a conversation metric; users aggregates take",
+        "dataset `details`, field `kind`: details datasets are not supported yet",
+    ] {
+        assert!(err.contains(expected), "{expected}\n{err}");
+    }
 }
 
 #[test]

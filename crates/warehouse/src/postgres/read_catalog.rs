@@ -27,11 +27,11 @@ fn info(c: &Client, name: String, count: bool) -> Result<DatasetInfo, Fail> {
     if let Some(bad) = spec
         .dimensions
         .iter()
-        .find(|d| !genesys::catalog::is_dimension(d))
+        .find(|d| !crate::schema::is_known_dimension(d))
         .or_else(|| {
             spec.metrics
                 .iter()
-                .find(|m| !genesys::catalog::is_metric(m))
+                .find(|m| !crate::schema::is_known_metric(m))
         })
     {
         return Err(StoreError::InvalidName(format!("{name}.{bad}")).into());

@@ -63,8 +63,8 @@ fn info_from_row(c: &Connection, row: DatasetRow, count: RowCount) -> Result<Dat
     // They become column names: only catalog names may (the sync checked them; so do we).
     if let Some(bad) = dimensions
         .iter()
-        .find(|d| !genesys::catalog::is_dimension(d))
-        .or_else(|| metrics.iter().find(|m| !genesys::catalog::is_metric(m)))
+        .find(|d| !crate::schema::is_known_dimension(d))
+        .or_else(|| metrics.iter().find(|m| !crate::schema::is_known_metric(m)))
     {
         return Err(StoreError::InvalidName(format!("{name}.{bad}")));
     }

@@ -1,0 +1,309 @@
+//! Agent status from the users aggregates: the real binary syncs it from an emulator process
+//! over HTTP, its columns equal the API's per-agent answer, its KPI feed is made from sums, and
+//! an OAuth client whose role lacks the users permission skips it while the others sync.
+
+use std::collections::BTreeMap;
+
+use test_support::app::{Backend, TestApp};
+use test_support::cli::{EmulatorProcess, Workspace};
+
+const NOW: &str = "2024-05-20T12:00:00Z";
+
+fn emulator(extra: &[&str]) -> EmulatorProcess {
+    let mut args = vec![
+        "--clock",
+        NOW,
+        "--clock-rate",
+        "0",
+        "--agents",
+        "40",
+        "--conversations-per-day",
+        "2000",
+        "--rate-limit-per-minute",
+        "100000",
+        "--seed",
+        "11",
+    ];
+    args.extend_from_slice(extra);
+    EmulatorProcess::start(crate::BIN, &args)
+}
+
+const CONFIG: &str = r#"
+[store]
+sqlite = "store.db"
+
+[[datasets]]
+name = "queue_performance"
+metrics = ["nOffered", "tAnswered"]
+group_by = ["queueId"]
+backfill_start = "2024-05-18"
+
+[[datasets]]
+name = "agent_status"
+kind = "users"
+metrics = ["tSystemPresence", "tAgentRoutingStatus"]
+group_by = ["userId"]
+backfill_start = "2024-05-18"
+
+[[datasets]]
+name = "agent_org_presence"
+kind = "users"
+metrics = ["tOrganizationPresence"]
+group_by = ["userId"]
+backfill_start = "2024-05-18"
+"#;
+
+/// `(bucket start, user, metric, qualifier)` → milliseconds, as the API answers.
+type Answer = BTreeMap<(String, String, String, String), i64>;
+
+/// The emulator's own users aggregates answer for the synced range, over HTTP.
+fn users_aggregates(emulator: &EmulatorProcess, metrics: &[&str]) -> Answer {
+    let base = emulator.var("GENESYS_API_BASE").to_string();
+    let login = emulator.var("GENESYS_LOGIN_BASE").to_string();
+    let (id, secret) = (
+        emulator.var("GENESYS_CLIENT_ID").to_string(),
+        emulator.var("GENESYS_CLIENT_SECRET").to_string(),
+    );
+    let body = serde_json::json!({
+        "interval": "2024-05-18T00:00:00Z/2024-05-20T00:00:00Z",
+        "granularity": "PT15M",
+        "timeZone": "UTC",
+        "groupBy": ["userId"],
+        "metrics": metrics,
+    });
+    let answer: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let http = reqwest::Client::new();
+        let token: serde_json::Value = http
+            .post(format!("{login}/oauth/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        http.post(format!("{base}/api/v2/analytics/users/aggregates/query"))
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let mut out = Answer::new();
+    for group in answer["results"].as_array().unwrap() {
+        let user = group["group"]["userId"].as_str().unwrap();
+        for bucket in group["data"].as_array().unwrap() {
+            let start = bucket["interval"]
+                .as_str()
+                .unwrap()
+                .split('/')
+                .next()
+                .unwrap();
+            for entry in bucket["metrics"].as_array().unwrap() {
+                let key = (
+                    start.to_string(),
+                    user.to_string(),
+                    entry["metric"].as_str().unwrap().to_string(),
+                    entry["qualifier"].as_str().unwrap().to_string(),
+                );
+                out.insert(key, entry["stats"]["sum"].as_i64().unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn agent_status_holds_the_users_aggregates_answer_per_agent_bucket_and_status() {
+    let emulator = emulator(&[]);
+    let work = Workspace::new(&emulator, CONFIG);
+    let output = work.run_ok(&["sync", "--now", NOW]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    for dataset in ["queue_performance", "agent_status", "agent_org_presence"] {
+        assert!(text.contains(&format!("{dataset}: ")), "{text}");
+    }
+
+    let expected = users_aggregates(&emulator, &["tSystemPresence", "tAgentRoutingStatus"]);
+    assert!(expected.len() > 1_000, "{} entries", expected.len());
+    let mut stored = Answer::new();
+    let status = work.table("agent_status");
+    let statuses = [
+        (
+            "tSystemPresence",
+            "system_presence",
+            &genesys::users_catalog::SYSTEM_PRESENCES[..],
+        ),
+        (
+            "tAgentRoutingStatus",
+            "routing_status",
+            &genesys::users_catalog::ROUTING_STATUSES[..],
+        ),
+    ];
+    for row in status.rows() {
+        let start = row.text("interval_start").unwrap().to_string();
+        if start.as_str() >= "2024-05-20" {
+            continue;
+        }
+        let user = row.text("user_id").unwrap().to_string();
+        let mut presence_ms = 0;
+        for (metric, stem, qualifiers) in statuses {
+            for qualifier in qualifiers {
+                let column = genesys::users_catalog::qualifier_column(stem, qualifier);
+                if let Some(ms) = row.integer(&column) {
+                    let key = (
+                        start.clone(),
+                        user.clone(),
+                        metric.into(),
+                        qualifier.to_string(),
+                    );
+                    stored.insert(key, ms);
+                    if metric == "tSystemPresence" {
+                        presence_ms += ms;
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            presence_ms, 900_000,
+            "{user} at {start}: every minute in one presence"
+        );
+    }
+    assert_same(
+        &stored,
+        &expected,
+        "each status in its column, absent where the API left it out",
+    );
+
+    let expected = users_aggregates(&emulator, &["tOrganizationPresence"]);
+    let mut stored = Answer::new();
+    for row in work.table("agent_org_presence").rows() {
+        let start = row.text("interval_start").unwrap().to_string();
+        if start.as_str() >= "2024-05-20" {
+            continue;
+        }
+        let key = (
+            start,
+            row.text("user_id").unwrap().to_string(),
+            "tOrganizationPresence".to_string(),
+            row.text("organization_presence_id").unwrap().to_string(),
+        );
+        stored.insert(key, row.integer("organization_presence_ms").unwrap());
+    }
+    assert!(!expected.is_empty());
+    assert_same(&stored, &expected, "one row per organisation presence");
+
+    // The KPI feed, read from the BI server as CSV: occupancy and utilisation are made from
+    // the bucket's sums (an absent status counts as none), the same on either backend.
+    let path = "/v1/datasets/agent_status_kpi/rows?format=csv&from=2024-05-18&to=2024-05-20";
+    let sqlite = served(&work.store(), Backend::Sqlite, path);
+    let postgres = served(&work.store(), Backend::Postgres, path);
+    assert_eq!(
+        sqlite, postgres,
+        "the KPI feed is byte for byte the same on PostgreSQL"
+    );
+    let mut reader = csv::Reader::from_reader(sqlite.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let at = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let number = |record: &csv::StringRecord, name: &str| -> Option<f64> {
+        let text = &record[at(name)];
+        (!text.is_empty()).then(|| text.parse().unwrap())
+    };
+    let (mut rows, mut checked) = (0, 0);
+    for record in reader.records() {
+        let record = record.unwrap();
+        rows += 1;
+        assert!(!record[at("user_name")].is_empty(), "names beside the ids");
+        let interacting = number(&record, "interacting_hours").unwrap();
+        let idle = number(&record, "idle_hours").unwrap();
+        match number(&record, "occupancy") {
+            Some(occupancy) => {
+                assert!((occupancy - interacting / (interacting + idle)).abs() < 1e-9);
+                checked += 1;
+            }
+            None => assert_eq!(interacting + idle, 0.0),
+        }
+        let on_queue = number(&record, "on_queue_hours").unwrap();
+        let logged_in = number(&record, "logged_in_hours").unwrap();
+        assert!(on_queue <= logged_in + 1e-9);
+        if logged_in > 0.0 {
+            let utilization = number(&record, "utilization").unwrap();
+            assert!((utilization - on_queue / logged_in).abs() < 1e-9);
+        }
+    }
+    assert_eq!(rows, 40 * 96 * 2, "a row per agent and quarter hour");
+    assert!(checked > 100, "{checked} buckets with routable time");
+}
+
+/// Equal maps, or a panic naming the first entry that differs (not the whole maps).
+fn assert_same(stored: &Answer, expected: &Answer, what: &str) {
+    let differs = expected
+        .iter()
+        .find(|(k, v)| stored.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k:?}: the API says {v}, the store {:?}", stored.get(k)))
+        .or_else(|| {
+            stored
+                .keys()
+                .find(|k| !expected.contains_key(*k))
+                .map(|k| format!("{k:?} is stored, the API has no such entry"))
+        });
+    assert!(differs.is_none(), "{what}: {}", differs.unwrap_or_default());
+}
+
+/// The body a BI server on `store` (on PostgreSQL: a copy of it) answers at `path`.
+fn served(store: &std::path::Path, backend: Backend, path: &str) -> String {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(backend.run(async {
+            let app = TestApp::on(store.to_path_buf()).await;
+            let response = app.get(path).await;
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }))
+}
+
+#[test]
+fn a_role_without_the_users_permission_skips_agent_status_naming_it_and_syncs_the_rest() {
+    let emulator = emulator(&[
+        "--limited-client",
+        "reports:pw:analytics:conversationAggregate:view,routing:queue:view,routing:wrapupCode:view",
+    ]);
+    let work = Workspace::new(&emulator, CONFIG);
+    let output = work
+        .command(&["sync", "--now", NOW])
+        .env("GENESYS_CLIENT_ID", "reports")
+        .env("GENESYS_CLIENT_SECRET", "pw")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("queue_performance: 3 of 3 windows written"),
+        "{stdout}"
+    );
+    for dataset in ["agent_status", "agent_org_presence"] {
+        let lines: Vec<_> = stderr
+            .lines()
+            .filter(|l| l.starts_with(&format!("{dataset}: skipped")))
+            .collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(
+            lines[0].contains("analytics:userAggregate:view"),
+            "{}",
+            lines[0]
+        );
+    }
+    assert!(work.table("queue_performance").len() > 100);
+    // Refused once per window in flight, not once per window of the range.
+    let counters = emulator.counters();
+    let refused = counters["requests"]["/api/v2/analytics/users/aggregates/query"]["403"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!((1..=8).contains(&refused), "{counters}");
+}
