@@ -155,16 +155,24 @@ pub enum DirectoryName {
     Queues,
     Users,
     WrapupCodes,
+    /// The presence definitions: names of the ids `agent_org_presence` holds.
+    Presences,
 }
 
 impl DirectoryName {
-    pub const ALL: [DirectoryName; 3] = [Self::Queues, Self::Users, Self::WrapupCodes];
+    pub const ALL: [DirectoryName; 4] = [
+        Self::Queues,
+        Self::Users,
+        Self::WrapupCodes,
+        Self::Presences,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Queues => "queues",
             Self::Users => "users",
             Self::WrapupCodes => "wrapup_codes",
+            Self::Presences => "presences",
         }
     }
 
@@ -175,6 +183,7 @@ impl DirectoryName {
             Self::Queues => DirectoryKind::Queues,
             Self::Users => DirectoryKind::Users,
             Self::WrapupCodes => DirectoryKind::WrapupCodes,
+            Self::Presences => DirectoryKind::Presences,
         }
     }
 }

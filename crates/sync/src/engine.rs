@@ -763,6 +763,9 @@ pub trait DirectorySource: Send + Sync + 'static {
     fn wrapup_codes(
         &self,
     ) -> impl Future<Output = Result<Vec<genesys::directory::WrapupCode>, SourceError>> + Send;
+    fn presences(
+        &self,
+    ) -> impl Future<Output = Result<Vec<genesys::directory::OrganizationPresence>, SourceError>> + Send;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -809,6 +812,12 @@ pub async fn sync_directory<D: DirectorySource, St: Store + ?Sized>(
                 .replace_directory(warehouse::Directory::WrapupCodes(&codes))
                 .map_err(store_error)
         }
+        DirectoryName::Presences => {
+            let presences = source.presences().await.map_err(fetch_error)?;
+            store
+                .replace_directory(warehouse::Directory::Presences(&presences))
+                .map_err(store_error)
+        }
     }
 }
 
@@ -847,6 +856,7 @@ pub struct FixedDirectories {
     pub queues: Vec<genesys::directory::Queue>,
     pub users: Vec<genesys::directory::User>,
     pub wrapup_codes: Vec<genesys::directory::WrapupCode>,
+    pub presences: Vec<genesys::directory::OrganizationPresence>,
 }
 
 impl DirectorySource for FixedDirectories {
@@ -860,5 +870,11 @@ impl DirectorySource for FixedDirectories {
 
     async fn wrapup_codes(&self) -> Result<Vec<genesys::directory::WrapupCode>, SourceError> {
         Ok(self.wrapup_codes.clone())
+    }
+
+    async fn presences(
+        &self,
+    ) -> Result<Vec<genesys::directory::OrganizationPresence>, SourceError> {
+        Ok(self.presences.clone())
     }
 }

@@ -5,7 +5,7 @@ use genesys::aggregates::{AggregateQueryResponse, AggregatesFamily, AggregationQ
 use genesys::client::Error as ClientError;
 use genesys::client::GenesysClient;
 use genesys::client::JobKind;
-use genesys::directory::{Queue, User, WrapupCode};
+use genesys::directory::{OrganizationPresence, Queue, User, WrapupCode};
 use warehouse::rows_from_response;
 use warehouse::{AggregateRow, DatasetKind, GroupRows, TableSpec};
 
@@ -176,6 +176,12 @@ impl DirectorySource for GenesysClient {
 
     async fn wrapup_codes(&self) -> Result<Vec<WrapupCode>, SourceError> {
         Ok(GenesysClient::wrapup_codes(self, DIRECTORY_PAGE_SIZE)
+            .try_collect()
+            .await?)
+    }
+
+    async fn presences(&self) -> Result<Vec<OrganizationPresence>, SourceError> {
+        Ok(GenesysClient::presences(self, DIRECTORY_PAGE_SIZE)
             .try_collect()
             .await?)
     }

@@ -200,6 +200,7 @@ pub fn directory_of(dimension: &str) -> Option<(&'static str, &'static str)> {
         "queueId" => Some(("queues", "queue")),
         "userId" => Some(("users", "agent")),
         "wrapUpCode" => Some(("wrapup_codes", "wrap-up code")),
+        genesys::users_catalog::ORGANIZATION_PRESENCE_ID => Some(("presences", "presence")),
         _ => None,
     }
 }

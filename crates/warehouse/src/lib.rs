@@ -33,7 +33,7 @@ pub mod store_copy;
 pub mod testing;
 
 use genesys::Interval;
-use genesys::directory::{Queue, User, WrapupCode};
+use genesys::directory::{OrganizationPresence, Queue, User, WrapupCode};
 use jiff::Timestamp;
 
 pub use keys::{KeyError, KeyInfo, NewKey};
@@ -278,12 +278,13 @@ pub struct RunSummary {
     pub error: Option<String>,
 }
 
-/// The queue, user and wrap-up code names BI tools show instead of ids.
+/// The queue, user, wrap-up code and presence names BI tools show instead of ids.
 #[derive(Debug, Clone)]
 pub enum Directory<'a> {
     Queues(&'a [Queue]),
     Users(&'a [User]),
     WrapupCodes(&'a [WrapupCode]),
+    Presences(&'a [OrganizationPresence]),
 }
 
 /// The writer side of the seam: everything the sync and the cli write (datasets, windows whole

@@ -265,12 +265,7 @@ impl Selection {
 }
 
 fn directory_of(dimension: &str) -> Option<&'static str> {
-    match dimension {
-        "queueId" => Some("queues"),
-        "userId" => Some("users"),
-        "wrapUpCode" => Some("wrapup_codes"),
-        _ => None,
-    }
+    crate::kpi::directory_of(dimension).map(|(table, _)| table)
 }
 
 /// Averages and ratios, derived from the summed parts (never an average of averages).

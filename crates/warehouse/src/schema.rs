@@ -454,6 +454,7 @@ pub const RESERVED_NAMES: &[&str] = &[
     "queues",
     "users",
     "wrapup_codes",
+    "presences",
     "api_keys",
     "leases",
     "generation",

@@ -196,6 +196,40 @@ fn agent_status_holds_the_users_aggregates_answer_per_agent_bucket_and_status() 
     assert!(!expected.is_empty());
     assert_same(&stored, &expected, "one row per organisation presence");
 
+    // Names come from the presence definitions directory, in the KPI feed and through OData.
+    let presences = work.table("presences");
+    assert!(presences.len() >= 8, "system and the org's own presences");
+    let named: BTreeMap<String, String> = presences
+        .rows()
+        .map(|p| (p.text("id").unwrap().into(), p.text("name").unwrap().into()))
+        .collect();
+    let path = "/v1/datasets/agent_org_presence_kpi/rows?format=csv&from=2024-05-18&to=2024-05-19";
+    let feed = served(&work.store(), Backend::Sqlite, path);
+    let mut reader = csv::Reader::from_reader(feed.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let at = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let mut rows = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        let id = &record[at("organization_presence_id")];
+        assert_eq!(
+            &record[at("organization_presence_name")],
+            named[id].as_str()
+        );
+        rows += 1;
+    }
+    assert!(rows > 96, "{rows} rows");
+    let expanded = served(
+        &work.store(),
+        Backend::Sqlite,
+        "/odata/agent_org_presence?$top=3&$expand=presence($select=name)",
+    );
+    let expanded: serde_json::Value = serde_json::from_str(&expanded).unwrap();
+    for row in expanded["value"].as_array().unwrap() {
+        let id = row["organization_presence_id"].as_str().unwrap();
+        assert_eq!(row["presence"]["name"], named[id].as_str(), "{row}");
+    }
+
     // The KPI feed, read from the BI server as CSV: occupancy and utilisation are made from
     // the bucket's sums (an absent status counts as none), the same on either backend.
     let path = "/v1/datasets/agent_status_kpi/rows?format=csv&from=2024-05-18&to=2024-05-20";

@@ -20,8 +20,8 @@ use crate::extract::{GenesysJson, GenesysPath, GenesysQuery};
 use crate::jobs::{decode_cursor, encode_cursor, results_unavailable, unknown_job};
 use crate::state::{AppState, UserAggregateResults, UserDetailsResults};
 use crate::synth::agents::{
-    LegacyPresence, PresenceDefinition, UserAggregationQuery, UserDetail, UserDetailsJobPage,
-    UserDetailsQuery, UserDetailsQueryResponse,
+    PresenceDefinition, UserAggregationQuery, UserDetail, UserDetailsJobPage, UserDetailsQuery,
+    UserDetailsQueryResponse,
 };
 
 pub const USERS_AGGREGATES_QUERY_PATH: &str = "/api/v2/analytics/users/aggregates/query";
@@ -30,7 +30,7 @@ pub const USERS_DETAILS_QUERY_PATH: &str = "/api/v2/analytics/users/details/quer
 pub const USERS_DETAILS_JOBS_PATH: &str = "/api/v2/analytics/users/details/jobs";
 pub const USERS_DETAILS_AVAILABILITY_PATH: &str =
     "/api/v2/analytics/users/details/jobs/availability";
-pub const PRESENCE_DEFINITIONS_PATH: &str = "/api/v2/presencedefinitions";
+pub use genesys::directory::PRESENCE_DEFINITIONS_PATH;
 pub const PRESENCE_DEFINITIONS_V2_PATH: &str = "/api/v2/presence/definitions";
 
 /// Users per results page when the job names no `pageSize`.
@@ -139,7 +139,7 @@ pub async fn results(
 pub async fn presence_definitions(
     State(state): State<Arc<AppState>>,
     GenesysQuery(params): GenesysQuery<PageParams>,
-) -> Result<Json<EntityListing<LegacyPresence>>, ApiError> {
+) -> Result<Json<EntityListing<genesys::directory::OrganizationPresence>>, ApiError> {
     listing(
         &state.centre.presence_definitions(),
         PRESENCE_DEFINITIONS_PATH,

@@ -217,7 +217,7 @@ impl ContactCentre {
     }
 
     /// The organisation presences (`GET /api/v2/presencedefinitions`).
-    pub fn presence_definitions(&self) -> Vec<agents::LegacyPresence> {
+    pub fn presence_definitions(&self) -> Vec<genesys::directory::OrganizationPresence> {
         self.world.presences.legacy_entities()
     }
 

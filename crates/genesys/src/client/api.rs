@@ -17,7 +17,8 @@ use crate::details::{
     PagingSpec,
 };
 use crate::directory::{
-    EntityListing, QUEUES_PATH, Queue, USERS_PATH, User, WRAPUP_CODES_PATH, WrapupCode,
+    EntityListing, OrganizationPresence, PRESENCE_DEFINITIONS_PATH, QUEUES_PATH, Queue, USERS_PATH,
+    User, WRAPUP_CODES_PATH, WrapupCode,
 };
 use crate::jobs::{AsyncQueryResponse, AsyncQueryStatus, JobState};
 
@@ -60,6 +61,7 @@ pub enum DirectoryKind {
     Queues,
     Users,
     WrapupCodes,
+    Presences,
 }
 
 impl DirectoryKind {
@@ -68,6 +70,7 @@ impl DirectoryKind {
             DirectoryKind::Queues => QUEUES_PATH,
             DirectoryKind::Users => USERS_PATH,
             DirectoryKind::WrapupCodes => WRAPUP_CODES_PATH,
+            DirectoryKind::Presences => PRESENCE_DEFINITIONS_PATH,
         }
     }
 }
@@ -397,6 +400,11 @@ impl GenesysClient {
 
     pub fn wrapup_codes(&self, page_size: u32) -> PageStream<WrapupCode> {
         flatten(self.directory_pages(DirectoryKind::WrapupCodes, page_size))
+    }
+
+    /// The organisation's presence definitions (system and its own), every page.
+    pub fn presences(&self, page_size: u32) -> PageStream<OrganizationPresence> {
+        flatten(self.directory_pages(DirectoryKind::Presences, page_size))
     }
 }
 

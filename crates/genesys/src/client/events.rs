@@ -14,7 +14,7 @@ use crate::aggregates::{
 };
 use crate::auth::TOKEN_PATH;
 use crate::details::{DETAILS_AVAILABILITY_PATH, DETAILS_JOBS_PATH, DETAILS_QUERY_PATH};
-use crate::directory::{QUEUES_PATH, USERS_PATH, WRAPUP_CODES_PATH};
+use crate::directory::{PRESENCE_DEFINITIONS_PATH, QUEUES_PATH, USERS_PATH, WRAPUP_CODES_PATH};
 
 /// The Genesys endpoint a request went to, as a bounded metrics label: job ids, cursors and
 /// page numbers never become labels.
@@ -31,11 +31,12 @@ pub enum Endpoint {
     Queues,
     Users,
     WrapupCodes,
+    PresenceDefinitions,
     Other,
 }
 
 impl Endpoint {
-    const PATHS: [(&'static str, Endpoint); 11] = [
+    const PATHS: [(&'static str, Endpoint); 12] = [
         (TOKEN_PATH, Endpoint::Token),
         (AGGREGATES_QUERY_PATH, Endpoint::AggregatesQuery),
         (AGGREGATES_JOBS_PATH, Endpoint::AggregatesJobs),
@@ -47,6 +48,7 @@ impl Endpoint {
         (QUEUES_PATH, Endpoint::Queues),
         (USERS_PATH, Endpoint::Users),
         (WRAPUP_CODES_PATH, Endpoint::WrapupCodes),
+        (PRESENCE_DEFINITIONS_PATH, Endpoint::PresenceDefinitions),
     ];
 
     /// Classifies a request path, or an absolute URI such as a directory's `nextUri`.
@@ -83,6 +85,7 @@ impl Endpoint {
             Endpoint::Queues => "queues",
             Endpoint::Users => "users",
             Endpoint::WrapupCodes => "wrapupcodes",
+            Endpoint::PresenceDefinitions => "presencedefinitions",
             Endpoint::Other => "other",
         }
     }

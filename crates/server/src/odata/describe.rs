@@ -24,6 +24,7 @@ pub fn directory_column(table: &str, column: &str) -> String {
     let noun = match table {
         "queues" => "queue",
         "users" => "user (agent)",
+        "presences" => "presence definition",
         _ => "wrap-up code",
     };
     match column {
@@ -42,6 +43,9 @@ pub fn directory_column(table: &str, column: &str) -> String {
         "state" => "The user's state (active, inactive, deleted).".into(),
         "team_id" => "The id of the user's team.".into(),
         "team_name" => "The name of the user's team.".into(),
+        "system_presence" => {
+            "The system presence the presence belongs to (Available, On Queue, Break, …).".into()
+        }
         other => format!("The {noun}'s {}.", other.replace('_', " ")),
     }
 }

@@ -1,5 +1,6 @@
 //! Relationships: a fact set's navigation properties to the directory sets (`queue_id` →
-//! `queues`, `user_id` → `users`, `wrap_up_code` → `wrapup_codes`), declared in `$metadata`
+//! `queues`, `user_id` → `users`, `wrap_up_code` → `wrapup_codes`, `organization_presence_id`
+//! → `presences`), declared in `$metadata`
 //! with their referential constraints, and `$expand` on them: `$expand=queue` or
 //! `$expand=queue($select=name)`. A page's related entities are read in one query per
 //! navigation (by the ids on the page), never one per row.
@@ -37,6 +38,7 @@ pub fn navigation(spec: &TableSpec) -> Vec<Navigation> {
             name: match column.directory {
                 "queues" => "queue",
                 "users" => "user",
+                "presences" => "presence",
                 _ => "wrapup_code",
             },
             target: column.directory,

@@ -27,7 +27,7 @@ pub const ODATA_VERSION: &str = "4.0";
 pub const JSON_MINIMAL: &str = "application/json;odata.metadata=minimal";
 pub const NAMESPACE: &str = "GenesysBi";
 /// The directory tables exposed next to the datasets.
-pub const DIRECTORIES: &[&str] = &["queues", "users", "wrapup_codes"];
+pub const DIRECTORIES: &[&str] = &["queues", "users", "wrapup_codes", "presences"];
 
 /// The EDM primitive types the store's columns map to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

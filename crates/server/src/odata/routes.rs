@@ -301,7 +301,7 @@ fn set_name(path: Result<Path<String>, PathRejection>) -> Result<String, ODataEr
     get,
     path = "/odata/{set}/$count",
     params(
-        ("set" = String, Path, description = "A dataset, its KPI feeds (<dataset>_kpi, <dataset>_daily_kpi) or a directory (queues, users, wrapup_codes)"),
+        ("set" = String, Path, description = "A dataset, its KPI feeds (<dataset>_kpi, <dataset>_daily_kpi) or a directory (queues, users, wrapup_codes, presences)"),
         ("$filter" = Option<String>, Query, description = ODATA_FILTER),
         ("$select" = Option<String>, Query, description = ODATA_SELECT),
         ("$orderby" = Option<String>, Query, description = ODATA_ORDERBY),
@@ -342,7 +342,7 @@ pub async fn entity_set_count(
     get,
     path = "/odata/{set}",
     params(
-        ("set" = String, Path, description = "A dataset, its KPI feeds (<dataset>_kpi, <dataset>_daily_kpi) or a directory (queues, users, wrapup_codes)"),
+        ("set" = String, Path, description = "A dataset, its KPI feeds (<dataset>_kpi, <dataset>_daily_kpi) or a directory (queues, users, wrapup_codes, presences)"),
         ("$filter" = Option<String>, Query, description = ODATA_FILTER),
         ("$select" = Option<String>, Query, description = ODATA_SELECT),
         ("$orderby" = Option<String>, Query, description = ODATA_ORDERBY),

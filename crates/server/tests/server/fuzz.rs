@@ -377,7 +377,7 @@ mod hostile {
         "$expand",
         "custom",
     ];
-    const SETS: &[&str] = &[DATASET, "queues", "users", "wrapup_codes"];
+    const SETS: &[&str] = &[DATASET, "queues", "users", "wrapup_codes", "presences"];
 
     proptest! {
         #![proptest_config(config())]

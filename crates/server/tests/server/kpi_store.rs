@@ -57,6 +57,7 @@ async fn fill(path: &Path) {
         queues: centre.org().queues.clone(),
         users: centre.org().users.clone(),
         wrapup_codes: centre.org().wrapup_codes.clone(),
+        presences: centre.presence_definitions(),
     };
     let source = Arc::new(InProcess(move |q: &AggregationQuery| {
         centre.aggregate(q, at(NOW)).map_err(|e| e.message)

@@ -9,13 +9,14 @@ use test_support::app::{DATASET, dataset_edm_type};
 use test_support::store::StoredRow;
 
 /// The entity sets of the shared store: its dataset, the dataset's KPI feeds, the directories.
-pub const ENTITY_SETS: [&str; 6] = [
+pub const ENTITY_SETS: [&str; 7] = [
     DATASET,
     "queue_performance_kpi",
     "queue_performance_daily_kpi",
     "queues",
     "users",
     "wrapup_codes",
+    "presences",
 ];
 
 async fn odata(app: &TestApp, path: &str, page_size: Option<u64>) -> reqwest::Response {

@@ -117,7 +117,7 @@ fn check_metadata(app: &TestApp, out: &Value) {
     assert_eq!(properties, expected);
 
     // The directories: their own columns, keyed by their natural id.
-    for directory in ["queues", "users", "wrapup_codes"] {
+    for directory in ["queues", "users", "wrapup_codes", "presences"] {
         let (properties, key) = parsed_set(out, directory);
         assert_eq!(key, ["id"], "{directory}");
         let columns: Vec<(String, String)> = properties
@@ -287,7 +287,7 @@ fn check_queries(app: &TestApp, out: &Value) {
     assert_eq!(integers(&api["firstPageIds"]), first_ids);
 
     // The directories, first page and $count.
-    for directory in ["queues", "users", "wrapup_codes"] {
+    for directory in ["queues", "users", "wrapup_codes", "presences"] {
         let read = &out["others"][directory];
         let stored = app.table(directory).len() as i64;
         assert!(stored > 0, "{directory}");

@@ -71,11 +71,13 @@ async fn directories_replace_their_tables() {
         queues: org.queues.clone(),
         users: org.users.clone(),
         wrapup_codes: org.wrapup_codes.clone(),
+        presences: centre.centre.presence_definitions(),
     };
     for (name, expected) in [
         (DirectoryName::Queues, 25),
         (DirectoryName::Users, 200),
         (DirectoryName::WrapupCodes, org.wrapup_codes.len()),
+        (DirectoryName::Presences, source.presences.len()),
     ] {
         assert_eq!(
             sync::engine::sync_directory(&source, &store, name)

@@ -31,6 +31,7 @@ impl Source {
             queues: org.queues.clone(),
             users: org.users.clone(),
             wrapup_codes: org.wrapup_codes.clone(),
+            presences: emulated.centre.presence_definitions(),
         };
         Self {
             emulated,
@@ -76,6 +77,11 @@ impl DirectorySource for Source {
     }
     async fn wrapup_codes(&self) -> Result<Vec<WrapupCode>, SourceError> {
         self.directories.wrapup_codes().await
+    }
+    async fn presences(
+        &self,
+    ) -> Result<Vec<genesys::directory::OrganizationPresence>, SourceError> {
+        self.directories.presences().await
     }
 }
 

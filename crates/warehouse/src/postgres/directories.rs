@@ -1,4 +1,4 @@
-//! The queue, user and wrap-up code directories in PostgreSQL, each replaced whole.
+//! The queue, user, wrap-up code and presence directories in PostgreSQL, each replaced whole.
 
 use tokio_postgres::GenericClient;
 
@@ -81,6 +81,17 @@ pub(crate) async fn replace(
                 .await?;
             }
             Ok(codes.len())
+        }
+        Directory::Presences(presences) => {
+            tx.execute("DELETE FROM presences", &[]).await?;
+            let insert = tx
+                .prepare("INSERT INTO presences (id, name, system_presence) VALUES ($1, $2, $3)")
+                .await?;
+            for p in presences {
+                tx.execute(&insert, &[&p.id, &p.label(), &p.system_presence])
+                    .await?;
+            }
+            Ok(presences.len())
         }
     }
 }

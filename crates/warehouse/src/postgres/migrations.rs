@@ -12,7 +12,14 @@ use crate::StoreError;
 const BASE_VERSION: i32 = 1;
 
 /// Schema upgrades in order, as SQL: the first takes a version-1 store to version 2.
-const UPGRADES: &[&str] = &[];
+const UPGRADES: &[&str] = &[
+    // 2: the presence definitions, whose ids users aggregates name.
+    r#"CREATE TABLE presences (
+        id text COLLATE "C" PRIMARY KEY,
+        name text COLLATE "C",
+        system_presence text COLLATE "C"
+    );"#,
+];
 
 const SCHEMA_VERSION: i32 = BASE_VERSION + UPGRADES.len() as i32;
 

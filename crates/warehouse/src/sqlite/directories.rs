@@ -1,4 +1,4 @@
-//! The queue, user and wrap-up code directories, each replaced whole.
+//! The queue, user, wrap-up code and presence directories, each replaced whole.
 
 use rusqlite::{Transaction, params};
 
@@ -61,6 +61,16 @@ pub(crate) fn replace(tx: &Transaction<'_>, directory: Directory<'_>) -> Result<
                 insert.execute(params![c.id, c.name, c.division.as_ref().map(|d| &d.id)])?;
             }
             Ok(codes.len())
+        }
+        Directory::Presences(presences) => {
+            tx.execute("DELETE FROM presences", [])?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO presences (id, name, system_presence) VALUES (?1, ?2, ?3)",
+            )?;
+            for p in presences {
+                insert.execute(params![p.id, p.label(), p.system_presence])?;
+            }
+            Ok(presences.len())
         }
     }
 }

@@ -78,6 +78,11 @@ CREATE TABLE IF NOT EXISTS wrapup_codes (
     name TEXT NOT NULL,
     division_id TEXT
 );
+CREATE TABLE IF NOT EXISTS presences (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    system_presence TEXT
+);
 ";
 
 pub(crate) fn migrate(connection: &mut Connection) -> Result<()> {

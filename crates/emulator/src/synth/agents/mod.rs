@@ -30,8 +30,6 @@ pub mod timeline;
 pub use aggregate::UserAggregationQuery;
 pub use aggregate_table::UserAggregateTable;
 pub use details::{UserDetail, UserDetailsJobPage, UserDetailsQuery, UserDetailsQueryResponse};
-pub use presence::{
-    Activity, LegacyPresence, PresenceDefinition, Presences, RoutingStatus, SystemPresence,
-};
+pub use presence::{Activity, PresenceDefinition, Presences, RoutingStatus, SystemPresence};
 pub use roster::Roster;
 pub use timeline::{AgentTimeline, Handling, Span};

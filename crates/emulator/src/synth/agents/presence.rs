@@ -5,6 +5,7 @@
 //! OFFLINE in unrelated captures) but no source says they always do, so the emulator does not
 //! reuse them: a client must read the definitions, never hard-code an id.
 
+use genesys::directory::OrganizationPresence;
 use serde::Serialize;
 
 use crate::synth::ids::{IdKind, uuid_string};
@@ -217,17 +218,17 @@ impl Presences {
     }
 
     /// The legacy `GET /api/v2/presencedefinitions` entities, in definition order.
-    pub fn legacy_entities(&self) -> Vec<LegacyPresence> {
+    pub fn legacy_entities(&self) -> Vec<OrganizationPresence> {
         Activity::ALL
             .iter()
-            .map(|a| LegacyPresence {
+            .map(|a| OrganizationPresence {
                 id: self.id(*a).to_string(),
-                name: a.label().to_string(),
+                name: Some(a.label().to_string()),
                 language_labels: [("en_US".to_string(), a.label().to_string())].into(),
-                system_presence: a.system().legacy_label().to_string(),
+                system_presence: Some(a.system().legacy_label().to_string()),
                 deactivated: false,
                 primary: a.is_primary(),
-                self_uri: format!("/api/v2/presencedefinitions/{}", self.id(*a)),
+                self_uri: Some(format!("/api/v2/presencedefinitions/{}", self.id(*a))),
             })
             .collect()
     }
@@ -262,18 +263,5 @@ pub struct PresenceDefinition {
     pub language_labels: std::collections::BTreeMap<String, String>,
     pub system_presence: String,
     pub deactivated: bool,
-    pub self_uri: String,
-}
-
-/// `OrganizationPresence` as the legacy listing returns it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LegacyPresence {
-    pub id: String,
-    pub name: String,
-    pub language_labels: std::collections::BTreeMap<String, String>,
-    pub system_presence: String,
-    pub deactivated: bool,
-    pub primary: bool,
     pub self_uri: String,
 }
