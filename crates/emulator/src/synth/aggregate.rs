@@ -157,11 +157,15 @@ impl<'a> Worker<'a> {
         self.session_group.resize(self.slot.sessions.len(), UNSET);
         let width = self.plan.cells();
         let start = self.slot.start_ms();
+        let target_index = self.plan.metric_index[Metric::OServiceTarget as usize];
         for i in 0..self.slot.emissions.len() {
             let e = self.slot.emissions[i];
             let metric_index = self.plan.metric_index[e.metric as usize];
             let views = self.plan.view_mask[e.metric as usize];
-            if metric_index == NOT_REQUESTED && views == 0 {
+            // Real orgs answer oServiceTarget `{current}` for a queue's groups; here each
+            // offer observes its queue's target in the offer's bucket.
+            let observes_target = e.metric == Metric::NOffered && target_index != NOT_REQUESTED;
+            if metric_index == NOT_REQUESTED && views == 0 && !observes_target {
                 continue;
             }
             let at = start + e.at_offset as i64;
@@ -180,6 +184,10 @@ impl<'a> Worker<'a> {
             if metric_index != NOT_REQUESTED {
                 self.partial.cells[base + metric_index as usize].add(e.value, low, high);
             }
+            if observes_target {
+                let ppm = self.target_ppm(&e);
+                self.partial.cells[base + target_index as usize].add(0, ppm, ppm);
+            }
             if views != 0 {
                 self.add_views(base, views, e.value);
             }
@@ -192,9 +200,15 @@ impl<'a> Worker<'a> {
         if e.metric != Metric::OServiceLevel {
             return (e.value, e.value);
         }
-        let s = &self.slot.sessions[e.session as usize];
-        let ppm = self.world.target_ppm(s.queue, s.media);
+        let ppm = self.target_ppm(e);
         (ppm, ppm)
+    }
+
+    /// The service level target (ppm) of the queue and media of the emission's session.
+    #[inline]
+    fn target_ppm(&self, e: &super::model::Emission) -> u32 {
+        let s = &self.slot.sessions[e.session as usize];
+        self.world.target_ppm(s.queue, s.media)
     }
 
     fn add_views(&mut self, base: usize, mut mask: u64, value: u32) {

@@ -109,6 +109,9 @@ code_enum!(
         NOutboundConnected => "nOutboundConnected",
         TDialing => "tDialing",
         TContacting => "tContacting",
+        // Never an emission (details have no such metric): each offer feeds its bucket's
+        // observation of the queue's target; see `aggregate::Accumulator::add_slot`.
+        OServiceTarget => "oServiceTarget",
     }
 );
 

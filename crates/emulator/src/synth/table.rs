@@ -114,7 +114,7 @@ impl AggregateTable {
         self.metrics
             .iter()
             .zip(cells)
-            .filter(|(_, c)| c.count > 0)
+            .filter(|((_, code), c)| c.count > 0 && observed(*code, c))
             .map(|((name, code), c)| (name.as_str(), summary(name, *code, c)))
     }
 
@@ -203,8 +203,22 @@ impl AggregateTable {
     }
 }
 
+/// Whether a metric has a value to answer: an oServiceTarget only where every offer in the
+/// group and bucket had the same target (a group mixing queues has no one target; what
+/// Genesys answers then is undocumented, so the emulator leaves it out).
+fn observed(code: Option<Metric>, cell: &Cell) -> bool {
+    code != Some(Metric::OServiceTarget) || cell.min == cell.max
+}
+
 fn summary(name: &str, code: Option<Metric>, cell: &Cell) -> StatisticalSummary {
     let count = Some(cell.count as i64);
+    if code == Some(Metric::OServiceTarget) {
+        // As real orgs send it: `{current}` only (shared/fixtures/genesys-recorded).
+        return StatisticalSummary {
+            current: Some(cell.min as f64 / 1e6),
+            ..StatisticalSummary::default()
+        };
+    }
     if code == Some(Metric::OServiceLevel) {
         let target = (cell.min == cell.max).then(|| cell.min as f64 / 1e6);
         return StatisticalSummary {
