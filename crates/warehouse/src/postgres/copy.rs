@@ -11,10 +11,20 @@ use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use super::Fail;
 use super::instant::Instant;
 use crate::rows::{AggregateRow, Value};
-use crate::schema::{TableSpec, quote};
+use crate::schema::{TableSpec, day_table, quote};
 
 /// The `COPY` statement for the dataset's table and the columns' types, in table order.
 pub(crate) fn statement(spec: &TableSpec) -> (String, Vec<Type>) {
+    statement_into(&spec.name, spec, &[])
+}
+
+/// The `COPY` statement for the dataset's per-day table: the dataset's columns, then `date`.
+pub(crate) fn day_statement(spec: &TableSpec) -> (String, Vec<Type>) {
+    statement_into(&day_table(&spec.name), spec, &["date"])
+}
+
+/// The dataset's columns, then `text` columns `extra`, into `table`.
+fn statement_into(table: &str, spec: &TableSpec, extra: &[&str]) -> (String, Vec<Type>) {
     let mut names = vec!["interval_start".to_string(), "interval_end".to_string()];
     let mut types = vec![Type::TIMESTAMPTZ, Type::TIMESTAMPTZ];
     for dimension in spec.dimension_columns() {
@@ -29,9 +39,13 @@ pub(crate) fn statement(spec: &TableSpec) -> (String, Vec<Type>) {
             Type::FLOAT8
         });
     }
+    for name in extra {
+        names.push(quote(name));
+        types.push(Type::TEXT);
+    }
     let sql = format!(
         "COPY {} ({}) FROM STDIN (FORMAT binary)",
-        quote(&spec.name),
+        quote(table),
         names.join(", ")
     );
     (sql, types)
@@ -55,17 +69,14 @@ impl ToSql for Cell<'_> {
             Cell::Instant(at) => at.to_sql(ty, out),
             Cell::Text(text) => text.to_sql(ty, out),
             Cell::Value(None) => Ok(IsNull::Yes),
-            // SQLite's column affinities, made explicit: an integer in a real column is a
-            // real; a whole real in an integer column an integer; any other real there an error.
-            Cell::Value(Some(Value::Int(i))) if *ty == Type::FLOAT8 => (*i as f64).to_sql(ty, out),
-            Cell::Value(Some(Value::Int(i))) => i.to_sql(ty, out),
-            Cell::Value(Some(Value::Real(r))) if *ty == Type::FLOAT8 => r.to_sql(ty, out),
-            Cell::Value(Some(Value::Real(r))) if r.fract() == 0.0 && r.abs() < 9.2e18 => {
-                (*r as i64).to_sql(ty, out)
-            }
-            Cell::Value(Some(Value::Real(r))) => {
-                Err(format!("{r} is not a whole number, as the integer column needs").into())
-            }
+            // As the column stores it; a real that is not whole can't go in an integer column.
+            Cell::Value(Some(value)) => match value.as_stored(*ty == Type::FLOAT8) {
+                Value::Real(r) if *ty == Type::FLOAT8 => r.to_sql(ty, out),
+                Value::Int(i) => i.to_sql(ty, out),
+                Value::Real(r) => {
+                    Err(format!("{r} is not a whole number, as the integer column needs").into())
+                }
+            },
         }
     }
 
@@ -78,8 +89,17 @@ impl ToSql for Cell<'_> {
 
 /// Streams `rows` into the `COPY` in progress.
 pub(crate) async fn rows(
+    writer: Pin<&mut BinaryCopyInWriter>,
+    rows: &[AggregateRow],
+) -> Result<(), Fail> {
+    rows_with(writer, rows, None).await
+}
+
+/// Streams `rows` into the `COPY` in progress, each followed by the text `extra` if given.
+pub(crate) async fn rows_with(
     mut writer: Pin<&mut BinaryCopyInWriter>,
     rows: &[AggregateRow],
+    extra: Option<&str>,
 ) -> Result<(), Fail> {
     let mut cells: Vec<Cell<'_>> = Vec::new();
     for row in rows {
@@ -88,6 +108,7 @@ pub(crate) async fn rows(
         cells.push(Cell::Instant(Instant(row.interval.end)));
         cells.extend(row.group.iter().map(|g| Cell::Text(g.as_deref())));
         cells.extend(row.values.iter().map(|v| Cell::Value(*v)));
+        cells.extend(extra.map(|e| Cell::Text(Some(e))));
         writer.as_mut().write_raw(cells.iter()).await?;
     }
     Ok(())

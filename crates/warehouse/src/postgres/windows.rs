@@ -11,7 +11,7 @@ use super::datasets::dataset_spec;
 use super::instant::Instant;
 use super::migrations::bump_generation;
 use super::{Fail, PostgresStore, copy, days, leases, watermarks};
-use crate::days::DayGrid;
+use crate::days::{DayGrid, DayTally};
 use crate::leases::{LeaseHolder, LeaseToken};
 use crate::rows::AggregateRow;
 use crate::schema::quote;
@@ -111,6 +111,11 @@ fn write_on(
         spec.dimensions.len(),
         types.len() - 2 - spec.dimensions.len(),
     );
+    // The days the window covers are summed as its pages go by, not read back once written.
+    let grid = DayGrid::of(&spec);
+    let mut tally = (grid.as_ref())
+        .map(|grid| DayTally::new(&spec, grid, write.window))
+        .transpose()?;
     let mut rows_written = 0;
     for page in pages {
         let page = page?;
@@ -118,12 +123,15 @@ fn write_on(
             check_row(&spec, write, row, width)?;
         }
         store.run(|| copy::rows(copying.as_mut(), &page))?;
+        if let Some(tally) = tally.as_mut() {
+            tally.add(&page);
+        }
         rows_written += page.len();
     }
     let complete_through = store.run(|| async {
         copying.as_mut().finish().await?;
-        if let Some(grid) = DayGrid::of(&spec) {
-            days::refresh(tx, &spec, &grid, write.window).await?;
+        if let (Some(grid), Some(tally)) = (&grid, tally) {
+            days::refresh(tx, &spec, grid, write.window, tally.finish()).await?;
         }
         let writer = match lease {
             Some(lease) => Some(leases::check(tx, lease).await?),
