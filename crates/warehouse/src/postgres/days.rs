@@ -5,7 +5,6 @@
 
 use genesys::Interval;
 use tokio_postgres::GenericClient;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 
 use super::ddl::{create_day_table, table_exists};
 use super::instant::Instant;
@@ -112,13 +111,10 @@ async fn copy_days(
     grid: &DayGrid,
     rows: &[AggregateRow],
 ) -> Result<(), Fail> {
-    let (sql, types) = copy::day_statement(spec);
-    let sink = tx.client().copy_in(&sql).await?;
-    let writer = BinaryCopyInWriter::new(sink, &types);
-    let mut writer = std::pin::pin!(writer);
+    let mut writer = copy::day_statement(spec).start(tx.client()).await?;
     for day in rows.chunk_by(|a, b| a.interval == b.interval) {
         let date = grid.date_of(day[0].interval.start).to_string();
-        copy::rows_with(writer.as_mut(), day, Some(&date)).await?;
+        writer.rows(day, Some(&date)).await?;
     }
     writer.finish().await?;
     Ok(())

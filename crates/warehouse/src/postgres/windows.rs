@@ -4,7 +4,6 @@
 
 use genesys::Interval;
 use tokio_postgres::GenericClient;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 
 use super::connect;
 use super::datasets::dataset_spec;
@@ -104,13 +103,9 @@ fn write_on(
         .await?;
         Ok(spec)
     })?;
-    let (sql, types) = copy::statement(&spec);
-    let sink = store.run(|| async { Ok(tx.copy_in(&sql).await?) })?;
-    let mut copying = Box::pin(BinaryCopyInWriter::new(sink, &types));
-    let width = (
-        spec.dimensions.len(),
-        types.len() - 2 - spec.dimensions.len(),
-    );
+    let copy = copy::statement(&spec);
+    let mut copying = store.run(|| copy.start(tx.client()))?;
+    let width = (spec.dimensions.len(), spec.metric_columns().len());
     // The days the window covers are summed as its pages go by, not read back once written.
     let grid = DayGrid::of(&spec);
     let mut tally = (grid.as_ref())
@@ -122,14 +117,14 @@ fn write_on(
         for row in &page {
             check_row(&spec, write, row, width)?;
         }
-        store.run(|| copy::rows(copying.as_mut(), &page))?;
+        store.run(|| copying.rows(&page, None))?;
         if let Some(tally) = tally.as_mut() {
             tally.add(&page);
         }
         rows_written += page.len();
     }
     let complete_through = store.run(|| async {
-        copying.as_mut().finish().await?;
+        copying.finish().await?;
         if let (Some(grid), Some(tally)) = (&grid, tally) {
             days::refresh(tx, &spec, grid, write.window, tally.finish()).await?;
         }
