@@ -5,6 +5,7 @@
 
 use genesys::Interval;
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::Type;
 
 use super::ddl::{create_day_table, table_exists};
 use super::instant::Instant;
@@ -78,9 +79,12 @@ pub(crate) async fn refresh(
         return Ok(());
     };
     let table = quote(&day_table(&spec.name));
-    tx.execute(
+    tx.execute_typed(
         &format!("DELETE FROM {table} WHERE interval_start >= $1 AND interval_start < $2"),
-        &[&Instant(first.start), &Instant(last.end)],
+        &[
+            (&Instant(first.start), Type::TIMESTAMPTZ),
+            (&Instant(last.end), Type::TIMESTAMPTZ),
+        ],
     )
     .await?;
     if !tallied.rows.is_empty() {

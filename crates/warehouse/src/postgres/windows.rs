@@ -2,11 +2,14 @@
 //! window's rows deleted and copied in (binary `COPY`, page by page as they arrive), its days
 //! rolled up again, the window log and its writer, the watermark moved, the generation bumped.
 
+use std::borrow::Cow;
+
 use genesys::Interval;
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::Type;
 
 use super::connect;
-use super::datasets::dataset_spec;
+use super::datasets::locked_dataset_spec;
 use super::instant::Instant;
 use super::migrations::bump_generation;
 use super::{Fail, PostgresStore, copy, days, leases, watermarks};
@@ -17,7 +20,9 @@ use crate::schema::quote;
 use crate::sqlite::insert::check_row;
 use crate::{Result, StoreError, WindowOutcome, WindowRecord, WindowWrite};
 
-type Pages<'p> = dyn Iterator<Item = Result<Vec<AggregateRow>>> + 'p;
+/// A window's rows, a page at a time: borrowed when the caller holds them all, owned as they
+/// arrive when it streams them.
+type Pages<'p> = dyn Iterator<Item = Result<Cow<'p, [AggregateRow]>>> + 'p;
 
 /// Writes the window from `pages`, no more than a page in memory. Any error (a bad row, a page
 /// that did not arrive, a lost lease) rolls the transaction back: nothing of the window is
@@ -70,11 +75,11 @@ fn lost_lease(store: &PostgresStore, lease: &LeaseToken) -> Option<StoreError> {
         .filter(|e| matches!(e, StoreError::LeaseLost { .. }))
 }
 
-fn write_on(
+fn write_on<'p>(
     store: &PostgresStore,
     client: &mut deadpool_postgres::Object,
     write: &WindowWrite<'_>,
-    pages: impl Iterator<Item = Result<Vec<AggregateRow>>>,
+    pages: impl Iterator<Item = Result<Cow<'p, [AggregateRow]>>>,
     lease: Option<&LeaseToken>,
 ) -> Result<WindowOutcome> {
     let transaction = store.run(|| async { Ok(client.transaction().await?) })?;
@@ -86,19 +91,18 @@ fn write_on(
         }
         // One window write per dataset at a time, as SQLite's single writer has it: two
         // writers replacing the same window would otherwise both find it empty and collide
-        // on its key. (Under leases there is one writer per dataset anyway.)
-        tx.execute(
-            "SELECT 1 FROM datasets WHERE name = $1 FOR UPDATE",
-            &[&write.dataset],
-        )
-        .await?;
-        let spec = dataset_spec(tx, write.dataset).await?;
-        tx.execute(
+        // on its key. (Under leases there is one writer per dataset anyway.) The statements
+        // of a window's write give their parameters' types, each a round trip, not two.
+        let spec = locked_dataset_spec(tx, write.dataset).await?;
+        tx.execute_typed(
             &format!(
                 "DELETE FROM {} WHERE interval_start >= $1 AND interval_start < $2",
                 quote(&spec.name)
             ),
-            &[&Instant(write.window.start), &Instant(write.window.end)],
+            &[
+                (&Instant(write.window.start), Type::TIMESTAMPTZ),
+                (&Instant(write.window.end), Type::TIMESTAMPTZ),
+            ],
         )
         .await?;
         Ok(spec)
@@ -114,7 +118,7 @@ fn write_on(
     let mut rows_written = 0;
     for page in pages {
         let page = page?;
-        for row in &page {
+        for row in page.iter() {
             check_row(&spec, write, row, width)?;
         }
         store.run(|| copying.rows(&page, None))?;
@@ -175,7 +179,7 @@ async fn log_window(
     lease: Option<&LeaseToken>,
     writer: Option<LeaseHolder>,
 ) -> Result<(), Fail> {
-    tx.execute(
+    tx.execute_typed(
         "INSERT INTO windows (dataset, window_start, window_end, rows, settled, run_id, written_at,
              lease_token, writer)
          VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8)
@@ -184,14 +188,14 @@ async fn log_window(
              written_at = excluded.written_at, lease_token = excluded.lease_token,
              writer = excluded.writer",
         &[
-            &write.dataset,
-            &Instant(write.window.start),
-            &Instant(write.window.end),
-            &(rows as i64),
-            &write.settled,
-            &write.run_id,
-            &lease.map(|l| l.token),
-            &writer.map(|w| w.to_string()),
+            (&write.dataset, Type::TEXT),
+            (&Instant(write.window.start), Type::TIMESTAMPTZ),
+            (&Instant(write.window.end), Type::TIMESTAMPTZ),
+            (&(rows as i64), Type::INT8),
+            (&write.settled, Type::BOOL),
+            (&write.run_id, Type::INT8),
+            (&lease.map(|l| l.token), Type::INT8),
+            (&writer.map(|w| w.to_string()), Type::TEXT),
         ],
     )
     .await?;
