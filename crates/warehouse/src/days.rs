@@ -9,8 +9,9 @@
 //! A day holds the stored rows whose `interval_start` falls in it: exactly the rows a read of
 //! `interval_start >= day start AND interval_start < day end` takes from the dataset's table.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hash};
 
 use genesys::Interval;
 use jiff::Timestamp;
@@ -197,19 +198,37 @@ impl Running {
     }
 }
 
-type GroupIndex<'r> = HashMap<&'r [Option<String>], usize, BuildHasherDefault<Fnv>>;
+/// A day's group as a [`Day`] keeps it: borrowed from rows all in memory, or owned when the
+/// rows stream by and are gone before the day is finished.
+trait Group: Borrow<[Option<String>]> + Hash + Eq + Clone {
+    fn into_vec(self) -> Vec<Option<String>>;
+}
+
+impl Group for &[Option<String>] {
+    fn into_vec(self) -> Vec<Option<String>> {
+        self.to_vec()
+    }
+}
+
+impl Group for Vec<Option<String>> {
+    fn into_vec(self) -> Vec<Option<String>> {
+        self
+    }
+}
+
+type GroupIndex<G> = HashMap<G, usize, BuildHasherDefault<Fnv>>;
 
 /// One day's groups being summed.
-struct Day<'r> {
+struct Day<G> {
     day: Interval,
-    index: GroupIndex<'r>,
-    groups: Vec<(&'r [Option<String>], Vec<Running>)>,
+    index: GroupIndex<G>,
+    groups: Vec<(G, Vec<Running>)>,
     /// The group of each position in the previous bucket: buckets mostly list the same groups
     /// in the same (key) order, so a comparison usually finds the group without hashing it.
     by_position: Vec<usize>,
 }
 
-impl<'r> Day<'r> {
+impl<G: Group> Day<G> {
     fn new(day: Interval) -> Self {
         Self {
             day,
@@ -219,17 +238,29 @@ impl<'r> Day<'r> {
         }
     }
 
-    fn group_at(&mut self, position: usize, group: &'r [Option<String>], width: usize) -> usize {
+    /// The group's index, the group made (`own`) and added when the day has not seen it.
+    fn group_at<'g>(
+        &mut self,
+        position: usize,
+        group: &'g [Option<String>],
+        width: usize,
+        own: impl FnOnce(&'g [Option<String>]) -> G,
+    ) -> usize {
         if let Some(&at) = self.by_position.get(position)
-            && self.groups[at].0 == group
+            && self.groups[at].0.borrow() == group
         {
             return at;
         }
-        let next = self.groups.len();
-        let at = *self.index.entry(group).or_insert(next);
-        if at == next {
-            self.groups.push((group, vec![Running::Empty; width]));
-        }
+        let at = match self.index.get(group) {
+            Some(&at) => at,
+            None => {
+                let at = self.groups.len();
+                let group = own(group);
+                self.index.insert(group.clone(), at);
+                self.groups.push((group, vec![Running::Empty; width]));
+                at
+            }
+        };
         match self.by_position.get_mut(position) {
             Some(slot) => *slot = at,
             None => self.by_position.push(at),
@@ -237,10 +268,17 @@ impl<'r> Day<'r> {
         at
     }
 
-    fn add(&mut self, rollups: &[Rollup], position: usize, row: &'r AggregateRow) {
-        let at = self.group_at(position, &row.group, rollups.len());
+    fn add<'g>(
+        &mut self,
+        rollups: &[Rollup],
+        position: usize,
+        group: &'g [Option<String>],
+        values: &[Option<Value>],
+        own: impl FnOnce(&'g [Option<String>]) -> G,
+    ) {
+        let at = self.group_at(position, group, rollups.len(), own);
         let running = &mut self.groups[at].1;
-        for ((slot, rollup), value) in running.iter_mut().zip(rollups).zip(&row.values) {
+        for ((slot, rollup), value) in running.iter_mut().zip(rollups).zip(values) {
             slot.fold_in(*rollup, value);
         }
     }
@@ -254,13 +292,13 @@ impl<'r> Day<'r> {
             out.overflowed.push(self.day);
             return;
         }
-        self.groups.sort_by(|a, b| a.0.cmp(b.0));
+        self.groups.sort_by(|a, b| a.0.borrow().cmp(b.0.borrow()));
         out.rows.extend(
             self.groups
                 .into_iter()
                 .map(|(group, running)| AggregateRow {
                     interval: self.day,
-                    group: group.to_vec(),
+                    group: group.into_vec(),
                     values: running.into_iter().map(Running::value).collect(),
                 }),
         );
@@ -277,7 +315,7 @@ pub(crate) fn sum_days<'r>(
 ) -> Result<DaySums> {
     let mut out = DaySums::default();
     let mut day: Option<Interval> = None;
-    let mut summing: Option<Day<'r>> = None;
+    let mut summing: Option<Day<&'r [Option<String>]>> = None;
     for bucket in rows.chunk_by(|a, b| a.interval.start == b.interval.start) {
         let start = bucket[0].interval.start;
         if !day.is_some_and(|d| d.contains(start)) {
@@ -290,7 +328,7 @@ pub(crate) fn sum_days<'r>(
         }
         if let Some(summing) = summing.as_mut() {
             for (position, row) in bucket.iter().enumerate() {
-                summing.add(rollups, position, row);
+                summing.add(rollups, position, &row.group, &row.values, |g| g);
             }
         }
     }
@@ -298,6 +336,120 @@ pub(crate) fn sum_days<'r>(
         done.finish(&mut out);
     }
     Ok(out)
+}
+
+/// The most running values (a value per stats column and one more per group, over all days) a
+/// window's day tally keeps, some 6 MB: a window with more groups than that has its days summed
+/// by the database instead, so a window streamed page by page holds no more than its pages and
+/// this.
+pub const TALLY_CELLS: usize = 1 << 18;
+
+/// The days a window wholly covers, summed by group in Rust as its rows stream by page by page
+/// (the groups owned, the rows not kept), each value as its column stores it: an integer in a
+/// `REAL` column is summed as the real it is stored as, a whole real in an `INTEGER` column as
+/// the integer. A window write that streams its pages sums its days this way instead of reading
+/// back the rows it has just written. A day the window only overlaps may hold stored rows from
+/// outside the window, so it is not tallied; nor is any day once the tally outgrows
+/// [`TALLY_CELLS`]: the database sums those.
+pub(crate) struct DayTally {
+    rollups: Vec<Rollup>,
+    reals: Vec<bool>,
+    /// Every day the window overlaps, in order, with its tally if the window covers it.
+    days: Vec<(Interval, Option<OwnedDay>)>,
+    cells: usize,
+    given_up: bool,
+    /// A row's values as stored (reused from row to row).
+    stored: Vec<Option<Value>>,
+}
+
+/// A day of a [`DayTally`], its groups owned.
+type OwnedDay = Day<Vec<Option<String>>>;
+
+/// The days a [`DayTally`] summed: their rows (days in order, groups in key order), and the
+/// days themselves, a day without rows included. The window's other days are left to the
+/// database.
+#[derive(Debug, Default)]
+pub(crate) struct Tallied {
+    pub(crate) rows: Vec<AggregateRow>,
+    pub(crate) days: Vec<Interval>,
+}
+
+impl DayTally {
+    pub(crate) fn new(spec: &TableSpec, grid: &DayGrid, window: Interval) -> Result<Self> {
+        let columns = spec.metric_columns();
+        let days = grid
+            .days(window)?
+            .into_iter()
+            .map(|day| {
+                let whole = window.start <= day.start && day.end <= window.end;
+                (day, whole.then(|| Day::new(day)))
+            })
+            .collect();
+        Ok(Self {
+            rollups: columns.iter().map(|c| c.field.rollup()).collect(),
+            reals: columns.iter().map(|c| c.sql_type == "REAL").collect(),
+            days,
+            cells: 0,
+            given_up: false,
+            stored: Vec::new(),
+        })
+    }
+
+    /// Adds a page of the window's rows (each already checked to start inside the window and
+    /// to have the dataset's width).
+    pub(crate) fn add(&mut self, rows: &[AggregateRow]) {
+        let width = self.rollups.len();
+        let mut at = 0;
+        for bucket in rows.chunk_by(|a, b| a.interval.start == b.interval.start) {
+            if self.given_up {
+                return;
+            }
+            let start = bucket[0].interval.start;
+            if !self.days.get(at).is_some_and(|(d, _)| d.contains(start)) {
+                at = self.days.partition_point(|(d, _)| d.end <= start);
+            }
+            let Some((_, Some(day))) = self.days.get_mut(at) else {
+                continue;
+            };
+            let known = day.groups.len();
+            for (position, row) in bucket.iter().enumerate() {
+                self.stored.clear();
+                self.stored.extend(
+                    row.values
+                        .iter()
+                        .zip(&self.reals)
+                        .map(|(v, &real)| v.map(|v| v.as_stored(real))),
+                );
+                day.add(
+                    &self.rollups,
+                    position,
+                    &row.group,
+                    &self.stored,
+                    <[_]>::to_vec,
+                );
+            }
+            self.cells += (day.groups.len() - known) * (width + 1);
+            if self.cells > TALLY_CELLS {
+                self.given_up = true;
+                self.days.iter_mut().for_each(|(_, day)| *day = None);
+            }
+        }
+    }
+
+    /// The days summed, none once the tally gave up.
+    pub(crate) fn finish(self) -> Tallied {
+        let mut sums = DaySums::default();
+        let mut days = Vec::new();
+        for day in self.days.into_iter().filter_map(|(_, day)| day) {
+            days.push(day.day);
+            day.finish(&mut sums);
+        }
+        days.retain(|d| !sums.overflowed.contains(d));
+        Tallied {
+            rows: sums.rows,
+            days,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,20 @@ pub enum Value {
     Real(f64),
 }
 
+impl Value {
+    /// The value as a column stores it, SQLite's column affinities made explicit (PostgreSQL's
+    /// `COPY` follows them): an integer in a `REAL` column is a real; a whole real in an
+    /// `INTEGER` column an integer. Any other real stays one, which an `INTEGER` column of
+    /// PostgreSQL refuses.
+    pub(crate) fn as_stored(self, real: bool) -> Value {
+        match self {
+            Value::Int(i) if real => Value::Real(i as f64),
+            Value::Real(r) if !real && r.fract() == 0.0 && r.abs() < 9.2e18 => Value::Int(r as i64),
+            other => other,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AggregateRow {
     pub interval: Interval,

@@ -3,6 +3,7 @@
 //! rebuilt), as `sqlite::datasets` does.
 
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::Type;
 
 use super::Fail;
 use super::days;
@@ -204,21 +205,36 @@ pub(crate) async fn ensure(
 
 /// The stored spec of a dataset; [`StoreError::UnknownDataset`] if it has none.
 pub(crate) async fn dataset_spec(c: &impl GenericClient, name: &str) -> Result<TableSpec, Fail> {
-    let stored = stored_dataset(c, name)
+    spec_of(c, name, "").await
+}
+
+/// [`dataset_spec`], the dataset's row locked until the transaction ends: one window write
+/// per dataset at a time.
+pub(crate) async fn locked_dataset_spec(
+    tx: &impl GenericClient,
+    name: &str,
+) -> Result<TableSpec, Fail> {
+    spec_of(tx, name, " FOR UPDATE").await
+}
+
+/// The spec in one statement (a round trip: its parameter's type given, nothing prepared).
+async fn spec_of(c: &impl GenericClient, name: &str, lock: &str) -> Result<TableSpec, Fail> {
+    let row = c
+        .query_typed_opt(
+            &format!(
+                "SELECT dimensions, metrics, kind, granularity, time_zone, filter FROM datasets
+                 WHERE name = $1{lock}"
+            ),
+            &[(&name, Type::TEXT)],
+        )
         .await?
         .ok_or_else(|| StoreError::UnknownDataset(name.to_string()))?;
-    let row = c
-        .query_one(
-            "SELECT kind, granularity, time_zone, filter FROM datasets WHERE name = $1",
-            &[&name],
-        )
-        .await?;
     let text = |i: usize| row.get::<_, Option<&str>>(i);
-    let definition = DatasetDefinition::from_columns(name, text(0), text(1), text(2), text(3))?;
+    let definition = DatasetDefinition::from_columns(name, text(2), text(3), text(4), text(5))?;
     Ok(TableSpec {
         name: name.to_string(),
-        dimensions: stored.dimensions,
-        metrics: stored.metrics,
+        dimensions: stored_names(name, "dimensions", row.get(0))?,
+        metrics: stored_names(name, "metrics", row.get(1))?,
         definition,
     })
 }

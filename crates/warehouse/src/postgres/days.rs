@@ -1,14 +1,17 @@
 //! The per-day rollup table `<dataset>__daily` in PostgreSQL (what it holds: `crate::days`):
-//! created, dropped, filled, and rewritten for the days a window overlaps, all by PostgreSQL
-//! in one `INSERT … SELECT` over the days' bounds.
+//! created, dropped, filled, and rewritten for the days a window overlaps: the days the window
+//! covers summed in Rust as its rows were written (`crate::days::DayTally`) and copied in, any
+//! other day by PostgreSQL in one `INSERT … SELECT` over the days' bounds.
 
 use genesys::Interval;
 use tokio_postgres::GenericClient;
+use tokio_postgres::types::Type;
 
-use super::Fail;
 use super::ddl::{create_day_table, table_exists};
 use super::instant::Instant;
-use crate::days::DayGrid;
+use super::{Fail, copy};
+use crate::days::{DayGrid, Tallied};
+use crate::rows::AggregateRow;
 use crate::schema::{TableSpec, day_table, quote};
 
 /// Brings the per-day table in line with the dataset: created and filled from the stored rows
@@ -51,27 +54,48 @@ async fn fill(tx: &impl GenericClient, spec: &TableSpec, grid: &DayGrid) -> Resu
         return Ok(());
     };
     let last_day = grid.day_of(last)?;
-    refresh(tx, spec, grid, Interval::new(first, last_day.end)).await
+    refresh(
+        tx,
+        spec,
+        grid,
+        Interval::new(first, last_day.end),
+        Tallied::default(),
+    )
+    .await
 }
 
-/// Rewrites the days `window` overlaps from the rows stored in the dataset's table, once the
-/// window's rows are in it.
+/// Rewrites the days `window` overlaps, once the window's rows are in the dataset's table: the
+/// days `tallied` summed (from the rows as they were written) copied in, every other day summed
+/// by PostgreSQL from the rows stored in the dataset's table.
 pub(crate) async fn refresh(
     tx: &impl GenericClient,
     spec: &TableSpec,
     grid: &DayGrid,
     window: Interval,
+    tallied: Tallied,
 ) -> Result<(), Fail> {
     let days = grid.days(window)?;
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
         return Ok(());
     };
     let table = quote(&day_table(&spec.name));
-    tx.execute(
+    tx.execute_typed(
         &format!("DELETE FROM {table} WHERE interval_start >= $1 AND interval_start < $2"),
-        &[&Instant(first.start), &Instant(last.end)],
+        &[
+            (&Instant(first.start), Type::TIMESTAMPTZ),
+            (&Instant(last.end), Type::TIMESTAMPTZ),
+        ],
     )
     .await?;
+    if !tallied.rows.is_empty() {
+        copy_days(tx, spec, grid, &tallied.rows).await?;
+    }
+    let days: Vec<&Interval> = (days.iter())
+        .filter(|d| !tallied.days.contains(d))
+        .collect();
+    if days.is_empty() {
+        return Ok(());
+    }
     let starts: Vec<Instant> = days.iter().map(|d| Instant(d.start)).collect();
     let ends: Vec<Instant> = days.iter().map(|d| Instant(d.end)).collect();
     let dates: Vec<String> = days
@@ -80,6 +104,23 @@ pub(crate) async fn refresh(
         .collect();
     tx.execute(&sum_days_sql(spec), &[&starts, &ends, &dates])
         .await?;
+    Ok(())
+}
+
+/// Day rows summed in Rust (days in order) into the per-day table, by binary `COPY`, each
+/// with its day's date.
+async fn copy_days(
+    tx: &impl GenericClient,
+    spec: &TableSpec,
+    grid: &DayGrid,
+    rows: &[AggregateRow],
+) -> Result<(), Fail> {
+    let mut writer = copy::day_statement(spec).start(tx.client()).await?;
+    for day in rows.chunk_by(|a, b| a.interval == b.interval) {
+        let date = grid.date_of(day[0].interval.start).to_string();
+        writer.rows(day, Some(&date)).await?;
+    }
+    writer.finish().await?;
     Ok(())
 }
 

@@ -15,10 +15,16 @@ const POSTGRES_EPOCH_US: i64 = 946_684_800_000_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Instant(pub Timestamp);
 
+impl Instant {
+    /// The `timestamptz` PostgreSQL stores: microseconds since its epoch.
+    pub(crate) fn postgres_microseconds(self) -> i64 {
+        self.0.as_microsecond() - POSTGRES_EPOCH_US
+    }
+}
+
 impl ToSql for Instant {
     fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
-        let us = self.0.as_microsecond() - POSTGRES_EPOCH_US;
-        out.extend_from_slice(&us.to_be_bytes());
+        out.extend_from_slice(&self.postgres_microseconds().to_be_bytes());
         Ok(IsNull::No)
     }
 

@@ -162,7 +162,7 @@ pub(crate) async fn migrate(tx: &impl GenericClient) -> Result<(), Fail> {
 /// row is locked only while the transaction commits. Readers compare it to decide whether a
 /// cached answer is still current.
 pub(crate) async fn bump_generation(tx: &impl GenericClient) -> Result<(), Fail> {
-    tx.execute("UPDATE generation SET value = value + 1 WHERE id", &[])
+    tx.execute_typed("UPDATE generation SET value = value + 1 WHERE id", &[])
         .await?;
     Ok(())
 }

@@ -28,6 +28,7 @@ pub mod testing;
 mod watermarks;
 mod windows;
 
+use std::borrow::Cow;
 use std::future::Future;
 
 use jiff::Timestamp;
@@ -184,6 +185,13 @@ impl PostgresStore {
     }
 }
 
+/// A window's rows, all in memory, as its one page: borrowed, not copied.
+fn whole<'w>(
+    write: &'w WindowWrite<'_>,
+) -> impl Iterator<Item = Result<Cow<'w, [AggregateRow]>>> + 'w {
+    std::iter::once(Ok(Cow::Borrowed(write.rows)))
+}
+
 impl Store for PostgresStore {
     fn ensure_dataset(&self, spec: &TableSpec) -> Result<DatasetChange> {
         if !is_valid_identifier(&spec.name) || is_reserved(&spec.name) {
@@ -210,7 +218,7 @@ impl Store for PostgresStore {
     }
 
     fn write_window(&self, write: &WindowWrite<'_>) -> Result<WindowOutcome> {
-        self.write_window_pages(write, &mut std::iter::once(Ok(write.rows.to_vec())), None)
+        windows::write(self, write, &mut whole(write), None)
     }
 
     fn write_window_leased(
@@ -218,11 +226,7 @@ impl Store for PostgresStore {
         write: &WindowWrite<'_>,
         lease: &LeaseToken,
     ) -> Result<WindowOutcome> {
-        self.write_window_pages(
-            write,
-            &mut std::iter::once(Ok(write.rows.to_vec())),
-            Some(lease),
-        )
+        windows::write(self, write, &mut whole(write), Some(lease))
     }
 
     fn acquire_lease(
@@ -257,7 +261,7 @@ impl Store for PostgresStore {
         pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome> {
-        windows::write(self, write, pages, lease)
+        windows::write(self, write, &mut pages.map(|p| p.map(Cow::Owned)), lease)
     }
 
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>> {

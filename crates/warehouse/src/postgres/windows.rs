@@ -2,23 +2,27 @@
 //! window's rows deleted and copied in (binary `COPY`, page by page as they arrive), its days
 //! rolled up again, the window log and its writer, the watermark moved, the generation bumped.
 
+use std::borrow::Cow;
+
 use genesys::Interval;
 use tokio_postgres::GenericClient;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
 
 use super::connect;
-use super::datasets::dataset_spec;
+use super::datasets::locked_dataset_spec;
 use super::instant::Instant;
 use super::migrations::bump_generation;
 use super::{Fail, PostgresStore, copy, days, leases, watermarks};
-use crate::days::DayGrid;
+use crate::days::{DayGrid, DayTally};
 use crate::leases::{LeaseHolder, LeaseToken};
 use crate::rows::AggregateRow;
 use crate::schema::quote;
 use crate::sqlite::insert::check_row;
 use crate::{Result, StoreError, WindowOutcome, WindowRecord, WindowWrite};
 
-type Pages<'p> = dyn Iterator<Item = Result<Vec<AggregateRow>>> + 'p;
+/// A window's rows, a page at a time: borrowed when the caller holds them all, owned as they
+/// arrive when it streams them.
+type Pages<'p> = dyn Iterator<Item = Result<Cow<'p, [AggregateRow]>>> + 'p;
 
 /// Writes the window from `pages`, no more than a page in memory. Any error (a bad row, a page
 /// that did not arrive, a lost lease) rolls the transaction back: nothing of the window is
@@ -71,11 +75,11 @@ fn lost_lease(store: &PostgresStore, lease: &LeaseToken) -> Option<StoreError> {
         .filter(|e| matches!(e, StoreError::LeaseLost { .. }))
 }
 
-fn write_on(
+fn write_on<'p>(
     store: &PostgresStore,
     client: &mut deadpool_postgres::Object,
     write: &WindowWrite<'_>,
-    pages: impl Iterator<Item = Result<Vec<AggregateRow>>>,
+    pages: impl Iterator<Item = Result<Cow<'p, [AggregateRow]>>>,
     lease: Option<&LeaseToken>,
 ) -> Result<WindowOutcome> {
     let transaction = store.run(|| async { Ok(client.transaction().await?) })?;
@@ -87,43 +91,46 @@ fn write_on(
         }
         // One window write per dataset at a time, as SQLite's single writer has it: two
         // writers replacing the same window would otherwise both find it empty and collide
-        // on its key. (Under leases there is one writer per dataset anyway.)
-        tx.execute(
-            "SELECT 1 FROM datasets WHERE name = $1 FOR UPDATE",
-            &[&write.dataset],
-        )
-        .await?;
-        let spec = dataset_spec(tx, write.dataset).await?;
-        tx.execute(
+        // on its key. (Under leases there is one writer per dataset anyway.) The statements
+        // of a window's write give their parameters' types, each a round trip, not two.
+        let spec = locked_dataset_spec(tx, write.dataset).await?;
+        tx.execute_typed(
             &format!(
                 "DELETE FROM {} WHERE interval_start >= $1 AND interval_start < $2",
                 quote(&spec.name)
             ),
-            &[&Instant(write.window.start), &Instant(write.window.end)],
+            &[
+                (&Instant(write.window.start), Type::TIMESTAMPTZ),
+                (&Instant(write.window.end), Type::TIMESTAMPTZ),
+            ],
         )
         .await?;
         Ok(spec)
     })?;
-    let (sql, types) = copy::statement(&spec);
-    let sink = store.run(|| async { Ok(tx.copy_in(&sql).await?) })?;
-    let mut copying = Box::pin(BinaryCopyInWriter::new(sink, &types));
-    let width = (
-        spec.dimensions.len(),
-        types.len() - 2 - spec.dimensions.len(),
-    );
+    let copy = copy::statement(&spec);
+    let mut copying = store.run(|| copy.start(tx.client()))?;
+    let width = (spec.dimensions.len(), spec.metric_columns().len());
+    // The days the window covers are summed as its pages go by, not read back once written.
+    let grid = DayGrid::of(&spec);
+    let mut tally = (grid.as_ref())
+        .map(|grid| DayTally::new(&spec, grid, write.window))
+        .transpose()?;
     let mut rows_written = 0;
     for page in pages {
         let page = page?;
-        for row in &page {
+        for row in page.iter() {
             check_row(&spec, write, row, width)?;
         }
-        store.run(|| copy::rows(copying.as_mut(), &page))?;
+        store.run(|| copying.rows(&page, None))?;
+        if let Some(tally) = tally.as_mut() {
+            tally.add(&page);
+        }
         rows_written += page.len();
     }
     let complete_through = store.run(|| async {
-        copying.as_mut().finish().await?;
-        if let Some(grid) = DayGrid::of(&spec) {
-            days::refresh(tx, &spec, &grid, write.window).await?;
+        copying.finish().await?;
+        if let (Some(grid), Some(tally)) = (&grid, tally) {
+            days::refresh(tx, &spec, grid, write.window, tally.finish()).await?;
         }
         let writer = match lease {
             Some(lease) => Some(leases::check(tx, lease).await?),
@@ -172,7 +179,7 @@ async fn log_window(
     lease: Option<&LeaseToken>,
     writer: Option<LeaseHolder>,
 ) -> Result<(), Fail> {
-    tx.execute(
+    tx.execute_typed(
         "INSERT INTO windows (dataset, window_start, window_end, rows, settled, run_id, written_at,
              lease_token, writer)
          VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8)
@@ -181,14 +188,14 @@ async fn log_window(
              written_at = excluded.written_at, lease_token = excluded.lease_token,
              writer = excluded.writer",
         &[
-            &write.dataset,
-            &Instant(write.window.start),
-            &Instant(write.window.end),
-            &(rows as i64),
-            &write.settled,
-            &write.run_id,
-            &lease.map(|l| l.token),
-            &writer.map(|w| w.to_string()),
+            (&write.dataset, Type::TEXT),
+            (&Instant(write.window.start), Type::TIMESTAMPTZ),
+            (&Instant(write.window.end), Type::TIMESTAMPTZ),
+            (&(rows as i64), Type::INT8),
+            (&write.settled, Type::BOOL),
+            (&write.run_id, Type::INT8),
+            (&lease.map(|l| l.token), Type::INT8),
+            (&writer.map(|w| w.to_string()), Type::TEXT),
         ],
     )
     .await?;

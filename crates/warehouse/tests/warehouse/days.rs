@@ -8,10 +8,13 @@ use jiff::Timestamp;
 use proptest::prelude::*;
 use rusqlite::Connection;
 use rusqlite::types::Value as SqlValue;
+use warehouse::days::TALLY_CELLS;
 use warehouse::days::{DayGrid, day_table};
 use warehouse::read::{Cell, Selection};
 use warehouse::{AggregateRow, SqliteReader, SqliteStore, Store, TableSpec, Value, WindowWrite};
 use warehouse::{ReadSession, ReadStore};
+
+use crate::backends::{Backend, TestStore};
 
 const HOUR: i64 = 3_600_000;
 /// 2024-10-25T23:00:00Z, local midnight in London; 2024-10-27 there is 25 hours long.
@@ -458,4 +461,128 @@ fn a_window_whose_pages_stop_arriving_writes_nothing() {
     let after: Vec<Table> = tables.iter().map(|sql| dump(&path, sql)).collect();
     assert_eq!(before, after);
     check_every_day(&path);
+}
+
+/// The per-day table, each value as text (an instant as the store's text), in an order both
+/// backends give.
+const DAYS: &str = "SELECT * FROM queue_performance__daily
+     ORDER BY interval_start, coalesce(queue_id, ''), coalesce(media_type, '')";
+
+/// Whether two stores' per-day tables (their [`DAYS`] without `rowid`) hold the same days:
+/// reals within 1e-9 (a day cut by a window is summed by each database, and PostgreSQL does
+/// not compensate a sum as SQLite does), everything else exactly.
+fn same_days(a: &TestStore, b: &TestStore) -> Result<(), String> {
+    let without_rowid = |t: &TestStore| -> Vec<Vec<Option<String>>> {
+        t.rows(&DAYS.replace('*', &day_columns().join(", ")))
+    };
+    let (a, b) = (without_rowid(a), without_rowid(b));
+    let close = |x: &Option<String>, y: &Option<String>| match (x, y) {
+        (Some(x), Some(y)) if x != y => match (x.parse::<f64>(), y.parse::<f64>()) {
+            (Ok(p), Ok(q)) => (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0),
+            _ => false,
+        },
+        _ => x == y,
+    };
+    if a.len() == b.len()
+        && a.iter()
+            .zip(&b)
+            .all(|(x, y)| x.iter().zip(y).all(|(p, q)| close(p, q)))
+    {
+        Ok(())
+    } else {
+        Err(format!("{a:?}\n!=\n{b:?}"))
+    }
+}
+
+/// The per-day table's columns but `rowid`.
+fn day_columns() -> Vec<String> {
+    let spec = spec();
+    let mut columns: Vec<String> = vec!["interval_start".into(), "interval_end".into()];
+    columns.extend(spec.dimension_columns());
+    columns.extend(spec.metric_columns().into_iter().map(|c| c.column));
+    columns.push("date".into());
+    columns
+}
+
+/// Writes a window into `t`: whole (`page` 0), or page by page, the rows in key order or
+/// group by group (as an aggregate query's answer lists them).
+fn write_any(
+    t: &TestStore,
+    window: (i64, i64),
+    rows: &[AggregateRow],
+    page: usize,
+    by_group: bool,
+) {
+    let mut rows = rows.to_vec();
+    if by_group {
+        rows.sort_by(|a, b| {
+            a.group
+                .cmp(&b.group)
+                .then(a.interval.start.cmp(&b.interval.start))
+        });
+    }
+    let write = WindowWrite {
+        dataset: "queue_performance",
+        window: Interval::new(at(window.0), at(window.1)),
+        rows: &rows,
+        settled: true,
+        run_id: None,
+    };
+    let outcome = if page == 0 {
+        t.store.write_window(&write)
+    } else {
+        let mut pages = rows.chunks(page).map(|page| Ok(page.to_vec()));
+        t.store.write_window_pages(&write, &mut pages, None)
+    };
+    assert_eq!(outcome.unwrap().rows_written, rows.len());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// PostgreSQL sums the days a window covers from the rows as they are written, and any other
+    /// day from its stored rows: whatever windows are written (whole or page by page, in any
+    /// order, cut mid-day, across the 25-hour day, over each other), its per-day table holds
+    /// what SQLite's does.
+    #[test]
+    fn postgres_days_are_sqlites(
+        windows in proptest::collection::vec((window_strategy(), 0..40usize, any::<bool>()), 1..5),
+    ) {
+        let stores = [TestStore::new(Backend::Sqlite), TestStore::new(Backend::Postgres)];
+        for t in &stores {
+            t.store.ensure_dataset(&spec()).unwrap();
+            for ((window, groups, seed), page, by_group) in &windows {
+                write_any(t, *window, &rows(*window, *groups, *seed), *page, *by_group);
+            }
+        }
+        prop_assert!(same_days(&stores[0], &stores[1]).is_ok(), "{}", same_days(&stores[0], &stores[1]).unwrap_err());
+    }
+}
+
+/// A window with more groups than a day tally keeps ([`TALLY_CELLS`]) has its days summed by
+/// PostgreSQL, with the figures SQLite's sums give.
+#[test]
+fn a_window_of_more_groups_than_the_tally_keeps_rolls_its_days_up_alike() {
+    let width = spec().metric_columns().len();
+    let groups = TALLY_CELLS / (width + 1) + 1_000;
+    let rows: Vec<AggregateRow> = (0..groups)
+        .map(|g| AggregateRow {
+            interval: Interval::new(at(g as i64 % 24), at(g as i64 % 24 + 1)),
+            group: vec![Some(format!("q-{g:06}")), Some("voice".into())],
+            values: values(g as u64),
+        })
+        .collect();
+    let stores = [
+        TestStore::new(Backend::Sqlite),
+        TestStore::new(Backend::Postgres),
+    ];
+    for t in &stores {
+        t.store.ensure_dataset(&spec()).unwrap();
+        write_any(t, (0, 24), &rows, 7_000, false);
+        assert_eq!(
+            t.integer("SELECT count(*) FROM queue_performance__daily"),
+            groups as i64
+        );
+    }
+    same_days(&stores[0], &stores[1]).unwrap();
 }
