@@ -39,6 +39,12 @@ group_by = ["queueId"]
 backfill_start = "2024-05-18"
 
 [[datasets]]
+name = "agent_performance"
+metrics = ["tHandle"]
+group_by = ["userId"]
+backfill_start = "2024-05-18"
+
+[[datasets]]
 name = "agent_status"
 kind = "users"
 metrics = ["tSystemPresence", "tAgentRoutingStatus"]
@@ -126,6 +132,8 @@ fn agent_status_holds_the_users_aggregates_answer_per_agent_bucket_and_status() 
     for dataset in ["queue_performance", "agent_status", "agent_org_presence"] {
         assert!(text.contains(&format!("{dataset}: ")), "{text}");
     }
+    // Per agent: milliseconds on queue, interacting and idle over the two days, summed here.
+    let mut per_agent: BTreeMap<String, [i64; 3]> = BTreeMap::new();
 
     let expected = users_aggregates(&emulator, &["tSystemPresence", "tAgentRoutingStatus"]);
     assert!(expected.len() > 1_000, "{} entries", expected.len());
@@ -164,6 +172,13 @@ fn agent_status_holds_the_users_aggregates_answer_per_agent_bucket_and_status() 
                     if metric == "tSystemPresence" {
                         presence_ms += ms;
                     }
+                    let at = match (metric, *qualifier) {
+                        ("tSystemPresence", "ON_QUEUE") => 0,
+                        ("tAgentRoutingStatus", "INTERACTING") => 1,
+                        ("tAgentRoutingStatus", "IDLE") => 2,
+                        _ => continue,
+                    };
+                    per_agent.entry(user.clone()).or_default()[at] += ms;
                 }
             }
         }
@@ -270,6 +285,51 @@ fn agent_status_holds_the_users_aggregates_answer_per_agent_bucket_and_status() 
     }
     assert_eq!(rows, 40 * 96 * 2, "a row per agent and quarter hour");
     assert!(checked > 100, "{checked} buckets with routable time");
+
+    // The report sums first: per agent, hours and occupancy from the range's milliseconds.
+    let report = served(
+        &work.store(),
+        Backend::Sqlite,
+        "/v1/report?dataset=agent_status&from=2024-05-18&to=2024-05-20",
+    );
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let groups = report["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 40, "one group per agent");
+    for group in groups {
+        let user = group["user_id"].as_str().unwrap();
+        assert!(group["user_name"].is_string() && group["queue_id"].is_null());
+        let [on_queue, interacting, idle] = per_agent[user].map(|ms| ms as f64);
+        let hours = |field: &str| group[field].as_f64().unwrap();
+        assert!(
+            (hours("on_queue_hours") - on_queue / 3.6e6).abs() < 1e-9,
+            "{group}"
+        );
+        assert!((hours("interacting_hours") - interacting / 3.6e6).abs() < 1e-9);
+        if interacting + idle > 0.0 {
+            let occupancy = group["occupancy"].as_f64().unwrap();
+            assert!((occupancy - interacting / (interacting + idle)).abs() < 1e-12);
+        }
+    }
+    let total: f64 = per_agent.values().map(|t| t[0] as f64).sum();
+    let totals = &report["totals"];
+    assert!((totals["on_queue_hours"].as_f64().unwrap() - total / 3.6e6).abs() < 1e-6);
+    assert!(totals.get("offered").is_some_and(|v| v.is_null()));
+
+    // A conversation dataset grouped by agent reports per agent: average handle time each.
+    let report = served(
+        &work.store(),
+        Backend::Sqlite,
+        "/v1/report?dataset=agent_performance&from=2024-05-18&to=2024-05-20",
+    );
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let groups = report["groups"].as_array().unwrap();
+    assert!(groups.len() > 10, "{report}");
+    assert!(
+        groups
+            .iter()
+            .all(|g| g["user_id"].is_string() && g["avg_handle_ms"].is_f64())
+    );
+    assert!(groups.iter().all(|g| g.get("on_queue_hours").is_none()));
 }
 
 /// Equal maps, or a panic naming the first entry that differs (not the whole maps).

@@ -1,12 +1,18 @@
 //! `GET /v1/report`: the figures people read for a range — offered, answered, abandoned,
-//! average handle/talk/wait/ACW (sum / count) and service level (numerator / denominator) —
-//! in total and per queue, with `complete_through` so a reader knows whether they are final.
+//! average handle/talk/wait/ACW (sum / count) and service level (numerator / denominator);
+//! for an agent status dataset, hours on queue, interacting and idle, occupancy and
+//! utilisation (from summed milliseconds) — in total and per queue (or, for a dataset grouped
+//! by agent and not by queue, per agent), with `complete_through` so a reader knows whether
+//! they are final.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use genesys::interval::format_instant;
+use genesys::users_catalog::{
+    AGENT_ROUTING_STATUS, SYSTEM_PRESENCE, SYSTEM_PRESENCES, qualifier_column,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 use warehouse::read::{Cell, OutputColumn};
@@ -30,7 +36,11 @@ const METRICS: &[&str] = &[
     "tWait",
     "tAcw",
     "oServiceLevel",
+    SYSTEM_PRESENCE,
+    AGENT_ROUTING_STATUS,
 ];
+/// Milliseconds in an hour.
+const HOUR_MS: f64 = 3_600_000.0;
 /// Queues (or other groups) reported at most.
 const MAX_GROUPS: u64 = 10_000;
 
@@ -47,7 +57,8 @@ pub struct Report {
     /// The range's start (inclusive), whole stored buckets.
     #[schema(format = DateTime)]
     pub from: Option<String>,
-    /// One per queue, when the dataset is grouped by queue.
+    /// One per queue, when the dataset is grouped by queue; else one per agent, when it is
+    /// grouped by agent.
     pub groups: Vec<Figures>,
     /// The range's end (exclusive).
     #[schema(format = DateTime)]
@@ -80,6 +91,42 @@ pub struct Figures {
     pub service_level: Option<f64>,
     pub service_level_denominator: Option<i64>,
     pub service_level_numerator: Option<i64>,
+    /// A group's agent, for a dataset grouped by agent and not by queue (absent otherwise;
+    /// null for rows without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub user_id: Option<Option<String>>,
+    /// The agent's name from the directory, when it is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub user_name: Option<Option<String>>,
+    /// Agent time, for a dataset of users aggregates (absent otherwise).
+    #[serde(flatten)]
+    pub agent: AgentTime,
+}
+
+/// An agent status dataset's figures, each from the range's summed milliseconds (a status
+/// never entered counts as none), as its `_kpi` feeds compute them.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct AgentTime {
+    /// Hours in any system presence but Offline (with tSystemPresence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logged_in_hours: Option<f64>,
+    /// Hours in system presence On Queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_queue_hours: Option<f64>,
+    /// on queue / logged in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utilization: Option<f64>,
+    /// Hours in routing status Interacting (with tAgentRoutingStatus).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interacting_hours: Option<f64>,
+    /// Hours in routing status Idle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_hours: Option<f64>,
+    /// interacting / (interacting + idle).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occupancy: Option<f64>,
 }
 
 /// A rolled-up row's cells, found by column name.
@@ -116,6 +163,13 @@ impl Named<'_> {
         }
     }
 
+    /// The summed milliseconds of `columns`, an absent one as none; `None` when the row has
+    /// none of them (the dataset does not keep them).
+    fn milliseconds(&self, columns: &[String]) -> Option<f64> {
+        let present: Vec<_> = columns.iter().filter(|c| self.cell(c).is_some()).collect();
+        (!present.is_empty()).then(|| present.iter().filter_map(|c| self.real(c)).sum())
+    }
+
     /// `part` / offered, when anything was offered.
     fn rate(&self, part: &str) -> Option<f64> {
         match (self.real(part), self.real("n_offered")) {
@@ -125,8 +179,69 @@ impl Named<'_> {
     }
 }
 
-fn figures(columns: &[OutputColumn], row: &[Cell], with_queue: bool) -> Figures {
+/// A quotient, when the whole is not zero.
+fn share(part: Option<f64>, whole: Option<f64>) -> Option<f64> {
+    match (part, whole) {
+        (Some(part), Some(whole)) if whole != 0.0 => Some(part / whole),
+        _ => None,
+    }
+}
+
+fn agent_time(named: &Named<'_>) -> AgentTime {
+    let presence = |q: &str| qualifier_column("system_presence", q);
+    let routing = |q: &str| qualifier_column("routing_status", q);
+    let logged_in: Vec<String> = SYSTEM_PRESENCES
+        .iter()
+        .filter(|q| **q != "OFFLINE")
+        .map(|q| presence(q))
+        .collect();
+    let logged_in = named.milliseconds(&logged_in);
+    let on_queue = named.milliseconds(&[presence("ON_QUEUE")]);
+    let interacting = named.milliseconds(&[routing("INTERACTING")]);
+    let idle = named.milliseconds(&[routing("IDLE")]);
+    let routable = interacting.zip(idle).map(|(a, b)| a + b);
+    let hours = |ms: Option<f64>| ms.map(|ms| ms / HOUR_MS);
+    AgentTime {
+        logged_in_hours: hours(logged_in),
+        on_queue_hours: hours(on_queue),
+        utilization: share(on_queue, logged_in),
+        interacting_hours: hours(interacting),
+        idle_hours: hours(idle),
+        occupancy: share(interacting, routable),
+    }
+}
+
+/// Which dimension the report's groups are by: the queue, else (for a dataset grouped by
+/// agent and not by queue) the agent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum GroupBy {
+    Totals,
+    Queue,
+    Agent,
+}
+
+impl GroupBy {
+    fn of(spec: &warehouse::TableSpec) -> Self {
+        let has = |d: &str| spec.dimensions.iter().any(|x| x == d);
+        match (has("queueId"), has("userId")) {
+            (true, _) => GroupBy::Queue,
+            (false, true) => GroupBy::Agent,
+            (false, false) => GroupBy::Totals,
+        }
+    }
+
+    fn dimension(self) -> Option<&'static str> {
+        match self {
+            GroupBy::Totals => None,
+            GroupBy::Queue => Some("queueId"),
+            GroupBy::Agent => Some("userId"),
+        }
+    }
+}
+
+fn figures(columns: &[OutputColumn], row: &[Cell], group: GroupBy) -> Figures {
     let named = Named { columns, row };
+    let (with_queue, with_agent) = (group == GroupBy::Queue, group == GroupBy::Agent);
     Figures {
         abandon_rate: named.rate("t_abandon_count"),
         abandoned: named.integer("t_abandon_count"),
@@ -142,6 +257,9 @@ fn figures(columns: &[OutputColumn], row: &[Cell], with_queue: bool) -> Figures 
         service_level: named.real("o_service_level_ratio"),
         service_level_denominator: named.integer("o_service_level_denominator"),
         service_level_numerator: named.integer("o_service_level_numerator"),
+        user_id: with_agent.then(|| named.text("user_id")),
+        user_name: with_agent.then(|| named.text("user_name")),
+        agent: agent_time(&named),
     }
 }
 
@@ -221,13 +339,13 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Re
             prepared.selection.dimensions = Vec::new();
             let total_columns = prepared.selection.columns();
             let totals = read_all(&prepared.selection)?;
-            let has_queue = spec.dimensions.iter().any(|d| d == "queueId");
+            let group_by = GroupBy::of(&spec);
             let mut groups = Vec::new();
-            if has_queue {
-                prepared.selection.dimensions = vec!["queueId".into()];
+            if let Some(dimension) = group_by.dimension() {
+                prepared.selection.dimensions = vec![dimension.into()];
                 let columns = prepared.selection.columns();
                 for row in read_all(&prepared.selection)? {
-                    groups.push(figures(&columns, &row, true));
+                    groups.push(figures(&columns, &row, group_by));
                 }
             }
             let complete_through = prepared.info.complete_through;
@@ -242,9 +360,9 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Re
                 from: start.map(format_instant),
                 groups,
                 to: end.map(format_instant),
-                totals: totals
-                    .first()
-                    .map_or_else(Figures::default, |row| figures(&total_columns, row, false)),
+                totals: totals.first().map_or_else(Figures::default, |row| {
+                    figures(&total_columns, row, GroupBy::Totals)
+                }),
             })
         })
         .await
