@@ -378,7 +378,9 @@ pub fn figures(spec: &TableSpec) -> Vec<Figure> {
 /// An agent's time, from the users aggregates' presence and routing status columns: hours in
 /// each, and the shares contact centres run on. Each from summed milliseconds.
 fn agent_figures(spec: &TableSpec) -> Vec<Figure> {
-    use genesys::users_catalog::{AGENT_ROUTING_STATUS, SYSTEM_PRESENCE, SYSTEM_PRESENCES};
+    use genesys::users_catalog::{
+        AGENT_ROUTING_STATUS, ORGANIZATION_PRESENCE, SYSTEM_PRESENCE, SYSTEM_PRESENCES,
+    };
     let has = |metric: &str| spec.metrics.iter().any(|m| m == metric);
     let presence = |q: &str| genesys::users_catalog::qualifier_column("system_presence", q);
     let routing = |q: &str| genesys::users_catalog::qualifier_column("routing_status", q);
@@ -435,6 +437,13 @@ fn agent_figures(spec: &TableSpec) -> Vec<Figure> {
                 whole: vec![interacting, idle],
             },
             "Occupancy: share of routable time spent interacting, a fraction from 0 to 1",
+        );
+    }
+    if has(ORGANIZATION_PRESENCE) {
+        push(
+            "presence_hours",
+            Formula::Hours(vec!["organization_presence_ms".into()]),
+            "Hours in the organisation presence",
         );
     }
     out

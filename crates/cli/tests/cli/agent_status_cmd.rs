@@ -231,6 +231,11 @@ fn agent_status_holds_the_users_aggregates_answer_per_agent_bucket_and_status() 
             &record[at("organization_presence_name")],
             named[id].as_str()
         );
+        let hours: f64 = record[at("presence_hours")].parse().unwrap();
+        assert!(
+            hours > 0.0 && hours <= 0.25,
+            "{hours} hours in a quarter hour"
+        );
         rows += 1;
     }
     assert!(rows > 96, "{rows} rows");
