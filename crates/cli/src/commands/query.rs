@@ -41,6 +41,13 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     let tz =
         time_zone(Some(&args.time_zone)).map_err(|e| UsageError(format!("--time-zone: {e}")))?;
     let interval = parse_interval(&args.interval, &tz)?;
+    if let Some(users) = (args.metrics.iter()).find(|m| genesys::users_catalog::is_users_metric(m))
+    {
+        return Err(UsageError(format!(
+            "--metrics: `{users}` is a users aggregates metric; `query` asks the conversation aggregates. Keep it with a dataset of kind = \"users\" (README: Agent status) and read it from the store"
+        ))
+        .into());
+    }
     let mut builder = AggregateQueryBuilder::new(interval)
         .metrics(args.metrics.iter().cloned())
         .group_by(args.group_by.iter().cloned())

@@ -406,3 +406,26 @@ fn a_role_without_the_users_permission_skips_agent_status_naming_it_and_syncs_th
         .unwrap_or(0);
     assert!((1..=8).contains(&refused), "{counters}");
 }
+
+#[test]
+fn query_names_a_users_metric_and_where_to_keep_it_instead_of_guessing_a_conversation_metric() {
+    let output = std::process::Command::new(crate::BIN)
+        .args([
+            "query",
+            "--metrics",
+            "tSystemPresence",
+            "--interval",
+            "2024-05-01/2024-05-02",
+        ])
+        .env_remove("GENESYS_BI_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("`tSystemPresence` is a users aggregates metric")
+            && stderr.contains("kind = \"users\""),
+        "{stderr}"
+    );
+}
