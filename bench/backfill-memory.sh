@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Memory of a backfill as the org grows (release build), printing for each org size: the rows
 # stored, wall time, rows/s and peak RSS of `genesys-bi backfill --dataset agent_performance`
+# (or `agent_status`, with DATASET=agent_status)
 # at the default concurrency, and the emulator's own peak RSS. Goal: the backfill's peak RSS
 # under 150 MB at every size, rows/s no lower than before.
 #
@@ -10,12 +11,14 @@
 # Try a short range first (`bench/backfill-memory.sh 1 200 5000`): the 20,000-agent org is
 # large for both processes. GENESYS_BI_BIN=path/to/genesys-bi measures that binary instead of
 # building this tree (before/after comparisons). QUERY_MODE=job|query|auto sets the dataset's
-# query_mode (default: the config's default, auto).
+# query_mode (default: the config's default, auto). DATASET=agent_status measures the users
+# aggregates' agent_status dataset (PT15M by userId, 15 status columns) instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 days="${1:-3}"
 shift || true
 sizes=("$@")
+dataset="${DATASET:-agent_performance}"
 [ ${#sizes[@]} -gt 0 ] || sizes=(200 5000 20000)
 now="2024-12-31T12:00:00Z"
 from="$(python3 -c "import datetime,sys; print((datetime.date(2024,12,31) - datetime.timedelta(days=int(sys.argv[1]))).isoformat())" "$days")"
@@ -51,11 +54,23 @@ requests_per_minute = 1000000
 [store]
 sqlite = "$work/store-$1.db"
 
+TOML
+  if [ "$dataset" = agent_status ]; then
+    cat >>"$work/genesys-bi.toml" <<'TOML'
+[[datasets]]
+name = "agent_status"
+kind = "users"
+metrics = ["tSystemPresence", "tAgentRoutingStatus"]
+group_by = ["userId"]
+TOML
+  else
+    cat >>"$work/genesys-bi.toml" <<'TOML'
 [[datasets]]
 name = "agent_performance"
 metrics = ["nConnected", "tAnswered", "tAlert", "tTalk", "tHeld", "tAcw", "tHandle", "nTransferred"]
 group_by = ["userId", "mediaType"]
 TOML
+  fi
   if [ -n "${QUERY_MODE:-}" ]; then echo "query_mode = \"$QUERY_MODE\"" >>"$work/genesys-bi.toml"; fi
 }
 
@@ -65,11 +80,11 @@ for agents in "${sizes[@]}"; do
   write_config "$agents"
   started=$(date +%s.%N)
   (cd "$work" && /usr/bin/time -f "%M" -o "$work/rss" \
-    "$bin" backfill --dataset agent_performance --from "$from" --to "${now%%T*}" --now "$now" >/dev/null)
+    "$bin" backfill --dataset "$dataset" --from "$from" --to "${now%%T*}" --now "$now" >/dev/null)
   ended=$(date +%s.%N)
   emulator_kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$emulator_pid/status")
   kill "$emulator_pid"; wait "$emulator_pid" 2>/dev/null || true; emulator_pid=""
-  rows=$(sqlite3 "$work/store-$agents.db" 'select count(*) from agent_performance')
+  rows=$(sqlite3 "$work/store-$agents.db" "select count(*) from $dataset")
   python3 - "$agents" "$rows" "$started" "$ended" "$(cat "$work/rss")" "$emulator_kb" <<'PY'
 import sys
 agents, rows, started, ended, rss_kb, emulator_kb = sys.argv[1:]

@@ -28,8 +28,13 @@ pub struct DetailsResults {
 }
 
 /// A users aggregates job's results: the table, paged by `page_size` users.
+/// A users aggregates job's results: its query as of its submission, each page computed when
+/// asked for (`ContactCentre::users_aggregate_page`).
 pub struct UserAggregateResults {
-    pub table: crate::synth::agents::UserAggregateTable,
+    pub query: crate::synth::agents::UserAggregationQuery,
+    pub now: Timestamp,
+    /// Groups of the answer (agents kept, or one when not by user): what the cursor counts.
+    pub groups: usize,
     pub page_size: usize,
 }
 

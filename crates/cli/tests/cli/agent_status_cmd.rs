@@ -429,3 +429,61 @@ fn query_names_a_users_metric_and_where_to_keep_it_instead_of_guessing_a_convers
         "{stderr}"
     );
 }
+
+#[test]
+fn a_users_window_too_large_for_one_answer_is_fetched_by_a_job_a_page_of_agents_at_a_time() {
+    // 2,700 agents × 96 quarter hours is more than the emulator sends in one answer: the query
+    // is refused as `response.entity.too.large`, and the window comes through a job instead.
+    let emulator = EmulatorProcess::start(
+        crate::BIN,
+        &[
+            "--clock",
+            NOW,
+            "--clock-rate",
+            "0",
+            "--agents",
+            "2700",
+            "--queues",
+            "270",
+            "--conversations-per-day",
+            "5000",
+            "--rate-limit-per-minute",
+            "100000",
+        ],
+    );
+    let config = r#"
+[store]
+sqlite = "store.db"
+
+[[datasets]]
+name = "agent_status"
+kind = "users"
+metrics = ["tSystemPresence", "tAgentRoutingStatus"]
+group_by = ["userId"]
+backfill_start = "2024-05-19"
+"#;
+    let work = Workspace::new(&emulator, config);
+    let output = work.run_ok(&["sync", "--now", "2024-05-20T00:10:00Z"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("agent_status: 1 of 1 windows written (1 through async jobs), 259200 rows"),
+        "{stdout}"
+    );
+    let counters = emulator.counters();
+    let requests = &counters["requests"];
+    assert_eq!(
+        requests["/api/v2/analytics/users/aggregates/query"]["400"].as_u64(),
+        Some(1),
+        "{counters}"
+    );
+    let pages: u64 = requests
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(route, _)| route.ends_with("/results"))
+        .flat_map(|(_, by_status)| by_status.as_object().unwrap().values())
+        .filter_map(|v| v.as_u64())
+        .sum();
+    assert_eq!(pages, 27, "100 agents a page: {counters}");
+    assert_eq!(work.table("agent_status").len(), 2700 * 96);
+}

@@ -66,23 +66,17 @@ pub async fn submit(
     }
     let centre = state.centre.clone();
     let validated = query.clone();
-    blocking(move || centre.validate_users_aggregate(&validated)).await??;
+    let groups = blocking(move || centre.users_aggregate_groups(&validated)).await??;
     let now = state.clock.now();
     let job_id = state.user_aggregate_jobs.submit(now);
-    let (centre, jobs, id) = (
-        state.centre.clone(),
-        state.user_aggregate_jobs.clone(),
-        job_id.clone(),
-    );
     let page_size = query.page_size.unwrap_or(DEFAULT_JOB_PAGE_SIZE) as usize;
-    tokio::spawn(async move {
-        let outcome = match blocking(move || centre.users_aggregate(&query, now)).await {
-            Ok(Ok(table)) => Ok(UserAggregateResults { table, page_size }),
-            Ok(Err(e)) => Err(e.message),
-            Err(e) => Err(e.body.message),
-        };
-        jobs.complete(&id, outcome);
-    });
+    let results = UserAggregateResults {
+        query,
+        now,
+        groups,
+        page_size,
+    };
+    state.user_aggregate_jobs.complete(&job_id, Ok(results));
     Ok((StatusCode::ACCEPTED, Json(AsyncQueryResponse { job_id })).into_response())
 }
 
@@ -119,15 +113,22 @@ pub async fn results(
     let done = view
         .results
         .ok_or_else(|| results_unavailable(&view.status))?;
-    let groups = done.table.group_count();
+    let groups = done.groups;
     let offset = decode_cursor(&id, params.cursor.as_deref(), groups)?;
     let size = done.page_size.max(1);
     let next = (offset.saturating_add(size) < groups).then(|| offset + size);
-    let page = done
-        .table
-        .page(offset, size, next.map(|n| encode_cursor(&id, n)));
-    let body = serde_json::to_vec(&page)
-        .map_err(|e| ApiError::internal(format!("The page could not be written: {e}")))?;
+    let (centre, query, now) = (state.centre.clone(), done.query.clone(), done.now);
+    let cursor = next.map(|n| encode_cursor(&id, n));
+    let body = blocking(move || {
+        let table = centre.users_aggregate_page(&query, now, offset, size)?;
+        let page = table.page(0, table.group_count(), cursor);
+        serde_json::to_vec(&page).map_err(|e| crate::synth::QueryError {
+            status: 500,
+            code: "internal.server.error",
+            message: format!("The page could not be written: {e}"),
+        })
+    })
+    .await??;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body,

@@ -265,6 +265,7 @@ impl ContactCentre {
         now: Timestamp,
     ) -> Result<agents::UserAggregateTable, QueryError> {
         let plan = agents::aggregate::plan(query, &self.world)?;
+        plan.check_size()?;
         Ok(agents::aggregate::run(
             &self.world,
             &plan,
@@ -272,12 +273,31 @@ impl ContactCentre {
         ))
     }
 
-    /// Validation alone (a users aggregates job refuses a bad query at once).
-    pub fn validate_users_aggregate(
+    /// A users aggregates job's groups (validating its query: a job refuses a bad query at
+    /// once); each results page is then [`ContactCentre::users_aggregate_page`].
+    pub fn users_aggregate_groups(
         &self,
         query: &agents::UserAggregationQuery,
-    ) -> Result<(), QueryError> {
-        agents::aggregate::plan(query, &self.world).map(|_| ())
+    ) -> Result<usize, QueryError> {
+        agents::aggregate::plan(query, &self.world).map(|plan| plan.groups())
+    }
+
+    /// The users aggregates of the groups `[from, from + count)` of the query's answer, as of
+    /// `now`: a job's results page, computed when asked for, so a job over many agents holds
+    /// one page at a time.
+    pub fn users_aggregate_page(
+        &self,
+        query: &agents::UserAggregationQuery,
+        now: Timestamp,
+        from: usize,
+        count: usize,
+    ) -> Result<agents::UserAggregateTable, QueryError> {
+        let plan = agents::aggregate::plan(query, &self.world)?.slice(from, count);
+        Ok(agents::aggregate::run(
+            &self.world,
+            &plan,
+            now.as_millisecond(),
+        ))
     }
 
     /// Every agent's presence and routing status over `[from, to)` as of `now` (spans cut at

@@ -21,9 +21,11 @@ use crate::synth::{QueryError, World};
 
 /// Most userId predicates one query may hold (documented by Genesys).
 pub const MAX_USER_PREDICATES: usize = 100;
-/// Most (user, bucket) cells one answer may hold. Genesys documents no limit; this keeps the
-/// emulator's memory bounded (200 users × 31 days of PT1H fit; PT15M over a month for all
-/// users does not: query fewer users or shorter intervals).
+/// Most (user, bucket) cells one synchronous answer may hold. Genesys documents no limit; this
+/// keeps the emulator's memory bounded (200 users × 31 days of PT1H fit; PT15M over a day for
+/// 5,000 users does not). Larger is refused as `response.entity.too.large`, the API's code for
+/// an answer too large to send at once (genesys-api.md §5), which a client answers with a job:
+/// a job computes each results page for its own users, so it has no such limit.
 pub const MAX_USER_CELLS: usize = 250_000;
 
 pub(super) const SYSTEM_SLOTS: usize = SystemPresence::ALL.len();
@@ -172,14 +174,6 @@ pub(in crate::synth) fn plan(
         None => (0..world.model.agents.len() as u16).collect(),
     };
     let by_user = !query.group_by.is_empty();
-    let groups = if by_user { agents.len() } else { 1 };
-    if groups.saturating_mul(buckets.len()) > MAX_USER_CELLS {
-        return Err(bad_request(format!(
-            "The answer would hold {} users × {} buckets, more than the emulator's {MAX_USER_CELLS}; query fewer users, a shorter interval or a coarser granularity",
-            groups,
-            buckets.len()
-        )));
-    }
     Ok(UserPlan {
         interval,
         buckets,
@@ -258,6 +252,38 @@ fn validate_predicate(p: &Predicate) -> Result<(), QueryError> {
         ));
     }
     Ok(())
+}
+
+impl UserPlan {
+    /// The answer's groups: one per agent kept, or one for all of them.
+    pub fn groups(&self) -> usize {
+        if self.by_user { self.agents.len() } else { 1 }
+    }
+
+    /// Refuses an answer too large to send at once, as the API does (a job pages it instead).
+    pub(in crate::synth) fn check_size(&self) -> Result<(), QueryError> {
+        let (groups, buckets) = (self.groups(), self.buckets.len());
+        if groups.saturating_mul(buckets) <= MAX_USER_CELLS {
+            return Ok(());
+        }
+        Err(QueryError {
+            status: 400,
+            code: "response.entity.too.large",
+            message: format!(
+                "The answer would hold {groups} users × {buckets} buckets, more than the emulator's {MAX_USER_CELLS} for one response; use an async job, or query fewer users, a shorter interval or a coarser granularity"
+            ),
+        })
+    }
+
+    /// The plan for the agents `[from, from + count)` of this one (the whole plan when it is
+    /// not by user): one results page of a job.
+    pub(in crate::synth) fn slice(mut self, from: usize, count: usize) -> Self {
+        if self.by_user {
+            let to = from.saturating_add(count).min(self.agents.len());
+            self.agents = self.agents[from.min(to)..to].to_vec();
+        }
+        self
+    }
 }
 
 pub(in crate::synth) fn run(world: &World, plan: &UserPlan, now: i64) -> UserAggregateTable {
