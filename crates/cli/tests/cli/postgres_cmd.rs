@@ -125,7 +125,7 @@ fn check_config_connect_says_what_is_wrong_with_the_store() {
         "the Genesys checks still run: {stdout}"
     );
     assert!(
-        stderr.contains("1 of 5 connection checks failed"),
+        stderr.contains("1 of 6 connection checks failed"),
         "{stderr}"
     );
 
