@@ -39,7 +39,46 @@ enum Values {
     Timestamps(Vec<i64>),
     Integers(Vec<i64>),
     Reals(Vec<f64>),
-    Texts(Vec<ByteArray>),
+    Texts(Texts),
+}
+
+/// A text column's values end to end in one buffer: no allocation per value while rows are
+/// gathered; the values handed to the writer are slices of it.
+#[derive(Default)]
+struct Texts {
+    bytes: Vec<u8>,
+    /// Where each value ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Texts {
+    /// Adds `text` as stored: UTF-8 (the store writes only `str`), any invalid byte replaced.
+    fn push(&mut self, text: &[u8]) {
+        match std::str::from_utf8(text) {
+            Ok(_) => self.bytes.extend_from_slice(text),
+            Err(_) => self
+                .bytes
+                .extend_from_slice(String::from_utf8_lossy(text).as_bytes()),
+        }
+        self.ends.push(self.bytes.len());
+    }
+
+    /// The values as the writer takes them, sharing one buffer; leaves the column empty.
+    fn take(&mut self) -> Vec<ByteArray> {
+        let bytes = bytes::Bytes::from(std::mem::take(&mut self.bytes));
+        let mut start = 0;
+        let values = self
+            .ends
+            .iter()
+            .map(|&end| {
+                let value = ByteArray::from(bytes.slice(start..end));
+                start = end;
+                value
+            })
+            .collect();
+        self.ends.clear();
+        values
+    }
 }
 
 struct ColumnBuffer {
@@ -57,13 +96,24 @@ impl ColumnBuffer {
             ColumnType::Timestamp => Values::Timestamps(Vec::new()),
             ColumnType::Integer => Values::Integers(Vec::new()),
             ColumnType::Real => Values::Reals(Vec::new()),
-            ColumnType::Text => Values::Texts(Vec::new()),
+            ColumnType::Text => Values::Texts(Texts::default()),
         };
         Self {
             name: column.name.clone(),
             values,
             definitions: Vec::new(),
             last_instant: None,
+        }
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        match &mut self.values {
+            Values::Timestamps(values) | Values::Integers(values) => values.reserve(rows),
+            Values::Reals(values) => values.reserve(rows),
+            Values::Texts(texts) => texts.ends.reserve(rows),
+        }
+        if !matches!(self.values, Values::Timestamps(_)) {
+            self.definitions.reserve(rows);
         }
     }
 
@@ -108,12 +158,11 @@ impl ColumnBuffer {
                 true
             }
             (Values::Texts(values), CellRef::Text(text)) => {
-                let text = String::from_utf8_lossy(text).into_owned();
-                values.push(ByteArray::from(text.into_bytes()));
+                values.push(text);
                 true
             }
             (Values::Texts(values), other) => {
-                values.push(ByteArray::from(Cell::from(other).to_text().into_bytes()));
+                values.push(Cell::from(other).to_text().as_bytes());
                 true
             }
             (Values::Integers(_), other) => {
@@ -136,8 +185,8 @@ impl ColumnBuffer {
                 write_values::<Int64Type>(&mut column, values, definitions)?
             }
             Values::Reals(values) => write_values::<DoubleType>(&mut column, values, definitions)?,
-            Values::Texts(values) => {
-                write_values::<ByteArrayType>(&mut column, values, definitions)?
+            Values::Texts(texts) => {
+                write_values::<ByteArrayType>(&mut column, &mut texts.take(), definitions)?
             }
         }
         self.definitions.clear();
@@ -211,6 +260,15 @@ impl ParquetWriter {
             pending: 0,
             row_group_rows: row_group_rows.max(1),
         })
+    }
+
+    /// Makes room for `rows` more rows (up to a row group's) in the column buffers, when the
+    /// caller knows how many are coming: no buffer then grows and copies itself row by row.
+    pub fn reserve(&mut self, rows: usize) {
+        let rows = rows.min(self.row_group_rows);
+        for buffer in &mut self.columns {
+            buffer.reserve(rows);
+        }
     }
 
     /// Adds rows (closing a row group at each `row_group_rows`); returns the bytes written since
