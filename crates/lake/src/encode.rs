@@ -2,6 +2,8 @@
 //! as one Parquet file per local day they fall on, with the warehouse's one Parquet encoder.
 //! Runs on a blocking thread: store reads are synchronous.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use bytes::Bytes;
 use genesys::Interval;
 use jiff::civil::Date;
@@ -95,12 +97,14 @@ impl Dates {
 }
 
 /// The window's rows as one file per local day (in `zone`), in the store's key order (bucket
-/// start first, so days come one after another). A window without rows has no file.
+/// start first, so days come one after another). A window without rows has no file. Once
+/// `cancelled` is set the read stops (an error) at its next chunk of rows.
 pub(crate) fn encode_window(
     session: &dyn ReadSession,
     spec: &TableSpec,
     window: Interval,
     zone: &TimeZone,
+    cancelled: &AtomicBool,
 ) -> Result<Vec<DayFile>, EncodeError> {
     let selection = Selection::all(spec);
     let columns = selection.columns();
@@ -137,6 +141,11 @@ pub(crate) fn encode_window(
                 .map_err(|e| stop(&mut failure, e))?;
             day.rows += 1;
             if day.rows.is_multiple_of(CHUNK_ROWS) {
+                if cancelled.load(Ordering::Relaxed) {
+                    return Err(StoreError::PagesStopped(
+                        "the publish no longer wants the window".into(),
+                    ));
+                }
                 day.collect().map_err(|e| stop(&mut failure, e))?;
             }
             Ok(())
