@@ -98,11 +98,13 @@ impl Dates {
 
 /// The window's rows as one file per local day (in `zone`), in the store's key order (bucket
 /// start first, so days come one after another). A window without rows has no file. Once
-/// `cancelled` is set the read stops (an error) at its next chunk of rows.
+/// `cancelled` is set the read stops (an error) at its next chunk of rows. `rows_hint` is how
+/// many rows the store says the window has, to size the buffers (only a hint).
 pub(crate) fn encode_window(
     session: &dyn ReadSession,
     spec: &TableSpec,
     window: Interval,
+    rows_hint: u64,
     zone: &TimeZone,
     cancelled: &AtomicBool,
 ) -> Result<Vec<DayFile>, EncodeError> {
@@ -128,13 +130,19 @@ pub(crate) fn encode_window(
             }
             let day = match &mut open {
                 Some(day) => day,
-                None => open.insert(OpenDay {
-                    date,
-                    writer: ParquetWriter::new(&columns, group_rows)
-                        .map_err(|e| stop(&mut failure, e))?,
-                    rows: 0,
-                    parts: Vec::new(),
-                }),
+                None => {
+                    let mut writer = ParquetWriter::new(&columns, group_rows)
+                        .map_err(|e| stop(&mut failure, e))?;
+                    // The window's rows not yet encoded: what this day can hold at most.
+                    let encoded: u64 = files.iter().map(|f: &DayFile| f.rows).sum();
+                    writer.reserve(rows_hint.saturating_sub(encoded) as usize);
+                    open.insert(OpenDay {
+                        date,
+                        writer,
+                        rows: 0,
+                        parts: Vec::new(),
+                    })
+                }
             };
             day.writer
                 .push_row(row)

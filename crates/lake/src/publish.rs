@@ -251,10 +251,12 @@ impl Lake {
         stop: Arc<AtomicBool>,
     ) -> JoinHandle<Result<Vec<DayFile>, LakeError>> {
         let (reader, table, window) = (Arc::clone(&self.reader), spec.clone(), record.window);
+        let rows = record.rows;
         tokio::task::spawn_blocking(move || {
             let session = reader.export_session()?;
             let zone = table.definition.time_zone.zone().clone();
-            encode_window(session.as_ref(), &table, window, &zone, &stop).map_err(|e| match e {
+            encode_window(session.as_ref(), &table, window, rows, &zone, &stop).map_err(|e| match e
+            {
                 crate::encode::EncodeError::Store(e) => LakeError::Store(e),
                 crate::encode::EncodeError::Parquet(source) => LakeError::Encode {
                     dataset: table.name.clone(),
