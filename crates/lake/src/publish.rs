@@ -426,14 +426,9 @@ impl<'a> ReadAhead<'a> {
     /// Starts the reads the limits allow; with nothing else in flight, a window starts
     /// whatever its size.
     fn start(&mut self) {
-        while self.running.len() < AHEAD_WINDOWS {
-            let Some(&record) = self.due.as_slice().first() else {
-                return;
-            };
-            let idle = self.running.is_empty() && self.writing.is_none();
-            let in_flight =
-                self.writing.unwrap_or(0) + self.running.iter().map(|(r, _)| r.rows).sum::<u64>();
-            if !idle && in_flight + record.rows > AHEAD_ROWS {
+        while let Some(&record) = self.due.as_slice().first() {
+            let running: Vec<u64> = self.running.iter().map(|(r, _)| r.rows).collect();
+            if !may_start(self.writing, &running, record.rows) {
                 return;
             }
             self.due.next();
@@ -443,8 +438,7 @@ impl<'a> ReadAhead<'a> {
     }
 
     /// The next window in order with its day files, once read and encoded; the reads after it
-    /// go on meanwhile.
-    /// The window handed out before is taken as written.
+    /// go on meanwhile. The window handed out before is taken as written.
     async fn next(&mut self) -> Option<(&'a WindowRecord, Result<Vec<DayFile>, LakeError>)> {
         self.writing = None;
         self.start();
@@ -460,6 +454,19 @@ impl<'a> ReadAhead<'a> {
     }
 }
 
+/// Whether a window of `rows` rows may start being read, with a window of `writing` rows being
+/// written and windows of `running` rows being read: always when nothing is in flight,
+/// otherwise within [`AHEAD_WINDOWS`] and [`AHEAD_ROWS`].
+fn may_start(writing: Option<u64>, running: &[u64], rows: u64) -> bool {
+    if running.len() >= AHEAD_WINDOWS {
+        return false;
+    }
+    if writing.is_none() && running.is_empty() {
+        return true;
+    }
+    writing.unwrap_or(0) + running.iter().sum::<u64>() + rows <= AHEAD_ROWS
+}
+
 impl Drop for ReadAhead<'_> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -472,4 +479,24 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| LakeError::Task(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_read_ahead_within_the_row_and_window_limits() {
+        // Nothing in flight: any window starts, however large.
+        assert!(may_start(None, &[], 10 * AHEAD_ROWS));
+        // Small windows: up to AHEAD_WINDOWS read while one is written.
+        assert!(may_start(Some(7_000), &[7_000], 7_000));
+        assert!(!may_start(Some(7_000), &[7_000, 7_000], 7_000));
+        // A large window waits for the one being written, then for those being read.
+        assert!(!may_start(Some(7_000), &[], AHEAD_ROWS));
+        assert!(!may_start(None, &[7_000], AHEAD_ROWS));
+        // Nor does anything start beside a large window.
+        assert!(!may_start(Some(AHEAD_ROWS), &[], 1));
+        assert!(!may_start(None, &[AHEAD_ROWS], 1));
+    }
 }
