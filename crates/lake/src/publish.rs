@@ -4,14 +4,19 @@
 //! staged file in a folder, one PUT on S3), then the window's files that its new rows no longer
 //! fill are removed, then the manifest is replaced: a process killed at any instant leaves the
 //! lake with each window's rows in it at most once per reader, and the next catch-up finishes
-//! the job, since the manifest only names what was fully written.
+//! the job, since the manifest only names what was fully written. The store's reads (and the
+//! encoding) of the next windows run ahead on blocking threads while a window is written; the
+//! writes and the manifest still go one window at a time, in order.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use genesys::Interval;
 use jiff::Timestamp;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use tokio::task::JoinHandle;
 use warehouse::{ReadStore, Store, TableSpec, WindowRecord};
 
 use crate::LakeError;
@@ -179,13 +184,19 @@ impl Lake {
             dataset: dataset.to_string(),
             ..PublishReport::default()
         };
-        for window in due(&view.windows, Some(&manifest), range) {
-            let record = view
-                .windows
-                .iter()
-                .find(|r| r.window.start == window.start)
-                .expect("a due window is one of the store's");
-            let published = self.publish_window(&view.spec, record).await?;
+        let due: Vec<&WindowRecord> = due(&view.windows, Some(&manifest), range)
+            .into_iter()
+            .map(|window| {
+                view.windows
+                    .iter()
+                    .find(|r| r.window.start == window.start)
+                    .expect("a due window is one of the store's")
+            })
+            .collect();
+        let mut ahead = ReadAhead::new(self, &view.spec, &due);
+        while let Some((record, encoded)) = ahead.next().await {
+            let window = record.window;
+            let published = self.write_window(&view.spec, record, encoded?).await?;
             let old = manifest.window(window.start).cloned();
             report.removed += self.remove_replaced(old.as_ref(), &published).await?;
             let done = Published {
@@ -230,17 +241,22 @@ impl Lake {
         .await
     }
 
-    /// Writes the window's day files into place; the manifest is not yet told.
-    async fn publish_window(
+    /// Reads the window's rows from the store and encodes its day files, on a blocking thread
+    /// of its own (the work starts now, whether or not the handle is awaited); `stop` cuts the
+    /// read short when the publish no longer wants it.
+    fn encode(
         &self,
         spec: &TableSpec,
         record: &WindowRecord,
-    ) -> Result<PublishedWindow, LakeError> {
+        stop: Arc<AtomicBool>,
+    ) -> JoinHandle<Result<Vec<DayFile>, LakeError>> {
         let (reader, table, window) = (Arc::clone(&self.reader), spec.clone(), record.window);
-        let days: Vec<DayFile> = blocking(move || {
+        let rows = record.rows;
+        tokio::task::spawn_blocking(move || {
             let session = reader.export_session()?;
             let zone = table.definition.time_zone.zone().clone();
-            encode_window(session.as_ref(), &table, window, &zone).map_err(|e| match e {
+            encode_window(session.as_ref(), &table, window, rows, &zone, &stop).map_err(|e| match e
+            {
                 crate::encode::EncodeError::Store(e) => LakeError::Store(e),
                 crate::encode::EncodeError::Parquet(source) => LakeError::Encode {
                     dataset: table.name.clone(),
@@ -248,7 +264,16 @@ impl Lake {
                 },
             })
         })
-        .await?;
+    }
+
+    /// Writes the window's encoded day files into place; the manifest is not yet told.
+    async fn write_window(
+        &self,
+        spec: &TableSpec,
+        record: &WindowRecord,
+        days: Vec<DayFile>,
+    ) -> Result<PublishedWindow, LakeError> {
+        let window = record.window;
         let mut files = Vec::with_capacity(days.len());
         for day in days {
             let path = part_path(&spec.name, day.date, window.start);
@@ -357,10 +382,121 @@ pub(crate) fn lake_watermark(
     reached
 }
 
+/// At most this many windows are read and encoded at once, ahead of the one being written (its
+/// files put, the manifest replaced): the store's reads and the encoding keep both cores of a
+/// small machine busy while the lake's writes and fsyncs wait on the disk or the network.
+const AHEAD_WINDOWS: usize = 2;
+/// A window is read ahead only while the rows of the windows read or being written, its own
+/// included, stay under this; a larger window waits until nothing else is, so memory stays that
+/// of one large window at a time (encoded, some 120 bytes a row at the width of
+/// `agent_performance`, plus the encoder's buffers).
+const AHEAD_ROWS: u64 = 200_000;
+
+/// The due windows in order, each read and encoded on a blocking thread ahead of its turn to
+/// be written (see [`AHEAD_WINDOWS`], [`AHEAD_ROWS`]). Windows are still written and recorded
+/// in the manifest one at a time, in order, exactly as without it: only the store's reads run
+/// ahead. Dropped early (an error), it stops the reads still running.
+struct ReadAhead<'a> {
+    lake: &'a Lake,
+    spec: &'a TableSpec,
+    due: std::slice::Iter<'a, &'a WindowRecord>,
+    running: VecDeque<Encoding<'a>>,
+    /// The rows of the window handed out last, while the caller writes it.
+    writing: Option<u64>,
+    stop: Arc<AtomicBool>,
+}
+
+type Encoding<'a> = (
+    &'a WindowRecord,
+    JoinHandle<Result<Vec<DayFile>, LakeError>>,
+);
+
+impl<'a> ReadAhead<'a> {
+    fn new(lake: &'a Lake, spec: &'a TableSpec, due: &'a [&'a WindowRecord]) -> Self {
+        Self {
+            lake,
+            spec,
+            due: due.iter(),
+            running: VecDeque::new(),
+            writing: None,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Starts the reads the limits allow; with nothing else in flight, a window starts
+    /// whatever its size.
+    fn start(&mut self) {
+        while let Some(&record) = self.due.as_slice().first() {
+            let running: Vec<u64> = self.running.iter().map(|(r, _)| r.rows).collect();
+            if !may_start(self.writing, &running, record.rows) {
+                return;
+            }
+            self.due.next();
+            let handle = self.lake.encode(self.spec, record, Arc::clone(&self.stop));
+            self.running.push_back((record, handle));
+        }
+    }
+
+    /// The next window in order with its day files, once read and encoded; the reads after it
+    /// go on meanwhile. The window handed out before is taken as written.
+    async fn next(&mut self) -> Option<(&'a WindowRecord, Result<Vec<DayFile>, LakeError>)> {
+        self.writing = None;
+        self.start();
+        let (record, handle) = self.running.pop_front()?;
+        let encoded = handle
+            .await
+            .map_err(|e| LakeError::Task(e.to_string()))
+            .and_then(|r| r);
+        // The windows behind it start now, to be read while this one is written.
+        self.writing = Some(record.rows);
+        self.start();
+        Some((record, encoded))
+    }
+}
+
+/// Whether a window of `rows` rows may start being read, with a window of `writing` rows being
+/// written and windows of `running` rows being read: always when nothing is in flight,
+/// otherwise within [`AHEAD_WINDOWS`] and [`AHEAD_ROWS`].
+fn may_start(writing: Option<u64>, running: &[u64], rows: u64) -> bool {
+    if running.len() >= AHEAD_WINDOWS {
+        return false;
+    }
+    if writing.is_none() && running.is_empty() {
+        return true;
+    }
+    writing.unwrap_or(0) + running.iter().sum::<u64>() + rows <= AHEAD_ROWS
+}
+
+impl Drop for ReadAhead<'_> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, LakeError> + Send + 'static,
 ) -> Result<T, LakeError> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| LakeError::Task(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_are_read_ahead_within_the_row_and_window_limits() {
+        // Nothing in flight: any window starts, however large.
+        assert!(may_start(None, &[], 10 * AHEAD_ROWS));
+        // Small windows: up to AHEAD_WINDOWS read while one is written.
+        assert!(may_start(Some(7_000), &[7_000], 7_000));
+        assert!(!may_start(Some(7_000), &[7_000, 7_000], 7_000));
+        // A large window waits for the one being written, then for those being read.
+        assert!(!may_start(Some(7_000), &[], AHEAD_ROWS));
+        assert!(!may_start(None, &[7_000], AHEAD_ROWS));
+        // Nor does anything start beside a large window.
+        assert!(!may_start(Some(AHEAD_ROWS), &[], 1));
+        assert!(!may_start(None, &[AHEAD_ROWS], 1));
+    }
 }

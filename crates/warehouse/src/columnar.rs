@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use crate::StoreError;
+use crate::derived::{Operand, ratio};
 use crate::read::{Cell, CellRef, ColumnType, OutputColumn, RowRef};
 use parquet::basic::{Compression, LogicalType, Repetition, TimeUnit, Type as PhysicalType};
 use parquet::data_type::{ByteArray, ByteArrayType, DataType, DoubleType, Int64Type};
@@ -39,7 +40,46 @@ enum Values {
     Timestamps(Vec<i64>),
     Integers(Vec<i64>),
     Reals(Vec<f64>),
-    Texts(Vec<ByteArray>),
+    Texts(Texts),
+}
+
+/// A text column's values end to end in one buffer: no allocation per value while rows are
+/// gathered; the values handed to the writer are slices of it.
+#[derive(Default)]
+struct Texts {
+    bytes: Vec<u8>,
+    /// Where each value ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Texts {
+    /// Adds `text` as stored: UTF-8 (the store writes only `str`), any invalid byte replaced.
+    fn push(&mut self, text: &[u8]) {
+        match std::str::from_utf8(text) {
+            Ok(_) => self.bytes.extend_from_slice(text),
+            Err(_) => self
+                .bytes
+                .extend_from_slice(String::from_utf8_lossy(text).as_bytes()),
+        }
+        self.ends.push(self.bytes.len());
+    }
+
+    /// The values as the writer takes them, sharing one buffer; leaves the column empty.
+    fn take(&mut self) -> Vec<ByteArray> {
+        let bytes = bytes::Bytes::from(std::mem::take(&mut self.bytes));
+        let mut start = 0;
+        let values = self
+            .ends
+            .iter()
+            .map(|&end| {
+                let value = ByteArray::from(bytes.slice(start..end));
+                start = end;
+                value
+            })
+            .collect();
+        self.ends.clear();
+        values
+    }
 }
 
 struct ColumnBuffer {
@@ -57,13 +97,24 @@ impl ColumnBuffer {
             ColumnType::Timestamp => Values::Timestamps(Vec::new()),
             ColumnType::Integer => Values::Integers(Vec::new()),
             ColumnType::Real => Values::Reals(Vec::new()),
-            ColumnType::Text => Values::Texts(Vec::new()),
+            ColumnType::Text => Values::Texts(Texts::default()),
         };
         Self {
             name: column.name.clone(),
             values,
             definitions: Vec::new(),
             last_instant: None,
+        }
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        match &mut self.values {
+            Values::Timestamps(values) | Values::Integers(values) => values.reserve(rows),
+            Values::Reals(values) => values.reserve(rows),
+            Values::Texts(texts) => texts.ends.reserve(rows),
+        }
+        if !matches!(self.values, Values::Timestamps(_)) {
+            self.definitions.reserve(rows);
         }
     }
 
@@ -108,12 +159,11 @@ impl ColumnBuffer {
                 true
             }
             (Values::Texts(values), CellRef::Text(text)) => {
-                let text = String::from_utf8_lossy(text).into_owned();
-                values.push(ByteArray::from(text.into_bytes()));
+                values.push(text);
                 true
             }
             (Values::Texts(values), other) => {
-                values.push(ByteArray::from(Cell::from(other).to_text().into_bytes()));
+                values.push(Cell::from(other).to_text().as_bytes());
                 true
             }
             (Values::Integers(_), other) => {
@@ -136,8 +186,8 @@ impl ColumnBuffer {
                 write_values::<Int64Type>(&mut column, values, definitions)?
             }
             Values::Reals(values) => write_values::<DoubleType>(&mut column, values, definitions)?,
-            Values::Texts(values) => {
-                write_values::<ByteArrayType>(&mut column, values, definitions)?
+            Values::Texts(texts) => {
+                write_values::<ByteArrayType>(&mut column, &mut texts.take(), definitions)?
             }
         }
         self.definitions.clear();
@@ -190,9 +240,34 @@ fn schema(columns: &[OutputColumn]) -> Result<Type, ParquetError> {
 pub struct ParquetWriter {
     file: SerializedFileWriter<Vec<u8>>,
     columns: Vec<ColumnBuffer>,
+    /// The averages and ratios at the end of the columns, which a row may leave out: their
+    /// numerator and denominator indices (see [`ParquetWriter::push_row`]).
+    derived: Vec<(usize, usize)>,
+    /// The current row's cells, as operands of the derived columns.
+    operands: Vec<Operand>,
     /// Rows gathered for the next row group.
     pending: usize,
     row_group_rows: usize,
+}
+
+/// The columns after the stored ones that are derived from them: each an average or ratio
+/// whose operands come before all of them. Empty when the columns do not end that way.
+fn derived_tail(columns: &[OutputColumn]) -> Vec<(usize, usize)> {
+    let derived = columns
+        .iter()
+        .rev()
+        .take_while(|c| c.operands.is_some())
+        .count();
+    let stored = columns.len() - derived;
+    let tail: Vec<(usize, usize)> = columns[stored..]
+        .iter()
+        .filter_map(|c| c.operands)
+        .collect();
+    if tail.iter().all(|&(n, d)| n < stored && d < stored) {
+        tail
+    } else {
+        Vec::new()
+    }
 }
 
 impl ParquetWriter {
@@ -205,12 +280,24 @@ impl ParquetWriter {
             Arc::new(schema(columns)?),
             Arc::new(properties),
         )?;
+        let derived = derived_tail(columns);
         Ok(Self {
             file,
             columns: columns.iter().map(ColumnBuffer::new).collect(),
+            operands: vec![Operand::Null; columns.len() - derived.len()],
+            derived,
             pending: 0,
             row_group_rows: row_group_rows.max(1),
         })
+    }
+
+    /// Makes room for `rows` more rows (up to a row group's) in the column buffers, when the
+    /// caller knows how many are coming: no buffer then grows and copies itself row by row.
+    pub fn reserve(&mut self, rows: usize) {
+        let rows = rows.min(self.row_group_rows);
+        for buffer in &mut self.columns {
+            buffer.reserve(rows);
+        }
     }
 
     /// Adds rows (closing a row group at each `row_group_rows`); returns the bytes written since
@@ -227,11 +314,29 @@ impl ParquetWriter {
     }
 
     /// Adds one row as the store hands it, with no copy of its values; the bytes it completes
-    /// wait for [`ParquetWriter::written`].
+    /// wait for [`ParquetWriter::written`]. The row may end before the averages and ratios
+    /// (`Selection::derived_in_sql` off): they are then computed from its cells, as SQLite
+    /// would ([`crate::derived::ratio`]).
     pub fn push_row(&mut self, row: &RowRef<'_, '_>) -> Result<(), ParquetWriteError> {
-        self.check_width(row.width())?;
-        for (index, buffer) in self.columns.iter_mut().enumerate() {
-            buffer.push(row.cell(index)?)?;
+        let width = row.width();
+        let stored = self.columns.len() - self.derived.len();
+        if width == self.columns.len() {
+            for (index, buffer) in self.columns.iter_mut().enumerate() {
+                buffer.push(row.cell(index)?)?;
+            }
+        } else if width == stored {
+            let (read, derived) = self.columns.split_at_mut(stored);
+            for (index, buffer) in read.iter_mut().enumerate() {
+                let cell = row.cell(index)?;
+                self.operands[index] = Operand::from(cell);
+                buffer.push(cell)?;
+            }
+            for (buffer, &(numerator, denominator)) in derived.iter_mut().zip(&self.derived) {
+                let value = ratio(self.operands[numerator], self.operands[denominator]);
+                buffer.push(value.map_or(CellRef::Null, CellRef::Real))?;
+            }
+        } else {
+            self.check_width(width)?;
         }
         self.row_added()
     }
@@ -408,6 +513,40 @@ mod tests {
         let mut file = borrowed.written().unwrap();
         file.extend(borrowed.finish().unwrap());
         assert_eq!(file, expected);
+    }
+
+    #[test]
+    fn averages_left_out_of_the_row_are_computed_as_the_store_computes_them() {
+        let columns = columns();
+        assert_eq!(derived_tail(&columns), [(5, 4)]);
+        let rows: Vec<_> = (0..40).map(row).collect();
+        let mut whole = ParquetWriter::new(&columns, 16).unwrap();
+        let mut expected = whole.push(rows.clone()).unwrap();
+        expected.extend(whole.finish().unwrap());
+        let mut short = ParquetWriter::new(&columns, 16).unwrap();
+        for cells in &rows {
+            with_store_row(&cells[..cells.len() - 1], |row| {
+                short.push_row(row).unwrap()
+            });
+        }
+        let mut file = short.written().unwrap();
+        file.extend(short.finish().unwrap());
+        assert_eq!(file, expected);
+        // A null or zero count makes a null average, as `NULLIF` does.
+        let mut cells = row(3);
+        cells[4] = Cell::Integer(0);
+        let mut writer = ParquetWriter::new(&columns, 16).unwrap();
+        with_store_row(&cells[..cells.len() - 1], |row| {
+            writer.push_row(row).unwrap()
+        });
+        let mut file = writer.written().unwrap();
+        file.extend(writer.finish().unwrap());
+        let reader = SerializedFileReader::new(Bytes::from(file)).unwrap();
+        let read = reader.get_row_iter(None).unwrap().next().unwrap().unwrap();
+        assert_eq!(read.get_column_iter().nth(8).unwrap().1, &Field::Null);
+        // Any other width is refused.
+        let mut writer = ParquetWriter::new(&columns, 16).unwrap();
+        with_store_row(&row(1)[..5], |row| assert!(writer.push_row(row).is_err()));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 pub mod cells;
 pub mod columnar;
 pub mod days;
+pub mod derived;
 mod fnv;
 pub mod keys;
 pub mod kpi;
