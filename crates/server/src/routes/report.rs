@@ -41,8 +41,8 @@ const METRICS: &[&str] = &[
 ];
 /// Milliseconds in an hour.
 const HOUR_MS: f64 = 3_600_000.0;
-/// Queues (or other groups) reported at most.
-const MAX_GROUPS: u64 = 10_000;
+/// Queues (or agents) reported at most; a range with more is refused, never cut short.
+const MAX_GROUPS: u64 = 50_000;
 
 /// The body of `GET /v1/report`. Fields are in name order, as the body always spelled them.
 #[derive(Debug, Serialize, ToSchema)]
@@ -332,7 +332,7 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Re
             prepared.selection.names = true;
             let read_all = |selection: &warehouse::read::Selection| -> Result<_, Problem> {
                 match range {
-                    (Some(s), Some(e)) => Ok(selection.read(c, (s, e), 0, MAX_GROUPS)?),
+                    (Some(s), Some(e)) => Ok(selection.read(c, (s, e), 0, MAX_GROUPS + 1)?),
                     _ => Ok(Vec::new()),
                 }
             };
@@ -344,7 +344,17 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Re
             if let Some(dimension) = group_by.dimension() {
                 prepared.selection.dimensions = vec![dimension.into()];
                 let columns = prepared.selection.columns();
-                for row in read_all(&prepared.selection)? {
+                let rows = read_all(&prepared.selection)?;
+                if rows.len() as u64 > MAX_GROUPS {
+                    return Err(Problem::bad_parameter(
+                        "dataset",
+                        format!(
+                            "`{}` has more than {MAX_GROUPS} groups by {dimension} in the range, more than a report lists; read /v1/datasets/{}/rows?group_by={dimension} instead",
+                            spec.name, spec.name
+                        ),
+                    ));
+                }
+                for row in rows {
                     groups.push(figures(&columns, &row, group_by));
                 }
             }
