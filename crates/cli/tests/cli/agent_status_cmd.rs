@@ -10,15 +10,20 @@ use test_support::cli::{EmulatorProcess, Workspace};
 const NOW: &str = "2024-05-20T12:00:00Z";
 
 fn emulator(extra: &[&str]) -> EmulatorProcess {
+    emulator_of("40", "2000", extra)
+}
+
+/// An emulator frozen at NOW with `agents` agents and `conversations` a day.
+fn emulator_of(agents: &str, conversations: &str, extra: &[&str]) -> EmulatorProcess {
     let mut args = vec![
         "--clock",
         NOW,
         "--clock-rate",
         "0",
         "--agents",
-        "40",
+        agents,
         "--conversations-per-day",
-        "2000",
+        conversations,
         "--rate-limit-per-minute",
         "100000",
         "--seed",
@@ -434,23 +439,7 @@ fn query_names_a_users_metric_and_where_to_keep_it_instead_of_guessing_a_convers
 fn a_users_window_too_large_for_one_answer_is_fetched_by_a_job_a_page_of_agents_at_a_time() {
     // 2,700 agents × 96 quarter hours is more than the emulator sends in one answer: the query
     // is refused as `response.entity.too.large`, and the window comes through a job instead.
-    let emulator = EmulatorProcess::start(
-        crate::BIN,
-        &[
-            "--clock",
-            NOW,
-            "--clock-rate",
-            "0",
-            "--agents",
-            "2700",
-            "--queues",
-            "270",
-            "--conversations-per-day",
-            "5000",
-            "--rate-limit-per-minute",
-            "100000",
-        ],
-    );
+    let emulator = emulator_of("2700", "5000", &["--queues", "270"]);
     let config = r#"
 [store]
 sqlite = "store.db"
