@@ -201,13 +201,23 @@ where
                 Ok(report) => self.publish(report, held.token()).await,
                 Err(e) => Err(e),
             };
-            held.release().await?;
+            let released = held.release().await;
             let report = match synced {
-                Ok(report) => report,
+                Ok(report) => {
+                    released?;
+                    report
+                }
                 Err(e) => {
+                    // The pass's own failure is what the user must read; a store that failed
+                    // it (a lost lease, a closed session) may well fail these too.
+                    if let Err(also) = released {
+                        tracing::warn!(dataset = %spec.name, error = %also, "Could not release the dataset's lease; it lapses by its TTL.");
+                    }
                     self.finished(&spec.name, RunStatus::Failed);
                     record.summary.error = Some(e.to_string());
-                    record.finish(self, RunStatus::Failed)?;
+                    if let Err(also) = record.finish(self, RunStatus::Failed) {
+                        tracing::warn!(dataset = %spec.name, error = %also, "Could not record the failed run.");
+                    }
                     return Err(e);
                 }
             };

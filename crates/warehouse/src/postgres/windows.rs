@@ -53,10 +53,17 @@ pub(crate) fn write(
         first.into_iter().chain(pages),
         lease,
     );
-    drop(client);
     match (written, lease) {
-        (Err(failed), Some(lease)) if !matches!(failed, StoreError::LeaseLost { .. }) => {
-            Err(lost_lease(store, lease).unwrap_or(failed))
+        (Err(failed), Some(lease)) => {
+            // The server may have ended this session (`bound_by`, `leases::end_writes_before`)
+            // while the process was frozen; until its connection task reads that, the pool
+            // would take it for open and hand it to the next statement, which then fails with
+            // "connection closed" instead of saying the lease moved on.
+            drop(deadpool_postgres::Object::take(client));
+            match failed {
+                StoreError::LeaseLost { .. } => Err(failed),
+                failed => Err(lost_lease(store, lease).unwrap_or(failed)),
+            }
         }
         (written, _) => written,
     }

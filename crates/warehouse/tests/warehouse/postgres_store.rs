@@ -163,3 +163,62 @@ fn a_new_schema_opened_by_several_at_once_opens_for_all() {
         }
     }
 }
+
+/// A writer frozen mid-window (a paused VM, SIGSTOP) past its lease: the next holder ends its
+/// session, and when it wakes its write is refused as the lease's, not as a closed connection,
+/// nothing of the window is kept, and the frozen writer's store goes on working.
+#[test]
+fn a_write_frozen_past_its_lease_is_refused_when_it_wakes_and_its_store_goes_on() {
+    use crate::store_suite::{claimant, granted};
+    use std::time::Duration;
+    use warehouse::StoreError;
+
+    let pg = TestPostgres::schema();
+    let frozen = pg.open();
+    frozen.ensure_dataset(&spec()).unwrap();
+    let ttl = Duration::from_millis(300);
+    let lease = granted(
+        frozen
+            .acquire_lease("queue_performance", &claimant(1), ttl)
+            .unwrap(),
+    );
+    let write = WindowWrite {
+        dataset: "queue_performance",
+        window: hour(0),
+        rows: &[],
+        settled: true,
+        run_id: None,
+    };
+    let (pages, arriving) = std::sync::mpsc::sync_channel::<warehouse::Result<_>>(0);
+    let refused = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            frozen.write_window_pages(&write, &mut arriving.into_iter(), Some(&lease))
+        });
+        // A rendezvous: the second page is taken only once the first is copied in, so the
+        // writer now waits for a third inside its transaction, holding the dataset's lock.
+        pages.send(Ok(vec![row(0, "q1")])).unwrap();
+        pages.send(Ok(vec![row(0, "q2")])).unwrap();
+        std::thread::sleep(ttl * 2);
+        let taker = pg.open();
+        let taken = granted(
+            taker
+                .acquire_lease("queue_performance", &claimant(2), ttl * 100)
+                .unwrap(),
+        );
+        assert!(taken.token > lease.token);
+        // The writer wakes with its last page.
+        pages.send(Ok(vec![row(0, "q3")])).unwrap();
+        drop(pages);
+        writer.join().unwrap().unwrap_err()
+    });
+    assert!(
+        matches!(refused, StoreError::LeaseLost { .. }),
+        "refused as: {refused}"
+    );
+    assert!(frozen.windows("queue_performance").unwrap().is_empty());
+    frozen.release_lease(&lease).unwrap();
+    assert_eq!(
+        frozen.lease_holder("queue_performance").unwrap().map(|l| l.holder),
+        Some(claimant(2))
+    );
+}
