@@ -50,6 +50,13 @@ group_by = ["userId"]
 backfill_start = "2024-05-18"
 
 [[datasets]]
+name = "agent_voice_talk"
+metrics = ["tTalk"]
+group_by = ["userId"]
+filter = { mediaType = "voice" }
+backfill_start = "2024-05-18"
+
+[[datasets]]
 name = "agent_status"
 kind = "users"
 metrics = ["tSystemPresence", "tAgentRoutingStatus"]
@@ -340,6 +347,48 @@ fn agent_status_holds_the_users_aggregates_answer_per_agent_bucket_and_status() 
             .all(|g| g["user_id"].is_string() && g["avg_handle_ms"].is_f64())
     );
     assert!(groups.iter().all(|g| g.get("on_queue_hours").is_none()));
+
+    an_agent_interacts_at_least_as_long_as_it_talks(&work);
+}
+
+/// Truth across two stored datasets: an agent is on one call at a time, and on it only while
+/// INTERACTING (a queue's call) or COMMUNICATING (one it dialled), so the voice talk its
+/// conversations report for a day never exceeds that time from an hour before the day (tTalk
+/// counts where a talk ends, and one lasts at most an hour) to the day's end. Chats, messages
+/// and emails are left out: an agent handles several at once, as in Genesys Cloud.
+fn an_agent_interacts_at_least_as_long_as_it_talks(work: &Workspace) {
+    const DAY: &str = "2024-05-19";
+    const FROM: &str = "2024-05-18T23:00:00Z";
+    const UNTIL: &str = "2024-05-20T00:00:00Z";
+    let mut talk: BTreeMap<String, i64> = BTreeMap::new();
+    for row in work.table("agent_voice_talk").rows() {
+        let start = row.text("interval_start").unwrap();
+        if start.starts_with(DAY) {
+            let user = row.text("user_id").unwrap().to_string();
+            *talk.entry(user).or_default() += row.integer("t_talk_sum_ms").unwrap_or(0);
+        }
+    }
+    let columns = ["INTERACTING", "COMMUNICATING"]
+        .map(|status| genesys::users_catalog::qualifier_column("routing_status", status));
+    let mut engaged: BTreeMap<String, i64> = BTreeMap::new();
+    for row in work.table("agent_status").rows() {
+        let start = row.text("interval_start").unwrap();
+        if (FROM..UNTIL).contains(&start) {
+            let user = row.text("user_id").unwrap().to_string();
+            for column in &columns {
+                *engaged.entry(user.clone()).or_default() += row.integer(column).unwrap_or(0);
+            }
+        }
+    }
+    let talked: Vec<_> = talk.iter().filter(|(_, ms)| **ms > 0).collect();
+    assert!(talked.len() > 10, "{} agents talked on {DAY}", talked.len());
+    for (user, talk_ms) in talked {
+        let engaged_ms = engaged.get(user).copied().unwrap_or(0);
+        assert!(
+            engaged_ms >= *talk_ms,
+            "{user} on {DAY}: {talk_ms} ms of voice talk but {engaged_ms} ms INTERACTING or COMMUNICATING"
+        );
+    }
 }
 
 /// Equal maps, or a panic naming the first entry that differs (not the whole maps).
