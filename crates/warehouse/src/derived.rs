@@ -31,7 +31,7 @@ impl From<CellRef<'_>> for Operand {
 }
 
 impl Operand {
-    fn real(self) -> Option<f64> {
+    pub(crate) fn real(self) -> Option<f64> {
         match self {
             // SQLite converts with C's `(double)` cast: round to nearest, as `as` does.
             Operand::Integer(i) => Some(i as f64),

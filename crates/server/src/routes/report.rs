@@ -10,11 +10,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use genesys::interval::format_instant;
-use genesys::users_catalog::{
-    AGENT_ROUTING_STATUS, SYSTEM_PRESENCE, SYSTEM_PRESENCES, qualifier_column,
-};
+use genesys::users_catalog::{AGENT_ROUTING_STATUS, SYSTEM_PRESENCE};
 use serde::Serialize;
 use utoipa::ToSchema;
+use warehouse::derived::Operand;
+use warehouse::kpi::Figure;
 use warehouse::read::{Cell, OutputColumn};
 
 use crate::gzip;
@@ -39,8 +39,6 @@ const METRICS: &[&str] = &[
     SYSTEM_PRESENCE,
     AGENT_ROUTING_STATUS,
 ];
-/// Milliseconds in an hour.
-const HOUR_MS: f64 = 3_600_000.0;
 /// Queues (or agents) reported at most; a range with more is refused, never cut short.
 const MAX_GROUPS: u64 = 50_000;
 
@@ -156,18 +154,19 @@ impl Named<'_> {
         }
     }
 
+    fn operand(&self, name: &str) -> Operand {
+        match self.cell(name) {
+            Some(Cell::Integer(i)) => Operand::Integer(*i),
+            Some(Cell::Real(r)) => Operand::Real(*r),
+            _ => Operand::Null,
+        }
+    }
+
     fn text(&self, name: &str) -> Option<String> {
         match self.cell(name)? {
             Cell::Text(t) => Some(t.clone()),
             _ => None,
         }
-    }
-
-    /// The summed milliseconds of `columns`, an absent one as none; `None` when the row has
-    /// none of them (the dataset does not keep them).
-    fn milliseconds(&self, columns: &[String]) -> Option<f64> {
-        let present: Vec<_> = columns.iter().filter(|c| self.cell(c).is_some()).collect();
-        (!present.is_empty()).then(|| present.iter().filter_map(|c| self.real(c)).sum())
     }
 
     /// `part` / offered, when anything was offered.
@@ -179,35 +178,19 @@ impl Named<'_> {
     }
 }
 
-/// A quotient, when the whole is not zero.
-fn share(part: Option<f64>, whole: Option<f64>) -> Option<f64> {
-    match (part, whole) {
-        (Some(part), Some(whole)) if whole != 0.0 => Some(part / whole),
-        _ => None,
-    }
-}
-
-fn agent_time(named: &Named<'_>) -> AgentTime {
-    let presence = |q: &str| qualifier_column("system_presence", q);
-    let routing = |q: &str| qualifier_column("routing_status", q);
-    let logged_in: Vec<String> = SYSTEM_PRESENCES
-        .iter()
-        .filter(|q| **q != "OFFLINE")
-        .map(|q| presence(q))
-        .collect();
-    let logged_in = named.milliseconds(&logged_in);
-    let on_queue = named.milliseconds(&[presence("ON_QUEUE")]);
-    let interacting = named.milliseconds(&[routing("INTERACTING")]);
-    let idle = named.milliseconds(&[routing("IDLE")]);
-    let routable = interacting.zip(idle).map(|(a, b)| a + b);
-    let hours = |ms: Option<f64>| ms.map(|ms| ms / HOUR_MS);
+/// The agent figures from the range's sums, each by the formula its `_kpi` feed uses.
+fn agent_time(named: &Named<'_>, formulas: &[Figure]) -> AgentTime {
+    let figure = |name: &str| {
+        let figure = formulas.iter().find(|f| f.name == name)?;
+        figure.formula.evaluate(|column| named.operand(column))
+    };
     AgentTime {
-        logged_in_hours: hours(logged_in),
-        on_queue_hours: hours(on_queue),
-        utilization: share(on_queue, logged_in),
-        interacting_hours: hours(interacting),
-        idle_hours: hours(idle),
-        occupancy: share(interacting, routable),
+        logged_in_hours: figure("logged_in_hours"),
+        on_queue_hours: figure("on_queue_hours"),
+        utilization: figure("utilization"),
+        interacting_hours: figure("interacting_hours"),
+        idle_hours: figure("idle_hours"),
+        occupancy: figure("occupancy"),
     }
 }
 
@@ -239,7 +222,7 @@ impl GroupBy {
     }
 }
 
-fn figures(columns: &[OutputColumn], row: &[Cell], group: GroupBy) -> Figures {
+fn figures(columns: &[OutputColumn], row: &[Cell], group: GroupBy, formulas: &[Figure]) -> Figures {
     let named = Named { columns, row };
     let (with_queue, with_agent) = (group == GroupBy::Queue, group == GroupBy::Agent);
     Figures {
@@ -259,7 +242,7 @@ fn figures(columns: &[OutputColumn], row: &[Cell], group: GroupBy) -> Figures {
         service_level_numerator: named.integer("o_service_level_numerator"),
         user_id: with_agent.then(|| named.text("user_id")),
         user_name: with_agent.then(|| named.text("user_name")),
-        agent: agent_time(&named),
+        agent: agent_time(&named, formulas),
     }
 }
 
@@ -314,6 +297,7 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Re
                 ));
             }
             let spec = prepared.info.spec.clone();
+            let formulas = warehouse::kpi::figures(&spec);
             prepared.selection.metrics = METRICS
                 .iter()
                 .filter(|m| spec.metrics.iter().any(|x| x == *m))
@@ -355,7 +339,7 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Re
                     ));
                 }
                 for row in rows {
-                    groups.push(figures(&columns, &row, group_by));
+                    groups.push(figures(&columns, &row, group_by, &formulas));
                 }
             }
             let complete_through = prepared.info.complete_through;
@@ -371,7 +355,7 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Re
                 groups,
                 to: end.map(format_instant),
                 totals: totals.first().map_or_else(Figures::default, |row| {
-                    figures(&total_columns, row, GroupBy::Totals)
+                    figures(&total_columns, row, GroupBy::Totals, &formulas)
                 }),
             })
         })
