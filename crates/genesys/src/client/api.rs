@@ -21,6 +21,10 @@ use crate::directory::{
     User, WRAPUP_CODES_PATH, WrapupCode,
 };
 use crate::jobs::{AsyncQueryResponse, AsyncQueryStatus, JobState};
+use crate::users_details::{
+    AsyncUserDetailsQueryResponse, MAX_QUERY_RESULTS, USERS_DETAILS_AVAILABILITY_PATH,
+    USERS_DETAILS_JOBS_PATH, USERS_DETAILS_QUERY_PATH, UserDetailsQuery, UserDetailsQueryResponse,
+};
 
 use super::GenesysClient;
 use super::error::{Error, Result};
@@ -34,6 +38,7 @@ pub enum JobKind {
     Aggregates,
     UsersAggregates,
     Details,
+    UsersDetails,
 }
 
 impl JobKind {
@@ -42,6 +47,7 @@ impl JobKind {
             JobKind::Aggregates => AGGREGATES_JOBS_PATH,
             JobKind::UsersAggregates => USERS_AGGREGATES_JOBS_PATH,
             JobKind::Details => DETAILS_JOBS_PATH,
+            JobKind::UsersDetails => USERS_DETAILS_JOBS_PATH,
         }
     }
 }
@@ -322,6 +328,114 @@ impl GenesysClient {
         Ok(self.details_job_pages(&job_id, page_size))
     }
 
+    /// One page of the synchronous users details query, as its `paging` says. An interval over
+    /// the documented limit is refused before any request.
+    pub async fn users_details_query(
+        &self,
+        query: &UserDetailsQuery,
+    ) -> Result<UserDetailsQueryResponse> {
+        query.checked_interval()?;
+        self.post_json(USERS_DETAILS_QUERY_PATH, query, "users details")
+            .await
+    }
+
+    /// Every page of the synchronous users details query, `page_size` stored records each.
+    ///
+    /// A short page is not the last: Genesys drops a record's second copy from a page after
+    /// counting it, so pages run until one has no records or `totalHits` (which counts copies)
+    /// is reached. Paging deeper than Genesys allows is refused before the request that would
+    /// fail. The same record may come on two pages: merge them with
+    /// [`crate::users_details::intervals::status_intervals`].
+    pub fn users_details_query_pages(
+        &self,
+        query: UserDetailsQuery,
+        page_size: u32,
+    ) -> PageStream<UserDetailsQueryResponse> {
+        let client = self.clone();
+        let page_size = page_size.max(1);
+        stream::try_unfold(Some(1u32), move |page_number| {
+            let (client, mut query) = (client.clone(), query.clone());
+            async move {
+                let Some(page_number) = page_number else {
+                    return Ok(None);
+                };
+                let read = u64::from(page_number) * u64::from(page_size);
+                if read > MAX_QUERY_RESULTS {
+                    let reason = format!(
+                        "interval `{}` holds more than {MAX_QUERY_RESULTS} records, the most \
+                         the query pages through: use a job or shorter windows",
+                        query.interval
+                    );
+                    let what = "users details";
+                    return Err(Error::Paging { what, reason });
+                }
+                query.paging = Some(PagingSpec {
+                    page_size,
+                    page_number,
+                });
+                let page = client.users_details_query(&query).await?;
+                let found: usize = page.user_details.iter().map(|d| d.record_count()).sum();
+                if found == 0 {
+                    return Ok(None);
+                }
+                let more = page.total_hits.is_none_or(|total| read < total);
+                Ok(Some((page, more.then_some(page_number + 1))))
+            }
+        })
+        .boxed()
+    }
+
+    /// Submits an async users details job; its id. An interval over the documented limit is
+    /// refused before any request.
+    pub async fn submit_users_details_job(&self, query: &UserDetailsQuery) -> Result<String> {
+        query.checked_interval()?;
+        let accepted: AsyncQueryResponse = self
+            .post_json(USERS_DETAILS_JOBS_PATH, query, "users details job")
+            .await?;
+        Ok(accepted.job_id)
+    }
+
+    /// The results of a FULFILLED users details job, page by page (cursor paging). A user may
+    /// recur on several pages.
+    pub fn users_details_job_pages(
+        &self,
+        job_id: &str,
+        page_size: Option<u32>,
+    ) -> PageStream<AsyncUserDetailsQueryResponse> {
+        let path = format!("{USERS_DETAILS_JOBS_PATH}/{job_id}/results");
+        self.cursor_pages(
+            path,
+            page_size,
+            "users details job results",
+            super::from_json,
+            |page: &AsyncUserDetailsQueryResponse| page.cursor.clone(),
+        )
+    }
+
+    /// Submits a users details job, waits for it, and streams its result pages.
+    pub async fn run_users_details_job(
+        &self,
+        query: &UserDetailsQuery,
+        page_size: Option<u32>,
+    ) -> Result<PageStream<AsyncUserDetailsQueryResponse>> {
+        let job_id = self.submit_users_details_job(query).await?;
+        self.wait_for_job(JobKind::UsersDetails, &job_id).await?;
+        Ok(self.users_details_job_pages(&job_id, page_size))
+    }
+
+    /// The instant before which users details jobs have every record (`dataAvailabilityDate`);
+    /// a job's window past it comes back partial, with no error.
+    pub async fn users_details_availability(&self) -> Result<jiff::Timestamp> {
+        let availability: Availability = self
+            .get_json(
+                USERS_DETAILS_AVAILABILITY_PATH,
+                &[],
+                "users details data availability",
+            )
+            .await?;
+        Ok(availability.data_availability_date)
+    }
+
     fn cursor_pages<T: Send + 'static>(
         &self,
         path: String,
@@ -406,6 +520,13 @@ impl GenesysClient {
     pub fn presences(&self, page_size: u32) -> PageStream<OrganizationPresence> {
         flatten(self.directory_pages(DirectoryKind::Presences, page_size))
     }
+}
+
+/// `DataAvailabilityResponse`, its date read as an instant.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Availability {
+    data_availability_date: jiff::Timestamp,
 }
 
 fn flatten<T: Send + 'static>(pages: PageStream<EntityListing<T>>) -> PageStream<T> {
