@@ -106,27 +106,26 @@ pub enum StatusIntervalError {
         end: Timestamp,
     },
     #[error(
-        "user {user_id}: two {kind} records start at {start} with different statuses, {first} and {second}"
+        "user {}: two {} records start at {} with different statuses, {} and {}",
+        first.user_id, first.kind(), first.start, first.status, second.status
     )]
     Conflict {
-        user_id: String,
-        kind: StatusKind,
-        start: Timestamp,
-        first: Status,
-        second: Status,
+        first: Box<StatusInterval>,
+        second: Box<StatusInterval>,
     },
     #[error(
-        "user {user_id}: {kind} {earlier} from {earlier_start} {} overlaps {later} from {later_start}",
-        earlier_end.map_or("still open".to_string(), |end| format!("to {end}"))
+        "user {}: {} {} from {} {} overlaps {} from {}",
+        earlier.user_id,
+        earlier.kind(),
+        earlier.status,
+        earlier.start,
+        earlier.end.map_or("still open".to_string(), |end| format!("to {end}")),
+        later.status,
+        later.start
     )]
     Overlap {
-        user_id: String,
-        kind: StatusKind,
-        earlier: Status,
-        earlier_start: Timestamp,
-        earlier_end: Option<Timestamp>,
-        later: Status,
-        later_start: Timestamp,
+        earlier: Box<StatusInterval>,
+        later: Box<StatusInterval>,
     },
 }
 
@@ -220,11 +219,8 @@ pub fn merge(
             Some(known) if key(known) == key(&copy) => {
                 if known.status != copy.status {
                     return Err(StatusIntervalError::Conflict {
-                        kind: copy.kind(),
-                        user_id: copy.user_id,
-                        start: copy.start,
-                        first: known.status.clone(),
-                        second: copy.status,
+                        first: Box::new(known.clone()),
+                        second: Box::new(copy),
                     });
                 }
                 known.end = latest_known_end(known.end, copy.end);
@@ -258,13 +254,8 @@ pub fn check_timeline(intervals: &[StatusInterval]) -> Result<(), StatusInterval
         }
         if earlier.end.is_none_or(|end| end > later.start) || earlier.start == later.start {
             return Err(StatusIntervalError::Overlap {
-                kind: later.kind(),
-                user_id: later.user_id.clone(),
-                earlier: earlier.status.clone(),
-                earlier_start: earlier.start,
-                earlier_end: earlier.end,
-                later: later.status.clone(),
-                later_start: later.start,
+                earlier: Box::new(earlier.clone()),
+                later: Box::new(later.clone()),
             });
         }
     }
@@ -335,11 +326,9 @@ mod tests {
             Some("2024-05-09T10:05:00Z"),
             "IDLE",
         );
-        assert_eq!(
-            merge([open.clone(), closed.clone()]).unwrap(),
-            [closed.clone()]
-        );
-        assert_eq!(merge([closed.clone(), open.clone()]).unwrap(), [closed]);
+        let expected = vec![closed.clone()];
+        assert_eq!(merge([open.clone(), closed.clone()]).unwrap(), expected);
+        assert_eq!(merge([closed, open.clone()]).unwrap(), expected);
         assert_eq!(merge([open.clone(), open.clone()]).unwrap(), [open]);
     }
 

@@ -80,7 +80,11 @@ async fn the_query_and_a_job_of_several_cursor_pages_give_the_same_status_interv
     assert!(job_pages.len() > 2, "{} job pages", job_pages.len());
     let last = job_pages.len() - 1;
     for (n, page) in job_pages.iter().enumerate() {
-        assert_eq!(page.cursor.is_none(), n == last, "only the last page lacks a cursor");
+        assert_eq!(
+            page.cursor.is_none(),
+            n == last,
+            "only the last page lacks a cursor"
+        );
         assert_eq!(
             page.data_availability_date.as_deref(),
             Some("2024-05-10T12:00:00.000Z")
