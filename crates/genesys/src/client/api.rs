@@ -154,27 +154,17 @@ impl GenesysClient {
         page_size: u32,
     ) -> PageStream<ConversationQueryResponse> {
         let client = self.clone();
-        let page_size = page_size.max(1);
-        stream::try_unfold(Some(1u32), move |page_number| {
+        let fetch = move |paging| {
             let (client, mut query) = (client.clone(), query.clone());
             async move {
-                let Some(page_number) = page_number else {
-                    return Ok(None);
-                };
-                query.paging = Some(PagingSpec {
-                    page_size,
-                    page_number,
-                });
-                let page = client.details_query(&query).await?;
-                let found = page.conversations.as_ref().map_or(0, Vec::len);
-                if found == 0 {
-                    return Ok(None);
-                }
-                let next = (found >= page_size as usize).then_some(page_number + 1);
-                Ok(Some((page, next)))
+                query.paging = Some(paging);
+                client.details_query(&query).await
             }
+        };
+        numbered_pages(page_size, fetch, |page, paging| {
+            let found = page.conversations.as_ref().map_or(0, Vec::len);
+            PageVerdict::of(found, found >= paging.page_size as usize)
         })
-        .boxed()
     }
 
     pub async fn details_availability(&self) -> Result<DataAvailabilityResponse> {
@@ -352,15 +342,10 @@ impl GenesysClient {
         page_size: u32,
     ) -> PageStream<UserDetailsQueryResponse> {
         let client = self.clone();
-        let page_size = page_size.max(1);
-        stream::try_unfold(Some(1u32), move |page_number| {
+        let fetch = move |paging: PagingSpec| {
             let (client, mut query) = (client.clone(), query.clone());
             async move {
-                let Some(page_number) = page_number else {
-                    return Ok(None);
-                };
-                let read = u64::from(page_number) * u64::from(page_size);
-                if read > MAX_QUERY_RESULTS {
+                if reach(paging) > MAX_QUERY_RESULTS {
                     let reason = format!(
                         "interval `{}` holds more than {MAX_QUERY_RESULTS} records, the most \
                          the query pages through: use a job or shorter windows",
@@ -369,20 +354,15 @@ impl GenesysClient {
                     let what = "users details";
                     return Err(Error::Paging { what, reason });
                 }
-                query.paging = Some(PagingSpec {
-                    page_size,
-                    page_number,
-                });
-                let page = client.users_details_query(&query).await?;
-                let found: usize = page.user_details.iter().map(|d| d.record_count()).sum();
-                if found == 0 {
-                    return Ok(None);
-                }
-                let more = page.total_hits.is_none_or(|total| read < total);
-                Ok(Some((page, more.then_some(page_number + 1))))
+                query.paging = Some(paging);
+                client.users_details_query(&query).await
             }
+        };
+        numbered_pages(page_size, fetch, |page, paging| {
+            let found = page.user_details.iter().map(|d| d.record_count()).sum();
+            let more = page.total_hits.is_none_or(|total| reach(paging) < total);
+            PageVerdict::of(found, more)
         })
-        .boxed()
     }
 
     /// Submits an async users details job; its id. An interval over the documented limit is
@@ -520,6 +500,65 @@ impl GenesysClient {
     pub fn presences(&self, page_size: u32) -> PageStream<OrganizationPresence> {
         flatten(self.directory_pages(DirectoryKind::Presences, page_size))
     }
+}
+
+/// What a numbered page says of the pages after it.
+enum PageVerdict {
+    /// Nothing on it: not a page to hand on, and the end.
+    Empty,
+    Last,
+    More,
+}
+
+impl PageVerdict {
+    fn of(found: usize, more: bool) -> Self {
+        match (found, more) {
+            (0, _) => PageVerdict::Empty,
+            (_, false) => PageVerdict::Last,
+            (_, true) => PageVerdict::More,
+        }
+    }
+}
+
+/// How many results a query has paged through once it has read `paging`'s page.
+fn reach(paging: PagingSpec) -> u64 {
+    u64::from(paging.page_number) * u64::from(paging.page_size)
+}
+
+/// Pages numbered from 1, `page_size` each (at least 1): `fetch` reads one, `verdict` says
+/// whether another is due.
+fn numbered_pages<T, F, Fut>(
+    page_size: u32,
+    fetch: F,
+    verdict: fn(&T, PagingSpec) -> PageVerdict,
+) -> PageStream<T>
+where
+    T: Send + 'static,
+    F: Fn(PagingSpec) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+{
+    let page_size = page_size.max(1);
+    stream::try_unfold(Some(1u32), move |due| {
+        let request = due.map(|page_number| {
+            let paging = PagingSpec {
+                page_size,
+                page_number,
+            };
+            (paging, fetch(paging))
+        });
+        async move {
+            let Some((paging, fetching)) = request else {
+                return Ok(None);
+            };
+            let page = fetching.await?;
+            Ok(match verdict(&page, paging) {
+                PageVerdict::Empty => None,
+                PageVerdict::Last => Some((page, None)),
+                PageVerdict::More => Some((page, Some(paging.page_number + 1))),
+            })
+        }
+    })
+    .boxed()
 }
 
 /// `DataAvailabilityResponse`, its date read as an instant.

@@ -1,6 +1,7 @@
 //! Users details against the real emulator over HTTP: the query paged, a job paged by cursor,
-//! both merged into the same status intervals; the datalake date; the interval limits refused
-//! before any request; and `{"totalHits": 0}` read as an answer with no records.
+//! both merged into the same status intervals; the datalake date; the interval limits and the
+//! paging depth refused before any request; and `{"totalHits": 0}` read as an answer with no
+//! records.
 
 use std::time::Duration;
 
@@ -163,6 +164,16 @@ async fn intervals_over_the_limits_are_refused_before_any_request() {
             &err,
             Error::IntervalLimit(IntervalLimitError::TooLong { limit_days: 31, .. })
         ),
+        "{err:?}"
+    );
+    // Paging past the 100 000 results Genesys pages through is refused the same way.
+    let err = client
+        .users_details_query_pages(query(TO_NOW), 100_001)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Paging { reason, .. } if reason.contains(TO_NOW)),
         "{err:?}"
     );
     assert_eq!(sent(&client, Endpoint::UsersDetailsQuery), 0);
