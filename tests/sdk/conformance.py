@@ -23,7 +23,7 @@ from checks.details import details_availability, details_job, details_query, det
 from checks.directories import directories
 from checks.faults import faults
 from checks.users import (presence_definitions, presence_definitions_v2, users_aggregates_job, users_aggregates_query,
-                          users_details)
+                          users_details, users_details_edges)
 from sdk_support import Report
 
 
@@ -66,6 +66,7 @@ def main(argv: list[str]) -> int:
             ("users aggregates query", users_aggregates_query),
             ("users aggregates job", users_aggregates_job),
             ("users details", users_details),
+            ("users details: open records and the empty answer", users_details_edges),
         ):
             report.step(name, lambda step=step: step(report, ctx))
     print(report.summary())

@@ -17,6 +17,7 @@ pub mod interval;
 pub mod jobs;
 pub mod query;
 pub mod users_catalog;
+pub mod users_details;
 
 pub use granularity::Granularity;
 pub use interval::Interval;

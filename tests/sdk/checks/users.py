@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import PureCloudPlatformClientV2 as sdk
 
-from checks.context import INTERVAL, Context
+from checks.context import FROZEN_NOW, INTERVAL, Context
 from checks.jobs import check_deleted, fetch_cursor_pages, wait_for_job
 from sdk_support import Report, deserialize, roundtrip_mismatches
 
@@ -121,6 +121,33 @@ def users_details(report: Report, ctx: Context) -> None:
     report.check("users details: every userId is in /users", not ctx.user_ids or users <= ctx.user_ids)
     analytics.delete_analytics_users_details_job(job_id)
     check_deleted(report, "users details job", lambda: analytics.get_analytics_users_details_job(job_id))
+
+
+def users_details_edges(report: Report, ctx: Context) -> None:
+    """The two answers a users details reader must not trip on, read by the SDK: records still in
+    force at "now" have no `endTime`, and an interval with nothing in it is `{"totalHits": 0}`
+    with no `userDetails` key (as recorded from a real org)."""
+    analytics = ctx.analytics()
+    hour_to_now = f"2024-05-02T11:00:00.000Z/{FROZEN_NOW}"
+    body = deserialize({"interval": hour_to_now, "paging": {"pageSize": 100, "pageNumber": 1}}, "UserDetailsQuery")
+    response = analytics.post_analytics_users_details_query(body)
+    raw = ctx.last_json()
+    report.faithful("users details up to now", raw, response)
+    open_records = [r for d in raw.get("userDetails", []) for kind in ("primaryPresence", "routingStatus")
+                    for r in d.get(kind, []) if "endTime" not in r]
+    report.check("users details up to now: records in force have no endTime", bool(open_records))
+    sdk_open = [r for d in response.user_details or [] for r in (d.primary_presence or []) + (d.routing_status or [])
+                if r.end_time is None]
+    report.check("users details up to now: the SDK reads exactly those with end_time None",
+                 len(sdk_open) == len(open_records), f"{len(sdk_open)} in the SDK, {len(open_records)} in the JSON")
+    after_now = "2024-05-02T13:00:00.000Z/2024-05-02T14:00:00.000Z"
+    body = deserialize({"interval": after_now}, "UserDetailsQuery")
+    response = analytics.post_analytics_users_details_query(body)
+    raw = ctx.last_json()
+    report.check("users details after now: the answer is {\"totalHits\": 0}", raw == {"totalHits": 0}, str(raw))
+    report.check("users details after now: the SDK reads no records and 0 hits",
+                 response.user_details is None and response.total_hits == 0,
+                 f"user_details={response.user_details!r} total_hits={response.total_hits!r}")
 
 
 def presence_definitions_v2(report: Report, ctx: Context) -> None:

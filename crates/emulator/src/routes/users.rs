@@ -20,17 +20,16 @@ use crate::extract::{GenesysJson, GenesysPath, GenesysQuery};
 use crate::jobs::{decode_cursor, encode_cursor, results_unavailable, unknown_job};
 use crate::state::{AppState, UserAggregateResults, UserDetailsResults};
 use crate::synth::agents::{
-    PresenceDefinition, UserAggregationQuery, UserDetail, UserDetailsJobPage, UserDetailsQuery,
-    UserDetailsQueryResponse,
+    AsyncUserDetailsQueryResponse, PresenceDefinition, UserAggregationQuery, UserDetail,
+    UserDetailsQuery, UserDetailsQueryResponse,
 };
 
 pub const USERS_AGGREGATES_QUERY_PATH: &str = "/api/v2/analytics/users/aggregates/query";
 pub const USERS_AGGREGATES_JOBS_PATH: &str = "/api/v2/analytics/users/aggregates/jobs";
-pub const USERS_DETAILS_QUERY_PATH: &str = "/api/v2/analytics/users/details/query";
-pub const USERS_DETAILS_JOBS_PATH: &str = "/api/v2/analytics/users/details/jobs";
-pub const USERS_DETAILS_AVAILABILITY_PATH: &str =
-    "/api/v2/analytics/users/details/jobs/availability";
 pub use genesys::directory::PRESENCE_DEFINITIONS_PATH;
+pub use genesys::users_details::{
+    USERS_DETAILS_AVAILABILITY_PATH, USERS_DETAILS_JOBS_PATH, USERS_DETAILS_QUERY_PATH,
+};
 pub const PRESENCE_DEFINITIONS_V2_PATH: &str = "/api/v2/presence/definitions";
 
 /// Users per results page when the job names no `pageSize`.
@@ -215,7 +214,7 @@ pub async fn details_results(
     State(state): State<Arc<AppState>>,
     GenesysPath(id): GenesysPath<String>,
     GenesysQuery(params): GenesysQuery<DetailsResultsParams>,
-) -> Result<Json<UserDetailsJobPage>, ApiError> {
+) -> Result<Json<AsyncUserDetailsQueryResponse>, ApiError> {
     let size = params.page_size.unwrap_or(DEFAULT_DETAILS_PAGE_SIZE);
     if !(1..=MAX_DETAILS_PAGE_SIZE).contains(&size) {
         return Err(ApiError::bad_request(format!(
@@ -231,10 +230,10 @@ pub async fn details_results(
         .ok_or_else(|| results_unavailable(&view.status))?;
     let offset = decode_cursor(&id, params.cursor.as_deref(), done.details.len())?;
     let end = offset.saturating_add(size).min(done.details.len());
-    Ok(Json(UserDetailsJobPage {
+    Ok(Json(AsyncUserDetailsQueryResponse {
         user_details: regroup(&done.details[offset..end]),
         cursor: (end < done.details.len()).then(|| encode_cursor(&id, end)),
-        data_availability_date: format_instant(done.data_availability),
+        data_availability_date: Some(format_instant(done.data_availability)),
     }))
 }
 

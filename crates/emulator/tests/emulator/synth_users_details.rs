@@ -161,7 +161,7 @@ fn all_pages(c: &ContactCentre, from: i64, to: i64, now: i64, size: u32) -> (Vec
     let mut total = 0;
     for n in 1.. {
         let page = query(c, from, to, now, Some((size, n)));
-        total = page.total_hits;
+        total = page.total_hits.expect("the query always counts its hits");
         if page.user_details.is_empty() {
             break;
         }

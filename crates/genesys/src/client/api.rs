@@ -21,6 +21,10 @@ use crate::directory::{
     User, WRAPUP_CODES_PATH, WrapupCode,
 };
 use crate::jobs::{AsyncQueryResponse, AsyncQueryStatus, JobState};
+use crate::users_details::{
+    AsyncUserDetailsQueryResponse, MAX_QUERY_RESULTS, USERS_DETAILS_AVAILABILITY_PATH,
+    USERS_DETAILS_JOBS_PATH, USERS_DETAILS_QUERY_PATH, UserDetailsQuery, UserDetailsQueryResponse,
+};
 
 use super::GenesysClient;
 use super::error::{Error, Result};
@@ -34,6 +38,7 @@ pub enum JobKind {
     Aggregates,
     UsersAggregates,
     Details,
+    UsersDetails,
 }
 
 impl JobKind {
@@ -42,6 +47,7 @@ impl JobKind {
             JobKind::Aggregates => AGGREGATES_JOBS_PATH,
             JobKind::UsersAggregates => USERS_AGGREGATES_JOBS_PATH,
             JobKind::Details => DETAILS_JOBS_PATH,
+            JobKind::UsersDetails => USERS_DETAILS_JOBS_PATH,
         }
     }
 }
@@ -148,27 +154,17 @@ impl GenesysClient {
         page_size: u32,
     ) -> PageStream<ConversationQueryResponse> {
         let client = self.clone();
-        let page_size = page_size.max(1);
-        stream::try_unfold(Some(1u32), move |page_number| {
+        let fetch = move |paging| {
             let (client, mut query) = (client.clone(), query.clone());
             async move {
-                let Some(page_number) = page_number else {
-                    return Ok(None);
-                };
-                query.paging = Some(PagingSpec {
-                    page_size,
-                    page_number,
-                });
-                let page = client.details_query(&query).await?;
-                let found = page.conversations.as_ref().map_or(0, Vec::len);
-                if found == 0 {
-                    return Ok(None);
-                }
-                let next = (found >= page_size as usize).then_some(page_number + 1);
-                Ok(Some((page, next)))
+                query.paging = Some(paging);
+                client.details_query(&query).await
             }
+        };
+        numbered_pages(page_size, fetch, |page, paging| {
+            let found = page.conversations.as_ref().map_or(0, Vec::len);
+            PageVerdict::of(found, found >= paging.page_size as usize)
         })
-        .boxed()
     }
 
     pub async fn details_availability(&self) -> Result<DataAvailabilityResponse> {
@@ -322,6 +318,104 @@ impl GenesysClient {
         Ok(self.details_job_pages(&job_id, page_size))
     }
 
+    /// One page of the synchronous users details query, as its `paging` says. An interval over
+    /// the documented limit is refused before any request.
+    pub async fn users_details_query(
+        &self,
+        query: &UserDetailsQuery,
+    ) -> Result<UserDetailsQueryResponse> {
+        query.checked_interval()?;
+        self.post_json(USERS_DETAILS_QUERY_PATH, query, "users details")
+            .await
+    }
+
+    /// Every page of the synchronous users details query, `page_size` stored records each.
+    ///
+    /// A short page is not the last: Genesys drops a record's second copy from a page after
+    /// counting it, so pages run until one has no records or `totalHits` (which counts copies)
+    /// is reached. Paging deeper than Genesys allows is refused before the request that would
+    /// fail. The same record may come on two pages: merge them with
+    /// [`crate::users_details::intervals::status_intervals`].
+    pub fn users_details_query_pages(
+        &self,
+        query: UserDetailsQuery,
+        page_size: u32,
+    ) -> PageStream<UserDetailsQueryResponse> {
+        let client = self.clone();
+        let fetch = move |paging: PagingSpec| {
+            let (client, mut query) = (client.clone(), query.clone());
+            async move {
+                if reach(paging) > MAX_QUERY_RESULTS {
+                    let reason = format!(
+                        "interval `{}` holds more than {MAX_QUERY_RESULTS} records, the most \
+                         the query pages through: use a job or shorter windows",
+                        query.interval
+                    );
+                    let what = "users details";
+                    return Err(Error::Paging { what, reason });
+                }
+                query.paging = Some(paging);
+                client.users_details_query(&query).await
+            }
+        };
+        numbered_pages(page_size, fetch, |page, paging| {
+            let found = page.user_details.iter().map(|d| d.record_count()).sum();
+            let more = page.total_hits.is_none_or(|total| reach(paging) < total);
+            PageVerdict::of(found, more)
+        })
+    }
+
+    /// Submits an async users details job; its id. An interval over the documented limit is
+    /// refused before any request.
+    pub async fn submit_users_details_job(&self, query: &UserDetailsQuery) -> Result<String> {
+        query.checked_interval()?;
+        let accepted: AsyncQueryResponse = self
+            .post_json(USERS_DETAILS_JOBS_PATH, query, "users details job")
+            .await?;
+        Ok(accepted.job_id)
+    }
+
+    /// The results of a FULFILLED users details job, page by page (cursor paging). A user may
+    /// recur on several pages.
+    pub fn users_details_job_pages(
+        &self,
+        job_id: &str,
+        page_size: Option<u32>,
+    ) -> PageStream<AsyncUserDetailsQueryResponse> {
+        let path = format!("{USERS_DETAILS_JOBS_PATH}/{job_id}/results");
+        self.cursor_pages(
+            path,
+            page_size,
+            "users details job results",
+            super::from_json,
+            |page: &AsyncUserDetailsQueryResponse| page.cursor.clone(),
+        )
+    }
+
+    /// Submits a users details job, waits for it, and streams its result pages.
+    pub async fn run_users_details_job(
+        &self,
+        query: &UserDetailsQuery,
+        page_size: Option<u32>,
+    ) -> Result<PageStream<AsyncUserDetailsQueryResponse>> {
+        let job_id = self.submit_users_details_job(query).await?;
+        self.wait_for_job(JobKind::UsersDetails, &job_id).await?;
+        Ok(self.users_details_job_pages(&job_id, page_size))
+    }
+
+    /// The instant before which users details jobs have every record (`dataAvailabilityDate`);
+    /// a job's window past it comes back partial, with no error.
+    pub async fn users_details_availability(&self) -> Result<jiff::Timestamp> {
+        let availability: Availability = self
+            .get_json(
+                USERS_DETAILS_AVAILABILITY_PATH,
+                &[],
+                "users details data availability",
+            )
+            .await?;
+        Ok(availability.data_availability_date)
+    }
+
     fn cursor_pages<T: Send + 'static>(
         &self,
         path: String,
@@ -406,6 +500,72 @@ impl GenesysClient {
     pub fn presences(&self, page_size: u32) -> PageStream<OrganizationPresence> {
         flatten(self.directory_pages(DirectoryKind::Presences, page_size))
     }
+}
+
+/// What a numbered page says of the pages after it.
+enum PageVerdict {
+    /// Nothing on it: not a page to hand on, and the end.
+    Empty,
+    Last,
+    More,
+}
+
+impl PageVerdict {
+    fn of(found: usize, more: bool) -> Self {
+        match (found, more) {
+            (0, _) => PageVerdict::Empty,
+            (_, false) => PageVerdict::Last,
+            (_, true) => PageVerdict::More,
+        }
+    }
+}
+
+/// How many results a query has paged through once it has read `paging`'s page.
+fn reach(paging: PagingSpec) -> u64 {
+    u64::from(paging.page_number) * u64::from(paging.page_size)
+}
+
+/// Pages numbered from 1, `page_size` each (at least 1): `fetch` reads one, `verdict` says
+/// whether another is due.
+fn numbered_pages<T, F, Fut>(
+    page_size: u32,
+    fetch: F,
+    verdict: fn(&T, PagingSpec) -> PageVerdict,
+) -> PageStream<T>
+where
+    T: Send + 'static,
+    F: Fn(PagingSpec) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+{
+    let page_size = page_size.max(1);
+    stream::try_unfold(Some(1u32), move |due| {
+        let request = due.map(|page_number| {
+            let paging = PagingSpec {
+                page_size,
+                page_number,
+            };
+            (paging, fetch(paging))
+        });
+        async move {
+            let Some((paging, fetching)) = request else {
+                return Ok(None);
+            };
+            let page = fetching.await?;
+            Ok(match verdict(&page, paging) {
+                PageVerdict::Empty => None,
+                PageVerdict::Last => Some((page, None)),
+                PageVerdict::More => Some((page, Some(paging.page_number + 1))),
+            })
+        }
+    })
+    .boxed()
+}
+
+/// `DataAvailabilityResponse`, its date read as an instant.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Availability {
+    data_availability_date: jiff::Timestamp,
 }
 
 fn flatten<T: Send + 'static>(pages: PageStream<EntityListing<T>>) -> PageStream<T> {

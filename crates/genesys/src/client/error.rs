@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::jobs::JobState;
+use crate::users_details::IntervalLimitError;
 
 use super::config::ConfigError;
 
@@ -10,6 +11,10 @@ use super::config::ConfigError;
 pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
+
+    /// A query Genesys would refuse, caught before any request.
+    #[error(transparent)]
+    IntervalLimit(#[from] IntervalLimitError),
 
     /// The login host refused the credentials: retrying cannot help.
     #[error("Genesys refused the login (HTTP {status}, {error}: {description}); check {hint}")]

@@ -15,6 +15,9 @@ use crate::aggregates::{
 use crate::auth::TOKEN_PATH;
 use crate::details::{DETAILS_AVAILABILITY_PATH, DETAILS_JOBS_PATH, DETAILS_QUERY_PATH};
 use crate::directory::{PRESENCE_DEFINITIONS_PATH, QUEUES_PATH, USERS_PATH, WRAPUP_CODES_PATH};
+use crate::users_details::{
+    USERS_DETAILS_AVAILABILITY_PATH, USERS_DETAILS_JOBS_PATH, USERS_DETAILS_QUERY_PATH,
+};
 
 /// The Genesys endpoint a request went to, as a bounded metrics label: job ids, cursors and
 /// page numbers never become labels.
@@ -28,6 +31,9 @@ pub enum Endpoint {
     DetailsQuery,
     DetailsJobs,
     DetailsAvailability,
+    UsersDetailsQuery,
+    UsersDetailsJobs,
+    UsersDetailsAvailability,
     Queues,
     Users,
     WrapupCodes,
@@ -36,7 +42,7 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    const PATHS: [(&'static str, Endpoint); 12] = [
+    const PATHS: [(&'static str, Endpoint); 15] = [
         (TOKEN_PATH, Endpoint::Token),
         (AGGREGATES_QUERY_PATH, Endpoint::AggregatesQuery),
         (AGGREGATES_JOBS_PATH, Endpoint::AggregatesJobs),
@@ -45,6 +51,12 @@ impl Endpoint {
         (DETAILS_QUERY_PATH, Endpoint::DetailsQuery),
         (DETAILS_JOBS_PATH, Endpoint::DetailsJobs),
         (DETAILS_AVAILABILITY_PATH, Endpoint::DetailsAvailability),
+        (USERS_DETAILS_QUERY_PATH, Endpoint::UsersDetailsQuery),
+        (USERS_DETAILS_JOBS_PATH, Endpoint::UsersDetailsJobs),
+        (
+            USERS_DETAILS_AVAILABILITY_PATH,
+            Endpoint::UsersDetailsAvailability,
+        ),
         (QUEUES_PATH, Endpoint::Queues),
         (USERS_PATH, Endpoint::Users),
         (WRAPUP_CODES_PATH, Endpoint::WrapupCodes),
@@ -82,6 +94,9 @@ impl Endpoint {
             Endpoint::DetailsQuery => "details_query",
             Endpoint::DetailsJobs => "details_jobs",
             Endpoint::DetailsAvailability => "details_availability",
+            Endpoint::UsersDetailsQuery => "users_details_query",
+            Endpoint::UsersDetailsJobs => "users_details_jobs",
+            Endpoint::UsersDetailsAvailability => "users_details_availability",
             Endpoint::Queues => "queues",
             Endpoint::Users => "users",
             Endpoint::WrapupCodes => "wrapupcodes",
@@ -383,6 +398,15 @@ mod tests {
                 Endpoint::Queues,
             ),
             (DETAILS_AVAILABILITY_PATH, Endpoint::DetailsAvailability),
+            (
+                USERS_DETAILS_AVAILABILITY_PATH,
+                Endpoint::UsersDetailsAvailability,
+            ),
+            (
+                "/api/v2/analytics/users/details/jobs/x/results",
+                Endpoint::UsersDetailsJobs,
+            ),
+            (USERS_DETAILS_QUERY_PATH, Endpoint::UsersDetailsQuery),
             ("/api/v2/users?pageNumber=3", Endpoint::Users),
             (
                 "/api/v2/analytics/users/aggregates/query",

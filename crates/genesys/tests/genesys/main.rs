@@ -8,3 +8,4 @@ mod client_paging;
 mod client_rate;
 mod client_retry;
 mod client_streamed;
+mod client_users_details;

@@ -22,7 +22,9 @@ use std::collections::BTreeMap;
 use genesys::details::PagingSpec;
 use genesys::filter::{Filter, FilterType, Operator, Predicate};
 use genesys::interval::format_instant;
-use serde::{Deserialize, Serialize};
+use genesys::users_details::{
+    PresenceRecord, RoutingStatusRecord, UserDetail, UserDetailsQuery, UserDetailsQueryResponse,
+};
 
 use super::presence::{Activity, RoutingStatus};
 use super::roster::DAY_MS;
@@ -33,83 +35,10 @@ use crate::synth::{QueryError, World};
 /// The longest a status lasts in the synthetic org is under 3 days (a weekend off); records
 /// overlapping an interval are found by deriving this much around it.
 pub const LOOKAROUND_MS: i64 = 4 * DAY_MS;
-pub const MAX_DAYS_UNFILTERED: i64 = 7;
-pub const MAX_DAYS_FILTERED: i64 = 31;
+pub use genesys::users_details::{MAX_DAYS_FILTERED, MAX_DAYS_UNFILTERED};
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 pub const MAX_PAGE_SIZE: u32 = 100;
 pub const MAX_PAGING_DEPTH: u64 = 100_000;
-
-/// Body of the query (`UserDetailsQuery`) and of a job (`AsyncUserDetailsQuery`: `limit`
-/// instead of `paging`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserDetailsQuery {
-    pub interval: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub user_filters: Vec<Filter>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub presence_filters: Vec<Filter>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub routing_status_filters: Vec<Filter>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paging: Option<PagingSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub presence_aggregations: Vec<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub routing_status_aggregations: Vec<serde_json::Value>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserDetailsQueryResponse {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub user_details: Vec<UserDetail>,
-    pub total_hits: u64,
-}
-
-/// A users details job's results page.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserDetailsJobPage {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub user_details: Vec<UserDetail>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
-    pub data_availability_date: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserDetail {
-    pub user_id: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub primary_presence: Vec<PresenceRecord>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub routing_status: Vec<RoutingRecord>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PresenceRecord {
-    pub start_time: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<String>,
-    pub system_presence: String,
-    pub organization_presence_id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RoutingRecord {
-    pub start_time: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<String>,
-    pub routing_status: String,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Status {
@@ -144,14 +73,7 @@ struct Plan {
 
 fn plan(query: &UserDetailsQuery) -> Result<Plan, QueryError> {
     let interval = parse_interval(&query.interval)?;
-    let filtered = !(query.user_filters.is_empty()
-        && query.presence_filters.is_empty()
-        && query.routing_status_filters.is_empty());
-    let max_days = if filtered {
-        MAX_DAYS_FILTERED
-    } else {
-        MAX_DAYS_UNFILTERED
-    };
+    let max_days = genesys::users_details::limits::limit_days(query.is_filtered());
     if interval.duration_ms() > max_days * DAY_MS {
         return Err(bad_request(format!(
             "You must specify a search interval as part of your query that does not exceed {max_days} days"
@@ -339,7 +261,7 @@ pub(in crate::synth) fn query(
     let unique: Vec<&Record> = page.filter(|r| seen.insert(**r)).collect();
     Ok(UserDetailsQueryResponse {
         user_details: details_of(world, &unique),
-        total_hits,
+        total_hits: Some(total_hits),
     })
 }
 
@@ -386,7 +308,7 @@ fn details_of(world: &World, records: &[&Record]) -> Vec<UserDetail> {
                 system_presence: a.system().as_str().to_string(),
                 organization_presence_id: world.presences.id(a).to_string(),
             }),
-            Status::Routing(s) => detail.routing_status.push(RoutingRecord {
+            Status::Routing(s) => detail.routing_status.push(RoutingStatusRecord {
                 start_time,
                 end_time,
                 routing_status: s.as_str().to_string(),

@@ -29,7 +29,10 @@ pub mod timeline;
 
 pub use aggregate::UserAggregationQuery;
 pub use aggregate_table::UserAggregateTable;
-pub use details::{UserDetail, UserDetailsJobPage, UserDetailsQuery, UserDetailsQueryResponse};
+// The wire models are the client's, so both sides share one definition.
+pub use genesys::users_details::{
+    AsyncUserDetailsQueryResponse, UserDetail, UserDetailsQuery, UserDetailsQueryResponse,
+};
 pub use presence::{Activity, PresenceDefinition, Presences, RoutingStatus, SystemPresence};
 pub use roster::Roster;
 pub use timeline::{AgentTimeline, Handling, Span};
