@@ -211,3 +211,123 @@ async fn total_hits_zero_without_user_details_is_an_answer_with_no_records() {
     assert!(pages.is_empty(), "{pages:?}");
     assert_eq!(sent(&client, Endpoint::UsersDetailsQuery), 2);
 }
+
+/// `(bucket start, user, metric, qualifier)` → milliseconds.
+type Recount = std::collections::BTreeMap<(jiff::Timestamp, String, String, String), i64>;
+
+/// The users aggregates a bucket grid gets from status intervals: each interval clipped to
+/// each bucket, its milliseconds added to the bucket's status (a presence to its system
+/// presence and to its organisation presence).
+fn recount(
+    intervals: &[StatusInterval],
+    buckets: &[(jiff::Timestamp, jiff::Timestamp)],
+) -> Recount {
+    use genesys::users_details::Status;
+    let mut out = Recount::new();
+    for interval in intervals {
+        let end = interval.end.unwrap_or(jiff::Timestamp::MAX);
+        let keys: Vec<(&str, &str)> = match &interval.status {
+            Status::Presence {
+                system_presence,
+                organization_presence_id,
+            } => vec![
+                ("tSystemPresence", system_presence),
+                ("tOrganizationPresence", organization_presence_id),
+            ],
+            Status::Routing { routing_status } => vec![("tAgentRoutingStatus", routing_status)],
+        };
+        for &(bucket_start, bucket_end) in buckets {
+            let (from, to) = (interval.start.max(bucket_start), end.min(bucket_end));
+            let ms = to.duration_since(from).as_millis() as i64;
+            if ms <= 0 {
+                continue;
+            }
+            for (metric, qualifier) in &keys {
+                let key = (
+                    bucket_start,
+                    interval.user_id.clone(),
+                    metric.to_string(),
+                    qualifier.to_string(),
+                );
+                *out.entry(key).or_default() += ms;
+            }
+        }
+    }
+    out
+}
+
+/// Truth between the two users APIs, as a client reads them: the users aggregates of a day
+/// are the users details' status intervals clipped to each bucket, in UTC quarter hours and in
+/// hours of a zone half an hour off UTC.
+#[tokio::test]
+async fn users_aggregates_are_a_recount_of_the_users_details_intervals_clipped_to_each_bucket() {
+    let emu = TestEmulator::spawn_with(|c| c.data_lag = Duration::ZERO)
+        .await
+        .handle;
+    let client = client_for(&emu);
+    let cases = [
+        ("2024-05-09T00:00:00Z", "PT15M", 15, "UTC"),
+        ("2024-05-08T18:30:00Z", "PT1H", 60, "Asia/Kolkata"),
+    ];
+    for (start, granularity, minutes, zone) in cases {
+        let start: jiff::Timestamp = start.parse().unwrap();
+        let end = start + jiff::SignedDuration::from_hours(24);
+        let interval = format!("{start}/{end}");
+        let step = jiff::SignedDuration::from_mins(minutes);
+        let buckets: Vec<_> = (0..24 * 60 / minutes)
+            .map(|k| (start + step * k as i32, start + step * (k as i32 + 1)))
+            .collect();
+
+        let pages: Vec<_> = client
+            .users_details_query_pages(query(&interval), 100)
+            .try_collect()
+            .await
+            .unwrap();
+        let intervals = status_intervals(pages.iter().flat_map(|p| &p.user_details)).unwrap();
+        let expected = recount(&intervals, &buckets);
+        assert!(expected.len() > 1_000, "{} entries", expected.len());
+
+        let aggregates = client
+            .users_aggregates_query(&genesys::aggregates::AggregationQuery {
+                interval: interval.clone(),
+                granularity: Some(granularity.into()),
+                time_zone: Some(zone.into()),
+                group_by: vec!["userId".into()],
+                metrics: [
+                    "tSystemPresence",
+                    "tOrganizationPresence",
+                    "tAgentRoutingStatus",
+                ]
+                .map(String::from)
+                .to_vec(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut answered = Recount::new();
+        for group in &aggregates.results {
+            let user = &group.group["userId"];
+            for bucket in &group.data {
+                let bucket_start: jiff::Timestamp =
+                    bucket.interval.split('/').next().unwrap().parse().unwrap();
+                for metric in &bucket.metrics {
+                    let key = (
+                        bucket_start,
+                        user.clone(),
+                        metric.metric.to_string(),
+                        metric.qualifier.clone().unwrap(),
+                    );
+                    answered.insert(key, metric.stats.sum.unwrap() as i64);
+                }
+            }
+        }
+        let differing: Vec<_> = expected
+            .iter()
+            .filter(|(k, v)| answered.get(*k) != Some(v))
+            .map(|(k, v)| (k, v, answered.get(k)))
+            .take(3)
+            .collect();
+        assert!(differing.is_empty(), "{zone} {granularity}: {differing:?}");
+        assert_eq!(answered.len(), expected.len(), "{zone} {granularity}");
+    }
+}
