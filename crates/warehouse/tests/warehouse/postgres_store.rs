@@ -90,11 +90,24 @@ fn an_unreachable_server_names_host_and_port() {
     let pg = TestPostgres::schema();
     let url = "postgres://nobody@127.0.0.1:1/db";
     let config = warehouse::PostgresConfig::parse(url, pg.name(), Some("x"), None).unwrap();
-    let error = PostgresStore::open(&config).err().unwrap().to_string();
+    let error = PostgresStore::open(&config).err().unwrap();
+    assert!(error.is_unavailable(), "worth waiting for: {error}");
+    let error = error.to_string();
     assert!(
         error.contains("127.0.0.1:1") && error.contains("unreachable"),
         "{error}"
     );
+}
+
+/// A fault of the caller's (here a refused password) is not an outage: waiting won't fix it.
+#[test]
+fn a_refused_password_is_not_worth_waiting_for() {
+    let pg = TestPostgres::schema();
+    let url = pg.url_without_password();
+    let wrong =
+        warehouse::PostgresConfig::parse(&url, pg.name(), Some("not-the-password"), None).unwrap();
+    let error = PostgresStore::open(&wrong).err().unwrap();
+    assert!(!error.is_unavailable(), "{error}");
 }
 
 /// A store that never had an API key has no `api_keys` table: its copy carries the rest, and
@@ -191,9 +204,8 @@ fn a_write_frozen_past_its_lease_is_refused_when_it_wakes_and_its_store_goes_on(
     };
     let (pages, arriving) = std::sync::mpsc::sync_channel::<warehouse::Result<_>>(0);
     let refused = std::thread::scope(|scope| {
-        let writer = scope.spawn(|| {
-            frozen.write_window_pages(&write, &mut arriving.into_iter(), Some(&lease))
-        });
+        let writer = scope
+            .spawn(|| frozen.write_window_pages(&write, &mut arriving.into_iter(), Some(&lease)));
         // A rendezvous: the second page is taken only once the first is copied in, so the
         // writer now waits for a third inside its transaction, holding the dataset's lock.
         pages.send(Ok(vec![row(0, "q1")])).unwrap();
@@ -218,7 +230,10 @@ fn a_write_frozen_past_its_lease_is_refused_when_it_wakes_and_its_store_goes_on(
     assert!(frozen.windows("queue_performance").unwrap().is_empty());
     frozen.release_lease(&lease).unwrap();
     assert_eq!(
-        frozen.lease_holder("queue_performance").unwrap().map(|l| l.holder),
+        frozen
+            .lease_holder("queue_performance")
+            .unwrap()
+            .map(|l| l.holder),
         Some(claimant(2))
     );
 }
