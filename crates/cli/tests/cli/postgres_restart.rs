@@ -5,10 +5,10 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use test_support::cli::{EmulatorProcess, Workspace};
+use test_support::cli::Workspace;
 use test_support::postgres::{TestCluster, TestPostgres};
 
-use crate::postgres_cmd::NOW;
+use crate::postgres_cmd::{NOW, emulator};
 
 /// Four months of daily windows (one request each): at the pace below, a pass of some 12 s
 /// that writes a window every 100 ms or so, so a restart in its middle meets writes.
@@ -22,24 +22,6 @@ backfill_start = "2024-01-20"
 "#;
 
 const TABLES: [&str; 2] = ["queue_volume", "queue_volume__daily"];
-
-fn emulator() -> EmulatorProcess {
-    EmulatorProcess::start(
-        crate::BIN,
-        &[
-            "--clock",
-            NOW,
-            "--clock-rate",
-            "0",
-            "--conversations-per-day",
-            "400",
-            "--rate-limit-per-minute",
-            "100000",
-            "--seed",
-            "12",
-        ],
-    )
-}
 
 fn paced(requests_per_minute: u32) -> String {
     format!("\n[genesys]\nrequests_per_minute = {requests_per_minute}\n")
