@@ -27,10 +27,11 @@ pub use crate::config::QueryMode;
 use crate::config::{DatasetSpec, DirectoryName};
 use crate::metrics::{
     DatasetSkipped, SwitchedToJobs, SyncEvent, SyncMetrics, WindowAbandoned, WindowFailed,
-    WindowRefetched, WindowWritten,
+    WindowRefetched, WindowRewritten, WindowWritten,
 };
 use crate::plan::{PlanRequest, plan_windows};
 use crate::stop::Stop;
+use crate::store_wait::{StoreOutage, StoreWait, Waited};
 
 pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -326,6 +327,9 @@ pub struct Engine<Src, St> {
     /// Rows decoded and not yet written, shared by all windows in flight. An engine syncs one
     /// dataset at a time (as the runner does): pages are sized for `concurrency` windows.
     pub budget: RowBudget,
+    /// The store outage being waited out, if any, shared by every window and pass of the
+    /// engine (see [`crate::store_wait`]).
+    pub outage: Arc<StoreOutage>,
 }
 
 /// Per dataset and run: whether windows go to async jobs now, and the run that writes them.
@@ -369,6 +373,18 @@ impl FetchPlan {
     }
 }
 
+impl<Src, St> Engine<Src, St> {
+    /// How this engine's work waits out an unavailable store: until a stop, counted in its
+    /// metrics.
+    pub fn store_wait(&self) -> StoreWait {
+        StoreWait::new(
+            Arc::clone(&self.outage),
+            self.stop.clone(),
+            Arc::clone(&self.metrics),
+        )
+    }
+}
+
 impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
     pub fn new(source: Arc<Src>, store: Arc<St>) -> Self {
         Self {
@@ -380,6 +396,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             metrics: Arc::new(SyncMetrics::default()),
             stop: Stop::never(),
             budget: RowBudget::default(),
+            outage: Arc::default(),
         }
     }
 
@@ -442,7 +459,9 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
 
     /// Like [`Engine::sync_dataset_in_run`], every window written under `lease`: once the
     /// lease lapses or moves on, the next write is refused and the pass ends with
-    /// [`warehouse::StoreError::LeaseLost`].
+    /// [`warehouse::StoreError::LeaseLost`]. While the store is unavailable (restarting), each
+    /// call to it waits and is made again (see [`crate::store_wait`]); a window whose write it
+    /// cut off is fetched and written again whole.
     pub async fn sync_dataset_leased(
         &self,
         spec: &DatasetSpec,
@@ -456,10 +475,13 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             dataset: name.clone(),
             source,
         };
-        let change = self
-            .store
-            .ensure_dataset(&spec.table_spec())
-            .map_err(store_error)?;
+        let waits = self.store_wait();
+        let table = spec.table_spec();
+        let change = waits
+            .retry(&name, async || {
+                self.store.ensure_dataset(&table).map_err(store_error)
+            })
+            .await?;
         let start = match mode {
             Mode::Incremental => spec.backfill_from(now),
             Mode::Backfill { from, .. } => from.min(spec.backfill_from(now)),
@@ -469,10 +491,14 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             .floor(start, spec.time_zone.zone())
             .map(|z| z.timestamp())
             .unwrap_or(start);
-        self.store
-            .initialize_watermark(&spec.name, grid_start)
-            .map_err(store_error)?;
-        let windows = self.plan(spec, now, mode)?;
+        waits
+            .retry(&name, async || {
+                (self.store.initialize_watermark(&spec.name, grid_start)).map_err(store_error)
+            })
+            .await?;
+        let windows = waits
+            .retry(&name, async || self.plan(spec, now, mode))
+            .await?;
         let reach = windows.iter().map(|window| window.end).max();
         self.progress.planned(&spec.name, windows.len());
         let mut report = DatasetReport {
@@ -544,9 +570,17 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 }
             }
         }
-        report.complete_through = self.store.watermark(&spec.name).map_err(store_error)?;
+        report.complete_through = waits
+            .retry(&name, async || {
+                self.store.watermark(&spec.name).map_err(store_error)
+            })
+            .await?;
         if report.complete_through < reach {
-            let stored = self.store.windows(&spec.name).map_err(store_error)?;
+            let stored = waits
+                .retry(&name, async || {
+                    self.store.windows(&spec.name).map_err(store_error)
+                })
+                .await?;
             report.gap = first_gap(report.complete_through, reach, &stored);
         }
         Ok(report)
@@ -590,7 +624,8 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
     }
 
     /// [`Engine::stream_window`], again from the start (a new transaction) while its answer
-    /// breaks off midway, up to [`WINDOW_ATTEMPTS`] fetches.
+    /// breaks off midway, up to [`WINDOW_ATTEMPTS`] fetches, and once the store answers again
+    /// after it cut the write off (as often as that takes, until a stop).
     async fn stream_window_again(
         &self,
         spec: &DatasetSpec,
@@ -598,9 +633,20 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         plan: &FetchPlan,
         how: Fetch,
     ) -> Result<usize, WindowError> {
+        let waits = self.store_wait();
         let mut attempt = 1;
         loop {
             match self.stream_window(spec, window, plan, how).await {
+                Ok(rows) => {
+                    waits.answered(&spec.name);
+                    return Ok(rows);
+                }
+                Err(WindowError::Store(SyncError::Store { source, .. }))
+                    if source.is_unavailable() =>
+                {
+                    self.wait_to_write_again(&spec.name, &window, &source, &waits)
+                        .await?;
+                }
                 Err(WindowError::Interrupted(why)) if attempt < WINDOW_ATTEMPTS => {
                     WindowRefetched {
                         dataset: &spec.name,
@@ -620,6 +666,29 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 Err(WindowError::Interrupted(why)) => return Err(WindowError::Fetch(why)),
                 outcome => return outcome,
             }
+        }
+    }
+
+    /// The store cut a window's write off (it went down or is restarting): its transaction
+    /// died, so nothing of the window was kept. Waits until the store is worth asking again,
+    /// for the window to be fetched and written again whole; [`WindowError::Abandoned`] on a
+    /// stop.
+    async fn wait_to_write_again(
+        &self,
+        dataset: &str,
+        window: &Interval,
+        cut_by: &warehouse::StoreError,
+        waits: &StoreWait,
+    ) -> Result<(), WindowError> {
+        WindowRewritten {
+            dataset,
+            window,
+            reason: &cut_by.to_string(),
+        }
+        .emit(&self.metrics);
+        match waits.wait(dataset, cut_by).await {
+            Waited::Again => Ok(()),
+            Waited::Stopped => Err(WindowError::Abandoned),
         }
     }
 

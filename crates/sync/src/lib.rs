@@ -16,3 +16,4 @@ pub mod plan;
 pub mod runner;
 pub mod server_settings;
 pub mod stop;
+pub mod store_wait;

@@ -25,6 +25,8 @@ struct DatasetCounts {
     switches_to_jobs: u64,
     lake_windows_published: u64,
     lake_rows_published: u64,
+    store_waits: u64,
+    windows_rewritten: u64,
     last_run: Option<(RunStatus, Timestamp)>,
 }
 
@@ -59,7 +61,7 @@ impl SyncMetrics {
     /// Appends the sync's series (windows, rows, last run per dataset).
     pub fn render(&self, out: &mut String) {
         let datasets = self.snapshot();
-        let series: [Series; 9] = [
+        let series: [Series; 11] = [
             (
                 "genesys_bi_sync_windows_written_total",
                 "Windows written to the store (each in one transaction).",
@@ -94,6 +96,16 @@ impl SyncMetrics {
                 "genesys_bi_sync_switches_to_jobs_total",
                 "Passes in `auto` mode that moved the rest of their windows to async aggregate jobs.",
                 |c| c.switches_to_jobs,
+            ),
+            (
+                "genesys_bi_sync_store_waits_total",
+                "Pauses before asking the store again because it was unavailable (down, restarting, the connection cut).",
+                |c| c.store_waits,
+            ),
+            (
+                "genesys_bi_sync_windows_rewritten_total",
+                "Windows whose write the store's unavailability rolled back, written again whole once it answered.",
+                |c| c.windows_rewritten,
             ),
             (
                 "genesys_bi_lake_windows_published_total",
@@ -240,8 +252,74 @@ impl SyncEvent for WindowRefetched<'_> {
     }
 }
 
-/// `auto` mode found a window too large for the synchronous query: the rest of the pass goes
-/// through async aggregate jobs.
+/// The store is unavailable (down, restarting, the connection cut): the pass pauses before
+/// asking it again. Logged once per pause, as the line that tells the user what it waits for.
+pub struct StoreUnavailable<'a> {
+    pub dataset: &'a str,
+    /// Names the store (host and port) and why it is unavailable; never a password.
+    pub error: &'a warehouse::StoreError,
+    /// This outage's pauses so far, this one included.
+    pub nth: u32,
+    pub pause: std::time::Duration,
+}
+
+impl SyncEvent for StoreUnavailable<'_> {
+    fn emit(self, metrics: &SyncMetrics) {
+        tracing::warn!(
+            dataset = self.dataset,
+            "Waiting for the store: {}; next attempt in {} (pause {})",
+            self.error,
+            seconds(self.pause),
+            self.nth
+        );
+        metrics.count(self.dataset, |c| c.store_waits += 1);
+    }
+}
+
+/// The store answers again after an outage: the pass goes on where it was. Logged only (the
+/// pauses are what is counted).
+pub struct StoreBack<'a> {
+    pub dataset: &'a str,
+    pub after: std::time::Duration,
+    pub pauses: u32,
+}
+
+impl SyncEvent for StoreBack<'_> {
+    fn emit(self, _metrics: &SyncMetrics) {
+        tracing::warn!(
+            dataset = self.dataset,
+            "The store answers again after {} ({} pause(s)); resuming.",
+            seconds(self.after),
+            self.pauses
+        );
+    }
+}
+
+/// A window's write was rolled back because the store became unavailable: once it answers,
+/// the window is fetched and written again whole.
+pub struct WindowRewritten<'a> {
+    pub dataset: &'a str,
+    pub window: &'a Interval,
+    pub reason: &'a str,
+}
+
+impl SyncEvent for WindowRewritten<'_> {
+    fn emit(self, metrics: &SyncMetrics) {
+        tracing::info!(
+            dataset = self.dataset,
+            window = %self.window,
+            reason = self.reason,
+            "The store cut the window's write off; nothing of it was kept, and it is written again whole once the store answers (unless a stop comes first)."
+        );
+        metrics.count(self.dataset, |c| c.windows_rewritten += 1);
+    }
+}
+
+/// `3.5 s`.
+fn seconds(duration: std::time::Duration) -> String {
+    format!("{:.1} s", duration.as_secs_f64())
+}
+
 /// A dataset's new windows published to the lake (once per dataset and pass).
 pub struct LakePublished<'a> {
     pub dataset: &'a str,
@@ -267,6 +345,8 @@ impl SyncEvent for LakePublished<'_> {
     }
 }
 
+/// `auto` mode found a window too large for the synchronous query: the rest of the pass goes
+/// through async aggregate jobs.
 pub struct SwitchedToJobs<'a> {
     pub dataset: &'a str,
     pub reason: &'a str,

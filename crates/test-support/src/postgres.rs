@@ -1,12 +1,15 @@
 //! A fresh, isolated PostgreSQL store for a test: [`TestPostgres::schema`] gives a uniquely
 //! named schema on the one throwaway server of the test run, dropped (with everything in it)
-//! when the value is dropped.
+//! when the value is dropped. A test that restarts or stops the server starts a
+//! [`TestCluster`] of its own instead, so no other test is hit.
 //!
 //! The server is `scripts/postgres.sh`'s (which `scripts/test.sh` wraps the test run in), found
 //! through `GENESYS_BI_TEST_POSTGRES`. Without it a test that asks for PostgreSQL fails, saying
 //! how to run it: never skipped, so a run that was meant to cover PostgreSQL cannot pass
 //! without it. (`scripts/postgres.sh cargo test -p warehouse` runs one crate's tests so.)
 
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use warehouse::testing::Stored;
@@ -35,8 +38,13 @@ pub struct TestPostgres {
 impl TestPostgres {
     /// A new, empty, uniquely named schema (created by the store when it is first opened).
     pub fn schema() -> Self {
+        Self::schema_at(&server_url())
+    }
+
+    /// Like [`TestPostgres::schema`], on the server at `url` (a [`TestCluster`]'s).
+    pub fn schema_at(url: &str) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
-        let url = server_url();
+        let url = url.to_string();
         let name = format!(
             "t{}_{}_{}",
             std::process::id(),
@@ -152,4 +160,185 @@ fn fastrand_suffix() -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
     format!("{nanos:x}")
+}
+
+/// The variable `scripts/postgres.sh` exports: the folder of PostgreSQL's programs.
+pub const BIN_VARIABLE: &str = "GENESYS_BI_TEST_POSTGRES_BIN";
+
+/// A PostgreSQL cluster of a test's own, set up as `scripts/postgres.sh` sets up the shared one
+/// (`initdb` into a temporary folder as the `postgres` user when run as root, a free loopback
+/// port, password authentication over TCP, fsync off): for tests that restart or stop the
+/// server. Stopped and removed when dropped.
+pub struct TestCluster {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+    password: String,
+}
+
+impl TestCluster {
+    /// `initdb` and `pg_ctl start`; panics saying what failed.
+    pub fn start() -> Self {
+        let bin = PathBuf::from(std::env::var(BIN_VARIABLE).unwrap_or_else(|_| {
+            panic!(
+                "{BIN_VARIABLE} is not set: this test starts a PostgreSQL server of its own with \
+                 the programs scripts/postgres.sh finds; run it under that script"
+            )
+        }));
+        let dir = tempfile::Builder::new()
+            .prefix("genesys-bi-pg-own.")
+            .tempdir()
+            .expect("a temporary folder");
+        let cluster = Self {
+            bin,
+            dir,
+            port: free_port(),
+            password: format!("test-{}", fastrand_suffix()),
+        };
+        let pwfile = cluster.dir.path().join("pwfile");
+        std::fs::write(&pwfile, format!("{}\n", cluster.password)).expect("pwfile written");
+        give_to_postgres(cluster.dir.path());
+        give_to_postgres(&pwfile);
+        cluster.as_owner(
+            "initdb",
+            &[
+                "-D",
+                &cluster.data(),
+                "-U",
+                "postgres",
+                &format!("--pwfile={}", pwfile.display()),
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+        );
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=50 -c fsync=off \
+             -c synchronous_commit=off -c full_page_writes=off",
+            cluster.port,
+            cluster.dir.path().display()
+        );
+        cluster.pg_ctl(&["-o", &options, "start"]);
+        cluster
+    }
+
+    /// `postgres://postgres:…@127.0.0.1:port/postgres`, password included.
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://postgres:{}@127.0.0.1:{}/postgres",
+            self.password, self.port
+        )
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A schema of its own on this cluster; drop it before the cluster.
+    pub fn schema(&self) -> TestPostgres {
+        TestPostgres::schema_at(&self.url())
+    }
+
+    /// `pg_ctl restart -m fast`: every session ended at once, the server back once it accepts
+    /// connections again.
+    pub fn restart(&self) {
+        self.pg_ctl(&["-m", "fast", "restart"]);
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    /// `pg_ctl -D data -l log -w -t 60 args…`; the log named, so the server never holds the
+    /// test's stdout.
+    fn pg_ctl(&self, args: &[&str]) {
+        let log = self.log().display().to_string();
+        let mut all = vec!["-D", &self.data(), "-l", &log, "-w", "-t", "60"]
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        all.extend(args.iter().map(|a| a.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        self.as_owner("pg_ctl", &all);
+    }
+
+    /// One of PostgreSQL's programs, as the `postgres` user when the test runs as root (the
+    /// server refuses root); panics with its output and the server's log unless it succeeds.
+    fn as_owner(&self, program: &str, args: &[&str]) {
+        if let Err(failed) = self.try_as_owner(program, args) {
+            panic!(
+                "{failed}\nserver log:\n{}",
+                std::fs::read_to_string(self.log()).unwrap_or_default()
+            );
+        }
+    }
+
+    fn try_as_owner(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let path = self.bin.join(program);
+        let mut command = if is_root() {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        let output = command
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("running {}: {e}", path.display()))?;
+        if !output.status.success() {
+            return Err(format!(
+                "{program} {args:?} failed ({}):\n{}{}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        // Immediate: a throwaway cluster, removed with its folder next. Not a panic while
+        // unwinding from a failed test.
+        let data = self.data();
+        if let Err(failed) = self.try_as_owner("pg_ctl", &["-D", &data, "-m", "immediate", "stop"])
+        {
+            eprintln!("stopping the test's own PostgreSQL cluster: {failed}");
+        }
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Root's files become the `postgres` user's, for initdb and the server (as the script does).
+fn give_to_postgres(path: &Path) {
+    if !is_root() {
+        return;
+    }
+    let status = Command::new("chown")
+        .arg("postgres:")
+        .arg(path)
+        .status()
+        .expect("chown runs");
+    assert!(status.success(), "chown postgres: {}", path.display());
+}
+
+/// A loopback port nothing listens on now (the server binds it a moment later).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").port()
 }

@@ -116,6 +116,16 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the store is out of reach for now (down, restarting, the connection to it cut),
+    /// so that the same call made again once it is back may well succeed. This is the one
+    /// place that tells such an outage from a fault: callers that wait (the sync) ask it, and
+    /// fail at once on anything else. An embedded SQLite store is never out of reach.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Postgres(e) if e.is_transient())
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A statement SQLite refused because of its size or shape, not because of the data or the

@@ -12,6 +12,7 @@ mod lake_cmd;
 mod postgres_bi_reader;
 mod postgres_cmd;
 mod postgres_replicas;
+mod postgres_restart;
 mod sdk_conformance;
 mod serve_cmd;
 mod store_copy_cmd;

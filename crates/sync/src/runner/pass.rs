@@ -18,6 +18,7 @@ use crate::engine::{
 };
 use crate::metrics::{LakePublished, RunFinished, SyncEvent, SyncExporter, SyncMetrics};
 use crate::stop::Stop;
+use crate::store_wait::StoreWait;
 
 /// Requests sent so far, for the run's record.
 pub trait CountsRequests {
@@ -128,6 +129,11 @@ where
         &self.engine.metrics
     }
 
+    /// How the pass waits out an unavailable store (see [`crate::store_wait`]).
+    fn store_wait(&self) -> StoreWait {
+        self.engine.store_wait()
+    }
+
     /// Replaces each directory's table with what the source lists now.
     pub async fn directories(&self, names: &[DirectoryName]) -> Result<(), PassError> {
         for &name in names {
@@ -169,15 +175,21 @@ where
     ) -> Result<PassEnd, PassError> {
         let mut record = RunRecord::new(self.engine.source.requests_sent());
         let mut skipped = Vec::new();
+        let waits = self.store_wait();
         for (done, spec) in specs.iter().enumerate() {
-            let turn = take_turn(
-                &self.engine.store,
-                &spec.name,
-                &self.turns,
-                self.stop(),
-                |b| self.observer.waiting(b),
-            )
-            .await?;
+            let turn = waits
+                .retry(&spec.name, async || {
+                    let on_wait = |b: &Busy| self.observer.waiting(b);
+                    take_turn(
+                        &self.engine.store,
+                        &spec.name,
+                        &self.turns,
+                        self.stop(),
+                        on_wait,
+                    )
+                    .await
+                })
+                .await?;
             let held = match turn {
                 Turn::Mine(held) => held,
                 Turn::Busy(busy) => {
@@ -191,7 +203,7 @@ where
                     break;
                 }
             };
-            let run_id = record.started(self.engine.store.as_ref(), command)?;
+            let run_id = record.started(self, &spec.name, command).await?;
             let synced = self
                 .engine
                 .sync_dataset_leased(spec, now, mode, Some(run_id), Some(held.token().clone()))
@@ -201,7 +213,7 @@ where
                 Ok(report) => self.publish(report, held.token()).await,
                 Err(e) => Err(e),
             };
-            let released = held.release().await;
+            let released = held.release_waiting(&waits).await;
             let report = match synced {
                 Ok(report) => {
                     released?;
@@ -215,7 +227,7 @@ where
                     }
                     self.finished(&spec.name, RunStatus::Failed);
                     record.summary.error = Some(e.to_string());
-                    if let Err(also) = record.finish(self, RunStatus::Failed) {
+                    if let Err(also) = record.finish(self, RunStatus::Failed).await {
                         tracing::warn!(dataset = %spec.name, error = %also, "Could not record the failed run.");
                     }
                     return Err(e);
@@ -235,7 +247,7 @@ where
             }
         }
         let ran = record.id.is_some();
-        let end = record.close(self)?;
+        let end = record.close(self).await?;
         let mut skipped = skipped.into_iter();
         match skipped.next() {
             // A pass stopped before any dataset got its turn has nothing to say about them.
@@ -310,6 +322,8 @@ struct RunRecord {
     summary: RunSummary,
     failed_windows: usize,
     end: PassEnd,
+    /// The dataset whose turn came last: the one a wait to record the run is counted for.
+    dataset: String,
 }
 
 impl RunRecord {
@@ -320,18 +334,25 @@ impl RunRecord {
             summary: RunSummary::default(),
             failed_windows: 0,
             end: PassEnd::Finished,
+            dataset: String::new(),
         }
     }
 
-    fn started<St: Store + ?Sized>(
+    async fn started<Src, St: Store>(
         &mut self,
-        store: &St,
+        pass: &Pass<Src, St>,
+        dataset: &str,
         command: &str,
     ) -> Result<i64, StoreError> {
-        match self.id {
-            Some(id) => Ok(id),
-            None => Ok(*self.id.insert(store.start_run(command)?)),
+        self.dataset = dataset.to_string();
+        if let Some(id) = self.id {
+            return Ok(id);
         }
+        let store = &pass.engine.store;
+        let id = (pass.engine.store_wait())
+            .retry(dataset, async || store.start_run(command))
+            .await?;
+        Ok(*self.id.insert(id))
     }
 
     fn add(&mut self, report: &DatasetReport) {
@@ -340,7 +361,11 @@ impl RunRecord {
         self.failed_windows += report.failures.len();
     }
 
-    fn finish<Src, St>(&mut self, pass: &Pass<Src, St>, status: RunStatus) -> Result<(), PassError>
+    async fn finish<Src, St>(
+        &mut self,
+        pass: &Pass<Src, St>,
+        status: RunStatus,
+    ) -> Result<(), PassError>
     where
         Src: CountsRequests,
         St: Store,
@@ -348,12 +373,15 @@ impl RunRecord {
         let Some(id) = self.id else { return Ok(()) };
         self.summary.status = status;
         self.summary.requests = pass.engine.source.requests_sent() - self.requests_before;
-        pass.engine.store.finish_run(id, &self.summary)?;
+        let (store, summary) = (&pass.engine.store, &self.summary);
+        (pass.engine.store_wait())
+            .retry(&self.dataset, async || store.finish_run(id, summary))
+            .await?;
         Ok(())
     }
 
     /// Records how the pass ended; a pass with failed windows is an error once recorded.
-    fn close<Src, St>(mut self, pass: &Pass<Src, St>) -> Result<PassEnd, PassError>
+    async fn close<Src, St>(mut self, pass: &Pass<Src, St>) -> Result<PassEnd, PassError>
     where
         Src: CountsRequests,
         St: Store,
@@ -369,7 +397,7 @@ impl RunRecord {
                 RunStatus::Partial
             }
         };
-        self.finish(pass, status)?;
+        self.finish(pass, status).await?;
         match status {
             RunStatus::Partial => Err(PassError::WindowsFailed {
                 failed: self.failed_windows,

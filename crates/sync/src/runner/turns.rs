@@ -11,6 +11,7 @@ use warehouse::{Acquired, Lease, LeaseHolder, LeaseToken, Store, StoreError};
 
 use crate::engine::SyncError;
 use crate::stop::Stop;
+use crate::store_wait::{MaybeUnavailable, StoreWait};
 
 /// How long a lease lasts unless renewed: long enough that a busy store never lets a working
 /// pass's lease lapse, short enough that a killed pass's dataset is free again within a minute.
@@ -138,11 +139,11 @@ async fn blocking<T: Send + 'static>(
 /// refused by the store's fencing check, which ends the pass.
 pub struct HeldLease {
     token: LeaseToken,
-    release: Option<Release>,
+    release: Release,
     renewing: JoinHandle<()>,
 }
 
-type Release = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
+type Release = Arc<dyn Fn() -> Result<(), StoreError> + Send + Sync>;
 
 impl std::fmt::Debug for HeldLease {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -157,21 +158,28 @@ impl HeldLease {
         let renewer = Arc::clone(&store);
         let renewed = token.clone();
         let renewing = tokio::spawn(async move {
+            let mut pause = ttl / 3;
             loop {
-                tokio::time::sleep(ttl / 3).await;
+                tokio::time::sleep(pause).await;
                 let (store, lease) = (Arc::clone(&renewer), renewed.clone());
                 let outcome =
                     blocking(&renewed.dataset, move || store.renew_lease(&lease, ttl)).await;
-                if let Err(e) = outcome {
-                    tracing::warn!(dataset = %renewed.dataset, error = %e, "Could not renew the dataset's lease; its next write will be refused.");
-                    return;
-                }
+                pause = match outcome {
+                    Ok(()) => ttl / 3,
+                    // The lease is still ticking while the store restarts: ask again soon, so
+                    // that it is renewed as soon as the store is back.
+                    Err(e) if e.unavailable().is_some() => poll_every(ttl),
+                    Err(e) => {
+                        tracing::warn!(dataset = %renewed.dataset, error = %e, "Could not renew the dataset's lease; its next write will be refused.");
+                        return;
+                    }
+                };
             }
         });
         let released = token.clone();
         Self {
             token,
-            release: Some(Box::new(move || store.release_lease(&released))),
+            release: Arc::new(move || store.release_lease(&released)),
             renewing,
         }
     }
@@ -181,12 +189,23 @@ impl HeldLease {
     }
 
     /// Stops renewing and frees the dataset for the next writer at once.
-    pub async fn release(mut self) -> Result<(), SyncError> {
+    pub async fn release(self) -> Result<(), SyncError> {
         self.renewing.abort();
-        match self.release.take() {
-            Some(release) => blocking(&self.token.dataset, release).await,
-            None => Ok(()),
-        }
+        self.release_once().await
+    }
+
+    /// Like [`HeldLease::release`], waiting out an unavailable store (see
+    /// [`crate::store_wait`]); a stop while waiting leaves the lease to lapse by its TTL.
+    pub async fn release_waiting(self, waits: &StoreWait) -> Result<(), SyncError> {
+        self.renewing.abort();
+        waits
+            .retry(&self.token.dataset, async || self.release_once().await)
+            .await
+    }
+
+    async fn release_once(&self) -> Result<(), SyncError> {
+        let release = Arc::clone(&self.release);
+        blocking(&self.token.dataset, move || release()).await
     }
 }
 

@@ -13,6 +13,14 @@ pub enum PostgresError {
         port: u16,
         reason: String,
     },
+    /// The server is going away or not back yet (shut down, restarting, in recovery), or the
+    /// connection to it broke: waiting and trying again may help, as for [`Self::Unreachable`].
+    #[error("PostgreSQL at {host}:{port} is not available: {reason}")]
+    Unavailable {
+        host: String,
+        port: u16,
+        reason: String,
+    },
     /// Never holds the password, only that it was refused (or missing).
     #[error(
         "PostgreSQL refused the password for user `{user}`{}",
@@ -64,6 +72,9 @@ impl PostgresError {
                     detail: db.message().to_string(),
                 };
             }
+            if is_going_or_coming_back(code) {
+                return unavailable(config, describe(db));
+            }
             return PostgresError::Statement(describe(db));
         }
         let text = error_chain(error);
@@ -85,13 +96,43 @@ impl PostgresError {
                 reason: text,
             };
         }
+        if error.is_closed() || is_broken_connection(error) {
+            return unavailable(config, text);
+        }
         PostgresError::Statement(text)
     }
 
-    /// Whether waiting and trying again may help (the server is down or restarting).
+    /// Whether waiting and trying again may help: the server can't be reached, is shutting
+    /// down or starting up, or the connection to it broke. Every other error is a fault that
+    /// waiting does not fix (a refused password, a privilege, a statement's own error).
     pub fn is_transient(&self) -> bool {
-        matches!(self, PostgresError::Unreachable { .. })
+        matches!(
+            self,
+            PostgresError::Unreachable { .. } | PostgresError::Unavailable { .. }
+        )
     }
+}
+
+fn unavailable(config: &PostgresConfig, reason: String) -> PostgresError {
+    let (host, port) = config.host_and_port();
+    PostgresError::Unavailable { host, port, reason }
+}
+
+/// What the server says as it goes away or before it is back: its sessions ended by a
+/// shutdown or a crash of another backend (57P01, 57P02), connections refused while it starts
+/// up, shuts down or recovers (57P03), or the connection exception class (08).
+fn is_going_or_coming_back(code: &SqlState) -> bool {
+    *code == SqlState::ADMIN_SHUTDOWN
+        || *code == SqlState::CRASH_SHUTDOWN
+        || *code == SqlState::CANNOT_CONNECT_NOW
+        || code.code().starts_with("08")
+}
+
+/// The socket failed under an open connection (reset, broken pipe, end of stream): the
+/// driver's I/O error (its own words, as it has no public kind), not a refused connect (told
+/// apart before) nor a message it could not parse.
+fn is_broken_connection(error: &tokio_postgres::Error) -> bool {
+    error.to_string() == "error communicating with the server"
 }
 
 /// The driver's message with its cause (`error connecting to server: Connection refused`).

@@ -90,11 +90,24 @@ fn an_unreachable_server_names_host_and_port() {
     let pg = TestPostgres::schema();
     let url = "postgres://nobody@127.0.0.1:1/db";
     let config = warehouse::PostgresConfig::parse(url, pg.name(), Some("x"), None).unwrap();
-    let error = PostgresStore::open(&config).err().unwrap().to_string();
+    let error = PostgresStore::open(&config).err().unwrap();
+    assert!(error.is_unavailable(), "worth waiting for: {error}");
+    let error = error.to_string();
     assert!(
         error.contains("127.0.0.1:1") && error.contains("unreachable"),
         "{error}"
     );
+}
+
+/// A fault of the caller's (here a refused password) is not an outage: waiting won't fix it.
+#[test]
+fn a_refused_password_is_not_worth_waiting_for() {
+    let pg = TestPostgres::schema();
+    let url = pg.url_without_password();
+    let wrong =
+        warehouse::PostgresConfig::parse(&url, pg.name(), Some("not-the-password"), None).unwrap();
+    let error = PostgresStore::open(&wrong).err().unwrap();
+    assert!(!error.is_unavailable(), "{error}");
 }
 
 /// A store that never had an API key has no `api_keys` table: its copy carries the rest, and
