@@ -136,19 +136,36 @@ pub(crate) async fn check(
 }
 
 /// The `application_name` a leased write's transaction carries, so the next holder of the
-/// dataset's lease can find it ([`end_writes_before`]). PostgreSQL keeps 63 bytes of it: a
-/// dataset name past 45 characters is cut, and its writes are not found (they then hold the
-/// next holder up until the server's idle limit ends them, see `windows::bound_by`).
-pub(crate) fn write_marker(lease: &LeaseToken) -> String {
-    format!("genesys-bi:{}:{}", lease.token, lease.dataset)
+/// dataset's lease can find it ([`end_writes_before`]): the lease's token and a tag of the
+/// store's schema and the dataset. The tag keeps the marker within the 63 bytes PostgreSQL
+/// keeps, whatever the names, and tells apart stores in other schemas of the same database
+/// (two deployments, or tests side by side), whose writes to a dataset of the same name are
+/// none of this lease's business.
+pub(crate) fn write_marker(schema: &str, lease: &LeaseToken) -> String {
+    format!(
+        "genesys-bi:{}:{}",
+        lease.token,
+        dataset_tag(schema, &lease.dataset)
+    )
 }
 
-/// Ends the sessions still writing `lease.dataset` under an older lease: a holder frozen past
-/// its lease (a paused VM, SIGSTOP) mid-transaction holds the dataset's locks, and every
-/// write to the dataset would wait until it woke. Only sessions of the same role, the ones a
-/// role may end; returns how many were ended.
+/// FNV-1a of `schema.dataset`, in hex: the same on every host and build, unlike std's hasher.
+fn dataset_tag(schema: &str, dataset: &str) -> String {
+    use std::hash::Hasher;
+    let mut hasher = crate::fnv::Fnv::default();
+    hasher.write(schema.as_bytes());
+    hasher.write_u8(b'.');
+    hasher.write(dataset.as_bytes());
+    format!("{:016x}", hasher.finish())
+}
+
+/// Ends the sessions of this store still writing `lease.dataset` under an older lease: a
+/// holder frozen past its lease (a paused VM, SIGSTOP) mid-transaction holds the dataset's
+/// locks, and every write to the dataset would wait until it woke. Only sessions of the same
+/// role, the ones a role may end; returns how many were ended.
 pub(crate) async fn end_writes_before(
     c: &impl GenericClient,
+    schema: &str,
     lease: &LeaseToken,
 ) -> Result<u64, Fail> {
     let ended = c
@@ -159,7 +176,7 @@ pub(crate) async fn end_writes_before(
                 AND split_part(application_name, ':', 3) = $1
                 AND CASE WHEN application_name ~ '^genesys-bi:[0-9]{1,18}:'
                          THEN split_part(application_name, ':', 2)::bigint END < $2",
-            &[&lease.dataset, &lease.token],
+            &[&dataset_tag(schema, &lease.dataset), &lease.token],
         )
         .await?;
     Ok(ended.iter().filter(|r| r.get::<_, bool>(0)).count() as u64)

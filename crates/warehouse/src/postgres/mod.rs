@@ -238,7 +238,8 @@ impl Store for PostgresStore {
         let acquired =
             self.in_transaction(async |tx| leases::acquire(tx, dataset, claimant, ttl).await)?;
         if let Acquired::Granted(lease) = &acquired {
-            self.with_client(async |c| leases::end_writes_before(c, lease).await)?;
+            let schema = self.config.schema();
+            self.with_client(async |c| leases::end_writes_before(c, schema, lease).await)?;
         }
         Ok(acquired)
     }

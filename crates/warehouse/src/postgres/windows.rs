@@ -94,7 +94,7 @@ fn write_on<'p>(
     let spec = store.run(|| async {
         // Before any lock is taken, so whatever the write holds is bounded by its lease.
         if let Some(lease) = lease {
-            bound_by(tx, lease).await?;
+            bound_by(store, tx, lease).await?;
         }
         // One window write per dataset at a time, as SQLite's single writer has it: two
         // writers replacing the same window would otherwise both find it empty and collide
@@ -160,10 +160,14 @@ fn write_on<'p>(
 /// (the next holder ends it when it takes the lease over, `leases::end_writes_before`), and
 /// the server ends it once it has sat idle past what the lease had left. The lease itself is
 /// checked again before the commit.
-async fn bound_by(tx: &impl GenericClient, lease: &LeaseToken) -> Result<(), Fail> {
+async fn bound_by(
+    store: &PostgresStore,
+    tx: &impl GenericClient,
+    lease: &LeaseToken,
+) -> Result<(), Fail> {
     tx.batch_execute(&format!(
         "SET LOCAL application_name = '{}'",
-        leases::write_marker(lease).replace('\'', "''")
+        leases::write_marker(store.config.schema(), lease).replace('\'', "''")
     ))
     .await?;
     let left = leases::time_left(tx, lease).await?;

@@ -237,3 +237,53 @@ fn a_write_frozen_past_its_lease_is_refused_when_it_wakes_and_its_store_goes_on(
         Some(claimant(2))
     );
 }
+
+/// Leases are a store's own: a lease taken on a dataset in another schema of the same database
+/// (a second deployment, a test beside this one) never ends this store's writes to its dataset
+/// of the same name.
+#[test]
+fn a_lease_in_another_schema_leaves_this_stores_writes_alone() {
+    use crate::store_suite::{claimant, granted};
+    use std::time::Duration;
+
+    let (here, elsewhere) = (TestPostgres::schema(), TestPostgres::schema());
+    let (writer, other) = (here.open(), elsewhere.open());
+    writer.ensure_dataset(&spec()).unwrap();
+    let minute = Duration::from_secs(60);
+    let lease = granted(
+        writer
+            .acquire_lease("queue_performance", &claimant(1), minute)
+            .unwrap(),
+    );
+    let write = WindowWrite {
+        dataset: "queue_performance",
+        window: hour(0),
+        rows: &[],
+        settled: true,
+        run_id: None,
+    };
+    let (pages, arriving) = std::sync::mpsc::sync_channel::<warehouse::Result<_>>(0);
+    let written = std::thread::scope(|scope| {
+        let writing = scope
+            .spawn(|| writer.write_window_pages(&write, &mut arriving.into_iter(), Some(&lease)));
+        pages.send(Ok(vec![row(0, "q1")])).unwrap();
+        pages.send(Ok(vec![row(0, "q2")])).unwrap();
+        // The other store's lease on its `queue_performance` passes this one's token, as a
+        // takeover here would, while this store's write is mid-transaction.
+        let mut token = 0;
+        while token <= lease.token {
+            let taken = granted(
+                other
+                    .acquire_lease("queue_performance", &claimant(2), minute)
+                    .unwrap(),
+            );
+            other.release_lease(&taken).unwrap();
+            token = taken.token;
+        }
+        pages.send(Ok(vec![row(0, "q3")])).unwrap();
+        drop(pages);
+        writing.join().unwrap()
+    });
+    assert_eq!(written.unwrap().rows_written, 3);
+    assert_eq!(writer.windows("queue_performance").unwrap().len(), 1);
+}
