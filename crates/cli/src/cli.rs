@@ -479,6 +479,11 @@ pub struct EmulatorArgs {
     #[arg(long, default_value_t = 20_000)]
     pub conversations_per_day: u32,
 
+    /// Restatement: percent of wrap-up codes filled in 48 to 72 hours after the wrap-up, as
+    /// Genesys' nightly reprocessing does; until then the API reports them without a code.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub late_wrapup_percent: u8,
+
     #[command(flatten)]
     pub faults: FaultArgs,
 }

@@ -76,6 +76,7 @@ impl EmulatorConfig {
                 agents: 12,
                 wrapup_codes: 5,
                 conversations_per_day: 300,
+                late_wrapup_percent: 0,
             },
             job_delay: Duration::ZERO,
             ..Self::default()

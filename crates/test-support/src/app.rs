@@ -48,6 +48,7 @@ async fn fill(path: &Path) {
         agents: 30,
         wrapup_codes: 8,
         conversations_per_day: 1_500,
+        late_wrapup_percent: 0,
     };
     let centre = ContactCentre::new(7, &shape);
     let directories = FixedDirectories {

@@ -34,6 +34,7 @@ fn config_from(args: EmulatorArgs) -> EmulatorConfig {
             agents: args.agents,
             wrapup_codes: args.wrapup_codes,
             conversations_per_day: args.conversations_per_day,
+            late_wrapup_percent: args.late_wrapup_percent,
         },
         clock_start: args.clock,
         clock_rate: args.clock_rate,

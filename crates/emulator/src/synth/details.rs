@@ -254,7 +254,7 @@ fn participant(
 
 fn segment(vocab: &Vocabulary, s: &SessRec, g: &super::model::SegRec, now: i64) -> Segment {
     let ended = g.end_ms <= now;
-    let wrapup = g.kind == SegmentType::Wrapup && ended && s.wrapup != NONE;
+    let wrapup = g.kind == SegmentType::Wrapup && ended && s.wrapup != NONE && s.wrapup_at <= now;
     Segment {
         segment_start: format_ms(g.start_ms),
         segment_end: ended.then(|| format_ms(g.end_ms)),

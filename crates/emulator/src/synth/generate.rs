@@ -79,12 +79,15 @@ pub struct Generator {
     /// Per queue: other queues of the same division, for transfers.
     transfer_targets: Vec<Vec<u16>>,
     wrapups: u16,
+    /// Percent of wrap-up codes known only 48–72 h after their wrap-up ends.
+    late_wrapup_percent: u8,
     /// Who is on queue when: routing only reaches members the roster has on queue.
     pub(super) roster: Roster,
 }
 
 impl Generator {
-    pub fn new(seed: u64, org: &OrgModel, conversations_per_day: u32) -> Self {
+    pub fn new(seed: u64, org: &OrgModel, shape: &super::OrgShape) -> Self {
+        let conversations_per_day = shape.conversations_per_day;
         let season_mean = HOURLY.iter().sum::<f64>() / 24.0 * WEEKLY.iter().sum::<f64>() / 7.0;
         let per_slot_mean = conversations_per_day as f64 / 96.0 / season_mean;
         let mut total = 0;
@@ -114,8 +117,22 @@ impl Generator {
             queue_cumulative,
             transfer_targets,
             wrapups: org.wrapups.len() as u16,
+            late_wrapup_percent: shape.late_wrapup_percent.min(100),
             roster: Roster::new(seed, org.queues.len()),
         }
+    }
+
+    /// How long after its wrap-up ends a session's code is known: at once, or for a share of
+    /// them 48 to 72 h later, as Genesys' nightly reprocessing fills codes in on data at
+    /// least 48 h old (genesys-users-and-details-api.md §6.3). From a hash, not the stream
+    /// of draws, so a late share leaves every other value of the slot as it was.
+    fn wrapup_delay(&self, conversation: u64, ordinal: u8) -> i64 {
+        const HOUR: i64 = 3_600_000;
+        let draw = super::ids::hash(&[self.seed, 0x1a7e_c0de, conversation, u64::from(ordinal)]);
+        if draw % 100 >= u64::from(self.late_wrapup_percent) {
+            return 0;
+        }
+        48 * HOUR + ((draw >> 8) % (24 * HOUR as u64)) as i64
     }
 
     fn expected_arrivals(&self, slot: i64) -> f64 {
@@ -546,9 +563,11 @@ impl<'a> ConvBuilder<'a> {
         } else {
             self.rng.u16(0..self.generator.wrapups)
         };
+        let conversation = self.out.convs[self.conv as usize].key;
         let session = &mut self.out.sessions[s as usize];
+        let delay = self.generator.wrapup_delay(conversation, session.ordinal);
         session.wrapup = code;
-        session.wrapup_at = if code == NONE { NEVER } else { end };
+        session.wrapup_at = if code == NONE { NEVER } else { end + delay };
     }
 
     fn transfer_target(&mut self, queue: u16) -> Option<u16> {

@@ -72,6 +72,9 @@ pub struct OrgShape {
     pub wrapup_codes: usize,
     /// Mean conversations per day across the org (weekly and daily seasonality around it).
     pub conversations_per_day: u32,
+    /// Percent of wrap-up codes Genesys' nightly reprocessing fills in late: 48 to 72 hours
+    /// after the wrap-up ended instead of at once (a restatement, see the README).
+    pub late_wrapup_percent: u8,
 }
 
 impl Default for OrgShape {
@@ -81,6 +84,7 @@ impl Default for OrgShape {
             agents: 200,
             wrapup_codes: 30,
             conversations_per_day: 20_000,
+            late_wrapup_percent: 0,
         }
     }
 }
@@ -148,7 +152,7 @@ impl ContactCentre {
             presences: agents::Presences::new(seed),
             session_days: Default::default(),
             vocab: Vocabulary::new(seed, &model),
-            generator: Generator::new(seed, &model, shape.conversations_per_day),
+            generator: Generator::new(seed, &model, shape),
             target_ppm,
             model,
         };

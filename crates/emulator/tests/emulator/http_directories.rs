@@ -61,6 +61,7 @@ async fn every_directory_pages_through_all_entities_exactly_once() {
         agents: 30,
         wrapup_codes: 7,
         conversations_per_day: 100,
+        late_wrapup_percent: 0,
     };
     let emu = TestEmulator::spawn_with(|c| c.org_shape = shape.clone()).await;
     let token = emu.token().await;
@@ -83,6 +84,7 @@ async fn defaults_are_page_size_25_page_1() {
         agents: 60,
         wrapup_codes: 2,
         conversations_per_day: 100,
+        late_wrapup_percent: 0,
     };
     let emu = TestEmulator::spawn_with(|c| c.org_shape = shape.clone()).await;
     let token = emu.token().await;

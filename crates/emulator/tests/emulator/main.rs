@@ -14,5 +14,6 @@ mod synth_agents;
 mod synth_aggregates;
 mod synth_org;
 mod synth_queries;
+mod synth_restatement;
 mod synth_users_aggregates;
 mod synth_users_details;

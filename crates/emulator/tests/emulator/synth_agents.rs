@@ -25,6 +25,7 @@ fn centre(seed: u64) -> ContactCentre {
             agents: 24,
             wrapup_codes: 5,
             conversations_per_day: 2_000,
+            late_wrapup_percent: 0,
         },
     )
 }

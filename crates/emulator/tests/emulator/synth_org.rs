@@ -113,6 +113,7 @@ fn degenerate_shapes_produce_no_traffic_but_never_panic() {
             agents: 3,
             wrapup_codes: 1,
             conversations_per_day: 500,
+            late_wrapup_percent: 0,
         },
     ] {
         let cc = ContactCentre::new(1, &shape);

@@ -25,6 +25,7 @@ fn centre(seed: u64) -> ContactCentre {
             agents: 24,
             wrapup_codes: 5,
             conversations_per_day: 2_000,
+            late_wrapup_percent: 0,
         },
     )
 }
@@ -231,6 +232,7 @@ fn a_status_spanning_three_days_is_invisible_from_its_middle_day() {
             agents: 60,
             wrapup_codes: 5,
             conversations_per_day: 200,
+            late_wrapup_percent: 0,
         },
     );
     // Saturday: agents off all weekend are Offline from Friday to Monday.

@@ -51,6 +51,7 @@ async fn fill(path: &Path) {
         agents: 20,
         wrapup_codes: 6,
         conversations_per_day: 800,
+        late_wrapup_percent: 0,
     };
     let centre = ContactCentre::new(11, &shape);
     let directories = FixedDirectories {

@@ -875,6 +875,7 @@ mod legacy_store {
             agents: 6,
             wrapup_codes: 2,
             conversations_per_day: 300,
+            late_wrapup_percent: 0,
         };
         let centre = ContactCentre::new(42, &shape);
         let source = Arc::new(InProcess(move |q: &AggregationQuery| {
