@@ -714,6 +714,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 rows: &[],
                 settled: true,
                 run_id,
+                count_changes: false,
             };
             store.write_window_pages(&write, &mut received_pages(receiver), lease.as_ref())
         });

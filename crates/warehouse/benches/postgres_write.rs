@@ -43,6 +43,7 @@ fn main() {
             rows: &day_rows,
             settled: true,
             run_id: None,
+            count_changes: false,
         };
         let started = Instant::now();
         rows += store.write_window(&write).expect("write").rows_written;

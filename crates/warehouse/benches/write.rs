@@ -33,6 +33,7 @@ fn main() {
             rows: day_rows,
             settled: true,
             run_id: None,
+            count_changes: false,
         };
         rows += store.write_window(&write).expect("write").rows_written;
     }
@@ -52,6 +53,7 @@ fn main() {
         rows: &prepared[0],
         settled: true,
         run_id: None,
+        count_changes: false,
     };
     store.write_window(&write).expect("rewrite");
     println!(

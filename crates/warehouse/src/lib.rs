@@ -11,6 +11,7 @@
 //! (it takes typed records from `genesys`), know HTTP, or depend on `sync` or `server`.
 
 pub mod cells;
+mod changes;
 pub mod columnar;
 pub mod days;
 pub mod derived;
@@ -211,12 +212,19 @@ pub struct WindowWrite<'a> {
     /// the watermark.
     pub settled: bool,
     pub run_id: Option<i64>,
+    /// Count the rows the write changes ([`WindowOutcome::rows_changed`]): a restatement's
+    /// re-pull, which says how much of what was stored Genesys corrected. Costs a copy and a
+    /// comparison of the window's rows, so ordinary writes don't.
+    pub count_changes: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowOutcome {
     pub rows_written: usize,
     pub complete_through: Option<Timestamp>,
+    /// With [`WindowWrite::count_changes`]: the rows (keys: bucket and dimensions) the write
+    /// added, removed or gave other values.
+    pub rows_changed: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

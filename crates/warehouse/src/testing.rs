@@ -481,6 +481,7 @@ mod stored_table_tests {
                 rows: &rows,
                 settled: true,
                 run_id: None,
+                count_changes: false,
             })
             .unwrap();
         store

@@ -125,6 +125,7 @@ impl Fixture {
                 rows,
                 settled: true,
                 run_id: None,
+                count_changes: false,
             })
             .unwrap();
     }

@@ -67,6 +67,7 @@ pub fn fill(path: &Path, shape: &Shape, mut progress: impl FnMut(usize)) -> usiz
                 rows: &rows,
                 settled: true,
                 run_id: None,
+                count_changes: false,
             })
             .unwrap();
         progress(total);

@@ -209,6 +209,7 @@ fn many_rows_store(path: &std::path::Path, buckets: i64, queues: usize) {
             rows: &rows,
             settled: true,
             run_id: None,
+            count_changes: false,
         })
         .unwrap();
 }

@@ -52,6 +52,7 @@ fn window_write(rows: &[AggregateRow]) -> WindowWrite<'_> {
         rows,
         settled: true,
         run_id: None,
+        count_changes: false,
     }
 }
 

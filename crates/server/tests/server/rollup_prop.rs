@@ -150,6 +150,7 @@ proptest! {
                     rows: &part,
                     settled: true,
                     run_id: None,
+                    count_changes: false,
                 })
                 .unwrap();
         }

@@ -13,6 +13,7 @@ use super::datasets::locked_dataset_spec;
 use super::instant::Instant;
 use super::migrations::bump_generation;
 use super::{Fail, PostgresStore, copy, days, leases, watermarks};
+use crate::changes::{self, ChangeCount, TempTable};
 use crate::days::{DayGrid, DayTally};
 use crate::leases::{LeaseHolder, LeaseToken};
 use crate::rows::AggregateRow;
@@ -91,7 +92,7 @@ fn write_on<'p>(
 ) -> Result<WindowOutcome> {
     let transaction = store.run(|| async { Ok(client.transaction().await?) })?;
     let tx: &tokio_postgres::Transaction<'_> = &transaction;
-    let spec = store.run(|| async {
+    let (spec, counting) = store.run(|| async {
         // Before any lock is taken, so whatever the write holds is bounded by its lease.
         if let Some(lease) = lease {
             bound_by(store, tx, lease).await?;
@@ -101,18 +102,26 @@ fn write_on<'p>(
         // on its key. (Under leases there is one writer per dataset anyway.) The statements
         // of a window's write give their parameters' types, each a round trip, not two.
         let spec = locked_dataset_spec(tx, write.dataset).await?;
+        let bounds = [
+            (&Instant(write.window.start) as _, Type::TIMESTAMPTZ),
+            (&Instant(write.window.end) as _, Type::TIMESTAMPTZ),
+        ];
+        let counting = write
+            .count_changes
+            .then(|| changes::statements(&spec, ("$1", "$2"), TempTable::DroppedAtCommit));
+        if let Some(counting) = &counting {
+            tx.batch_execute(&counting.make_before).await?;
+            tx.execute_typed(&counting.keep_before, &bounds).await?;
+        }
         tx.execute_typed(
             &format!(
                 "DELETE FROM {} WHERE interval_start >= $1 AND interval_start < $2",
                 quote(&spec.name)
             ),
-            &[
-                (&Instant(write.window.start), Type::TIMESTAMPTZ),
-                (&Instant(write.window.end), Type::TIMESTAMPTZ),
-            ],
+            &bounds,
         )
         .await?;
-        Ok(spec)
+        Ok((spec, counting))
     })?;
     let copy = copy::statement(&spec);
     let mut copying = store.run(|| copy.start(tx.client()))?;
@@ -134,8 +143,12 @@ fn write_on<'p>(
         }
         rows_written += page.len();
     }
-    let complete_through = store.run(|| async {
+    let (complete_through, rows_changed) = store.run(|| async {
         copying.finish().await?;
+        let rows_changed = match &counting {
+            Some(counting) => Some(count_changes(tx, counting, write).await?),
+            None => None,
+        };
         if let (Some(grid), Some(tally)) = (&grid, tally) {
             days::refresh(tx, &spec, grid, write.window, tally.finish()).await?;
         }
@@ -146,13 +159,30 @@ fn write_on<'p>(
         log_window(tx, write, rows_written, lease, writer).await?;
         let mark = watermarks::advance(tx, write.dataset).await?;
         bump_generation(tx).await?;
-        Ok(mark)
+        Ok((mark, rows_changed))
     })?;
     store.run(|| async { Ok(transaction.commit().await?) })?;
     Ok(WindowOutcome {
         rows_written,
         complete_through,
+        rows_changed,
     })
+}
+
+/// How many rows the rewrite changed (the copy of the old rows goes at commit).
+async fn count_changes(
+    tx: &impl GenericClient,
+    counting: &ChangeCount,
+    write: &WindowWrite<'_>,
+) -> Result<u64, Fail> {
+    let changed: i64 = tx
+        .query_one(
+            &counting.count,
+            &[&Instant(write.window.start), &Instant(write.window.end)],
+        )
+        .await?
+        .get(0);
+    Ok(changed as u64)
 }
 
 /// Fences a leased write in time as well, so a writer frozen mid-write (a paused VM, SIGSTOP)

@@ -12,6 +12,7 @@ use super::ddl::column_names;
 use super::insert::{check_row, in_key_order, insert_by_bucket};
 use super::watermarks::advance_watermark;
 use super::{SqliteStore, leases, now_text, parse_instant, write_transaction};
+use crate::changes::{self, ChangeCount, TempTable};
 use crate::leases::{LeaseHolder, LeaseToken};
 use crate::rows::AggregateRow;
 use crate::schema::{TableSpec, quote};
@@ -119,7 +120,22 @@ impl SqliteStore {
                 None => None,
             };
             let spec = dataset_spec(&tx, write.dataset)?;
+            let counting = write
+                .count_changes
+                .then(|| changes::statements(&spec, ("?1", "?2"), TempTable::DroppedByHand));
+            let bounds = (
+                format_instant(write.window.start),
+                format_instant(write.window.end),
+            );
+            if let Some(counting) = &counting {
+                tx.execute_batch(&counting.make_before)?;
+                tx.execute(&counting.keep_before, params![bounds.0, bounds.1])?;
+            }
             let rows_written = rows(&tx, &spec)?;
+            let rows_changed = match &counting {
+                Some(counting) => Some(count_changes(&tx, counting, &bounds)?),
+                None => None,
+            };
             log_window_rows(&tx, write, rows_written)?;
             record_writer(&tx, write, lease, writer)?;
             let complete_through = advance_watermark(&tx, write.dataset)?;
@@ -127,9 +143,23 @@ impl SqliteStore {
             Ok(WindowOutcome {
                 rows_written,
                 complete_through,
+                rows_changed,
             })
         })
     }
+}
+
+/// How many rows the rewrite changed; the copy of the old rows goes with the count.
+fn count_changes(
+    tx: &Transaction<'_>,
+    counting: &ChangeCount,
+    (start, end): &(String, String),
+) -> Result<u64> {
+    let changed: i64 = tx.query_row(&counting.count, params![start, end], |r| r.get(0))?;
+    if let Some(drop) = &counting.drop_before {
+        tx.execute_batch(drop)?;
+    }
+    Ok(changed as u64)
 }
 
 /// The window log's note of who wrote the window under which lease (none without one).

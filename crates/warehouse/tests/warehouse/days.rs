@@ -93,6 +93,7 @@ fn write(store: &SqliteStore, window: (i64, i64), rows: &[AggregateRow]) {
             rows,
             settled: true,
             run_id: None,
+            count_changes: false,
         })
         .unwrap();
 }
@@ -361,6 +362,7 @@ fn write_in_pages(
             rows: &[],
             settled: true,
             run_id: None,
+            count_changes: false,
         },
         &mut pages,
         None,
@@ -449,6 +451,7 @@ fn a_window_whose_pages_stop_arriving_writes_nothing() {
             rows: &[],
             settled: true,
             run_id: None,
+            count_changes: false,
         },
         &mut pages,
         None,
@@ -527,6 +530,7 @@ fn write_any(
         rows: &rows,
         settled: true,
         run_id: None,
+        count_changes: false,
     };
     let outcome = if page == 0 {
         t.store.write_window(&write)

@@ -94,6 +94,7 @@ fn fill(store: &dyn Store) {
             rows: &rows,
             settled: true,
             run_id: None,
+            count_changes: false,
         })
         .unwrap();
 }
@@ -199,6 +200,7 @@ fn the_daily_kpi_view_holds_each_local_days_figures_from_its_sums_with_names(t) 
             rows: &part,
             settled: true,
             run_id: None,
+            count_changes: false,
         })
         .unwrap();
     let days = daily_kpi(t.rows(DAILY_KPI));
@@ -422,6 +424,7 @@ proptest! {
             rows: &rows,
             settled: true,
             run_id: None,
+            count_changes: false,
         };
         match page {
             None => store.write_window(&write).map(|_| ()),

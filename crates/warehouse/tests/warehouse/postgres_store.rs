@@ -72,6 +72,7 @@ fn a_new_schema_is_made_and_a_window_written_once() {
         rows: &rows,
         settled: true,
         run_id: None,
+        count_changes: false,
     };
     let outcome = store.write_window(&write).unwrap();
     assert_eq!(outcome.rows_written, 3);
@@ -130,6 +131,7 @@ fn a_store_without_keys_copies_with_its_daily_kpi_rows() {
             rows: &rows,
             settled: true,
             run_id: None,
+            count_changes: false,
         })
         .unwrap();
     drop(sqlite);
@@ -201,6 +203,7 @@ fn a_write_frozen_past_its_lease_is_refused_when_it_wakes_and_its_store_goes_on(
         rows: &[],
         settled: true,
         run_id: None,
+        count_changes: false,
     };
     let (pages, arriving) = std::sync::mpsc::sync_channel::<warehouse::Result<_>>(0);
     let refused = std::thread::scope(|scope| {
@@ -261,6 +264,7 @@ fn a_lease_in_another_schema_leaves_this_stores_writes_alone() {
         rows: &[],
         settled: true,
         run_id: None,
+        count_changes: false,
     };
     let (pages, arriving) = std::sync::mpsc::sync_channel::<warehouse::Result<_>>(0);
     let written = std::thread::scope(|scope| {

@@ -124,6 +124,7 @@ fn new_files_get_large_pages_and_old_ones_keep_theirs() {
             rows: &rows,
             settled: true,
             run_id: None,
+            count_changes: false,
         })
         .unwrap();
     drop(store);
@@ -292,6 +293,7 @@ fn a_store_made_before_leases_gains_them_in_place() {
         rows: &rows,
         settled: true,
         run_id: None,
+        count_changes: false,
     };
     store.write_window_leased(&write, &lease).unwrap();
     drop(store);

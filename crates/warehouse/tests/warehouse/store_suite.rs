@@ -86,6 +86,7 @@ pub(crate) fn write(
             rows,
             settled,
             run_id: None,
+            count_changes: false,
         })
         .unwrap()
         .complete_through
@@ -148,6 +149,44 @@ on_both_backends! {
         assert_eq!(t.integer("SELECT sum(n_offered) FROM queue_performance"), 8);
     }
 
+    fn a_counted_rewrite_says_how_many_rows_it_added_removed_or_changed(t) {
+        let store = &t.store;
+        store.ensure_dataset(&spec()).unwrap();
+        let counted = |rows: &[AggregateRow]| {
+            store
+                .write_window(&WindowWrite {
+                    dataset: "queue_performance",
+                    window: window(0, 2),
+                    rows,
+                    settled: true,
+                    run_id: None,
+                    count_changes: true,
+                })
+                .unwrap()
+                .rows_changed
+        };
+        let first = [row(0, "q1", 5), row(0, "q2", 3), row(1, "q1", 4), row(1, "q3", 2)];
+        assert_eq!(counted(&first), Some(4), "into an empty window, every row is new");
+        assert_eq!(counted(&first), Some(0), "the same rows again change nothing");
+        // q1 at 0 corrected, q2 at 0 gone, q3 at 1 as it was, q2 at 1 new.
+        let corrected = [row(0, "q1", 6), row(1, "q1", 4), row(1, "q3", 2), row(1, "q2", 1)];
+        assert_eq!(counted(&corrected), Some(3));
+        let none = store
+            .write_window(&WindowWrite {
+                dataset: "queue_performance",
+                window: window(0, 2),
+                rows: &corrected,
+                settled: true,
+                run_id: None,
+                count_changes: false,
+            })
+            .unwrap();
+        assert_eq!(none.rows_changed, None, "not counted unless asked");
+        assert_eq!(t.integer("SELECT count(*) FROM queue_performance"), 4);
+        // The copy of the old rows is gone with the write: the next counted write makes its own.
+        assert_eq!(counted(&first), Some(3));
+    }
+
     fn kpi_view_divides_sums_by_counts(t) {
         t.store.ensure_dataset(&spec()).unwrap();
         write(&t.store, window(0, 1), &[row(0, "q1", 5)], true);
@@ -197,6 +236,7 @@ on_both_backends! {
                 rows: &outside,
                 settled: true,
                 run_id: None,
+                count_changes: false,
             })
             .unwrap_err();
         assert!(matches!(err, StoreError::RowOutsideWindow { .. }), "{err}");
@@ -285,6 +325,7 @@ on_both_backends! {
                 rows: &again,
                 settled: true,
                 run_id: None,
+                count_changes: false,
             })
             .unwrap_err();
         // SQLite says `UNIQUE constraint failed`, PostgreSQL `violates unique constraint`.
@@ -352,6 +393,7 @@ on_both_backends! {
             rows: &rows,
             settled: true,
             run_id: None,
+            count_changes: false,
         };
         store.write_window_leased(&write, &lapsing).unwrap();
         std::thread::sleep(Duration::from_millis(60));
@@ -395,6 +437,7 @@ on_both_backends! {
                             rows: &rows,
                             settled: true,
                             run_id: None,
+                            count_changes: false,
                         })?;
                         store.acquire_lease("queue_performance", &claimant(w as u32), MINUTE)?;
                     }
@@ -578,6 +621,7 @@ fn tokens_only_grow_on(t: &TestStore, steps: &[LeaseStep]) -> Result<(), TestCas
             rows: &rows,
             settled: true,
             run_id: None,
+            count_changes: false,
         };
         for &t in &tokens {
             let token = LeaseToken {
