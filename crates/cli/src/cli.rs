@@ -56,6 +56,11 @@ pub enum Command {
     /// refresh the queue, user and wrap-up code directories.
     Sync(SyncArgs),
 
+    /// Pull what is stored of the last `restate` (P3D by default) of each dataset again and
+    /// replace what Genesys corrected since (it reprocesses data once it is 48 hours old), with
+    /// the rows changed per dataset. `run` does this every `restate_every` by itself.
+    Restate(SyncArgs),
+
     /// Pull a dataset's history over an explicit range, with a progress bar.
     Backfill(BackfillArgs),
 

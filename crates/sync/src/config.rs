@@ -267,6 +267,14 @@ pub struct DatasetConfig {
     /// Buckets are pulled only once they ended this long ago.
     #[serde(default = "default_settle")]
     pub settle: String,
+    /// How long Genesys may still correct a bucket (it reprocesses data once it is 48 hours
+    /// old): a restatement re-pulls what is stored of the last `restate` + `restate_every`, so
+    /// each bucket is pulled once more after it is this old (`PT0S`: never).
+    #[serde(default = "default_restate")]
+    pub restate: String,
+    /// How often a restatement runs in `run` (and once as it starts).
+    #[serde(default = "default_restate_every")]
+    pub restate_every: String,
     /// Where history starts: an instant (`2024-01-01T00:00:00Z`), a date (`2024-01-01`, local
     /// midnight) or a duration back from now (`P30D`).
     #[serde(default = "default_backfill")]
@@ -297,6 +305,12 @@ fn default_lookback() -> String {
 }
 fn default_settle() -> String {
     "PT5M".into()
+}
+fn default_restate() -> String {
+    "P3D".into()
+}
+fn default_restate_every() -> String {
+    "P1D".into()
 }
 fn default_backfill() -> String {
     "P30D".into()
@@ -331,6 +345,8 @@ fn aggregate_dataset(name: &str, metrics: &[&str], group_by: &[&str]) -> Dataset
         every: default_every(),
         lookback: default_lookback(),
         settle: default_settle(),
+        restate: default_restate(),
+        restate_every: default_restate_every(),
         backfill_start: default_backfill(),
         window: None,
         query_mode: QueryMode::default(),
@@ -386,6 +402,9 @@ pub struct DatasetSpec {
     pub every: SignedDuration,
     pub lookback: SignedDuration,
     pub settle: SignedDuration,
+    /// How far back a restatement re-pulls; zero for none.
+    pub restate: SignedDuration,
+    pub restate_every: SignedDuration,
     pub backfill_start: BackfillStart,
     pub window: WindowSpan,
     pub query_mode: QueryMode,
@@ -816,6 +835,15 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
     let every = duration("every", &d.every);
     let lookback = duration("lookback", &d.lookback);
     let settle = duration("settle", &d.settle);
+    let restate = duration("restate", &d.restate);
+    let restate_every = duration("restate_every", &d.restate_every);
+    if restate.is_some_and(|r| !r.is_zero()) && restate_every.is_some_and(|e| e.is_zero()) {
+        faults.push(fault(
+            Some(name),
+            "restate_every",
+            "must be longer than zero while `restate` is (restate = \"PT0S\" turns it off)".into(),
+        ));
+    }
     let granularity = d.granularity.parse::<Granularity>().ok();
     let tz = warehouse::NamedTimeZone::get(&d.time_zone).ok();
     let backfill = tz.as_ref().and_then(|tz| {
@@ -831,11 +859,19 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
             .map_err(|e| faults.push(fault(Some(name), "window", e.to_string())))
             .ok(),
     });
-    match (every, lookback, settle, granularity, tz, backfill, window) {
+    match (
+        every,
+        lookback,
+        settle.zip(restate).zip(restate_every),
+        granularity,
+        tz,
+        backfill,
+        window,
+    ) {
         (
             Some(every),
             Some(lookback),
-            Some(settle),
+            Some(((settle, restate), restate_every)),
             Some(granularity),
             Some(time_zone),
             Some(backfill_start),
@@ -851,6 +887,8 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
             every,
             lookback,
             settle,
+            restate,
+            restate_every,
             backfill_start,
             window,
             query_mode: d.query_mode,

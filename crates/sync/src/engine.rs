@@ -27,7 +27,7 @@ pub use crate::config::QueryMode;
 use crate::config::{DatasetSpec, DirectoryName};
 use crate::metrics::{
     DatasetSkipped, SwitchedToJobs, SyncEvent, SyncMetrics, WindowAbandoned, WindowFailed,
-    WindowRefetched, WindowRewritten, WindowWritten,
+    WindowRefetched, WindowRestated, WindowRewritten, WindowWritten,
 };
 use crate::plan::{PlanRequest, plan_windows};
 use crate::stop::Stop;
@@ -256,6 +256,12 @@ pub enum Mode {
     Incremental,
     /// An explicit range (still cut at now minus the settle delay).
     Backfill { from: Timestamp, to: Timestamp },
+    /// A restatement: what is stored of the last `restate` + `restate_every` again, each
+    /// window's changed rows counted (Genesys corrects data once it is 48 hours old and
+    /// later): with a restatement every `restate_every`, each bucket is pulled once more after
+    /// it is `restate` old. Never past the watermark: what is not stored yet is the
+    /// incremental pass's.
+    Restate,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -277,6 +283,8 @@ pub struct DatasetReport {
     pub gap: Option<Interval>,
     /// Why the dataset was skipped (the API refused it a permission), if it was.
     pub skipped: Option<String>,
+    /// A restatement: the rows its windows changed.
+    pub rows_changed: Option<u64>,
 }
 
 /// The first stretch after `watermark`, up to `reach`, that no stored window covers.
@@ -341,6 +349,8 @@ struct FetchPlan {
     run_id: Option<i64>,
     /// Every window is written under this lease, when there is one (see [`crate::runner`]).
     lease: Option<LeaseToken>,
+    /// A restatement: the rows its windows changed so far (writes count them).
+    changed: Option<std::sync::atomic::AtomicU64>,
 }
 
 impl FetchPlan {
@@ -351,7 +361,20 @@ impl FetchPlan {
             forbidden: std::sync::atomic::AtomicBool::new(false),
             run_id,
             lease,
+            changed: None,
         }
+    }
+
+    /// Writes count the rows they change.
+    fn counting_changes(self) -> Self {
+        Self {
+            changed: Some(Default::default()),
+            ..self
+        }
+    }
+
+    fn rows_changed(&self) -> Option<u64> {
+        (self.changed.as_ref()).map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     fn jobs(&self) -> bool {
@@ -422,6 +445,16 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 (from, until)
             }
             Mode::Backfill { from, to } => (from, to.min(until)),
+            Mode::Restate => {
+                let mark = self.store.watermark(&spec.name).map_err(store_error)?;
+                let start = spec.backfill_from(now);
+                let reach = match spec.restate.is_zero() {
+                    true => spec.restate,
+                    false => spec.restate + spec.restate_every,
+                };
+                let from = now.checked_sub(reach).unwrap_or(now).max(start);
+                (from, mark.map_or(from, |mark| mark.min(until)))
+            }
         };
         let request = PlanRequest {
             window: spec.window,
@@ -483,7 +516,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             })
             .await?;
         let start = match mode {
-            Mode::Incremental => spec.backfill_from(now),
+            Mode::Incremental | Mode::Restate => spec.backfill_from(now),
             Mode::Backfill { from, .. } => from.min(spec.backfill_from(now)),
         };
         let grid_start = spec
@@ -513,8 +546,13 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             gap: None,
             windows_abandoned: 0,
             skipped: None,
+            rows_changed: None,
         };
         let plan = FetchPlan::new(spec.query_mode, run_id, lease);
+        let plan = match mode {
+            Mode::Restate => plan.counting_changes(),
+            Mode::Incremental | Mode::Backfill { .. } => plan,
+        };
         let mut results = futures_util::stream::iter(windows)
             .map(|window| self.pull_window(spec, window, &plan))
             .buffer_unordered(self.concurrency.max(1));
@@ -570,6 +608,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 }
             }
         }
+        report.rows_changed = plan.rows_changed();
         report.complete_through = waits
             .retry(&name, async || {
                 self.store.watermark(&spec.name).map_err(store_error)
@@ -704,6 +743,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         how: Fetch,
     ) -> Result<usize, WindowError> {
         let (run_id, lease) = (plan.run_id, plan.lease.clone());
+        let count_changes = plan.changed.is_some();
         let (sender, receiver) = tokio::sync::mpsc::channel(PAGES_QUEUED);
         let store = Arc::clone(&self.store);
         let dataset = spec.name.clone();
@@ -714,7 +754,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 rows: &[],
                 settled: true,
                 run_id,
-                count_changes: false,
+                count_changes,
             };
             store.write_window_pages(&write, &mut received_pages(receiver), lease.as_ref())
         });
@@ -749,7 +789,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             () = self.stop.stopped() => None,
             fetched = fetch => Some(fetched),
         };
-        let written = self.finish_write(spec, write).await;
+        let written = self.finish_write(spec, &window, plan, write).await;
         // The store's own failure comes first: the fetch may only have seen its write stop.
         let write_failed = matches!(
             &written,
@@ -777,9 +817,13 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         }
     }
 
+    /// The window's write as it ended; a restatement's changed rows are counted once it
+    /// committed.
     async fn finish_write(
         &self,
         spec: &DatasetSpec,
+        window: &Interval,
+        plan: &FetchPlan,
         task: tokio::task::JoinHandle<warehouse::Result<warehouse::WindowOutcome>>,
     ) -> Result<usize, WindowError> {
         let outcome = task.await.map_err(|e| {
@@ -788,12 +832,22 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 reason: e.to_string(),
             })
         })?;
-        outcome.map(|o| o.rows_written).map_err(|source| {
+        let outcome = outcome.map_err(|source| {
             WindowError::Store(SyncError::Store {
                 dataset: spec.name.clone(),
                 source,
             })
-        })
+        })?;
+        if let (Some(changed), Some(total)) = (outcome.rows_changed, &plan.changed) {
+            total.fetch_add(changed, std::sync::atomic::Ordering::Relaxed);
+            WindowRestated {
+                dataset: &spec.name,
+                window,
+                rows_changed: changed,
+            }
+            .emit(&self.metrics);
+        }
+        Ok(outcome.rows_written)
     }
 }
 

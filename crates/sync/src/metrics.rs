@@ -27,6 +27,8 @@ struct DatasetCounts {
     lake_rows_published: u64,
     store_waits: u64,
     windows_rewritten: u64,
+    windows_restated: u64,
+    rows_restated: u64,
     last_run: Option<(RunStatus, Timestamp)>,
 }
 
@@ -61,7 +63,7 @@ impl SyncMetrics {
     /// Appends the sync's series (windows, rows, last run per dataset).
     pub fn render(&self, out: &mut String) {
         let datasets = self.snapshot();
-        let series: [Series; 11] = [
+        let series: [Series; 13] = [
             (
                 "genesys_bi_sync_windows_written_total",
                 "Windows written to the store (each in one transaction).",
@@ -106,6 +108,16 @@ impl SyncMetrics {
                 "genesys_bi_sync_windows_rewritten_total",
                 "Windows whose write the store's unavailability rolled back, written again whole once it answered.",
                 |c| c.windows_rewritten,
+            ),
+            (
+                "genesys_bi_sync_windows_restated_total",
+                "Windows pulled again by a restatement (Genesys corrects data once it is 48 hours old and later).",
+                |c| c.windows_restated,
+            ),
+            (
+                "genesys_bi_sync_rows_restated_total",
+                "Rows those restatements changed: added, removed or given other values.",
+                |c| c.rows_restated,
             ),
             (
                 "genesys_bi_lake_windows_published_total",
@@ -312,6 +324,30 @@ impl SyncEvent for WindowRewritten<'_> {
             "The store cut the window's write off; nothing of it was kept, and it is written again whole once the store answers (unless a stop comes first)."
         );
         metrics.count(self.dataset, |c| c.windows_rewritten += 1);
+    }
+}
+
+/// A restatement wrote a window again; `rows_changed` of its rows differ from what was stored.
+pub struct WindowRestated<'a> {
+    pub dataset: &'a str,
+    pub window: &'a Interval,
+    pub rows_changed: u64,
+}
+
+impl SyncEvent for WindowRestated<'_> {
+    fn emit(self, metrics: &SyncMetrics) {
+        if self.rows_changed > 0 {
+            tracing::info!(
+                dataset = self.dataset,
+                window = %self.window,
+                rows_changed = self.rows_changed,
+                "A restatement changed stored rows: Genesys corrected the window since it was pulled."
+            );
+        }
+        metrics.count(self.dataset, |c| {
+            c.windows_restated += 1;
+            c.rows_restated += self.rows_changed;
+        });
     }
 }
 

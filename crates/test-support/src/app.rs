@@ -95,6 +95,7 @@ async fn fill(path: &Path) {
                 rows: report.rows_written as u64,
                 requests: 0,
                 error: None,
+                rows_changed: None,
             },
         )
         .unwrap();

@@ -295,6 +295,8 @@ pub struct RunSummary {
     pub rows: u64,
     pub requests: u64,
     pub error: Option<String>,
+    /// A restatement run: the rows its re-pull changed (`None` for other runs).
+    pub rows_changed: Option<u64>,
 }
 
 /// The queue, user, wrap-up code and presence names BI tools show instead of ids.

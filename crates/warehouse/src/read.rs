@@ -37,6 +37,8 @@ pub struct RunInfo {
     pub rows: i64,
     pub requests: i64,
     pub error: Option<String>,
+    /// A restatement run's changed rows; null for other runs.
+    pub rows_changed: Option<i64>,
 }
 
 /// How a column's values are typed in output.

@@ -26,6 +26,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Init(args) => init::run(args),
         Command::CheckConfig(args) => sync::check_config(args).await,
         Command::Sync(args) => sync::sync_once(args).await,
+        Command::Restate(args) => sync::restate_once(args).await,
         Command::Backfill(args) => sync::backfill(args).await,
         Command::Run(args) => run::run(args).await,
         Command::Datasets(args) => sync::datasets(args).await,

@@ -160,9 +160,23 @@ impl ScheduledPasses for Scheduled<'_> {
     }
 
     async fn dataset(&self, spec: &DatasetSpec, now: Timestamp) -> PassEnd {
+        self.pass_over(spec, now, Mode::Incremental).await
+    }
+
+    async fn restatement(&self, spec: &DatasetSpec, now: Timestamp) -> PassEnd {
+        self.pass_over(spec, now, Mode::Restate).await
+    }
+}
+
+impl Scheduled<'_> {
+    async fn pass_over(&self, spec: &DatasetSpec, now: Timestamp, mode: Mode) -> PassEnd {
+        let command = match mode {
+            Mode::Restate => "run restate",
+            Mode::Incremental | Mode::Backfill { .. } => "run",
+        };
         let outcome = self
             .pass
-            .datasets("run", std::slice::from_ref(spec), now, Mode::Incremental)
+            .datasets(command, std::slice::from_ref(spec), now, mode)
             .await;
         match outcome {
             Ok(end) => end,

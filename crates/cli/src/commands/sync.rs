@@ -135,8 +135,12 @@ fn print_report(report: &DatasetReport, spec: &DatasetSpec, config_flag: &str) {
         0 => String::new(),
         n => format!(" ({n} through async jobs)"),
     };
+    let restated = match report.rows_changed {
+        Some(changed) => format!(", {changed} rows changed since they were pulled"),
+        None => String::new(),
+    };
     println!(
-        "{}: {} of {} windows written{by_job}, {} rows, complete through {}{}",
+        "{}: {} of {} windows written{by_job}, {} rows{restated}, complete through {}{}",
         report.dataset,
         report.windows_written,
         report.windows_planned,
@@ -299,6 +303,24 @@ pub async fn sync_once(args: SyncArgs) -> anyhow::Result<()> {
     };
     if let PassEnd::Stopped { left } = end {
         println!("sync stopped ({left}); the next sync resumes from the watermarks");
+    }
+    Ok(())
+}
+
+/// `restate`: one restatement pass over the datasets (no directories: they are replaced whole
+/// by every sync anyway).
+pub async fn restate_once(args: SyncArgs) -> anyhow::Result<()> {
+    let config = load_config(&args.config)?;
+    let specs = dataset_specs(&config, &args.datasets)?;
+    let stop = stop_on_signals()?;
+    let pass = connect_pass(&config, args.concurrency, Arc::new(sync::engine::Silent))
+        .await?
+        .stopping_on(stop)
+        .taking_turns(turns(args.no_wait, args.lease_ttl_ms));
+    let now = args.now.unwrap_or_else(Timestamp::now);
+    let end = pass.datasets("restate", &specs, now, Mode::Restate).await?;
+    if let PassEnd::Stopped { left } = end {
+        println!("restate stopped ({left}); the next restatement pulls those days again");
     }
     Ok(())
 }

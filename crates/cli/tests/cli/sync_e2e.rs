@@ -469,7 +469,7 @@ fn the_suggested_command_names_the_config_file_when_it_is_not_found_by_default()
 /// `run` paced slowly enough (the client's own budget) to be caught mid-pass.
 const SLOW_RUN_CONFIG: &str = "\n[genesys]\nrequests_per_minute = 120\n";
 
-fn sigterm(child: &std::process::Child) {
+pub(crate) fn sigterm(child: &std::process::Child) {
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -478,7 +478,10 @@ fn sigterm(child: &std::process::Child) {
 }
 
 /// Waits for the process to end, within `limit` (a hung shutdown fails the test, never hangs it).
-fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+pub(crate) fn exit_within(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> std::process::ExitStatus {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().expect("try_wait") {
@@ -492,7 +495,7 @@ fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process
     }
 }
 
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

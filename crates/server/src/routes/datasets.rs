@@ -83,6 +83,9 @@ pub struct Run {
     pub id: i64,
     pub requests: i64,
     pub rows: i64,
+    /// A restatement's rows that Genesys had corrected since they were pulled (added, removed
+    /// or other values); null for other runs.
+    pub rows_changed: Option<i64>,
     #[schema(format = DateTime)]
     pub started_at: String,
     /// running, ok, partial, failed or interrupted.
@@ -99,6 +102,7 @@ impl From<&RunInfo> for Run {
             id: run.id,
             requests: run.requests,
             rows: run.rows,
+            rows_changed: run.rows_changed,
             started_at: run.started_at.clone(),
             status: run.status.as_str(),
             windows: run.windows,

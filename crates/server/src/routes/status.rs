@@ -222,11 +222,11 @@ fn page(
             connect_links(d),
         );
     }
-    html.push_str("</table><h2>Last runs</h2><table id=\"runs\"><tr><th>run</th><th>command</th><th>started</th><th>status</th><th>windows</th><th>rows</th><th>error</th></tr>");
+    html.push_str("</table><h2>Last runs</h2><table id=\"runs\"><tr><th>run</th><th>command</th><th>started</th><th>status</th><th>windows</th><th>rows</th><th title=\"rows a restatement changed: Genesys corrected them since they were pulled\">changed</th><th>error</th></tr>");
     for r in runs {
         let _ = write!(
             html,
-            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"ts\">{}</td><td{}>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"err\">{}</td></tr>",
+            "<tr><td class=\"num\">{}</td><td>{}</td><td class=\"ts\">{}</td><td{}>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"err\">{}</td></tr>",
             r.id,
             escape(&r.command),
             escape(&r.started_at),
@@ -238,6 +238,7 @@ fn page(
             escape(r.status.as_str()),
             r.windows,
             r.rows,
+            r.rows_changed.map(|n| n.to_string()).unwrap_or_default(),
             escape(r.error.as_deref().unwrap_or("")),
         );
     }

@@ -41,6 +41,7 @@ async fn store_with_a_failed_run(dir: &std::path::Path) -> PathBuf {
                 rows: 0,
                 requests: 6,
                 error: Some(long_error()),
+                rows_changed: None,
             },
         )
         .unwrap();

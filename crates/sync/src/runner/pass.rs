@@ -358,6 +358,9 @@ impl RunRecord {
     fn add(&mut self, report: &DatasetReport) {
         self.summary.windows += report.windows_written as u64;
         self.summary.rows += report.rows_written as u64;
+        if let Some(changed) = report.rows_changed {
+            *self.summary.rows_changed.get_or_insert(0) += changed;
+        }
         self.failed_windows += report.failures.len();
     }
 

@@ -23,10 +23,14 @@ pub trait ScheduledPasses {
     fn directories(&self) -> impl Future<Output = PassEnd>;
     /// One pass over `spec`, as of `now`.
     fn dataset(&self, spec: &DatasetSpec, now: Timestamp) -> impl Future<Output = PassEnd>;
+    /// One restatement of `spec` (what is stored of its last `restate`, again), as of `now`.
+    fn restatement(&self, spec: &DatasetSpec, now: Timestamp) -> impl Future<Output = PassEnd>;
 }
 
 /// Runs each dataset when due (every `spec.every`) and the directories every
 /// `directories_every`, from now until `stop`; returns the line that says what was stopped.
+/// A dataset with a `restate` reach is restated after its first pass and then at its first
+/// turn `restate_every` after the last restatement.
 /// `fixed_now` replaces the clock in each pass (replays against the emulator's clock).
 pub async fn schedule(
     passes: &impl ScheduledPasses,
@@ -37,6 +41,7 @@ pub async fn schedule(
 ) -> String {
     let between_passes = "run stopped between passes (nothing was in flight)".to_string();
     let mut due: Vec<Timestamp> = specs.iter().map(|_| Timestamp::now()).collect();
+    let mut restate_due = due.clone();
     let mut directories_due = Timestamp::now();
     loop {
         let next = due
@@ -62,7 +67,7 @@ pub async fn schedule(
             }
             directories_due = now + directories_every;
         }
-        for (spec, due_at) in specs.iter().zip(due.iter_mut()) {
+        for ((spec, due_at), restate_at) in specs.iter().zip(&mut due).zip(&mut restate_due) {
             if *due_at > now {
                 continue;
             }
@@ -74,6 +79,17 @@ pub async fn schedule(
                 return format!("run stopped ({left}); the next run resumes from the watermark");
             }
             *due_at = now + spec.every;
+            if spec.restate.is_zero() || *restate_at > now {
+                continue;
+            }
+            if stop.is_stopped() {
+                return between_passes;
+            }
+            let restated = passes.restatement(spec, fixed_now.unwrap_or(now)).await;
+            if let PassEnd::Stopped { left } = restated {
+                return format!("run stopped restating ({left}); the next run restates again");
+            }
+            *restate_at = now + spec.restate_every;
         }
     }
 }

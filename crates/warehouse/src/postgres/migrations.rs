@@ -19,6 +19,8 @@ const UPGRADES: &[&str] = &[
         name text COLLATE "C",
         system_presence text COLLATE "C"
     );"#,
+    // 3: a restatement run's changed rows.
+    "ALTER TABLE runs ADD COLUMN rows_changed bigint;",
 ];
 
 const SCHEMA_VERSION: i32 = BASE_VERSION + UPGRADES.len() as i32;

@@ -73,7 +73,7 @@ pub(crate) fn recent_runs(c: &Client, limit: usize) -> Result<Vec<RunInfo>, Fail
     let sql = format!(
         "SELECT id, command, to_char(started_at AT TIME ZONE 'UTC', {INSTANT_FORMAT}),
                 to_char(finished_at AT TIME ZONE 'UTC', {INSTANT_FORMAT}),
-                status, windows, rows, requests, error
+                status, windows, rows, requests, error, rows_changed
          FROM runs ORDER BY id DESC LIMIT $1"
     );
     let rows = block_on(c.query(&sql, &[&(limit as i64)]))?;
@@ -95,6 +95,7 @@ pub(crate) fn recent_runs(c: &Client, limit: usize) -> Result<Vec<RunInfo>, Fail
                 rows: r.get(6),
                 requests: r.get(7),
                 error: r.get(8),
+                rows_changed: r.get(9),
             })
         })
         .collect()

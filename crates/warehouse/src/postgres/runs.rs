@@ -22,7 +22,7 @@ pub(crate) async fn finish(
 ) -> Result<(), Fail> {
     c.execute(
         "UPDATE runs SET finished_at = now(), status = $2, windows = $3, rows = $4, requests = $5,
-             error = $6
+             error = $6, rows_changed = $7
          WHERE id = $1",
         &[
             &run_id,
@@ -31,6 +31,7 @@ pub(crate) async fn finish(
             &(summary.rows as i64),
             &(summary.requests as i64),
             &summary.error,
+            &summary.rows_changed.map(|n| n as i64),
         ],
     )
     .await?;

@@ -14,7 +14,7 @@ const BASE_VERSION: i64 = 1;
 
 /// Schema upgrades in order: the first takes a version-1 store to version 2, and so on.
 const UPGRADES: &[fn(&Transaction<'_>) -> Result<()>] =
-    &[typed_definitions, lease_table, kpi_feeds];
+    &[typed_definitions, lease_table, kpi_feeds, restatements];
 
 const SCHEMA_VERSION: i64 = BASE_VERSION + UPGRADES.len() as i64;
 
@@ -135,6 +135,12 @@ fn typed_definitions(tx: &Transaction<'_>) -> Result<()> {
         let typed = DatasetDefinition::from_legacy(&name, &definition)?;
         write_definition(tx, &name, &typed)?;
     }
+    Ok(())
+}
+
+/// Version 5: a restatement run's changed rows.
+fn restatements(tx: &Transaction<'_>) -> Result<()> {
+    tx.execute_batch("ALTER TABLE runs ADD COLUMN rows_changed INTEGER;")?;
     Ok(())
 }
 

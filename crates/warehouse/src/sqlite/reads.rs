@@ -120,7 +120,8 @@ pub(crate) fn dataset(c: &Connection, name: &str) -> Result<Option<DatasetInfo>>
 /// The most recent runs, newest first.
 pub(crate) fn recent_runs(c: &Connection, limit: usize) -> Result<Vec<RunInfo>> {
     let mut statement = c.prepare(
-        "SELECT id, command, started_at, finished_at, status, windows, rows, requests, error
+        "SELECT id, command, started_at, finished_at, status, windows, rows, requests, error,
+                rows_changed
          FROM runs ORDER BY id DESC LIMIT ?1",
     )?;
     let runs: Vec<(RunInfo, String)> = statement
@@ -135,6 +136,7 @@ pub(crate) fn recent_runs(c: &Connection, limit: usize) -> Result<Vec<RunInfo>> 
                 rows: r.get(6)?,
                 requests: r.get(7)?,
                 error: r.get(8)?,
+                rows_changed: r.get(9)?,
             };
             Ok((run, r.get(4)?))
         })?

@@ -15,7 +15,8 @@ pub(crate) fn start(c: &Connection, command: &str) -> Result<i64> {
 
 pub(crate) fn finish(c: &Connection, run_id: i64, summary: &RunSummary) -> Result<()> {
     c.execute(
-        "UPDATE runs SET finished_at = ?2, status = ?3, windows = ?4, rows = ?5, requests = ?6, error = ?7
+        "UPDATE runs SET finished_at = ?2, status = ?3, windows = ?4, rows = ?5, requests = ?6, error = ?7,
+             rows_changed = ?8
          WHERE id = ?1",
         params![
             run_id,
@@ -24,7 +25,8 @@ pub(crate) fn finish(c: &Connection, run_id: i64, summary: &RunSummary) -> Resul
             summary.windows as i64,
             summary.rows as i64,
             summary.requests as i64,
-            summary.error
+            summary.error,
+            summary.rows_changed.map(|n| n as i64)
         ],
     )?;
     Ok(())

@@ -260,7 +260,8 @@ fn the_kpi_view_has_names_beside_ids_and_keeps_a_null_id_null(t) {
 }
 }
 
-/// Takes a store back to version 3: no `date` column, no daily view, views without names.
+/// Takes a store back to version 3: no `date` column, no daily view, views without names (and
+/// no restatement counts in `runs`, from version 5).
 fn make_version_3(path: &std::path::Path) {
     let c = Connection::open(path).unwrap();
     c.execute_batch(
@@ -268,6 +269,7 @@ fn make_version_3(path: &std::path::Path) {
          ALTER TABLE queue_performance__daily DROP COLUMN date;
          DROP VIEW queue_performance_kpi;
          CREATE VIEW queue_performance_kpi AS SELECT interval_start, n_offered AS offered FROM queue_performance;
+         ALTER TABLE runs DROP COLUMN rows_changed;
          UPDATE schema_version SET version = 3;",
     )
     .unwrap();
@@ -286,7 +288,7 @@ fn an_existing_store_gets_the_feeds_when_it_opens() {
     let version: i64 = c
         .query_row("SELECT max(version) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     assert_eq!(daily_kpi(sqlite_texts(&c, DAILY_KPI)), expected_days());
     let named: i64 = c
         .query_row(

@@ -168,7 +168,7 @@ mod legacy_store {
         let path = unpack(dir.path());
         assert_eq!(schema_version(&path), 1);
         SqliteStore::open(&path).unwrap();
-        assert_eq!(schema_version(&path), 4);
+        assert_eq!(schema_version(&path), 5);
         let info = SqliteReader::new(&path)
             .session()
             .unwrap()
@@ -182,7 +182,7 @@ mod legacy_store {
         assert!(definition.filter.is_some());
         // Opening again is a no-op.
         SqliteStore::open(&path).unwrap();
-        assert_eq!(schema_version(&path), 4);
+        assert_eq!(schema_version(&path), 5);
     }
 
     #[test]

@@ -476,11 +476,12 @@ on_both_backends! {
             rows: 40,
             requests: 7,
             error: Some("one window failed".into()),
+            rows_changed: Some(12),
         };
         store.finish_run(run, &summary).unwrap();
         assert_eq!(
-            t.rows("SELECT command, status, windows, rows, requests, error FROM runs"),
-            [["sync", "partial", "3", "40", "7", "one window failed"]
+            t.rows("SELECT command, status, windows, rows, requests, error, rows_changed FROM runs"),
+            [["sync", "partial", "3", "40", "7", "one window failed", "12"]
                 .map(|s| Some(s.to_string()))
                 .to_vec()]
         );
