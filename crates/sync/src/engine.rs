@@ -609,6 +609,15 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             }
         }
         report.rows_changed = plan.rows_changed();
+        // A restatement that pulled every window it planned is the dataset's last one.
+        let whole = report.failures.is_empty() && report.windows_abandoned == 0;
+        if let Some(changed) = report.rows_changed.filter(|_| whole) {
+            waits
+                .retry(&name, async || {
+                    (self.store.record_restatement(&spec.name, changed)).map_err(store_error)
+                })
+                .await?;
+        }
         report.complete_through = waits
             .retry(&name, async || {
                 self.store.watermark(&spec.name).map_err(store_error)

@@ -242,6 +242,8 @@ pub struct DatasetStatus {
     pub rows: u64,
     pub windows: u64,
     pub last_written_at: Option<Timestamp>,
+    /// The last restatement: when it ended and the rows it changed.
+    pub restated: Option<(Timestamp, u64)>,
 }
 
 /// Where a run stands; stored in `runs.status` as [`RunStatus::as_str`] says.
@@ -356,6 +358,8 @@ pub trait Store: Send + Sync {
     fn replace_directory(&self, directory: Directory<'_>) -> Result<usize>;
     fn start_run(&self, command: &str) -> Result<i64>;
     fn finish_run(&self, run_id: i64, summary: &RunSummary) -> Result<()>;
+    /// Notes that a restatement of `dataset` ended now, having changed `rows_changed` rows.
+    fn record_restatement(&self, dataset: &str, rows_changed: u64) -> Result<()>;
     fn dataset_status(&self) -> Result<Vec<DatasetStatus>>;
     /// A new API key for the BI server; its secret is in the answer and nowhere else.
     fn create_key(&self, name: &str) -> Result<NewKey, KeyError>;

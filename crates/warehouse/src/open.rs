@@ -163,6 +163,10 @@ impl Store for AnyStore {
         self.0.finish_run(run_id, summary)
     }
 
+    fn record_restatement(&self, dataset: &str, rows_changed: u64) -> Result<()> {
+        self.0.record_restatement(dataset, rows_changed)
+    }
+
     fn dataset_status(&self) -> Result<Vec<DatasetStatus>> {
         self.0.dataset_status()
     }

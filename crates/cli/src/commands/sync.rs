@@ -434,8 +434,8 @@ pub async fn datasets(args: ConfigArgs) -> anyhow::Result<()> {
     let store = open_store(&config)?;
     let now = Timestamp::now();
     println!(
-        "{:<24} {:<26} {:>10} {:>12} {:>8}  LAST WRITE",
-        "DATASET", "COMPLETE THROUGH", "LAG", "ROWS", "WINDOWS"
+        "{:<24} {:<26} {:>10} {:>12} {:>8}  {:<26} LAST RESTATEMENT",
+        "DATASET", "COMPLETE THROUGH", "LAG", "ROWS", "WINDOWS", "LAST WRITE"
     );
     for status in store.dataset_status()? {
         let through = status
@@ -450,9 +450,13 @@ pub async fn datasets(args: ConfigArgs) -> anyhow::Result<()> {
             .last_written_at
             .map(format_instant)
             .unwrap_or_else(|| "never".into());
+        let restated = match status.restated {
+            Some((at, changed)) => format!("{} ({changed} rows changed)", format_instant(at)),
+            None => "never".into(),
+        };
         println!(
-            "{:<24} {:<26} {:>10} {:>12} {:>8}  {}",
-            status.name, through, lag, status.rows, status.windows, last
+            "{:<24} {:<26} {:>10} {:>12} {:>8}  {:<26} {}",
+            status.name, through, lag, status.rows, status.windows, last, restated
         );
     }
     Ok(())

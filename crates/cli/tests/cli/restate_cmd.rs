@@ -148,6 +148,18 @@ fn daily_restatements_catch_late_wrapup_codes_that_syncs_alone_miss() {
         "codes move, time does not"
     );
 
+    // `datasets` says when each dataset was last restated and what that changed.
+    let listed = |work: &Workspace| {
+        let output = work.run_ok(&["datasets"]);
+        let text = String::from_utf8_lossy(&output.stdout).to_string();
+        let line = text.lines().find(|l| l.starts_with("wrapup_performance"));
+        line.unwrap_or_else(|| panic!("{text}")).to_string()
+    };
+    let last = changed.last().unwrap();
+    let line = listed(&restated);
+    assert!(line.ends_with(&format!("({last} rows changed)")), "{line}");
+    assert!(listed(&synced_only).ends_with(" never"));
+
     // Each restatement is a run, with the rows it changed.
     let runs = restated.table("runs");
     let recorded: Vec<i64> = runs

@@ -19,8 +19,9 @@ const UPGRADES: &[&str] = &[
         name text COLLATE "C",
         system_presence text COLLATE "C"
     );"#,
-    // 3: a restatement run's changed rows.
-    "ALTER TABLE runs ADD COLUMN rows_changed bigint;",
+    // 3: restatements, the rows a restatement run changed and each dataset's last one.
+    "ALTER TABLE runs ADD COLUMN rows_changed bigint;
+     ALTER TABLE watermarks ADD COLUMN restated_at timestamptz, ADD COLUMN rows_restated bigint;",
 ];
 
 const SCHEMA_VERSION: i32 = BASE_VERSION + UPGRADES.len() as i32;

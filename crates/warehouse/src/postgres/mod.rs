@@ -292,6 +292,13 @@ impl Store for PostgresStore {
         })
     }
 
+    fn record_restatement(&self, dataset: &str, rows_changed: u64) -> Result<()> {
+        self.in_transaction(async |tx| {
+            watermarks::record_restatement(tx, dataset, rows_changed).await?;
+            migrations::bump_generation(tx).await
+        })
+    }
+
     fn dataset_status(&self) -> Result<Vec<DatasetStatus>> {
         self.with_client(async |c| status::all(c).await)
     }

@@ -24,7 +24,9 @@ pub(crate) async fn all(c: &impl GenericClient) -> Result<Vec<DatasetStatus>, Fa
         let progress = c
             .query_one(
                 "SELECT count(*), max(written_at),
-                        (SELECT complete_through FROM watermarks WHERE dataset = $1)
+                        (SELECT complete_through FROM watermarks WHERE dataset = $1),
+                        (SELECT restated_at FROM watermarks WHERE dataset = $1),
+                        (SELECT rows_restated FROM watermarks WHERE dataset = $1)
                  FROM windows WHERE dataset = $1",
                 &[&name],
             )
@@ -34,6 +36,10 @@ pub(crate) async fn all(c: &impl GenericClient) -> Result<Vec<DatasetStatus>, Fa
             rows: rows as u64,
             windows: progress.get::<_, i64>(0) as u64,
             last_written_at: progress.get::<_, Option<Instant>>(1).map(|i| i.0),
+            restated: progress
+                .get::<_, Option<Instant>>(3)
+                .zip(progress.get::<_, Option<i64>>(4))
+                .map(|(at, rows)| (at.0, rows as u64)),
             name,
         });
     }

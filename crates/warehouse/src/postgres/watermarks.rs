@@ -72,3 +72,17 @@ pub(crate) async fn read(c: &impl GenericClient, dataset: &str) -> Result<Option
         .await?;
     Ok(row.map(|r| r.get::<_, Instant>(0).0))
 }
+
+/// A restatement of `dataset` ended now, having changed `rows_changed` rows.
+pub(crate) async fn record_restatement(
+    tx: &impl GenericClient,
+    dataset: &str,
+    rows_changed: u64,
+) -> Result<(), Fail> {
+    tx.execute(
+        "UPDATE watermarks SET restated_at = now(), rows_restated = $2 WHERE dataset = $1",
+        &[&dataset, &(rows_changed as i64)],
+    )
+    .await?;
+    Ok(())
+}

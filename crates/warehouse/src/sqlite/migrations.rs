@@ -138,9 +138,13 @@ fn typed_definitions(tx: &Transaction<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Version 5: a restatement run's changed rows.
+/// Version 5: restatements, the rows a restatement run changed and each dataset's last one.
 fn restatements(tx: &Transaction<'_>) -> Result<()> {
-    tx.execute_batch("ALTER TABLE runs ADD COLUMN rows_changed INTEGER;")?;
+    tx.execute_batch(
+        "ALTER TABLE runs ADD COLUMN rows_changed INTEGER;
+         ALTER TABLE watermarks ADD COLUMN restated_at TEXT;
+         ALTER TABLE watermarks ADD COLUMN rows_restated INTEGER;",
+    )?;
     Ok(())
 }
 

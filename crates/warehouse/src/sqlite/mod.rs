@@ -204,6 +204,10 @@ impl Store for SqliteStore {
         self.with_writer(|c| runs::finish(c, run_id, summary))
     }
 
+    fn record_restatement(&self, dataset: &str, rows_changed: u64) -> Result<()> {
+        self.with_writer(|c| watermarks::record_restatement(c, dataset, rows_changed))
+    }
+
     fn dataset_status(&self) -> Result<Vec<DatasetStatus>> {
         self.with_writer(|c| status::all(c))
     }

@@ -21,12 +21,24 @@ pub(crate) fn status_of(c: &Connection, name: String) -> Result<DatasetStatus> {
         r.get(0)
     })?;
     let progress = progress_of(c, &name)?;
+    let restated: Option<(Option<String>, Option<i64>)> = c
+        .query_row(
+            "SELECT restated_at, rows_restated FROM watermarks WHERE dataset = ?1",
+            [&name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let restated = match restated {
+        Some((Some(at), Some(rows))) => Some((parse_instant(at)?, rows as u64)),
+        _ => None,
+    };
     Ok(DatasetStatus {
         name,
         complete_through: progress.complete_through,
         rows: rows as u64,
         windows: progress.windows,
         last_written_at: progress.last_written_at,
+        restated,
     })
 }
 

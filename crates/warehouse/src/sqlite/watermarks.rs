@@ -64,3 +64,12 @@ pub(crate) fn read(c: &Connection, dataset: &str) -> Result<Option<Timestamp>> {
         .optional()?;
     value.map(parse_instant).transpose()
 }
+
+/// A restatement of `dataset` ended now, having changed `rows_changed` rows.
+pub(crate) fn record_restatement(c: &Connection, dataset: &str, rows_changed: u64) -> Result<()> {
+    c.execute(
+        "UPDATE watermarks SET restated_at = ?2, rows_restated = ?3 WHERE dataset = ?1",
+        params![dataset, now_text(), rows_changed as i64],
+    )?;
+    Ok(())
+}

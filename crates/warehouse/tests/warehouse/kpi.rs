@@ -270,6 +270,8 @@ fn make_version_3(path: &std::path::Path) {
          DROP VIEW queue_performance_kpi;
          CREATE VIEW queue_performance_kpi AS SELECT interval_start, n_offered AS offered FROM queue_performance;
          ALTER TABLE runs DROP COLUMN rows_changed;
+         ALTER TABLE watermarks DROP COLUMN restated_at;
+         ALTER TABLE watermarks DROP COLUMN rows_restated;
          UPDATE schema_version SET version = 3;",
     )
     .unwrap();

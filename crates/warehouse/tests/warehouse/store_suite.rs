@@ -185,6 +185,14 @@ on_both_backends! {
         assert_eq!(t.integer("SELECT count(*) FROM queue_performance"), 4);
         // The copy of the old rows is gone with the write: the next counted write makes its own.
         assert_eq!(counted(&first), Some(3));
+
+        let restated = |store: &dyn Store| store.dataset_status().unwrap()[0].restated;
+        store.initialize_watermark("queue_performance", hour(0).start).unwrap();
+        assert_eq!(restated(store), None);
+        store.record_restatement("queue_performance", 3).unwrap();
+        let (at, rows) = restated(store).unwrap();
+        assert_eq!(rows, 3);
+        assert!(at <= jiff::Timestamp::now());
     }
 
     fn kpi_view_divides_sums_by_counts(t) {
