@@ -272,7 +272,8 @@ pub struct DatasetConfig {
     /// each bucket is pulled once more after it is this old (`PT0S`: never).
     #[serde(default = "default_restate")]
     pub restate: String,
-    /// How often a restatement runs in `run` (and once as it starts).
+    /// How often `run` restates the dataset, counted from its last whole restatement as the
+    /// store records it (a dataset never restated: from when `run` started).
     #[serde(default = "default_restate_every")]
     pub restate_every: String,
     /// Where history starts: an instant (`2024-01-01T00:00:00Z`), a date (`2024-01-01`, local

@@ -19,7 +19,7 @@ use sync::metrics::{SyncExporter, render_watermark_lag};
 use sync::runner::{self, PassError, ScheduledPasses, Turns, WhenHeld};
 use sync::stop::Stop;
 use tokio::net::TcpListener;
-use warehouse::ReadStore;
+use warehouse::{ReadStore, Store};
 
 use super::context::{dataset_specs, load_config};
 use super::shutdown::stop_on_signals;
@@ -96,7 +96,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 config: &config,
             };
             let every = directories_every(&config)?;
-            anyhow::Ok(runner::schedule(&passes, &specs, every, args.sync.now, &stop).await)
+            let restated = last_restated(&config, &specs)?;
+            let scheduled =
+                runner::schedule(&passes, &specs, &restated, every, args.sync.now, &stop);
+            anyhow::Ok(scheduled.await)
         },
         async {
             match serving {
@@ -116,6 +119,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     exported?;
     println!("{stopped_line}");
     Ok(())
+}
+
+/// When each dataset was last restated whole, as the store keeps it: a restarted `run` goes on
+/// with the restatements where the last process left them.
+fn last_restated(config: &Config, specs: &[DatasetSpec]) -> anyhow::Result<Vec<Option<Timestamp>>> {
+    let status = super::context::open_store(config)?
+        .dataset_status()
+        .context("reading when the datasets were last restated")?;
+    let restated = |name: &str| {
+        let found = status.iter().find(|s| s.name == name);
+        found.and_then(|s| s.restated).map(|(at, _)| at)
+    };
+    Ok(specs.iter().map(|spec| restated(&spec.name)).collect())
 }
 
 /// The BI server as `serve` builds it (`[server]`: HTTPS, limits, shutdown), on `--serve`'s address.

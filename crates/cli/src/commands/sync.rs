@@ -452,7 +452,7 @@ pub async fn datasets(args: ConfigArgs) -> anyhow::Result<()> {
             .unwrap_or_else(|| "never".into());
         let restated = match status.restated {
             Some((at, changed)) => format!("{} ({changed} rows changed)", format_instant(at)),
-            None => "never".into(),
+            None => "-".into(),
         };
         println!(
             "{:<24} {:<26} {:>10} {:>12} {:>8}  {:<26} {}",

@@ -29,26 +29,35 @@ pub trait ScheduledPasses {
 
 /// Runs each dataset when due (every `spec.every`) and the directories every
 /// `directories_every`, from now until `stop`; returns the line that says what was stopped.
-/// A dataset with a `restate` reach is restated after its first pass and then at its first
-/// turn `restate_every` after the last restatement.
-/// `fixed_now` replaces the clock in each pass (replays against the emulator's clock).
+/// A dataset with a `restate` reach is restated `restate_every` after its last restatement
+/// (`last_restated`, as the store keeps it; one never restated counts from now), after its
+/// pass when both are due. `fixed_now` replaces the clock in each pass (replays against the
+/// emulator's clock).
 pub async fn schedule(
     passes: &impl ScheduledPasses,
     specs: &[DatasetSpec],
+    last_restated: &[Option<Timestamp>],
     directories_every: SignedDuration,
     fixed_now: Option<Timestamp>,
     stop: &Stop,
 ) -> String {
     let between_passes = "run stopped between passes (nothing was in flight)".to_string();
-    let mut due: Vec<Timestamp> = specs.iter().map(|_| Timestamp::now()).collect();
-    let mut restate_due = due.clone();
-    let mut directories_due = Timestamp::now();
+    let start = Timestamp::now();
+    let mut due: Vec<Timestamp> = specs.iter().map(|_| start).collect();
+    let mut restate_due: Vec<Option<Timestamp>> = specs
+        .iter()
+        .enumerate()
+        .map(|(at, spec)| {
+            let since = last_restated.get(at).copied().flatten().unwrap_or(start);
+            (!spec.restate.is_zero()).then(|| since + spec.restate_every)
+        })
+        .collect();
+    let mut directories_due = start;
     loop {
-        let next = due
-            .iter()
-            .copied()
+        let next = (due.iter().copied())
+            .chain(restate_due.iter().flatten().copied())
             .min()
-            .unwrap_or_else(Timestamp::now)
+            .unwrap_or(start)
             .min(directories_due);
         let wait = Timestamp::now()
             .duration_until(next)
@@ -68,18 +77,19 @@ pub async fn schedule(
             directories_due = now + directories_every;
         }
         for ((spec, due_at), restate_at) in specs.iter().zip(&mut due).zip(&mut restate_due) {
-            if *due_at > now {
-                continue;
+            if *due_at <= now {
+                if stop.is_stopped() {
+                    return between_passes;
+                }
+                let passed = passes.dataset(spec, fixed_now.unwrap_or(now)).await;
+                if let PassEnd::Stopped { left } = passed {
+                    return format!(
+                        "run stopped ({left}); the next run resumes from the watermark"
+                    );
+                }
+                *due_at = now + spec.every;
             }
-            if stop.is_stopped() {
-                return between_passes;
-            }
-            if let PassEnd::Stopped { left } = passes.dataset(spec, fixed_now.unwrap_or(now)).await
-            {
-                return format!("run stopped ({left}); the next run resumes from the watermark");
-            }
-            *due_at = now + spec.every;
-            if spec.restate.is_zero() || *restate_at > now {
+            if restate_at.is_none_or(|when| when > now) {
                 continue;
             }
             if stop.is_stopped() {
@@ -89,7 +99,7 @@ pub async fn schedule(
             if let PassEnd::Stopped { left } = restated {
                 return format!("run stopped restating ({left}); the next run restates again");
             }
-            *restate_at = now + spec.restate_every;
+            *restate_at = Some(now + spec.restate_every);
         }
     }
 }
