@@ -191,9 +191,8 @@ fn a_write_frozen_past_its_lease_is_refused_when_it_wakes_and_its_store_goes_on(
     };
     let (pages, arriving) = std::sync::mpsc::sync_channel::<warehouse::Result<_>>(0);
     let refused = std::thread::scope(|scope| {
-        let writer = scope.spawn(|| {
-            frozen.write_window_pages(&write, &mut arriving.into_iter(), Some(&lease))
-        });
+        let writer = scope
+            .spawn(|| frozen.write_window_pages(&write, &mut arriving.into_iter(), Some(&lease)));
         // A rendezvous: the second page is taken only once the first is copied in, so the
         // writer now waits for a third inside its transaction, holding the dataset's lock.
         pages.send(Ok(vec![row(0, "q1")])).unwrap();
@@ -218,7 +217,10 @@ fn a_write_frozen_past_its_lease_is_refused_when_it_wakes_and_its_store_goes_on(
     assert!(frozen.windows("queue_performance").unwrap().is_empty());
     frozen.release_lease(&lease).unwrap();
     assert_eq!(
-        frozen.lease_holder("queue_performance").unwrap().map(|l| l.holder),
+        frozen
+            .lease_holder("queue_performance")
+            .unwrap()
+            .map(|l| l.holder),
         Some(claimant(2))
     );
 }
