@@ -48,27 +48,12 @@ work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 schema="bench_serve"
 url="$GENESYS_BI_TEST_POSTGRES"
-printf '[store]\nsqlite = "%s"\n' "$store" >"$work/sqlite.toml"
-printf '[store]\npostgres = "%s"\nschema = "%s"\n' "$url" "$schema" >"$work/postgres.toml"
-# The key is made in SQLite and copied with the store: the same key serves from both.
-key="$("$bin" keys --config "$work/sqlite.toml" create --name bench-serve 2>/dev/null)"
-
-echo "== store copy of $rows rows into PostgreSQL (schema $schema)"
-started=$(date +%s.%N)
-"$bin" store copy --config "$work/sqlite.toml" --to "$url" --schema "$schema" >"$work/copy.out"
-awk -v a="$started" -v b="$(date +%s.%N)" -v r="$rows" \
-    'BEGIN { printf "copied in %.1f s = %.0f rows/s (every table, keys and day rollups too)\n", b - a, r / (b - a) }'
+# shellcheck source=bench/postgres-both.sh
+source bench/postgres-both.sh
+copy_into_postgres bench-serve
 # What a freshly loaded PostgreSQL store is like after autovacuum's first visit.
 psql "$url" -qc "VACUUM ANALYZE" >/dev/null
 
-serve() { # config, name -> sets base_<name>, pid_<name>
-    "$bin" serve --config "$1" --listen 127.0.0.1:0 >"$work/$2.out" 2>"$work/$2.err" &
-    printf -v "pid_$2" '%s' $!
-    for _ in $(seq 100); do grep -q '^GENESYS_BI_URL=' "$work/$2.out" 2>/dev/null && break; sleep 0.1; done
-    printf -v "base_$2" '%s' "$(sed -n 's/^GENESYS_BI_URL=//p' "$work/$2.out")"
-    local base_var="base_$2"
-    [[ -n "${!base_var}" ]] || { cat "$work/$2.err"; echo "the $2 server did not start" >&2; exit 1; }
-}
 serve "$work/sqlite.toml" sqlite
 serve "$work/postgres.toml" postgres
 rss_mib() { sed -n "s/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status" | awk '{ print int($1 / 1024) }'; }

@@ -97,7 +97,10 @@ pub(crate) async fn unpooled(
 ) -> Result<(tokio_postgres::Client, super::driver::ConnectionTask), Fail> {
     let tls = tls_connector(config.ssl_mode())?;
     let (client, connection) = config.connection().connect(tls).await?;
-    Ok((client, Box::pin(connection)))
+    // Outside tokio's cooperative budget: polled inside a task (a read made from async code),
+    // a spent budget answers "pending" and defers the wake to the task's next yield, which a
+    // thread blocked in `driver::block_on` never makes.
+    Ok((client, Box::pin(tokio::task::unconstrained(connection))))
 }
 
 /// rustls as `sslmode` asks: `verify-full` checks the certificate against the system's roots
