@@ -5,13 +5,18 @@
 # read from a server on each backend, and the same rows are read by
 # `psql -c "\copy (SELECT …) TO STDOUT WITH CSV"`. Prints rows/s of each, the servers' peak
 # RSS (VmHWM), and the ratios. Goals (#12): PostgreSQL export >= 0.8 x psql's own and
-# >= 1.0 x the SQLite export of the same rows; server RSS < 64 MB whatever the size.
+# >= 1.0 x the SQLite export of the same rows; server RSS < 64 MB whatever the size. Also
+# prints what the PostgreSQL server alone makes of the same rows with no client at all
+# (`COPY (SELECT …) TO '/dev/null'`, binary, instants unformatted, as the export reads them;
+# one backend, then two at once on halves of the rows): the ceiling of any client's export
+# on this machine. That needs a superuser, as scripts/postgres.sh's is.
 #
 # Usage: bench/postgres-export.sh [days]   (default 1042, i.e. 10,003,200 rows; the SQLite
 #        store is bench/serve.sh's, kept in $GENESYS_BI_BENCH_DIR, default
 #        /var/tmp/genesys-bi-bench, and reused when it exists)
 # The PostgreSQL server is scripts/postgres.sh's throwaway one unless GENESYS_BI_TEST_POSTGRES
-# names one. PROFILE=debug measures a debug build (a quick check of the script, not figures).
+# names one. PROFILE=debug measures a debug build (a quick check of the script, not figures);
+# GENESYS_BI_BIN measures a binary built elsewhere (its fill_store example beside it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ -z "${GENESYS_BI_TEST_POSTGRES:-}" ]]; then
@@ -27,10 +32,12 @@ store="$dir/serve2-$days-$queues-$media.db"
 
 flags=(--locked --quiet)
 [[ "$profile" == release ]] && flags+=(--release)
-cargo build "${flags[@]}" -p genesys-bi
-cargo build "${flags[@]}" -p server --example fill_store
-target="${CARGO_TARGET_DIR:-target}/$profile"
-bin="$target/genesys-bi"
+if [[ -z "${GENESYS_BI_BIN:-}" ]]; then
+    cargo build "${flags[@]}" -p genesys-bi
+    cargo build "${flags[@]}" -p server --example fill_store
+fi
+bin="${GENESYS_BI_BIN:-${CARGO_TARGET_DIR:-target}/$profile/genesys-bi}"
+target="$(dirname "$bin")"
 mkdir -p "$dir"
 if [[ ! -f "$store" ]]; then
     echo "filling $store ($days days x 96 x $queues queues x $media media)"
@@ -44,25 +51,9 @@ work="$(mktemp -d)"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 schema="bench_export"
 url="$GENESYS_BI_TEST_POSTGRES"
-printf '[store]\nsqlite = "%s"\n' "$store" >"$work/sqlite.toml"
-printf '[store]\npostgres = "%s"\nschema = "%s"\n' "$url" "$schema" >"$work/postgres.toml"
-# The key is made in SQLite and copied with the store: the same key serves from both.
-key="$("$bin" keys --config "$work/sqlite.toml" create --name bench-export 2>/dev/null)"
-
-echo "== store copy of $rows rows into PostgreSQL (schema $schema)"
-started=$(date +%s.%N)
-"$bin" store copy --config "$work/sqlite.toml" --to "$url" --schema "$schema" >"$work/copy.out"
-awk -v a="$started" -v b="$(date +%s.%N)" -v r="$rows" \
-    'BEGIN { printf "copied in %.1f s = %.0f rows/s (every table, keys and day rollups too)\n", b - a, r / (b - a) }'
-
-serve() { # config, name -> sets base_<name>, pid_<name>
-    "$bin" serve --config "$1" --listen 127.0.0.1:0 >"$work/$2.out" 2>"$work/$2.err" &
-    printf -v "pid_$2" '%s' $!
-    for _ in $(seq 100); do grep -q '^GENESYS_BI_URL=' "$work/$2.out" 2>/dev/null && break; sleep 0.1; done
-    printf -v "base_$2" '%s' "$(sed -n 's/^GENESYS_BI_URL=//p' "$work/$2.out")"
-    local base_var="base_$2"
-    [[ -n "${!base_var}" ]] || { cat "$work/$2.err"; echo "the $2 server did not start" >&2; exit 1; }
-}
+# shellcheck source=bench/postgres-both.sh
+source bench/postgres-both.sh
+copy_into_postgres bench-export
 serve "$work/sqlite.toml" sqlite
 serve "$work/postgres.toml" postgres
 rss_mib() { sed -n "s/^$2:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status" | awk '{ print int($1 / 1024) }'; }
@@ -95,12 +86,31 @@ psql_lines=$(psql "$url" -Atc "\\copy ($select) TO STDOUT WITH CSV" | wc -l)
 psql_s=$(seconds_of "$started")
 [[ "$psql_lines" -eq "$rows" ]] || { echo "psql: $psql_lines lines, expected $rows" >&2; exit 1; }
 
+# The server alone: the rows as the export reads them (instants as timestamptz, binary), to
+# nowhere; one backend, then two at once on the two halves of the time range.
+raw="SELECT interval_start, interval_end, $columns FROM $schema.queue_performance"
+order="ORDER BY interval_start, coalesce(queue_id, ''), coalesce(media_type, '')"
+middle=$(psql "$url" -Atc "SELECT min(interval_start) + (max(interval_start) - min(interval_start)) / 2
+    FROM $schema.queue_performance")
+to_null() { psql "$url" -qc "COPY ($raw $1 $order) TO '/dev/null' (FORMAT binary)"; }
+started=$(date +%s.%N)
+to_null ""
+alone_s=$(seconds_of "$started")
+started=$(date +%s.%N)
+to_null "WHERE interval_start < '$middle'" & first=$!
+to_null "WHERE interval_start >= '$middle'"
+wait "$first"
+alone2_s=$(seconds_of "$started")
+
 line() { awk -v n="$1" -v s="$2" -v r="$rows" 'BEGIN { printf "%-30s %7.2f s = %9.0f rows/s\n", n, s, r / s }'; }
 line "SQLite export (server)" "$sqlite_s"
 line "PostgreSQL export (server)" "$postgres_s"
 line "psql \\copy (SELECT …) CSV" "$psql_s"
+line "PostgreSQL alone, 1 backend" "$alone_s"
+line "PostgreSQL alone, 2 backends" "$alone2_s"
 echo "server peak RSS (VmHWM): SQLite $(rss_mib "$pid_sqlite" VmHWM) MiB, PostgreSQL $(rss_mib "$pid_postgres" VmHWM) MiB"
-awk -v p="$postgres_s" -v q="$psql_s" -v s="$sqlite_s" 'BEGIN {
+awk -v p="$postgres_s" -v q="$psql_s" -v s="$sqlite_s" -v a="$alone2_s" 'BEGIN {
     printf "PostgreSQL export / psql:   %.2f x  (goal >= 0.8)\n", q / p
     printf "PostgreSQL export / SQLite: %.2f x  (goal >= 1.0)\n", s / p
+    printf "PostgreSQL alone, 2 backends, no client / SQLite export: %.2f x  (the ceiling)\n", s / a
 }'

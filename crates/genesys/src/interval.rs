@@ -59,6 +59,69 @@ pub fn format_instant(instant: Timestamp) -> String {
     )
 }
 
+/// [`format_instant`] of an instant given as milliseconds since the Unix epoch, appended to
+/// `out` by civil-date arithmetic: without the time-zone machinery behind `format_instant`,
+/// which dominated writing the dozens of instants of an emulated record and the two of every
+/// row read back from PostgreSQL. Instants before 1970 or after 9999 take `format_instant`.
+pub fn write_instant_ms(out: &mut Vec<u8>, ms: i64) {
+    const DAY_MS: i64 = 86_400_000;
+    /// 10000-01-01T00:00:00Z.
+    const YEAR_10000_MS: i64 = 253_402_300_800_000;
+    if !(0..YEAR_10000_MS).contains(&ms) {
+        // Milliseconds of an instant are in jiff's range; past it, its nearest end.
+        let nearest = if ms < 0 {
+            Timestamp::MIN
+        } else {
+            Timestamp::MAX
+        };
+        let at = Timestamp::from_millisecond(ms).unwrap_or(nearest);
+        out.extend_from_slice(format_instant(at).as_bytes());
+        return;
+    }
+    let (days, ms_of_day) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
+    let (year, month, day) = civil_from_days(days);
+    digits(out, year, 4);
+    out.push(b'-');
+    digits(out, month, 2);
+    out.push(b'-');
+    digits(out, day, 2);
+    out.push(b'T');
+    digits(out, ms_of_day / 3_600_000, 2);
+    out.push(b':');
+    digits(out, ms_of_day / 60_000 % 60, 2);
+    out.push(b':');
+    digits(out, ms_of_day / 1000 % 60, 2);
+    out.push(b'.');
+    digits(out, ms_of_day % 1000, 3);
+    out.push(b'Z');
+}
+
+/// `value` (non-negative, below 10^`width`, `width` at most 4) in `width` decimal digits,
+/// zero-padded.
+fn digits(out: &mut Vec<u8>, mut value: i64, width: usize) {
+    let mut text = [b'0'; 4];
+    for digit in text[..width].iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+    out.extend_from_slice(&text[..width]);
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 fn parse_instant(value: &str) -> Result<Timestamp, IntervalError> {
     value
         .trim()
@@ -151,6 +214,39 @@ impl<'de> serde::Deserialize<'de> for Interval {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn written_from_ms(ms: i64) -> String {
+        let mut out = Vec::new();
+        write_instant_ms(&mut out, ms);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn instants_written_from_milliseconds_are_format_instants_at_the_edges() {
+        let edges = [
+            0,
+            999,
+            86_399_999,
+            951_782_400_000,     // 2000-02-29
+            1_709_164_800_123,   // 2024-02-29T00:00:00.123Z
+            4_107_542_399_999,   // 2100-02-28T23:59:59.999Z
+            253_402_207_200_000, // the last instant jiff has (9999-12-30T22:00:00Z)
+            -1,
+            -86_400_001,
+        ];
+        for ms in edges {
+            let at = Timestamp::from_millisecond(ms).unwrap();
+            assert_eq!(written_from_ms(ms), format_instant(at), "{ms}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn instants_written_from_milliseconds_are_format_instants(ms in -377_705_023_201_000_i64..=253_402_207_200_000) {
+            let at = Timestamp::from_millisecond(ms).unwrap();
+            proptest::prop_assert_eq!(written_from_ms(ms), format_instant(at));
+        }
+    }
 
     #[test]
     fn parses_and_prints_genesys_form() {

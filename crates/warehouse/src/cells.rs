@@ -3,6 +3,7 @@
 //! row type and pays no copy or allocation per cell.
 
 use crate::StoreError;
+use crate::postgres::read_rows::InstantTexts;
 
 /// One cell, borrowed from the row it was read from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,7 +39,8 @@ pub struct RowRef<'r, 's> {
 /// The row as its backend holds it.
 enum Backend<'r, 's> {
     Sqlite(&'r rusqlite::Row<'s>),
-    Postgres(&'r tokio_postgres::Row),
+    /// The driver's row, and its instants as text.
+    Postgres(&'r tokio_postgres::Row, &'r InstantTexts),
 }
 
 impl<'r, 's> RowRef<'r, 's> {
@@ -48,9 +50,9 @@ impl<'r, 's> RowRef<'r, 's> {
         }
     }
 
-    pub(crate) fn postgres(row: &'r tokio_postgres::Row) -> Self {
+    pub(crate) fn postgres(row: &'r tokio_postgres::Row, instants: &'r InstantTexts) -> Self {
         Self {
-            row: Backend::Postgres(row),
+            row: Backend::Postgres(row, instants),
         }
     }
 
@@ -59,7 +61,7 @@ impl<'r, 's> RowRef<'r, 's> {
     pub fn width(&self) -> usize {
         match self.row {
             Backend::Sqlite(row) => row.as_ref().column_count(),
-            Backend::Postgres(row) => row.len(),
+            Backend::Postgres(row, _) => row.len(),
         }
     }
 
@@ -71,7 +73,9 @@ impl<'r, 's> RowRef<'r, 's> {
                 .get_ref(index)
                 .map(CellRef::from)
                 .map_err(StoreError::from),
-            Backend::Postgres(row) => crate::postgres::read_rows::cell(row, index),
+            Backend::Postgres(row, instants) => {
+                crate::postgres::read_rows::cell(row, instants, index)
+            }
         }
     }
 

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
-use crate::postgres::read::block_on;
+use crate::postgres::driver::block_on;
 use crate::postgres::{Fail, PostgresConfig, PostgresStore, connect, datasets, migrations};
 use crate::schema::{TableSpec, day_table, quote};
 use crate::statement::Bound;

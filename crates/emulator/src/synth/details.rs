@@ -6,8 +6,7 @@ use genesys::details::{
     SessionMetric,
 };
 use genesys::filter::{Filter, Operator, Predicate};
-use genesys::granularity::ms_to_timestamp;
-use genesys::interval::format_instant;
+use genesys::interval::write_instant_ms;
 
 use super::codes::{Purpose, SegmentType};
 use super::dims::{ABSENT, Vocabulary};
@@ -154,36 +153,12 @@ fn build(
     })
 }
 
-/// `format_instant` for epoch milliseconds, by civil-date arithmetic: records carry dozens of
-/// instants each and the time-zone machinery behind `format_instant` dominated building them.
+/// `format_instant` for epoch milliseconds (`genesys::interval::write_instant_ms`): records
+/// carry dozens of instants each.
 pub fn format_ms(ms: i64) -> String {
-    if !(0..253_402_300_800_000).contains(&ms) {
-        return format_instant(ms_to_timestamp(ms));
-    }
-    let (days, ms_of_day) = (ms.div_euclid(DAY_MS), ms.rem_euclid(DAY_MS));
-    let (year, month, day) = civil_from_days(days);
-    let (h, m, s, milli) = (
-        ms_of_day / 3_600_000,
-        ms_of_day / 60_000 % 60,
-        ms_of_day / 1000 % 60,
-        ms_of_day % 1000,
-    );
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
-}
-
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let mut out = Vec::with_capacity(24);
+    write_instant_ms(&mut out, ms);
+    String::from_utf8(out).expect("digits and ASCII punctuation")
 }
 
 fn participant(
@@ -663,25 +638,4 @@ pub fn job(
         hits.truncate(limit as usize);
     }
     Ok(records(world, &hits, now))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fast_formatting_matches_format_instant() {
-        let mut rng = fastrand::Rng::with_seed(7);
-        let edges = [
-            0,
-            951_782_400_000,
-            1_709_164_800_000,
-            4_107_542_400_000,
-            253_402_207_200_000,
-        ];
-        let random = (0..20_000).map(|_| rng.i64(0..=253_402_207_200_000));
-        for ms in edges.into_iter().chain(random) {
-            assert_eq!(format_ms(ms), format_instant(ms_to_timestamp(ms)), "{ms}");
-        }
-    }
 }

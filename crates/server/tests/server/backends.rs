@@ -219,7 +219,8 @@ async fn a_read_of_more_rows_than_a_cursor_batch_gives_every_row_as_sqlite_does(
     use warehouse::read::Selection;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("many.db");
-    // 7,680 rows, a missing queue among them: several batches of the PostgreSQL cursor.
+    // 7,680 rows, a missing queue among them: many of the PostgreSQL driver's batches of
+    // messages, streamed.
     many_rows_store(&path, 4 * 96, 20);
     let apps = [
         Backend::Sqlite.run(TestApp::on(path.clone())).await,

@@ -90,6 +90,19 @@ pub(crate) async fn client(pool: &Pool) -> Result<Object, Fail> {
     })
 }
 
+/// A connection outside any pool, and its half that moves its messages, for the caller to
+/// drive (`driver::Driver`): an export's, read on one thread.
+pub(crate) async fn unpooled(
+    config: &PostgresConfig,
+) -> Result<(tokio_postgres::Client, super::driver::ConnectionTask), Fail> {
+    let tls = tls_connector(config.ssl_mode())?;
+    let (client, connection) = config.connection().connect(tls).await?;
+    // Outside tokio's cooperative budget: polled inside a task (a read made from async code),
+    // a spent budget answers "pending" and defers the wake to the task's next yield, which a
+    // thread blocked in `driver::block_on` never makes.
+    Ok((client, Box::pin(tokio::task::unconstrained(connection))))
+}
+
 /// rustls as `sslmode` asks: `verify-full` checks the certificate against the system's roots
 /// and the host name; `prefer` and `require` encrypt without verifying, as libpq's do.
 fn tls_connector(mode: SslMode) -> Result<tokio_postgres_rustls::MakeRustlsConnect> {

@@ -11,6 +11,7 @@ pub(crate) mod datasets;
 mod days;
 mod ddl;
 mod directories;
+pub(crate) mod driver;
 pub mod error;
 pub mod instant;
 pub mod keys;

@@ -1,21 +1,20 @@
 //! The reader side on PostgreSQL: pooled connections that never write (each session is read
 //! only, and opening the reader migrates nothing: a read replica must not write), sessions
-//! whose reads run on the caller's thread, exports streamed from a server-side cursor, and
-//! the store's generation read from its one row.
+//! whose reads run on the caller's thread, rows streamed to the visitor as the server sends
+//! them, and the store's generation read from its one row.
 
-use std::cell::Cell as Flag;
-use std::future::Future;
-use std::pin::pin;
+use std::cell::{Cell as Flag, RefCell};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Wake, Waker};
 
-use deadpool_postgres::{ClientWrapper, Object, Pool};
+use deadpool_postgres::{Object, Pool};
 use genesys::interval::format_instant;
 use jiff::Timestamp;
 
 use super::connect::{self, OwnRuntime};
+use super::driver::{Driver, Driving, block_on};
 use super::migrations::GENERATION_SQL;
-use super::read_rows::{FETCH_ROWS, copied_rows, visit_all, visit_by_cursor};
+use super::read_rows::{copied_rows, first_integer, visit_prepared};
 use super::render::{self, Postgres};
 use super::{Fail, PostgresConfig, PostgresError, keys, read_catalog as catalog};
 use crate::keys::KeyInfo;
@@ -25,30 +24,6 @@ use crate::reader::{DeclaredColumn, ReadSession, ReadStore, Visitor};
 use crate::schema::{TableSpec, day_table};
 use crate::statement::{Bound, Statement};
 use crate::{QueryTooComplex, Result, StoreError};
-
-/// Wakes the thread that blocks on a future.
-struct Unpark(std::thread::Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Runs `future` to its end on this thread. The driver's requests need no runtime (the
-/// reader's own runtime drives the connections), so a read runs where it is called, a visitor
-/// and borrowed values with it, without crossing threads per row.
-pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut context = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut context) {
-            return out;
-        }
-        std::thread::park();
-    }
-}
 
 /// What the reader and its sessions share: the runtime driving the connections and the pool.
 struct Shared {
@@ -85,16 +60,21 @@ impl Shared {
         Ok(client)
     }
 
-    /// A connection of its own, outside the shared pool (in a pool of one, made for it), read
-    /// only.
+    /// A connection of its own, outside the pool, read only, and driven by the thread that
+    /// reads from it ([`Driver`]); its socket is the runtime's to watch.
     fn own(&self) -> Result<Connection> {
-        let pool = connect::pool(&self.config)?;
-        let client = self
+        let (client, task) = self
             .runtime
-            .block_on_anywhere(|| connect::client(&pool))
+            .block_on_anywhere(|| connect::unpooled(&self.config))
             .map_err(|fail| self.error(fail))?;
+        let driver = Arc::new(Driver::new(task));
+        let _driving = Driving::new(Some(&driver));
         read_only(&client).map_err(|fail| self.error(fail))?;
-        Ok(Connection::Own(client))
+        Ok(Connection::Own {
+            client,
+            driver,
+            statements: RefCell::new(HashMap::new()),
+        })
     }
 }
 
@@ -110,19 +90,49 @@ fn read_only(client: &tokio_postgres::Client) -> Result<(), Fail> {
 /// connections in all, which the sync and other replicas share.
 const POOL_SIZE: usize = 16;
 
-/// A session's connection: pooled, or an export's own (its pool of one may go: the
-/// connection stays until the session drops it).
+/// A session's connection: pooled, or an export's own.
 enum Connection {
     Pooled(Object),
-    Own(Object),
+    Own {
+        client: tokio_postgres::Client,
+        driver: Arc<Driver>,
+        /// The statements prepared on it, by text: an export reads chunk after chunk with one.
+        statements: RefCell<HashMap<String, tokio_postgres::Statement>>,
+    },
 }
 
-impl std::ops::Deref for Connection {
-    type Target = ClientWrapper;
-
-    fn deref(&self) -> &ClientWrapper {
+impl Connection {
+    fn client(&self) -> &tokio_postgres::Client {
         match self {
-            Connection::Pooled(object) | Connection::Own(object) => object,
+            Connection::Pooled(object) => object,
+            Connection::Own { client, .. } => client,
+        }
+    }
+
+    /// The connection's driver, when its reads drive it.
+    fn driver(&self) -> Option<&Arc<Driver>> {
+        match self {
+            Connection::Pooled(_) => None,
+            Connection::Own { driver, .. } => Some(driver),
+        }
+    }
+
+    /// `sql` prepared once per connection (the pool keeps a pooled connection's statements).
+    fn prepared(&self, sql: &str) -> Result<tokio_postgres::Statement, Fail> {
+        match self {
+            Connection::Pooled(object) => Ok(block_on(object.prepare_cached(sql))?),
+            Connection::Own {
+                client, statements, ..
+            } => {
+                if let Some(known) = statements.borrow().get(sql) {
+                    return Ok(known.clone());
+                }
+                let prepared = block_on(client.prepare(sql))?;
+                statements
+                    .borrow_mut()
+                    .insert(sql.to_string(), prepared.clone());
+                Ok(prepared)
+            }
         }
     }
 }
@@ -154,7 +164,7 @@ impl PostgresReader {
             shared: Arc::clone(&self.shared),
             client: Some(connection),
             snapshot: Flag::new(false),
-            cursors: Flag::new(0),
+            day_tables: RefCell::new(HashMap::new()),
         }
     }
 }
@@ -166,8 +176,7 @@ impl ReadStore for PostgresReader {
     }
 
     /// A connection of its own, not pooled: an export is long (opening is not), and its
-    /// lanes must never wait for one another's turn at the pool. Its rows come from a cursor,
-    /// a batch at a time.
+    /// lanes must never wait for one another's turn at the pool.
     fn export_session(&self) -> Result<Box<dyn ReadSession>> {
         let connection = self.shared.own()?;
         Ok(Box::new(self.open_session(connection)))
@@ -197,45 +206,25 @@ pub struct PostgresSession {
     client: Option<Connection>,
     /// Inside [`ReadSession::begin_snapshot`]'s transaction.
     snapshot: Flag<bool>,
-    /// Cursors declared, for a name no open one has.
-    cursors: Flag<u64>,
+    /// Whether each dataset asked about has its per-day table, as first read: a rollup asks
+    /// for every segment, and a round trip each was a third of an uncached month's time. A
+    /// session is one request's; a table made meanwhile is seen by the next.
+    day_tables: RefCell<HashMap<String, bool>>,
 }
 
 /// A snapshot: every read until COMMIT sees the same data, and none may write.
 const BEGIN: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 impl PostgresSession {
-    fn c(&self) -> &ClientWrapper {
+    fn connection(&self) -> &Connection {
         self.client.as_ref().expect("present until dropped")
     }
 
+    /// `read` on the session's connection (driving it, if it is the session's own).
     fn run<T>(&self, read: impl FnOnce(&tokio_postgres::Client) -> Result<T, Fail>) -> Result<T> {
-        read(self.c()).map_err(|fail| self.shared.error(fail))
-    }
-
-    /// `read` inside the session's snapshot, or a transaction of its own that ends with it.
-    fn in_transaction<T>(
-        &self,
-        read: impl FnOnce(&tokio_postgres::Client) -> Result<T, Fail>,
-    ) -> Result<T> {
-        if self.snapshot.get() {
-            return self.run(read);
-        }
-        self.run(|c| {
-            block_on(c.batch_execute(BEGIN))?;
-            match read(c) {
-                Ok(out) => {
-                    block_on(c.batch_execute("COMMIT"))?;
-                    Ok(out)
-                }
-                Err(fail) => {
-                    // The read's own error is the one to tell; a failed rollback leaves the
-                    // connection mid-transaction, which the pool's check then discards.
-                    let _ = block_on(c.batch_execute("ROLLBACK"));
-                    Err(fail)
-                }
-            }
-        })
+        let connection = self.connection();
+        let _driving = Driving::new(connection.driver());
+        read(connection.client()).map_err(|fail| self.shared.error(fail))
     }
 
     /// The table a segment is read from, as `sqlite::reads` chooses it.
@@ -244,11 +233,22 @@ impl PostgresSession {
             && let Some(grid) = &selection.days
             && grid.starts_day(segment.0)
             && grid.starts_day(segment.1)
-            && self.run(|c| catalog::has_day_table(c, &selection.spec.name))?
+            && self.has_day_table(&selection.spec.name)?
         {
             return Ok(day_table(&selection.spec.name));
         }
         Ok(selection.spec.name.clone())
+    }
+
+    fn has_day_table(&self, dataset: &str) -> Result<bool> {
+        if let Some(known) = self.day_tables.borrow().get(dataset) {
+            return Ok(*known);
+        }
+        let exists = self.run(|c| catalog::has_day_table(c, dataset))?;
+        self.day_tables
+            .borrow_mut()
+            .insert(dataset.to_string(), exists);
+        Ok(exists)
     }
 }
 
@@ -259,8 +259,9 @@ impl Drop for PostgresSession {
         };
         // Work that began a snapshot and returned early must not hand it on to the next
         // request: end it, or close the connection instead of pooling it.
+        let _driving = Driving::new(client.driver());
         if self.snapshot.get()
-            && block_on(client.batch_execute("ROLLBACK")).is_err()
+            && block_on(client.client().batch_execute("ROLLBACK")).is_err()
             && let Connection::Pooled(object) = client
         {
             drop(Object::take(object));
@@ -285,8 +286,8 @@ impl ReadSession for PostgresSession {
         self.run(|c| catalog::extent(c, spec))
     }
 
-    /// At most [`FETCH_ROWS`] rows (a page, an export's chunk) in one prepared statement;
-    /// more from a cursor, a batch at a time.
+    /// One prepared statement whatever the limit, its rows streamed to `each` (no cursor, so
+    /// no transaction and no round trips per batch).
     fn visit_selection(
         &self,
         selection: &Selection,
@@ -305,14 +306,11 @@ impl ReadSession for PostgresSession {
         values[n - 2] = Bound::Integer(limit.min(i64::MAX as u64) as i64);
         values[n - 1] = Bound::Integer(offset.min(i64::MAX as u64) as i64);
         let statement = Statement { sql, values };
-        if limit <= FETCH_ROWS {
-            return visit_all(self.c(), &statement, each).map_err(|fail| self.shared.error(fail));
-        }
-        let cursor = format!(
-            "genesys_bi_rows_{}",
-            self.cursors.replace(self.cursors.get() + 1)
-        );
-        self.in_transaction(|c| visit_by_cursor(c, &cursor, &statement, limit, each))
+        let connection = self.connection();
+        self.run(|c| {
+            let prepared = connection.prepared(&statement.sql)?;
+            visit_prepared(c, &prepared, &statement.values, each)
+        })
     }
 
     fn query_rows(&self, query: &Query) -> Result<Vec<Vec<Cell>>> {
@@ -322,11 +320,9 @@ impl ReadSession for PostgresSession {
     fn query_count(&self, query: &Query) -> Result<i64> {
         let statement = render::count(query);
         self.run(|c| {
-            let rows = super::read_rows::all_rows(c, &statement)?;
-            let row = rows.first().ok_or_else(|| {
-                Fail::from(PostgresError::Statement("count(*) gave no row".into()))
-            })?;
-            Ok(row.get(0))
+            first_integer(c, &statement)?.ok_or_else(|| {
+                Fail::from(PostgresError::Statement("count(*) gave no integer".into()))
+            })
         })
     }
 

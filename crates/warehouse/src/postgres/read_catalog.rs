@@ -8,8 +8,8 @@ use tokio_postgres::Client;
 
 use super::Fail;
 use super::datasets::dataset_spec;
+use super::driver::block_on;
 use super::instant::Instant;
-use super::read::block_on;
 use super::render::INSTANT_FORMAT;
 use crate::read::{DatasetInfo, RunInfo};
 use crate::reader::DeclaredColumn;

@@ -1,23 +1,25 @@
 //! Rows out of PostgreSQL: a row's cells typed as the store's ([`CellRef`]), borrowed from the
-//! driver's row, and statements whose rows reach a visitor in batches from a server-side
-//! cursor, so an export of any size holds one batch at a time.
+//! driver's row (its instants written as the store's text beside it), and statements whose
+//! rows reach a visitor as the server sends them, so a read of any size holds a few messages
+//! at a time.
 
-use deadpool_postgres::ClientWrapper;
+use std::ops::Range;
+use std::pin::pin;
+
+use futures_util::TryStreamExt;
+use genesys::interval::write_instant_ms;
 use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row};
 
 use super::Fail;
-use super::read::block_on;
+use super::driver::block_on;
+use super::instant::Instant;
 use super::render_bind::parameters;
 use crate::cells::{CellRef, RowRef};
 use crate::read::{Cell, cells};
 use crate::reader::Visitor;
-use crate::statement::Statement;
+use crate::statement::{Bound, Statement};
 use crate::{Result, StoreError};
-
-/// Rows fetched from a cursor at a time: what a long read holds in memory. A read of no more
-/// (a page, or a chunk of the server's exports, 2,000 rows) is one prepared statement.
-pub(crate) const FETCH_ROWS: u64 = 2_048;
 
 fn unreadable(row: &Row, index: usize, reason: impl std::fmt::Display) -> StoreError {
     let column = row
@@ -30,8 +32,13 @@ fn unreadable(row: &Row, index: usize, reason: impl std::fmt::Display) -> StoreE
     })
 }
 
-/// The cell at `index`, as the store's reads type it (integers, reals, text, null).
-pub(crate) fn cell(row: &Row, index: usize) -> Result<CellRef<'_>> {
+/// The cell at `index`, as the store's reads type it (integers, reals, text, null); an
+/// instant is its text in `instants`.
+pub(crate) fn cell<'r>(
+    row: &'r Row,
+    instants: &'r InstantTexts,
+    index: usize,
+) -> Result<CellRef<'r>> {
     let Some(column) = row.columns().get(index) else {
         return Err(StoreError::from(rusqlite::Error::InvalidColumnIndex(index)));
     };
@@ -58,6 +65,7 @@ pub(crate) fn cell(row: &Row, index: usize) -> Result<CellRef<'_>> {
             .try_get::<_, Option<&str>>(index)
             .map_err(fail)?
             .map_or(CellRef::Null, |t| CellRef::Text(t.as_bytes())),
+        Type::TIMESTAMPTZ => instants.text(index).map_or(CellRef::Null, CellRef::Text),
         Type::BYTEA => row
             .try_get::<_, Option<&[u8]>>(index)
             .map_err(fail)?
@@ -66,76 +74,105 @@ pub(crate) fn cell(row: &Row, index: usize) -> Result<CellRef<'_>> {
     })
 }
 
-/// A statement's rows, all of them in memory (a page whose size the caller bounds).
-pub(crate) fn all_rows(client: &Client, statement: &Statement) -> Result<Vec<Row>, Fail> {
-    let parameters = parameters(&statement.values);
-    Ok(block_on(async {
-        let prepared = client.prepare(&statement.sql).await?;
-        client.query(&prepared, &parameters).await
-    })?)
+/// The `timestamptz` cells of the row being visited, written as the store's text
+/// (`YYYY-MM-DDTHH:MM:SS.mmmZ`, as SQLite keeps them). Reads return instants in PostgreSQL's
+/// binary form and the text is written here: `to_char` in the server cost it a third of an
+/// export's work, and that server is shared.
+#[derive(Default)]
+pub(crate) struct InstantTexts {
+    /// The statement's instant columns, known from its first row.
+    columns: Option<Vec<usize>>,
+    text: Vec<u8>,
+    /// Where each column's text is in `text`, by column index (`None`: null, or no instant).
+    spans: Vec<Option<Range<usize>>>,
 }
 
-/// A statement's rows copied out.
+impl InstantTexts {
+    /// Writes the instants of `row` (a row of the statement every earlier one came from).
+    pub(crate) fn read(&mut self, row: &Row) -> Result<()> {
+        let columns = self.columns.get_or_insert_with(|| {
+            let columns = row.columns().iter();
+            columns
+                .enumerate()
+                .filter(|(_, c)| *c.type_() == Type::TIMESTAMPTZ)
+                .map(|(i, _)| i)
+                .collect()
+        });
+        if columns.is_empty() {
+            return Ok(());
+        }
+        self.spans.resize(row.len(), None);
+        self.text.clear();
+        for &index in columns.iter() {
+            let instant = row
+                .try_get::<_, Option<Instant>>(index)
+                .map_err(|e| unreadable(row, index, e))?;
+            self.spans[index] = instant.map(|Instant(at)| {
+                let start = self.text.len();
+                // Floored to the millisecond, as `format_instant` writes it.
+                write_instant_ms(&mut self.text, at.as_microsecond().div_euclid(1000));
+                start..self.text.len()
+            });
+        }
+        Ok(())
+    }
+
+    fn text(&self, index: usize) -> Option<&[u8]> {
+        let span = self.spans.get(index)?.clone()?;
+        Some(&self.text[span])
+    }
+}
+
+/// A statement's rows copied out (a page whose size the caller bounds).
 pub(crate) fn copied_rows(client: &Client, statement: &Statement) -> Result<Vec<Vec<Cell>>, Fail> {
-    let rows = all_rows(client, statement)?;
-    Ok(rows
-        .iter()
-        .map(|row| cells(&RowRef::postgres(row)))
-        .collect::<Result<_>>()?)
+    let mut rows = Vec::new();
+    visit_rows(client, statement, &mut |row| {
+        rows.push(cells(row)?);
+        Ok(())
+    })?;
+    Ok(rows)
 }
 
-/// Hands each row of `statement` to `each` through a server-side cursor named `cursor`, in
-/// batches of [`FETCH_ROWS`]; returns how many. The caller's transaction holds the cursor
-/// (a cursor lives in one); an error leaves the transaction for the caller to end.
-pub(crate) fn visit_by_cursor(
+/// The first row's first cell of a statement, an integer (a count).
+pub(crate) fn first_integer(client: &Client, statement: &Statement) -> Result<Option<i64>, Fail> {
+    let mut first = None;
+    visit_rows(client, statement, &mut |row| {
+        if first.is_none()
+            && let CellRef::Integer(value) = row.cell(0)?
+        {
+            first = Some(value);
+        }
+        Ok(())
+    })?;
+    Ok(first)
+}
+
+/// Hands each row of `statement` to `each` as PostgreSQL sends it; returns how many.
+fn visit_rows(client: &Client, statement: &Statement, each: &mut Visitor<'_>) -> Result<u64, Fail> {
+    let prepared = block_on(client.prepare(&statement.sql))?;
+    visit_prepared(client, &prepared, &statement.values, each)
+}
+
+/// Hands each row of the `prepared` statement, bound to `values`, to `each` as PostgreSQL
+/// sends it; returns how many. The driver reads no further ahead of the visitor than the one
+/// batch of messages its channel holds, so a read of any size (an export's chunk, a page)
+/// holds that much, and the server computes the next rows while the visitor takes these.
+pub(crate) fn visit_prepared(
     client: &Client,
-    cursor: &str,
-    statement: &Statement,
-    limit: u64,
+    prepared: &tokio_postgres::Statement,
+    values: &[Bound],
     each: &mut Visitor<'_>,
 ) -> Result<u64, Fail> {
-    let parameters = parameters(&statement.values);
     block_on(async {
-        let declare = client
-            .prepare(&format!(
-                "DECLARE {cursor} NO SCROLL CURSOR FOR {}",
-                statement.sql
-            ))
-            .await?;
-        client.execute(&declare, &parameters).await
-    })?;
-    let fetch = format!("FETCH {FETCH_ROWS} FROM {cursor}");
-    let mut count = 0;
-    loop {
-        let batch = block_on(client.query_typed(&fetch, &[]))?;
-        for row in &batch {
-            each(&RowRef::postgres(row))?;
+        let rows = client.query_raw(prepared, parameters(values)).await?;
+        let mut rows = pin!(rows);
+        let mut instants = InstantTexts::default();
+        let mut count = 0;
+        while let Some(row) = rows.try_next().await? {
+            instants.read(&row)?;
+            each(&RowRef::postgres(&row, &instants))?;
+            count += 1;
         }
-        count += batch.len() as u64;
-        // A short batch is the last; so is the one that reaches the statement's limit.
-        if (batch.len() as u64) < FETCH_ROWS || count >= limit {
-            break;
-        }
-    }
-    block_on(client.batch_execute(&format!("CLOSE {cursor}")))?;
-    Ok(count)
-}
-
-/// Hands each row of `statement` (a page the caller bounds) to `each`; returns how many. The
-/// statement stays prepared on the connection: a rollup reads one segment after another with
-/// the same statement.
-pub(crate) fn visit_all(
-    client: &ClientWrapper,
-    statement: &Statement,
-    each: &mut Visitor<'_>,
-) -> Result<u64, Fail> {
-    let parameters = parameters(&statement.values);
-    let rows = block_on(async {
-        let prepared = client.prepare_cached(&statement.sql).await?;
-        client.query(&prepared, &parameters).await
-    })?;
-    for row in &rows {
-        each(&RowRef::postgres(row))?;
-    }
-    Ok(rows.len() as u64)
+        Ok(count)
+    })
 }

@@ -23,8 +23,9 @@ pub(crate) trait Dialect {
     /// A stored instant (a column or an aggregate of one) as its stored text,
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     fn instant_text(&self, expression: &str) -> String;
-    /// A placeholder bound to an instant's text, returned as that text.
-    fn text_value(&self, mark: &str) -> String;
+    /// A stored instant (or [`Dialect::instant`]) as a selection's rows return it, for the
+    /// backend's reader to hand on as its stored text.
+    fn instant_cell(&self, expression: &str) -> String;
     /// A text column with a missing value as the empty text (the unique index's form).
     fn text_or_empty(&self, quoted: &str) -> String;
     /// The rows' own identity.

@@ -41,9 +41,9 @@ pub(crate) enum Expr {
 impl Expr {
     pub(crate) fn render(&self, d: &dyn Dialect) -> String {
         match self {
-            Expr::SegmentBound(n) => d.text_value(&d.untyped_mark(*n)),
-            Expr::Instant(column) => d.instant_text(column),
-            Expr::LastEnd => d.instant_text("max(interval_end)"),
+            Expr::SegmentBound(n) => d.instant_cell(&d.instant(&d.untyped_mark(*n))),
+            Expr::Instant(column) => d.instant_cell(column),
+            Expr::LastEnd => d.instant_cell("max(interval_end)"),
             Expr::Text(column) => quote(column),
             Expr::DirectoryName { table, column } => {
                 format!("(SELECT name FROM {table} WHERE id = {})", quote(column))

@@ -27,8 +27,9 @@ impl Dialect for Sqlite {
         expression.into()
     }
 
-    fn text_value(&self, mark: &str) -> String {
-        mark.into()
+    /// Already the stored text.
+    fn instant_cell(&self, expression: &str) -> String {
+        expression.into()
     }
 
     fn text_or_empty(&self, quoted: &str) -> String {
