@@ -9,7 +9,7 @@ use genesys::client::GenesysClient;
 use genesys::interval::format_instant;
 use indicatif::{ProgressBar, ProgressStyle};
 use jiff::{SignedDuration, Timestamp};
-use sync::config::{DatasetSpec, DirectoryName};
+use sync::config::{Config, DatasetSpec, DirectoryName};
 use sync::engine::{DatasetReport, Engine, Mode, Progress, RowBudget};
 use sync::runner::{Busy, PassObserver, Turns, WhenHeld};
 use warehouse::{AnyStore, DatasetChange, Store};
@@ -283,7 +283,16 @@ pub(super) fn turns(no_wait: bool, lease_ttl_ms: u64) -> Turns {
     }
 }
 
-pub async fn sync_once(args: SyncArgs) -> anyhow::Result<()> {
+/// What `sync` and `restate` start from: the config's datasets (or those asked for), a pass
+/// that stops on a signal and takes turns as the flags say, and "now".
+struct OnePass {
+    config: Config,
+    specs: Vec<DatasetSpec>,
+    pass: Pass,
+    now: Timestamp,
+}
+
+async fn one_pass(args: SyncArgs) -> anyhow::Result<OnePass> {
     let config = load_config(&args.config)?;
     let specs = dataset_specs(&config, &args.datasets)?;
     let stop = stop_on_signals()?;
@@ -292,6 +301,21 @@ pub async fn sync_once(args: SyncArgs) -> anyhow::Result<()> {
         .stopping_on(stop)
         .taking_turns(turns(args.no_wait, args.lease_ttl_ms));
     let now = args.now.unwrap_or_else(Timestamp::now);
+    Ok(OnePass {
+        config,
+        specs,
+        pass,
+        now,
+    })
+}
+
+pub async fn sync_once(args: SyncArgs) -> anyhow::Result<()> {
+    let OnePass {
+        config,
+        specs,
+        pass,
+        now,
+    } = one_pass(args).await?;
     let end = match pass.directories_unless_stopped(&config.directories).await? {
         true => {
             pass.datasets("sync", &specs, now, Mode::Incremental)
@@ -310,14 +334,9 @@ pub async fn sync_once(args: SyncArgs) -> anyhow::Result<()> {
 /// `restate`: one restatement pass over the datasets (no directories: they are replaced whole
 /// by every sync anyway).
 pub async fn restate_once(args: SyncArgs) -> anyhow::Result<()> {
-    let config = load_config(&args.config)?;
-    let specs = dataset_specs(&config, &args.datasets)?;
-    let stop = stop_on_signals()?;
-    let pass = connect_pass(&config, args.concurrency, Arc::new(sync::engine::Silent))
-        .await?
-        .stopping_on(stop)
-        .taking_turns(turns(args.no_wait, args.lease_ttl_ms));
-    let now = args.now.unwrap_or_else(Timestamp::now);
+    let OnePass {
+        specs, pass, now, ..
+    } = one_pass(args).await?;
     let end = pass.datasets("restate", &specs, now, Mode::Restate).await?;
     if let PassEnd::Stopped { left } = end {
         println!("restate stopped ({left}); the next restatement pulls those days again");

@@ -179,6 +179,37 @@ fn a_new_schema_opened_by_several_at_once_opens_for_all() {
     }
 }
 
+/// A window of three pages written under `lease`, held inside its transaction (holding the
+/// dataset's lock) while `meanwhile` runs between its second page and its last.
+fn write_held_mid_transaction(
+    store: &PostgresStore,
+    lease: &warehouse::LeaseToken,
+    meanwhile: impl FnOnce(),
+) -> warehouse::Result<warehouse::WindowOutcome> {
+    let write = WindowWrite {
+        dataset: "queue_performance",
+        window: hour(0),
+        rows: &[],
+        settled: true,
+        run_id: None,
+        count_changes: false,
+    };
+    let (pages, arriving) = std::sync::mpsc::sync_channel::<warehouse::Result<_>>(0);
+    std::thread::scope(|scope| {
+        let writing = scope
+            .spawn(|| store.write_window_pages(&write, &mut arriving.into_iter(), Some(lease)));
+        // A rendezvous: the second page is taken only once the first is copied in, so the
+        // writer now waits for the third inside its transaction.
+        pages.send(Ok(vec![row(0, "q1")])).unwrap();
+        pages.send(Ok(vec![row(0, "q2")])).unwrap();
+        meanwhile();
+        // The writer wakes with its last page.
+        pages.send(Ok(vec![row(0, "q3")])).unwrap();
+        drop(pages);
+        writing.join().unwrap()
+    })
+}
+
 /// A writer frozen mid-window (a paused VM, SIGSTOP) past its lease: the next holder ends its
 /// session, and when it wakes its write is refused as the lease's, not as a closed connection,
 /// nothing of the window is kept, and the frozen writer's store goes on working.
@@ -197,22 +228,7 @@ fn a_write_frozen_past_its_lease_is_refused_when_it_wakes_and_its_store_goes_on(
             .acquire_lease("queue_performance", &claimant(1), ttl)
             .unwrap(),
     );
-    let write = WindowWrite {
-        dataset: "queue_performance",
-        window: hour(0),
-        rows: &[],
-        settled: true,
-        run_id: None,
-        count_changes: false,
-    };
-    let (pages, arriving) = std::sync::mpsc::sync_channel::<warehouse::Result<_>>(0);
-    let refused = std::thread::scope(|scope| {
-        let writer = scope
-            .spawn(|| frozen.write_window_pages(&write, &mut arriving.into_iter(), Some(&lease)));
-        // A rendezvous: the second page is taken only once the first is copied in, so the
-        // writer now waits for a third inside its transaction, holding the dataset's lock.
-        pages.send(Ok(vec![row(0, "q1")])).unwrap();
-        pages.send(Ok(vec![row(0, "q2")])).unwrap();
+    let refused = write_held_mid_transaction(&frozen, &lease, || {
         std::thread::sleep(ttl * 2);
         let taker = pg.open();
         let taken = granted(
@@ -221,11 +237,8 @@ fn a_write_frozen_past_its_lease_is_refused_when_it_wakes_and_its_store_goes_on(
                 .unwrap(),
         );
         assert!(taken.token > lease.token);
-        // The writer wakes with its last page.
-        pages.send(Ok(vec![row(0, "q3")])).unwrap();
-        drop(pages);
-        writer.join().unwrap().unwrap_err()
-    });
+    })
+    .unwrap_err();
     assert!(
         matches!(refused, StoreError::LeaseLost { .. }),
         "refused as: {refused}"
@@ -258,22 +271,9 @@ fn a_lease_in_another_schema_leaves_this_stores_writes_alone() {
             .acquire_lease("queue_performance", &claimant(1), minute)
             .unwrap(),
     );
-    let write = WindowWrite {
-        dataset: "queue_performance",
-        window: hour(0),
-        rows: &[],
-        settled: true,
-        run_id: None,
-        count_changes: false,
-    };
-    let (pages, arriving) = std::sync::mpsc::sync_channel::<warehouse::Result<_>>(0);
-    let written = std::thread::scope(|scope| {
-        let writing = scope
-            .spawn(|| writer.write_window_pages(&write, &mut arriving.into_iter(), Some(&lease)));
-        pages.send(Ok(vec![row(0, "q1")])).unwrap();
-        pages.send(Ok(vec![row(0, "q2")])).unwrap();
-        // The other store's lease on its `queue_performance` passes this one's token, as a
-        // takeover here would, while this store's write is mid-transaction.
+    // The other store's lease on its `queue_performance` passes this one's token, as a
+    // takeover here would, while this store's write is mid-transaction.
+    let written = write_held_mid_transaction(&writer, &lease, || {
         let mut token = 0;
         while token <= lease.token {
             let taken = granted(
@@ -284,9 +284,6 @@ fn a_lease_in_another_schema_leaves_this_stores_writes_alone() {
             other.release_lease(&taken).unwrap();
             token = taken.token;
         }
-        pages.send(Ok(vec![row(0, "q3")])).unwrap();
-        drop(pages);
-        writing.join().unwrap()
     });
     assert_eq!(written.unwrap().rows_written, 3);
     assert_eq!(writer.windows("queue_performance").unwrap().len(), 1);
