@@ -73,7 +73,7 @@ const PARALLEL_ROWS: usize = 2_000;
 
 impl AggregateTable {
     pub(super) fn new(plan: &Plan, groups: Vec<TableGroup>, cells: Vec<Cell>) -> Self {
-        AggregateTable {
+        let mut table = AggregateTable {
             metrics: plan
                 .metrics
                 .iter()
@@ -82,9 +82,24 @@ impl AggregateTable {
             views: plan.views.iter().map(|v| v.name.clone()).collect(),
             labels: (0..plan.buckets.len()).map(|_| OnceLock::new()).collect(),
             buckets: plan.buckets.clone(),
-            groups,
+            groups: Vec::new(),
             cells,
-        }
+        };
+        table.groups = groups
+            .into_iter()
+            .filter_map(|mut g| {
+                g.rows.retain(|(_, base)| table.answers(table.row_cells(*base)));
+                (!g.rows.is_empty()).then_some(g)
+            })
+            .collect();
+        table
+    }
+
+    /// Whether a row has anything to answer: output is sparse, so a bucket whose only metric
+    /// is left out (an oServiceTarget over mixed targets) is left out, and a group with no
+    /// bucket left with it.
+    fn answers(&self, cells: &[Cell]) -> bool {
+        self.metric_stats(cells).next().is_some() || self.view_stats(cells).next().is_some()
     }
 
     /// Number of groups (`results` entries).
