@@ -214,14 +214,17 @@ impl TestCluster {
                 "--locale=C.UTF-8",
             ],
         );
-        let options = format!(
+        cluster.pg_ctl(&["-o", &cluster.options(), "start"]);
+        cluster
+    }
+
+    fn options(&self) -> String {
+        format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=50 -c fsync=off \
              -c synchronous_commit=off -c full_page_writes=off",
-            cluster.port,
-            cluster.dir.path().display()
-        );
-        cluster.pg_ctl(&["-o", &options, "start"]);
-        cluster
+            self.port,
+            self.dir.path().display()
+        )
     }
 
     /// `postgres://postgres:…@127.0.0.1:port/postgres`, password included.
@@ -241,10 +244,13 @@ impl TestCluster {
         TestPostgres::schema_at(&self.url())
     }
 
-    /// `pg_ctl restart -m fast`: every session ended at once, the server back once it accepts
-    /// connections again.
-    pub fn restart(&self) {
-        self.pg_ctl(&["-m", "fast", "restart"]);
+    /// A restart that takes `down` (`pg_ctl stop -m fast`, then `start`): every session ended
+    /// at once, and connections refused until the server is back, so whatever the clients do
+    /// meanwhile meets the outage (a plain `restart` is often back before they look).
+    pub fn restart_after(&self, down: std::time::Duration) {
+        self.pg_ctl(&["-m", "fast", "stop"]);
+        std::thread::sleep(down);
+        self.pg_ctl(&["-o", &self.options(), "start"]);
     }
 
     fn data(&self) -> String {

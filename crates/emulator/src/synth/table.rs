@@ -88,7 +88,8 @@ impl AggregateTable {
         table.groups = groups
             .into_iter()
             .filter_map(|mut g| {
-                g.rows.retain(|(_, base)| table.answers(table.row_cells(*base)));
+                g.rows
+                    .retain(|(_, base)| table.answers(table.row_cells(*base)));
                 (!g.rows.is_empty()).then_some(g)
             })
             .collect();
