@@ -115,7 +115,17 @@ fn copy_all(
     }
     block_on(migrations::bump_generation(&tx))?;
     block_on(tx.commit())?;
+    analyze(client, &report)?;
     Ok(report)
+}
+
+/// Planner statistics for what was copied: without them PostgreSQL plans the first reads of a
+/// copied store blind, until autovacuum gets round to its tables.
+fn analyze(client: &tokio_postgres::Client, report: &CopyReport) -> Result<(), Fail> {
+    for (table, _) in &report.tables {
+        block_on(client.batch_execute(&format!("ANALYZE {}", quote(table))))?;
+    }
+    Ok(())
 }
 
 fn has_table(source: &Connection, table: &str) -> Result<bool, Fail> {

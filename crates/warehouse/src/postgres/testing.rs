@@ -109,3 +109,18 @@ pub fn drop_role(config: &PostgresConfig, role: &str) -> Result<()> {
         Ok(())
     })
 }
+
+/// Whether PostgreSQL has planner statistics for a table of the store (it was analyzed:
+/// `pg_class.reltuples` is -1 until then).
+pub fn analyzed(config: &PostgresConfig, table: &str) -> Result<bool> {
+    let name = quote(table);
+    on_server(config, |client| async move {
+        let row = client
+            .query_one(
+                "SELECT reltuples >= 0 FROM pg_class WHERE oid = to_regclass($1)",
+                &[&name],
+            )
+            .await?;
+        Ok(row.get(0))
+    })
+}

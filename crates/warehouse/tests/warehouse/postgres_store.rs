@@ -111,8 +111,8 @@ fn a_refused_password_is_not_worth_waiting_for() {
     assert!(!error.is_unavailable(), "{error}");
 }
 
-/// A store that never had an API key has no `api_keys` table: its copy carries the rest, and
-/// the daily KPI view of the copy holds the local dates SQLite's does.
+/// A store that never had an API key has no `api_keys` table: its copy carries the rest, the
+/// daily KPI view of the copy holds the local dates SQLite's does, and the copy is analyzed.
 #[test]
 fn a_store_without_keys_copies_with_its_daily_kpi_rows() {
     let dir = tempfile::tempdir().unwrap();
@@ -154,6 +154,11 @@ fn a_store_without_keys_copies_with_its_daily_kpi_rows() {
     let days = pg.dump("queue_performance__daily");
     let dates: Vec<Option<&str>> = days.iter().map(|r| r.last().unwrap().as_str()).collect();
     assert_eq!(dates, [Some("2024-05-01"), Some("2024-05-02")]);
+    // The copy is analyzed: the first reads are planned with statistics.
+    for table in ["queue_performance", "queue_performance__daily", "windows"] {
+        let analyzed = warehouse::postgres::testing::analyzed(pg.config(), table).unwrap();
+        assert!(analyzed, "{table}");
+    }
 }
 
 /// Replicas that start together open one new schema at the same instant: each waits for the
