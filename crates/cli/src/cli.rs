@@ -56,15 +56,19 @@ pub enum Command {
     /// refresh the queue, user and wrap-up code directories.
     Sync(SyncArgs),
 
-    /// Pull what is stored of the last `restate` (P3D by default) of each dataset again and
-    /// replace what Genesys corrected since (it reprocesses data once it is 48 hours old), with
-    /// the rows changed per dataset. `run` does this every `restate_every` by itself.
+    /// Pull what is stored of the last `restate` + `restate_every` (4 days by default) of each
+    /// dataset again and replace what Genesys corrected since (it reprocesses data once it is
+    /// 48 hours old), with the rows changed per dataset. `run` does this every
+    /// `restate_every` by itself.
     Restate(SyncArgs),
 
     /// Pull a dataset's history over an explicit range, with a progress bar.
     Backfill(BackfillArgs),
 
     /// Keep every dataset in sync on its schedule until SIGTERM or Ctrl-C.
+    ///
+    /// Each dataset is synced every `every` and restated every `restate_every` (counted from
+    /// its last restatement the store records), the directories every `directories_every`.
     ///
     /// Stopping is clean: windows being written finish (each is one transaction), windows
     /// still being fetched are abandoned, the run is recorded as `interrupted`, and the process
@@ -73,7 +77,8 @@ pub enum Command {
     /// series too; with --metrics-listen, those series are served alone for Prometheus.
     Run(RunArgs),
 
-    /// Show each dataset's freshness: watermark, lag, rows and windows.
+    /// Show each dataset's freshness: watermark, lag, rows and windows, and its last
+    /// restatement (when, and the rows it changed).
     Datasets(ConfigArgs),
 
     /// Serve the store to BI tools over HTTP: /v1/datasets, /v1/datasets/{name}/rows (JSON,
