@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use tokio::time::Instant;
 use warehouse::StoreError;
 
@@ -32,10 +33,20 @@ impl Backoff {
         cap: Duration::from_secs(30),
     };
 
-    /// The pause after the `nth` failed attempt (1 for the first).
-    pub fn pause(&self, nth: u32) -> Duration {
-        let doublings = nth.saturating_sub(1).min(31);
-        self.first.saturating_mul(1 << doublings).min(self.cap)
+    /// The pauses of one outage, in order (backon's exponential schedule, without jitter:
+    /// one outage is one line per pause, whoever met it).
+    pub fn pauses(&self) -> impl Iterator<Item = Duration> + use<> {
+        let cap = self.cap;
+        self.schedule().map(move |pause| pause.min(cap))
+    }
+
+    fn schedule(&self) -> ExponentialBackoff {
+        ExponentialBuilder::default()
+            .with_min_delay(self.first)
+            .with_max_delay(self.cap)
+            .with_factor(2.0)
+            .without_max_times()
+            .build()
     }
 }
 
@@ -52,11 +63,13 @@ pub struct StoreOutage {
     current: Mutex<Option<Outage>>,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct Outage {
     began: Instant,
     /// Pauses so far.
     pauses: u32,
+    /// The lengths of the pauses still to come.
+    schedule: ExponentialBackoff,
     next_attempt: Instant,
 }
 
@@ -87,16 +100,19 @@ impl StoreOutage {
     /// longer one.
     fn failed(&self, now: Instant) -> (Instant, Option<NewPause>) {
         let mut current = self.current();
-        let outage = current.get_or_insert(Outage {
+        let outage = current.get_or_insert_with(|| Outage {
             began: now,
             pauses: 0,
+            schedule: self.backoff.schedule(),
             next_attempt: now,
         });
         if outage.pauses > 0 && outage.next_attempt > now {
             return (outage.next_attempt, None);
         }
         outage.pauses += 1;
-        let length = self.backoff.pause(outage.pauses);
+        let length = (outage.schedule.next())
+            .unwrap_or(self.backoff.cap)
+            .min(self.backoff.cap);
         outage.next_attempt = now + length;
         let pause = NewPause {
             nth: outage.pauses,
@@ -256,14 +272,14 @@ mod tests {
     #[test]
     fn pauses_double_up_to_the_cap() {
         let backoff = Backoff::DEFAULT;
-        let pauses: Vec<u64> = (1..=8)
-            .map(|n| backoff.pause(n).as_millis() as u64)
+        let pauses: Vec<u64> = (backoff.pauses().take(8))
+            .map(|pause| pause.as_millis() as u64)
             .collect();
         assert_eq!(
             pauses,
             [500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]
         );
-        assert_eq!(backoff.pause(u32::MAX), backoff.cap);
+        assert_eq!(backoff.pauses().nth(1_000), Some(backoff.cap));
     }
 
     #[test]
