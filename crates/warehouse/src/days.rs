@@ -39,6 +39,9 @@ impl DayGrid {
     /// For a dataset stored in fixed buckets shorter than a day; `None` for any other (its
     /// rows are already a day or longer).
     pub fn of(spec: &TableSpec) -> Option<Self> {
+        if spec.record_kind().is_some() {
+            return None;
+        }
         let definition = &spec.definition;
         definition
             .granularity

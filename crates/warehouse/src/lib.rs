@@ -25,6 +25,7 @@ pub mod query;
 pub mod read;
 mod read_kpi;
 pub mod reader;
+pub mod records;
 mod render;
 pub mod rows;
 pub mod schema;
@@ -44,6 +45,7 @@ pub use open::{AnyStore, StoreConfig, open, open_reader};
 pub use postgres::{PostgresConfig, PostgresError, PostgresReader, PostgresStore};
 pub use read_kpi::KpiFeed;
 pub use reader::{ReadSession, ReadStore};
+pub use records::{RecordKind, RecordRow};
 pub use rows::{AggregateRow, GroupRows, Value, rows_from_response};
 pub use schema::{DatasetDefinition, DatasetKind, NamedTimeZone, TableSpec};
 pub use sqlite::{SqliteReader, SqliteStore};
@@ -81,6 +83,13 @@ pub enum StoreError {
         interval: String,
         got: usize,
         expected: usize,
+    },
+    /// Records written to an aggregates dataset, or bucket rows to a record dataset.
+    #[error("dataset `{dataset}` holds {holds}, not {given}")]
+    WrongRows {
+        dataset: String,
+        holds: &'static str,
+        given: &'static str,
     },
     #[error("row at {row} lies outside the window {window}")]
     RowOutsideWindow { row: String, window: String },
@@ -352,6 +361,15 @@ pub trait Store: Send + Sync {
         &self,
         write: &WindowWrite<'_>,
         pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
+        lease: Option<&LeaseToken>,
+    ) -> Result<WindowOutcome>;
+    /// Like [`Store::write_window_leased`] for a record dataset ([`records`]): the records that
+    /// start in the window are replaced by `rows` (`write.rows` is ignored), so a record
+    /// pulled again is kept once, as last pulled. Refused for an aggregates dataset.
+    fn write_record_window(
+        &self,
+        write: &WindowWrite<'_>,
+        rows: &[RecordRow],
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome>;
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>>;

@@ -147,6 +147,15 @@ impl Store for AnyStore {
         self.0.write_window_pages(write, pages, lease)
     }
 
+    fn write_record_window(
+        &self,
+        write: &WindowWrite<'_>,
+        rows: &[crate::RecordRow],
+        lease: Option<&LeaseToken>,
+    ) -> Result<WindowOutcome> {
+        self.0.write_record_window(write, rows, lease)
+    }
+
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>> {
         self.0.windows(dataset)
     }

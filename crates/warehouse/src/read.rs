@@ -170,13 +170,19 @@ impl Selection {
 
     /// Stored buckets with every dimension kept: each row is its own group, so rows are read
     /// straight off the table in key-index order, with no grouping or sorting.
+    /// A record dataset's rows are always read as stored: leaving a field out only leaves its
+    /// column out.
     pub(crate) fn identity(&self) -> bool {
-        !self.rollup && self.kept_dimensions().len() == self.spec.dimensions.len()
+        self.spec.record_kind().is_some()
+            || (!self.rollup && self.kept_dimensions().len() == self.spec.dimensions.len())
     }
 
     pub fn columns(&self) -> Vec<OutputColumn> {
         if let Some(feed) = self.kpi {
             return self.kpi_columns(feed);
+        }
+        if let Some(record) = self.spec.record_kind() {
+            return self.record_columns(record);
         }
         let mut columns = Vec::new();
         let identity = self.identity();
@@ -262,6 +268,86 @@ impl Selection {
         }
         let derived = derived_columns(&metric_columns, identity, &columns);
         columns.extend(derived);
+        columns
+    }
+}
+
+impl Selection {
+    /// A record dataset's columns: its start and end, the fields kept (names beside ids if
+    /// asked), its measures; every value as stored.
+    fn record_columns(&self, record: crate::records::RecordKind) -> Vec<OutputColumn> {
+        let column = |name: &str, kind, source: Option<String>, role, description: &str, expr| {
+            OutputColumn {
+                name: name.to_string(),
+                kind,
+                source,
+                role,
+                operands: None,
+                description: Some(description.to_string()),
+                expr,
+            }
+        };
+        let mut columns = vec![
+            column(
+                "interval_start",
+                ColumnType::Timestamp,
+                None,
+                "interval",
+                "When it started (inclusive), UTC",
+                Expr::Instant("interval_start"),
+            ),
+            column(
+                "interval_end",
+                ColumnType::Timestamp,
+                None,
+                "interval",
+                "When it ended (exclusive), UTC; null while it is still open",
+                Expr::Instant("interval_end"),
+            ),
+        ];
+        for field in self.kept_dimensions() {
+            let name = snake_case(&field);
+            let meaning = record.meaning(&name).unwrap_or_default();
+            columns.push(column(
+                &name,
+                ColumnType::Text,
+                Some(field.clone()),
+                "dimension",
+                meaning,
+                Expr::Text(name.clone()),
+            ));
+            if self.names
+                && let Some(table) = directory_of(&field)
+            {
+                let named = crate::kpi::name_column(&name);
+                columns.push(column(
+                    &named,
+                    ColumnType::Text,
+                    Some(field.clone()),
+                    "name",
+                    &format!("The name of {name}, from the directory"),
+                    Expr::DirectoryName {
+                        table,
+                        column: name.clone(),
+                    },
+                ));
+            }
+        }
+        for measure in self.metric_columns() {
+            let meaning = record.meaning(&measure.column).unwrap_or_default();
+            columns.push(column(
+                &measure.column,
+                ColumnType::Integer,
+                Some(measure.metric.clone()),
+                "measure",
+                meaning,
+                Expr::Metric {
+                    column: measure.column.clone(),
+                    rollup: None,
+                    integer: true,
+                },
+            ));
+        }
         columns
     }
 }

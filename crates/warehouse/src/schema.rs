@@ -367,6 +367,32 @@ fn users_metric_columns(metric: &users_catalog::UsersMetric) -> Vec<MetricColumn
 }
 
 impl TableSpec {
+    /// A record dataset of `kind` (`crate::records`): its columns are the kind's.
+    pub fn records(name: &str, kind: DatasetKind, time_zone: NamedTimeZone) -> Option<Self> {
+        let record = crate::records::RecordKind::of(kind)?;
+        Some(Self {
+            name: name.to_string(),
+            dimensions: record.fields().iter().map(|f| f.to_string()).collect(),
+            metrics: record
+                .measures()
+                .iter()
+                .map(|m| m.column.to_string())
+                .collect(),
+            definition: DatasetDefinition {
+                kind,
+                // Records have no buckets; windows are local days of `time_zone`.
+                granularity: "P1D".parse().expect("a valid granularity"),
+                time_zone,
+                filter: None,
+            },
+        })
+    }
+
+    /// The kind of record each row is, for a record dataset; `None` for aggregates.
+    pub fn record_kind(&self) -> Option<crate::records::RecordKind> {
+        crate::records::RecordKind::of(self.definition.kind)
+    }
+
     /// The position of the dimension that holds a metric's qualifiers (users aggregates'
     /// `organizationPresenceId`): each qualified entry of a bucket is then a row of its own.
     pub fn qualifier_dimension(&self) -> Option<(usize, &'static str)> {
@@ -380,6 +406,9 @@ impl TableSpec {
     }
 
     pub fn metric_columns(&self) -> Vec<MetricColumn> {
+        if let Some(record) = self.record_kind() {
+            return record.metric_columns();
+        }
         let mut columns = Vec::new();
         for metric in &self.metrics {
             if let Some(users) = users_catalog::users_metric_info(metric) {
@@ -418,7 +447,9 @@ impl TableSpec {
 /// Whether a stored metric name is one of the catalogs' (conversation or users aggregates):
 /// stored names become column names, so only those may.
 pub fn is_known_metric(name: &str) -> bool {
-    genesys::catalog::is_metric(name) || users_catalog::is_users_metric(name)
+    genesys::catalog::is_metric(name)
+        || users_catalog::is_users_metric(name)
+        || crate::records::is_record_column(name)
 }
 
 /// Whether a stored dimension name is the catalog's, or the column a users metric's qualifiers
@@ -426,6 +457,7 @@ pub fn is_known_metric(name: &str) -> bool {
 pub fn is_known_dimension(name: &str) -> bool {
     genesys::catalog::is_dimension(name)
         || users_catalog::metric_of_qualifier_dimension(name).is_some()
+        || crate::records::is_record_column(name)
 }
 
 /// What a users metric's column holds, for people (`$metadata`, `/v1/datasets`).

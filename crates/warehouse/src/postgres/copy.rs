@@ -10,6 +10,7 @@ use tokio_postgres::{Client, CopyInSink};
 
 use super::instant::Instant;
 use super::{Fail, PostgresError};
+use crate::records::RecordRow;
 use crate::rows::{AggregateRow, Value};
 use crate::schema::{TableSpec, day_table, quote};
 
@@ -95,27 +96,32 @@ impl CopyWriter {
             for group in &row.group {
                 self.text(group.as_deref())?;
             }
-            for (value, (column, real)) in row.values.iter().zip(&self.metrics) {
-                match value.map(|v| v.as_stored(*real)) {
-                    None => self.buf.put_i32(-1),
-                    Some(Value::Real(r)) if *real => {
-                        self.buf.put_i32(8);
-                        self.buf.put_f64(r);
-                    }
-                    Some(Value::Int(i)) => {
-                        self.buf.put_i32(8);
-                        self.buf.put_i64(i);
-                    }
-                    Some(Value::Real(r)) => {
-                        return Err(Fail::from(PostgresError::Statement(format!(
-                            "{r} is not a whole number, as the integer column {column} needs"
-                        ))));
-                    }
-                }
-            }
+            self.values(&row.values)?;
             if extra.is_some() {
                 self.text(extra)?;
             }
+            if self.buf.len() >= CHUNK {
+                self.sink.send(self.buf.split().freeze()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Streams a record dataset's `records` into the `COPY` (an open record's end is null).
+    pub(crate) async fn records(&mut self, records: &[RecordRow]) -> Result<(), Fail> {
+        for record in records {
+            let fields = 2 + record.fields.len() + record.values.len();
+            self.buf
+                .put_i16(i16::try_from(fields).map_err(|_| too_wide(fields))?);
+            self.instant(Instant(record.start));
+            match record.end {
+                Some(end) => self.instant(Instant(end)),
+                None => self.buf.put_i32(-1),
+            }
+            for field in &record.fields {
+                self.text(field.as_deref())?;
+            }
+            self.values(&record.values)?;
             if self.buf.len() >= CHUNK {
                 self.sink.send(self.buf.split().freeze()).await?;
             }
@@ -128,6 +134,29 @@ impl CopyWriter {
         self.buf.put_i16(-1);
         self.sink.send(self.buf.split().freeze()).await?;
         Ok(self.sink.as_mut().finish().await?)
+    }
+
+    /// A row's metric values, each as its column stores it.
+    fn values(&mut self, values: &[Option<Value>]) -> Result<(), Fail> {
+        for (value, (column, real)) in values.iter().zip(&self.metrics) {
+            match value.map(|v| v.as_stored(*real)) {
+                None => self.buf.put_i32(-1),
+                Some(Value::Real(r)) if *real => {
+                    self.buf.put_i32(8);
+                    self.buf.put_f64(r);
+                }
+                Some(Value::Int(i)) => {
+                    self.buf.put_i32(8);
+                    self.buf.put_i64(i);
+                }
+                Some(Value::Real(r)) => {
+                    return Err(Fail::from(PostgresError::Statement(format!(
+                        "{r} is not a whole number, as the integer column {column} needs"
+                    ))));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn instant(&mut self, at: Instant) {

@@ -22,9 +22,14 @@ pub(crate) fn metric_type(sql_type: &str) -> &'static str {
 
 /// `CREATE TABLE`'s column list for the dataset's table (and its per-day rollup).
 pub(crate) fn column_definitions(spec: &TableSpec) -> String {
+    // A record still open has no end yet.
+    let end = match spec.record_kind() {
+        Some(_) => "interval_end timestamptz",
+        None => "interval_end timestamptz NOT NULL",
+    };
     let mut columns = vec![
         "interval_start timestamptz NOT NULL".to_string(),
-        "interval_end timestamptz NOT NULL".to_string(),
+        end.to_string(),
     ];
     columns.extend(
         spec.dimension_columns()
@@ -75,7 +80,11 @@ pub(crate) async fn drop_table(tx: &impl GenericClient, name: &str) -> Result<()
 
 /// `<dataset>_kpi`: the figures of `crate::kpi` per stored bucket, as SQLite's view has them
 /// (`render::kpi_view`; quotients in double precision, where `1.0 * bigint` would be numeric).
+/// Record datasets have no figures, so no KPI view.
 pub(crate) async fn create_kpi_view(tx: &impl GenericClient, spec: &TableSpec) -> Result<(), Fail> {
+    if spec.record_kind().is_some() {
+        return Ok(());
+    }
     tx.batch_execute(&format!(
         "DROP VIEW IF EXISTS {view}; CREATE VIEW {view} AS SELECT {} FROM {} AS t;",
         kpi_select(&Postgres, spec, &[]),

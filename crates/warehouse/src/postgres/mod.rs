@@ -46,6 +46,7 @@ use crate::{
     DatasetChange, DatasetStatus, Directory, Result, RunSummary, Store, StoreError, WindowOutcome,
     WindowRecord, WindowWrite,
 };
+use windows::WindowRows;
 
 /// A failure inside the backend: the driver's (told apart with the connection's settings at
 /// the boundary, see [`PostgresError::of`]) or the store's own.
@@ -219,7 +220,7 @@ impl Store for PostgresStore {
     }
 
     fn write_window(&self, write: &WindowWrite<'_>) -> Result<WindowOutcome> {
-        windows::write(self, write, &mut whole(write), None)
+        windows::write(self, write, WindowRows::Buckets(&mut whole(write)), None)
     }
 
     fn write_window_leased(
@@ -227,7 +228,12 @@ impl Store for PostgresStore {
         write: &WindowWrite<'_>,
         lease: &LeaseToken,
     ) -> Result<WindowOutcome> {
-        windows::write(self, write, &mut whole(write), Some(lease))
+        windows::write(
+            self,
+            write,
+            WindowRows::Buckets(&mut whole(write)),
+            Some(lease),
+        )
     }
 
     fn acquire_lease(
@@ -263,7 +269,17 @@ impl Store for PostgresStore {
         pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome> {
-        windows::write(self, write, &mut pages.map(|p| p.map(Cow::Owned)), lease)
+        let mut pages = pages.map(|p| p.map(Cow::Owned));
+        windows::write(self, write, WindowRows::Buckets(&mut pages), lease)
+    }
+
+    fn write_record_window(
+        &self,
+        write: &WindowWrite<'_>,
+        rows: &[crate::RecordRow],
+        lease: Option<&LeaseToken>,
+    ) -> Result<WindowOutcome> {
+        windows::write(self, write, WindowRows::Records(rows), lease)
     }
 
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>> {

@@ -16,6 +16,7 @@ use super::{Fail, PostgresStore, copy, days, leases, watermarks};
 use crate::changes::{self, ChangeCount, TempTable};
 use crate::days::{DayGrid, DayTally};
 use crate::leases::{LeaseHolder, LeaseToken};
+use crate::records::{RecordRow, check_record, check_rows_fit};
 use crate::rows::AggregateRow;
 use crate::schema::quote;
 use crate::sqlite::insert::check_row;
@@ -25,13 +26,21 @@ use crate::{Result, StoreError, WindowOutcome, WindowRecord, WindowWrite};
 /// arrive when it streams them.
 type Pages<'p> = dyn Iterator<Item = Result<Cow<'p, [AggregateRow]>>> + 'p;
 
-/// Writes the window from `pages`, no more than a page in memory. Any error (a bad row, a page
-/// that did not arrive, a lost lease) rolls the transaction back: nothing of the window is
-/// written.
+/// What a window's write puts in its table.
+pub(crate) enum WindowRows<'a, 'p> {
+    /// An aggregates dataset's bucket rows, a page at a time.
+    Buckets(&'a mut Pages<'p>),
+    /// A record dataset's records (`crate::records`).
+    Records(&'a [RecordRow]),
+}
+
+/// Writes the window from `rows`, no more than a page of buckets in memory. Any error (a bad
+/// row, a page that did not arrive, a lost lease) rolls the transaction back: nothing of the
+/// window is written.
 pub(crate) fn write(
     store: &PostgresStore,
     write: &WindowWrite<'_>,
-    pages: &mut Pages<'_>,
+    rows: WindowRows<'_, '_>,
     lease: Option<&LeaseToken>,
 ) -> Result<WindowOutcome> {
     if let Some(lease) = lease.filter(|l| l.dataset != write.dataset) {
@@ -43,17 +52,14 @@ pub(crate) fn write(
     }
     // The first page (an async job's wait comes before it) is awaited before a connection is
     // taken, so the pool is not held while a job runs.
-    let first = pages.next();
+    let (first, rows) = match rows {
+        WindowRows::Buckets(pages) => (pages.next(), WindowRows::Buckets(pages)),
+        records => (None, records),
+    };
     let mut client = store.run(|| connect::client(&store.pool))?;
     // On an error the dropped `COPY` sends CopyFail and the dropped transaction ROLLBACK,
     // in order, before anything the connection is next asked: it goes back to the pool clean.
-    let written = write_on(
-        store,
-        &mut client,
-        write,
-        first.into_iter().chain(pages),
-        lease,
-    );
+    let written = write_on(store, &mut client, write, first, rows, lease);
     match (written, lease) {
         (Err(failed), Some(lease)) => {
             // The server may have ended this session (`bound_by`, `leases::end_writes_before`)
@@ -87,7 +93,8 @@ fn write_on<'p>(
     store: &PostgresStore,
     client: &mut deadpool_postgres::Object,
     write: &WindowWrite<'_>,
-    pages: impl Iterator<Item = Result<Cow<'p, [AggregateRow]>>>,
+    first: Option<Result<Cow<'p, [AggregateRow]>>>,
+    rows: WindowRows<'_, 'p>,
     lease: Option<&LeaseToken>,
 ) -> Result<WindowOutcome> {
     let transaction = store.run(|| async { Ok(client.transaction().await?) })?;
@@ -123,25 +130,38 @@ fn write_on<'p>(
         .await?;
         Ok((spec, counting))
     })?;
+    let records = matches!(rows, WindowRows::Records(_));
+    check_rows_fit(&spec, records)?;
     let copy = copy::statement(&spec);
     let mut copying = store.run(|| copy.start(tx.client()))?;
-    let width = (spec.dimensions.len(), spec.metric_columns().len());
     // The days the window covers are summed as its pages go by, not read back once written.
     let grid = DayGrid::of(&spec);
     let mut tally = (grid.as_ref())
         .map(|grid| DayTally::new(&spec, grid, write.window))
         .transpose()?;
     let mut rows_written = 0;
-    for page in pages {
-        let page = page?;
-        for row in page.iter() {
-            check_row(&spec, write, row, width)?;
+    match rows {
+        WindowRows::Buckets(pages) => {
+            let width = (spec.dimensions.len(), spec.metric_columns().len());
+            for page in first.into_iter().chain(pages) {
+                let page = page?;
+                for row in page.iter() {
+                    check_row(&spec, write, row, width)?;
+                }
+                store.run(|| copying.rows(&page, None))?;
+                if let Some(tally) = tally.as_mut() {
+                    tally.add(&page);
+                }
+                rows_written += page.len();
+            }
         }
-        store.run(|| copying.rows(&page, None))?;
-        if let Some(tally) = tally.as_mut() {
-            tally.add(&page);
+        WindowRows::Records(records) => {
+            for record in records {
+                check_record(&spec, write.window, record)?;
+            }
+            store.run(|| copying.records(records))?;
+            rows_written = records.len();
         }
-        rows_written += page.len();
     }
     let (complete_through, rows_changed) = store.run(|| async {
         copying.finish().await?;

@@ -16,10 +16,12 @@ pub(crate) fn column_names(spec: &TableSpec) -> Vec<String> {
 
 /// `CREATE TABLE`'s column list for the dataset's table (and its per-day rollup).
 pub(crate) fn column_definitions(spec: &TableSpec) -> String {
-    let mut columns = vec![
-        "interval_start TEXT NOT NULL".to_string(),
-        "interval_end TEXT NOT NULL".to_string(),
-    ];
+    // A record still open has no end yet.
+    let end = match spec.record_kind() {
+        Some(_) => "interval_end TEXT",
+        None => "interval_end TEXT NOT NULL",
+    };
+    let mut columns = vec!["interval_start TEXT NOT NULL".to_string(), end.to_string()];
     columns.extend(
         spec.dimension_columns()
             .iter()
@@ -69,7 +71,11 @@ pub(crate) fn kpi_select(spec: &TableSpec, leading: &[&str]) -> String {
     crate::render::kpi_view::kpi_select(&crate::sqlite::render::Sqlite, spec, leading)
 }
 
+/// Record datasets have no figures, so no KPI view.
 pub(crate) fn create_kpi_view(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()> {
+    if spec.record_kind().is_some() {
+        return Ok(());
+    }
     tx.execute_batch(&format!(
         "DROP VIEW IF EXISTS {view}; CREATE VIEW {view} AS SELECT {} FROM {} AS t;",
         kpi_select(spec, &[]),

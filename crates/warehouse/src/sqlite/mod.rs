@@ -188,6 +188,15 @@ impl Store for SqliteStore {
         self.write_window_by_page(write, pages, lease)
     }
 
+    fn write_record_window(
+        &self,
+        write: &WindowWrite<'_>,
+        rows: &[crate::RecordRow],
+        lease: Option<&LeaseToken>,
+    ) -> Result<WindowOutcome> {
+        self.write_records_in(write, rows, lease)
+    }
+
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>> {
         self.with_writer(|c| windows::logged(c, dataset))
     }

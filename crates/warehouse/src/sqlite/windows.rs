@@ -14,20 +14,27 @@ use super::watermarks::advance_watermark;
 use super::{SqliteStore, leases, now_text, parse_instant, write_transaction};
 use crate::changes::{self, ChangeCount, TempTable};
 use crate::leases::{LeaseHolder, LeaseToken};
-use crate::rows::AggregateRow;
+use crate::records::{RecordRow, check_record, check_rows_fit};
+use crate::rows::{AggregateRow, Value};
 use crate::schema::{TableSpec, quote};
 use crate::{Result, WindowOutcome, WindowRecord, WindowWrite};
 
-fn replace_rows(tx: &Transaction<'_>, spec: &TableSpec, write: &WindowWrite<'_>) -> Result<usize> {
-    let table = quote(&spec.name);
-    let (start, end) = (
-        format_instant(write.window.start),
-        format_instant(write.window.end),
-    );
+/// Deletes the rows that start in the window.
+fn delete_window_rows(tx: &Transaction<'_>, table: &str, write: &WindowWrite<'_>) -> Result<()> {
     tx.execute(
         &format!("DELETE FROM {table} WHERE interval_start >= ?1 AND interval_start < ?2"),
-        params![start, end],
+        params![
+            format_instant(write.window.start),
+            format_instant(write.window.end)
+        ],
     )?;
+    Ok(())
+}
+
+fn replace_rows(tx: &Transaction<'_>, spec: &TableSpec, write: &WindowWrite<'_>) -> Result<usize> {
+    check_rows_fit(spec, false)?;
+    let table = quote(&spec.name);
+    delete_window_rows(tx, &table, write)?;
     let width = (spec.dimensions.len(), spec.metric_columns().len());
     let names = column_names(spec);
     for row in write.rows {
@@ -51,14 +58,9 @@ fn replace_rows_by_page(
     write: &WindowWrite<'_>,
     pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
 ) -> Result<usize> {
+    check_rows_fit(spec, false)?;
     let table = quote(&spec.name);
-    tx.execute(
-        &format!("DELETE FROM {table} WHERE interval_start >= ?1 AND interval_start < ?2"),
-        params![
-            format_instant(write.window.start),
-            format_instant(write.window.end)
-        ],
-    )?;
+    delete_window_rows(tx, &table, write)?;
     let width = (spec.dimensions.len(), spec.metric_columns().len());
     let names = column_names(spec);
     let mut written = 0;
@@ -74,6 +76,45 @@ fn replace_rows_by_page(
         days::refresh_from_table(tx, spec, &grid, write.window)?;
     }
     Ok(written)
+}
+
+/// Replaces the records that start in the window with `rows`, one prepared statement.
+fn replace_records(
+    tx: &Transaction<'_>,
+    spec: &TableSpec,
+    write: &WindowWrite<'_>,
+    rows: &[RecordRow],
+) -> Result<usize> {
+    check_rows_fit(spec, true)?;
+    let table = quote(&spec.name);
+    delete_window_rows(tx, &table, write)?;
+    let names = column_names(spec);
+    let marks: Vec<String> = (1..=names.len()).map(|n| format!("?{n}")).collect();
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT OR FAIL INTO {table} ({}) VALUES ({})",
+        names.join(", "),
+        marks.join(", ")
+    ))?;
+    for row in rows {
+        check_record(spec, write.window, row)?;
+        insert.raw_bind_parameter(1, format_instant(row.start))?;
+        insert.raw_bind_parameter(2, row.end.map(format_instant))?;
+        let mut index = 3;
+        for field in &row.fields {
+            insert.raw_bind_parameter(index, field.as_deref())?;
+            index += 1;
+        }
+        for value in &row.values {
+            match value {
+                None => insert.raw_bind_parameter(index, rusqlite::types::Null)?,
+                Some(Value::Int(i)) => insert.raw_bind_parameter(index, *i)?,
+                Some(Value::Real(r)) => insert.raw_bind_parameter(index, *r)?,
+            }
+            index += 1;
+        }
+        insert.raw_execute()?;
+    }
+    Ok(rows.len())
 }
 
 fn log_window_rows(tx: &Transaction<'_>, write: &WindowWrite<'_>, rows: usize) -> Result<()> {
@@ -103,6 +144,25 @@ impl SqliteStore {
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome> {
         self.write_window_with(write, lease, |tx, spec| replace_rows(tx, spec, write))
+    }
+
+    /// A record dataset's window in one transaction, as [`SqliteStore::write_window_in`].
+    pub(crate) fn write_records_in(
+        &self,
+        write: &WindowWrite<'_>,
+        rows: &[RecordRow],
+        lease: Option<&LeaseToken>,
+    ) -> Result<WindowOutcome> {
+        if let Some(lease) = lease.filter(|l| l.dataset != write.dataset) {
+            return Err(crate::StoreError::LeaseLost {
+                dataset: write.dataset.to_string(),
+                token: lease.token,
+                now_held_by: None,
+            });
+        }
+        self.write_window_with(write, lease, |tx, spec| {
+            replace_records(tx, spec, write, rows)
+        })
     }
 
     /// One window in one transaction: the fencing check first, then `rows` writes the rows

@@ -656,3 +656,133 @@ proptest! {
         }
     }
 }
+
+/// A routing status of user `u1` from hour `from` to hour `to` (`None`: still in force).
+fn status_record(from: i64, to: Option<i64>, status: &str) -> warehouse::RecordRow {
+    let at = |k: i64| ms_to_timestamp(BASE + k * HOUR);
+    warehouse::RecordRow {
+        start: at(from),
+        end: to.map(at),
+        fields: vec![
+            Some("u1".into()),
+            Some("routing".into()),
+            None,
+            None,
+            Some(status.into()),
+        ],
+        values: vec![to.map(|to| Value::Int((to - from) * HOUR))],
+    }
+}
+
+fn status_spec() -> TableSpec {
+    TableSpec::records(
+        "agent_status_intervals",
+        warehouse::DatasetKind::UsersDetails,
+        warehouse::NamedTimeZone::utc(),
+    )
+    .unwrap()
+}
+
+fn write_records(
+    store: &dyn Store,
+    rows: &[warehouse::RecordRow],
+    settled: bool,
+) -> Result<warehouse::WindowOutcome, StoreError> {
+    store.write_record_window(
+        &WindowWrite {
+            dataset: "agent_status_intervals",
+            window: window(0, 24),
+            rows: &[],
+            settled,
+            run_id: None,
+            count_changes: true,
+        },
+        rows,
+        None,
+    )
+}
+
+on_both_backends! {
+    fn a_record_window_replaces_the_records_that_start_in_it(t) {
+        let store = &t.store;
+        assert_eq!(store.ensure_dataset(&status_spec()).unwrap(), DatasetChange::Created);
+        store.initialize_watermark("agent_status_intervals", window(0, 24).start).unwrap();
+        let stored = || {
+            t.rows(
+                "SELECT interval_start, interval_end, routing_status, duration_ms
+                 FROM agent_status_intervals ORDER BY interval_start",
+            )
+        };
+        let first = [status_record(0, Some(1), "OFF_QUEUE"), status_record(1, None, "IDLE")];
+        let outcome = write_records(store, &first, false).unwrap();
+        assert_eq!((outcome.rows_written, outcome.rows_changed), (2, Some(2)));
+        let instant = |k: i64| Some(genesys::interval::format_instant(ms_to_timestamp(BASE + k * HOUR)));
+        assert_eq!(stored()[1], [instant(1), None, Some("IDLE".into()), None], "an open record has no end yet");
+        // Pulled again once it closed: the record is replaced, not kept twice.
+        let again = [
+            status_record(0, Some(1), "OFF_QUEUE"),
+            status_record(1, Some(3), "IDLE"),
+            status_record(3, None, "INTERACTING"),
+        ];
+        let outcome = write_records(store, &again, false).unwrap();
+        assert_eq!(outcome.rows_changed, Some(2), "the closed record and the new one");
+        assert_eq!(
+            stored(),
+            [
+                vec![instant(0), instant(1), Some("OFF_QUEUE".into()), Some(HOUR.to_string())],
+                vec![instant(1), instant(3), Some("IDLE".into()), Some((2 * HOUR).to_string())],
+                vec![instant(3), None, Some("INTERACTING".into()), None],
+            ]
+        );
+        // A window still holding an open record is not settled: the watermark waits for it.
+        assert_eq!(store.watermark("agent_status_intervals").unwrap(), Some(window(0, 24).start));
+        let closed = [status_record(0, Some(1), "OFF_QUEUE"), status_record(1, Some(3), "IDLE")];
+        let outcome = write_records(store, &closed, true).unwrap();
+        assert_eq!(outcome.complete_through, Some(window(0, 24).end));
+        assert_eq!(t.integer("SELECT count(*) FROM agent_status_intervals"), 2, "a record gone from Genesys is gone");
+    }
+
+    fn records_and_buckets_each_go_only_where_they_belong(t) {
+        let store = &t.store;
+        store.ensure_dataset(&status_spec()).unwrap();
+        store.ensure_dataset(&spec()).unwrap();
+        let refused = write_window_to(store, "agent_status_intervals", &[row(0, "q1", 5)]).unwrap_err();
+        assert!(matches!(refused, StoreError::WrongRows { .. }), "{refused}");
+        let refused = store
+            .write_record_window(
+                &WindowWrite {
+                    dataset: "queue_performance",
+                    window: window(0, 24),
+                    rows: &[],
+                    settled: true,
+                    run_id: None,
+                    count_changes: false,
+                },
+                &[status_record(0, Some(1), "IDLE")],
+                None,
+            )
+            .unwrap_err();
+        assert!(refused.to_string().contains("`queue_performance` holds aggregate buckets, not records"), "{refused}");
+        // A record that starts outside the window is refused, and nothing of the window is written.
+        let outside = [status_record(0, Some(1), "IDLE"), status_record(30, None, "IDLE")];
+        let refused = write_records(store, &outside, true).unwrap_err();
+        assert!(matches!(refused, StoreError::RowOutsideWindow { .. }), "{refused}");
+        assert_eq!(t.integer("SELECT count(*) FROM agent_status_intervals"), 0);
+        assert_eq!(store.windows("agent_status_intervals").unwrap(), []);
+    }
+}
+
+fn write_window_to(
+    store: &dyn Store,
+    dataset: &str,
+    rows: &[AggregateRow],
+) -> Result<warehouse::WindowOutcome, StoreError> {
+    store.write_window(&WindowWrite {
+        dataset,
+        window: window(0, 24),
+        rows,
+        settled: true,
+        run_id: None,
+        count_changes: false,
+    })
+}

@@ -1,0 +1,399 @@
+//! Record datasets: one row per Genesys record (a user's status interval, a conversation), not
+//! per bucket. Their tables keep the aggregates tables' shape so every read, export, OData
+//! feed and lake file serves them the same way: `interval_start` is the record's start,
+//! `interval_end` its end (null while the record is still open), then text columns (its ids
+//! and attributes, filterable like dimensions) and number columns (its measures). The columns
+//! are fixed by the record's kind, not configured.
+//!
+//! A window of a record dataset holds the records that start in it: the window's write
+//! replaces exactly those, so a record pulled again (still open, or corrected by Genesys) is
+//! replaced, never kept twice, and one that vanished from Genesys vanishes from the store.
+
+use genesys::details::Conversation;
+use genesys::users_details::intervals::{Status, StatusInterval};
+use jiff::Timestamp;
+
+use crate::rows::Value;
+use crate::schema::{DatasetKind, MetricColumn, StatField, snake_case};
+
+/// The kinds of record a dataset can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// Users details: one row per presence or routing status interval of a user.
+    StatusIntervals,
+    /// Conversation details: one row per conversation.
+    Conversations,
+}
+
+/// One number column of a record table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    pub column: &'static str,
+    pub meaning: &'static str,
+}
+
+const STATUS_FIELDS: &[&str] = &[
+    "userId",
+    "statusKind",
+    "systemPresence",
+    "organizationPresenceId",
+    "routingStatus",
+];
+
+const STATUS_MEASURES: &[Measure] = &[Measure {
+    column: "duration_ms",
+    meaning: "How long the status lasted, in ms (end - start); null while it is still in force",
+}];
+
+const CONVERSATION_FIELDS: &[&str] = &[
+    "conversationId",
+    "originatingDirection",
+    "mediaType",
+    "queueId",
+    "userId",
+    "wrapUpCode",
+    "divisionIds",
+];
+
+/// A conversation's measures: each the count or the sum of one session metric over all its
+/// sessions, as the conversation aggregates count them (aggregates bucket the same emissions
+/// by their emit date).
+const CONVERSATION_METRICS: &[(Measure, &str, Tally)] = &[
+    (
+        measure("offered", "Times it was offered to a queue (nOffered)"),
+        "nOffered",
+        Tally::Count,
+    ),
+    (
+        measure("answered", "Times an agent answered it (tAnswered count)"),
+        "tAnswered",
+        Tally::Count,
+    ),
+    (
+        measure(
+            "abandoned",
+            "Times it was abandoned in queue (tAbandon count)",
+        ),
+        "tAbandon",
+        Tally::Count,
+    ),
+    (
+        measure("transferred", "Times it was transferred (nTransferred)"),
+        "nTransferred",
+        Tally::Sum,
+    ),
+    (
+        measure(
+            "wait_ms",
+            "Time in queue before an answer (tAnswered sum), ms",
+        ),
+        "tAnswered",
+        Tally::Sum,
+    ),
+    (
+        measure(
+            "abandon_ms",
+            "Time in queue before abandoning (tAbandon sum), ms",
+        ),
+        "tAbandon",
+        Tally::Sum,
+    ),
+    (
+        measure("talk_ms", "Agent talk time (tTalk sum), ms"),
+        "tTalk",
+        Tally::Sum,
+    ),
+    (
+        measure("hold_ms", "Time on hold (tHeld sum), ms"),
+        "tHeld",
+        Tally::Sum,
+    ),
+    (
+        measure("acw_ms", "After-call work (tAcw sum), ms"),
+        "tAcw",
+        Tally::Sum,
+    ),
+    (
+        measure(
+            "handle_ms",
+            "Handle time: talk + hold + ACW (tHandle sum), ms",
+        ),
+        "tHandle",
+        Tally::Sum,
+    ),
+];
+
+const fn measure(column: &'static str, meaning: &'static str) -> Measure {
+    Measure { column, meaning }
+}
+
+/// How a conversation measure is made of its session metric's emissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tally {
+    Count,
+    Sum,
+}
+
+impl RecordKind {
+    /// The record kind a dataset of `kind` holds, if it holds records.
+    pub fn of(kind: DatasetKind) -> Option<Self> {
+        match kind {
+            DatasetKind::UsersDetails => Some(RecordKind::StatusIntervals),
+            DatasetKind::ConversationDetails => Some(RecordKind::Conversations),
+            _ => None,
+        }
+    }
+
+    /// The record's text fields (Genesys names; their columns are the snake-case forms).
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            RecordKind::StatusIntervals => STATUS_FIELDS,
+            RecordKind::Conversations => CONVERSATION_FIELDS,
+        }
+    }
+
+    /// The record's number columns, in table order.
+    pub fn measures(self) -> Vec<Measure> {
+        match self {
+            RecordKind::StatusIntervals => STATUS_MEASURES.to_vec(),
+            RecordKind::Conversations => CONVERSATION_METRICS.iter().map(|(m, _, _)| *m).collect(),
+        }
+    }
+
+    /// The measures as the table's metric columns (integers, not rolled up: every read of a
+    /// record dataset reads its rows as stored).
+    pub fn metric_columns(self) -> Vec<MetricColumn> {
+        self.measures()
+            .into_iter()
+            .map(|m| MetricColumn {
+                metric: m.column.to_string(),
+                qualifier: None,
+                field: StatField::Sum,
+                column: m.column.to_string(),
+                sql_type: "INTEGER",
+            })
+            .collect()
+    }
+
+    /// What a column means, for people (`$metadata`, `/v1/datasets`).
+    pub fn meaning(self, column: &str) -> Option<&'static str> {
+        let measure = self.measures().into_iter().find(|m| m.column == column);
+        if let Some(measure) = measure {
+            return Some(measure.meaning);
+        }
+        Some(match (self, column) {
+            (_, "user_id") if self == RecordKind::StatusIntervals => "The user (agent) id",
+            (RecordKind::StatusIntervals, "status_kind") => {
+                "`presence` (system_presence and organization_presence_id are set) or `routing` (routing_status is)"
+            }
+            (RecordKind::StatusIntervals, "system_presence") => {
+                "The system presence (AVAILABLE, AWAY, BUSY, OFFLINE, IDLE, ON_QUEUE, MEAL, MEETING, TRAINING, BREAK)"
+            }
+            (RecordKind::StatusIntervals, "organization_presence_id") => {
+                "The organisation presence definition id (names in the presences directory)"
+            }
+            (RecordKind::StatusIntervals, "routing_status") => {
+                "The routing status (OFF_QUEUE, IDLE, INTERACTING, NOT_RESPONDING, COMMUNICATING)"
+            }
+            (RecordKind::Conversations, "conversation_id") => "The conversation id",
+            (RecordKind::Conversations, "originating_direction") => {
+                "Who started it: inbound or outbound"
+            }
+            (RecordKind::Conversations, "media_type") => "The first session's media type",
+            (RecordKind::Conversations, "queue_id") => "The first queue it entered",
+            (RecordKind::Conversations, "user_id") => "The last agent that handled it",
+            (RecordKind::Conversations, "wrap_up_code") => "The last wrap-up code an agent gave it",
+            (RecordKind::Conversations, "division_ids") => "Its divisions, comma-separated",
+            _ => return None,
+        })
+    }
+}
+
+/// Whether `name` is a field or measure of some record kind (stored names become columns, so
+/// only known ones may).
+pub fn is_record_column(name: &str) -> bool {
+    [RecordKind::StatusIntervals, RecordKind::Conversations]
+        .into_iter()
+        .any(|kind| {
+            kind.fields().contains(&name) || kind.measures().iter().any(|m| m.column == name)
+        })
+}
+
+/// One record as a row of its table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    pub start: Timestamp,
+    /// `None` while the record is still open.
+    pub end: Option<Timestamp>,
+    /// One per field of the kind.
+    pub fields: Vec<Option<String>>,
+    /// One per measure of the kind.
+    pub values: Vec<Option<Value>>,
+}
+
+/// A status interval as a row of `agent_status_intervals`.
+pub fn status_interval_row(interval: &StatusInterval) -> RecordRow {
+    let (kind, system, organization, routing) = match &interval.status {
+        Status::Presence {
+            system_presence,
+            organization_presence_id,
+        } => (
+            "presence",
+            Some(system_presence.clone()),
+            Some(organization_presence_id.clone()),
+            None,
+        ),
+        Status::Routing { routing_status } => ("routing", None, None, Some(routing_status.clone())),
+    };
+    let duration = interval
+        .end
+        .map(|end| Value::Int(end.as_millisecond() - interval.start.as_millisecond()));
+    RecordRow {
+        start: interval.start,
+        end: interval.end,
+        fields: vec![
+            Some(interval.user_id.clone()),
+            Some(kind.to_string()),
+            system,
+            organization,
+            routing,
+        ],
+        values: vec![duration],
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("conversation {conversation}: {field} `{value}` is not an ISO-8601 instant")]
+    Instant {
+        conversation: String,
+        field: &'static str,
+        value: String,
+    },
+}
+
+/// A conversation as a row of `conversations`.
+pub fn conversation_row(conversation: &Conversation) -> Result<RecordRow, RecordError> {
+    let instant = |field: &'static str, value: &str| {
+        value
+            .parse::<Timestamp>()
+            .map_err(|_| RecordError::Instant {
+                conversation: conversation.conversation_id.clone(),
+                field,
+                value: value.to_string(),
+            })
+    };
+    let start = instant("conversationStart", &conversation.conversation_start)?;
+    let end = (conversation.conversation_end.as_deref())
+        .map(|end| instant("conversationEnd", end))
+        .transpose()?;
+    let sessions = || {
+        conversation
+            .participants
+            .iter()
+            .flat_map(|p| p.sessions.iter().map(move |s| (p, s)))
+    };
+    let media_type = sessions().next().map(|(_, s)| s.media_type.clone());
+    // Segments carry their start as text in one format (`…T…Z`, milliseconds): the earliest
+    // text is the earliest instant.
+    let first_queue = sessions()
+        .flat_map(|(_, s)| s.segments.iter())
+        .filter(|g| g.queue_id.is_some())
+        .min_by(|a, b| a.segment_start.cmp(&b.segment_start))
+        .and_then(|g| g.queue_id.clone());
+    let agent_segments = || {
+        sessions()
+            .filter(|(p, _)| p.purpose == "agent")
+            .flat_map(|(p, s)| s.segments.iter().map(move |g| (p, g)))
+    };
+    let last_agent = agent_segments()
+        .filter(|(p, _)| p.user_id.is_some())
+        .max_by(|a, b| a.1.segment_start.cmp(&b.1.segment_start))
+        .and_then(|(p, _)| p.user_id.clone());
+    let wrap_up_code = agent_segments()
+        .filter(|(_, g)| g.wrap_up_code.is_some())
+        .max_by(|a, b| a.1.segment_start.cmp(&b.1.segment_start))
+        .and_then(|(_, g)| g.wrap_up_code.clone());
+    let mut division_ids = conversation.division_ids.clone();
+    division_ids.sort();
+    let values = CONVERSATION_METRICS
+        .iter()
+        .map(|(_, metric, tally)| {
+            let emissions = sessions()
+                .flat_map(|(_, s)| s.metrics.iter())
+                .filter(|m| m.name == *metric);
+            let (count, sum) =
+                emissions.fold((0i64, 0i64), |(n, total), m| (n + 1, total + m.value));
+            match tally {
+                Tally::Count => Some(Value::Int(count)),
+                // A duration no session emitted is absent, as Genesys leaves it (not zero), so
+                // an average over the column is over the conversations that had it.
+                Tally::Sum => (count > 0).then_some(Value::Int(sum)),
+            }
+        })
+        .collect();
+    Ok(RecordRow {
+        start,
+        end,
+        fields: vec![
+            Some(conversation.conversation_id.clone()),
+            conversation.originating_direction.clone(),
+            media_type,
+            first_queue,
+            last_agent,
+            wrap_up_code,
+            (!division_ids.is_empty()).then(|| division_ids.join(",")),
+        ],
+        values,
+    })
+}
+
+/// The column a record field is stored in.
+pub fn field_column(field: &str) -> String {
+    snake_case(field)
+}
+
+/// Refuses a write of records to an aggregates dataset (`records: true`), or of bucket rows to
+/// a record dataset.
+pub(crate) fn check_rows_fit(spec: &crate::TableSpec, records: bool) -> crate::Result<()> {
+    if spec.record_kind().is_some() == records {
+        return Ok(());
+    }
+    let (holds, given) = match records {
+        true => ("aggregate buckets", "records"),
+        false => ("records", "aggregate buckets"),
+    };
+    Err(crate::StoreError::WrongRows {
+        dataset: spec.name.clone(),
+        holds,
+        given,
+    })
+}
+
+/// Refuses a record of the wrong width, or one that does not start in the window.
+pub(crate) fn check_record(
+    spec: &crate::TableSpec,
+    window: genesys::Interval,
+    row: &RecordRow,
+) -> crate::Result<()> {
+    let (fields, values) = (spec.dimensions.len(), spec.metrics.len());
+    let shown = || {
+        let end = row.end.map_or("(open)".to_string(), |end| end.to_string());
+        format!("{}/{end}", row.start)
+    };
+    if row.fields.len() != fields || row.values.len() != values {
+        return Err(crate::StoreError::RowShape {
+            dataset: spec.name.clone(),
+            interval: shown(),
+            got: row.fields.len() + row.values.len(),
+            expected: fields + values,
+        });
+    }
+    if !window.contains(row.start) {
+        return Err(crate::StoreError::RowOutsideWindow {
+            row: shown(),
+            window: window.to_string(),
+        });
+    }
+    Ok(())
+}
