@@ -209,16 +209,26 @@ pub enum QueryMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DatasetKind {
+    /// Conversation aggregates: buckets of metrics by groups.
     Aggregates,
+    /// Conversation details: one row per conversation (`warehouse::records`).
     Details,
+    /// Users aggregates: buckets of presence and routing status time by user.
     Users,
+    /// Users details: one row per presence or routing status interval of a user.
+    UsersDetails,
 }
 
 impl DatasetKind {
+    /// Whether its rows are records (one per conversation or status interval), not buckets.
+    pub fn holds_records(self) -> bool {
+        matches!(self, DatasetKind::Details | DatasetKind::UsersDetails)
+    }
+
     /// The aggregates API its rows come from (details datasets don't sync yet).
     pub fn family(self) -> AggregatesFamily {
         match self {
-            DatasetKind::Users => AggregatesFamily::Users,
+            DatasetKind::Users | DatasetKind::UsersDetails => AggregatesFamily::Users,
             DatasetKind::Aggregates | DatasetKind::Details => AggregatesFamily::Conversations,
         }
     }
@@ -229,6 +239,7 @@ impl DatasetKind {
             DatasetKind::Aggregates => warehouse::DatasetKind::ConversationAggregates,
             DatasetKind::Details => warehouse::DatasetKind::ConversationDetails,
             DatasetKind::Users => warehouse::DatasetKind::UsersAggregates,
+            DatasetKind::UsersDetails => warehouse::DatasetKind::UsersDetails,
         }
     }
 }
@@ -248,6 +259,8 @@ pub struct DatasetConfig {
     pub name: String,
     #[serde(default = "default_kind")]
     pub kind: DatasetKind,
+    /// Aggregates only: record datasets have the columns of their kind.
+    #[serde(default)]
     pub metrics: Vec<String>,
     #[serde(default)]
     pub group_by: Vec<String>,
@@ -379,7 +392,17 @@ pub fn default_datasets() -> Vec<DatasetConfig> {
                 &["userId"],
             )
         },
+        record_dataset("agent_status_intervals", DatasetKind::UsersDetails),
+        record_dataset("conversations", DatasetKind::Details),
     ]
+}
+
+/// A record dataset: its columns are its kind's, its windows local days.
+fn record_dataset(name: &str, kind: DatasetKind) -> DatasetConfig {
+    DatasetConfig {
+        kind,
+        ..aggregate_dataset(name, &[], &[])
+    }
 }
 
 /// Where the backfill starts.
@@ -428,6 +451,11 @@ impl DatasetSpec {
     /// The store's view of this dataset; `definition` captures everything that changes what a
     /// row means, so changing it rebuilds the table.
     pub fn table_spec(&self) -> warehouse::TableSpec {
+        if let Some(records) =
+            warehouse::TableSpec::records(&self.name, self.kind.stored(), self.time_zone.clone())
+        {
+            return records;
+        }
         // A users metric kept one row per qualifier gets the qualifier's dimension column.
         let qualifier_dimensions = self
             .metrics
@@ -788,6 +816,38 @@ fn rows_metric_alone(name: &str, metrics: &[String]) -> Option<ConfigFault> {
     })
 }
 
+/// The longest window a record dataset's details job may ask for: Genesys refuses an
+/// unfiltered details interval over 7 days, and seven local days can be 169 hours (DST).
+const RECORD_WINDOW_DAYS: i64 = 6;
+
+/// What a record dataset may not set: its columns are its kind's, and its windows fit a
+/// details job.
+fn record_faults(d: &DatasetConfig) -> Vec<ConfigFault> {
+    let name = d.name.as_str();
+    let mut faults = Vec::new();
+    let fixed = "is not set for a record dataset (kind `details` or `users_details`): its columns are its kind's";
+    if !d.metrics.is_empty() {
+        faults.push(fault(Some(name), "metrics", fixed.into()));
+    }
+    if !d.group_by.is_empty() {
+        faults.push(fault(Some(name), "group_by", fixed.into()));
+    }
+    if !d.filter.is_empty() {
+        faults.push(fault(Some(name), "filter", fixed.into()));
+    }
+    let too_long = d.window.as_deref().and_then(|raw| {
+        let span = raw.parse::<WindowSpan>().ok()?;
+        (span.longest_days() > RECORD_WINDOW_DAYS).then(|| raw.to_string())
+    });
+    if let Some(raw) = too_long {
+        let message = format!(
+            "`{raw}` is longer than the {RECORD_WINDOW_DAYS} days a details job may cover; use P1D (the default) up to P6D"
+        );
+        faults.push(fault(Some(name), "window", message));
+    }
+    faults
+}
+
 fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
     let mut faults = Vec::new();
     let name = d.name.as_str();
@@ -806,9 +866,8 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
     let family = match d.kind {
         DatasetKind::Aggregates => Some(AggregatesFamily::Conversations),
         DatasetKind::Users => Some(AggregatesFamily::Users),
-        DatasetKind::Details => {
-            let message = "details datasets are not supported yet; use aggregates or users";
-            faults.push(fault(Some(name), "kind", message.into()));
+        DatasetKind::Details | DatasetKind::UsersDetails => {
+            faults.extend(record_faults(d));
             None
         }
     };

@@ -21,7 +21,9 @@ use futures_util::StreamExt;
 use genesys::Interval;
 use genesys::aggregates::AggregationQuery;
 use jiff::Timestamp;
-use warehouse::{AggregateRow, DatasetChange, LeaseToken, Store, TableSpec, WindowWrite};
+use warehouse::{
+    AggregateRow, DatasetChange, LeaseToken, RecordRow, Store, TableSpec, WindowWrite,
+};
 
 pub use crate::config::QueryMode;
 use crate::config::{DatasetSpec, DirectoryName};
@@ -77,6 +79,40 @@ pub trait AggregateSource: Send + Sync + 'static {
                 .send(self.fetch_rows_by_job(query, table).await?)
                 .await
         }
+    }
+
+    /// The records of a record dataset (`warehouse::records`) that start in `window`, each
+    /// once, through the details jobs of `table`'s kind. A source without details (a test's
+    /// fake of aggregates) refuses.
+    fn fetch_records(
+        &self,
+        table: &TableSpec,
+        window: Interval,
+    ) -> impl Future<Output = Result<RecordWindow, SourceError>> + Send {
+        let refusal = format!(
+            "this source has no {} records for dataset `{}` ({window})",
+            table.definition.kind, table.name
+        );
+        async move { Err(SourceError::from(refusal)) }
+    }
+}
+
+/// A record dataset's window as pulled.
+#[derive(Debug, Clone, Default)]
+pub struct RecordWindow {
+    /// The records that start in the window.
+    pub rows: Vec<RecordRow>,
+    /// The API's `dataAvailabilityDate` when they were pulled: it had every record before it,
+    /// and none (or only some) after.
+    pub available_through: Option<Timestamp>,
+}
+
+impl RecordWindow {
+    /// Whether the window is final: the API had all its data, and none of its records is
+    /// still open (an open one is pulled again until it closes).
+    pub fn settled(&self, window: Interval) -> bool {
+        self.available_through.is_some_and(|at| at >= window.end)
+            && self.rows.iter().all(|row| row.end.is_some())
     }
 }
 
@@ -285,6 +321,9 @@ pub struct DatasetReport {
     pub skipped: Option<String>,
     /// A restatement: the rows its windows changed.
     pub rows_changed: Option<u64>,
+    /// Record datasets: windows written but not final yet, because a record in them is still
+    /// open or Genesys does not have all their data yet; the next runs pull them again.
+    pub windows_waiting: usize,
 }
 
 /// The first stretch after `watermark`, up to `reach`, that no stored window covers.
@@ -294,10 +333,12 @@ pub fn first_gap(
     stored: &[warehouse::WindowRecord],
 ) -> Option<Interval> {
     let (start, reach) = (watermark?, reach?);
+    // A window stored at the watermark that is not final yet (a record dataset's window with
+    // a record still open) is no gap: it is there, and pulled again until it is final.
     let end = stored
         .iter()
         .map(|record| record.window.start)
-        .filter(|begins| *begins > start)
+        .filter(|begins| *begins >= start)
         .min()
         .map_or(reach, |next| next.min(reach));
     (end > start).then(|| Interval::new(start, end))
@@ -351,6 +392,8 @@ struct FetchPlan {
     lease: Option<LeaseToken>,
     /// A restatement: the rows its windows changed so far (writes count them).
     changed: Option<std::sync::atomic::AtomicU64>,
+    /// Record windows written but not final yet.
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 impl FetchPlan {
@@ -362,6 +405,7 @@ impl FetchPlan {
             run_id,
             lease,
             changed: None,
+            waiting: Default::default(),
         }
     }
 
@@ -547,6 +591,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             windows_abandoned: 0,
             skipped: None,
             rows_changed: None,
+            windows_waiting: 0,
         };
         let plan = FetchPlan::new(spec.query_mode, run_id, lease);
         let plan = match mode {
@@ -609,6 +654,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             }
         }
         report.rows_changed = plan.rows_changed();
+        report.windows_waiting = plan.waiting.load(std::sync::atomic::Ordering::Relaxed);
         // A restatement that pulled every window it planned is the dataset's last one.
         let whole = report.failures.is_empty() && report.windows_abandoned == 0;
         if let Some(changed) = report.rows_changed.filter(|_| whole) {
@@ -647,7 +693,7 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             if plan.forbidden.load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(WindowError::Skipped);
             }
-            if !plan.jobs() {
+            if !plan.jobs() && !spec.kind.holds_records() {
                 match self
                     .stream_window_again(spec, window, plan, Fetch::Query)
                     .await
@@ -751,6 +797,9 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         plan: &FetchPlan,
         how: Fetch,
     ) -> Result<usize, WindowError> {
+        if spec.kind.holds_records() {
+            return self.pull_records(spec, window, plan).await;
+        }
         let (run_id, lease) = (plan.run_id, plan.lease.clone());
         let count_changes = plan.changed.is_some();
         let (sender, receiver) = tokio::sync::mpsc::channel(PAGES_QUEUED);
@@ -815,15 +864,48 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             {
                 Err(WindowError::TooLarge(e.to_string()))
             }
-            Some(Err(e)) if e.downcast_ref::<PermissionMissing>().is_some() => {
-                Err(WindowError::Forbidden(e.to_string()))
-            }
-            Some(Err(e)) if e.downcast_ref::<AnswerInterrupted>().is_some() => {
-                Err(WindowError::Interrupted(e.to_string()))
-            }
-            Some(Err(e)) => Err(WindowError::Fetch(e.to_string())),
+            Some(Err(e)) => Err(fetch_failure(e)),
             Some(Ok(())) => written,
         }
+    }
+
+    /// A record dataset's window: its records pulled whole (a details job), then written in
+    /// one transaction, settled only once the API has all its data and every record closed.
+    async fn pull_records(
+        &self,
+        spec: &DatasetSpec,
+        window: Interval,
+        plan: &FetchPlan,
+    ) -> Result<usize, WindowError> {
+        let table = spec.table_spec();
+        let fetched = tokio::select! {
+            biased;
+            () = self.stop.stopped() => return Err(WindowError::Abandoned),
+            fetched = self.source.fetch_records(&table, window) => fetched,
+        };
+        let records = fetched.map_err(fetch_failure)?;
+        let settled = records.settled(window);
+        let (run_id, lease) = (plan.run_id, plan.lease.clone());
+        let count_changes = plan.changed.is_some();
+        let store = Arc::clone(&self.store);
+        let dataset = spec.name.clone();
+        let write = tokio::task::spawn_blocking(move || {
+            let write = WindowWrite {
+                dataset: &dataset,
+                window,
+                rows: &[],
+                settled,
+                run_id,
+                count_changes,
+            };
+            store.write_record_window(&write, &records.rows, lease.as_ref())
+        });
+        let rows = self.finish_write(spec, &window, plan, write).await?;
+        if !settled {
+            plan.waiting
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(rows)
     }
 
     /// The window's write as it ended; a restatement's changed rows are counted once it
@@ -857,6 +939,18 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             .emit(&self.metrics);
         }
         Ok(outcome.rows_written)
+    }
+}
+
+/// A failed fetch as the window's error: a missing permission skips the dataset, an answer
+/// that broke off is fetched again, anything else fails the window for this run.
+fn fetch_failure(error: SourceError) -> WindowError {
+    if error.downcast_ref::<PermissionMissing>().is_some() {
+        WindowError::Forbidden(error.to_string())
+    } else if error.downcast_ref::<AnswerInterrupted>().is_some() {
+        WindowError::Interrupted(error.to_string())
+    } else {
+        WindowError::Fetch(error.to_string())
     }
 }
 

@@ -7,12 +7,13 @@ use genesys::client::GenesysClient;
 use genesys::client::JobKind;
 use genesys::directory::{OrganizationPresence, Queue, User, WrapupCode};
 use warehouse::rows_from_response;
-use warehouse::{AggregateRow, DatasetKind, GroupRows, TableSpec};
+use warehouse::{AggregateRow, DatasetKind, GroupRows, RecordKind, TableSpec};
 
 use crate::engine::{
     AggregateSource, AnswerInterrupted, DirectorySource, PageSender, PermissionMissing,
-    ResponseTooLarge, SourceError,
+    RecordWindow, ResponseTooLarge, SourceError,
 };
+use crate::record_source;
 
 const DIRECTORY_PAGE_SIZE: u32 = 100;
 
@@ -115,6 +116,20 @@ impl AggregateSource for GenesysClient {
         }
         Ok(())
     }
+
+    async fn fetch_records(
+        &self,
+        table: &TableSpec,
+        window: genesys::Interval,
+    ) -> Result<RecordWindow, SourceError> {
+        match table.record_kind() {
+            Some(RecordKind::StatusIntervals) => {
+                record_source::status_intervals(self, window).await
+            }
+            Some(RecordKind::Conversations) => record_source::conversations(self, window).await,
+            None => Err(format!("dataset `{}` holds aggregates, not records", table.name).into()),
+        }
+    }
 }
 
 /// The API a dataset's rows come from, by the kind the store records for it.
@@ -146,7 +161,7 @@ fn too_large(error: ClientError) -> SourceError {
 
 /// A 403 (the OAuth client's role lacks a permission the endpoint needs), as
 /// [`PermissionMissing`]: Genesys' own message names the permission.
-fn refused(error: ClientError) -> SourceError {
+pub(crate) fn refused(error: ClientError) -> SourceError {
     match error {
         ClientError::Api {
             status: 403,

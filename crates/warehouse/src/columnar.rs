@@ -89,12 +89,14 @@ struct ColumnBuffer {
     definitions: Vec<i16>,
     /// The last instant's text and value (timestamp columns).
     last_instant: Option<(Vec<u8>, i64)>,
+    /// A timestamp column that may hold nulls (every other kind may).
+    optional_timestamps: bool,
 }
 
 impl ColumnBuffer {
     fn new(column: &OutputColumn) -> Self {
         let values = match column.kind {
-            ColumnType::Timestamp => Values::Timestamps(Vec::new()),
+            ColumnType::Timestamp | ColumnType::OptionalTimestamp => Values::Timestamps(Vec::new()),
             ColumnType::Integer => Values::Integers(Vec::new()),
             ColumnType::Real => Values::Reals(Vec::new()),
             ColumnType::Text => Values::Texts(Texts::default()),
@@ -104,6 +106,7 @@ impl ColumnBuffer {
             values,
             definitions: Vec::new(),
             last_instant: None,
+            optional_timestamps: column.kind == ColumnType::OptionalTimestamp,
         }
     }
 
@@ -113,9 +116,14 @@ impl ColumnBuffer {
             Values::Reals(values) => values.reserve(rows),
             Values::Texts(texts) => texts.ends.reserve(rows),
         }
-        if !matches!(self.values, Values::Timestamps(_)) {
+        if self.has_definitions() {
             self.definitions.reserve(rows);
         }
+    }
+
+    /// Whether nulls may fall in the column, so where they fall is written with it.
+    fn has_definitions(&self) -> bool {
+        self.optional_timestamps || !matches!(self.values, Values::Timestamps(_))
     }
 
     fn push(&mut self, cell: CellRef<'_>) -> Result<(), ParquetWriteError> {
@@ -139,8 +147,12 @@ impl ColumnBuffer {
                     }
                 };
                 values.push(millis);
-                return Ok(());
+                if !self.optional_timestamps {
+                    return Ok(());
+                }
+                true
             }
+            (Values::Timestamps(_), CellRef::Null) if self.optional_timestamps => false,
             (Values::Timestamps(_), other) => {
                 return Err(invalid(format!("{other:?} is not an instant")));
             }
@@ -180,8 +192,11 @@ impl ColumnBuffer {
     /// Writes the gathered values as this column's chunk of the row group, and empties them.
     fn write(&mut self, mut column: SerializedColumnWriter<'_>) -> Result<(), ParquetWriteError> {
         let definitions = Some(self.definitions.as_slice());
+        let timestamp_definitions = definitions.filter(|_| self.optional_timestamps);
         match &mut self.values {
-            Values::Timestamps(values) => write_values::<Int64Type>(&mut column, values, None)?,
+            Values::Timestamps(values) => {
+                write_values::<Int64Type>(&mut column, values, timestamp_definitions)?
+            }
             Values::Integers(values) => {
                 write_values::<Int64Type>(&mut column, values, definitions)?
             }
@@ -217,6 +232,11 @@ fn schema(columns: &[OutputColumn]) -> Result<Type, ParquetError> {
                     PhysicalType::INT64,
                     Some(LogicalType::timestamp(true, TimeUnit::MILLIS)),
                     Repetition::REQUIRED,
+                ),
+                ColumnType::OptionalTimestamp => (
+                    PhysicalType::INT64,
+                    Some(LogicalType::timestamp(true, TimeUnit::MILLIS)),
+                    Repetition::OPTIONAL,
                 ),
                 ColumnType::Integer => (PhysicalType::INT64, None, Repetition::OPTIONAL),
                 ColumnType::Real => (PhysicalType::DOUBLE, None, Repetition::OPTIONAL),

@@ -45,6 +45,8 @@ pub struct RunInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnType {
     Timestamp,
+    /// A timestamp that may be null: an open record's end.
+    OptionalTimestamp,
     Text,
     Integer,
     Real,
@@ -53,7 +55,7 @@ pub enum ColumnType {
 impl ColumnType {
     pub fn as_str(self) -> &'static str {
         match self {
-            ColumnType::Timestamp => "timestamp",
+            ColumnType::Timestamp | ColumnType::OptionalTimestamp => "timestamp",
             ColumnType::Text => "text",
             ColumnType::Integer => "integer",
             ColumnType::Real => "real",
@@ -298,7 +300,7 @@ impl Selection {
             ),
             column(
                 "interval_end",
-                ColumnType::Timestamp,
+                ColumnType::OptionalTimestamp,
                 None,
                 "interval",
                 "When it ended (exclusive), UTC; null while it is still open",

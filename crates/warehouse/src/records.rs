@@ -80,7 +80,7 @@ const CONVERSATION_METRICS: &[(Measure, &str, Tally)] = &[
     (
         measure("transferred", "Times it was transferred (nTransferred)"),
         "nTransferred",
-        Tally::Sum,
+        Tally::Total,
     ),
     (
         measure(
@@ -130,7 +130,11 @@ const fn measure(column: &'static str, meaning: &'static str) -> Measure {
 /// How a conversation measure is made of its session metric's emissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tally {
+    /// How many there were (0 if none).
     Count,
+    /// Their values added up (0 if none): for a count metric (`n*`).
+    Total,
+    /// Their values added up; absent if none (a duration the conversation never had).
     Sum,
 }
 
@@ -141,6 +145,14 @@ impl RecordKind {
             DatasetKind::UsersDetails => Some(RecordKind::StatusIntervals),
             DatasetKind::ConversationDetails => Some(RecordKind::Conversations),
             _ => None,
+        }
+    }
+
+    /// What its rows are, for people.
+    pub fn plural(self) -> &'static str {
+        match self {
+            RecordKind::StatusIntervals => "status intervals",
+            RecordKind::Conversations => "conversations",
         }
     }
 
@@ -326,6 +338,7 @@ pub fn conversation_row(conversation: &Conversation) -> Result<RecordRow, Record
                 emissions.fold((0i64, 0i64), |(n, total), m| (n + 1, total + m.value));
             match tally {
                 Tally::Count => Some(Value::Int(count)),
+                Tally::Total => Some(Value::Int(sum)),
                 // A duration no session emitted is absent, as Genesys leaves it (not zero), so
                 // an average over the column is over the conversations that had it.
                 Tally::Sum => (count > 0).then_some(Value::Int(sum)),
@@ -396,4 +409,27 @@ pub(crate) fn check_record(
         });
     }
     Ok(())
+}
+
+/// The statement of a dataset's stored extent, both from the key index: the first row's start,
+/// and the end of the last bucket (all rows of a bucket share it; `max(interval_end)` would
+/// read every row) or, for records, the last record's start (an open record has no end).
+pub(crate) fn extent_sql(spec: &crate::TableSpec) -> String {
+    let table = crate::schema::quote(&spec.name);
+    let last = match spec.record_kind() {
+        Some(_) => format!("SELECT max(interval_start) FROM {table}"),
+        None => format!(
+            "SELECT max(interval_end) FROM {table} WHERE interval_start = (SELECT max(interval_start) FROM {table})"
+        ),
+    };
+    format!("SELECT (SELECT min(interval_start) FROM {table}), ({last})")
+}
+
+/// The extent's end from what [`extent_sql`] read: for records, just after the last start (a
+/// read of `interval_start < end` then takes the last record).
+pub(crate) fn extent_end(spec: &crate::TableSpec, last: Timestamp) -> Timestamp {
+    match spec.record_kind() {
+        Some(_) => last + jiff::SignedDuration::from_millis(1),
+        None => last,
+    }
 }

@@ -388,6 +388,12 @@ impl TableSpec {
         })
     }
 
+    /// Whether the dataset has KPI feeds (`<dataset>_kpi`, and `<dataset>_daily_kpi` where it
+    /// has local days): aggregates do; records have no figures.
+    pub fn has_kpi_feeds(&self) -> bool {
+        self.record_kind().is_none()
+    }
+
     /// The kind of record each row is, for a record dataset; `None` for aggregates.
     pub fn record_kind(&self) -> Option<crate::records::RecordKind> {
         crate::records::RecordKind::of(self.definition.kind)

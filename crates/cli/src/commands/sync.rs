@@ -151,6 +151,12 @@ fn print_report(report: &DatasetReport, spec: &DatasetSpec, config_flag: &str) {
     for (window, error) in &report.failures {
         eprintln!("  window {window} failed: {error}");
     }
+    if report.windows_waiting > 0 {
+        println!(
+            "  {} windows are not final yet (a record still open, or Genesys' data availability behind them): the next runs pull them again",
+            report.windows_waiting
+        );
+    }
     if let Some(gap) = report.gap {
         print_gap(gap, spec, config_flag);
     }

@@ -130,9 +130,18 @@ impl EntitySet {
             description: Some(describe::ROW_ID.into()),
             stored: Column::RowId,
         }];
-        for bound in ["interval_start", "interval_end"] {
-            properties.push(Property::column(bound, EdmType::DateTimeOffset, false));
-        }
+        // A record still open has no end yet.
+        let open_ended = spec.record_kind().is_some();
+        properties.push(Property::column(
+            "interval_start",
+            EdmType::DateTimeOffset,
+            false,
+        ));
+        properties.push(Property::column(
+            "interval_end",
+            EdmType::DateTimeOffset,
+            open_ended,
+        ));
         for column in spec.dimension_columns() {
             properties.push(Property::column(&column, EdmType::String, true));
         }
@@ -203,6 +212,9 @@ pub fn entity_sets(c: &dyn ReadSession) -> Result<Vec<EntitySet>, ODataError> {
     let mut sets = Vec::new();
     for info in c.datasets().map_err(ODataError::internal)? {
         sets.push(EntitySet::from_dataset(&info));
+        if !info.spec.has_kpi_feeds() {
+            continue;
+        }
         sets.push(kpi::kpi_set(&info));
         if kpi::has_daily_kpi(c, &info)? {
             sets.push(kpi::daily_kpi_set(&info));
@@ -231,6 +243,7 @@ pub fn entity_set(c: &dyn ReadSession, name: &str) -> Result<EntitySet, ODataErr
     }
     if let Some(base) = name.strip_suffix(warehouse::kpi::KPI_SUFFIX)
         && let Some(info) = dataset(base)?
+        && info.spec.has_kpi_feeds()
     {
         return Ok(kpi::kpi_set(&info));
     }

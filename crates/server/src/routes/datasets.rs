@@ -187,7 +187,9 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Datasets>, Probl
     for (info, days) in &datasets {
         // Each dataset, then its KPI feeds.
         entries.push(entry(info, None, runs.first(), now));
-        entries.push(entry(info, Some(KpiFeed::Buckets), runs.first(), now));
+        if info.spec.has_kpi_feeds() {
+            entries.push(entry(info, Some(KpiFeed::Buckets), runs.first(), now));
+        }
         if *days {
             entries.push(entry(info, Some(KpiFeed::Days), runs.first(), now));
         }

@@ -297,6 +297,15 @@ async fn compute(state: &AppState, dataset: String, params: Params) -> Result<Re
                 ));
             }
             let spec = prepared.info.spec.clone();
+            if let Some(records) = spec.record_kind() {
+                return Err(Problem::bad_parameter(
+                    "dataset",
+                    format!(
+                        "`{dataset}` holds {}, one row each; the report sums an aggregates dataset's stats (queue_performance, agent_performance, agent_status, …)",
+                        records.plural()
+                    ),
+                ));
+            }
             let formulas = warehouse::kpi::figures(&spec);
             prepared.selection.metrics = METRICS
                 .iter()

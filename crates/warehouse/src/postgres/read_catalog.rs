@@ -103,17 +103,9 @@ pub(crate) fn recent_runs(c: &Client, limit: usize) -> Result<Vec<RunInfo>, Fail
 
 /// The first bucket start and last bucket end stored, both from the key index.
 pub(crate) fn extent(c: &Client, spec: &TableSpec) -> Result<Option<(Timestamp, Timestamp)>, Fail> {
-    let table = quote(&spec.name);
-    let row = block_on(c.query_one(
-        &format!(
-            "SELECT (SELECT min(interval_start) FROM {table}),
-                    (SELECT max(interval_end) FROM {table}
-                      WHERE interval_start = (SELECT max(interval_start) FROM {table}))"
-        ),
-        &[],
-    ))?;
+    let row = block_on(c.query_one(&crate::records::extent_sql(spec), &[]))?;
     let start = row.get::<_, Option<Instant>>(0).map(|i| i.0);
-    let end = row.get::<_, Option<Instant>>(1).map(|i| i.0);
+    let end = (row.get::<_, Option<Instant>>(1)).map(|i| crate::records::extent_end(spec, i.0));
     Ok(start.zip(end))
 }
 

@@ -15,7 +15,7 @@ use crate::cells::RowRef;
 use crate::query::Query;
 use crate::read::{Cell, DatasetInfo, RunInfo, Selection, cells};
 use crate::reader::{DeclaredColumn, Visitor};
-use crate::schema::{DatasetDefinition, TableSpec, day_table, is_valid_identifier, quote};
+use crate::schema::{DatasetDefinition, TableSpec, day_table, is_valid_identifier};
 use crate::statement::{Bound, Statement};
 use crate::{Result, RunStatus, StoreError};
 
@@ -154,19 +154,12 @@ pub(crate) fn recent_runs(c: &Connection, limit: usize) -> Result<Vec<RunInfo>> 
 
 /// The first bucket start and last bucket end stored, if any row is.
 pub(crate) fn extent(c: &Connection, spec: &TableSpec) -> Result<Option<(Timestamp, Timestamp)>> {
-    // Both from the key index: the first bucket's start, and the end of the last bucket (all
-    // rows of a bucket share it). `max(interval_end)` would read every row.
-    let table = quote(&spec.name);
-    let (start, end): (Option<String>, Option<String>) = c.query_row(
-        &format!(
-            "SELECT (SELECT min(interval_start) FROM {table}),
-                    (SELECT max(interval_end) FROM {table}
-                      WHERE interval_start = (SELECT max(interval_start) FROM {table}))"
-        ),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(instant(start)?.zip(instant(end)?))
+    let (start, end): (Option<String>, Option<String>) =
+        c.query_row(&crate::records::extent_sql(spec), [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let end = instant(end)?.map(|end| crate::records::extent_end(spec, end));
+    Ok(instant(start)?.zip(end))
 }
 
 /// The table a segment is read from: a rolled-up segment of whole local days (in the

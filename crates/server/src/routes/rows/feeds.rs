@@ -27,6 +27,7 @@ pub fn resolve(
     }
     if let Some(base) = name.strip_suffix(KPI_SUFFIX)
         && let Some(info) = c.dataset(base)?
+        && info.spec.has_kpi_feeds()
     {
         return Ok(Some((info, Some(KpiFeed::Buckets))));
     }

@@ -155,7 +155,7 @@ impl Column {
             meaning: crate::routes::meaning(column),
             name: column.name.clone(),
             kind: match column.kind {
-                ColumnType::Timestamp => ColumnKind::Timestamp,
+                ColumnType::Timestamp | ColumnType::OptionalTimestamp => ColumnKind::Timestamp,
                 ColumnType::Text => ColumnKind::Text,
                 ColumnType::Integer => ColumnKind::Integer,
                 ColumnType::Real => ColumnKind::Real,

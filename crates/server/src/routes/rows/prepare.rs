@@ -116,6 +116,16 @@ pub fn prepare(c: &dyn ReadSession, name: &str, params: &Params) -> Result<Prepa
     if from.is_some() && to.is_some() && end <= start {
         return Err(Problem::bad_parameter("to", "must be later than `from`"));
     }
+    if let (Some(records), Some(asked)) = (info.spec.record_kind(), &shape.granularity) {
+        return Err(Problem::bad_parameter(
+            "granularity",
+            format!(
+                "`{}`: `{name}` holds {}, one row each, with no buckets to roll up; choose them by their start with from and to (an aggregates dataset rolls up)",
+                crate::params::shown(asked),
+                records.plural()
+            ),
+        ));
+    }
     let granularity = match &days {
         Some(_) => Some("P1D"),
         None => shape.granularity.as_deref(),
