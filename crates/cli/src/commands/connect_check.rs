@@ -9,8 +9,10 @@ use std::fmt;
 use futures_util::StreamExt;
 use genesys::Interval;
 use genesys::client::{ClientConfig, DirectoryKind, Error, GenesysClient};
+use genesys::details::{ConversationQuery, PagingSpec};
+use genesys::users_details::UserDetailsQuery;
 use jiff::Timestamp;
-use sync::config::{Config, DatasetSpec};
+use sync::config::{Config, DatasetKind, DatasetSpec};
 
 /// Time to open a connection to a Genesys host.
 const CONNECT_TIMEOUT_SECS: u64 = 4;
@@ -127,8 +129,8 @@ pub async fn run(
     Ok(())
 }
 
-/// The dataset's own query over the last whole hour, without buckets: the smallest answer the
-/// endpoint gives for it.
+/// The dataset's own query over the last whole hour, without buckets (a record dataset's: one
+/// record of its details query): the smallest answer the endpoint gives for it.
 async fn dataset_check(
     client: &GenesysClient,
     spec: &DatasetSpec,
@@ -143,13 +145,44 @@ async fn dataset_check(
     ) else {
         return Outcome::Ok;
     };
-    let mut query = spec.query(Interval::new(start, end));
-    query.granularity = None;
-    match client.family_query(spec.kind.family(), &query).await {
-        Ok(_) => Outcome::Ok,
+    let hour = Interval::new(start, end);
+    let answered = match spec.kind {
+        DatasetKind::UsersDetails => {
+            let query = UserDetailsQuery {
+                interval: hour.to_string(),
+                paging: Some(ONE_RECORD),
+                ..UserDetailsQuery::default()
+            };
+            client.users_details_query(&query).await.map(drop)
+        }
+        DatasetKind::Details => {
+            let query = ConversationQuery {
+                interval: hour.to_string(),
+                paging: Some(ONE_RECORD),
+                ..ConversationQuery::default()
+            };
+            client.details_query(&query).await.map(drop)
+        }
+        DatasetKind::Aggregates | DatasetKind::Users => {
+            let mut query = spec.query(hour);
+            query.granularity = None;
+            client
+                .family_query(spec.kind.family(), &query)
+                .await
+                .map(drop)
+        }
+    };
+    match answered {
+        Ok(()) => Outcome::Ok,
         Err(error) => judge(error, api_host, login_host),
     }
 }
+
+/// A details query's smallest page: a record datasets' check needs the answer, not the records.
+const ONE_RECORD: PagingSpec = PagingSpec {
+    page_size: 1,
+    page_number: 1,
+};
 
 async fn directory_check(
     client: &GenesysClient,

@@ -51,9 +51,13 @@ async fn the_demo_serves_synced_data_behind_a_key() {
         "queue_performance",
         "agent_performance",
         "wrapup_performance",
+        "agent_status_intervals",
+        "conversations",
     ] {
         assert!(names.contains(&expected), "{names:?}");
     }
+    // Records have no figures, so no KPI feeds.
+    assert!(!names.contains(&"conversations_kpi"), "{names:?}");
     let csv = http
         .get(format!("{url}/v1/datasets/queue_performance/rows?granularity=P1D&group_by=queueId&names=true&format=csv"))
         .basic_auth("powerbi", Some(&key))

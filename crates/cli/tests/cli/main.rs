@@ -13,6 +13,7 @@ mod postgres_bi_reader;
 mod postgres_cmd;
 mod postgres_replicas;
 mod postgres_restart;
+mod records_cmd;
 mod restate_cmd;
 mod sdk_conformance;
 mod serve_cmd;

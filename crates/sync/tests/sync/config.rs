@@ -19,7 +19,9 @@ fn the_defaults_are_valid() {
             "agent_performance",
             "wrapup_performance",
             "agent_status",
-            "agent_org_presence"
+            "agent_org_presence",
+            "agent_status_intervals",
+            "conversations"
         ]
     );
     assert_eq!(specs[0].metrics.len(), 12);
@@ -133,6 +135,54 @@ fn every_fault_is_reported_with_dataset_and_field() {
         text.iter()
             .any(|t| t.starts_with("dataset `Bad Name`, field `time_zone`")),
         "{text:#?}"
+    );
+}
+
+/// A record dataset's columns are its kind's, and its window fits a details job.
+#[test]
+fn record_datasets_take_no_columns_and_a_window_a_details_job_can_cover() {
+    let config = parse(
+        r#"
+        [[datasets]]
+        name = "calls"
+        kind = "details"
+        metrics = ["nOffered"]
+        group_by = ["queueId"]
+        window = "P7D"
+
+        [[datasets]]
+        name = "statuses"
+        kind = "users_details"
+        window = "P6D"
+        "#,
+    )
+    .unwrap();
+    let ConfigError::Invalid(faults) = config.dataset_specs().unwrap_err() else {
+        panic!("expected faults")
+    };
+    let text: Vec<String> = faults.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        text,
+        [
+            "dataset `calls`, field `metrics`: is not set for a record dataset (kind `details` or `users_details`): its columns are its kind's",
+            "dataset `calls`, field `group_by`: is not set for a record dataset (kind `details` or `users_details`): its columns are its kind's",
+            "dataset `calls`, field `window`: `P7D` is longer than the 6 days a details job may cover; use P1D (the default) up to P6D",
+        ]
+    );
+    let specs = parse("").unwrap().dataset_specs().unwrap();
+    let records: Vec<_> = (specs.iter())
+        .filter(|spec| spec.kind.holds_records())
+        .map(|spec| (spec.name.as_str(), spec.table_spec().record_kind()))
+        .collect();
+    assert_eq!(
+        records,
+        [
+            (
+                "agent_status_intervals",
+                Some(warehouse::RecordKind::StatusIntervals)
+            ),
+            ("conversations", Some(warehouse::RecordKind::Conversations)),
+        ]
     );
 }
 

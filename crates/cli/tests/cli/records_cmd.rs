@@ -1,0 +1,282 @@
+//! Record datasets: the real binary syncs agent status intervals and conversations from an
+//! emulator process through the details jobs, and what it stores recounts the API's
+//! aggregates (users aggregates per agent, bucket and routing status; conversation aggregates
+//! per conversation); a run again keeps each record once; the BI server serves them as rows.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use test_support::cli::{EmulatorProcess, Workspace};
+
+const NOW: &str = "2024-05-20T12:00:00Z";
+/// The day the truths are checked on: every record that touches it starts after the backfill
+/// start, and it ended well before the API's data availability (NOW minus an hour).
+const DAY: (&str, &str) = ("2024-05-19T00:00:00Z", "2024-05-20T00:00:00Z");
+
+const CONFIG: &str = r#"
+[store]
+sqlite = "store.db"
+
+[[datasets]]
+name = "agent_status_intervals"
+kind = "users_details"
+backfill_start = "2024-05-18"
+
+[[datasets]]
+name = "conversations"
+kind = "details"
+backfill_start = "2024-05-18"
+"#;
+
+fn emulator() -> EmulatorProcess {
+    EmulatorProcess::start(
+        crate::BIN,
+        &[
+            "--clock",
+            NOW,
+            "--clock-rate",
+            "0",
+            "--agents",
+            "30",
+            "--conversations-per-day",
+            "1500",
+            "--rate-limit-per-minute",
+            "100000",
+            "--seed",
+            "5",
+        ],
+    )
+}
+
+/// The emulator's answer to an analytics query, over HTTP.
+fn post(emulator: &EmulatorProcess, path: &str, body: serde_json::Value) -> serde_json::Value {
+    let base = emulator.var("GENESYS_API_BASE").to_string();
+    let login = emulator.var("GENESYS_LOGIN_BASE").to_string();
+    let (id, secret) = (
+        emulator.var("GENESYS_CLIENT_ID").to_string(),
+        emulator.var("GENESYS_CLIENT_SECRET").to_string(),
+    );
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let http = reqwest::Client::new();
+        let token: serde_json::Value = http
+            .post(format!("{login}/oauth/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let answer = http
+            .post(format!("{base}{path}"))
+            .bearer_auth(token["access_token"].as_str().unwrap())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.json().await.unwrap()
+    })
+}
+
+fn instant(text: &str) -> i64 {
+    text.parse::<Timestamp>().unwrap().as_millisecond()
+}
+
+/// `(bucket start ms, user, routing status)` → ms.
+type Routing = BTreeMap<(i64, String, String), i64>;
+
+/// The users aggregates' routing status time per agent and quarter hour of DAY.
+fn routing_aggregates(emulator: &EmulatorProcess) -> Routing {
+    let answer = post(
+        emulator,
+        "/api/v2/analytics/users/aggregates/query",
+        serde_json::json!({
+            "interval": format!("{}/{}", DAY.0, DAY.1),
+            "granularity": "PT15M",
+            "groupBy": ["userId"],
+            "metrics": ["tAgentRoutingStatus"],
+        }),
+    );
+    let mut out = Routing::new();
+    for group in answer["results"].as_array().unwrap() {
+        let user = group["group"]["userId"].as_str().unwrap();
+        for bucket in group["data"].as_array().unwrap() {
+            let start = instant(
+                bucket["interval"]
+                    .as_str()
+                    .unwrap()
+                    .split('/')
+                    .next()
+                    .unwrap(),
+            );
+            for entry in bucket["metrics"].as_array().unwrap() {
+                let ms = entry["stats"]["sum"].as_i64().unwrap();
+                let status = entry["qualifier"].as_str().unwrap().to_string();
+                if ms > 0 {
+                    out.insert((start, user.to_string(), status), ms);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The stored routing status intervals clipped to each quarter hour of DAY (an interval still
+/// open counts to the end of the day: it was open when the API last had data, after DAY).
+fn routing_recount(work: &Workspace) -> Routing {
+    const QUARTER: i64 = 900_000;
+    let (day_start, day_end) = (instant(DAY.0), instant(DAY.1));
+    let mut out = Routing::new();
+    for row in work.table("agent_status_intervals").rows() {
+        if row.text("status_kind") != Some("routing") {
+            continue;
+        }
+        let start = instant(row.text("interval_start").unwrap());
+        let end = row.text("interval_end").map_or(i64::MAX, instant);
+        let (user, status) = (
+            row.text("user_id").unwrap(),
+            row.text("routing_status").unwrap(),
+        );
+        let mut bucket = day_start.max(start - start.rem_euclid(QUARTER));
+        while bucket < end.min(day_end) {
+            let ms = end.min(bucket + QUARTER) - start.max(bucket);
+            if ms > 0 {
+                *out.entry((bucket, user.to_string(), status.to_string()))
+                    .or_default() += ms;
+            }
+            bucket += QUARTER;
+        }
+    }
+    out
+}
+
+/// Per conversation: `(offered, answered, abandoned, transferred, wait, talk, hold, acw,
+/// handle)` as the conversation aggregates count its emissions over DAY.
+type Measures = [Option<i64>; 9];
+
+fn conversation_aggregates(emulator: &EmulatorProcess) -> BTreeMap<String, Measures> {
+    let answer = post(
+        emulator,
+        "/api/v2/analytics/conversations/aggregates/query",
+        serde_json::json!({
+            "interval": format!("{}/{}", DAY.0, DAY.1),
+            "granularity": "P1D",
+            "groupBy": ["conversationId"],
+            "metrics": ["nOffered", "tAnswered", "tAbandon", "nTransferred", "tTalk", "tHeld", "tAcw", "tHandle"],
+        }),
+    );
+    let mut out = BTreeMap::new();
+    for group in answer["results"].as_array().unwrap() {
+        let id = group["group"]["conversationId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut measures: Measures = [None; 9];
+        for bucket in group["data"].as_array().unwrap() {
+            for entry in bucket["metrics"].as_array().unwrap() {
+                let stats = &entry["stats"];
+                let (count, sum) = (stats["count"].as_i64(), stats["sum"].as_i64());
+                let mut set = |at: usize, value: Option<i64>| measures[at] = value;
+                match entry["metric"].as_str().unwrap() {
+                    "nOffered" => set(0, count),
+                    "tAnswered" => {
+                        set(1, count);
+                        set(4, sum);
+                    }
+                    "tAbandon" => set(2, count),
+                    "nTransferred" => set(3, count),
+                    "tTalk" => set(5, sum),
+                    "tHeld" => set(6, sum),
+                    "tAcw" => set(7, sum),
+                    "tHandle" => set(8, sum),
+                    _ => {}
+                }
+            }
+        }
+        out.insert(id, measures);
+    }
+    out
+}
+
+#[test]
+fn records_recount_the_aggregates_and_a_run_again_keeps_each_once() {
+    let emulator = emulator();
+    let work = Workspace::new(&emulator, CONFIG);
+    let output = work.run_ok(&["sync", "--now", NOW]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    for dataset in ["agent_status_intervals", "conversations"] {
+        assert!(
+            text.contains(&format!(
+                "{dataset}: 3 of 3 windows written (3 through async jobs)"
+            )),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains("not final yet"),
+        "today's windows wait for the API's data: {text}"
+    );
+    assert!(
+        !text.contains("gap:"),
+        "a window not final yet is no gap: {text}"
+    );
+
+    // Users aggregates = the stored intervals clipped to each bucket, agent by agent.
+    let expected = routing_aggregates(&emulator);
+    assert!(expected.len() > 1_000, "{} entries", expected.len());
+    assert_eq!(routing_recount(&work), expected);
+
+    // Conversation aggregates = the stored conversations' measures, for every conversation
+    // whose whole life (so every emission) lies in DAY.
+    let aggregates = conversation_aggregates(&emulator);
+    let table = work.table("conversations");
+    let (day_start, day_end) = (instant(DAY.0), instant(DAY.1));
+    let mut checked = 0;
+    for row in table.rows() {
+        let start = instant(row.text("interval_start").unwrap());
+        let Some(end) = row.text("interval_end").map(instant) else {
+            continue;
+        };
+        if start < day_start || end >= day_end {
+            continue;
+        }
+        let id = row.text("conversation_id").unwrap();
+        let counted = |column: &str| row.integer(column).filter(|n| *n > 0);
+        let stored: Measures = [
+            counted("offered"),
+            counted("answered"),
+            counted("abandoned"),
+            counted("transferred"),
+            row.integer("wait_ms"),
+            row.integer("talk_ms"),
+            row.integer("hold_ms"),
+            row.integer("acw_ms"),
+            row.integer("handle_ms"),
+        ];
+        assert_eq!(Some(&stored), aggregates.get(id), "conversation {id}");
+        checked += 1;
+    }
+    assert!(checked > 1_000, "{checked} conversations checked");
+
+    // Pulled again (the same clock): every record is kept once, as it was.
+    let before = (
+        work.dump("agent_status_intervals"),
+        work.dump("conversations"),
+    );
+    work.run_ok(&["sync", "--now", NOW]);
+    let after = (
+        work.dump("agent_status_intervals"),
+        work.dump("conversations"),
+    );
+    assert_eq!(before, after);
+    let ids: std::collections::BTreeSet<_> = (work.table("conversations").rows())
+        .map(|row| row.text("conversation_id").unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        work.table("conversations").len(),
+        "one row per conversation"
+    );
+}
