@@ -27,17 +27,18 @@ pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<()> {
     print_paths(&config, &store);
     let specs = dataset_specs(&config, &[])?;
     for spec in &specs {
+        let rows = match spec.table_spec().record_kind() {
+            Some(records) => format!("{}, one row each", records.plural()),
+            None => format!(
+                "{} metrics by [{}], {} buckets",
+                spec.metrics.len(),
+                spec.group_by.join(", "),
+                spec.granularity
+            ),
+        };
         println!(
-            "dataset {}: {} metrics by [{}], {} buckets in {}, windows {}, every {}, lookback {}, settle {}",
-            spec.name,
-            spec.metrics.len(),
-            spec.group_by.join(", "),
-            spec.granularity,
-            spec.time_zone,
-            spec.window,
-            spec.every,
-            spec.lookback,
-            spec.settle
+            "dataset {}: {rows} in {}, windows {}, every {}, lookback {}, settle {}",
+            spec.name, spec.time_zone, spec.window, spec.every, spec.lookback, spec.settle
         );
     }
     let client = config

@@ -253,6 +253,8 @@ fn check_config_connect_passes_with_every_permission() {
         "dataset queue_performance: ok",
         "dataset agent_performance: ok",
         "dataset wrapup_performance: ok",
+        "dataset agent_status_intervals: ok",
+        "dataset conversations: ok",
         "directory queues: ok",
         "directory users: ok",
         "directory wrapup_codes: ok",
@@ -297,8 +299,20 @@ fn check_config_connect_names_the_missing_permission() {
         stdout.contains("directory presences: ok"),
         "the presence definitions need no permission: {stdout}"
     );
+    for (dataset, permission) in [
+        ("agent_status_intervals", "analytics:userDetail:view"),
+        ("conversations", "analytics:conversationDetail:view"),
+    ] {
+        let line = (stdout.lines())
+            .find(|l| l.starts_with(&format!("  dataset {dataset}:")))
+            .unwrap_or_else(|| panic!("{stdout}"));
+        assert!(
+            line.contains("missing permission") && line.contains(permission),
+            "{line}"
+        );
+    }
     assert!(
-        stderr.contains("5 of 9 connection checks failed"),
+        stderr.contains("7 of 11 connection checks failed"),
         "{stderr}"
     );
 }
