@@ -337,8 +337,10 @@ pub fn first_gap(
     // a record still open) is no gap: it is there, and pulled again until it is final.
     let end = stored
         .iter()
+        .filter(|record| {
+            record.window.start > start || (record.window.start == start && !record.settled)
+        })
         .map(|record| record.window.start)
-        .filter(|begins| *begins >= start)
         .min()
         .map_or(reach, |next| next.min(reach));
     (end > start).then(|| Interval::new(start, end))

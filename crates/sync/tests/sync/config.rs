@@ -88,7 +88,7 @@ fn users_datasets_are_checked_against_the_users_catalog() {
         "dataset `by_queue`, field `group_by`: users aggregates group and filter by userId only, not `queueId`",
         "dataset `mixed`, field `metrics`: tOrganizationPresence needs a dataset of its own",
         "dataset `offered`, field `metrics`: `nOffered` is a conversation metric; users aggregates take",
-        "dataset `details`, field `kind`: details datasets are not supported yet",
+        "dataset `details`, field `metrics`: is not set for a record dataset",
     ] {
         assert!(err.contains(expected), "{expected}\n{err}");
     }
