@@ -129,6 +129,42 @@ impl EmulatorProcess {
         self.var("GENESYS_EMULATOR_ADMIN")
     }
 
+    /// The emulator's answer to `POST path` with `body` (an analytics query), asked as an
+    /// OAuth client of its own would: a token first, then the request. A refusal panics.
+    pub fn post_api(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        let (base, login) = (self.var("GENESYS_API_BASE"), self.var("GENESYS_LOGIN_BASE"));
+        let (id, secret) = (
+            self.var("GENESYS_CLIENT_ID"),
+            self.var("GENESYS_CLIENT_SECRET"),
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let http = reqwest::Client::new();
+            let token: serde_json::Value = http
+                .post(format!("{login}/oauth/token"))
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .expect("a token")
+                .json()
+                .await
+                .expect("a token");
+            let answer = http
+                .post(format!("{base}{path}"))
+                .bearer_auth(token["access_token"].as_str().expect("an access token"))
+                .json(body)
+                .send()
+                .await
+                .expect("an answer");
+            assert!(answer.status().is_success(), "{path}: {}", answer.status());
+            answer.json().await.expect("a JSON answer")
+        })
+    }
+
     /// The emulator's request counters (`GET /_emulator/counters`).
     pub fn counters(&self) -> serde_json::Value {
         get_json(&format!("{}/counters", self.admin()))

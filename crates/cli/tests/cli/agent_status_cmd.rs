@@ -76,12 +76,6 @@ type Answer = BTreeMap<(String, String, String, String), i64>;
 
 /// The emulator's own users aggregates answer for the synced range, over HTTP.
 fn users_aggregates(emulator: &EmulatorProcess, metrics: &[&str]) -> Answer {
-    let base = emulator.var("GENESYS_API_BASE").to_string();
-    let login = emulator.var("GENESYS_LOGIN_BASE").to_string();
-    let (id, secret) = (
-        emulator.var("GENESYS_CLIENT_ID").to_string(),
-        emulator.var("GENESYS_CLIENT_SECRET").to_string(),
-    );
     let body = serde_json::json!({
         "interval": "2024-05-18T00:00:00Z/2024-05-20T00:00:00Z",
         "granularity": "PT15M",
@@ -89,28 +83,7 @@ fn users_aggregates(emulator: &EmulatorProcess, metrics: &[&str]) -> Answer {
         "groupBy": ["userId"],
         "metrics": metrics,
     });
-    let answer: serde_json::Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let http = reqwest::Client::new();
-        let token: serde_json::Value = http
-            .post(format!("{login}/oauth/token"))
-            .basic_auth(id, Some(secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        http.post(format!("{base}/api/v2/analytics/users/aggregates/query"))
-            .bearer_auth(token["access_token"].as_str().unwrap())
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    });
+    let answer = emulator.post_api("/api/v2/analytics/users/aggregates/query", &body);
     let mut out = Answer::new();
     for group in answer["results"].as_array().unwrap() {
         let user = group["group"]["userId"].as_str().unwrap();

@@ -48,38 +48,6 @@ fn emulator() -> EmulatorProcess {
     )
 }
 
-/// The emulator's answer to an analytics query, over HTTP.
-fn post(emulator: &EmulatorProcess, path: &str, body: serde_json::Value) -> serde_json::Value {
-    let base = emulator.var("GENESYS_API_BASE").to_string();
-    let login = emulator.var("GENESYS_LOGIN_BASE").to_string();
-    let (id, secret) = (
-        emulator.var("GENESYS_CLIENT_ID").to_string(),
-        emulator.var("GENESYS_CLIENT_SECRET").to_string(),
-    );
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let http = reqwest::Client::new();
-        let token: serde_json::Value = http
-            .post(format!("{login}/oauth/token"))
-            .basic_auth(id, Some(secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let answer = http
-            .post(format!("{base}{path}"))
-            .bearer_auth(token["access_token"].as_str().unwrap())
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(answer.status().is_success(), "{path}: {}", answer.status());
-        answer.json().await.unwrap()
-    })
-}
-
 fn instant(text: &str) -> i64 {
     text.parse::<Timestamp>().unwrap().as_millisecond()
 }
@@ -89,10 +57,9 @@ type Routing = BTreeMap<(i64, String, String), i64>;
 
 /// The users aggregates' routing status time per agent and quarter hour of DAY.
 fn routing_aggregates(emulator: &EmulatorProcess) -> Routing {
-    let answer = post(
-        emulator,
+    let answer = emulator.post_api(
         "/api/v2/analytics/users/aggregates/query",
-        serde_json::json!({
+        &serde_json::json!({
             "interval": format!("{}/{}", DAY.0, DAY.1),
             "granularity": "PT15M",
             "groupBy": ["userId"],
@@ -157,10 +124,9 @@ fn routing_recount(work: &Workspace) -> Routing {
 type Measures = [Option<i64>; 9];
 
 fn conversation_aggregates(emulator: &EmulatorProcess) -> BTreeMap<String, Measures> {
-    let answer = post(
-        emulator,
+    let answer = emulator.post_api(
         "/api/v2/analytics/conversations/aggregates/query",
-        serde_json::json!({
+        &serde_json::json!({
             "interval": format!("{}/{}", DAY.0, DAY.1),
             "granularity": "P1D",
             "groupBy": ["conversationId"],

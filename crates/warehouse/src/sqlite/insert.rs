@@ -85,12 +85,23 @@ fn bind_row(
     first: usize,
     row: &AggregateRow,
 ) -> Result<()> {
+    bind_cells(insert, first, &row.group, &row.values)
+}
+
+/// Binds a row's texts, then its values, from parameter `first` on.
+#[inline(always)]
+pub(crate) fn bind_cells(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    first: usize,
+    texts: &[Option<String>],
+    values: &[Option<Value>],
+) -> Result<()> {
     let mut index = first;
-    for group in &row.group {
-        insert.raw_bind_parameter(index, group.as_deref())?;
+    for text in texts {
+        insert.raw_bind_parameter(index, text.as_deref())?;
         index += 1;
     }
-    for value in &row.values {
+    for value in values {
         match value {
             None => insert.raw_bind_parameter(index, rusqlite::types::Null)?,
             Some(Value::Int(i)) => insert.raw_bind_parameter(index, *i)?,

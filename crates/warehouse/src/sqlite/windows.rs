@@ -9,13 +9,13 @@ use rusqlite::{Connection, Transaction, params};
 use super::datasets::dataset_spec;
 use super::days::{self, DayGrid};
 use super::ddl::column_names;
-use super::insert::{check_row, in_key_order, insert_by_bucket};
+use super::insert::{bind_cells, check_row, in_key_order, insert_by_bucket};
 use super::watermarks::advance_watermark;
 use super::{SqliteStore, leases, now_text, parse_instant, write_transaction};
 use crate::changes::{self, ChangeCount, TempTable};
 use crate::leases::{LeaseHolder, LeaseToken};
 use crate::records::{RecordRow, check_record, check_rows_fit};
-use crate::rows::{AggregateRow, Value};
+use crate::rows::AggregateRow;
 use crate::schema::{TableSpec, quote};
 use crate::{Result, WindowOutcome, WindowRecord, WindowWrite};
 
@@ -99,19 +99,7 @@ fn replace_records(
         check_record(spec, write.window, row)?;
         insert.raw_bind_parameter(1, format_instant(row.start))?;
         insert.raw_bind_parameter(2, row.end.map(format_instant))?;
-        let mut index = 3;
-        for field in &row.fields {
-            insert.raw_bind_parameter(index, field.as_deref())?;
-            index += 1;
-        }
-        for value in &row.values {
-            match value {
-                None => insert.raw_bind_parameter(index, rusqlite::types::Null)?,
-                Some(Value::Int(i)) => insert.raw_bind_parameter(index, *i)?,
-                Some(Value::Real(r)) => insert.raw_bind_parameter(index, *r)?,
-            }
-            index += 1;
-        }
+        bind_cells(&mut insert, 3, &row.fields, &row.values)?;
         insert.raw_execute()?;
     }
     Ok(rows.len())
