@@ -217,19 +217,29 @@ pub enum DatasetKind {
     Users,
     /// Users details: one row per presence or routing status interval of a user.
     UsersDetails,
+    /// Conversation details, drilled down: one row per participant of a conversation.
+    Participants,
+    /// Conversation details, drilled down: one row per session of a participant.
+    Sessions,
+    /// Conversation details, drilled down: one row per segment of a session.
+    Segments,
 }
 
 impl DatasetKind {
     /// Whether its rows are records (one per conversation or status interval), not buckets.
     pub fn holds_records(self) -> bool {
-        matches!(self, DatasetKind::Details | DatasetKind::UsersDetails)
+        !matches!(self, DatasetKind::Aggregates | DatasetKind::Users)
     }
 
     /// The aggregates API its rows come from (details datasets don't sync yet).
     pub fn family(self) -> AggregatesFamily {
         match self {
             DatasetKind::Users | DatasetKind::UsersDetails => AggregatesFamily::Users,
-            DatasetKind::Aggregates | DatasetKind::Details => AggregatesFamily::Conversations,
+            DatasetKind::Aggregates
+            | DatasetKind::Details
+            | DatasetKind::Participants
+            | DatasetKind::Sessions
+            | DatasetKind::Segments => AggregatesFamily::Conversations,
         }
     }
 
@@ -240,6 +250,9 @@ impl DatasetKind {
             DatasetKind::Details => warehouse::DatasetKind::ConversationDetails,
             DatasetKind::Users => warehouse::DatasetKind::UsersAggregates,
             DatasetKind::UsersDetails => warehouse::DatasetKind::UsersDetails,
+            DatasetKind::Participants => warehouse::DatasetKind::ConversationParticipants,
+            DatasetKind::Sessions => warehouse::DatasetKind::ConversationSessions,
+            DatasetKind::Segments => warehouse::DatasetKind::ConversationSegments,
         }
     }
 }
@@ -394,6 +407,9 @@ pub fn default_datasets() -> Vec<DatasetConfig> {
         },
         record_dataset("agent_status_intervals", DatasetKind::UsersDetails),
         record_dataset("conversations", DatasetKind::Details),
+        record_dataset("participants", DatasetKind::Participants),
+        record_dataset("sessions", DatasetKind::Sessions),
+        record_dataset("segments", DatasetKind::Segments),
     ]
 }
 
@@ -825,7 +841,7 @@ const RECORD_WINDOW_DAYS: i64 = 6;
 fn record_faults(d: &DatasetConfig) -> Vec<ConfigFault> {
     let name = d.name.as_str();
     let mut faults = Vec::new();
-    let fixed = "is not set for a record dataset (kind `details` or `users_details`): its columns are its kind's";
+    let fixed = "is not set for a record dataset (kind `details`, `participants`, `sessions`, `segments` or `users_details`): its columns are its kind's";
     if !d.metrics.is_empty() {
         faults.push(fault(Some(name), "metrics", fixed.into()));
     }
@@ -866,7 +882,7 @@ fn check_dataset(d: &DatasetConfig) -> Result<DatasetSpec, Vec<ConfigFault>> {
     let family = match d.kind {
         DatasetKind::Aggregates => Some(AggregatesFamily::Conversations),
         DatasetKind::Users => Some(AggregatesFamily::Users),
-        DatasetKind::Details | DatasetKind::UsersDetails => {
+        _ => {
             faults.extend(record_faults(d));
             None
         }

@@ -126,7 +126,7 @@ impl AggregateSource for GenesysClient {
             Some(RecordKind::StatusIntervals) => {
                 record_source::status_intervals(self, window).await
             }
-            Some(RecordKind::Conversations) => record_source::conversations(self, window).await,
+            Some(records) => record_source::conversations(self, window, records).await,
             None => Err(format!("dataset `{}` holds aggregates, not records", table.name).into()),
         }
     }

@@ -12,8 +12,9 @@ use genesys::details::ConversationQuery;
 use genesys::users_details::UserDetailsQuery;
 use genesys::users_details::intervals::{check_timeline, merge, typed_records};
 use jiff::Timestamp;
+use warehouse::RecordKind;
 use warehouse::RecordRow;
-use warehouse::records::{conversation_row, status_interval_row};
+use warehouse::records::{conversation_rows, status_interval_row};
 
 use crate::engine::{RecordWindow, SourceError};
 
@@ -64,11 +65,14 @@ pub(crate) async fn status_intervals(
     })
 }
 
-/// Every conversation that starts in `window`, once each (a job's pages may repeat one; the
-/// copy read last is kept, or the closed one if only one of them is).
+/// The rows of `kind` (a conversation, or its participants, sessions or segments) that start in
+/// `window`, from every conversation whose life overlaps it (what a details job returns), each
+/// conversation once: a job's pages may repeat one, and the copy read last is kept, or the
+/// closed one if only one of them is.
 pub(crate) async fn conversations(
     client: &GenesysClient,
     window: Interval,
+    kind: RecordKind,
 ) -> Result<RecordWindow, SourceError> {
     let query = ConversationQuery {
         interval: window.to_string(),
@@ -81,22 +85,23 @@ pub(crate) async fn conversations(
     let pulled = async {
         client.wait_for_job(JobKind::Details, &job_id).await?;
         let mut pages = client.details_job_pages(&job_id, Some(JOB_PAGE_SIZE));
-        let mut rows: HashMap<String, RecordRow> = HashMap::new();
+        // Per conversation: whether the copy kept had ended, and its rows in the window.
+        let mut rows: HashMap<String, (bool, Vec<RecordRow>)> = HashMap::new();
         let mut available = None;
         while let Some(page) = pages.try_next().await? {
             available = available.or(page.data_availability_date);
             for conversation in page.conversations.iter().flatten() {
-                let row = conversation_row(conversation)?;
-                if !window.contains(row.start) {
+                let ended = conversation.conversation_end.is_some();
+                let id = &conversation.conversation_id;
+                if rows
+                    .get(id)
+                    .is_some_and(|(kept_ended, _)| *kept_ended && !ended)
+                {
                     continue;
                 }
-                let id = conversation.conversation_id.clone();
-                match rows.get(&id) {
-                    Some(kept) if kept.end.is_some() && row.end.is_none() => {}
-                    _ => {
-                        rows.insert(id, row);
-                    }
-                }
+                let mut in_window = conversation_rows(kind, conversation)?;
+                in_window.retain(|row| window.contains(row.start));
+                rows.insert(id.clone(), (ended, in_window));
             }
         }
         Ok::<_, SourceError>((rows, available))
@@ -112,7 +117,7 @@ pub(crate) async fn conversations(
         }
     };
     Ok(RecordWindow {
-        rows: rows.into_values().collect(),
+        rows: rows.into_values().flat_map(|(_, rows)| rows).collect(),
         available_through: Some(available_through),
     })
 }

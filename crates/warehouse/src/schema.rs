@@ -20,15 +20,22 @@ pub enum DatasetKind {
     ConversationAggregates,
     UsersAggregates,
     ConversationDetails,
+    /// The drill-down tables of the conversation details: participants, sessions, segments.
+    ConversationParticipants,
+    ConversationSessions,
+    ConversationSegments,
     UsersDetails,
     Directory,
 }
 
 impl DatasetKind {
-    pub const ALL: [DatasetKind; 5] = [
+    pub const ALL: [DatasetKind; 8] = [
         DatasetKind::ConversationAggregates,
         DatasetKind::UsersAggregates,
         DatasetKind::ConversationDetails,
+        DatasetKind::ConversationParticipants,
+        DatasetKind::ConversationSessions,
+        DatasetKind::ConversationSegments,
         DatasetKind::UsersDetails,
         DatasetKind::Directory,
     ];
@@ -39,6 +46,9 @@ impl DatasetKind {
             DatasetKind::ConversationAggregates => "conversation_aggregates",
             DatasetKind::UsersAggregates => "users_aggregates",
             DatasetKind::ConversationDetails => "conversation_details",
+            DatasetKind::ConversationParticipants => "conversation_participants",
+            DatasetKind::ConversationSessions => "conversation_sessions",
+            DatasetKind::ConversationSegments => "conversation_segments",
             DatasetKind::UsersDetails => "users_details",
             DatasetKind::Directory => "directory",
         }

@@ -155,7 +155,10 @@ async fn dataset_check(
             };
             client.users_details_query(&query).await.map(drop)
         }
-        DatasetKind::Details => {
+        DatasetKind::Details
+        | DatasetKind::Participants
+        | DatasetKind::Sessions
+        | DatasetKind::Segments => {
             let query = ConversationQuery {
                 interval: hour.to_string(),
                 paging: Some(ONE_RECORD),

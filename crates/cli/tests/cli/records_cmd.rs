@@ -26,6 +26,21 @@ backfill_start = "2024-05-18"
 name = "conversations"
 kind = "details"
 backfill_start = "2024-05-18"
+
+[[datasets]]
+name = "participants"
+kind = "participants"
+backfill_start = "2024-05-18"
+
+[[datasets]]
+name = "sessions"
+kind = "sessions"
+backfill_start = "2024-05-18"
+
+[[datasets]]
+name = "segments"
+kind = "segments"
+backfill_start = "2024-05-18"
 "#;
 
 fn emulator() -> EmulatorProcess {
@@ -174,7 +189,13 @@ fn records_recount_the_aggregates_and_a_run_again_keeps_each_once() {
     let work = Workspace::new(&emulator, CONFIG);
     let output = work.run_ok(&["sync", "--now", NOW]);
     let text = String::from_utf8_lossy(&output.stdout);
-    for dataset in ["agent_status_intervals", "conversations"] {
+    for dataset in [
+        "agent_status_intervals",
+        "conversations",
+        "participants",
+        "sessions",
+        "segments",
+    ] {
         assert!(
             text.contains(&format!(
                 "{dataset}: 3 of 3 windows written (3 through async jobs)"
@@ -229,6 +250,7 @@ fn records_recount_the_aggregates_and_a_run_again_keeps_each_once() {
         checked += 1;
     }
     assert!(checked > 300, "{checked} conversations checked");
+    drill_down_adds_up(&work, &table);
 
     // Pulled again (the same clock): every record is kept once, as it was.
     let before = (
@@ -249,4 +271,64 @@ fn records_recount_the_aggregates_and_a_run_again_keeps_each_once() {
         work.table("conversations").len(),
         "one row per conversation"
     );
+}
+
+/// The drill-down tables tell the conversations' story again: per conversation whose life lies
+/// in DAY, its sessions' handle time adds up to its own, its agents' interact segments to its
+/// talk time (tTalk counts interact segments), and its participants are its segments'.
+fn drill_down_adds_up(work: &Workspace, conversations: &warehouse::testing::StoredTable) {
+    let (day_start, day_end) = (instant(DAY.0), instant(DAY.1));
+    let in_day = |row: &warehouse::testing::StoredRow<'_>| {
+        let start = instant(row.text("interval_start").unwrap());
+        let end = row.text("interval_end").map(instant);
+        start >= day_start && end.is_some_and(|end| end < day_end)
+    };
+    let mut handle: BTreeMap<String, i64> = BTreeMap::new();
+    for row in work.table("sessions").rows() {
+        let id = row.text("conversation_id").unwrap().to_string();
+        *handle.entry(id).or_default() += row.integer("handle_ms").unwrap_or(0);
+    }
+    let mut talk: BTreeMap<String, i64> = BTreeMap::new();
+    let mut segment_participants: BTreeMap<String, std::collections::BTreeSet<String>> =
+        BTreeMap::new();
+    for row in work.table("segments").rows() {
+        let id = row.text("conversation_id").unwrap().to_string();
+        let participant = row.text("participant_id").unwrap().to_string();
+        segment_participants
+            .entry(id.clone())
+            .or_default()
+            .insert(participant);
+        if row.text("purpose") == Some("agent") && row.text("segment_type") == Some("interact") {
+            *talk.entry(id).or_default() += row.integer("duration_ms").unwrap();
+        }
+    }
+    let mut participants: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for row in work.table("participants").rows() {
+        let id = row.text("conversation_id").unwrap().to_string();
+        participants
+            .entry(id)
+            .or_default()
+            .insert(row.text("participant_id").unwrap().to_string());
+    }
+    let mut checked = 0;
+    for row in conversations.rows().filter(in_day) {
+        let id = row.text("conversation_id").unwrap();
+        assert_eq!(
+            row.integer("handle_ms").unwrap_or(0),
+            handle.get(id).copied().unwrap_or(0),
+            "{id}: handle"
+        );
+        assert_eq!(
+            row.integer("talk_ms").unwrap_or(0),
+            talk.get(id).copied().unwrap_or(0),
+            "{id}: talk"
+        );
+        assert_eq!(
+            participants.get(id),
+            segment_participants.get(id),
+            "{id}: participants"
+        );
+        checked += 1;
+    }
+    assert!(checked > 300, "{checked} conversations checked");
 }

@@ -255,6 +255,7 @@ fn check_config_connect_passes_with_every_permission() {
         "dataset wrapup_performance: ok",
         "dataset agent_status_intervals: ok",
         "dataset conversations: ok",
+        "dataset segments: ok",
         "directory queues: ok",
         "directory users: ok",
         "directory wrapup_codes: ok",
@@ -302,6 +303,7 @@ fn check_config_connect_names_the_missing_permission() {
     for (dataset, permission) in [
         ("agent_status_intervals", "analytics:userDetail:view"),
         ("conversations", "analytics:conversationDetail:view"),
+        ("segments", "analytics:conversationDetail:view"),
     ] {
         let line = (stdout.lines())
             .find(|l| l.starts_with(&format!("  dataset {dataset}:")))
@@ -312,7 +314,7 @@ fn check_config_connect_names_the_missing_permission() {
         );
     }
     assert!(
-        stderr.contains("7 of 11 connection checks failed"),
+        stderr.contains("10 of 14 connection checks failed"),
         "{stderr}"
     );
 }

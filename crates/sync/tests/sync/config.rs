@@ -21,7 +21,10 @@ fn the_defaults_are_valid() {
             "agent_status",
             "agent_org_presence",
             "agent_status_intervals",
-            "conversations"
+            "conversations",
+            "participants",
+            "sessions",
+            "segments"
         ]
     );
     assert_eq!(specs[0].metrics.len(), 12);
@@ -164,8 +167,8 @@ fn record_datasets_take_no_columns_and_a_window_a_details_job_can_cover() {
     assert_eq!(
         text,
         [
-            "dataset `calls`, field `metrics`: is not set for a record dataset (kind `details` or `users_details`): its columns are its kind's",
-            "dataset `calls`, field `group_by`: is not set for a record dataset (kind `details` or `users_details`): its columns are its kind's",
+            "dataset `calls`, field `metrics`: is not set for a record dataset (kind `details`, `participants`, `sessions`, `segments` or `users_details`): its columns are its kind's",
+            "dataset `calls`, field `group_by`: is not set for a record dataset (kind `details`, `participants`, `sessions`, `segments` or `users_details`): its columns are its kind's",
             "dataset `calls`, field `window`: `P7D` is longer than the 6 days a details job may cover; use P1D (the default) up to P6D",
         ]
     );
@@ -182,6 +185,9 @@ fn record_datasets_take_no_columns_and_a_window_a_details_job_can_cover() {
                 Some(warehouse::RecordKind::StatusIntervals)
             ),
             ("conversations", Some(warehouse::RecordKind::Conversations)),
+            ("participants", Some(warehouse::RecordKind::Participants)),
+            ("sessions", Some(warehouse::RecordKind::Sessions)),
+            ("segments", Some(warehouse::RecordKind::Segments)),
         ]
     );
 }

@@ -9,12 +9,15 @@
 //! replaces exactly those, so a record pulled again (still open, or corrected by Genesys) is
 //! replaced, never kept twice, and one that vanished from Genesys vanishes from the store.
 
-use genesys::details::Conversation;
+mod conversations;
+
 use genesys::users_details::intervals::{Status, StatusInterval};
 use jiff::Timestamp;
 
 use crate::rows::Value;
-use crate::schema::{DatasetKind, MetricColumn, StatField, snake_case};
+use crate::schema::{DatasetKind, MetricColumn, StatField};
+
+pub use conversations::{RecordError, conversation_rows};
 
 /// The kinds of record a dataset can hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +26,22 @@ pub enum RecordKind {
     StatusIntervals,
     /// Conversation details: one row per conversation.
     Conversations,
+    /// Conversation details: one row per participant of a conversation.
+    Participants,
+    /// Conversation details: one row per session of a participant.
+    Sessions,
+    /// Conversation details: one row per segment of a session.
+    Segments,
+}
+
+impl RecordKind {
+    pub const ALL: [RecordKind; 5] = [
+        RecordKind::StatusIntervals,
+        RecordKind::Conversations,
+        RecordKind::Participants,
+        RecordKind::Sessions,
+        RecordKind::Segments,
+    ];
 }
 
 /// One number column of a record table.
@@ -44,6 +63,51 @@ const STATUS_MEASURES: &[Measure] = &[Measure {
     column: "duration_ms",
     meaning: "How long the status lasted, in ms (end - start); null while it is still in force",
 }];
+
+const PARTICIPANT_FIELDS: &[&str] = &[
+    "conversationId",
+    "participantId",
+    "purpose",
+    "userId",
+    "participantName",
+    "teamId",
+];
+
+const SESSION_FIELDS: &[&str] = &[
+    "conversationId",
+    "participantId",
+    "sessionId",
+    "purpose",
+    "userId",
+    "mediaType",
+    "direction",
+    "ani",
+    "dnis",
+];
+
+const SEGMENT_FIELDS: &[&str] = &[
+    "conversationId",
+    "participantId",
+    "sessionId",
+    "purpose",
+    "userId",
+    "mediaType",
+    "segmentType",
+    "queueId",
+    "wrapUpCode",
+    "disconnectType",
+];
+
+const SEGMENT_MEASURES: &[Measure] = &[
+    Measure {
+        column: "duration_ms",
+        meaning: "How long the segment lasted, in ms (end - start); null while it is open",
+    },
+    Measure {
+        column: "conference",
+        meaning: "1 if the segment was part of a conference, 0 if not",
+    },
+];
 
 const CONVERSATION_FIELDS: &[&str] = &[
     "conversationId",
@@ -144,6 +208,9 @@ impl RecordKind {
         match kind {
             DatasetKind::UsersDetails => Some(RecordKind::StatusIntervals),
             DatasetKind::ConversationDetails => Some(RecordKind::Conversations),
+            DatasetKind::ConversationParticipants => Some(RecordKind::Participants),
+            DatasetKind::ConversationSessions => Some(RecordKind::Sessions),
+            DatasetKind::ConversationSegments => Some(RecordKind::Segments),
             _ => None,
         }
     }
@@ -153,6 +220,9 @@ impl RecordKind {
         match self {
             RecordKind::StatusIntervals => "status intervals",
             RecordKind::Conversations => "conversations",
+            RecordKind::Participants => "conversation participants",
+            RecordKind::Sessions => "conversation sessions",
+            RecordKind::Segments => "conversation segments",
         }
     }
 
@@ -161,6 +231,9 @@ impl RecordKind {
         match self {
             RecordKind::StatusIntervals => STATUS_FIELDS,
             RecordKind::Conversations => CONVERSATION_FIELDS,
+            RecordKind::Participants => PARTICIPANT_FIELDS,
+            RecordKind::Sessions => SESSION_FIELDS,
+            RecordKind::Segments => SEGMENT_FIELDS,
         }
     }
 
@@ -168,7 +241,10 @@ impl RecordKind {
     pub fn measures(self) -> Vec<Measure> {
         match self {
             RecordKind::StatusIntervals => STATUS_MEASURES.to_vec(),
-            RecordKind::Conversations => CONVERSATION_METRICS.iter().map(|(m, _, _)| *m).collect(),
+            RecordKind::Conversations | RecordKind::Participants | RecordKind::Sessions => {
+                CONVERSATION_METRICS.iter().map(|(m, _, _)| *m).collect()
+            }
+            RecordKind::Segments => SEGMENT_MEASURES.to_vec(),
         }
     }
 
@@ -216,6 +292,25 @@ impl RecordKind {
             (RecordKind::Conversations, "user_id") => "The last agent that handled it",
             (RecordKind::Conversations, "wrap_up_code") => "The last wrap-up code an agent gave it",
             (RecordKind::Conversations, "division_ids") => "Its divisions, comma-separated",
+            (_, "conversation_id") => "The conversation it belongs to",
+            (_, "participant_id") => "The participant id",
+            (_, "session_id") => "The session id",
+            (_, "purpose") => "The participant's purpose (customer, agent, acd, ivr, external, …)",
+            (_, "user_id") => "The user (agent) the participant is, if any",
+            (_, "participant_name") => "The participant's name as Genesys shows it",
+            (_, "team_id") => "The agent's team id",
+            (_, "media_type") => {
+                "The session's media type (voice, chat, email, message, callback, …)"
+            }
+            (_, "direction") => "The session's direction (inbound or outbound)",
+            (_, "ani") => "The calling address (ANI)",
+            (_, "dnis") => "The called address (DNIS)",
+            (_, "segment_type") => "The segment's type (alert, interact, hold, wrapup, ivr, …)",
+            (_, "queue_id") => "The queue the segment was in, if any",
+            (_, "wrap_up_code") => "The wrap-up code given in the segment, if any",
+            (_, "disconnect_type") => {
+                "How the segment ended (client, endpoint, transfer, …), once it did"
+            }
             _ => return None,
         })
     }
@@ -224,11 +319,9 @@ impl RecordKind {
 /// Whether `name` is a field or measure of some record kind (stored names become columns, so
 /// only known ones may).
 pub fn is_record_column(name: &str) -> bool {
-    [RecordKind::StatusIntervals, RecordKind::Conversations]
-        .into_iter()
-        .any(|kind| {
-            kind.fields().contains(&name) || kind.measures().iter().any(|m| m.column == name)
-        })
+    RecordKind::ALL.into_iter().any(|kind| {
+        kind.fields().contains(&name) || kind.measures().iter().any(|m| m.column == name)
+    })
 }
 
 /// One record as a row of its table.
@@ -272,98 +365,6 @@ pub fn status_interval_row(interval: &StatusInterval) -> RecordRow {
         ],
         values: vec![duration],
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RecordError {
-    #[error("conversation {conversation}: {field} `{value}` is not an ISO-8601 instant")]
-    Instant {
-        conversation: String,
-        field: &'static str,
-        value: String,
-    },
-}
-
-/// A conversation as a row of `conversations`.
-pub fn conversation_row(conversation: &Conversation) -> Result<RecordRow, RecordError> {
-    let instant = |field: &'static str, value: &str| {
-        value
-            .parse::<Timestamp>()
-            .map_err(|_| RecordError::Instant {
-                conversation: conversation.conversation_id.clone(),
-                field,
-                value: value.to_string(),
-            })
-    };
-    let start = instant("conversationStart", &conversation.conversation_start)?;
-    let end = (conversation.conversation_end.as_deref())
-        .map(|end| instant("conversationEnd", end))
-        .transpose()?;
-    let sessions = || {
-        conversation
-            .participants
-            .iter()
-            .flat_map(|p| p.sessions.iter().map(move |s| (p, s)))
-    };
-    let media_type = sessions().next().map(|(_, s)| s.media_type.clone());
-    // Segments carry their start as text in one format (`…T…Z`, milliseconds): the earliest
-    // text is the earliest instant.
-    let first_queue = sessions()
-        .flat_map(|(_, s)| s.segments.iter())
-        .filter(|g| g.queue_id.is_some())
-        .min_by(|a, b| a.segment_start.cmp(&b.segment_start))
-        .and_then(|g| g.queue_id.clone());
-    let agent_segments = || {
-        sessions()
-            .filter(|(p, _)| p.purpose == "agent")
-            .flat_map(|(p, s)| s.segments.iter().map(move |g| (p, g)))
-    };
-    let last_agent = agent_segments()
-        .filter(|(p, _)| p.user_id.is_some())
-        .max_by(|a, b| a.1.segment_start.cmp(&b.1.segment_start))
-        .and_then(|(p, _)| p.user_id.clone());
-    let wrap_up_code = agent_segments()
-        .filter(|(_, g)| g.wrap_up_code.is_some())
-        .max_by(|a, b| a.1.segment_start.cmp(&b.1.segment_start))
-        .and_then(|(_, g)| g.wrap_up_code.clone());
-    let mut division_ids = conversation.division_ids.clone();
-    division_ids.sort();
-    let values = CONVERSATION_METRICS
-        .iter()
-        .map(|(_, metric, tally)| {
-            let emissions = sessions()
-                .flat_map(|(_, s)| s.metrics.iter())
-                .filter(|m| m.name == *metric);
-            let (count, sum) =
-                emissions.fold((0i64, 0i64), |(n, total), m| (n + 1, total + m.value));
-            match tally {
-                Tally::Count => Some(Value::Int(count)),
-                Tally::Total => Some(Value::Int(sum)),
-                // A duration no session emitted is absent, as Genesys leaves it (not zero), so
-                // an average over the column is over the conversations that had it.
-                Tally::Sum => (count > 0).then_some(Value::Int(sum)),
-            }
-        })
-        .collect();
-    Ok(RecordRow {
-        start,
-        end,
-        fields: vec![
-            Some(conversation.conversation_id.clone()),
-            conversation.originating_direction.clone(),
-            media_type,
-            first_queue,
-            last_agent,
-            wrap_up_code,
-            (!division_ids.is_empty()).then(|| division_ids.join(",")),
-        ],
-        values,
-    })
-}
-
-/// The column a record field is stored in.
-pub fn field_column(field: &str) -> String {
-    snake_case(field)
 }
 
 /// Refuses a write of records to an aggregates dataset (`records: true`), or of bucket rows to
