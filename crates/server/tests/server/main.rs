@@ -16,6 +16,7 @@ mod odata_client;
 mod odata_client_kpi;
 mod odata_python;
 mod parquet;
+mod records;
 mod rollup_prop;
 mod rows;
 mod status_page_browser;
