@@ -108,11 +108,11 @@ pub struct RecordWindow {
 }
 
 impl RecordWindow {
-    /// Whether the window is final: the API had all its data, and none of its records is
-    /// still open (an open one is pulled again until it closes).
+    /// Whether the window is complete: the API had all its data (a job answers later data
+    /// partially, without saying so). Records still open in it do not hold the watermark back:
+    /// the plan pulls their windows again until they close (see [`Engine::plan`]).
     pub fn settled(&self, window: Interval) -> bool {
         self.available_through.is_some_and(|at| at >= window.end)
-            && self.rows.iter().all(|row| row.end.is_some())
     }
 }
 
@@ -321,8 +321,8 @@ pub struct DatasetReport {
     pub skipped: Option<String>,
     /// A restatement: the rows its windows changed.
     pub rows_changed: Option<u64>,
-    /// Record datasets: windows written but not final yet, because a record in them is still
-    /// open or Genesys does not have all their data yet; the next runs pull them again.
+    /// Record datasets: windows written but not complete yet, because Genesys does not have
+    /// all their data yet; the next runs pull them again.
     pub windows_waiting: usize,
 }
 
@@ -509,10 +509,25 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             from,
             until,
         };
-        plan_windows(&request).map_err(|source| SyncError::Plan {
+        let mut windows = plan_windows(&request).map_err(|source| SyncError::Plan {
             dataset: spec.name.clone(),
             source,
-        })
+        })?;
+        if spec.kind.holds_records() && mode == Mode::Incremental {
+            // A record still open (a conversation in progress, an agent's current status) is
+            // pulled again with its window, however long ago it started, until it closes.
+            let open = self
+                .store
+                .open_record_windows(&spec.name)
+                .map_err(store_error)?;
+            let first = windows.first().map(|w| w.start);
+            windows.extend(
+                open.into_iter()
+                    .filter(|w| first.is_none_or(|f| w.start < f)),
+            );
+            windows.sort_by_key(|w| w.start);
+        }
+        Ok(windows)
     }
 
     pub async fn sync_dataset(

@@ -373,6 +373,9 @@ pub trait Store: Send + Sync {
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome>;
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>>;
+    /// The logged windows of a record dataset holding a record still open (none for an
+    /// aggregates dataset): they are pulled again until their records close.
+    fn open_record_windows(&self, dataset: &str) -> Result<Vec<Interval>>;
     fn replace_directory(&self, directory: Directory<'_>) -> Result<usize>;
     fn start_run(&self, command: &str) -> Result<i64>;
     fn finish_run(&self, run_id: i64, summary: &RunSummary) -> Result<()>;

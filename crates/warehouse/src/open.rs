@@ -160,6 +160,10 @@ impl Store for AnyStore {
         self.0.windows(dataset)
     }
 
+    fn open_record_windows(&self, dataset: &str) -> Result<Vec<genesys::Interval>> {
+        self.0.open_record_windows(dataset)
+    }
+
     fn replace_directory(&self, directory: Directory<'_>) -> Result<usize> {
         self.0.replace_directory(directory)
     }

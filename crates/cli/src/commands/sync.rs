@@ -154,7 +154,7 @@ fn print_report(report: &DatasetReport, spec: &DatasetSpec, config_flag: &str) {
     }
     if report.windows_waiting > 0 {
         println!(
-            "  {} windows are not final yet (a record still open, or Genesys' data availability behind them): the next runs pull them again",
+            "  {} windows are not complete yet (Genesys' data availability is behind them): the next runs pull them again",
             report.windows_waiting
         );
     }

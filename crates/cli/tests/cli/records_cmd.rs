@@ -204,12 +204,12 @@ fn records_recount_the_aggregates_and_a_run_again_keeps_each_once() {
         );
     }
     assert!(
-        text.contains("not final yet"),
-        "today's windows wait for the API's data: {text}"
+        text.contains("1 windows are not complete yet"),
+        "today's window waits for the API's data: {text}"
     );
     assert!(
         !text.contains("gap:"),
-        "a window not final yet is no gap: {text}"
+        "a window not complete yet is no gap: {text}"
     );
 
     // Users aggregates = the stored intervals clipped to each bucket, agent by agent.

@@ -639,3 +639,87 @@ async fn a_window_whose_answer_breaks_off_is_fetched_again_and_written_once() {
     );
     assert_eq!(dump(&path), dump(&clean));
 }
+
+/// A record still open is pulled again with its window, however far behind the watermark and
+/// the lookback it started, and only until it closes.
+#[test]
+fn a_window_holding_an_open_record_is_planned_again_until_it_closes() {
+    let text = r#"
+        [[datasets]]
+        name = "agent_status_intervals"
+        kind = "users_details"
+        backfill_start = "2024-05-01"
+        "#;
+    let spec = Config::parse(text, Path::new("t.toml"))
+        .unwrap()
+        .dataset_specs()
+        .unwrap()
+        .remove(0);
+    let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+    let engine = Engine::new(
+        Emulated::new(at("2024-05-20T12:00:00Z")),
+        Arc::clone(&store),
+    );
+    store.ensure_dataset(&spec.table_spec()).unwrap();
+    store
+        .initialize_watermark(&spec.name, at("2024-05-01T00:00:00Z"))
+        .unwrap();
+    let day = |d: &str| {
+        let start = at(&format!("{d}T00:00:00Z"));
+        genesys::Interval::new(start, start + SignedDuration::from_hours(24))
+    };
+    let record = |start: &str, end: Option<&str>| warehouse::RecordRow {
+        start: at(start),
+        end: end.map(at),
+        fields: vec![
+            Some("u1".into()),
+            Some("routing".into()),
+            None,
+            None,
+            Some("OFF_QUEUE".into()),
+        ],
+        values: vec![None],
+    };
+    let write = |window: genesys::Interval, rows: &[warehouse::RecordRow]| {
+        let write = warehouse::WindowWrite {
+            dataset: &spec.name,
+            window,
+            rows: &[],
+            settled: true,
+            run_id: None,
+            count_changes: false,
+        };
+        store.write_record_window(&write, rows, None).unwrap();
+    };
+    // Every day up to the 19th complete; on the 3rd, an agent went off queue and still is.
+    let mut day_start = at("2024-05-01T00:00:00Z");
+    while day_start < at("2024-05-19T00:00:00Z") {
+        let window = day(&day_start.to_string()[..10]);
+        write(window, &[]);
+        day_start = window.end;
+    }
+    write(day("2024-05-03"), &[record("2024-05-03T18:00:00Z", None)]);
+    let now = at("2024-05-20T12:00:00Z");
+    let planned = engine.plan(&spec, now, Mode::Incremental).unwrap();
+    let starts: Vec<String> = planned.iter().map(|w| w.start.to_string()).collect();
+    assert_eq!(
+        starts,
+        [
+            "2024-05-03T00:00:00Z",
+            "2024-05-18T00:00:00Z",
+            "2024-05-19T00:00:00Z",
+            "2024-05-20T00:00:00Z"
+        ],
+        "the open record's day, then the lookback from the watermark"
+    );
+    // Closed: its window is not pulled again.
+    write(
+        day("2024-05-03"),
+        &[record("2024-05-03T18:00:00Z", Some("2024-05-06T08:00:00Z"))],
+    );
+    let planned = engine.plan(&spec, now, Mode::Incremental).unwrap();
+    assert_eq!(
+        planned.first().map(|w| w.start),
+        Some(at("2024-05-18T00:00:00Z"))
+    );
+}

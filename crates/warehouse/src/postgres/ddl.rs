@@ -62,6 +62,9 @@ pub(crate) async fn create_table(tx: &impl GenericClient, spec: &TableSpec) -> R
         key = key.join(", "),
     ))
     .await?;
+    if let Some(open) = crate::records::open_records_index(spec) {
+        tx.batch_execute(&open).await?;
+    }
     create_kpi_view(tx, spec).await
 }
 

@@ -286,6 +286,10 @@ impl Store for PostgresStore {
         self.with_client(async |c| windows::logged(c, dataset).await)
     }
 
+    fn open_record_windows(&self, dataset: &str) -> Result<Vec<genesys::Interval>> {
+        self.with_client(async |c| windows::open_record_windows(c, dataset).await)
+    }
+
     fn replace_directory(&self, directory: Directory<'_>) -> Result<usize> {
         self.in_transaction(async |tx| {
             let count = directories::replace(tx, directory).await?;

@@ -285,3 +285,21 @@ pub(crate) async fn logged(
         })
         .collect())
 }
+
+/// The logged windows of a record dataset holding a record still open, oldest first.
+pub(crate) async fn open_record_windows(
+    c: &impl GenericClient,
+    dataset: &str,
+) -> Result<Vec<Interval>, Fail> {
+    let spec = super::datasets::dataset_spec(c, dataset).await?;
+    if spec.record_kind().is_none() {
+        return Ok(Vec::new());
+    }
+    let rows = c
+        .query(&crate::records::open_windows_sql(&spec, "$1"), &[&dataset])
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Interval::new(r.get::<_, Instant>(0).0, r.get::<_, Instant>(1).0))
+        .collect())
+}

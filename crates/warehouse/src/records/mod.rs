@@ -434,3 +434,26 @@ pub(crate) fn extent_end(spec: &crate::TableSpec, last: Timestamp) -> Timestamp 
         None => last,
     }
 }
+
+/// The index of a record table's open records (no end yet), so finding them reads them alone.
+pub(crate) fn open_records_index(spec: &crate::TableSpec) -> Option<String> {
+    spec.record_kind()?;
+    let table = crate::schema::quote(&spec.name);
+    let index = crate::schema::quote(&format!("{}_open", spec.name));
+    Some(format!(
+        "CREATE INDEX {index} ON {table} (interval_start) WHERE interval_end IS NULL"
+    ))
+}
+
+/// The logged windows of a record dataset that hold a record still open, oldest first; `mark`
+/// is the placeholder of the dataset's name. Their bounds are read as the window log stores
+/// them.
+pub(crate) fn open_windows_sql(spec: &crate::TableSpec, mark: &str) -> String {
+    let table = crate::schema::quote(&spec.name);
+    format!(
+        "SELECT DISTINCT w.window_start, w.window_end FROM {table} AS r \
+         JOIN windows AS w ON w.dataset = {mark} \
+             AND r.interval_start >= w.window_start AND r.interval_start < w.window_end \
+         WHERE r.interval_end IS NULL ORDER BY w.window_start"
+    )
+}

@@ -52,6 +52,9 @@ pub(crate) fn create_table(tx: &Transaction<'_>, spec: &TableSpec) -> Result<()>
         "CREATE UNIQUE INDEX {index} ON {table} ({});",
         key.join(", ")
     ))?;
+    if let Some(open) = crate::records::open_records_index(spec) {
+        tx.execute_batch(&open)?;
+    }
     create_kpi_view(tx, spec)
 }
 

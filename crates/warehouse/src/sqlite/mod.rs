@@ -201,6 +201,10 @@ impl Store for SqliteStore {
         self.with_writer(|c| windows::logged(c, dataset))
     }
 
+    fn open_record_windows(&self, dataset: &str) -> Result<Vec<genesys::Interval>> {
+        self.with_writer(|c| windows::open_record_windows(c, dataset))
+    }
+
     fn replace_directory(&self, directory: Directory<'_>) -> Result<usize> {
         self.in_transaction(|tx| directories::replace(tx, directory))
     }

@@ -277,3 +277,21 @@ pub(crate) fn logged(c: &Connection, dataset: &str) -> Result<Vec<WindowRecord>>
         })
         .collect()
 }
+
+/// The logged windows of a record dataset holding a record still open, oldest first.
+pub(crate) fn open_record_windows(c: &mut Connection, dataset: &str) -> Result<Vec<Interval>> {
+    let tx = c.transaction()?;
+    let spec = dataset_spec(&tx, dataset)?;
+    if spec.record_kind().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut statement = tx.prepare(&crate::records::open_windows_sql(&spec, "?1"))?;
+    let raw = statement
+        .query_map([dataset], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    raw.into_iter()
+        .map(|(start, end)| Ok(Interval::new(parse_instant(start)?, parse_instant(end)?)))
+        .collect()
+}

@@ -734,12 +734,17 @@ on_both_backends! {
                 vec![instant(3), None, Some("INTERACTING".into()), None],
             ]
         );
-        // A window still holding an open record is not settled: the watermark waits for it.
+        // A window written unsettled holds the watermark back, and one holding an open record
+        // is named, to be pulled again until it closes.
         assert_eq!(store.watermark("agent_status_intervals").unwrap(), Some(window(0, 24).start));
+        assert_eq!(store.open_record_windows("agent_status_intervals").unwrap(), [window(0, 24)]);
         let closed = [status_record(0, Some(1), "OFF_QUEUE"), status_record(1, Some(3), "IDLE")];
         let outcome = write_records(store, &closed, true).unwrap();
         assert_eq!(outcome.complete_through, Some(window(0, 24).end));
         assert_eq!(t.integer("SELECT count(*) FROM agent_status_intervals"), 2, "a record gone from Genesys is gone");
+        assert_eq!(store.open_record_windows("agent_status_intervals").unwrap(), []);
+        store.ensure_dataset(&spec()).unwrap();
+        assert_eq!(store.open_record_windows("queue_performance").unwrap(), [], "aggregates have no records");
     }
 
     fn records_and_buckets_each_go_only_where_they_belong(t) {
