@@ -229,6 +229,12 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 30)]
     pub days: u32,
 
+    /// Days of history of the record datasets (conversations, their participants, sessions and
+    /// segments, agent status intervals): each day of each is a details job of many requests,
+    /// so the demo keeps them short to be ready in about a minute (at most --days).
+    #[arg(long, default_value_t = 1)]
+    pub record_days: u32,
+
     /// Address the BI server listens on (port 0 = any free port).
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,

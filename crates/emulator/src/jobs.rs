@@ -47,7 +47,10 @@ impl<R> JobStore<R> {
     }
 
     /// Registers a job submitted at virtual `submission_date`; its results come via [`Self::complete`].
+    /// Results of jobs that expired meanwhile are freed: a long-running emulator (a demo, a
+    /// benchmark) holds the results of the jobs still readable, not of every job it ran.
     pub fn submit(&self, submission_date: Timestamp) -> String {
+        self.free_expired(Instant::now());
         let id = crate::ids::random_uuid().to_string();
         let job = Job {
             submitted: Instant::now(),
@@ -82,14 +85,25 @@ impl<R> JobStore<R> {
         Some(self.render(job, state))
     }
 
-    /// DELETE: `false` for an unknown id.
+    /// DELETE: `false` for an unknown id. The job's results are freed at once; its status
+    /// stays readable (CANCELLED).
     pub fn cancel(&self, id: &str) -> bool {
         match self.lock().get_mut(id) {
             Some(job) => {
                 job.cancelled = true;
+                job.results = None;
                 true
             }
             None => false,
+        }
+    }
+
+    fn free_expired(&self, now: Instant) {
+        let mut jobs = self.lock();
+        for job in jobs.values_mut().filter(|job| job.results.is_some()) {
+            if self.state_of(job, now) == JobState::Expired {
+                job.results = None;
+            }
         }
     }
 
@@ -248,6 +262,29 @@ mod tests {
             JobState::Cancelled
         );
         assert!(!store.cancel("nope"));
+    }
+
+    /// Results are memory: a deleted job's go at once, an expired one's by the next submit,
+    /// so a long-running emulator holds only the results still readable.
+    #[test]
+    fn results_are_freed_when_deleted_or_expired() {
+        let store: JobStore<Vec<u8>> = JobStore::new(Duration::ZERO, Duration::from_millis(50));
+        let results = Arc::new(vec![0u8; 1024]);
+        let deleted = store.submit(Timestamp::UNIX_EPOCH);
+        let expiring = store.submit(Timestamp::UNIX_EPOCH);
+        for id in [&deleted, &expiring] {
+            store.complete(id, Ok(results.as_ref().clone()));
+        }
+        let held = |id: &str| store.lock().get(id).unwrap().results.is_some();
+        assert!(store.cancel(&deleted));
+        assert!(!held(&deleted) && held(&expiring));
+        std::thread::sleep(Duration::from_millis(60));
+        store.submit(Timestamp::UNIX_EPOCH);
+        assert!(!held(&expiring), "freed by the next submit once expired");
+        assert_eq!(
+            store.view(&expiring, Instant::now()).unwrap().status.state,
+            JobState::Expired
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@ fn demo_config(
     client_id: &str,
     client_secret: &str,
     days: u32,
+    record_days: u32,
 ) -> anyhow::Result<Config> {
     // Relative to the config file's folder, so the file works from any working directory.
     let text = format!(
@@ -40,6 +41,10 @@ fn demo_config(
     std::fs::write(&file, &text).context("writing the demo config")?;
     let mut config = Config::read(&file)?;
     for dataset in &mut config.datasets {
+        let days = match dataset.kind.holds_records() {
+            true => record_days.min(days),
+            false => days,
+        };
         dataset.backfill_start = format!("P{days}D");
     }
     Ok(config)
@@ -91,6 +96,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         emulator.client_id(),
         emulator.client_secret(),
         args.days,
+        args.record_days,
     )?;
     let specs = dataset_specs(&config, &[])?;
     // Bind first: a busy port should fail in a second, not after the sync.
@@ -106,9 +112,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let progress = Arc::new(BarProgress::new(client.clone()));
     let pass = pass_with_client(client, &config, 4, progress.clone())?;
     eprintln!(
-        "Syncing {} days of {} datasets (paced at 300 requests a minute, like Genesys).",
+        "Syncing {} days of {} datasets, {} of the record datasets (paced at 300 requests a minute, like Genesys).",
         args.days,
-        specs.len()
+        specs.len(),
+        args.record_days.min(args.days)
     );
     pass.directories(&config.directories).await?;
     let synced = pass
