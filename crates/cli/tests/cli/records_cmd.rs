@@ -134,9 +134,9 @@ fn routing_recount(work: &Workspace) -> Routing {
     out
 }
 
-/// Per conversation: `(offered, answered, abandoned, transferred, wait, talk, hold, acw,
-/// handle)` as the conversation aggregates count its emissions over DAY.
-type Measures = [Option<i64>; 9];
+/// Per conversation: `(offered, answered, abandoned, transferred, answer, wait, talk, hold,
+/// acw, handle)` as the conversation aggregates count its emissions over DAY.
+type Measures = [Option<i64>; 10];
 
 fn conversation_aggregates(emulator: &EmulatorProcess) -> BTreeMap<String, Measures> {
     let answer = emulator.post_api(
@@ -145,7 +145,7 @@ fn conversation_aggregates(emulator: &EmulatorProcess) -> BTreeMap<String, Measu
             "interval": format!("{}/{}", DAY.0, DAY.1),
             "granularity": "P1D",
             "groupBy": ["conversationId"],
-            "metrics": ["nOffered", "tAnswered", "tAbandon", "nTransferred", "tTalk", "tHeld", "tAcw", "tHandle"],
+            "metrics": ["nOffered", "tAnswered", "tAbandon", "nTransferred", "tWait", "tTalk", "tHeld", "tAcw", "tHandle"],
         }),
     );
     let mut out = BTreeMap::new();
@@ -154,7 +154,7 @@ fn conversation_aggregates(emulator: &EmulatorProcess) -> BTreeMap<String, Measu
             .as_str()
             .unwrap()
             .to_string();
-        let mut measures: Measures = [None; 9];
+        let mut measures: Measures = [None; 10];
         for bucket in group["data"].as_array().unwrap() {
             for entry in bucket["metrics"].as_array().unwrap() {
                 let stats = &entry["stats"];
@@ -168,12 +168,13 @@ fn conversation_aggregates(emulator: &EmulatorProcess) -> BTreeMap<String, Measu
                         set(1, count);
                         set(4, sum);
                     }
+                    "tWait" => set(5, sum),
                     "tAbandon" => set(2, count),
                     "nTransferred" => set(3, count),
-                    "tTalk" => set(5, sum),
-                    "tHeld" => set(6, sum),
-                    "tAcw" => set(7, sum),
-                    "tHandle" => set(8, sum),
+                    "tTalk" => set(6, sum),
+                    "tHeld" => set(7, sum),
+                    "tAcw" => set(8, sum),
+                    "tHandle" => set(9, sum),
                     _ => {}
                 }
             }
@@ -238,6 +239,7 @@ fn records_recount_the_aggregates_and_a_run_again_keeps_each_once() {
             counted("answered"),
             counted("abandoned"),
             counted("transferred"),
+            row.integer("answer_ms"),
             row.integer("wait_ms"),
             row.integer("talk_ms"),
             row.integer("hold_ms"),
@@ -245,7 +247,7 @@ fn records_recount_the_aggregates_and_a_run_again_keeps_each_once() {
             row.integer("handle_ms"),
         ];
         // A conversation that emitted nothing (none of these metrics) has no group at all.
-        let counted_by_api = aggregates.get(id).copied().unwrap_or([None; 9]);
+        let counted_by_api = aggregates.get(id).copied().unwrap_or([None; 10]);
         assert_eq!(stored, counted_by_api, "conversation {id}");
         checked += 1;
     }

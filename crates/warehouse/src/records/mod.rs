@@ -148,10 +148,15 @@ const CONVERSATION_METRICS: &[(Measure, &str, Tally)] = &[
     ),
     (
         measure(
-            "wait_ms",
+            "answer_ms",
             "Time in queue before an answer (tAnswered sum), ms",
         ),
         "tAnswered",
+        Tally::Sum,
+    ),
+    (
+        measure("wait_ms", "Time waiting in queue (tWait sum), ms"),
+        "tWait",
         Tally::Sum,
     ),
     (
