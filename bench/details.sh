@@ -3,7 +3,7 @@
 # day (default 30 days at 20,000), printing:
 #  1. the same details job results fetched with curl (their bytes) and decoded and written by
 #     `genesys-bi sync` of `conversations` with the rate limit lifted: MB/s and conversations/s
-#     into SQLite, and the sync's peak RSS (goal < 150 MB);
+#     into SQLite, and the sync's peak RSS (goal < 150 MB), and the same of `segments`;
 #  2. the record datasets (agent_status_intervals, conversations, segments) synced at 300
 #     requests a minute: requests against the planned minimum (per job one submit, one status,
 #     one delete and its result pages), 429s, and wall time against the rate floor (requests ÷
@@ -87,6 +87,10 @@ print(f"job results {size / 1e6:.1f} MB (as curl fetched them), {stored} convers
 print(f"{size / 1e6 / wall:.1f} MB/s, {stored / wall:,.0f} conversations/s into SQLite (jobs, decode, write)")
 print(f"peak RSS of genesys-bi sync: {rss // 1024} MB (goal < 150 MB)")
 PY
+# The widest records: a day of segments is some ten rows a conversation.
+write_config 1000000 "$work/segments.db" segments segments
+(cd "$work" && /usr/bin/time -f "%M" -o "$work/rss" "$bin" sync --now "$now" >/dev/null)
+echo "segments: $(sqlite3 "$work/segments.db" "select count(*) from segments") rows; peak RSS of genesys-bi sync: $(( $(cat "$work/rss") / 1024 )) MB (goal < 150 MB)"
 kill %1 2>/dev/null || true; wait 2>/dev/null || true
 
 echo

@@ -82,6 +82,12 @@ pub struct Conversation {
     pub customer_participation: Option<bool>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub division_ids: Vec<String>,
+    /// The lowest MOS any voice session measured (a real, 1 to 5); absent without voice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_stats_min_conversation_mos: Option<f64>,
+    /// The lowest R-factor any voice session measured (a real, 0 to 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media_stats_min_conversation_r_factor: Option<f64>,
     #[serde(default)]
     pub participants: Vec<Participant>,
 }
@@ -121,8 +127,65 @@ pub struct Session {
     pub requested_routings: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<SessionMetric>,
+    /// The IVR or in-queue flow the session ran (flow sessions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow: Option<Flow>,
+    /// Call quality per media endpoint, once measured (voice only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media_endpoint_stats: Vec<MediaEndpointStat>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edge_id: Option<String>,
     #[serde(default)]
     pub segments: Vec<Segment>,
+}
+
+/// `AnalyticsFlow`: the flow a session ran, how it entered and why it left.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flow {
+    pub flow_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer_target_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transfer_target_address: Option<String>,
+}
+
+/// `AnalyticsMediaEndpointStat`: one endpoint's call quality (MOS and R-factor are reals).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaEndpointStat {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codecs: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_mos: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_r_factor: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_latency_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received_packets: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discarded_packets: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<String>,
 }
 
 /// One metric emission: `value` in ms for `t*`, a count for `n*`.

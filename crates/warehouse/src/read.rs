@@ -337,16 +337,21 @@ impl Selection {
         }
         for measure in self.metric_columns() {
             let meaning = record.meaning(&measure.column).unwrap_or_default();
+            let integer = measure.sql_type == "INTEGER";
             columns.push(column(
                 &measure.column,
-                ColumnType::Integer,
+                if integer {
+                    ColumnType::Integer
+                } else {
+                    ColumnType::Real
+                },
                 Some(measure.metric.clone()),
                 "measure",
                 meaning,
                 Expr::Metric {
                     column: measure.column.clone(),
                     rollup: None,
-                    integer: true,
+                    integer,
                 },
             ));
         }

@@ -286,9 +286,14 @@ fn drill_down_adds_up(work: &Workspace, conversations: &warehouse::testing::Stor
         start >= day_start && end.is_some_and(|end| end < day_end)
     };
     let mut handle: BTreeMap<String, i64> = BTreeMap::new();
+    let mut lowest_mos: BTreeMap<String, f64> = BTreeMap::new();
     for row in work.table("sessions").rows() {
         let id = row.text("conversation_id").unwrap().to_string();
-        *handle.entry(id).or_default() += row.integer("handle_ms").unwrap_or(0);
+        *handle.entry(id.clone()).or_default() += row.integer("handle_ms").unwrap_or(0);
+        if let Some(mos) = row.number("min_mos") {
+            let lowest = lowest_mos.entry(id).or_insert(mos);
+            *lowest = lowest.min(mos);
+        }
     }
     let mut talk: BTreeMap<String, i64> = BTreeMap::new();
     let mut segment_participants: BTreeMap<String, std::collections::BTreeSet<String>> =
@@ -312,9 +317,29 @@ fn drill_down_adds_up(work: &Workspace, conversations: &warehouse::testing::Stor
             .or_default()
             .insert(row.text("participant_id").unwrap().to_string());
     }
-    let mut checked = 0;
+    let (mut checked, mut voice, mut ivr) = (0, 0, 0);
     for row in conversations.rows().filter(in_day) {
         let id = row.text("conversation_id").unwrap();
+        // Call quality: the conversation's MOS is its sessions' lowest.
+        assert_eq!(
+            row.number("min_mos"),
+            lowest_mos.get(id).copied(),
+            "{id}: MOS"
+        );
+        if row.text("media_type") == Some("voice") {
+            let mos = row
+                .number("min_mos")
+                .unwrap_or_else(|| panic!("{id}: a voice call's MOS"));
+            assert!((1.0..=5.0).contains(&mos), "{id}: MOS {mos}");
+            voice += 1;
+        }
+        if let Some(flow) = row.text("ivr_flow_name") {
+            assert!(
+                !flow.is_empty() && row.text("ivr_exit_reason").is_some(),
+                "{id}: IVR"
+            );
+            ivr += 1;
+        }
         assert_eq!(
             row.integer("handle_ms").unwrap_or(0),
             handle.get(id).copied().unwrap_or(0),
@@ -333,4 +358,8 @@ fn drill_down_adds_up(work: &Workspace, conversations: &warehouse::testing::Stor
         checked += 1;
     }
     assert!(checked > 300, "{checked} conversations checked");
+    assert!(
+        voice > 100 && ivr > 100,
+        "{voice} voice calls, {ivr} through an IVR"
+    );
 }

@@ -149,6 +149,9 @@ fn build(
         originating_direction: Some(c.originating_direction.as_str().to_string()),
         customer_participation: (c.end_ms <= now).then_some(c.customer_participation),
         division_ids: vec![vocab.division_ids[c.division as usize].clone()],
+        // Call quality and flows are added to voice records as they are rendered (`voice`).
+        media_stats_min_conversation_mos: None,
+        media_stats_min_conversation_r_factor: None,
         participants,
     })
 }
@@ -213,6 +216,11 @@ fn participant(
             Vec::new()
         },
         metrics: metrics.into_iter().map(|(_, m)| m).collect(),
+        flow: None,
+        media_endpoint_stats: Vec::new(),
+        recording: None,
+        provider: None,
+        edge_id: None,
         segments,
     };
     Some(Participant {

@@ -188,6 +188,18 @@ fn conversation_row(parsed: &Parsed<'_>) -> RecordRow {
         .and_then(|(_, g)| g.wrap_up_code.clone());
     let mut division_ids = conversation.division_ids.clone();
     division_ids.sort();
+    let ivr_flow = sessions()
+        .filter(|(p, _)| p.purpose == "ivr")
+        .find_map(|(_, s)| s.flow.as_ref());
+    let mut values = tallies(sessions().flat_map(|(_, s)| s.metrics.iter()));
+    values.extend([
+        conversation
+            .media_stats_min_conversation_mos
+            .map(Value::Real),
+        conversation
+            .media_stats_min_conversation_r_factor
+            .map(Value::Real),
+    ]);
     RecordRow {
         start: parsed.start,
         end: parsed.end,
@@ -199,8 +211,10 @@ fn conversation_row(parsed: &Parsed<'_>) -> RecordRow {
             last_agent,
             wrap_up_code,
             (!division_ids.is_empty()).then(|| division_ids.join(",")),
+            ivr_flow.and_then(|f| f.flow_name.clone()),
+            ivr_flow.and_then(|f| f.exit_reason.clone()),
         ],
-        values: tallies(sessions().flat_map(|(_, s)| s.metrics.iter())),
+        values,
     }
 }
 
@@ -228,6 +242,15 @@ fn session_row(
     session: &Session,
 ) -> Option<RecordRow> {
     let (start, end) = parsed.span(session.segments.iter())?;
+    let flow = session.flow.as_ref();
+    let lowest = |stat: fn(&genesys::details::MediaEndpointStat) -> Option<f64>| {
+        (session.media_endpoint_stats.iter())
+            .filter_map(stat)
+            .reduce(f64::min)
+            .map(Value::Real)
+    };
+    let mut values = tallies(session.metrics.iter());
+    values.extend([lowest(|s| s.min_mos), lowest(|s| s.min_r_factor)]);
     Some(RecordRow {
         start,
         end,
@@ -241,7 +264,10 @@ fn session_row(
             session.direction.clone(),
             session.ani.clone(),
             session.dnis.clone(),
+            flow.and_then(|f| f.flow_name.clone()),
+            flow.and_then(|f| f.flow_type.clone()),
+            flow.and_then(|f| f.exit_reason.clone()),
         ],
-        values: tallies(session.metrics.iter()),
+        values,
     })
 }

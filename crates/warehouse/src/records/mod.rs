@@ -49,6 +49,8 @@ impl RecordKind {
 pub struct Measure {
     pub column: &'static str,
     pub meaning: &'static str,
+    /// A real (call quality), not an integer (counts and milliseconds).
+    pub real: bool,
 }
 
 const STATUS_FIELDS: &[&str] = &[
@@ -62,6 +64,7 @@ const STATUS_FIELDS: &[&str] = &[
 const STATUS_MEASURES: &[Measure] = &[Measure {
     column: "duration_ms",
     meaning: "How long the status lasted, in ms (end - start); null while it is still in force",
+    real: false,
 }];
 
 const PARTICIPANT_FIELDS: &[&str] = &[
@@ -83,6 +86,9 @@ const SESSION_FIELDS: &[&str] = &[
     "direction",
     "ani",
     "dnis",
+    "flowName",
+    "flowType",
+    "exitReason",
 ];
 
 const SEGMENT_FIELDS: &[&str] = &[
@@ -102,10 +108,12 @@ const SEGMENT_MEASURES: &[Measure] = &[
     Measure {
         column: "duration_ms",
         meaning: "How long the segment lasted, in ms (end - start); null while it is open",
+        real: false,
     },
     Measure {
         column: "conference",
         meaning: "1 if the segment was part of a conference, 0 if not",
+        real: false,
     },
 ];
 
@@ -117,6 +125,8 @@ const CONVERSATION_FIELDS: &[&str] = &[
     "userId",
     "wrapUpCode",
     "divisionIds",
+    "ivrFlowName",
+    "ivrExitReason",
 ];
 
 /// A conversation's measures: each the count or the sum of one session metric over all its
@@ -193,8 +203,26 @@ const CONVERSATION_METRICS: &[(Measure, &str, Tally)] = &[
 ];
 
 const fn measure(column: &'static str, meaning: &'static str) -> Measure {
-    Measure { column, meaning }
+    Measure {
+        column,
+        meaning,
+        real: false,
+    }
 }
+
+/// A conversation's (or session's) call quality, the lowest any of its voice endpoints measured.
+pub(crate) const QUALITY_MEASURES: &[Measure] = &[
+    Measure {
+        column: "min_mos",
+        meaning: "The lowest MOS measured on its voice endpoints (1 to 5; mediaStatsMinConversationMos)",
+        real: true,
+    },
+    Measure {
+        column: "min_r_factor",
+        meaning: "The lowest R-factor measured on its voice endpoints (0 to 100)",
+        real: true,
+    },
+];
 
 /// How a conversation measure is made of its session metric's emissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,9 +274,11 @@ impl RecordKind {
     pub fn measures(self) -> Vec<Measure> {
         match self {
             RecordKind::StatusIntervals => STATUS_MEASURES.to_vec(),
-            RecordKind::Conversations | RecordKind::Participants | RecordKind::Sessions => {
-                CONVERSATION_METRICS.iter().map(|(m, _, _)| *m).collect()
-            }
+            RecordKind::Participants => CONVERSATION_METRICS.iter().map(|(m, _, _)| *m).collect(),
+            RecordKind::Conversations | RecordKind::Sessions => (CONVERSATION_METRICS.iter())
+                .map(|(m, _, _)| *m)
+                .chain(QUALITY_MEASURES.iter().copied())
+                .collect(),
             RecordKind::Segments => SEGMENT_MEASURES.to_vec(),
         }
     }
@@ -263,7 +293,7 @@ impl RecordKind {
                 qualifier: None,
                 field: StatField::Sum,
                 column: m.column.to_string(),
-                sql_type: "INTEGER",
+                sql_type: if m.real { "REAL" } else { "INTEGER" },
             })
             .collect()
     }
@@ -297,6 +327,13 @@ impl RecordKind {
             (RecordKind::Conversations, "user_id") => "The last agent that handled it",
             (RecordKind::Conversations, "wrap_up_code") => "The last wrap-up code an agent gave it",
             (RecordKind::Conversations, "division_ids") => "Its divisions, comma-separated",
+            (RecordKind::Conversations, "ivr_flow_name") => "The IVR flow it ran first, if any",
+            (RecordKind::Conversations, "ivr_exit_reason") => {
+                "Why it left that IVR flow (TRANSFER, DISCONNECT, …), once it did"
+            }
+            (_, "flow_name") => "The flow the session ran (IVR and in-queue flows)",
+            (_, "flow_type") => "The flow's type (INBOUNDCALL, INQUEUECALL, …)",
+            (_, "exit_reason") => "Why the session left its flow, once it did",
             (_, "conversation_id") => "The conversation it belongs to",
             (_, "participant_id") => "The participant id",
             (_, "session_id") => "The session id",
