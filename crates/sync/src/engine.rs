@@ -21,9 +21,7 @@ use futures_util::StreamExt;
 use genesys::Interval;
 use genesys::aggregates::AggregationQuery;
 use jiff::Timestamp;
-use warehouse::{
-    AggregateRow, DatasetChange, LeaseToken, RecordRow, Store, TableSpec, WindowWrite,
-};
+use warehouse::{AggregateRow, DatasetChange, LeaseToken, Store, TableSpec, WindowWrite};
 
 pub use crate::config::QueryMode;
 use crate::config::{DatasetSpec, DirectoryName};
@@ -32,6 +30,7 @@ use crate::metrics::{
     WindowRefetched, WindowRestated, WindowRewritten, WindowWritten,
 };
 use crate::plan::{PlanRequest, plan_windows};
+use crate::record_pages::{self, RecordSender};
 use crate::stop::Stop;
 use crate::store_wait::{StoreOutage, StoreWait, Waited};
 
@@ -81,38 +80,22 @@ pub trait AggregateSource: Send + Sync + 'static {
         }
     }
 
-    /// The records of a record dataset (`warehouse::records`) that start in `window`, each
-    /// once, through the details jobs of `table`'s kind. A source without details (a test's
-    /// fake of aggregates) refuses.
-    fn fetch_records(
+    /// The records of a record dataset (`warehouse::records`) that start in `window`, through
+    /// the details jobs of `table`'s kind, handed to `pages` a page at a time (the API's data
+    /// availability noted before the first). A source without details (a test's fake of
+    /// aggregates) refuses.
+    fn stream_records(
         &self,
         table: &TableSpec,
         window: Interval,
-    ) -> impl Future<Output = Result<RecordWindow, SourceError>> + Send {
+        pages: RecordSender,
+    ) -> impl Future<Output = Result<(), SourceError>> + Send {
+        drop(pages);
         let refusal = format!(
             "this source has no {} records for dataset `{}` ({window})",
             table.definition.kind, table.name
         );
         async move { Err(SourceError::from(refusal)) }
-    }
-}
-
-/// A record dataset's window as pulled.
-#[derive(Debug, Clone, Default)]
-pub struct RecordWindow {
-    /// The records that start in the window.
-    pub rows: Vec<RecordRow>,
-    /// The API's `dataAvailabilityDate` when they were pulled: it had every record before it,
-    /// and none (or only some) after.
-    pub available_through: Option<Timestamp>,
-}
-
-impl RecordWindow {
-    /// Whether the window is complete: the API had all its data (a job answers later data
-    /// partially, without saying so). Records still open in it do not hold the watermark back:
-    /// the plan pulls their windows again until they close (see [`Engine::plan`]).
-    pub fn settled(&self, window: Interval) -> bool {
-        self.available_through.is_some_and(|at| at >= window.end)
     }
 }
 
@@ -886,45 +869,6 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         }
     }
 
-    /// A record dataset's window: its records pulled whole (a details job), then written in
-    /// one transaction, settled only once the API has all its data and every record closed.
-    async fn pull_records(
-        &self,
-        spec: &DatasetSpec,
-        window: Interval,
-        plan: &FetchPlan,
-    ) -> Result<usize, WindowError> {
-        let table = spec.table_spec();
-        let fetched = tokio::select! {
-            biased;
-            () = self.stop.stopped() => return Err(WindowError::Abandoned),
-            fetched = self.source.fetch_records(&table, window) => fetched,
-        };
-        let records = fetched.map_err(fetch_failure)?;
-        let settled = records.settled(window);
-        let (run_id, lease) = (plan.run_id, plan.lease.clone());
-        let count_changes = plan.changed.is_some();
-        let store = Arc::clone(&self.store);
-        let dataset = spec.name.clone();
-        let write = tokio::task::spawn_blocking(move || {
-            let write = WindowWrite {
-                dataset: &dataset,
-                window,
-                rows: &[],
-                settled,
-                run_id,
-                count_changes,
-            };
-            store.write_record_window(&write, &records.rows, lease.as_ref())
-        });
-        let rows = self.finish_write(spec, &window, plan, write).await?;
-        if !settled {
-            plan.waiting
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(rows)
-    }
-
     /// The window's write as it ended; a restatement's changed rows are counted once it
     /// committed.
     async fn finish_write(
@@ -956,6 +900,79 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             .emit(&self.metrics);
         }
         Ok(outcome.rows_written)
+    }
+
+    /// A record dataset's window: its records streamed from a details job into one
+    /// transaction, a page at a time; complete once the API has all its data
+    /// (`dataAvailabilityDate` past its end).
+    async fn pull_records(
+        &self,
+        spec: &DatasetSpec,
+        window: Interval,
+        plan: &FetchPlan,
+    ) -> Result<usize, WindowError> {
+        let table = spec.table_spec();
+        let (run_id, lease) = (plan.run_id, plan.lease.clone());
+        let count_changes = plan.changed.is_some();
+        let (sender, receiver) = tokio::sync::mpsc::channel(PAGES_QUEUED);
+        let available: Arc<std::sync::Mutex<Option<Timestamp>>> = Arc::default();
+        let complete = {
+            let available = Arc::clone(&available);
+            move || {
+                let at = *available.lock().unwrap_or_else(|p| p.into_inner());
+                at.is_some_and(|at| at >= window.end)
+            }
+        };
+        let store = Arc::clone(&self.store);
+        let dataset = spec.name.clone();
+        let settled_when_written = complete.clone();
+        let write = tokio::task::spawn_blocking(move || {
+            let mut pages = record_pages::received(receiver);
+            // The first page comes with the job's data availability: whether the window is
+            // complete, which its log entry records.
+            let first = pages.next();
+            let write = WindowWrite {
+                dataset: &dataset,
+                window,
+                rows: &[],
+                settled: settled_when_written(),
+                run_id,
+                count_changes,
+            };
+            let mut pages = first.into_iter().chain(pages);
+            store.write_record_pages(&write, &mut pages, lease.as_ref())
+        });
+        let fetch = async {
+            let end = sender.clone();
+            let pages = RecordSender::new(sender, Arc::clone(&available));
+            self.source.stream_records(&table, window, pages).await?;
+            end.send(record_pages::RecordMessage::End)
+                .await
+                .map_err(|_| SourceError::from("the window's write stopped taking pages"))
+        };
+        // A stop drops the fetch, and with it the channel: the write rolls back.
+        let fetched = tokio::select! {
+            biased;
+            () = self.stop.stopped() => None,
+            fetched = fetch => Some(fetched),
+        };
+        let written = self.finish_write(spec, &window, plan, write).await;
+        let write_failed = matches!(
+            &written,
+            Err(WindowError::Store(SyncError::Store { source, .. }))
+                if !matches!(source, warehouse::StoreError::PagesStopped(_))
+        );
+        let rows = match fetched {
+            _ if write_failed => written,
+            None => Err(WindowError::Abandoned),
+            Some(Err(e)) => Err(fetch_failure(e)),
+            Some(Ok(())) => written,
+        }?;
+        if !complete() {
+            plan.waiting
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(rows)
     }
 }
 

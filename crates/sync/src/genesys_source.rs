@@ -11,8 +11,9 @@ use warehouse::{AggregateRow, DatasetKind, GroupRows, RecordKind, TableSpec};
 
 use crate::engine::{
     AggregateSource, AnswerInterrupted, DirectorySource, PageSender, PermissionMissing,
-    RecordWindow, ResponseTooLarge, SourceError,
+    ResponseTooLarge, SourceError,
 };
+use crate::record_pages::RecordSender;
 use crate::record_source;
 
 const DIRECTORY_PAGE_SIZE: u32 = 100;
@@ -117,16 +118,17 @@ impl AggregateSource for GenesysClient {
         Ok(())
     }
 
-    async fn fetch_records(
+    async fn stream_records(
         &self,
         table: &TableSpec,
         window: genesys::Interval,
-    ) -> Result<RecordWindow, SourceError> {
+        pages: RecordSender,
+    ) -> Result<(), SourceError> {
         match table.record_kind() {
             Some(RecordKind::StatusIntervals) => {
-                record_source::status_intervals(self, window).await
+                record_source::status_intervals(self, window, pages).await
             }
-            Some(records) => record_source::conversations(self, window, records).await,
+            Some(records) => record_source::conversations(self, window, records, pages).await,
             None => Err(format!("dataset `{}` holds aggregates, not records", table.name).into()),
         }
     }

@@ -13,6 +13,7 @@ mod iso_duration;
 pub mod lake_config;
 pub mod metrics;
 pub mod plan;
+pub mod record_pages;
 mod record_source;
 pub mod runner;
 pub mod server_settings;

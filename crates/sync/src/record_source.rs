@@ -1,9 +1,11 @@
 //! Record datasets' windows from the Genesys details jobs: users details for status intervals,
-//! conversation details for conversations. A job's answer is read whole (a window is a day),
-//! each record typed once, the copies Genesys returns merged, and only the records that start
-//! in the window kept: the others belong to (and are pulled with) the windows they start in.
+//! conversation details for conversations and their drill-down. Each record is typed once and
+//! only the rows that start in the window are kept: the others belong to (and are pulled with)
+//! the windows they start in. Conversations go on a results page at a time; status intervals
+//! are merged whole first (Genesys returns a status that spans two UTC days twice, and a
+//! user's records over several pages).
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 use futures_util::TryStreamExt;
 use genesys::Interval;
@@ -12,20 +14,24 @@ use genesys::details::ConversationQuery;
 use genesys::users_details::UserDetailsQuery;
 use genesys::users_details::intervals::{check_timeline, merge, typed_records};
 use jiff::Timestamp;
-use warehouse::RecordKind;
-use warehouse::RecordRow;
 use warehouse::records::{conversation_rows, status_interval_row};
+use warehouse::{RecordKind, RecordPage};
 
-use crate::engine::{RecordWindow, SourceError};
+use crate::engine::SourceError;
+use crate::record_pages::RecordSender;
 
 /// Records asked for per results page (third-party clients use 1,000 for job results).
 const JOB_PAGE_SIZE: u32 = 1_000;
+
+/// Status interval rows handed to the write at a time.
+const STATUS_PAGE_ROWS: usize = 10_000;
 
 /// Every status interval of every user that starts in `window`, day-boundary copies merged.
 pub(crate) async fn status_intervals(
     client: &GenesysClient,
     window: Interval,
-) -> Result<RecordWindow, SourceError> {
+    pages: RecordSender,
+) -> Result<(), SourceError> {
     let query = UserDetailsQuery {
         interval: window.to_string(),
         ..UserDetailsQuery::default()
@@ -36,9 +42,9 @@ pub(crate) async fn status_intervals(
         .map_err(crate::genesys_source::refused)?;
     let pulled = async {
         client.wait_for_job(JobKind::UsersDetails, &job_id).await?;
-        let mut pages = client.users_details_job_pages(&job_id, Some(JOB_PAGE_SIZE));
+        let mut results = client.users_details_job_pages(&job_id, Some(JOB_PAGE_SIZE));
         let (mut copies, mut available) = (Vec::new(), None);
-        while let Some(page) = pages.try_next().await? {
+        while let Some(page) = results.try_next().await? {
             available = available.or(page.data_availability_date);
             for detail in &page.user_details {
                 copies.extend(typed_records(detail)?);
@@ -51,29 +57,39 @@ pub(crate) async fn status_intervals(
     let (copies, available) = pulled?;
     let merged = merge(copies)?;
     check_timeline(&merged)?;
-    let rows = (merged.iter())
-        .filter(|interval| window.contains(interval.start))
-        .map(status_interval_row)
-        .collect();
-    let available_through = match available {
-        Some(text) => Some(instant("dataAvailabilityDate", &text)?),
-        None => Some(client.users_details_availability().await?),
+    let available = match available {
+        Some(text) => instant("dataAvailabilityDate", &text)?,
+        None => client.users_details_availability().await?,
     };
-    Ok(RecordWindow {
-        rows,
-        available_through,
-    })
+    pages.available_through(available);
+    let mut rows = (merged.iter())
+        .filter(|interval| window.contains(interval.start))
+        .map(status_interval_row);
+    loop {
+        let page: Vec<_> = rows.by_ref().take(STATUS_PAGE_ROWS).collect();
+        let last = page.len() < STATUS_PAGE_ROWS;
+        pages
+            .send(RecordPage {
+                rows: page,
+                replaces: Vec::new(),
+            })
+            .await?;
+        if last {
+            return Ok(());
+        }
+    }
 }
 
 /// The rows of `kind` (a conversation, or its participants, sessions or segments) that start in
-/// `window`, from every conversation whose life overlaps it (what a details job returns), each
-/// conversation once: a job's pages may repeat one, and the copy read last is kept, or the
-/// closed one if only one of them is.
+/// `window`, from every conversation whose life overlaps it (what a details job returns), a
+/// results page at a time. A job's pages may repeat a conversation: the copy read last is kept
+/// (its page replaces what an earlier one wrote of it).
 pub(crate) async fn conversations(
     client: &GenesysClient,
     window: Interval,
     kind: RecordKind,
-) -> Result<RecordWindow, SourceError> {
+    pages: RecordSender,
+) -> Result<(), SourceError> {
     let query = ConversationQuery {
         interval: window.to_string(),
         ..ConversationQuery::default()
@@ -82,44 +98,52 @@ pub(crate) async fn conversations(
         .submit_details_job(&query)
         .await
         .map_err(crate::genesys_source::refused)?;
-    let pulled = async {
+    let sent = async {
         client.wait_for_job(JobKind::Details, &job_id).await?;
-        let mut pages = client.details_job_pages(&job_id, Some(JOB_PAGE_SIZE));
-        // Per conversation: whether the copy kept had ended, and its rows in the window.
-        let mut rows: HashMap<String, (bool, Vec<RecordRow>)> = HashMap::new();
-        let mut available = None;
-        while let Some(page) = pages.try_next().await? {
-            available = available.or(page.data_availability_date);
-            for conversation in page.conversations.iter().flatten() {
-                let ended = conversation.conversation_end.is_some();
-                let id = &conversation.conversation_id;
-                if rows
-                    .get(id)
-                    .is_some_and(|(kept_ended, _)| *kept_ended && !ended)
-                {
-                    continue;
-                }
-                let mut in_window = conversation_rows(kind, conversation)?;
-                in_window.retain(|row| window.contains(row.start));
-                rows.insert(id.clone(), (ended, in_window));
+        let mut results = client.details_job_pages(&job_id, Some(JOB_PAGE_SIZE));
+        // The conversations sent so far (their ids, not their rows).
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut first = true;
+        while let Some(results_page) = results.try_next().await? {
+            if first {
+                let available = match results_page.data_availability_date.as_deref() {
+                    Some(text) => instant("dataAvailabilityDate", text)?,
+                    None => {
+                        let answer = client.details_availability().await?;
+                        instant("dataAvailabilityDate", &answer.data_availability_date)?
+                    }
+                };
+                pages.available_through(available);
+                first = false;
             }
+            let mut page = RecordPage::default();
+            for conversation in results_page.conversations.iter().flatten() {
+                let id = &conversation.conversation_id;
+                if !seen.insert(id.clone()) {
+                    page.replaces.push(id.clone());
+                    // Its rows from this very page, if it came twice on it.
+                    page.rows.retain(|row| row.fields[0].as_deref() != Some(id));
+                }
+                let rows = conversation_rows(kind, conversation)?;
+                page.rows
+                    .extend(rows.into_iter().filter(|row| window.contains(row.start)));
+            }
+            pages.send(page).await?;
         }
-        Ok::<_, SourceError>((rows, available))
+        if first {
+            // No results page at all: the window is empty, as of the datalake's date.
+            let answer = client.details_availability().await?;
+            pages.available_through(instant(
+                "dataAvailabilityDate",
+                &answer.data_availability_date,
+            )?);
+            pages.send(RecordPage::default()).await?;
+        }
+        Ok::<_, SourceError>(())
     }
     .await;
     forget_job(client, JobKind::Details, &job_id).await;
-    let (rows, available) = pulled?;
-    let available_through = match available {
-        Some(text) => instant("dataAvailabilityDate", &text)?,
-        None => {
-            let answer = client.details_availability().await?;
-            instant("dataAvailabilityDate", &answer.data_availability_date)?
-        }
-    };
-    Ok(RecordWindow {
-        rows: rows.into_values().flat_map(|(_, rows)| rows).collect(),
-        available_through: Some(available_through),
-    })
+    sent
 }
 
 /// Results stay on the server until they expire; they are freed now, whatever happened.

@@ -45,7 +45,7 @@ pub use open::{AnyStore, StoreConfig, open, open_reader};
 pub use postgres::{PostgresConfig, PostgresError, PostgresReader, PostgresStore};
 pub use read_kpi::KpiFeed;
 pub use reader::{ReadSession, ReadStore};
-pub use records::{RecordKind, RecordRow};
+pub use records::{RecordKind, RecordPage, RecordRow};
 pub use rows::{AggregateRow, GroupRows, Value, rows_from_response};
 pub use schema::{DatasetDefinition, DatasetKind, NamedTimeZone, TableSpec};
 pub use sqlite::{SqliteReader, SqliteStore};
@@ -370,6 +370,22 @@ pub trait Store: Send + Sync {
         &self,
         write: &WindowWrite<'_>,
         rows: &[RecordRow],
+        lease: Option<&LeaseToken>,
+    ) -> Result<WindowOutcome> {
+        let page = RecordPage {
+            rows: rows.to_vec(),
+            replaces: Vec::new(),
+        };
+        self.write_record_pages(write, &mut std::iter::once(Ok(page)), lease)
+    }
+    /// Like [`Store::write_record_window`], the records arriving as `pages` and written as
+    /// they come, so memory holds a page, not the window; a page's
+    /// [`RecordPage::replaces`] replaces what earlier pages wrote of those records. A page that
+    /// is an error abandons the window: nothing of it is written.
+    fn write_record_pages(
+        &self,
+        write: &WindowWrite<'_>,
+        pages: &mut dyn Iterator<Item = Result<RecordPage>>,
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome>;
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>>;

@@ -147,13 +147,13 @@ impl Store for AnyStore {
         self.0.write_window_pages(write, pages, lease)
     }
 
-    fn write_record_window(
+    fn write_record_pages(
         &self,
         write: &WindowWrite<'_>,
-        rows: &[crate::RecordRow],
+        pages: &mut dyn Iterator<Item = Result<crate::RecordPage>>,
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome> {
-        self.0.write_record_window(write, rows, lease)
+        self.0.write_record_pages(write, pages, lease)
     }
 
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>> {

@@ -273,13 +273,13 @@ impl Store for PostgresStore {
         windows::write(self, write, WindowRows::Buckets(&mut pages), lease)
     }
 
-    fn write_record_window(
+    fn write_record_pages(
         &self,
         write: &WindowWrite<'_>,
-        rows: &[crate::RecordRow],
+        pages: &mut dyn Iterator<Item = Result<crate::RecordPage>>,
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome> {
-        windows::write(self, write, WindowRows::Records(rows), lease)
+        windows::write(self, write, WindowRows::RecordPages(pages), lease)
     }
 
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>> {

@@ -16,7 +16,7 @@ use super::{Fail, PostgresStore, copy, days, leases, watermarks};
 use crate::changes::{self, ChangeCount, TempTable};
 use crate::days::{DayGrid, DayTally};
 use crate::leases::{LeaseHolder, LeaseToken};
-use crate::records::{RecordRow, check_record, check_rows_fit};
+use crate::records::{RecordPage, check_record, check_replaces, check_rows_fit};
 use crate::rows::AggregateRow;
 use crate::schema::quote;
 use crate::sqlite::insert::check_row;
@@ -30,8 +30,8 @@ type Pages<'p> = dyn Iterator<Item = Result<Cow<'p, [AggregateRow]>>> + 'p;
 pub(crate) enum WindowRows<'a, 'p> {
     /// An aggregates dataset's bucket rows, a page at a time.
     Buckets(&'a mut Pages<'p>),
-    /// A record dataset's records (`crate::records`).
-    Records(&'a [RecordRow]),
+    /// A record dataset's records (`crate::records`), a page at a time.
+    RecordPages(&'a mut dyn Iterator<Item = Result<RecordPage>>),
 }
 
 /// Writes the window from `rows`, no more than a page of buckets in memory. Any error (a bad
@@ -52,9 +52,21 @@ pub(crate) fn write(
     }
     // The first page (an async job's wait comes before it) is awaited before a connection is
     // taken, so the pool is not held while a job runs.
+    let mut first_record_page = None;
     let (first, rows) = match rows {
         WindowRows::Buckets(pages) => (pages.next(), WindowRows::Buckets(pages)),
-        records => (None, records),
+        WindowRows::RecordPages(pages) => {
+            first_record_page = pages.next();
+            (None, WindowRows::RecordPages(pages))
+        }
+    };
+    let mut records;
+    let rows = match rows {
+        WindowRows::RecordPages(pages) => {
+            records = first_record_page.into_iter().chain(pages);
+            WindowRows::RecordPages(&mut records)
+        }
+        buckets => buckets,
     };
     let mut client = store.run(|| connect::client(&store.pool))?;
     // On an error the dropped `COPY` sends CopyFail and the dropped transaction ROLLBACK,
@@ -130,7 +142,7 @@ fn write_on<'p>(
         .await?;
         Ok((spec, counting))
     })?;
-    let records = matches!(rows, WindowRows::Records(_));
+    let records = matches!(rows, WindowRows::RecordPages(_));
     check_rows_fit(&spec, records)?;
     let copy = copy::statement(&spec);
     let mut copying = store.run(|| copy.start(tx.client()))?;
@@ -155,12 +167,26 @@ fn write_on<'p>(
                 rows_written += page.len();
             }
         }
-        WindowRows::Records(records) => {
-            for record in records {
-                check_record(&spec, write.window, record)?;
+        WindowRows::RecordPages(pages) => {
+            for page in pages {
+                let page = page?;
+                check_replaces(&spec, &page)?;
+                if !page.replaces.is_empty() {
+                    // The rows an earlier page copied of these records go first: the `COPY`
+                    // ends, the delete runs, a new `COPY` takes the rest.
+                    let restarted = store.run(|| async {
+                        copying.finish().await?;
+                        rows_written -= delete_replaced(tx, &spec, write, &page.replaces).await?;
+                        copy::statement(&spec).start(tx.client()).await
+                    })?;
+                    copying = restarted;
+                }
+                for record in &page.rows {
+                    check_record(&spec, write.window, record)?;
+                }
+                store.run(|| copying.records(&page.rows))?;
+                rows_written += page.rows.len();
             }
-            store.run(|| copying.records(records))?;
-            rows_written = records.len();
         }
     }
     let (complete_through, rows_changed) = store.run(|| async {
@@ -187,6 +213,31 @@ fn write_on<'p>(
         complete_through,
         rows_changed,
     })
+}
+
+/// Deletes the window's rows of the records `ids`; how many.
+async fn delete_replaced(
+    tx: &tokio_postgres::Transaction<'_>,
+    spec: &crate::TableSpec,
+    write: &WindowWrite<'_>,
+    ids: &[String],
+) -> Result<usize, Fail> {
+    let Some(sql) =
+        crate::records::replaced_rows_sql(spec, "SELECT unnest($3::text[])", ("$1", "$2"))
+    else {
+        return Ok(0);
+    };
+    let deleted = tx
+        .execute(
+            &sql,
+            &[
+                &Instant(write.window.start),
+                &Instant(write.window.end),
+                &ids,
+            ],
+        )
+        .await?;
+    Ok(deleted as usize)
 }
 
 /// How many rows the rewrite changed (the copy of the old rows goes at commit).

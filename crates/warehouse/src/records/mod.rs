@@ -366,6 +366,59 @@ pub fn is_record_column(name: &str) -> bool {
     })
 }
 
+/// A page of a record dataset's window, as it arrives from its details job.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordPage {
+    pub rows: Vec<RecordRow>,
+    /// Records (conversation ids) this page holds again: a job's pages may repeat one, and the
+    /// rows an earlier page wrote of it are replaced by this page's.
+    pub replaces: Vec<String>,
+}
+
+impl RecordKind {
+    /// The text column that names the record a row belongs to, for [`RecordPage::replaces`]:
+    /// the conversation for the conversation kinds; none for status intervals (merged whole
+    /// before they are written).
+    pub fn record_id_column(self) -> Option<&'static str> {
+        match self {
+            RecordKind::StatusIntervals => None,
+            _ => Some("conversation_id"),
+        }
+    }
+}
+
+/// The statement deleting, from a record dataset's window (`?1`/`?2` or `$1`/`$2`), the rows of
+/// the records a page replaces (`ids`: their placeholders). `None` for a kind whose rows are
+/// never replaced by page.
+pub(crate) fn replaced_rows_sql(
+    spec: &crate::TableSpec,
+    ids: &str,
+    (start, end): (&str, &str),
+) -> Option<String> {
+    let column = spec.record_kind()?.record_id_column()?;
+    Some(format!(
+        "DELETE FROM {} WHERE interval_start >= {start} AND interval_start < {end} AND {} IN ({ids})",
+        crate::schema::quote(&spec.name),
+        crate::schema::quote(column)
+    ))
+}
+
+/// Refuses a page that replaces records of a kind whose rows are never replaced by page.
+pub(crate) fn check_replaces(spec: &crate::TableSpec, page: &RecordPage) -> crate::Result<()> {
+    let replaceable = spec
+        .record_kind()
+        .and_then(RecordKind::record_id_column)
+        .is_some();
+    if page.replaces.is_empty() || replaceable {
+        return Ok(());
+    }
+    Err(crate::StoreError::WrongRows {
+        dataset: spec.name.clone(),
+        holds: "records merged before they are written",
+        given: "a page replacing records",
+    })
+}
+
 /// One record as a row of its table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordRow {

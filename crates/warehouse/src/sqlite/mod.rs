@@ -188,13 +188,13 @@ impl Store for SqliteStore {
         self.write_window_by_page(write, pages, lease)
     }
 
-    fn write_record_window(
+    fn write_record_pages(
         &self,
         write: &WindowWrite<'_>,
-        rows: &[crate::RecordRow],
+        pages: &mut dyn Iterator<Item = Result<crate::RecordPage>>,
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome> {
-        self.write_records_in(write, rows, lease)
+        self.write_records_in(write, pages, lease)
     }
 
     fn windows(&self, dataset: &str) -> Result<Vec<WindowRecord>> {

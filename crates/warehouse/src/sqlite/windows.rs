@@ -14,7 +14,7 @@ use super::watermarks::advance_watermark;
 use super::{SqliteStore, leases, now_text, parse_instant, write_transaction};
 use crate::changes::{self, ChangeCount, TempTable};
 use crate::leases::{LeaseHolder, LeaseToken};
-use crate::records::{RecordRow, check_record, check_rows_fit};
+use crate::records::{RecordPage, check_record, check_replaces, check_rows_fit};
 use crate::rows::AggregateRow;
 use crate::schema::{TableSpec, quote};
 use crate::{Result, WindowOutcome, WindowRecord, WindowWrite};
@@ -78,32 +78,59 @@ fn replace_rows_by_page(
     Ok(written)
 }
 
-/// Replaces the records that start in the window with `rows`, one prepared statement.
-fn replace_records(
+/// Replaces the records that start in the window with those of `pages`, one prepared
+/// statement, a page at a time; a page that holds records again first deletes what earlier pages
+/// wrote of them.
+fn replace_record_pages(
     tx: &Transaction<'_>,
     spec: &TableSpec,
     write: &WindowWrite<'_>,
-    rows: &[RecordRow],
+    pages: &mut dyn Iterator<Item = Result<RecordPage>>,
 ) -> Result<usize> {
     check_rows_fit(spec, true)?;
     let table = quote(&spec.name);
     delete_window_rows(tx, &table, write)?;
     let names = column_names(spec);
     let marks: Vec<String> = (1..=names.len()).map(|n| format!("?{n}")).collect();
-    let mut insert = tx.prepare_cached(&format!(
+    let insert_sql = format!(
         "INSERT OR FAIL INTO {table} ({}) VALUES ({})",
         names.join(", "),
         marks.join(", ")
-    ))?;
-    for row in rows {
-        check_record(spec, write.window, row)?;
-        insert.raw_bind_parameter(1, format_instant(row.start))?;
-        insert.raw_bind_parameter(2, row.end.map(format_instant))?;
-        bind_cells(&mut insert, 3, &row.fields, &row.values)?;
-        insert.raw_execute()?;
+    );
+    let bounds = (
+        format_instant(write.window.start),
+        format_instant(write.window.end),
+    );
+    let mut written = 0;
+    for page in pages {
+        let page = page?;
+        check_replaces(spec, &page)?;
+        for ids in page.replaces.chunks(REPLACED_PER_STATEMENT) {
+            let marks: Vec<String> = (3..3 + ids.len()).map(|n| format!("?{n}")).collect();
+            let Some(sql) =
+                crate::records::replaced_rows_sql(spec, &marks.join(", "), ("?1", "?2"))
+            else {
+                continue;
+            };
+            let mut values: Vec<&dyn rusqlite::ToSql> = vec![&bounds.0, &bounds.1];
+            values.extend(ids.iter().map(|id| id as &dyn rusqlite::ToSql));
+            written -= tx.execute(&sql, values.as_slice())?;
+        }
+        let mut insert = tx.prepare_cached(&insert_sql)?;
+        for row in &page.rows {
+            check_record(spec, write.window, row)?;
+            insert.raw_bind_parameter(1, format_instant(row.start))?;
+            insert.raw_bind_parameter(2, row.end.map(format_instant))?;
+            bind_cells(&mut insert, 3, &row.fields, &row.values)?;
+            insert.raw_execute()?;
+        }
+        written += page.rows.len();
     }
-    Ok(rows.len())
+    Ok(written)
 }
+
+/// Records replaced per statement: well under SQLite's bound parameters.
+const REPLACED_PER_STATEMENT: usize = 500;
 
 fn log_window_rows(tx: &Transaction<'_>, write: &WindowWrite<'_>, rows: usize) -> Result<()> {
     tx.execute(
@@ -134,11 +161,12 @@ impl SqliteStore {
         self.write_window_with(write, lease, |tx, spec| replace_rows(tx, spec, write))
     }
 
-    /// A record dataset's window in one transaction, as [`SqliteStore::write_window_in`].
+    /// A record dataset's window in one transaction, its pages written as they arrive (the
+    /// first awaited before the writer is taken, as [`SqliteStore::write_window_by_page`]).
     pub(crate) fn write_records_in(
         &self,
         write: &WindowWrite<'_>,
-        rows: &[RecordRow],
+        pages: &mut dyn Iterator<Item = Result<RecordPage>>,
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome> {
         if let Some(lease) = lease.filter(|l| l.dataset != write.dataset) {
@@ -148,8 +176,12 @@ impl SqliteStore {
                 now_held_by: None,
             });
         }
+        let first = pages.next();
+        let mut none = std::iter::empty();
+        let rest: &mut dyn Iterator<Item = _> = if first.is_some() { pages } else { &mut none };
+        let mut pages = first.into_iter().chain(rest);
         self.write_window_with(write, lease, |tx, spec| {
-            replace_records(tx, spec, write, rows)
+            replace_record_pages(tx, spec, write, &mut pages)
         })
     }
 

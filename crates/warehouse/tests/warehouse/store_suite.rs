@@ -791,3 +791,79 @@ fn write_window_to(
         count_changes: false,
     })
 }
+
+/// A segment of conversation `conversation` at hour `k`.
+fn segment_record(conversation: &str, k: i64, kind: &str) -> warehouse::RecordRow {
+    let at = |k: i64| ms_to_timestamp(BASE + k * HOUR);
+    let text = |t: &str| Some(t.to_string());
+    warehouse::RecordRow {
+        start: at(k),
+        end: Some(at(k + 1)),
+        fields: vec![
+            text(conversation),
+            text("p1"),
+            text("s1"),
+            text("agent"),
+            None,
+            text("voice"),
+            text(kind),
+            None,
+            None,
+            None,
+        ],
+        values: vec![Some(Value::Int(HOUR)), Some(Value::Int(0))],
+    }
+}
+
+on_both_backends! {
+    fn a_page_that_holds_a_record_again_replaces_what_earlier_pages_wrote_of_it(t) {
+        let store = &t.store;
+        let spec = TableSpec::records(
+            "segments",
+            warehouse::DatasetKind::ConversationSegments,
+            warehouse::NamedTimeZone::utc(),
+        )
+        .unwrap();
+        store.ensure_dataset(&spec).unwrap();
+        let pages = vec![
+            Ok(warehouse::RecordPage {
+                rows: vec![segment_record("c1", 0, "alert"), segment_record("c2", 1, "interact")],
+                replaces: vec![],
+            }),
+            // c1 again, read later: its rows are this page's now.
+            Ok(warehouse::RecordPage {
+                rows: vec![segment_record("c1", 0, "interact"), segment_record("c1", 2, "wrapup")],
+                replaces: vec!["c1".into()],
+            }),
+        ];
+        let write = WindowWrite {
+            dataset: "segments",
+            window: window(0, 24),
+            rows: &[],
+            settled: true,
+            run_id: None,
+            count_changes: false,
+        };
+        let outcome = store.write_record_pages(&write, &mut pages.into_iter(), None).unwrap();
+        assert_eq!(outcome.rows_written, 3);
+        assert_eq!(
+            t.rows("SELECT conversation_id, segment_type FROM segments ORDER BY interval_start, segment_type"),
+            [
+                vec![Some("c1".to_string()), Some("interact".to_string())],
+                vec![Some("c2".to_string()), Some("interact".to_string())],
+                vec![Some("c1".to_string()), Some("wrapup".to_string())],
+            ]
+        );
+        // Status intervals are merged before they are written: a page may not replace any.
+        store.ensure_dataset(&status_spec()).unwrap();
+        let replacing = warehouse::RecordPage { rows: vec![], replaces: vec!["u1".into()] };
+        let refused = store
+            .write_record_pages(
+                &WindowWrite { dataset: "agent_status_intervals", ..write },
+                &mut std::iter::once(Ok(replacing)),
+                None,
+            )
+            .unwrap_err();
+        assert!(matches!(refused, StoreError::WrongRows { .. }), "{refused}");
+    }
+}
