@@ -841,19 +841,10 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 .await
                 .map_err(|_| SourceError::from("the window's write stopped taking pages"))
         };
-        // A stop drops the fetch, and with it the channel: the write rolls back.
-        let fetched = tokio::select! {
-            biased;
-            () = self.stop.stopped() => None,
-            fetched = fetch => Some(fetched),
-        };
-        let written = self.finish_write(spec, &window, plan, write).await;
-        // The store's own failure comes first: the fetch may only have seen its write stop.
-        let write_failed = matches!(
-            &written,
-            Err(WindowError::Store(SyncError::Store { source, .. }))
-                if !matches!(source, warehouse::StoreError::PagesStopped(_))
-        );
+        let (fetched, written) = self
+            .fetch_then_write(spec, &window, plan, fetch, write)
+            .await;
+        let write_failed = store_failed(&written);
         match fetched {
             _ if write_failed => written,
             None => Err(WindowError::Abandoned),
@@ -867,6 +858,25 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
             Some(Err(e)) => Err(fetch_failure(e)),
             Some(Ok(())) => written,
         }
+    }
+
+    /// Runs a window's fetch to its end, or until a stop drops it (and with it the channel of
+    /// its pages, so the write rolls back), then awaits the write: the fetch's outcome (`None`
+    /// when stopped) and the write's.
+    async fn fetch_then_write(
+        &self,
+        spec: &DatasetSpec,
+        window: &Interval,
+        plan: &FetchPlan,
+        fetch: impl Future<Output = Result<(), SourceError>>,
+        write: tokio::task::JoinHandle<warehouse::Result<warehouse::WindowOutcome>>,
+    ) -> (Option<Result<(), SourceError>>, Result<usize, WindowError>) {
+        let fetched = tokio::select! {
+            biased;
+            () = self.stop.stopped() => None,
+            fetched = fetch => Some(fetched),
+        };
+        (fetched, self.finish_write(spec, window, plan, write).await)
     }
 
     /// The window's write as it ended; a restatement's changed rows are counted once it
@@ -950,20 +960,11 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
                 .await
                 .map_err(|_| SourceError::from("the window's write stopped taking pages"))
         };
-        // A stop drops the fetch, and with it the channel: the write rolls back.
-        let fetched = tokio::select! {
-            biased;
-            () = self.stop.stopped() => None,
-            fetched = fetch => Some(fetched),
-        };
-        let written = self.finish_write(spec, &window, plan, write).await;
-        let write_failed = matches!(
-            &written,
-            Err(WindowError::Store(SyncError::Store { source, .. }))
-                if !matches!(source, warehouse::StoreError::PagesStopped(_))
-        );
+        let (fetched, written) = self
+            .fetch_then_write(spec, &window, plan, fetch, write)
+            .await;
         let rows = match fetched {
-            _ if write_failed => written,
+            _ if store_failed(&written) => written,
             None => Err(WindowError::Abandoned),
             Some(Err(e)) => Err(fetch_failure(e)),
             Some(Ok(())) => written,
@@ -974,6 +975,16 @@ impl<Src: AggregateSource, St: Store + 'static> Engine<Src, St> {
         }
         Ok(rows)
     }
+}
+
+/// Whether the store itself failed a window's write (not merely saw its pages stop because
+/// the fetch did): that failure comes first.
+fn store_failed(written: &Result<usize, WindowError>) -> bool {
+    matches!(
+        written,
+        Err(WindowError::Store(SyncError::Store { source, .. }))
+            if !matches!(source, warehouse::StoreError::PagesStopped(_))
+    )
 }
 
 /// A failed fetch as the window's error: a missing permission skips the dataset, an answer
