@@ -231,7 +231,7 @@ impl DatasetKind {
         !matches!(self, DatasetKind::Aggregates | DatasetKind::Users)
     }
 
-    /// The aggregates API its rows come from (details datasets don't sync yet).
+    /// The aggregates API of its family (a record kind's: the one its details belong to).
     pub fn family(self) -> AggregatesFamily {
         match self {
             DatasetKind::Users | DatasetKind::UsersDetails => AggregatesFamily::Users,

@@ -30,12 +30,12 @@ pub fn conversation_rows(
     Ok(match kind {
         RecordKind::Conversations => vec![conversation_row(&parsed)],
         RecordKind::Participants => (conversation.participants.iter())
-            .filter_map(|p| participant_row(&parsed, p))
-            .collect(),
+            .filter_map(|p| participant_row(&parsed, p).transpose())
+            .collect::<Result<_, _>>()?,
         RecordKind::Sessions => (conversation.participants.iter())
             .flat_map(|p| p.sessions.iter().map(move |s| (p, s)))
-            .filter_map(|(p, s)| session_row(&parsed, p, s))
-            .collect(),
+            .filter_map(|(p, s)| session_row(&parsed, p, s).transpose())
+            .collect::<Result<_, _>>()?,
         RecordKind::Segments => (conversation.participants.iter())
             .flat_map(|p| p.sessions.iter().map(move |s| (p, s)))
             .flat_map(|(p, s)| s.segments.iter().map(move |g| (p, s, g)))
@@ -107,26 +107,26 @@ impl<'c> Parsed<'c> {
     }
 
     /// The span of `segments`: the first start, and the last end once the conversation and
-    /// every segment ended. `None` without segments (or with an unreadable instant, which the
-    /// segment rows report).
+    /// every segment ended; `None` without segments. An unreadable instant is an error naming
+    /// it, as a segment row's is.
     fn span<'s>(
         &self,
         segments: impl Iterator<Item = &'s Segment>,
-    ) -> Option<(Timestamp, Option<Timestamp>)> {
+    ) -> Result<Option<(Timestamp, Option<Timestamp>)>, RecordError> {
         let (mut first, mut last, mut open) = (None::<Timestamp>, None::<Timestamp>, false);
         for segment in segments {
-            let start = segment.segment_start.parse::<Timestamp>().ok()?;
+            let start = instant(self.conversation, "segmentStart", &segment.segment_start)?;
             first = Some(first.map_or(start, |f| f.min(start)));
             match segment.segment_end.as_deref() {
                 None => open = true,
                 Some(end) => {
-                    let end = end.parse::<Timestamp>().ok()?;
+                    let end = instant(self.conversation, "segmentEnd", end)?;
                     last = Some(last.map_or(end, |l| l.max(end)));
                 }
             }
         }
         let still_open = open || self.end.is_none();
-        Some((first?, if still_open { None } else { last }))
+        Ok(first.map(|first| (first, if still_open { None } else { last })))
     }
 }
 
@@ -218,10 +218,15 @@ fn conversation_row(parsed: &Parsed<'_>) -> RecordRow {
     }
 }
 
-fn participant_row(parsed: &Parsed<'_>, participant: &Participant) -> Option<RecordRow> {
+fn participant_row(
+    parsed: &Parsed<'_>,
+    participant: &Participant,
+) -> Result<Option<RecordRow>, RecordError> {
     let segments = participant.sessions.iter().flat_map(|s| s.segments.iter());
-    let (start, end) = parsed.span(segments)?;
-    Some(RecordRow {
+    let Some((start, end)) = parsed.span(segments)? else {
+        return Ok(None);
+    };
+    Ok(Some(RecordRow {
         start,
         end,
         fields: vec![
@@ -233,15 +238,17 @@ fn participant_row(parsed: &Parsed<'_>, participant: &Participant) -> Option<Rec
             participant.team_id.clone(),
         ],
         values: tallies(participant.sessions.iter().flat_map(|s| s.metrics.iter())),
-    })
+    }))
 }
 
 fn session_row(
     parsed: &Parsed<'_>,
     participant: &Participant,
     session: &Session,
-) -> Option<RecordRow> {
-    let (start, end) = parsed.span(session.segments.iter())?;
+) -> Result<Option<RecordRow>, RecordError> {
+    let Some((start, end)) = parsed.span(session.segments.iter())? else {
+        return Ok(None);
+    };
     let flow = session.flow.as_ref();
     let lowest = |stat: fn(&genesys::details::MediaEndpointStat) -> Option<f64>| {
         (session.media_endpoint_stats.iter())
@@ -251,7 +258,7 @@ fn session_row(
     };
     let mut values = tallies(session.metrics.iter());
     values.extend([lowest(|s| s.min_mos), lowest(|s| s.min_r_factor)]);
-    Some(RecordRow {
+    Ok(Some(RecordRow {
         start,
         end,
         fields: vec![
@@ -269,5 +276,50 @@ fn session_row(
             flow.and_then(|f| f.exit_reason.clone()),
         ],
         values,
-    })
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A participant's or session's span is read from its segments: a segment instant that
+    /// can't be read fails the conversation, naming it, instead of dropping the row.
+    #[test]
+    fn an_unreadable_segment_instant_is_an_error_for_every_kind() {
+        let segment = Segment {
+            segment_start: "yesterday".into(),
+            segment_type: "interact".into(),
+            ..Segment::default()
+        };
+        let conversation = Conversation {
+            conversation_id: "c1".into(),
+            conversation_start: "2024-05-01T08:00:00.000Z".into(),
+            participants: vec![Participant {
+                participant_id: "p1".into(),
+                purpose: "agent".into(),
+                sessions: vec![Session {
+                    session_id: "s1".into(),
+                    media_type: "voice".into(),
+                    segments: vec![segment],
+                    ..Session::default()
+                }],
+                ..Participant::default()
+            }],
+            ..Conversation::default()
+        };
+        for kind in [
+            RecordKind::Participants,
+            RecordKind::Sessions,
+            RecordKind::Segments,
+        ] {
+            let error = conversation_rows(kind, &conversation)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("segmentStart `yesterday`"),
+                "{kind:?}: {error}"
+            );
+        }
+    }
 }
