@@ -12,7 +12,9 @@
 # large for both processes. GENESYS_BI_BIN=path/to/genesys-bi measures that binary instead of
 # building this tree (before/after comparisons). QUERY_MODE=job|query|auto sets the dataset's
 # query_mode (default: the config's default, auto). DATASET=agent_status measures the users
-# aggregates' agent_status dataset (PT15M by userId, 15 status columns) instead.
+# aggregates' agent_status dataset (PT15M by userId, 15 status columns) instead;
+# DATASET=agent_status_intervals the users details' status intervals (one row per interval).
+# CONVERSATIONS_PER_AGENT=n sets the conversations a day per agent (default 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 days="${1:-3}"
@@ -36,7 +38,7 @@ start_emulator() { # agents → sets base, emulator_pid
   local agents="$1"
   "$bin" emulator --port 0 --clock "$now" --clock-rate 0 --rate-limit-per-minute 1000000 \
     --agents "$agents" --queues $(( agents / 10 > 1 ? agents / 10 : 1 )) \
-    --conversations-per-day $(( agents * 100 )) >"$work/emulator.out" 2>/dev/null &
+    --conversations-per-day $(( agents * ${CONVERSATIONS_PER_AGENT:-100} )) >"$work/emulator.out" 2>/dev/null &
   emulator_pid=$!
   for _ in $(seq 300); do grep -q '^GENESYS_EMULATOR_ADMIN=' "$work/emulator.out" 2>/dev/null && break; sleep 0.1; done
   base="$(sed -n 's/^GENESYS_API_BASE=//p' "$work/emulator.out")"
@@ -55,7 +57,13 @@ requests_per_minute = 1000000
 sqlite = "$work/store-$1.db"
 
 TOML
-  if [ "$dataset" = agent_status ]; then
+  if [ "$dataset" = agent_status_intervals ]; then
+    cat >>"$work/genesys-bi.toml" <<'TOML'
+[[datasets]]
+name = "agent_status_intervals"
+kind = "users_details"
+TOML
+  elif [ "$dataset" = agent_status ]; then
     cat >>"$work/genesys-bi.toml" <<'TOML'
 [[datasets]]
 name = "agent_status"

@@ -34,6 +34,19 @@ pub struct ConversationQuery {
     pub start_of_day_interval_matching: Option<bool>,
 }
 
+/// Conversation details intervals have users details' limits: "You must specify a search
+/// interval as part of your query that does not exceed 7 days" without filters, 31 with one.
+/// The sources quote them for the query; jobs are held to them too (the conservative reading),
+/// so a longer window is asked for in pieces.
+pub use crate::users_details::limits::{MAX_DAYS_FILTERED, MAX_DAYS_UNFILTERED, limit_days};
+
+impl ConversationQuery {
+    /// Whether it filters conversations or segments (its interval may be longer then).
+    pub fn is_filtered(&self) -> bool {
+        !self.conversation_filters.is_empty() || !self.segment_filters.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PagingSpec {

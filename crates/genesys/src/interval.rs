@@ -42,6 +42,24 @@ impl Interval {
     pub fn duration_ms(&self) -> i64 {
         self.end.as_millisecond() - self.start.as_millisecond()
     }
+
+    /// The interval cut, in order, into pieces of at most `longest_ms` that together cover it
+    /// exactly: how a window longer than an API's interval limit is asked for, piece by piece.
+    pub fn pieces(&self, longest_ms: i64) -> Vec<Interval> {
+        assert!(longest_ms > 0, "pieces of at most {longest_ms} ms");
+        let (start, end) = (self.start.as_millisecond(), self.end.as_millisecond());
+        (start..end)
+            .step_by(longest_ms as usize)
+            .map(|from| {
+                let to = (from + longest_ms).min(end);
+                Interval::new(instant_ms(from), instant_ms(to))
+            })
+            .collect()
+    }
+}
+
+fn instant_ms(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).expect("between two instants")
 }
 
 /// Genesys prints instants in UTC with millisecond precision.
@@ -213,6 +231,25 @@ impl<'de> serde::Deserialize<'de> for Interval {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pieces_cover_the_interval_in_order_none_longer_than_asked() {
+        use proptest::prelude::*;
+        proptest!(|(start in 0i64..4_000_000_000_000, length in 1i64..100_000_000_000, longest in 1i64..40_000_000_000)| {
+            let at = |ms| Timestamp::from_millisecond(ms).unwrap();
+            let interval = super::Interval::new(at(start), at(start + length));
+            let pieces = interval.pieces(longest);
+            prop_assert_eq!(pieces.first().unwrap().start, interval.start);
+            prop_assert_eq!(pieces.last().unwrap().end, interval.end);
+            for pair in pieces.windows(2) {
+                prop_assert_eq!(pair[0].end, pair[1].start);
+            }
+            for piece in &pieces {
+                prop_assert!(piece.duration_ms() > 0 && piece.duration_ms() <= longest);
+            }
+            prop_assert_eq!(pieces.len() as i64, (length + longest - 1) / longest);
+        });
+    }
+
     use super::*;
 
     fn written_from_ms(ms: i64) -> String {

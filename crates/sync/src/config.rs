@@ -832,12 +832,8 @@ fn rows_metric_alone(name: &str, metrics: &[String]) -> Option<ConfigFault> {
     })
 }
 
-/// The longest window a record dataset's details job may ask for: Genesys refuses an
-/// unfiltered details interval over 7 days, and seven local days can be 169 hours (DST).
-const RECORD_WINDOW_DAYS: i64 = 6;
-
-/// What a record dataset may not set: its columns are its kind's, and its windows fit a
-/// details job.
+/// What a record dataset may not set: its columns are its kind's. (Its windows may be of any
+/// length: one longer than a details job may cover is read by several.)
 fn record_faults(d: &DatasetConfig) -> Vec<ConfigFault> {
     let name = d.name.as_str();
     let mut faults = Vec::new();
@@ -850,16 +846,6 @@ fn record_faults(d: &DatasetConfig) -> Vec<ConfigFault> {
     }
     if !d.filter.is_empty() {
         faults.push(fault(Some(name), "filter", fixed.into()));
-    }
-    let too_long = d.window.as_deref().and_then(|raw| {
-        let span = raw.parse::<WindowSpan>().ok()?;
-        (span.longest_days() > RECORD_WINDOW_DAYS).then(|| raw.to_string())
-    });
-    if let Some(raw) = too_long {
-        let message = format!(
-            "`{raw}` is longer than the {RECORD_WINDOW_DAYS} days a details job may cover; use P1D (the default) up to P6D"
-        );
-        faults.push(fault(Some(name), "window", message));
     }
     faults
 }

@@ -79,14 +79,6 @@ impl WindowSpan {
         }
     }
 
-    /// The most days one window can span (a month counts as 31).
-    pub fn longest_days(self) -> i64 {
-        match self {
-            WindowSpan::Days(n) => i64::from(n),
-            WindowSpan::Months(n) => 31 * i64::from(n),
-        }
-    }
-
     fn span(self) -> Span {
         match self {
             WindowSpan::Days(n) => i64::from(n).days(),

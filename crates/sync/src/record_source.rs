@@ -1,9 +1,7 @@
 //! Record datasets' windows from the Genesys details jobs: users details for status intervals,
 //! conversation details for conversations and their drill-down. Each record is typed once and
 //! only the rows that start in the window are kept: the others belong to (and are pulled with)
-//! the windows they start in. Conversations go on a results page at a time; status intervals
-//! are merged whole first (Genesys returns a status that spans two UTC days twice, and a
-//! user's records over several pages).
+//! the windows they start in. Both go on a results page at a time.
 
 use std::collections::HashSet;
 
@@ -12,7 +10,7 @@ use genesys::Interval;
 use genesys::client::{GenesysClient, JobKind};
 use genesys::details::ConversationQuery;
 use genesys::users_details::UserDetailsQuery;
-use genesys::users_details::intervals::{check_timeline, merge, typed_records};
+use genesys::users_details::intervals::typed_records;
 use jiff::Timestamp;
 use warehouse::records::{conversation_rows, status_interval_row};
 use warehouse::{RecordKind, RecordPage};
@@ -23,61 +21,67 @@ use crate::record_pages::RecordSender;
 /// Records asked for per results page (third-party clients use 1,000 for job results).
 const JOB_PAGE_SIZE: u32 = 1_000;
 
-/// Status interval rows handed to the write at a time.
-const STATUS_PAGE_ROWS: usize = 10_000;
-
-/// Every status interval of every user that starts in `window`, day-boundary copies merged.
+/// Every status interval of every user that starts in `window`, a results page at a time: the
+/// store merges the copies Genesys returns of a status that spans two UTC days (or that a page
+/// read while it was in force and another after it closed).
 pub(crate) async fn status_intervals(
     client: &GenesysClient,
     window: Interval,
     pages: RecordSender,
 ) -> Result<(), SourceError> {
+    for piece in job_pieces(window) {
+        status_intervals_of(client, piece, &pages).await?;
+    }
+    Ok(())
+}
+
+/// One details job's status intervals: those that start in `piece` (of a window).
+async fn status_intervals_of(
+    client: &GenesysClient,
+    piece: Interval,
+    pages: &RecordSender,
+) -> Result<(), SourceError> {
     let query = UserDetailsQuery {
-        interval: window.to_string(),
+        interval: piece.to_string(),
         ..UserDetailsQuery::default()
     };
     let job_id = client
         .submit_users_details_job(&query)
         .await
         .map_err(crate::genesys_source::refused)?;
-    let pulled = async {
+    let sent = async {
         client.wait_for_job(JobKind::UsersDetails, &job_id).await?;
         let mut results = client.users_details_job_pages(&job_id, Some(JOB_PAGE_SIZE));
-        let (mut copies, mut available) = (Vec::new(), None);
-        while let Some(page) = results.try_next().await? {
-            available = available.or(page.data_availability_date);
-            for detail in &page.user_details {
-                copies.extend(typed_records(detail)?);
+        let mut first = true;
+        while let Some(results_page) = results.try_next().await? {
+            if first {
+                let available = match results_page.data_availability_date.as_deref() {
+                    Some(text) => instant("dataAvailabilityDate", text)?,
+                    None => client.users_details_availability().await?,
+                };
+                pages.available_through(available);
+                first = false;
             }
+            let mut page = RecordPage::default();
+            for detail in &results_page.user_details {
+                let copies = typed_records(detail)?;
+                page.rows.extend(
+                    (copies.iter())
+                        .filter(|interval| piece.contains(interval.start))
+                        .map(status_interval_row),
+                );
+            }
+            pages.send(page).await?;
         }
-        Ok::<_, SourceError>((copies, available))
+        if first {
+            // No results page at all: nobody had a status, as of the datalake's date.
+            pages.available_through(client.users_details_availability().await?);
+        }
+        Ok::<_, SourceError>(())
     }
     .await;
     forget_job(client, JobKind::UsersDetails, &job_id).await;
-    let (copies, available) = pulled?;
-    let merged = merge(copies)?;
-    check_timeline(&merged)?;
-    let available = match available {
-        Some(text) => instant("dataAvailabilityDate", &text)?,
-        None => client.users_details_availability().await?,
-    };
-    pages.available_through(available);
-    let mut rows = (merged.iter())
-        .filter(|interval| window.contains(interval.start))
-        .map(status_interval_row);
-    loop {
-        let page: Vec<_> = rows.by_ref().take(STATUS_PAGE_ROWS).collect();
-        let last = page.len() < STATUS_PAGE_ROWS;
-        pages
-            .send(RecordPage {
-                rows: page,
-                replaces: Vec::new(),
-            })
-            .await?;
-        if last {
-            return Ok(());
-        }
-    }
+    sent
 }
 
 /// The rows of `kind` (a conversation, or its participants, sessions or segments) that start in
@@ -90,8 +94,22 @@ pub(crate) async fn conversations(
     kind: RecordKind,
     pages: RecordSender,
 ) -> Result<(), SourceError> {
+    for piece in job_pieces(window) {
+        conversations_of(client, piece, kind, &pages).await?;
+    }
+    Ok(())
+}
+
+/// One details job's rows of `kind`: those that start in `piece` (of a window). Which
+/// conversations came twice is the job's own affair: another job's rows start elsewhere.
+async fn conversations_of(
+    client: &GenesysClient,
+    piece: Interval,
+    kind: RecordKind,
+    pages: &RecordSender,
+) -> Result<(), SourceError> {
     let query = ConversationQuery {
-        interval: window.to_string(),
+        interval: piece.to_string(),
         ..ConversationQuery::default()
     };
     let job_id = client
@@ -126,18 +144,17 @@ pub(crate) async fn conversations(
                 }
                 let rows = conversation_rows(kind, conversation)?;
                 page.rows
-                    .extend(rows.into_iter().filter(|row| window.contains(row.start)));
+                    .extend(rows.into_iter().filter(|row| piece.contains(row.start)));
             }
             pages.send(page).await?;
         }
         if first {
-            // No results page at all: the window is empty, as of the datalake's date.
+            // No results page at all: the piece is empty, as of the datalake's date.
             let answer = client.details_availability().await?;
             pages.available_through(instant(
                 "dataAvailabilityDate",
                 &answer.data_availability_date,
             )?);
-            pages.send(RecordPage::default()).await?;
         }
         Ok::<_, SourceError>(())
     }
@@ -145,6 +162,14 @@ pub(crate) async fn conversations(
     forget_job(client, JobKind::Details, &job_id).await;
     sent
 }
+
+/// A window as the details jobs that read it: one job per piece of at most the 7 days an
+/// unfiltered details interval may last (a window of local days is usually one piece).
+fn job_pieces(window: Interval) -> Vec<Interval> {
+    window.pieces(genesys::details::MAX_DAYS_UNFILTERED * DAY_MS)
+}
+
+const DAY_MS: i64 = 86_400_000;
 
 /// Results stay on the server until they expire; they are freed now, whatever happened.
 async fn forget_job(client: &GenesysClient, kind: JobKind, job_id: &str) {

@@ -107,6 +107,9 @@ pub enum StoreError {
     /// A window's rows stopped arriving (the fetch failed or was stopped) while it was written.
     #[error("the window's rows stopped arriving: {0}")]
     PagesStopped(String),
+    /// A details job's records of one window contradict each other (nothing was written).
+    #[error("dataset `{dataset}`: the details job's records contradict each other: {detail}")]
+    RecordsContradict { dataset: String, detail: String },
     #[error("time zone arithmetic failed: {0}")]
     Time(String),
     #[error(

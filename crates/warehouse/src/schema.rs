@@ -421,6 +421,15 @@ impl TableSpec {
         self.dimensions.iter().map(|d| snake_case(d)).collect()
     }
 
+    /// The table's columns in table order, quoted for SQL: the bounds, the dimensions, the
+    /// metrics (PostgreSQL's identity `rowid` aside).
+    pub(crate) fn quoted_columns(&self) -> Vec<String> {
+        let mut names = vec!["interval_start".to_string(), "interval_end".to_string()];
+        names.extend(self.dimension_columns().iter().map(|c| quote(c)));
+        names.extend(self.metric_columns().iter().map(|c| quote(&c.column)));
+        names
+    }
+
     pub fn metric_columns(&self) -> Vec<MetricColumn> {
         if let Some(record) = self.record_kind() {
             return record.metric_columns();

@@ -15,7 +15,6 @@ use super::query::{bad_request, parse_interval};
 use super::{QueryError, World};
 
 const DAY_MS: i64 = 86_400_000;
-pub const MAX_SYNC_DAYS: i64 = 31;
 pub const MAX_PAGE_SIZE: u32 = 100;
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 pub const MAX_PAGING_DEPTH: u64 = 100_000;
@@ -563,12 +562,7 @@ pub fn query(
     query: &ConversationQuery,
     now: i64,
 ) -> Result<ConversationQueryResponse, QueryError> {
-    let interval = parse_interval(&query.interval)?;
-    if interval.duration_ms() > MAX_SYNC_DAYS * DAY_MS {
-        return Err(bad_request(
-            "You must specify a search interval as part of your query that does not exceed 31 days.",
-        ));
-    }
+    let interval = checked_interval(query)?;
     let (page_size, page_number) = paging(query)?;
     let (order, by_end) = order(query)?;
     let filters = DetailFilters::new(query)?;
@@ -592,6 +586,19 @@ pub fn query(
         conversations,
         total_hits: Some(total_hits),
     })
+}
+
+/// The query's interval, refused over 7 days (31 with a filter): the documented limit of the
+/// query, held for jobs too (see `genesys::details::limit_days`).
+fn checked_interval(query: &ConversationQuery) -> Result<genesys::Interval, QueryError> {
+    let interval = parse_interval(&query.interval)?;
+    let max_days = genesys::details::limit_days(query.is_filtered());
+    if interval.duration_ms() > max_days * DAY_MS {
+        return Err(bad_request(format!(
+            "You must specify a search interval as part of your query that does not exceed {max_days} days"
+        )));
+    }
+    Ok(interval)
 }
 
 fn paging(query: &ConversationQuery) -> Result<(u32, u32), QueryError> {
@@ -619,7 +626,7 @@ pub fn job(
     now: i64,
     available_until: i64,
 ) -> Result<Vec<Conversation>, QueryError> {
-    let interval = parse_interval(&query.interval)?;
+    let interval = checked_interval(query)?;
     let (order, by_end) = order(query)?;
     let filters = DetailFilters::new(query)?;
     let (a, b) = (

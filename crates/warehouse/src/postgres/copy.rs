@@ -41,7 +41,7 @@ pub(crate) fn day_statement(spec: &TableSpec) -> RowCopy {
 }
 
 /// The dataset's columns, then `text` columns `extra`, into `table`.
-fn statement_into(table: &str, spec: &TableSpec, extra: &[&str]) -> RowCopy {
+pub(crate) fn statement_into(table: &str, spec: &TableSpec, extra: &[&str]) -> RowCopy {
     let mut names = vec!["interval_start".to_string(), "interval_end".to_string()];
     names.extend(spec.dimension_columns().iter().map(|d| quote(d)));
     let metrics: Vec<(String, bool)> = (spec.metric_columns().into_iter())

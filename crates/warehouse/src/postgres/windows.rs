@@ -16,6 +16,7 @@ use super::{Fail, PostgresStore, copy, days, leases, watermarks};
 use crate::changes::{self, ChangeCount, TempTable};
 use crate::days::{DayGrid, DayTally};
 use crate::leases::{LeaseHolder, LeaseToken};
+use crate::records::status_copies::{self, CopyMerge};
 use crate::records::{RecordPage, check_record, check_replaces, check_rows_fit};
 use crate::rows::AggregateRow;
 use crate::schema::quote;
@@ -144,7 +145,15 @@ fn write_on<'p>(
     })?;
     let records = matches!(rows, WindowRows::RecordPages(_));
     check_rows_fit(&spec, records)?;
-    let copy = copy::statement(&spec);
+    // Status intervals come as copies: they go to a table of their own, merged at the end.
+    let copies = status_copies::statements(&spec, ("$1", "$2"), TempTable::DroppedAtCommit);
+    let copy = match &copies {
+        Some(copies) => {
+            store.run(|| async { Ok(tx.batch_execute(&copies.make).await?) })?;
+            copy::statement_into(status_copies::COPIES, &spec, &[])
+        }
+        None => copy::statement(&spec),
+    };
     let mut copying = store.run(|| copy.start(tx.client()))?;
     // The days the window covers are summed as its pages go by, not read back once written.
     let grid = DayGrid::of(&spec);
@@ -191,6 +200,9 @@ fn write_on<'p>(
     }
     let (complete_through, rows_changed) = store.run(|| async {
         copying.finish().await?;
+        if let Some(copies) = &copies {
+            rows_written = merge_copies(tx, &spec, copies, write).await?;
+        }
         let rows_changed = match &counting {
             Some(counting) => Some(count_changes(tx, counting, write).await?),
             None => None,
@@ -213,6 +225,36 @@ fn write_on<'p>(
         complete_through,
         rows_changed,
     })
+}
+
+/// Merges the window's status interval copies into its table (see `status_copies`): how many
+/// rows it holds then. Contradicting copies are refused, naming the user.
+async fn merge_copies(
+    tx: &tokio_postgres::Transaction<'_>,
+    spec: &crate::TableSpec,
+    copies: &CopyMerge,
+    write: &WindowWrite<'_>,
+) -> Result<usize, Fail> {
+    if let Some(r) = tx.query_opt(&copies.conflict, &[]).await? {
+        let key = (r.get(0), r.get(1), r.get::<_, Instant>(2).0);
+        let error = status_copies::conflict(&spec.name, key, (r.get(3), r.get(4)));
+        return Err(error.into());
+    }
+    let written = tx.execute(&copies.merge, &[]).await?;
+    let bounds = (Instant(write.window.start), Instant(write.window.end));
+    if let Some(r) = tx
+        .query_opt(&copies.overlap, &[&bounds.0, &bounds.1])
+        .await?
+    {
+        let earlier = (
+            r.get::<_, Instant>(2).0,
+            r.get::<_, Option<Instant>>(3).map(|end| end.0),
+        );
+        let later = r.get::<_, Instant>(4).0;
+        let error = status_copies::overlap(&spec.name, (r.get(0), r.get(1)), earlier, later);
+        return Err(error.into());
+    }
+    Ok(written as usize)
 }
 
 /// Deletes the window's rows of the records `ids`; how many.

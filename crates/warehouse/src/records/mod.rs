@@ -10,6 +10,7 @@
 //! replaced, never kept twice, and one that vanished from Genesys vanishes from the store.
 
 mod conversations;
+pub(crate) mod status_copies;
 
 use genesys::users_details::intervals::{Status, StatusInterval};
 use jiff::Timestamp;

@@ -8,10 +8,7 @@ use crate::schema::{TableSpec, quote};
 
 /// The table's columns, quoted, in table order: the interval bounds, dimensions, metric columns.
 pub(crate) fn column_names(spec: &TableSpec) -> Vec<String> {
-    let mut names = vec!["interval_start".to_string(), "interval_end".to_string()];
-    names.extend(spec.dimension_columns().iter().map(|c| quote(c)));
-    names.extend(spec.metric_columns().iter().map(|c| quote(&c.column)));
-    names
+    spec.quoted_columns()
 }
 
 /// `CREATE TABLE`'s column list for the dataset's table (and its per-day rollup).

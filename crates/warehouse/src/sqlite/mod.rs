@@ -86,6 +86,10 @@ impl SqliteStore {
         connection.pragma_update(None, "foreign_keys", "ON")?;
         // 16 MiB of page cache keeps a window's index pages in memory while it is replaced.
         connection.pragma_update(None, "cache_size", -16_384)?;
+        // The writer's temporary tables (a window's status interval copies, a restatement's
+        // old rows) can be a whole large window: on disk past their own small cache, not in
+        // memory as this SQLite build would keep them.
+        connection.pragma_update(None, "temp_store", "FILE")?;
         // Each dataset keeps one INSERT per chunk size prepared (see `CHUNK_SIZES`).
         connection.set_prepared_statement_cache_capacity(64);
         migrations::migrate(&mut connection)?;

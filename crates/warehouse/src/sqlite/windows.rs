@@ -4,7 +4,7 @@
 use genesys::Interval;
 use genesys::interval::format_instant;
 use jiff::Timestamp;
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::datasets::dataset_spec;
 use super::days::{self, DayGrid};
@@ -14,6 +14,7 @@ use super::watermarks::advance_watermark;
 use super::{SqliteStore, leases, now_text, parse_instant, write_transaction};
 use crate::changes::{self, ChangeCount, TempTable};
 use crate::leases::{LeaseHolder, LeaseToken};
+use crate::records::status_copies::{self, CopyMerge};
 use crate::records::{RecordPage, check_record, check_replaces, check_rows_fit};
 use crate::rows::AggregateRow;
 use crate::schema::{TableSpec, quote};
@@ -90,16 +91,25 @@ fn replace_record_pages(
     check_rows_fit(spec, true)?;
     let table = quote(&spec.name);
     delete_window_rows(tx, &table, write)?;
-    let names = column_names(spec);
-    let marks: Vec<String> = (1..=names.len()).map(|n| format!("?{n}")).collect();
-    let insert_sql = format!(
-        "INSERT OR FAIL INTO {table} ({}) VALUES ({})",
-        names.join(", "),
-        marks.join(", ")
-    );
     let bounds = (
         format_instant(write.window.start),
         format_instant(write.window.end),
+    );
+    // Status intervals come as copies: they go to a table of their own, merged at the end.
+    let copies = status_copies::statements(spec, ("?1", "?2"), TempTable::DroppedByHand);
+    if let Some(copies) = &copies {
+        tx.execute_batch(&copies.make)?;
+    }
+    let into = match copies {
+        Some(_) => status_copies::COPIES.to_string(),
+        None => table,
+    };
+    let names = column_names(spec);
+    let marks: Vec<String> = (1..=names.len()).map(|n| format!("?{n}")).collect();
+    let insert_sql = format!(
+        "INSERT OR FAIL INTO {into} ({}) VALUES ({})",
+        names.join(", "),
+        marks.join(", ")
     );
     let mut written = 0;
     for page in pages {
@@ -125,6 +135,53 @@ fn replace_record_pages(
             insert.raw_execute()?;
         }
         written += page.rows.len();
+    }
+    match &copies {
+        Some(copies) => merge_copies(tx, spec, copies, &bounds),
+        None => Ok(written),
+    }
+}
+
+/// Merges the window's status interval copies into its table (see `status_copies`): how many
+/// rows it holds then. Contradicting copies are refused, naming the user.
+fn merge_copies(
+    tx: &Transaction<'_>,
+    spec: &TableSpec,
+    copies: &CopyMerge,
+    bounds: &(String, String),
+) -> Result<usize> {
+    let conflict = tx
+        .query_row(&copies.conflict, [], |r| {
+            Ok((
+                (r.get(0)?, r.get(1)?, r.get::<_, String>(2)?),
+                (r.get(3)?, r.get(4)?),
+            ))
+        })
+        .optional()?;
+    if let Some(((user, kind, start), statuses)) = conflict {
+        let key = (user, kind, parse_instant(start)?);
+        return Err(status_copies::conflict(&spec.name, key, statuses));
+    }
+    let written = tx.execute(&copies.merge, [])?;
+    if let Some(drop) = &copies.drop {
+        tx.execute_batch(drop)?;
+    }
+    let overlap = tx
+        .query_row(&copies.overlap, params![bounds.0, bounds.1], |r| {
+            Ok((
+                (r.get(0)?, r.get(1)?),
+                (r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?),
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .optional()?;
+    if let Some((who, (earlier_start, earlier_end), later_start)) = overlap {
+        let earlier = (
+            parse_instant(earlier_start)?,
+            earlier_end.map(parse_instant).transpose()?,
+        );
+        let later = parse_instant(later_start)?;
+        return Err(status_copies::overlap(&spec.name, who, earlier, later));
     }
     Ok(written)
 }

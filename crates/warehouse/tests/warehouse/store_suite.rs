@@ -777,6 +777,59 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    fn status_interval_copies_merge_in_the_store_whatever_pages_they_come_on(t) {
+        let store = &t.store;
+        store.ensure_dataset(&status_spec()).unwrap();
+        let write = WindowWrite {
+            dataset: "agent_status_intervals",
+            window: window(0, 24),
+            rows: &[],
+            settled: true,
+            run_id: None,
+            count_changes: true,
+        };
+        let page = |rows: Vec<warehouse::RecordRow>| Ok(warehouse::RecordPage { rows, replaces: vec![] });
+        // IDLE from hour 1 comes three times: open, then closed, then open again on a later page
+        // (read while in force); the closed copy wins wherever it is. OFF_QUEUE comes twice.
+        let pages = vec![
+            page(vec![status_record(0, Some(1), "OFF_QUEUE"), status_record(1, None, "IDLE")]),
+            page(vec![status_record(1, Some(3), "IDLE"), status_record(0, Some(1), "OFF_QUEUE")]),
+            page(vec![status_record(1, None, "IDLE"), status_record(3, None, "INTERACTING")]),
+        ];
+        let outcome = store.write_record_pages(&write, &mut pages.into_iter(), None).unwrap();
+        assert_eq!((outcome.rows_written, outcome.rows_changed), (3, Some(3)));
+        let instant = |k: i64| Some(genesys::interval::format_instant(ms_to_timestamp(BASE + k * HOUR)));
+        assert_eq!(
+            t.rows("SELECT interval_start, interval_end, routing_status, duration_ms FROM agent_status_intervals ORDER BY interval_start"),
+            [
+                vec![instant(0), instant(1), Some("OFF_QUEUE".into()), Some(HOUR.to_string())],
+                vec![instant(1), instant(3), Some("IDLE".into()), Some((2 * HOUR).to_string())],
+                vec![instant(3), None, Some("INTERACTING".into()), None],
+            ]
+        );
+        // Two statuses from one start: refused naming the user, and the window stays as it was.
+        let conflicting = vec![page(vec![status_record(0, Some(1), "OFF_QUEUE")]), page(vec![status_record(0, Some(1), "IDLE")])];
+        let refused = store.write_record_pages(&write, &mut conflicting.into_iter(), None).unwrap_err();
+        assert!(matches!(refused, StoreError::RecordsContradict { .. }), "{refused}");
+        assert!(refused.to_string().contains("user u1: two routing records start at"), "{refused}");
+        assert!(refused.to_string().contains("IDLE and OFF_QUEUE"), "{refused}");
+        assert_eq!(t.integer("SELECT count(*) FROM agent_status_intervals"), 3);
+        // A status still open when the next one starts: refused.
+        let overlapping = vec![page(vec![status_record(0, None, "OFF_QUEUE"), status_record(2, Some(3), "IDLE")])];
+        let refused = store.write_record_pages(&write, &mut overlapping.into_iter(), None).unwrap_err();
+        assert!(refused.to_string().contains("the routing status from") && refused.to_string().contains("is still open"), "{refused}");
+        let overlapping = vec![page(vec![status_record(0, Some(3), "OFF_QUEUE"), status_record(2, Some(4), "IDLE")])];
+        let refused = store.write_record_pages(&write, &mut overlapping.into_iter(), None).unwrap_err();
+        assert!(refused.to_string().contains("ends at"), "{refused}");
+        assert_eq!(t.integer("SELECT count(*) FROM agent_status_intervals"), 3);
+        // The copies' table went with each write: a further write makes it again.
+        let again = vec![page(vec![status_record(0, Some(1), "OFF_QUEUE")])];
+        let outcome = store.write_record_pages(&write, &mut again.into_iter(), None).unwrap();
+        assert_eq!((outcome.rows_written, outcome.rows_changed), (1, Some(2)));
+    }
+}
+
 fn write_window_to(
     store: &dyn Store,
     dataset: &str,
@@ -854,7 +907,7 @@ on_both_backends! {
                 vec![Some("c1".to_string()), Some("wrapup".to_string())],
             ]
         );
-        // Status intervals are merged before they are written: a page may not replace any.
+        // Status intervals are merged by their start: a page may not replace any.
         store.ensure_dataset(&status_spec()).unwrap();
         let replacing = warehouse::RecordPage { rows: vec![], replaces: vec!["u1".into()] };
         let refused = store
