@@ -28,7 +28,7 @@ if [ -n "${GENESYS_BI_BIN:-}" ]; then
   bin="$GENESYS_BI_BIN"
 else
   cargo build --release -p genesys-bi --quiet
-  bin="${CARGO_TARGET_DIR:-target}/release/genesys-bi"
+  bin="$(realpath "${CARGO_TARGET_DIR:-target}")/release/genesys-bi"
 fi
 work="$(mktemp -d)"
 emulator_pid=""

@@ -63,8 +63,9 @@ async fn status_intervals_of(
                 first = false;
             }
             let mut page = RecordPage::default();
-            for detail in &results_page.user_details {
-                let copies = typed_records(detail)?;
+            // Each record dropped once it is a row: a page waiting for the write holds rows only.
+            for detail in results_page.user_details {
+                let copies = typed_records(&detail)?;
                 page.rows.extend(
                     (copies.iter())
                         .filter(|interval| piece.contains(interval.start))
@@ -135,14 +136,16 @@ async fn conversations_of(
                 first = false;
             }
             let mut page = RecordPage::default();
-            for conversation in results_page.conversations.iter().flatten() {
+            // Each conversation dropped once it is rows: a page waiting for the write holds rows
+            // only, not the decoded results page too.
+            for conversation in results_page.conversations.into_iter().flatten() {
                 let id = &conversation.conversation_id;
                 if !seen.insert(id.clone()) {
                     page.replaces.push(id.clone());
                     // Its rows from this very page, if it came twice on it.
                     page.rows.retain(|row| row.fields[0].as_deref() != Some(id));
                 }
-                let rows = conversation_rows(kind, conversation)?;
+                let rows = conversation_rows(kind, &conversation)?;
                 page.rows
                     .extend(rows.into_iter().filter(|row| piece.contains(row.start)));
             }
