@@ -75,12 +75,12 @@ fn handle_by_code(work: &Workspace) -> BTreeMap<(String, String, String), i64> {
         .collect()
 }
 
-/// The rows `restate` says it changed, summed over its datasets.
-fn rows_changed(stdout: &[u8]) -> u64 {
+/// The rows `restate` says it changed in `dataset`.
+fn rows_changed(stdout: &[u8], dataset: &str) -> u64 {
     let text = String::from_utf8_lossy(stdout);
     let line = text
         .lines()
-        .find(|l| l.starts_with("wrapup_performance: "))
+        .find(|l| l.starts_with(&format!("{dataset}: ")))
         .unwrap_or_else(|| panic!("{text}"));
     let (_, rest) = line
         .split_once(" rows, ")
@@ -122,7 +122,7 @@ fn daily_restatements_catch_late_wrapup_codes_that_syncs_alone_miss() {
         restated.run_ok(&["sync", "--now", now]);
         synced_only.run_ok(&["sync", "--now", now]);
         let output = restated.run_ok(&["restate", "--now", now]);
-        changed.push(rows_changed(&output.stdout));
+        changed.push(rows_changed(&output.stdout, "wrapup_performance"));
     }
     assert!(
         changed.iter().all(|n| *n > 0),
@@ -219,5 +219,83 @@ fn run_restates_after_its_first_pass(work: &Workspace) {
         commands[..3],
         ["sync", "run", "run restate"],
         "the pass first, then the restatement"
+    );
+}
+
+/// A record dataset is restated the same way: its conversations' late wrap-up codes, missed by
+/// the first pull of their days and, past the lookback, by later syncs, are caught by daily
+/// restatements, which say how many rows they changed.
+#[test]
+fn a_restatement_catches_late_wrapup_codes_in_conversation_records() {
+    const RECORDS: &str = r#"
+[store]
+sqlite = "store.db"
+
+[[datasets]]
+name = "conversations"
+kind = "details"
+backfill_start = "2024-05-08"
+"#;
+    let wrap_up_codes = |work: &Workspace| -> BTreeMap<String, Option<String>> {
+        (work.table("conversations").rows())
+            .filter(|row| (DAYS.0..DAYS.1).contains(&row.text("interval_start").unwrap()))
+            .map(|row| {
+                let id = row.text("conversation_id").unwrap().to_string();
+                (id, row.text("wrap_up_code").map(String::from))
+            })
+            .collect()
+    };
+    let emulator = emulator();
+    let restated = Workspace::new(&emulator, RECORDS);
+    let synced_only = Workspace::new(&emulator, RECORDS);
+    for work in [&restated, &synced_only] {
+        work.run_ok(&["sync", "--now", "2024-05-10T12:00:00Z"]);
+    }
+    let as_first_pulled = wrap_up_codes(&restated);
+    assert!(
+        as_first_pulled.len() > 2_000,
+        "{} conversations",
+        as_first_pulled.len()
+    );
+
+    // Restated daily, each time reaching back four days (restate + restate_every).
+    let mut changed = Vec::new();
+    let later = "2024-05-13T12:00:00Z";
+    for now in ["2024-05-11T12:00:00Z", "2024-05-12T12:00:00Z", later] {
+        set_clock(&emulator, now);
+        for work in [&restated, &synced_only] {
+            work.run_ok(&["sync", "--now", now]);
+        }
+        let output = restated.run_ok(&["restate", "--now", now]);
+        changed.push(rows_changed(&output.stdout, "conversations"));
+    }
+    assert!(
+        changed.iter().sum::<u64>() > 0,
+        "rows changed per restatement: {changed:?}"
+    );
+
+    let fresh = Workspace::new(&emulator, RECORDS);
+    fresh.run_ok(&["sync", "--now", later]);
+    let truth = wrap_up_codes(&fresh);
+    let corrected = (as_first_pulled.iter())
+        .filter(|(id, code)| truth.get(*id) != Some(*code))
+        .count();
+    assert!(
+        corrected > 100,
+        "{corrected} conversations got their code late"
+    );
+    assert_eq!(
+        wrap_up_codes(&restated),
+        truth,
+        "restated: every correction caught"
+    );
+    // Syncs alone re-pull only their lookback: corrections that come later are missed.
+    let synced = wrap_up_codes(&synced_only);
+    let missed = (truth.iter())
+        .filter(|(id, code)| synced.get(*id) != Some(*code))
+        .count();
+    assert!(
+        missed > 10,
+        "synced only: {missed} of {corrected} corrections missed"
     );
 }
