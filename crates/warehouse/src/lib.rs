@@ -409,6 +409,17 @@ pub trait Store: Send + Sync {
     fn revoke_key(&self, id: i64) -> Result<bool, KeyError>;
 }
 
+/// `pages` with its first page taken now: a window's write awaits it (an async job's wait
+/// comes before it) before it takes the writer or a connection, so other writes are not held
+/// up while a job runs. Once the first is missing, the rest is not asked for.
+pub(crate) fn first_page_ahead<'a, T>(
+    pages: &'a mut dyn Iterator<Item = T>,
+) -> impl Iterator<Item = T> + 'a {
+    let first = pages.next();
+    let rest = first.is_some().then_some(pages);
+    first.into_iter().chain(rest.into_iter().flatten())
+}
+
 #[cfg(test)]
 mod too_complex_tests {
     use super::*;

@@ -53,21 +53,13 @@ pub(crate) fn write(
     }
     // The first page (an async job's wait comes before it) is awaited before a connection is
     // taken, so the pool is not held while a job runs.
-    let mut first_record_page = None;
+    let mut records;
     let (first, rows) = match rows {
         WindowRows::Buckets(pages) => (pages.next(), WindowRows::Buckets(pages)),
         WindowRows::RecordPages(pages) => {
-            first_record_page = pages.next();
-            (None, WindowRows::RecordPages(pages))
+            records = crate::first_page_ahead(pages);
+            (None, WindowRows::RecordPages(&mut records))
         }
-    };
-    let mut records;
-    let rows = match rows {
-        WindowRows::RecordPages(pages) => {
-            records = first_record_page.into_iter().chain(pages);
-            WindowRows::RecordPages(&mut records)
-        }
-        buckets => buckets,
     };
     let mut client = store.run(|| connect::client(&store.pool))?;
     // On an error the dropped `COPY` sends CopyFail and the dropped transaction ROLLBACK,

@@ -233,10 +233,7 @@ impl SqliteStore {
                 now_held_by: None,
             });
         }
-        let first = pages.next();
-        let mut none = std::iter::empty();
-        let rest: &mut dyn Iterator<Item = _> = if first.is_some() { pages } else { &mut none };
-        let mut pages = first.into_iter().chain(rest);
+        let mut pages = crate::first_page_ahead(pages);
         self.write_window_with(write, lease, |tx, spec| {
             replace_record_pages(tx, spec, write, &mut pages)
         })
@@ -326,12 +323,7 @@ impl SqliteStore {
         pages: &mut dyn Iterator<Item = Result<Vec<AggregateRow>>>,
         lease: Option<&LeaseToken>,
     ) -> Result<WindowOutcome> {
-        // The first page (an async job's wait comes before it) is awaited before the writer is
-        // taken, so other writes are not held up while a job runs.
-        let first = pages.next();
-        let mut none = std::iter::empty();
-        let rest: &mut dyn Iterator<Item = _> = if first.is_some() { pages } else { &mut none };
-        let mut pages = first.into_iter().chain(rest);
+        let mut pages = crate::first_page_ahead(pages);
         self.write_window_with(write, lease, |tx, spec| {
             replace_rows_by_page(tx, spec, write, &mut pages)
         })
