@@ -378,8 +378,8 @@ pub struct RecordPage {
 
 impl RecordKind {
     /// The text column that names the record a row belongs to, for [`RecordPage::replaces`]:
-    /// the conversation for the conversation kinds; none for status intervals (merged whole
-    /// before they are written).
+    /// the conversation for the conversation kinds; none for status intervals (their copies
+    /// are merged by their start, see `status_copies`).
     pub fn record_id_column(self) -> Option<&'static str> {
         match self {
             RecordKind::StatusIntervals => None,
@@ -415,7 +415,7 @@ pub(crate) fn check_replaces(spec: &crate::TableSpec, page: &RecordPage) -> crat
     }
     Err(crate::StoreError::WrongRows {
         dataset: spec.name.clone(),
-        holds: "records merged before they are written",
+        holds: "status intervals merged by their start",
         given: "a page replacing records",
     })
 }
