@@ -269,11 +269,11 @@ mod tests {
     #[test]
     fn results_are_freed_when_deleted_or_expired() {
         let store: JobStore<Vec<u8>> = JobStore::new(Duration::ZERO, Duration::from_millis(50));
-        let results = Arc::new(vec![0u8; 1024]);
+        let results = vec![0u8; 1024];
         let deleted = store.submit(Timestamp::UNIX_EPOCH);
         let expiring = store.submit(Timestamp::UNIX_EPOCH);
         for id in [&deleted, &expiring] {
-            store.complete(id, Ok(results.as_ref().clone()));
+            store.complete(id, Ok(results.clone()));
         }
         let held = |id: &str| store.lock().get(id).unwrap().results.is_some();
         assert!(store.cancel(&deleted));
